@@ -1,0 +1,106 @@
+# clusterd: build, test, fuzz, install.  See README.md.
+#   make                      build clusterd and cluster_control
+#   make check                unit + integration tests
+#   make SANITIZE=address,undefined check
+#   make fuzz                 build the fuzz targets and run each briefly
+#   make install DESTDIR=... PREFIX=...
+
+CC	?= cc
+PREFIX	?= /usr/local
+DESTDIR	?=
+BUILD	?= build
+FUZZ_SECONDS ?= 20
+
+PKGS	 = libcjson openssl libsystemd
+WARN	 = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+	   -Wpointer-arith -Wcast-qual -Wsign-compare -Wformat=2 -Werror
+CFLAGS	?= -O2 -g
+CFLAGS	+= -std=c11 -D_GNU_SOURCE $(WARN) -Iclusterd/src \
+	   $(shell pkg-config --cflags $(PKGS))
+LDLIBS	 = -lev $(shell pkg-config --libs $(PKGS)) -lm
+
+ifneq ($(SANITIZE),)
+CFLAGS	+= -fsanitize=$(SANITIZE) -fno-omit-frame-pointer
+LDFLAGS	+= -fsanitize=$(SANITIZE)
+endif
+
+SRC	 = clusterd/src
+# Modules shared by the daemon and the unit tests.
+LIB_OBJS = buf.o log.o config.o frame.o tls.o reap.o conn.o link.o hello.o \
+	   control.o node.o
+DAEMON_OBJS = $(LIB_OBJS) master.o worker.o clusterd.o
+LIB	 = $(addprefix $(BUILD)/obj/,$(LIB_OBJS))
+
+UNIT_TESTS = test_config test_frame test_hello test_buf test_tls_link
+UNIT_BINS = $(addprefix $(BUILD)/tests/,$(UNIT_TESTS))
+
+.PHONY: all check unit integration fuzz fuzz-build install clean run stop bench
+
+all: $(BUILD)/clusterd $(BUILD)/cluster_control
+
+$(BUILD)/obj/%.o: $(SRC)/%.c $(wildcard $(SRC)/*.h) | $(BUILD)/obj
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/obj $(BUILD)/tests $(BUILD)/fuzz:
+	mkdir -p $@
+
+$(BUILD)/clusterd: $(addprefix $(BUILD)/obj/,$(DAEMON_OBJS))
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/cluster_control: $(BUILD)/obj/cluster_control.o
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/%: tests/unit/%.c $(LIB) | $(BUILD)/tests
+	$(CC) $(CFLAGS) -Wno-missing-prototypes -o $@ $< $(LIB) $(LDFLAGS) \
+	    $(LDLIBS) -lcmocka
+
+unit: $(UNIT_BINS)
+	@set -e; for t in $(UNIT_BINS); do \
+	    echo "== $$t"; (cd tests/unit && ../../$$t); done
+
+integration: all
+	tests/integration/run.sh
+
+check: unit integration
+
+# Fuzz targets need clang's libFuzzer; they reuse the module sources.
+FUZZ_CFLAGS = -g -O1 -std=c11 -D_GNU_SOURCE -Iclusterd/src \
+	$(shell pkg-config --cflags $(PKGS)) -fsanitize=fuzzer,address,undefined
+FUZZ_TARGETS = fuzz_frame fuzz_config
+
+$(BUILD)/fuzz/fuzz_frame: tests/fuzz/fuzz_frame.c $(SRC)/frame.c | $(BUILD)/fuzz
+	clang $(FUZZ_CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/fuzz/fuzz_config: tests/fuzz/fuzz_config.c $(SRC)/config.c $(SRC)/log.c | $(BUILD)/fuzz
+	clang $(FUZZ_CFLAGS) -o $@ $^ $(LDLIBS)
+
+fuzz-build: $(addprefix $(BUILD)/fuzz/,$(FUZZ_TARGETS))
+
+fuzz: fuzz-build
+	@set -e; for t in $(FUZZ_TARGETS); do \
+	    mkdir -p $(BUILD)/fuzz/corpus-$$t; \
+	    echo "== $$t for $(FUZZ_SECONDS)s"; \
+	    $(BUILD)/fuzz/$$t -max_total_time=$(FUZZ_SECONDS) \
+	        -print_final_stats=1 $(BUILD)/fuzz/corpus-$$t \
+	        tests/fuzz/seeds/$$t 2>&1 | tail -n 12; \
+	done
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin \
+	    $(DESTDIR)$(PREFIX)/share/man/man5 $(DESTDIR)$(PREFIX)/share/man/man8 \
+	    $(DESTDIR)$(PREFIX)/share/doc/clusterd/examples
+	install -m 0755 $(BUILD)/clusterd $(DESTDIR)$(PREFIX)/sbin/clusterd
+	install -m 0755 $(BUILD)/cluster_control $(DESTDIR)$(PREFIX)/bin/cluster_control
+	install -m 0644 docs/man/clusterd.8 docs/man/cluster_control.8 \
+	    $(DESTDIR)$(PREFIX)/share/man/man8/
+	install -m 0644 docs/man/clusterd.conf.5 $(DESTDIR)$(PREFIX)/share/man/man5/
+	install -m 0644 configs/*.conf $(DESTDIR)$(PREFIX)/share/doc/clusterd/examples/
+
+run: all
+	scripts/cluster.sh start
+
+stop:
+	scripts/cluster.sh stop
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,260 @@
+/*
+ * cluster_control: the operator's view of the cluster, through the local
+ * node's control socket.  Flags follow the tool operators already know:
+ * -l lists nodes, -i shows health; --json prints the raw answer for scripts.
+ */
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include <errno.h>
+#include <getopt.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "config.h"
+#include "control.h"
+#include "version.h"
+
+#define REPLY_TIMEOUT_MS	30000
+#define REPLY_MAX		(64 * 1024 * 1024)
+
+enum exit_code {
+	EXIT_OK = 0,
+	EXIT_FAILED = 1,	/* the daemon answered with an error */
+	EXIT_USAGE = 2,
+	EXIT_UNREACHABLE = 3	/* no daemon, no socket, no answer */
+};
+
+static void
+usage(FILE *out)
+{
+	fprintf(out,
+	    "usage: cluster_control [options] -l | -i\n"
+	    "  -l, --list          list the cluster's nodes\n"
+	    "  -i, --health        show each node's health\n"
+	    "  -j, --json          print the daemon's JSON answer\n"
+	    "  -H, --home DIR      node home (default $CLUSTERD_HOME or %s)\n"
+	    "  -s, --socket PATH   control socket (default HOME/%s)\n"
+	    "  -V, --version       print the version\n"
+	    "  -h, --help          this help\n",
+	    CONFIG_DEFAULT_HOME, CONTROL_SOCKET_REL);
+}
+
+/* Send one request line and read the one-line answer; NULL on failure. */
+static char *
+call_daemon(const char *path, const char *request)
+{
+	struct sockaddr_un	 sun;
+	struct pollfd		 pfd;
+	char			*buf = NULL, *p;
+	size_t			 len = 0, cap = 0;
+	ssize_t			 n;
+	int			 fd;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		fprintf(stderr, "cluster_control: socket path too long: %s\n",
+		    path);
+		return NULL;
+	}
+	strcpy(sun.sun_path, path);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1 ||
+	    connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
+		fprintf(stderr, "cluster_control: cannot reach clusterd at %s: "
+		    "%s\nIs clusterd running? (use -H or -s to point at "
+		    "another node)\n", path, strerror(errno));
+		goto fail;
+	}
+	if (write(fd, request, strlen(request)) != (ssize_t)strlen(request) ||
+	    write(fd, "\n", 1) != 1) {
+		fprintf(stderr, "cluster_control: write: %s\n",
+		    strerror(errno));
+		goto fail;
+	}
+	pfd.fd = fd;
+	pfd.events = POLLIN;
+	for (;;) {
+		if (poll(&pfd, 1, REPLY_TIMEOUT_MS) <= 0) {
+			fprintf(stderr, "cluster_control: no answer from "
+			    "clusterd in %d s\n", REPLY_TIMEOUT_MS / 1000);
+			goto fail;
+		}
+		if (cap - len < 65536) {
+			if (cap > REPLY_MAX ||
+			    (p = realloc(buf, cap + 65536 + 1)) == NULL) {
+				fprintf(stderr, "cluster_control: answer too "
+				    "large\n");
+				goto fail;
+			}
+			buf = p;
+			cap += 65536;
+		}
+		if ((n = read(fd, buf + len, cap - len)) < 0) {
+			fprintf(stderr, "cluster_control: read: %s\n",
+			    strerror(errno));
+			goto fail;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	close(fd);
+	if (buf == NULL || len == 0) {
+		fprintf(stderr, "cluster_control: clusterd closed the "
+		    "connection without an answer\n");
+		free(buf);
+		return NULL;
+	}
+	buf[len] = '\0';
+	return buf;
+fail:
+	if (fd != -1)
+		close(fd);
+	free(buf);
+	return NULL;
+}
+
+static const char *
+str(const cJSON *o, const char *key)
+{
+	const cJSON	*v = cJSON_GetObjectItemCaseSensitive(o, key);
+
+	return cJSON_IsString(v) ? v->valuestring : "-";
+}
+
+static void
+print_list(const cJSON *data)
+{
+	const cJSON	*nodes, *n;
+	static const char *cols[] = { "name", "type", "version", "address" };
+	int		 w[4] = { 4, 4, 7, 7 }, i, l;
+
+	nodes = cJSON_GetObjectItemCaseSensitive(data, "nodes");
+	cJSON_ArrayForEach(n, nodes)
+		for (i = 0; i < 4; i++)
+			if ((l = (int)strlen(str(n, cols[i]))) > w[i])
+				w[i] = l;
+	printf("%-*s  %-*s  %-*s  %s\n", w[0], "NAME", w[1], "TYPE", w[2],
+	    "VERSION", "ADDRESS");
+	cJSON_ArrayForEach(n, nodes)
+		printf("%-*s  %-*s  %-*s  %s\n", w[0], str(n, "name"), w[1],
+		    str(n, "type"), w[2], str(n, "version"), str(n, "address"));
+}
+
+static void
+print_health(const cJSON *data)
+{
+	const cJSON	*nodes, *n;
+
+	nodes = cJSON_GetObjectItemCaseSensitive(data, "nodes");
+	printf("Cluster name: %s\n\n", str(data, "cluster_name"));
+	printf("Connected nodes (%d):\n", cJSON_GetArraySize(nodes));
+	cJSON_ArrayForEach(n, nodes) {
+		printf("    %s (%s)\n", str(n, "name"), str(n, "address"));
+		printf("        Type: %s\n", str(n, "type"));
+		printf("        Version: %s\n", str(n, "version"));
+		if (strcmp(str(n, "type"), "master") == 0) {
+			printf("        Running since: %s\n",
+			    str(n, "connected_since"));
+			continue;
+		}
+		printf("        Connected since: %s\n",
+		    str(n, "connected_since"));
+		printf("        Last keep alive: %s\n",
+		    str(n, "last_keepalive"));
+	}
+}
+
+int
+main(int argc, char *argv[])
+{
+	static const struct option opts[] = {
+		{ "list", no_argument, NULL, 'l' },
+		{ "health", no_argument, NULL, 'i' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "home", required_argument, NULL, 'H' },
+		{ "socket", required_argument, NULL, 's' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char	*home, *sock = NULL, *command = NULL;
+	char		 sockbuf[PATH_MAX], req[256], *answer;
+	cJSON		*resp = NULL;
+	const cJSON	*err;
+	int		 ch, json = 0, rv = EXIT_FAILED;
+
+	if ((home = getenv("CLUSTERD_HOME")) == NULL || *home == '\0')
+		home = CONFIG_DEFAULT_HOME;
+	while ((ch = getopt_long(argc, argv, "lijH:s:Vh", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'l':
+			command = "nodes";
+			break;
+		case 'i':
+			command = "health";
+			break;
+		case 'j':
+			json = 1;
+			break;
+		case 'H':
+			home = optarg;
+			break;
+		case 's':
+			sock = optarg;
+			break;
+		case 'V':
+			printf("cluster_control %s\n", CLUSTERD_VERSION);
+			return EXIT_OK;
+		case 'h':
+			usage(stdout);
+			return EXIT_OK;
+		default:
+			usage(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (command == NULL || optind != argc) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (sock == NULL) {
+		snprintf(sockbuf, sizeof(sockbuf), "%s/%s", home,
+		    CONTROL_SOCKET_REL);
+		sock = sockbuf;
+	}
+	snprintf(req, sizeof(req), "{\"command\":\"%s\"}", command);
+	if ((answer = call_daemon(sock, req)) == NULL)
+		return EXIT_UNREACHABLE;
+	if ((resp = cJSON_Parse(answer)) == NULL) {
+		fprintf(stderr, "cluster_control: unreadable answer from "
+		    "clusterd\n");
+		goto done;
+	}
+	err = cJSON_GetObjectItemCaseSensitive(resp, "error");
+	if (json)
+		fputs(answer, stdout);
+	if (!cJSON_IsNumber(err) || err->valueint != 0) {
+		fprintf(stderr, "cluster_control: %s\n", str(resp, "message"));
+		goto done;
+	}
+	if (!json) {
+		if (strcmp(command, "nodes") == 0)
+			print_list(cJSON_GetObjectItemCaseSensitive(resp,
+			    "data"));
+		else
+			print_health(cJSON_GetObjectItemCaseSensitive(resp,
+			    "data"));
+	}
+	rv = EXIT_OK;
+done:
+	cJSON_Delete(resp);
+	free(answer);
+	return rv;
+}

@@ -1,0 +1,453 @@
+#include <sys/types.h>
+
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stddef.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+
+#define LINE_MAX_LEN	4096
+
+
+struct parse_ctx {
+	const char	*file;
+	int		 line;
+	int		 errors;
+	FILE		*errs;
+};
+
+typedef int (*setter_fn)(struct parse_ctx *, struct config *, const char *,
+    void *);
+
+struct keyword {
+	const char	*name;
+	setter_fn	 set;
+	size_t		 off;	/* offset of the field in struct config */
+	size_t		 size;	/* for strings: the field's size */
+};
+
+static void
+perr(struct parse_ctx *p, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+perr(struct parse_ctx *p, const char *fmt, ...)
+{
+	va_list	ap;
+
+	p->errors++;
+	if (p->errs == NULL)
+		return;
+	if (p->line > 0)
+		fprintf(p->errs, "%s:%d: ", p->file, p->line);
+	else
+		fprintf(p->errs, "%s: ", p->file);
+	va_start(ap, fmt);
+	vfprintf(p->errs, fmt, ap);
+	va_end(ap);
+	fputc('\n', p->errs);
+}
+
+/* Names of clusters and nodes: [A-Za-z0-9_-]+, at most CONFIG_NAME_MAX. */
+int
+config_valid_name(const char *s)
+{
+	size_t	i;
+
+	if (s[0] == '\0' || strlen(s) > CONFIG_NAME_MAX)
+		return 0;
+	for (i = 0; s[i] != '\0'; i++)
+		if (!isalnum((unsigned char)s[i]) && s[i] != '_' && s[i] != '-')
+			return 0;
+	return 1;
+}
+
+const char *
+config_node_type_name(enum node_type t)
+{
+	switch (t) {
+	case NODE_MASTER:
+		return "master";
+	case NODE_WORKER:
+		return "worker";
+	default:
+		return "none";
+	}
+}
+
+void
+config_defaults(struct config *c)
+{
+	memset(c, 0, sizeof(*c));
+	strcpy(c->cluster_name, "wazuh");
+	c->master_port = CONFIG_DEFAULT_PORT;
+	strcpy(c->bind_address, "0.0.0.0");
+	c->port = CONFIG_DEFAULT_PORT;
+	strcpy(c->home, CONFIG_DEFAULT_HOME);
+	c->keepalive_interval = 10;
+	c->keepalive_timeout = 60;
+	c->request_timeout = 10;
+	c->reconnect_min = 1;
+	c->reconnect_max = 30;
+	c->log_level = LOG_LVL_INFO;
+}
+
+static int
+set_name(struct parse_ctx *p, struct config *c, const char *v, void *field)
+{
+	(void)c;
+	if (!config_valid_name(v)) {
+		perr(p, "invalid name \"%s\": use 1 to %d characters of "
+		    "A-Z a-z 0-9 _ -", v, CONFIG_NAME_MAX);
+		return -1;
+	}
+	strcpy(field, v);
+	return 0;
+}
+
+static int
+set_node_type(struct parse_ctx *p, struct config *c, const char *v,
+    void *field)
+{
+	(void)field;
+	if (strcmp(v, "master") == 0)
+		c->node_type = NODE_MASTER;
+	else if (strcmp(v, "worker") == 0)
+		c->node_type = NODE_WORKER;
+	else {
+		perr(p, "node_type must be \"master\" or \"worker\", not \"%s\"",
+		    v);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+set_key(struct parse_ctx *p, struct config *c, const char *v, void *field)
+{
+	size_t	i, n = strlen(v);
+
+	(void)field;
+	if (n != CONFIG_KEY_LEN) {
+		perr(p, "key must be exactly %d characters, this one has %zu",
+		    CONFIG_KEY_LEN, n);
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
+		if (!isgraph((unsigned char)v[i])) {
+			perr(p, "key must be printable characters without "
+			    "spaces");
+			return -1;
+		}
+	}
+	strcpy(c->key, v);
+	return 0;
+}
+
+static int
+set_port(struct parse_ctx *p, struct config *c, const char *v, void *field)
+{
+	char	*end;
+	long	 n;
+
+	(void)c;
+	errno = 0;
+	n = strtol(v, &end, 10);
+	if (errno != 0 || *end != '\0' || end == v || n < 1 || n > 65535) {
+		perr(p, "port must be a number from 1 to 65535, not \"%s\"", v);
+		return -1;
+	}
+	*(uint16_t *)field = (uint16_t)n;
+	return 0;
+}
+
+/* Durations: "10", "10s", "250ms", "2m", "1h"; result in seconds. */
+static int
+set_duration(struct parse_ctx *p, struct config *c, const char *v,
+    void *field)
+{
+	char	*end;
+	double	 n, mult = 1;
+
+	(void)c;
+	errno = 0;
+	n = strtod(v, &end);
+	if (end == v || errno != 0 || !isfinite(n) || n <= 0)
+		goto bad;
+	if (strcmp(end, "ms") == 0)
+		mult = 0.001;
+	else if (strcmp(end, "") == 0 || strcmp(end, "s") == 0)
+		mult = 1;
+	else if (strcmp(end, "m") == 0)
+		mult = 60;
+	else if (strcmp(end, "h") == 0)
+		mult = 3600;
+	else
+		goto bad;
+	n *= mult;
+	if (n < 0.01 || n > 86400)
+		goto bad;
+	*(double *)field = n;
+	return 0;
+bad:
+	perr(p, "invalid duration \"%s\": use a positive number with ms, s, "
+	    "m or h, between 10ms and 24h", v);
+	return -1;
+}
+
+static int
+set_string(struct parse_ctx *p, struct config *c, const char *v, void *field,
+    size_t size)
+{
+	(void)c;
+	if (strlen(v) >= size) {
+		perr(p, "value too long (at most %zu characters)", size - 1);
+		return -1;
+	}
+	strcpy(field, v);
+	return 0;
+}
+
+static int
+set_home(struct parse_ctx *p, struct config *c, const char *v, void *field)
+{
+	if (v[0] != '/') {
+		perr(p, "home must be an absolute path, not \"%s\"", v);
+		return -1;
+	}
+	return set_string(p, c, v, field, sizeof(c->home));
+}
+
+static int
+set_host(struct parse_ctx *p, struct config *c, const char *v, void *field)
+{
+	return set_string(p, c, v, field, sizeof(c->master_address));
+}
+
+static int
+set_bind(struct parse_ctx *p, struct config *c, const char *v, void *field)
+{
+	return set_string(p, c, v, field, sizeof(c->bind_address));
+}
+
+static int
+set_log_level(struct parse_ctx *p, struct config *c, const char *v,
+    void *field)
+{
+	(void)field;
+	if (log_level_parse(v, &c->log_level) == -1) {
+		perr(p, "log_level must be debug, info, warning or error, "
+		    "not \"%s\"", v);
+		return -1;
+	}
+	return 0;
+}
+
+#define F(name) offsetof(struct config, name)
+static const struct keyword keywords[] = {
+	{ "cluster_name",	set_name,	F(cluster_name), 0 },
+	{ "node_name",		set_name,	F(node_name), 0 },
+	{ "node_type",		set_node_type,	0, 0 },
+	{ "key",		set_key,	0, 0 },
+	{ "master_address",	set_host,	F(master_address), 0 },
+	{ "master_port",	set_port,	F(master_port), 0 },
+	{ "bind_address",	set_bind,	F(bind_address), 0 },
+	{ "port",		set_port,	F(port), 0 },
+	{ "home",		set_home,	F(home), 0 },
+	{ "keepalive_interval",	set_duration,	F(keepalive_interval), 0 },
+	{ "keepalive_timeout",	set_duration,	F(keepalive_timeout), 0 },
+	{ "request_timeout",	set_duration,	F(request_timeout), 0 },
+	{ "reconnect_min",	set_duration,	F(reconnect_min), 0 },
+	{ "reconnect_max",	set_duration,	F(reconnect_max), 0 },
+	{ "log_level",		set_log_level,	0, 0 },
+};
+#undef F
+#define NKEYWORDS (sizeof(keywords) / sizeof(keywords[0]))
+
+/*
+ * Split one line into key and value in place.  Returns 0 for a blank or
+ * comment line, 1 with *key and *val set, -1 on a syntax error (reported).
+ */
+static int
+split_line(struct parse_ctx *p, char *s, char **key, char **val)
+{
+	char	*k, *v, *e;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	if (*s == '\0' || *s == '#')
+		return 0;
+	k = s;
+	while (*s != '\0' && !isspace((unsigned char)*s) && *s != '#')
+		s++;
+	if (*s == '#' || *s == '\0') {
+		*s = '\0';
+		perr(p, "\"%s\" has no value", k);
+		return -1;
+	}
+	*s++ = '\0';
+	while (isspace((unsigned char)*s))
+		s++;
+	if (*s == '"') {
+		v = ++s;
+		if ((e = strchr(s, '"')) == NULL) {
+			perr(p, "unterminated quoted value");
+			return -1;
+		}
+		*e++ = '\0';
+		while (isspace((unsigned char)*e))
+			e++;
+		if (*e != '\0' && *e != '#') {
+			perr(p, "unexpected text after quoted value");
+			return -1;
+		}
+	} else {
+		v = s;
+		while (*s != '\0' && *s != '#' && !isspace((unsigned char)*s))
+			s++;
+		e = s;
+		while (isspace((unsigned char)*e))
+			e++;
+		if (*e != '\0' && *e != '#') {
+			perr(p, "\"%s\" takes one value; quote it if it has "
+			    "spaces", k);
+			return -1;
+		}
+		*s = '\0';
+		if (*v == '\0') {
+			perr(p, "\"%s\" has no value", k);
+			return -1;
+		}
+	}
+	*key = k;
+	*val = v;
+	return 1;
+}
+
+/* Checks that span several keys, run once the whole file is read. */
+static void
+check_whole(struct parse_ctx *p, struct config *c)
+{
+	p->line = 0;
+	if (c->node_name[0] == '\0')
+		perr(p, "node_name is required");
+	if (c->node_type == NODE_NONE)
+		perr(p, "node_type is required (master or worker)");
+	if (c->key[0] == '\0')
+		perr(p, "key is required (exactly %d characters, the same on "
+		    "every node)", CONFIG_KEY_LEN);
+	if (c->node_type == NODE_WORKER && c->master_address[0] == '\0')
+		perr(p, "master_address is required on a worker");
+	if (c->reconnect_min > c->reconnect_max)
+		perr(p, "reconnect_min (%gs) is larger than reconnect_max "
+		    "(%gs)", c->reconnect_min, c->reconnect_max);
+	if (c->keepalive_timeout <= c->keepalive_interval)
+		perr(p, "keepalive_timeout (%gs) must be longer than "
+		    "keepalive_interval (%gs)", c->keepalive_timeout,
+		    c->keepalive_interval);
+}
+
+/*
+ * Parse a configuration from an open stream.  Every error is written to errs
+ * as "name:line: reason"; returns the number of errors (0 means valid).
+ */
+int
+config_parse(const char *name, FILE *in, struct config *c, FILE *errs)
+{
+	struct parse_ctx	 p = { name, 0, 0, errs };
+	char			*line = NULL, *key, *val;
+	size_t			 cap = 0, i;
+	ssize_t			 n;
+	int			 seen[NKEYWORDS] = { 0 };
+
+	config_defaults(c);
+	while ((n = getline(&line, &cap, in)) != -1) {
+		p.line++;
+		if (n > 0 && line[n - 1] == '\n')
+			line[--n] = '\0';
+		if (n > LINE_MAX_LEN) {
+			perr(&p, "line longer than %d characters", LINE_MAX_LEN);
+			continue;
+		}
+		if (strlen(line) != (size_t)n) {
+			perr(&p, "line contains a NUL byte");
+			continue;
+		}
+		if (split_line(&p, line, &key, &val) != 1)
+			continue;
+		for (i = 0; i < NKEYWORDS; i++)
+			if (strcmp(keywords[i].name, key) == 0)
+				break;
+		if (i == NKEYWORDS) {
+			perr(&p, "unknown option \"%s\"", key);
+			continue;
+		}
+		if (seen[i]) {
+			perr(&p, "\"%s\" is set twice (first on line %d)", key,
+			    seen[i]);
+			continue;
+		}
+		seen[i] = p.line;
+		keywords[i].set(&p, c, val, (char *)c + keywords[i].off);
+	}
+	free(line);
+	if (ferror(in))
+		perr(&p, "read error");
+	check_whole(&p, c);
+	return p.errors;
+}
+
+int
+config_load(const char *path, struct config *c, FILE *errs)
+{
+	FILE	*fp;
+	int	 n;
+
+	if ((fp = fopen(path, "r")) == NULL) {
+		if (errs != NULL)
+			fprintf(errs, "%s: %s\n", path, strerror(errno));
+		config_defaults(c);
+		return 1;
+	}
+	n = config_parse(path, fp, c, errs);
+	fclose(fp);
+	return n;
+}
+
+/* Print the effective configuration, every option, in the file's syntax. */
+void
+config_print(const struct config *c, FILE *out)
+{
+	fprintf(out, "cluster_name %s\n", c->cluster_name);
+	fprintf(out, "node_name %s\n", c->node_name);
+	fprintf(out, "node_type %s\n", config_node_type_name(c->node_type));
+	fprintf(out, "key \"(%zu characters)\"\n", strlen(c->key));
+	if (c->master_address[0] != '\0')
+		fprintf(out, "master_address %s\n", c->master_address);
+	fprintf(out, "master_port %u\n", c->master_port);
+	fprintf(out, "bind_address %s\n", c->bind_address);
+	fprintf(out, "port %u\n", c->port);
+	fprintf(out, "home \"%s\"\n", c->home);
+	fprintf(out, "keepalive_interval %gs\n", c->keepalive_interval);
+	fprintf(out, "keepalive_timeout %gs\n", c->keepalive_timeout);
+	fprintf(out, "request_timeout %gs\n", c->request_timeout);
+	fprintf(out, "reconnect_min %gs\n", c->reconnect_min);
+	fprintf(out, "reconnect_max %gs\n", c->reconnect_max);
+	fprintf(out, "log_level %s\n", c->log_level == LOG_LVL_DEBUG ? "debug" :
+	    c->log_level == LOG_LVL_INFO ? "info" :
+	    c->log_level == LOG_LVL_WARNING ? "warning" : "error");
+}
+
+/* Build home/rel into out; -1 if it does not fit. */
+int
+config_path(const struct config *c, const char *rel, char *out, size_t outlen)
+{
+	int	n;
+
+	n = snprintf(out, outlen, "%s/%s", c->home, rel);
+	return (n < 0 || (size_t)n >= outlen) ? -1 : 0;
+}

@@ -1,0 +1,55 @@
+/*
+ * config: clusterd.conf, a human-edited file of "key value" lines.
+ * '#' starts a comment; values may be double-quoted; durations take a unit
+ * (ms, s, m, h; a bare number means seconds).  See clusterd.conf(5).
+ */
+#ifndef CLUSTERD_CONFIG_H
+#define CLUSTERD_CONFIG_H
+
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "log.h"
+
+#define CONFIG_KEY_LEN		32
+#define CONFIG_NAME_MAX		63
+#define CONFIG_DEFAULT_PORT	1516
+#define CONFIG_DEFAULT_HOME	"/var/lib/clusterd"
+#define CONFIG_DEFAULT_FILE	"/etc/clusterd/clusterd.conf"
+
+enum node_type {
+	NODE_NONE = 0,
+	NODE_MASTER,
+	NODE_WORKER
+};
+
+struct config {
+	char		 cluster_name[CONFIG_NAME_MAX + 1];
+	char		 node_name[CONFIG_NAME_MAX + 1];
+	enum node_type	 node_type;
+	char		 key[CONFIG_KEY_LEN + 1];
+	char		 master_address[256];
+	uint16_t	 master_port;
+	char		 bind_address[64];
+	uint16_t	 port;
+	char		 home[PATH_MAX];
+	double		 keepalive_interval;	/* worker sends every ... */
+	double		 keepalive_timeout;	/* master drops a silent worker */
+	double		 request_timeout;	/* unanswered request fails */
+	double		 reconnect_min;		/* worker backoff bounds */
+	double		 reconnect_max;
+	enum log_level	 log_level;
+};
+
+void		 config_defaults(struct config *);
+int		 config_load(const char *path, struct config *, FILE *errs);
+int		 config_parse(const char *name, FILE *in, struct config *,
+		    FILE *errs);
+void		 config_print(const struct config *, FILE *);
+int		 config_valid_name(const char *);
+const char	*config_node_type_name(enum node_type);
+int		 config_path(const struct config *, const char *rel, char *out,
+		    size_t outlen);
+
+#endif

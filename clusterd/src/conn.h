@@ -1,0 +1,72 @@
+/*
+ * conn: one non-blocking stream socket, plain or TLS, driven by libev.
+ *
+ * A conn reads into `in` and hands it to ops->on_data, which consumes what
+ * it can; it writes `out` as the socket accepts it.  Back-pressure: while
+ * `out` holds more than CONN_OUT_HIGH bytes the conn stops reading (its peer
+ * stops being able to make us produce more) and producers should check
+ * conn_congested(); ops->on_drain tells them when to go on.  Past
+ * CONN_OUT_LIMIT the peer is too slow and is dropped.  Input is bounded by
+ * in_limit.  A closed conn stays valid until the loop's next safe point
+ * (see reap.h), so callbacks may close it and still return through it.
+ */
+#ifndef CLUSTERD_CONN_H
+#define CLUSTERD_CONN_H
+
+#include <stddef.h>
+
+#include <ev.h>
+#include <openssl/ssl.h>
+
+#include "buf.h"
+
+#define CONN_OUT_HIGH	(4u * 1024 * 1024)
+#define CONN_OUT_LIMIT	(64u * 1024 * 1024)
+
+struct conn;
+
+struct conn_ops {
+	void	(*on_open)(struct conn *);	/* connected, TLS up */
+	void	(*on_data)(struct conn *);	/* consume from c->in */
+	void	(*on_drain)(struct conn *);	/* out fell below the mark */
+	void	(*on_close)(struct conn *, const char *reason);
+};
+
+enum conn_state {
+	CONN_CONNECTING,
+	CONN_HANDSHAKE,
+	CONN_OPEN,
+	CONN_CLOSING,	/* flushing, then close */
+	CONN_CLOSED
+};
+
+struct conn {
+	struct ev_loop		*loop;
+	int			 fd;
+	SSL			*ssl;
+	ev_io			 rio;
+	ev_io			 wio;
+	struct buf		 in;
+	struct buf		 out;
+	size_t			 in_limit;
+	enum conn_state		 state;
+	int			 congested;
+	const struct conn_ops	*ops;
+	void			*arg;
+	char			 peer[64];	/* "address" for logs */
+	char			 reason[160];	/* why it closed */
+};
+
+struct conn	*conn_new(struct ev_loop *, int fd, SSL_CTX *, int server,
+		    int connecting, const struct conn_ops *, void *arg);
+int		 conn_connect(struct ev_loop *, const char *host, unsigned port,
+		    SSL_CTX *, const struct conn_ops *, void *arg,
+		    struct conn **out, char *err, size_t errlen);
+int		 conn_write(struct conn *, const void *, size_t);
+int		 conn_congested(const struct conn *);
+void		 conn_close(struct conn *, const char *reason);
+void		 conn_close_after_flush(struct conn *);
+int		 conn_set_nonblock(int fd);
+void		 conn_addr_string(const void *sa, char *out, size_t outlen);
+
+#endif

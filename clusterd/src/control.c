@@ -1,0 +1,217 @@
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "conn.h"
+#include "control.h"
+#include "log.h"
+#include "reap.h"
+
+struct control_client {
+	struct conn	*conn;		/* NULL once closed */
+	int		 pending;	/* handler called, no reply yet */
+};
+
+static struct {
+	struct ev_loop	*loop;
+	int		 fd;
+	ev_io		 accept_w;
+	char		 path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	control_handler	 handler;
+	void		*arg;
+} ctl = { .fd = -1 };
+
+static void client_data(struct conn *);
+static void client_close(struct conn *, const char *);
+
+static const struct conn_ops client_ops = {
+	NULL, client_data, NULL, client_close
+};
+
+cJSON *
+control_ok(cJSON *data)
+{
+	cJSON	*j = cJSON_CreateObject();
+
+	cJSON_AddNumberToObject(j, "error", 0);
+	cJSON_AddItemToObject(j, "data", data != NULL ? data :
+	    cJSON_CreateObject());
+	return j;
+}
+
+cJSON *
+control_error(const char *fmt, ...)
+{
+	cJSON	*j = cJSON_CreateObject();
+	char	 msg[512];
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	cJSON_AddNumberToObject(j, "error", 1);
+	cJSON_AddStringToObject(j, "message", msg);
+	return j;
+}
+
+static void
+client_free(void *p)
+{
+	free(p);
+}
+
+/* Send the answer (taking ownership of resp) and close after it is out. */
+void
+control_reply(struct control_client *cl, cJSON *resp)
+{
+	char	*s = NULL;
+
+	cl->pending = 0;
+	if (cl->conn == NULL) {		/* the client went away meanwhile */
+		reap_later(client_free, cl);
+		goto done;
+	}
+	if (resp == NULL || (s = cJSON_PrintUnformatted(resp)) == NULL) {
+		conn_close(cl->conn, "out of memory");
+		goto done;
+	}
+	if (conn_write(cl->conn, s, strlen(s)) == 0 &&
+	    conn_write(cl->conn, "\n", 1) == 0)
+		conn_close_after_flush(cl->conn);
+done:
+	cJSON_free(s);
+	cJSON_Delete(resp);
+}
+
+static void
+client_data(struct conn *c)
+{
+	struct control_client	*cl = c->arg;
+	uint8_t			*nl;
+	cJSON			*req;
+
+	if (cl->pending)
+		return;
+	nl = memchr(buf_head(&c->in), '\n', buf_used(&c->in));
+	if (nl == NULL) {
+		if (buf_used(&c->in) >= CONTROL_REQUEST_MAX)
+			control_reply(cl, control_error("request too long"));
+		return;
+	}
+	req = cJSON_ParseWithLength((const char *)buf_head(&c->in),
+	    (size_t)(nl - buf_head(&c->in)));
+	buf_reset(&c->in);
+	if (req == NULL || !cJSON_IsObject(req) ||
+	    !cJSON_IsString(cJSON_GetObjectItemCaseSensitive(req,
+	    "command"))) {
+		cJSON_Delete(req);
+		control_reply(cl, control_error("request must be a JSON object "
+		    "with a \"command\" string"));
+		return;
+	}
+	cl->pending = 1;
+	ctl.handler(cl, req, ctl.arg);
+	cJSON_Delete(req);
+}
+
+static void
+client_close(struct conn *c, const char *reason)
+{
+	struct control_client	*cl = c->arg;
+
+	(void)reason;
+	cl->conn = NULL;
+	if (!cl->pending)
+		reap_later(client_free, cl);
+}
+
+static void
+accept_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct control_client	*cl;
+	int			 fd;
+
+	(void)w;
+	(void)revents;
+	while ((fd = accept4(ctl.fd, NULL, NULL, SOCK_NONBLOCK |
+	    SOCK_CLOEXEC)) != -1) {
+		if ((cl = calloc(1, sizeof(*cl))) == NULL ||
+		    (cl->conn = conn_new(loop, fd, NULL, 1, 0, &client_ops,
+		    cl)) == NULL) {
+			log_warnx("Control", "out of memory for a control "
+			    "client");
+			free(cl);
+			close(fd);
+			continue;
+		}
+		cl->conn->in_limit = CONTROL_REQUEST_MAX;
+	}
+	if (errno != EAGAIN && errno != EINTR)
+		log_warn("Control", "accept");
+}
+
+/*
+ * Listen on path, mode 0600 (the directory is made 0700): only the owner,
+ * normally the daemon's user or root, may control the node.
+ */
+int
+control_init(struct ev_loop *loop, const char *path, control_handler handler,
+    void *arg)
+{
+	struct sockaddr_un	 sun;
+	mode_t			 old;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		log_errx("Control", "control socket path too long: %s", path);
+		return -1;
+	}
+	strcpy(sun.sun_path, path);
+	strcpy(ctl.path, path);
+	ctl.loop = loop;
+	ctl.handler = handler;
+	ctl.arg = arg;
+	if ((ctl.fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK |
+	    SOCK_CLOEXEC, 0)) == -1) {
+		log_err("Control", "socket");
+		return -1;
+	}
+	unlink(path);
+	old = umask(0077);
+	if (bind(ctl.fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
+		umask(old);
+		log_err("Control", "bind %s", path);
+		goto fail;
+	}
+	umask(old);
+	if (chmod(path, 0600) == -1 || listen(ctl.fd, 32) == -1) {
+		log_err("Control", "listen %s", path);
+		goto fail;
+	}
+	ev_io_init(&ctl.accept_w, accept_cb, ctl.fd, EV_READ);
+	ev_io_start(loop, &ctl.accept_w);
+	return 0;
+fail:
+	close(ctl.fd);
+	ctl.fd = -1;
+	return -1;
+}
+
+void
+control_shutdown(void)
+{
+	if (ctl.fd == -1)
+		return;
+	ev_io_stop(ctl.loop, &ctl.accept_w);
+	close(ctl.fd);
+	unlink(ctl.path);
+	ctl.fd = -1;
+}

@@ -1,0 +1,30 @@
+/*
+ * control: the local control socket (unix, owner-only) that cluster_control
+ * talks to.  Protocol: the client sends one JSON object on one line, e.g.
+ * {"command":"nodes"}; the daemon answers with one JSON object on one line,
+ * {"error":0,"data":...} or {"error":1,"message":"..."}, and closes.
+ * The role's handler may answer later (a worker forwards to the master).
+ */
+#ifndef CLUSTERD_CONTROL_H
+#define CLUSTERD_CONTROL_H
+
+#include <cjson/cJSON.h>
+#include <ev.h>
+
+#define CONTROL_SOCKET_REL	"queue/cluster/c-socket"
+#define CONTROL_REQUEST_MAX	(64 * 1024)
+
+struct control_client;
+
+typedef void (*control_handler)(struct control_client *, const cJSON *req,
+    void *arg);
+
+int	 control_init(struct ev_loop *, const char *path, control_handler,
+	    void *arg);
+void	 control_shutdown(void);
+void	 control_reply(struct control_client *, cJSON *resp);
+cJSON	*control_ok(cJSON *data);
+cJSON	*control_error(const char *fmt, ...)
+	    __attribute__((format(printf, 1, 2)));
+
+#endif

@@ -1,0 +1,70 @@
+/*
+ * frame: the cluster link's message framing.
+ *
+ * Every message is a 16-byte header followed by its payload, all inside the
+ * TLS stream (so headers are encrypted too):
+ *
+ *   0  magic     "CLD\x01"-style 4 bytes, FRAME_MAGIC
+ *   4  major     protocol major version; a different major is refused
+ *   5  minor     protocol minor version; informative
+ *   6  type      enum frame_type
+ *   7  flags     FRAME_F_*
+ *   8  id        request id (big endian); a response carries its request's
+ *  12  length    payload length (big endian), at most FRAME_MAX_PAYLOAD
+ *
+ * The header is checked completely before any payload memory is allocated.
+ * Control payloads are JSON objects; FRAME_F_BINARY payloads are raw bytes.
+ */
+#ifndef CLUSTERD_FRAME_H
+#define CLUSTERD_FRAME_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+
+#define FRAME_MAGIC		0x434c4431u	/* "CLD1" */
+#define FRAME_PROTO_MAJOR	1
+#define FRAME_PROTO_MINOR	0
+#define FRAME_HDR_LEN		16
+#define FRAME_MAX_PAYLOAD	(8u * 1024 * 1024)
+
+#define FRAME_F_RESPONSE	0x01	/* answers the request with this id */
+#define FRAME_F_ERROR		0x02	/* response: the request failed */
+#define FRAME_F_BINARY		0x04	/* payload is raw bytes, not JSON */
+#define FRAME_F_ALL		0x07
+
+enum frame_type {
+	FRAME_HELLO = 1,	/* worker -> master: who I am */
+	FRAME_KEEPALIVE,	/* worker -> master: I am alive */
+	FRAME_CONTROL,		/* worker -> master: a forwarded control command */
+	FRAME_TYPE_MAX = FRAME_CONTROL
+};
+
+struct frame_hdr {
+	uint8_t		major;
+	uint8_t		minor;
+	uint8_t		type;
+	uint8_t		flags;
+	uint32_t	id;
+	uint32_t	len;
+};
+
+enum frame_status {
+	FRAME_OK = 0,
+	FRAME_INCOMPLETE,	/* need more bytes */
+	FRAME_EMAGIC,
+	FRAME_EVERSION,
+	FRAME_ETYPE,
+	FRAME_EFLAGS,
+	FRAME_ETOOBIG
+};
+
+void		 frame_hdr_encode(const struct frame_hdr *, uint8_t *);
+enum frame_status frame_hdr_decode(const uint8_t *, size_t,
+		    struct frame_hdr *);
+const char	*frame_status_str(enum frame_status);
+const char	*frame_type_name(uint8_t);
+cJSON		*frame_json_parse(const uint8_t *, size_t);
+
+#endif

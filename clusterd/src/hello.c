@@ -1,0 +1,137 @@
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hello.h"
+
+cJSON *
+hello_build(const struct config *c, const char *version)
+{
+	cJSON	*j;
+
+	if ((j = cJSON_CreateObject()) == NULL)
+		return NULL;
+	if (cJSON_AddStringToObject(j, "cluster_name", c->cluster_name) ==
+	    NULL || cJSON_AddStringToObject(j, "node_name", c->node_name) ==
+	    NULL || cJSON_AddStringToObject(j, "node_type",
+	    config_node_type_name(c->node_type)) == NULL ||
+	    cJSON_AddStringToObject(j, "version", version) == NULL) {
+		cJSON_Delete(j);
+		return NULL;
+	}
+	return j;
+}
+
+static int
+get_str(const cJSON *j, const char *key, char *out, size_t outlen, char *err,
+    size_t errlen)
+{
+	const cJSON	*v = cJSON_GetObjectItemCaseSensitive(j, key);
+
+	if (!cJSON_IsString(v) || v->valuestring == NULL) {
+		snprintf(err, errlen, "hello without \"%s\"", key);
+		return -1;
+	}
+	if (strlen(v->valuestring) >= outlen) {
+		snprintf(err, errlen, "hello \"%s\" too long", key);
+		return -1;
+	}
+	strcpy(out, v->valuestring);
+	return 0;
+}
+
+/* Extract the fields; -1 with err set when one is missing or too long. */
+int
+hello_parse(const cJSON *j, struct hello *h, char *err, size_t errlen)
+{
+	memset(h, 0, sizeof(*h));
+	if (j == NULL || !cJSON_IsObject(j)) {
+		snprintf(err, errlen, "hello is not a JSON object");
+		return -1;
+	}
+	if (get_str(j, "cluster_name", h->cluster_name,
+	    sizeof(h->cluster_name), err, errlen) == -1 ||
+	    get_str(j, "node_name", h->node_name, sizeof(h->node_name), err,
+	    errlen) == -1 ||
+	    get_str(j, "node_type", h->node_type, sizeof(h->node_type), err,
+	    errlen) == -1 ||
+	    get_str(j, "version", h->version, sizeof(h->version), err,
+	    errlen) == -1)
+		return -1;
+	return 0;
+}
+
+/* Parse "MAJOR.MINOR[.anything]"; -1 if it does not start that way. */
+static int
+major_minor(const char *v, long *maj, long *min)
+{
+	char	*end;
+
+	*maj = strtol(v, &end, 10);
+	if (end == v || *end != '.' || *maj < 0)
+		return -1;
+	v = end + 1;
+	*min = strtol(v, &end, 10);
+	if (end == v || (*end != '.' && *end != '\0' && *end != '-') ||
+	    *min < 0)
+		return -1;
+	return 0;
+}
+
+/*
+ * Same major.minor interoperates; patch releases must not split a cluster
+ * during a rolling upgrade.
+ */
+int
+hello_version_compatible(const char *a, const char *b)
+{
+	long	amaj, amin, bmaj, bmin;
+
+	if (major_minor(a, &amaj, &amin) == -1 ||
+	    major_minor(b, &bmaj, &bmin) == -1)
+		return 0;
+	return amaj == bmaj && amin == bmin;
+}
+
+/*
+ * The master's decision on a parsed hello.  Returns 0 to accept, or -1 with
+ * a reason the worker logs.  name_taken reports a name already connected.
+ */
+int
+hello_check(const struct hello *h, const struct config *m,
+    const char *master_version, int (*name_taken)(const char *, void *),
+    void *arg, char *reason, size_t reasonlen)
+{
+	if (strcmp(h->cluster_name, m->cluster_name) != 0) {
+		snprintf(reason, reasonlen, "cluster name mismatch: the "
+		    "worker is in \"%s\", the master in \"%s\"",
+		    h->cluster_name, m->cluster_name);
+		return -1;
+	}
+	if (!config_valid_name(h->node_name)) {
+		snprintf(reason, reasonlen, "invalid node name");
+		return -1;
+	}
+	if (strcmp(h->node_type, "worker") != 0) {
+		snprintf(reason, reasonlen, "node type \"%s\" cannot join a "
+		    "master", h->node_type);
+		return -1;
+	}
+	if (strcmp(h->node_name, m->node_name) == 0) {
+		snprintf(reason, reasonlen, "node name \"%s\" is the master's "
+		    "own name", h->node_name);
+		return -1;
+	}
+	if (!hello_version_compatible(h->version, master_version)) {
+		snprintf(reason, reasonlen, "incompatible version %s: the "
+		    "master runs %s (same major.minor required)", h->version,
+		    master_version);
+		return -1;
+	}
+	if (name_taken != NULL && name_taken(h->node_name, arg)) {
+		snprintf(reason, reasonlen, "duplicate node name: \"%s\" is "
+		    "already connected", h->node_name);
+		return -1;
+	}
+	return 0;
+}

@@ -1,0 +1,347 @@
+#include <stdlib.h>
+#include <string.h>
+
+#include "link.h"
+#include "log.h"
+#include "reap.h"
+
+struct link_req {
+	uint32_t	 id;
+	uint8_t		 type;
+	ev_tstamp	 deadline;
+	link_resp_cb	 cb;
+	void		*arg;
+	struct link_req	*next;
+};
+
+static void link_conn_open(struct conn *);
+static void link_conn_data(struct conn *);
+static void link_conn_drain(struct conn *);
+static void link_conn_close(struct conn *, const char *);
+
+static const struct conn_ops link_conn_ops = {
+	link_conn_open, link_conn_data, link_conn_drain, link_conn_close
+};
+
+static void
+link_free(void *p)
+{
+	free(p);
+}
+
+/* Arm the request timer for the earliest pending deadline. */
+static void
+req_timer_rearm(struct link *l)
+{
+	struct ev_loop	*loop = l->conn->loop;
+	struct link_req	*r;
+	ev_tstamp	 first = 0;
+
+	for (r = l->pending; r != NULL; r = r->next)
+		if (first == 0 || r->deadline < first)
+			first = r->deadline;
+	ev_timer_stop(loop, &l->req_timer);
+	if (first != 0) {
+		ev_timer_set(&l->req_timer, first - ev_now(loop) > 0 ?
+		    first - ev_now(loop) : 0, 0);
+		ev_timer_start(loop, &l->req_timer);
+	}
+}
+
+static void
+req_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct link	*l = w->data;
+	struct link_req	**rp, *r;
+
+	(void)revents;
+	rp = &l->pending;
+	while ((r = *rp) != NULL && !l->closed) {
+		if (r->deadline <= ev_now(loop) + 0.001) {
+			*rp = r->next;
+			r->cb(l, r->arg, LINK_TIMEOUT, NULL);
+			free(r);
+			rp = &l->pending;	/* the callback may have added */
+		} else
+			rp = &r->next;
+	}
+	if (!l->closed)
+		req_timer_rearm(l);
+}
+
+static struct link *
+link_alloc(const struct link_ops *ops, void *arg, double req_timeout)
+{
+	struct link	*l;
+
+	if ((l = calloc(1, sizeof(*l))) == NULL)
+		return NULL;
+	l->ops = ops;
+	l->arg = arg;
+	l->next_id = 1;
+	l->req_timeout = req_timeout;
+	ev_init(&l->req_timer, req_timer_cb);
+	l->req_timer.data = l;
+	return l;
+}
+
+struct link *
+link_accept(struct ev_loop *loop, int fd, SSL_CTX *ctx,
+    const struct link_ops *ops, void *arg, double req_timeout)
+{
+	struct link	*l;
+
+	if ((l = link_alloc(ops, arg, req_timeout)) == NULL)
+		return NULL;
+	if ((l->conn = conn_new(loop, fd, ctx, 1, 0, &link_conn_ops, l)) ==
+	    NULL) {
+		free(l);
+		return NULL;
+	}
+	l->conn->in_limit = FRAME_HDR_LEN + FRAME_MAX_PAYLOAD;
+	return l;
+}
+
+struct link *
+link_connect(struct ev_loop *loop, const char *host, unsigned port,
+    SSL_CTX *ctx, const struct link_ops *ops, void *arg, double req_timeout,
+    char *err, size_t errlen)
+{
+	struct link	*l;
+
+	if ((l = link_alloc(ops, arg, req_timeout)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	if (conn_connect(loop, host, port, ctx, &link_conn_ops, l, &l->conn,
+	    err, errlen) == -1) {
+		free(l);
+		return NULL;
+	}
+	l->conn->in_limit = FRAME_HDR_LEN + FRAME_MAX_PAYLOAD;
+	return l;
+}
+
+const char *
+link_peer(const struct link *l)
+{
+	return l->conn->peer;
+}
+
+int
+link_congested(const struct link *l)
+{
+	return l->closed || conn_congested(l->conn);
+}
+
+int
+link_send_frame(struct link *l, uint8_t type, uint8_t flags, uint32_t id,
+    const void *payload, size_t len)
+{
+	struct frame_hdr	h;
+	uint8_t			hdr[FRAME_HDR_LEN];
+
+	if (l->closed || len > FRAME_MAX_PAYLOAD)
+		return -1;
+	h.major = FRAME_PROTO_MAJOR;
+	h.minor = FRAME_PROTO_MINOR;
+	h.type = type;
+	h.flags = flags;
+	h.id = id;
+	h.len = (uint32_t)len;
+	frame_hdr_encode(&h, hdr);
+	if (conn_write(l->conn, hdr, sizeof(hdr)) == -1 ||
+	    conn_write(l->conn, payload, len) == -1)
+		return -1;
+	return 0;
+}
+
+static int
+send_json(struct link *l, uint8_t type, uint8_t flags, uint32_t id,
+    const cJSON *body)
+{
+	char	*s;
+	int	 rv;
+
+	if (body == NULL)
+		return link_send_frame(l, type, flags, id, "{}", 2);
+	if ((s = cJSON_PrintUnformatted(body)) == NULL)
+		return -1;
+	rv = link_send_frame(l, type, flags, id, s, strlen(s));
+	cJSON_free(s);
+	return rv;
+}
+
+/*
+ * Send a request; cb runs exactly once, with the response, a timeout, or
+ * LINK_CLOSED.  timeout <= 0 means the link's default.
+ */
+int
+link_request(struct link *l, uint8_t type, const cJSON *body, double timeout,
+    link_resp_cb cb, void *arg)
+{
+	struct link_req	*r;
+
+	if (l->closed || (r = calloc(1, sizeof(*r))) == NULL)
+		return -1;
+	r->id = l->next_id++;
+	if (l->next_id == 0)
+		l->next_id = 1;
+	r->type = type;
+	r->cb = cb;
+	r->arg = arg;
+	r->deadline = ev_now(l->conn->loop) +
+	    (timeout > 0 ? timeout : l->req_timeout);
+	if (send_json(l, type, 0, r->id, body) == -1) {
+		free(r);
+		return -1;
+	}
+	r->next = l->pending;
+	l->pending = r;
+	req_timer_rearm(l);
+	return 0;
+}
+
+int
+link_respond(struct link *l, const struct frame_hdr *req, int error,
+    const cJSON *body)
+{
+	return send_json(l, req->type, FRAME_F_RESPONSE |
+	    (error ? FRAME_F_ERROR : 0), req->id, body);
+}
+
+int
+link_respond_error(struct link *l, const struct frame_hdr *req,
+    const char *reason)
+{
+	cJSON	*j;
+	int	 rv;
+
+	if ((j = cJSON_CreateObject()) == NULL ||
+	    cJSON_AddStringToObject(j, "error", reason) == NULL) {
+		cJSON_Delete(j);
+		return -1;
+	}
+	rv = link_respond(l, req, 1, j);
+	cJSON_Delete(j);
+	return rv;
+}
+
+/* Match a response to its request and complete it. */
+static void
+handle_response(struct link *l, const struct frame_hdr *h, const cJSON *body)
+{
+	struct link_req	**rp, *r;
+
+	for (rp = &l->pending; (r = *rp) != NULL; rp = &r->next)
+		if (r->id == h->id)
+			break;
+	if (r == NULL || r->type != h->type) {
+		log_debug("Main", "%s: response %u matches no request",
+		    link_peer(l), h->id);
+		return;
+	}
+	*rp = r->next;
+	r->cb(l, r->arg, (h->flags & FRAME_F_ERROR) ? LINK_REFUSED : LINK_OK,
+	    body);
+	free(r);
+	if (!l->closed)
+		req_timer_rearm(l);
+}
+
+/*
+ * Split the input into frames.  A bad header or a JSON payload that does
+ * not parse is a protocol violation: the peer is dropped.
+ */
+static void
+link_conn_data(struct conn *c)
+{
+	struct link		*l = c->arg;
+	struct frame_hdr	 h;
+	enum frame_status	 st;
+	const uint8_t		*payload;
+	cJSON			*body;
+	char			 reason[96];
+
+	while (!l->closed && buf_used(&c->in) > 0) {
+		st = frame_hdr_decode(buf_head(&c->in), buf_used(&c->in), &h);
+		if (st == FRAME_INCOMPLETE)
+			return;
+		if (st != FRAME_OK) {
+			snprintf(reason, sizeof(reason), "protocol error: %s",
+			    frame_status_str(st));
+			conn_close(c, reason);
+			return;
+		}
+		if (buf_used(&c->in) < FRAME_HDR_LEN + (size_t)h.len)
+			return;
+		payload = buf_head(&c->in) + FRAME_HDR_LEN;
+		body = NULL;
+		if (!(h.flags & FRAME_F_BINARY) &&
+		    (body = frame_json_parse(payload, h.len)) == NULL) {
+			snprintf(reason, sizeof(reason), "protocol error: "
+			    "%s payload is not a JSON object",
+			    frame_type_name(h.type));
+			conn_close(c, reason);
+			return;
+		}
+		if (h.flags & FRAME_F_RESPONSE)
+			handle_response(l, &h, body);
+		else
+			l->ops->on_request(l, &h, body, payload);
+		cJSON_Delete(body);
+		if (c->state != CONN_CLOSED)
+			buf_consume(&c->in, FRAME_HDR_LEN + (size_t)h.len);
+	}
+}
+
+static void
+link_conn_open(struct conn *c)
+{
+	struct link	*l = c->arg;
+
+	if (l->ops->on_open != NULL)
+		l->ops->on_open(l);
+}
+
+static void
+link_conn_drain(struct conn *c)
+{
+	struct link	*l = c->arg;
+
+	if (l->ops->on_drain != NULL)
+		l->ops->on_drain(l);
+}
+
+/* The conn is gone: fail every pending request, then tell the owner. */
+static void
+link_conn_close(struct conn *c, const char *reason)
+{
+	struct link	*l = c->arg;
+	struct link_req	*r;
+
+	l->closed = 1;
+	ev_timer_stop(c->loop, &l->req_timer);
+	while ((r = l->pending) != NULL) {
+		l->pending = r->next;
+		r->cb(l, r->arg, LINK_CLOSED, NULL);
+		free(r);
+	}
+	if (l->ops->on_close != NULL)
+		l->ops->on_close(l, reason);
+	reap_later(link_free, l);
+}
+
+void
+link_close(struct link *l, const char *reason)
+{
+	if (!l->closed)
+		conn_close(l->conn, reason);
+}
+
+void
+link_close_after_flush(struct link *l)
+{
+	if (!l->closed)
+		conn_close_after_flush(l->conn);
+}

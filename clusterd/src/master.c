@@ -1,0 +1,427 @@
+/*
+ * master: the master role.  Listens for workers on the cluster port, admits
+ * them by their hello, keeps the node list, drops workers that fall silent,
+ * and answers control commands (its own and those workers forward).
+ */
+#include <sys/queue.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <netinet/in.h>
+
+#include <errno.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "hello.h"
+#include "link.h"
+#include "log.h"
+#include "node.h"
+#include "reap.h"
+#include "version.h"
+
+#define TLS_FAIL_SLOTS		64
+#define TLS_FAIL_QUIET		600.0	/* seconds between repeated lines */
+
+enum peer_state {
+	PEER_HANDSHAKE,		/* TLS or hello pending */
+	PEER_READY
+};
+
+struct peer {
+	struct link		*link;
+	enum peer_state		 state;
+	char			 name[CONFIG_NAME_MAX + 1];
+	char			 ctx[CONFIG_NAME_MAX + 16];	/* log context */
+	char			 version[32];
+	char			 address[64];
+	double			 connected_since;	/* wall clock */
+	double			 last_keepalive;	/* wall clock */
+	ev_timer		 watchdog;
+	TAILQ_ENTRY(peer)	 entry;
+};
+
+/* Rate limit for failed handshakes: one line per address per window. */
+struct tls_fail {
+	char		 address[64];
+	ev_tstamp	 last_logged;
+	unsigned	 suppressed;
+};
+
+static struct {
+	struct node		*node;
+	int			 fd;
+	ev_io			 accept_w;
+	TAILQ_HEAD(, peer)	 peers;
+	struct tls_fail		 fails[TLS_FAIL_SLOTS];
+	char			 local_address[64];
+} M = { .fd = -1 };
+
+static void peer_open(struct link *);
+static void peer_request(struct link *, const struct frame_hdr *,
+    const cJSON *, const uint8_t *);
+static void peer_close(struct link *, const char *);
+
+static const struct link_ops peer_ops = {
+	peer_open, peer_request, NULL, peer_close
+};
+
+static double
+wall_now(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* Log a failed handshake from addr once, then at most once per window. */
+static void
+log_tls_failure(const char *addr, const char *reason)
+{
+	struct ev_loop	*loop = M.node->loop;
+	struct tls_fail	*f, *oldest = &M.fails[0];
+	int		 i;
+
+	for (i = 0; i < TLS_FAIL_SLOTS; i++) {
+		f = &M.fails[i];
+		if (strcmp(f->address, addr) == 0)
+			break;
+		if (f->last_logged < oldest->last_logged)
+			oldest = f;
+	}
+	if (i == TLS_FAIL_SLOTS) {
+		f = oldest;
+		snprintf(f->address, sizeof(f->address), "%s", addr);
+		f->last_logged = 0;
+		f->suppressed = 0;
+	}
+	if (f->last_logged != 0 &&
+	    ev_now(loop) - f->last_logged < TLS_FAIL_QUIET) {
+		f->suppressed++;
+		return;
+	}
+	log_warnx("Main", "Refused connection from %s: %s (wrong cluster "
+	    "key?)%s", addr, reason, f->suppressed ? "; more attempts were "
+	    "refused and not logged" : "");
+	f->last_logged = ev_now(loop);
+	f->suppressed = 0;
+}
+
+static void
+peer_free(void *p)
+{
+	free(p);
+}
+
+static void
+watchdog_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct peer	*p = w->data;
+	char		 reason[96];
+
+	(void)loop;
+	(void)revents;
+	if (p->state == PEER_HANDSHAKE)
+		snprintf(reason, sizeof(reason), "no hello within %gs",
+		    M.node->cfg.request_timeout);
+	else
+		snprintf(reason, sizeof(reason), "no keep alive received in "
+		    "%gs", M.node->cfg.keepalive_timeout);
+	link_close(p->link, reason);
+}
+
+static void
+accept_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct sockaddr_storage	 ss;
+	socklen_t		 sl;
+	struct peer		*p;
+	int			 fd;
+
+	(void)w;
+	(void)revents;
+	for (;;) {
+		sl = sizeof(ss);
+		fd = accept4(M.fd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK |
+		    SOCK_CLOEXEC);
+		if (fd == -1)
+			break;
+		if ((p = calloc(1, sizeof(*p))) == NULL) {
+			close(fd);
+			continue;
+		}
+		conn_addr_string(&ss, p->address, sizeof(p->address));
+		snprintf(p->ctx, sizeof(p->ctx), "Master %s",
+		    M.node->cfg.node_name);
+		if ((p->link = link_accept(loop, fd, M.node->ctx, &peer_ops, p,
+		    M.node->cfg.request_timeout)) == NULL) {
+			log_warnx("Main", "cannot set up a connection from %s",
+			    p->address);
+			close(fd);
+			free(p);
+			continue;
+		}
+		p->state = PEER_HANDSHAKE;
+		ev_timer_init(&p->watchdog, watchdog_cb, 0,
+		    M.node->cfg.request_timeout);
+		p->watchdog.data = p;
+		ev_timer_again(loop, &p->watchdog);
+		TAILQ_INSERT_TAIL(&M.peers, p, entry);
+	}
+	if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+		log_warn("Main", "accept");
+}
+
+static void
+peer_open(struct link *l)
+{
+	struct peer		*p = l->arg;
+	struct sockaddr_storage	 ss;
+	socklen_t		 sl = sizeof(ss);
+
+	plog_debug(p->ctx, "Main", "TLS established with %s", p->address);
+	if (M.local_address[0] == '\0' && getsockname(l->conn->fd,
+	    (struct sockaddr *)&ss, &sl) == 0)
+		conn_addr_string(&ss, M.local_address,
+		    sizeof(M.local_address));
+}
+
+static int
+name_taken(const char *name, void *arg)
+{
+	struct peer	*p;
+
+	for (p = TAILQ_FIRST(&M.peers); p != NULL; p = TAILQ_NEXT(p, entry))
+		if (p != arg && p->state == PEER_READY &&
+		    strcmp(p->name, name) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * Admit or refuse a worker.  A refusal is answered with the reason, then
+ * the link is closed once the answer is out.
+ */
+static void
+handle_hello(struct peer *p, const struct frame_hdr *h, const cJSON *body)
+{
+	struct hello	 hello;
+	cJSON		*resp;
+	char		 reason[256];
+
+	if (hello_parse(body, &hello, reason, sizeof(reason)) == -1 ||
+	    hello_check(&hello, &M.node->cfg, CLUSTERD_VERSION, name_taken, p,
+	    reason, sizeof(reason)) == -1) {
+		log_warnx("Main", "Refused node %s from %s: %s",
+		    hello.node_name[0] ? hello.node_name : "(unnamed)",
+		    p->address, reason);
+		link_respond_error(p->link, h, reason);
+		link_close_after_flush(p->link);
+		return;
+	}
+	snprintf(p->name, sizeof(p->name), "%s", hello.node_name);
+	snprintf(p->version, sizeof(p->version), "%s", hello.version);
+	snprintf(p->ctx, sizeof(p->ctx), "Worker %s", p->name);
+	p->state = PEER_READY;
+	p->connected_since = p->last_keepalive = wall_now();
+	p->watchdog.repeat = M.node->cfg.keepalive_timeout;
+	ev_timer_again(M.node->loop, &p->watchdog);
+	resp = hello_build(&M.node->cfg, CLUSTERD_VERSION);
+	link_respond(p->link, h, 0, resp);
+	cJSON_Delete(resp);
+	plog_info(p->ctx, "Main", "Connected (version %s, address %s).",
+	    p->version, p->address);
+}
+
+static void
+peer_request(struct link *l, const struct frame_hdr *h, const cJSON *body,
+    const uint8_t *payload)
+{
+	struct peer	*p = l->arg;
+	cJSON		*resp;
+
+	(void)payload;
+	if (p->state != PEER_READY && h->type != FRAME_HELLO) {
+		link_close(l, "protocol error: request before hello");
+		return;
+	}
+	switch (h->type) {
+	case FRAME_HELLO:
+		if (p->state == PEER_READY) {
+			link_close(l, "protocol error: second hello");
+			return;
+		}
+		handle_hello(p, h, body);
+		break;
+	case FRAME_KEEPALIVE:
+		p->last_keepalive = wall_now();
+		ev_timer_again(M.node->loop, &p->watchdog);
+		plog_debug(p->ctx, "Keep alive", "Received keep alive.");
+		link_respond(l, h, 0, NULL);
+		break;
+	case FRAME_CONTROL:
+		resp = master_command(body);
+		link_respond(l, h, 0, resp);
+		cJSON_Delete(resp);
+		break;
+	default:
+		link_respond_error(l, h, "unsupported request");
+		break;
+	}
+}
+
+static void
+peer_close(struct link *l, const char *reason)
+{
+	struct peer	*p = l->arg;
+
+	ev_timer_stop(M.node->loop, &p->watchdog);
+	if (p->state == PEER_READY)
+		plog_info(p->ctx, "Main", "Disconnected: %s.", reason);
+	else if (strncmp(reason, "TLS handshake", 13) == 0)
+		log_tls_failure(p->address, reason);
+	else
+		log_debug("Main", "Connection from %s closed before hello: %s",
+		    p->address, reason);
+	TAILQ_REMOVE(&M.peers, p, entry);
+	reap_later(peer_free, p);
+}
+
+static int
+listen_on(const char *addr, unsigned port)
+{
+	struct addrinfo	 hints, *res = NULL;
+	char		 sport[8];
+	int		 fd = -1, one = 1, rv;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICHOST;
+	snprintf(sport, sizeof(sport), "%u", port);
+	if ((rv = getaddrinfo(addr, sport, &hints, &res)) != 0) {
+		log_errx("Main", "bind_address %s: %s", addr, gai_strerror(rv));
+		return -1;
+	}
+	if ((fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK |
+	    SOCK_CLOEXEC, 0)) == -1 ||
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) == -1 ||
+	    bind(fd, res->ai_addr, res->ai_addrlen) == -1 ||
+	    listen(fd, 128) == -1) {
+		log_err("Main", "cannot listen on %s:%u", addr, port);
+		if (fd != -1)
+			close(fd);
+		fd = -1;
+	}
+	freeaddrinfo(res);
+	return fd;
+}
+
+int
+master_start(struct node *n)
+{
+	M.node = n;
+	TAILQ_INIT(&M.peers);
+	if ((M.fd = listen_on(n->cfg.bind_address, n->cfg.port)) == -1)
+		return -1;
+	ev_io_init(&M.accept_w, accept_cb, M.fd, EV_READ);
+	ev_io_start(n->loop, &M.accept_w);
+	log_info("Main", "Serving on %s:%u.", n->cfg.bind_address,
+	    n->cfg.port);
+	return 0;
+}
+
+void
+master_stop(void)
+{
+	struct peer	*p;
+
+	if (M.fd != -1) {
+		ev_io_stop(M.node->loop, &M.accept_w);
+		close(M.fd);
+		M.fd = -1;
+	}
+	while ((p = TAILQ_FIRST(&M.peers)) != NULL)
+		link_close(p->link, "master shutting down");
+}
+
+/* Timers changed by a reload apply to every connected worker. */
+void
+master_reconfigure(void)
+{
+	struct peer	*p;
+
+	TAILQ_FOREACH(p, &M.peers, entry) {
+		p->watchdog.repeat = p->state == PEER_READY ?
+		    M.node->cfg.keepalive_timeout :
+		    M.node->cfg.request_timeout;
+		ev_timer_again(M.node->loop, &p->watchdog);
+		p->link->req_timeout = M.node->cfg.request_timeout;
+	}
+}
+
+static cJSON *
+node_json(const char *name, const char *type, const char *version,
+    const char *address, double since, double keepalive)
+{
+	cJSON	*o = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(o, "name", name);
+	cJSON_AddStringToObject(o, "type", type);
+	cJSON_AddStringToObject(o, "version", version);
+	cJSON_AddStringToObject(o, "address", address);
+	cJSON_AddItemToObject(o, "connected_since", node_time_json(since));
+	cJSON_AddItemToObject(o, "last_keepalive", node_time_json(keepalive));
+	return o;
+}
+
+/* The node list: the master first, then workers in order of arrival. */
+static cJSON *
+nodes_json(void)
+{
+	const struct config	*c = &M.node->cfg;
+	struct peer		*p;
+	cJSON			*data, *arr;
+	const char		*addr;
+
+	addr = strcmp(c->bind_address, "0.0.0.0") != 0 &&
+	    strcmp(c->bind_address, "::") != 0 ? c->bind_address :
+	    M.local_address[0] ? M.local_address : c->bind_address;
+	data = cJSON_CreateObject();
+	cJSON_AddStringToObject(data, "cluster_name", c->cluster_name);
+	arr = cJSON_AddArrayToObject(data, "nodes");
+	cJSON_AddItemToArray(arr, node_json(c->node_name, "master",
+	    CLUSTERD_VERSION, addr, (double)M.node->started, 0));
+	TAILQ_FOREACH(p, &M.peers, entry)
+		if (p->state == PEER_READY)
+			cJSON_AddItemToArray(arr, node_json(p->name, "worker",
+			    p->version, p->address, p->connected_since,
+			    p->last_keepalive));
+	return data;
+}
+
+/* Answer a control command; used locally and for forwarded commands. */
+cJSON *
+master_command(const cJSON *req)
+{
+	const cJSON	*cmd;
+
+	cmd = cJSON_GetObjectItemCaseSensitive(req, "command");
+	if (!cJSON_IsString(cmd))
+		return control_error("request without a command");
+	if (strcmp(cmd->valuestring, "nodes") == 0 ||
+	    strcmp(cmd->valuestring, "health") == 0)
+		return control_ok(nodes_json());
+	return control_error("unknown command \"%s\"", cmd->valuestring);
+}
+
+void
+master_control(struct control_client *cl, const cJSON *req, void *arg)
+{
+	(void)arg;
+	control_reply(cl, master_command(req));
+}

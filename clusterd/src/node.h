@@ -1,0 +1,36 @@
+/*
+ * node: what both roles share: the running node's state and the entry
+ * points main() uses.  master.c and worker.c each implement one role.
+ */
+#ifndef CLUSTERD_NODE_H
+#define CLUSTERD_NODE_H
+
+#include <cjson/cJSON.h>
+#include <ev.h>
+#include <openssl/ssl.h>
+
+#include "config.h"
+#include "control.h"
+
+struct node {
+	struct ev_loop	*loop;
+	struct config	 cfg;
+	SSL_CTX		*ctx;
+	time_t		 started;
+};
+
+int	 master_start(struct node *);
+void	 master_stop(void);
+void	 master_reconfigure(void);
+void	 master_control(struct control_client *, const cJSON *, void *);
+cJSON	*master_command(const cJSON *req);
+
+int	 worker_start(struct node *);
+void	 worker_stop(void);
+void	 worker_reconfigure(void);
+void	 worker_control(struct control_client *, const cJSON *, void *);
+
+cJSON	*node_time_json(double);
+int	 node_make_home(const struct config *);
+
+#endif
