@@ -339,7 +339,7 @@ static int
 do_read(struct conn *c)
 {
 	ssize_t	n;
-	int	e, got;
+	int	e, got, saved;
 
 again:
 	got = 0;
@@ -361,17 +361,16 @@ again:
 					conn_update(c, 1, 1);
 					break;
 				}
-				io_failure(c, "read", e);
-				return -1;
+				goto failed;
 			}
 		} else {
 			n = read(c->fd, buf_tail(&c->in), READ_CHUNK);
 			if (n == -1 && (errno == EAGAIN || errno == EINTR))
 				break;
 			if (n <= 0) {
-				io_failure(c, "read", n == 0 ?
-				    SSL_ERROR_ZERO_RETURN : SSL_ERROR_SYSCALL);
-				return -1;
+				e = n == 0 ? SSL_ERROR_ZERO_RETURN :
+				    SSL_ERROR_SYSCALL;
+				goto failed;
 			}
 		}
 		buf_commit(&c->in, (size_t)n);
@@ -386,6 +385,16 @@ again:
 	    buf_used(&c->in) < c->in_limit)
 		goto again;
 	return 0;
+failed:
+	/* Deliver what arrived before the end: often a final answer. */
+	saved = errno;
+	if (got && c->ops->on_data != NULL)
+		c->ops->on_data(c);
+	if (c->state == CONN_CLOSED)
+		return -1;
+	errno = saved;
+	io_failure(c, "read", e);
+	return -1;
 }
 
 /* Write as much of `out` as the socket takes; -1 if closed. */

@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <netdb.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,8 +24,8 @@
 #include "reap.h"
 #include "version.h"
 
-#define TLS_FAIL_SLOTS		64
-#define TLS_FAIL_QUIET		600.0	/* seconds between repeated lines */
+#define REFUSAL_SLOTS		64
+#define REFUSAL_QUIET		600.0	/* seconds between repeated lines */
 
 enum peer_state {
 	PEER_HANDSHAKE,		/* TLS or hello pending */
@@ -44,9 +45,9 @@ struct peer {
 	TAILQ_ENTRY(peer)	 entry;
 };
 
-/* Rate limit for failed handshakes: one line per address per window. */
-struct tls_fail {
-	char		 address[64];
+/* Rate limit for refusals: one line per address and kind per window. */
+struct refusal {
+	char		 address[128];	/* "address|kind" */
 	ev_tstamp	 last_logged;
 	unsigned	 suppressed;
 };
@@ -56,7 +57,7 @@ static struct {
 	int			 fd;
 	ev_io			 accept_w;
 	TAILQ_HEAD(, peer)	 peers;
-	struct tls_fail		 fails[TLS_FAIL_SLOTS];
+	struct refusal		 refusals[REFUSAL_SLOTS];
 	char			 local_address[64];
 } M = { .fd = -1 };
 
@@ -78,35 +79,51 @@ wall_now(void)
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-/* Log a failed handshake from addr once, then at most once per window. */
+/*
+ * Log a refusal (failed handshake or refused hello) once per address and
+ * kind, then at most once per window: a misconfigured node retrying forever
+ * must not flood the log.
+ */
 static void
-log_tls_failure(const char *addr, const char *reason)
+log_refusal(const char *addr, const char *kind, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+log_refusal(const char *addr, const char *kind, const char *fmt, ...)
 {
 	struct ev_loop	*loop = M.node->loop;
-	struct tls_fail	*f, *oldest = &M.fails[0];
+	struct refusal	*f, *oldest = &M.refusals[0];
+	char		 slot[sizeof(f->address)], msg[512];
+	va_list		 ap;
 	int		 i;
 
-	for (i = 0; i < TLS_FAIL_SLOTS; i++) {
-		f = &M.fails[i];
-		if (strcmp(f->address, addr) == 0)
+	snprintf(slot, sizeof(slot), "%s|%s", addr, kind);
+	for (i = 0; i < REFUSAL_SLOTS; i++) {
+		f = &M.refusals[i];
+		if (strcmp(f->address, slot) == 0)
 			break;
 		if (f->last_logged < oldest->last_logged)
 			oldest = f;
 	}
-	if (i == TLS_FAIL_SLOTS) {
+	if (i == REFUSAL_SLOTS) {
 		f = oldest;
-		snprintf(f->address, sizeof(f->address), "%s", addr);
+		snprintf(f->address, sizeof(f->address), "%s", slot);
 		f->last_logged = 0;
 		f->suppressed = 0;
 	}
 	if (f->last_logged != 0 &&
-	    ev_now(loop) - f->last_logged < TLS_FAIL_QUIET) {
+	    ev_now(loop) - f->last_logged < REFUSAL_QUIET) {
 		f->suppressed++;
 		return;
 	}
-	log_warnx("Main", "Refused connection from %s: %s (wrong cluster "
-	    "key?)%s", addr, reason, f->suppressed ? "; more attempts were "
-	    "refused and not logged" : "");
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (f->suppressed)
+		log_warnx("Main", "%s (%u more like it not logged)", msg,
+		    f->suppressed);
+	else
+		log_warnx("Main", "%s", msg);
 	f->last_logged = ev_now(loop);
 	f->suppressed = 0;
 }
@@ -216,9 +233,9 @@ handle_hello(struct peer *p, const struct frame_hdr *h, const cJSON *body)
 	if (hello_parse(body, &hello, reason, sizeof(reason)) == -1 ||
 	    hello_check(&hello, &M.node->cfg, CLUSTERD_VERSION, name_taken, p,
 	    reason, sizeof(reason)) == -1) {
-		log_warnx("Main", "Refused node %s from %s: %s",
-		    hello.node_name[0] ? hello.node_name : "(unnamed)",
-		    p->address, reason);
+		log_refusal(p->address, hello.node_name, "Refused node %s "
+		    "from %s: %s", hello.node_name[0] ? hello.node_name :
+		    "(unnamed)", p->address, reason);
 		link_respond_error(p->link, h, reason);
 		link_close_after_flush(p->link);
 		return;
@@ -283,7 +300,8 @@ peer_close(struct link *l, const char *reason)
 	if (p->state == PEER_READY)
 		plog_info(p->ctx, "Main", "Disconnected: %s.", reason);
 	else if (strncmp(reason, "TLS handshake", 13) == 0)
-		log_tls_failure(p->address, reason);
+		log_refusal(p->address, "tls", "Refused connection from %s: "
+		    "%s (wrong cluster key?)", p->address, reason);
 	else
 		log_debug("Main", "Connection from %s closed before hello: %s",
 		    p->address, reason);
