@@ -17,7 +17,7 @@ WARN	 = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 CFLAGS	?= -O2 -g
 CFLAGS	+= -std=c11 -D_GNU_SOURCE $(WARN) -Iclusterd/src \
 	   $(shell pkg-config --cflags $(PKGS))
-LDLIBS	 = -lev $(shell pkg-config --libs $(PKGS)) -lm
+LDLIBS	 = -lev $(shell pkg-config --libs $(PKGS)) -lz -lpthread -lm
 
 ifneq ($(SANITIZE),)
 CFLAGS	+= -fsanitize=$(SANITIZE) -fno-omit-frame-pointer
@@ -27,8 +27,9 @@ endif
 SRC	 = clusterd/src
 # Modules shared by the daemon and the unit tests.
 LIB_OBJS = buf.o log.o config.o frame.o tls.o reap.o conn.o link.o hello.o \
+	   syncset.o integ.o scanner.o watch.o safefs.o bundle.o apply.o reload.o \
 	   control.o node.o
-DAEMON_OBJS = $(LIB_OBJS) master.o worker.o clusterd.o
+DAEMON_OBJS = $(LIB_OBJS) master.o msync.o worker.o wsync.o clusterd.o
 LIB	 = $(addprefix $(BUILD)/obj/,$(LIB_OBJS))
 
 UNIT_TESTS = test_config test_frame test_hello test_buf test_tls_link
@@ -76,13 +77,19 @@ $(BUILD)/fuzz/fuzz_config: tests/fuzz/fuzz_config.c $(SRC)/config.c $(SRC)/log.c
 
 fuzz-build: $(addprefix $(BUILD)/fuzz/,$(FUZZ_TARGETS))
 
+# Each target runs FUZZ_SECONDS; a crash fails the run and its input is
+# kept in $(BUILD)/fuzz/ (the log's tail shows the stack).
 fuzz: fuzz-build
 	@set -e; for t in $(FUZZ_TARGETS); do \
 	    mkdir -p $(BUILD)/fuzz/corpus-$$t; \
 	    echo "== $$t for $(FUZZ_SECONDS)s"; \
-	    $(BUILD)/fuzz/$$t -max_total_time=$(FUZZ_SECONDS) \
-	        -print_final_stats=1 $(BUILD)/fuzz/corpus-$$t \
-	        tests/fuzz/seeds/$$t 2>&1 | tail -n 12; \
+	    if ! $(BUILD)/fuzz/$$t -max_total_time=$(FUZZ_SECONDS) \
+	        -print_final_stats=1 -artifact_prefix=$(BUILD)/fuzz/ \
+	        $(BUILD)/fuzz/corpus-$$t tests/fuzz/seeds/$$t \
+	        > $(BUILD)/fuzz/$$t.log 2>&1; then \
+	        tail -n 40 $(BUILD)/fuzz/$$t.log; exit 1; fi; \
+	    grep -E '^(stat::number_of_executed_runs|stat::peak_rss_mb|#[0-9]+ +DONE)' \
+	        $(BUILD)/fuzz/$$t.log; \
 	done
 
 install: all

@@ -41,6 +41,8 @@ buf_reserve(struct buf *b, size_t n)
 
 	if (b->cap - b->len >= n)
 		return 0;
+	if (n > SIZE_MAX - b->len)
+		return -1;
 	if (b->off > 0) {
 		memmove(b->data, b->data + b->off, b->len - b->off);
 		b->len -= b->off;

@@ -147,10 +147,37 @@ print_list(const cJSON *data)
 		    str(n, "type"), w[2], str(n, "version"), str(n, "address"));
 }
 
+static double
+num(const cJSON *o, const char *key)
+{
+	const cJSON	*v = cJSON_GetObjectItemCaseSensitive(o, key);
+
+	return cJSON_IsNumber(v) ? v->valuedouble : 0;
+}
+
+/* "DATE (0.004s)" for a task object, or "never". */
+static void
+print_task(const char *label, const cJSON *task)
+{
+	const cJSON	*d = cJSON_GetObjectItemCaseSensitive(task, "date");
+
+	if (!cJSON_IsString(d)) {
+		printf("        %s: never\n", label);
+		return;
+	}
+	printf("        %s: %s (%.3fs", label, d->valuestring,
+	    num(task, "duration"));
+	if (cJSON_GetObjectItemCaseSensitive(task, "created") != NULL)
+		printf("; created %.0f, updated %.0f, deleted %.0f",
+		    num(task, "created"), num(task, "updated"),
+		    num(task, "deleted"));
+	printf(")\n");
+}
+
 static void
 print_health(const cJSON *data)
 {
-	const cJSON	*nodes, *n;
+	const cJSON	*nodes, *n, *li, *sync;
 
 	nodes = cJSON_GetObjectItemCaseSensitive(data, "nodes");
 	printf("Cluster name: %s\n\n", str(data, "cluster_name"));
@@ -162,12 +189,25 @@ print_health(const cJSON *data)
 		if (strcmp(str(n, "type"), "master") == 0) {
 			printf("        Running since: %s\n",
 			    str(n, "connected_since"));
+			li = cJSON_GetObjectItemCaseSensitive(n,
+			    "local_integrity");
+			if (li != NULL)
+				printf("        Local integrity: %s (%.0f files, "
+				    "%.3fs)\n", str(li, "date"),
+				    num(li, "files"), num(li, "duration"));
 			continue;
 		}
 		printf("        Connected since: %s\n",
 		    str(n, "connected_since"));
 		printf("        Last keep alive: %s\n",
 		    str(n, "last_keepalive"));
+		print_task("Integrity check",
+		    cJSON_GetObjectItemCaseSensitive(n, "integrity_check"));
+		print_task("Integrity sync",
+		    cJSON_GetObjectItemCaseSensitive(n, "integrity_sync"));
+		sync = cJSON_GetObjectItemCaseSensitive(n, "in_sync");
+		printf("        In sync: %s\n", cJSON_IsTrue(sync) ? "yes" :
+		    "no");
 	}
 }
 

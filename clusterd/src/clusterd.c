@@ -3,6 +3,7 @@
  * comes from the configuration.  This file holds start-up, signals and
  * shutdown; the roles live in master.c and worker.c.
  */
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 
@@ -30,6 +31,8 @@
 
 static struct node	 N;
 static const char	*config_file = CONFIG_DEFAULT_FILE;
+static int		 debug_flag;	/* -d: survives reloads */
+static int		 ready_fd = -1;	/* to the waiting parent (no -f) */
 static ev_signal	 sig_term, sig_int, sig_hup;
 
 static void
@@ -58,6 +61,26 @@ on_term(struct ev_loop *loop, ev_signal *w, int revents)
 	ev_break(loop, EVBREAK_ALL);
 }
 
+/* Load the config file, sending each error line to the log. */
+static int
+load_logged(struct config *c)
+{
+	char	*text = NULL, *line, *save = NULL;
+	size_t	 len = 0;
+	FILE	*errs;
+	int	 nerr;
+
+	if ((errs = open_memstream(&text, &len)) == NULL)
+		return config_load(config_file, c, NULL) > 0 ? 1 : 0;
+	nerr = config_load(config_file, c, errs);
+	fclose(errs);
+	for (line = strtok_r(text, "\n", &save); line != NULL;
+	    line = strtok_r(NULL, "\n", &save))
+		log_errx("Main", "%s", line);
+	free(text);
+	return nerr;
+}
+
 /*
  * SIGHUP: reopen the log (logrotate) and re-read the configuration.  Log
  * level and timers apply at once; identity, key and addresses need a
@@ -74,8 +97,7 @@ on_hup(struct ev_loop *loop, ev_signal *w, int revents)
 	(void)revents;
 	if (log_reopen() == -1)
 		log_warn("Main", "cannot reopen the log file");
-	nerr = config_load(config_file, &nc, stderr);
-	if (nerr > 0) {
+	if ((nerr = load_logged(&nc)) > 0) {
 		log_errx("Main", "Reload: %s has %d error(s); keeping the "
 		    "running configuration.", config_file, nerr);
 		return;
@@ -95,8 +117,13 @@ on_hup(struct ev_loop *loop, ev_signal *w, int revents)
 	N.cfg.request_timeout = nc.request_timeout;
 	N.cfg.reconnect_min = nc.reconnect_min;
 	N.cfg.reconnect_max = nc.reconnect_max;
-	N.cfg.log_level = nc.log_level;
-	log_set_level(nc.log_level);
+	N.cfg.sync_interval = nc.sync_interval;
+	N.cfg.sync_debounce = nc.sync_debounce;
+	N.cfg.sync_max_bundle = nc.sync_max_bundle;
+	memcpy(N.cfg.reload_command, nc.reload_command,
+	    sizeof(N.cfg.reload_command));
+	N.cfg.log_level = debug_flag ? LOG_LVL_DEBUG : nc.log_level;
+	log_set_level(N.cfg.log_level);
 	if (N.cfg.node_type == NODE_MASTER)
 		master_reconfigure();
 	else
@@ -104,15 +131,92 @@ on_hup(struct ev_loop *loop, ev_signal *w, int revents)
 	log_info("Main", "Configuration reloaded.");
 }
 
+/*
+ * Take the home's pid file, locked for the daemon's life: a second
+ * clusterd on the same home stops here, before it can touch the first
+ * one's control socket.  Returns the descriptor, or -1.
+ */
 static int
-write_pidfile(const char *path)
+lock_pidfile(const char *path)
 {
-	FILE	*fp;
+	char	buf[32] = "";
+	int	fd;
 
-	if ((fp = fopen(path, "w")) == NULL)
+	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0640)) == -1) {
+		fprintf(stderr, "clusterd: %s: %s\n", path, strerror(errno));
 		return -1;
-	fprintf(fp, "%ld\n", (long)getpid());
-	return fclose(fp);
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
+		if (read(fd, buf, sizeof(buf) - 1) < 0)
+			buf[0] = '\0';
+		buf[strcspn(buf, "\n")] = '\0';
+		fprintf(stderr, "clusterd: another clusterd (pid %s) runs with "
+		    "home %s\n", buf[0] ? buf : "?", N.cfg.home);
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static int
+write_pid(int fd)
+{
+	char	buf[32];
+	int	n;
+
+	n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
+	if (ftruncate(fd, 0) == -1 || pwrite(fd, buf, (size_t)n, 0) != n)
+		return -1;
+	return 0;
+}
+
+/*
+ * Go to the background.  The parent waits until the child says it is
+ * serving (or dies), so `clusterd` exits non-zero when start-up fails,
+ * just as it does in the foreground.  Only one fork: no double fork, as
+ * service managers expect.
+ */
+static void
+detach(void)
+{
+	int	p[2], fd;
+	char	c;
+	pid_t	pid;
+
+	if (pipe2(p, O_CLOEXEC) == -1 || (pid = fork()) == -1)
+		fatal("cannot go to the background");
+	if (pid > 0) {
+		close(p[1]);
+		if (read(p[0], &c, 1) == 1 && c == 0)
+			_exit(0);
+		fprintf(stderr, "clusterd: start-up failed; see %s/logs/"
+		    "cluster.log\n", N.cfg.home);
+		_exit(1);
+	}
+	close(p[0]);
+	ready_fd = p[1];
+	setsid();
+	if ((fd = open("/dev/null", O_RDWR)) != -1) {
+		dup2(fd, STDIN_FILENO);
+		dup2(fd, STDOUT_FILENO);
+		dup2(fd, STDERR_FILENO);
+		if (fd > STDERR_FILENO)
+			close(fd);
+	}
+}
+
+static void
+tell_ready(void)
+{
+	char	c = 0;
+
+	sd_notify(0, "READY=1");
+	if (ready_fd != -1) {
+		if (write(ready_fd, &c, 1) != 1)
+			log_warn("Main", "cannot tell the parent we started");
+		close(ready_fd);
+		ready_fd = -1;
+	}
 }
 
 int
@@ -120,7 +224,7 @@ main(int argc, char *argv[])
 {
 	char	 logpath[PATH_MAX], sockpath[PATH_MAX], pidpath[PATH_MAX];
 	char	 ctx[CONFIG_NAME_MAX + 16];
-	int	 ch, foreground = 0, debug = 0, test = 0, nerr, rv = 1;
+	int	 ch, foreground = 0, test = 0, nerr, rv = 1, pidfd = -1;
 
 	while ((ch = getopt(argc, argv, "c:fdtVh")) != -1) {
 		switch (ch) {
@@ -131,7 +235,7 @@ main(int argc, char *argv[])
 			foreground = 1;
 			break;
 		case 'd':
-			debug = 1;
+			debug_flag = 1;
 			break;
 		case 't':
 			test = 1;
@@ -148,7 +252,7 @@ main(int argc, char *argv[])
 
 	nerr = config_load(config_file, &N.cfg, stderr);
 	if (test) {
-		if (nerr == 0 && debug)
+		if (nerr == 0 && debug_flag)
 			config_print(&N.cfg, stdout);
 		if (nerr == 0)
 			fprintf(stderr, "%s: configuration OK\n", config_file);
@@ -159,7 +263,7 @@ main(int argc, char *argv[])
 		    nerr);
 		return 1;
 	}
-	if (debug)
+	if (debug_flag)
 		N.cfg.log_level = LOG_LVL_DEBUG;
 
 	snprintf(ctx, sizeof(ctx), "%s %s", N.cfg.node_type == NODE_MASTER ?
@@ -177,8 +281,12 @@ main(int argc, char *argv[])
 		    strerror(errno));
 		return 1;
 	}
-	if (!foreground && daemon(1, 0) == -1)
-		fatal("daemon");
+	if ((pidfd = lock_pidfile(pidpath)) == -1)
+		return 1;
+	if (!foreground)
+		detach();
+	if (write_pid(pidfd) == -1)
+		log_warn("Main", "cannot write %s", pidpath);
 	signal(SIGPIPE, SIG_IGN);
 
 	N.loop = EV_DEFAULT;
@@ -193,8 +301,6 @@ main(int argc, char *argv[])
 	if ((N.cfg.node_type == NODE_MASTER ? master_start(&N) :
 	    worker_start(&N)) == -1)
 		goto done;
-	if (write_pidfile(pidpath) == -1)
-		log_warn("Main", "cannot write %s", pidpath);
 
 	ev_signal_init(&sig_term, on_term, SIGTERM);
 	ev_signal_init(&sig_int, on_term, SIGINT);
@@ -205,13 +311,14 @@ main(int argc, char *argv[])
 	log_info("Main", "clusterd %s started as %s of cluster %s.",
 	    CLUSTERD_VERSION, config_node_type_name(N.cfg.node_type),
 	    N.cfg.cluster_name);
-	sd_notify(0, "READY=1");
+	tell_ready();
 
 	ev_run(N.loop, 0);
 
 	sd_notify(0, "STOPPING=1");
 	reap_now();
 	unlink(pidpath);
+	close(pidfd);
 	log_info("Main", "Stopped.");
 	rv = 0;
 done:

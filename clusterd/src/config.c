@@ -93,6 +93,9 @@ config_defaults(struct config *c)
 	c->request_timeout = 10;
 	c->reconnect_min = 1;
 	c->reconnect_max = 30;
+	c->sync_interval = 30;
+	c->sync_debounce = 0.05;
+	c->sync_max_bundle = 64ull * 1024 * 1024;
 	c->log_level = LOG_LVL_INFO;
 }
 
@@ -148,6 +151,17 @@ set_key(struct parse_ctx *p, struct config *c, const char *v, void *field)
 	return 0;
 }
 
+/* Length of the run of decimal digits at s. */
+static size_t
+digits(const char *s)
+{
+	size_t	n = 0;
+
+	while (isdigit((unsigned char)s[n]))
+		n++;
+	return n;
+}
+
 static int
 set_port(struct parse_ctx *p, struct config *c, const char *v, void *field)
 {
@@ -157,7 +171,8 @@ set_port(struct parse_ctx *p, struct config *c, const char *v, void *field)
 	(void)c;
 	errno = 0;
 	n = strtol(v, &end, 10);
-	if (errno != 0 || *end != '\0' || end == v || n < 1 || n > 65535) {
+	if (digits(v) == 0 || digits(v) > 5 || v[digits(v)] != '\0' ||
+	    errno != 0 || n < 1 || n > 65535) {
 		perr(p, "port must be a number from 1 to 65535, not \"%s\"", v);
 		return -1;
 	}
@@ -172,11 +187,18 @@ set_duration(struct parse_ctx *p, struct config *c, const char *v,
 {
 	char	*end;
 	double	 n, mult = 1;
+	size_t	 k, frac;
 
 	(void)c;
+	/* Plain decimals only: no sign, exponent or hex (strtod takes all). */
+	k = digits(v);
+	frac = v[k] == '.' ? digits(v + k + 1) : 0;
+	if (k > 9 || (v[k] == '.' && frac == 0) || k + frac == 0)
+		goto bad;
 	errno = 0;
 	n = strtod(v, &end);
-	if (end == v || errno != 0 || !isfinite(n) || n <= 0)
+	if (end != v + k + (v[k] == '.' ? 1 + frac : 0) || errno != 0 ||
+	    !isfinite(n) || n <= 0)
 		goto bad;
 	if (strcmp(end, "ms") == 0)
 		mult = 0.001;
@@ -210,6 +232,49 @@ set_string(struct parse_ctx *p, struct config *c, const char *v, void *field,
 	}
 	strcpy(field, v);
 	return 0;
+}
+
+/* Sizes: "1048576", "512K", "64M", "1G"; at least 64K, at most 4G. */
+static int
+set_size(struct parse_ctx *p, struct config *c, const char *v, void *field)
+{
+	char			*end;
+	unsigned long long	 n;
+	int			 shift = 0;
+
+	(void)c;
+	errno = 0;
+	if (digits(v) == 0 || digits(v) > 10)
+		goto bad;
+	n = strtoull(v, &end, 10);
+	if (errno != 0 || end != v + digits(v))
+		goto bad;
+	if (strcmp(end, "K") == 0 || strcmp(end, "k") == 0)
+		shift = 10;
+	else if (strcmp(end, "M") == 0)
+		shift = 20;
+	else if (strcmp(end, "G") == 0)
+		shift = 30;
+	else if (*end != '\0')
+		goto bad;
+	if (n > (4ull << 30) >> shift)		/* checked before shifting */
+		goto bad;
+	n <<= shift;
+	if (n < 65536)
+		goto bad;
+	*(uint64_t *)field = n;
+	return 0;
+bad:
+	perr(p, "invalid size \"%s\": use a number of bytes with an optional "
+	    "K, M or G, between 64K and 4G", v);
+	return -1;
+}
+
+static int
+set_command(struct parse_ctx *p, struct config *c, const char *v,
+    void *field)
+{
+	return set_string(p, c, v, field, sizeof(c->reload_command));
 }
 
 static int
@@ -263,6 +328,10 @@ static const struct keyword keywords[] = {
 	{ "request_timeout",	set_duration,	F(request_timeout), 0 },
 	{ "reconnect_min",	set_duration,	F(reconnect_min), 0 },
 	{ "reconnect_max",	set_duration,	F(reconnect_max), 0 },
+	{ "sync_interval",	set_duration,	F(sync_interval), 0 },
+	{ "sync_debounce",	set_duration,	F(sync_debounce), 0 },
+	{ "sync_max_bundle",	set_size,	F(sync_max_bundle), 0 },
+	{ "reload_command",	set_command,	F(reload_command), 0 },
 	{ "log_level",		set_log_level,	0, 0 },
 };
 #undef F
@@ -293,12 +362,19 @@ split_line(struct parse_ctx *p, char *s, char **key, char **val)
 	while (isspace((unsigned char)*s))
 		s++;
 	if (*s == '"') {
-		v = ++s;
-		if ((e = strchr(s, '"')) == NULL) {
+		/* Quoted: \" and \\ stand for " and \; unescape in place. */
+		v = e = ++s;
+		while (*s != '\0' && *s != '"') {
+			if (*s == '\\' && (s[1] == '"' || s[1] == '\\'))
+				s++;
+			*e++ = *s++;
+		}
+		if (*s != '"') {
 			perr(p, "unterminated quoted value");
 			return -1;
 		}
-		*e++ = '\0';
+		*e = '\0';
+		e = s + 1;
 		while (isspace((unsigned char)*e))
 			e++;
 		if (*e != '\0' && *e != '#') {
@@ -418,6 +494,18 @@ config_load(const char *path, struct config *c, FILE *errs)
 	return n;
 }
 
+static void
+print_quoted(FILE *out, const char *key, const char *v)
+{
+	fprintf(out, "%s \"", key);
+	for (; *v != '\0'; v++) {
+		if (*v == '"' || *v == '\\')
+			fputc('\\', out);
+		fputc(*v, out);
+	}
+	fputs("\"\n", out);
+}
+
 /* Print the effective configuration, every option, in the file's syntax. */
 void
 config_print(const struct config *c, FILE *out)
@@ -431,12 +519,18 @@ config_print(const struct config *c, FILE *out)
 	fprintf(out, "master_port %u\n", c->master_port);
 	fprintf(out, "bind_address %s\n", c->bind_address);
 	fprintf(out, "port %u\n", c->port);
-	fprintf(out, "home \"%s\"\n", c->home);
-	fprintf(out, "keepalive_interval %gs\n", c->keepalive_interval);
-	fprintf(out, "keepalive_timeout %gs\n", c->keepalive_timeout);
-	fprintf(out, "request_timeout %gs\n", c->request_timeout);
-	fprintf(out, "reconnect_min %gs\n", c->reconnect_min);
-	fprintf(out, "reconnect_max %gs\n", c->reconnect_max);
+	print_quoted(out, "home", c->home);
+	fprintf(out, "keepalive_interval %.15gs\n", c->keepalive_interval);
+	fprintf(out, "keepalive_timeout %.15gs\n", c->keepalive_timeout);
+	fprintf(out, "request_timeout %.15gs\n", c->request_timeout);
+	fprintf(out, "reconnect_min %.15gs\n", c->reconnect_min);
+	fprintf(out, "reconnect_max %.15gs\n", c->reconnect_max);
+	fprintf(out, "sync_interval %.15gs\n", c->sync_interval);
+	fprintf(out, "sync_debounce %.15gs\n", c->sync_debounce);
+	fprintf(out, "sync_max_bundle %llu\n",
+	    (unsigned long long)c->sync_max_bundle);
+	if (c->reload_command[0] != '\0')
+		print_quoted(out, "reload_command", c->reload_command);
 	fprintf(out, "log_level %s\n", c->log_level == LOG_LVL_DEBUG ? "debug" :
 	    c->log_level == LOG_LVL_INFO ? "info" :
 	    c->log_level == LOG_LVL_WARNING ? "warning" : "error");

@@ -39,6 +39,10 @@ struct config {
 	double		 request_timeout;	/* unanswered request fails */
 	double		 reconnect_min;		/* worker backoff bounds */
 	double		 reconnect_max;
+	double		 sync_interval;		/* full integrity pass */
+	double		 sync_debounce;		/* change burst -> scan */
+	uint64_t	 sync_max_bundle;	/* bytes of files per round */
+	char		 reload_command[1024];	/* after an applied sync */
 	enum log_level	 log_level;
 };
 

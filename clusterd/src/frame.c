@@ -1,4 +1,7 @@
+#include <stdlib.h>
 #include <string.h>
+
+#include <zlib.h>
 
 #include "frame.h"
 
@@ -55,7 +58,8 @@ frame_hdr_decode(const uint8_t *buf, size_t len, struct frame_hdr *h)
 	if (h->type == 0 || h->type > FRAME_TYPE_MAX)
 		return FRAME_ETYPE;
 	if ((h->flags & ~FRAME_F_ALL) != 0 ||
-	    ((h->flags & FRAME_F_ERROR) && !(h->flags & FRAME_F_RESPONSE)))
+	    ((h->flags & FRAME_F_ERROR) && !(h->flags & FRAME_F_RESPONSE)) ||
+	    ((h->flags & FRAME_F_ZLIB) && (h->flags & FRAME_F_BINARY)))
 		return FRAME_EFLAGS;
 	if (h->len > FRAME_MAX_PAYLOAD)
 		return FRAME_ETOOBIG;
@@ -94,6 +98,16 @@ frame_type_name(uint8_t t)
 		return "keepalive";
 	case FRAME_CONTROL:
 		return "control";
+	case FRAME_SYNC_NOTIFY:
+		return "sync notify";
+	case FRAME_INTEGRITY:
+		return "integrity";
+	case FRAME_SYNC_DATA:
+		return "sync data";
+	case FRAME_SYNC_END:
+		return "sync end";
+	case FRAME_SYNC_RESULT:
+		return "sync result";
 	default:
 		return "unknown";
 	}
@@ -101,17 +115,70 @@ frame_type_name(uint8_t t)
 
 /*
  * Parse a JSON control payload.  The payload is not NUL-terminated on the
- * wire, so parse with an explicit length; only a JSON object is accepted.
+ * wire, so parse with an explicit length; only one JSON object, with
+ * nothing but white space after it, is accepted.
  */
 cJSON *
 frame_json_parse(const uint8_t *p, size_t len)
 {
-	cJSON	*j;
+	const char	*end = NULL, *stop = (const char *)p + len;
+	cJSON		*j;
 
-	j = cJSON_ParseWithLengthOpts((const char *)p, len, NULL, 0);
-	if (j != NULL && !cJSON_IsObject(j)) {
+	j = cJSON_ParseWithLengthOpts((const char *)p, len, &end, 0);
+	if (j == NULL)
+		return NULL;
+	while (end != NULL && end < stop &&
+	    (*end == ' ' || *end == '\t' || *end == '\r' || *end == '\n'))
+		end++;
+	if (!cJSON_IsObject(j) || end != stop) {	/* trailing bytes */
 		cJSON_Delete(j);
 		return NULL;
 	}
+	return j;
+}
+
+/*
+ * Inflate a compressed JSON payload, refusing anything that would grow past
+ * FRAME_MAX_INFLATED, then parse it as frame_json_parse() does.
+ */
+cJSON *
+frame_json_inflate(const uint8_t *p, size_t len)
+{
+	z_stream	 zs;
+	uint8_t		*out = NULL, *np;
+	size_t		 cap = 0, used = 0;
+	cJSON		*j = NULL;
+	int		 zr = Z_OK;
+
+	memset(&zs, 0, sizeof(zs));
+	if (inflateInit(&zs) != Z_OK)
+		return NULL;
+	zs.next_in = (Bytef *)(uintptr_t)p;
+	zs.avail_in = (uInt)len;
+	while (zr != Z_STREAM_END) {
+		if (used == cap) {
+			if (cap >= FRAME_MAX_INFLATED)
+				goto done;
+			cap = cap ? cap * 2 : 64 * 1024;
+			if (cap > FRAME_MAX_INFLATED)
+				cap = FRAME_MAX_INFLATED;
+			if ((np = realloc(out, cap)) == NULL)
+				goto done;
+			out = np;
+		}
+		zs.next_out = out + used;
+		zs.avail_out = (uInt)(cap - used);
+		zr = inflate(&zs, Z_FINISH);
+		used = cap - zs.avail_out;
+		if (zr != Z_STREAM_END && zr != Z_OK && zr != Z_BUF_ERROR)
+			goto done;
+		if (zr == Z_BUF_ERROR && zs.avail_in == 0 && used < cap)
+			goto done;	/* truncated stream */
+	}
+	if (zs.avail_in == 0)
+		j = frame_json_parse(out, used);
+done:
+	inflateEnd(&zs);
+	free(out);
 	return j;
 }

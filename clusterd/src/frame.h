@@ -13,7 +13,9 @@
  *  12  length    payload length (big endian), at most FRAME_MAX_PAYLOAD
  *
  * The header is checked completely before any payload memory is allocated.
- * Control payloads are JSON objects; FRAME_F_BINARY payloads are raw bytes.
+ * Control payloads are JSON objects, zlib-compressed when FRAME_F_ZLIB is
+ * set; FRAME_F_BINARY payloads are raw bytes.  A request with id 0 is a
+ * notification: it gets no response.
  */
 #ifndef CLUSTERD_FRAME_H
 #define CLUSTERD_FRAME_H
@@ -32,13 +34,22 @@
 #define FRAME_F_RESPONSE	0x01	/* answers the request with this id */
 #define FRAME_F_ERROR		0x02	/* response: the request failed */
 #define FRAME_F_BINARY		0x04	/* payload is raw bytes, not JSON */
-#define FRAME_F_ALL		0x07
+#define FRAME_F_ZLIB		0x08	/* JSON payload is zlib-compressed */
+#define FRAME_F_ALL		0x0f
+
+/* A compressed JSON payload may inflate to at most this much. */
+#define FRAME_MAX_INFLATED	(64u * 1024 * 1024)
 
 enum frame_type {
 	FRAME_HELLO = 1,	/* worker -> master: who I am */
 	FRAME_KEEPALIVE,	/* worker -> master: I am alive */
 	FRAME_CONTROL,		/* worker -> master: a forwarded control command */
-	FRAME_TYPE_MAX = FRAME_CONTROL
+	FRAME_SYNC_NOTIFY,	/* master -> worker: my tree changed (digest) */
+	FRAME_INTEGRITY,	/* worker -> master: my index; answer: the plan */
+	FRAME_SYNC_DATA,	/* master -> worker: bundle bytes (binary) */
+	FRAME_SYNC_END,		/* master -> worker: the bundle is complete */
+	FRAME_SYNC_RESULT,	/* worker -> master: what the sync applied */
+	FRAME_TYPE_MAX = FRAME_SYNC_RESULT
 };
 
 struct frame_hdr {
@@ -66,5 +77,6 @@ enum frame_status frame_hdr_decode(const uint8_t *, size_t,
 const char	*frame_status_str(enum frame_status);
 const char	*frame_type_name(uint8_t);
 cJSON		*frame_json_parse(const uint8_t *, size_t);
+cJSON		*frame_json_inflate(const uint8_t *, size_t);
 
 #endif

@@ -61,20 +61,26 @@ hello_parse(const cJSON *j, struct hello *h, char *err, size_t errlen)
 	return 0;
 }
 
-/* Parse "MAJOR.MINOR[.anything]"; -1 if it does not start that way. */
+/*
+ * Parse "MAJOR.MINOR[.anything]" with plain decimal numbers (no signs, no
+ * spaces, at most 6 digits each); -1 if it does not start that way.
+ */
 static int
 major_minor(const char *v, long *maj, long *min)
 {
-	char	*end;
+	size_t	n;
 
-	*maj = strtol(v, &end, 10);
-	if (end == v || *end != '.' || *maj < 0)
+	for (n = 0; v[n] >= '0' && v[n] <= '9'; n++)
+		;
+	if (n == 0 || n > 6 || v[n] != '.')
 		return -1;
-	v = end + 1;
-	*min = strtol(v, &end, 10);
-	if (end == v || (*end != '.' && *end != '\0' && *end != '-') ||
-	    *min < 0)
+	*maj = strtol(v, NULL, 10);
+	v += n + 1;
+	for (n = 0; v[n] >= '0' && v[n] <= '9'; n++)
+		;
+	if (n == 0 || n > 6 || (v[n] != '.' && v[n] != '\0' && v[n] != '-'))
 		return -1;
+	*min = strtol(v, NULL, 10);
 	return 0;
 }
 

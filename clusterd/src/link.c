@@ -1,6 +1,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <zlib.h>
+
 #include "link.h"
 #include "log.h"
 #include "reap.h"
@@ -59,7 +61,8 @@ req_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	while ((r = *rp) != NULL && !l->closed) {
 		if (r->deadline <= ev_now(loop) + 0.001) {
 			*rp = r->next;
-			r->cb(l, r->arg, LINK_TIMEOUT, NULL);
+			if (r->cb != NULL)
+				r->cb(l, r->arg, LINK_TIMEOUT, NULL);
 			free(r);
 			rp = &l->pending;	/* the callback may have added */
 		} else
@@ -156,25 +159,52 @@ link_send_frame(struct link *l, uint8_t type, uint8_t flags, uint32_t id,
 	return 0;
 }
 
+/*
+ * Send a JSON payload; one over LINK_COMPRESS_MIN bytes goes compressed
+ * (indexes and plans of large trees shrink several times).
+ */
 static int
 send_json(struct link *l, uint8_t type, uint8_t flags, uint32_t id,
     const cJSON *body)
 {
-	char	*s;
-	int	 rv;
+	char		*s;
+	uint8_t		*z = NULL;
+	uLongf		 zlen;
+	size_t		 len;
+	int		 rv = -1;
 
 	if (body == NULL)
 		return link_send_frame(l, type, flags, id, "{}", 2);
 	if ((s = cJSON_PrintUnformatted(body)) == NULL)
 		return -1;
-	rv = link_send_frame(l, type, flags, id, s, strlen(s));
+	len = strlen(s);
+	if (len > FRAME_MAX_INFLATED)
+		goto done;
+	if (len < LINK_COMPRESS_MIN) {
+		rv = link_send_frame(l, type, flags, id, s, len);
+		goto done;
+	}
+	zlen = compressBound((uLong)len);
+	if ((z = malloc(zlen)) == NULL ||
+	    compress2(z, &zlen, (const Bytef *)s, (uLong)len, 1) != Z_OK)
+		goto done;
+	rv = link_send_frame(l, type, flags | FRAME_F_ZLIB, id, z, zlen);
+done:
+	free(z);
 	cJSON_free(s);
 	return rv;
 }
 
+/* A notification: a request that gets no response (id 0). */
+int
+link_notify(struct link *l, uint8_t type, const cJSON *body)
+{
+	return send_json(l, type, 0, 0, body);
+}
+
 /*
- * Send a request; cb runs exactly once, with the response, a timeout, or
- * LINK_CLOSED.  timeout <= 0 means the link's default.
+ * Send a request; cb (if not NULL) runs exactly once, with the response, a
+ * timeout, or LINK_CLOSED.  timeout <= 0 means the link's default.
  */
 int
 link_request(struct link *l, uint8_t type, const cJSON *body, double timeout,
@@ -185,7 +215,7 @@ link_request(struct link *l, uint8_t type, const cJSON *body, double timeout,
 	if (l->closed || (r = calloc(1, sizeof(*r))) == NULL)
 		return -1;
 	r->id = l->next_id++;
-	if (l->next_id == 0)
+	if (l->next_id == 0)	/* id 0 means a notification */
 		l->next_id = 1;
 	r->type = type;
 	r->cb = cb;
@@ -206,6 +236,8 @@ int
 link_respond(struct link *l, const struct frame_hdr *req, int error,
     const cJSON *body)
 {
+	if (req->id == 0)	/* notifications are not answered */
+		return 0;
 	return send_json(l, req->type, FRAME_F_RESPONSE |
 	    (error ? FRAME_F_ERROR : 0), req->id, body);
 }
@@ -242,8 +274,9 @@ handle_response(struct link *l, const struct frame_hdr *h, const cJSON *body)
 		return;
 	}
 	*rp = r->next;
-	r->cb(l, r->arg, (h->flags & FRAME_F_ERROR) ? LINK_REFUSED : LINK_OK,
-	    body);
+	if (r->cb != NULL)
+		r->cb(l, r->arg, (h->flags & FRAME_F_ERROR) ? LINK_REFUSED :
+		    LINK_OK, body);
 	free(r);
 	if (!l->closed)
 		req_timer_rearm(l);
@@ -277,8 +310,9 @@ link_conn_data(struct conn *c)
 			return;
 		payload = buf_head(&c->in) + FRAME_HDR_LEN;
 		body = NULL;
-		if (!(h.flags & FRAME_F_BINARY) &&
-		    (body = frame_json_parse(payload, h.len)) == NULL) {
+		if (!(h.flags & FRAME_F_BINARY) && (body = (h.flags &
+		    FRAME_F_ZLIB) ? frame_json_inflate(payload, h.len) :
+		    frame_json_parse(payload, h.len)) == NULL) {
 			snprintf(reason, sizeof(reason), "protocol error: "
 			    "%s payload is not a JSON object",
 			    frame_type_name(h.type));
@@ -324,7 +358,8 @@ link_conn_close(struct conn *c, const char *reason)
 	ev_timer_stop(c->loop, &l->req_timer);
 	while ((r = l->pending) != NULL) {
 		l->pending = r->next;
-		r->cb(l, r->arg, LINK_CLOSED, NULL);
+		if (r->cb != NULL)
+			r->cb(l, r->arg, LINK_CLOSED, NULL);
 		free(r);
 	}
 	if (l->ops->on_close != NULL)

@@ -18,6 +18,8 @@
 
 struct link;
 
+#define LINK_COMPRESS_MIN	(16 * 1024)
+
 enum link_result {
 	LINK_OK = 0,		/* response received */
 	LINK_REFUSED,		/* response with FRAME_F_ERROR */
@@ -58,6 +60,7 @@ struct link	*link_connect(struct ev_loop *, const char *host,
 		    void *arg, double req_timeout, char *err, size_t errlen);
 int		 link_request(struct link *, uint8_t type, const cJSON *body,
 		    double timeout, link_resp_cb, void *arg);
+int		 link_notify(struct link *, uint8_t type, const cJSON *);
 int		 link_respond(struct link *, const struct frame_hdr *req,
 		    int error, const cJSON *body);
 int		 link_respond_error(struct link *, const struct frame_hdr *,

@@ -20,6 +20,7 @@
 #include "hello.h"
 #include "link.h"
 #include "log.h"
+#include "msync.h"
 #include "node.h"
 #include "reap.h"
 #include "version.h"
@@ -34,6 +35,7 @@ enum peer_state {
 
 struct peer {
 	struct link		*link;
+	struct msync_peer	*sync;
 	enum peer_state		 state;
 	char			 name[CONFIG_NAME_MAX + 1];
 	char			 ctx[CONFIG_NAME_MAX + 16];	/* log context */
@@ -64,10 +66,11 @@ static struct {
 static void peer_open(struct link *);
 static void peer_request(struct link *, const struct frame_hdr *,
     const cJSON *, const uint8_t *);
+static void peer_drain(struct link *);
 static void peer_close(struct link *, const char *);
 
 static const struct link_ops peer_ops = {
-	peer_open, peer_request, NULL, peer_close
+	peer_open, peer_request, peer_drain, peer_close
 };
 
 static double
@@ -188,6 +191,8 @@ accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 		p->watchdog.data = p;
 		ev_timer_again(loop, &p->watchdog);
 		TAILQ_INSERT_TAIL(&M.peers, p, entry);
+		if ((p->sync = msync_peer_new(p->link, p->ctx)) == NULL)
+			link_close(p->link, "out of memory");
 	}
 	if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
 		log_warn("Main", "accept");
@@ -252,6 +257,7 @@ handle_hello(struct peer *p, const struct frame_hdr *h, const cJSON *body)
 	cJSON_Delete(resp);
 	plog_info(p->ctx, "Main", "Connected (version %s, address %s).",
 	    p->version, p->address);
+	msync_peer_ready(p->sync);
 }
 
 static void
@@ -266,6 +272,8 @@ peer_request(struct link *l, const struct frame_hdr *h, const cJSON *body,
 		link_close(l, "protocol error: request before hello");
 		return;
 	}
+	if (msync_on_request(p->sync, h, body))
+		return;
 	switch (h->type) {
 	case FRAME_HELLO:
 		if (p->state == PEER_READY) {
@@ -292,11 +300,22 @@ peer_request(struct link *l, const struct frame_hdr *h, const cJSON *body,
 }
 
 static void
+peer_drain(struct link *l)
+{
+	struct peer	*p = l->arg;
+
+	if (p->sync != NULL)
+		msync_on_drain(p->sync);
+}
+
+static void
 peer_close(struct link *l, const char *reason)
 {
 	struct peer	*p = l->arg;
 
 	ev_timer_stop(M.node->loop, &p->watchdog);
+	msync_peer_free(p->sync);
+	p->sync = NULL;
 	if (p->state == PEER_READY)
 		plog_info(p->ctx, "Main", "Disconnected: %s.", reason);
 	else if (strncmp(reason, "TLS handshake", 13) == 0)
@@ -344,6 +363,8 @@ master_start(struct node *n)
 {
 	M.node = n;
 	TAILQ_INIT(&M.peers);
+	if (msync_start(n) == -1)
+		return -1;
 	if ((M.fd = listen_on(n->cfg.bind_address, n->cfg.port)) == -1)
 		return -1;
 	ev_io_init(&M.accept_w, accept_cb, M.fd, EV_READ);
@@ -365,6 +386,7 @@ master_stop(void)
 	}
 	while ((p = TAILQ_FIRST(&M.peers)) != NULL)
 		link_close(p->link, "master shutting down");
+	msync_stop();
 }
 
 /* Timers changed by a reload apply to every connected worker. */
@@ -380,6 +402,7 @@ master_reconfigure(void)
 		ev_timer_again(M.node->loop, &p->watchdog);
 		p->link->req_timeout = M.node->cfg.request_timeout;
 	}
+	msync_reconfigure();
 }
 
 static cJSON *
@@ -397,13 +420,16 @@ node_json(const char *name, const char *type, const char *version,
 	return o;
 }
 
-/* The node list: the master first, then workers in order of arrival. */
+/*
+ * The node list: the master first, then workers in order of arrival; with
+ * health, each node's synchronization state too.
+ */
 static cJSON *
-nodes_json(void)
+nodes_json(int health)
 {
 	const struct config	*c = &M.node->cfg;
 	struct peer		*p;
-	cJSON			*data, *arr;
+	cJSON			*data, *arr, *o;
 	const char		*addr;
 
 	addr = strcmp(c->bind_address, "0.0.0.0") != 0 &&
@@ -412,13 +438,20 @@ nodes_json(void)
 	data = cJSON_CreateObject();
 	cJSON_AddStringToObject(data, "cluster_name", c->cluster_name);
 	arr = cJSON_AddArrayToObject(data, "nodes");
-	cJSON_AddItemToArray(arr, node_json(c->node_name, "master",
-	    CLUSTERD_VERSION, addr, (double)M.node->started, 0));
-	TAILQ_FOREACH(p, &M.peers, entry)
-		if (p->state == PEER_READY)
-			cJSON_AddItemToArray(arr, node_json(p->name, "worker",
-			    p->version, p->address, p->connected_since,
-			    p->last_keepalive));
+	o = node_json(c->node_name, "master", CLUSTERD_VERSION, addr,
+	    (double)M.node->started, 0);
+	if (health)
+		msync_health(o);
+	cJSON_AddItemToArray(arr, o);
+	TAILQ_FOREACH(p, &M.peers, entry) {
+		if (p->state != PEER_READY)
+			continue;
+		o = node_json(p->name, "worker", p->version, p->address,
+		    p->connected_since, p->last_keepalive);
+		if (health)
+			msync_peer_health(p->sync, o);
+		cJSON_AddItemToArray(arr, o);
+	}
 	return data;
 }
 
@@ -431,9 +464,10 @@ master_command(const cJSON *req)
 	cmd = cJSON_GetObjectItemCaseSensitive(req, "command");
 	if (!cJSON_IsString(cmd))
 		return control_error("request without a command");
-	if (strcmp(cmd->valuestring, "nodes") == 0 ||
-	    strcmp(cmd->valuestring, "health") == 0)
-		return control_ok(nodes_json());
+	if (strcmp(cmd->valuestring, "nodes") == 0)
+		return control_ok(nodes_json(0));
+	if (strcmp(cmd->valuestring, "health") == 0)
+		return control_ok(nodes_json(1));
 	return control_error("unknown command \"%s\"", cmd->valuestring);
 }
 

@@ -16,6 +16,7 @@
 #include "log.h"
 #include "node.h"
 #include "version.h"
+#include "wsync.h"
 
 enum worker_state {
 	W_IDLE,		/* waiting to reconnect */
@@ -201,6 +202,7 @@ hello_done(struct link *l, void *arg, enum link_result r, const cJSON *body)
 	ev_timer_set(&W.keepalive, c->keepalive_interval,
 	    c->keepalive_interval);
 	ev_timer_start(W.node->loop, &W.keepalive);
+	wsync_link_up(l);
 }
 
 static void
@@ -219,8 +221,8 @@ static void
 link_frame(struct link *l, const struct frame_hdr *h, const cJSON *body,
     const uint8_t *payload)
 {
-	(void)body;
-	(void)payload;
+	if (wsync_on_frame(h, body, payload))
+		return;
 	link_respond_error(l, h, "unsupported request");
 }
 
@@ -237,6 +239,7 @@ link_closed(struct link *l, const char *reason)
 		connect_problem("Could not connect to master: %s.", reason);
 	W.link = NULL;
 	W.ka_inflight = 0;
+	wsync_link_down();
 	if (!W.stopping)
 		schedule_reconnect();
 	else
@@ -250,6 +253,8 @@ worker_start(struct node *n)
 	srandom((unsigned)time(NULL) ^ ((unsigned)getpid() << 16));
 	ev_init(&W.reconnect, reconnect_cb);
 	ev_init(&W.keepalive, keepalive_cb);
+	if (wsync_start(n) == -1)
+		return -1;
 	try_connect();
 	return 0;
 }
@@ -262,6 +267,7 @@ worker_stop(void)
 	ev_timer_stop(W.node->loop, &W.keepalive);
 	if (W.link != NULL)
 		link_close(W.link, "worker shutting down");
+	wsync_stop();
 }
 
 /* Timers changed by a reload take effect from the next tick. */
@@ -276,6 +282,7 @@ worker_reconfigure(void)
 		W.keepalive.repeat = c->keepalive_interval;
 		ev_timer_again(W.node->loop, &W.keepalive);
 	}
+	wsync_reconfigure();
 }
 
 static void
@@ -309,6 +316,7 @@ status_json(void)
 	cJSON_AddItemToObject(d, "last_keepalive", node_time_json(
 	    W.state == W_READY ? W.last_keepalive : 0));
 	cJSON_AddStringToObject(d, "last_error", W.last_error);
+	wsync_status(d);
 	return d;
 }
 

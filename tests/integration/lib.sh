@@ -27,7 +27,7 @@ cleanup() {
 		for f in "$T"/*/logs/cluster.log "$T"/*.stderr; do
 			[ -f "$f" ] || continue
 			echo "----- $f"
-			tail -n 40 "$f"
+			grep -v "Keep alive\] Successful" "$f" | tail -n 40
 		done
 	fi
 	rm -rf "$T"
@@ -82,16 +82,19 @@ ctl() {
 	"$CTL" -H "$T/$home" "$@"
 }
 
-# wait_for SECONDS DESCRIPTION COMMAND...: poll until COMMAND succeeds.
+# wait_for SECONDS DESCRIPTION COMMAND...: poll until COMMAND succeeds,
+# for at most SECONDS of wall-clock time.
 wait_for() {
-	local limit=$1 what=$2 i
+	local limit=$1 what=$2 deadline
 	shift 2
-	for ((i = 0; i < limit * 10; i++)); do
+	deadline=$((SECONDS + limit))
+	while [ "$SECONDS" -lt "$deadline" ]; do
 		if "$@" >/dev/null 2>&1; then
 			return 0
 		fi
 		sleep 0.1
 	done
+	"$@" >/dev/null 2>&1 && return 0
 	fail "timed out after ${limit}s waiting for: $what"
 }
 
@@ -121,4 +124,28 @@ log_count() {
 
 pass() {
 	echo "ok: $*"
+}
+
+# tree_sum HOME: "path mode" then "md5 path" of every synchronized file.
+tree_sum() {
+	(cd "$T/$1" 2>/dev/null || exit 0
+	 set -- etc/rules etc/decoders etc/lists etc/shared
+	 find "$@" -type f ! -name '.clusterd-sync.*' ! -name '*.swp' ! -name '*.swx' ! -name '*~' ! -name '*.tmp' ! -name '*.lock' -printf '%p %m\n' 2>/dev/null | sort
+	 find "$@" -type f ! -name '.clusterd-sync.*' ! -name '*.swp' ! -name '*.swx' ! -name '*~' ! -name '*.tmp' ! -name '*.lock' -print0 2>/dev/null | sort -z |
+		xargs -0 -r md5sum)
+}
+
+# same_tree A B: the synchronized files of two homes are identical.
+same_tree() {
+	[ "$(tree_sum "$1")" = "$(tree_sum "$2")" ]
+}
+
+# converged MASTER WORKER...: every worker's tree equals the master's.
+converged() {
+	local m=$1 w ref
+	shift
+	ref=$(tree_sum "$m")
+	for w in "$@"; do
+		[ "$(tree_sum "$w")" = "$ref" ] || return 1
+	done
 }

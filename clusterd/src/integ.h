@@ -1,0 +1,69 @@
+/*
+ * integ: integrity indexes of the synchronized set.
+ *
+ * An index lists every file of the set under a home, sorted by path, with
+ * MD5, permission bits, size and modification time, plus a digest of the
+ * whole tree.  A scan reuses the previous index as its cache: a file whose
+ * size and mtime did not change keeps its MD5 without being read, so a pass
+ * over an unchanged tree costs stat calls only.  Indexes are immutable once
+ * built and reference counted, so the scanning thread and the loop can
+ * share them.
+ */
+#ifndef CLUSTERD_INTEG_H
+#define CLUSTERD_INTEG_H
+
+#include <sys/types.h>
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+
+struct integ_file {
+	char		*path;		/* relative to the home */
+	uint8_t		 md5[16];
+	mode_t		 mode;		/* permission bits, masked by the set */
+	uint64_t	 size;
+	int64_t		 mtime_ns;
+};
+
+struct integ_index {
+	int			 refs;
+	struct integ_file	*files;
+	size_t			 nfiles;
+	char			**dirs;		/* folders seen, for inotify */
+	size_t			 ndirs;
+	uint8_t			 digest[16];
+	size_t			 hashed;	/* files read by the scan */
+	size_t			 skipped;	/* symlinks, specials, bad names */
+	double			 duration;	/* seconds the scan took */
+};
+
+/* Indices into the master's index (create, update) and worker's (delete). */
+struct integ_plan {
+	size_t	*create;
+	size_t	 ncreate;
+	size_t	*update;
+	size_t	 nupdate;
+	size_t	*remove;
+	size_t	 nremove;
+};
+
+struct integ_index *integ_scan(const char *home, const struct integ_index *prev);
+struct integ_index *integ_ref(struct integ_index *);
+void	 integ_unref(struct integ_index *);
+const struct integ_file *integ_find(const struct integ_index *,
+	    const char *path);
+void	 integ_digest(struct integ_index *);
+int	 integ_md5_file(int fd, uint8_t md5[16], uint64_t *size);
+void	 integ_hex(const uint8_t md5[16], char out[33]);
+int	 integ_unhex(const char *hex, uint8_t md5[16]);
+
+cJSON	*integ_to_json(const struct integ_index *);
+struct integ_index *integ_from_json(const cJSON *, char *err, size_t errlen);
+
+int	 integ_diff(const struct integ_index *master,
+	    const struct integ_index *worker, struct integ_plan *);
+void	 integ_plan_free(struct integ_plan *);
+
+#endif

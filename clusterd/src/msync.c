@@ -1,0 +1,503 @@
+#include <sys/queue.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "bundle.h"
+#include "integ.h"
+#include "log.h"
+#include "msync.h"
+#include "scanner.h"
+#include "watch.h"
+
+#define DATA_CHUNK	(256 * 1024)
+
+struct msync_peer {
+	struct link		*link;
+	const char		*ctx;		/* log context, owned by peer */
+	int			 ready;
+	/* the transfer in flight */
+	struct bundle_enc	*enc;
+	struct integ_index	*enc_idx;	/* ref: files being sent */
+	char			**paths;
+	mode_t			*modes;
+	size_t			 npaths;
+	uint32_t		 transfer;
+	double			 started;
+	uint64_t		 sent;		/* compressed bytes */
+	/* for cluster_control -i */
+	uint8_t			 digest[16];	/* worker's, last check */
+	int			 have_digest;
+	double			 check_at, check_took;
+	double			 sync_at, sync_took;
+	size_t			 created, updated, deleted;
+	TAILQ_ENTRY(msync_peer)	 entry;
+};
+
+static struct {
+	struct node		*node;
+	struct integ_index	*idx;		/* current */
+	struct scanner		*scanner;
+	struct watch		*watch;
+	ev_timer		 periodic;
+	uint32_t		 next_transfer;
+	double			 scan_at;
+	TAILQ_HEAD(, msync_peer) peers;
+} MS;
+
+static double
+wall_now(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static cJSON *
+digest_json(const uint8_t d[16])
+{
+	char	hex[33];
+
+	integ_hex(d, hex);
+	return cJSON_CreateString(hex);
+}
+
+static void
+notify(struct msync_peer *p)
+{
+	cJSON	*j = cJSON_CreateObject();
+
+	cJSON_AddItemToObject(j, "digest", digest_json(MS.idx->digest));
+	link_notify(p->link, FRAME_SYNC_NOTIFY, j);
+	cJSON_Delete(j);
+}
+
+/*
+ * A scan finished.  A new digest becomes current and every worker hears of
+ * it at once; an unchanged one only refreshes the cache.
+ */
+static void
+scan_done(struct integ_index *idx, unsigned gen, void *arg)
+{
+	struct msync_peer	*p;
+	int			 changed;
+
+	(void)gen;
+	(void)arg;
+	watch_dirs(MS.watch, idx->dirs, idx->ndirs);
+	changed = memcmp(idx->digest, MS.idx->digest, 16) != 0;
+	if (changed || idx->hashed > 0)
+		log_info("Local integrity", "Finished in %.3fs. %zu files, "
+		    "%zu hashed%s.", idx->duration, idx->nfiles, idx->hashed,
+		    changed ? ", tree changed" : "");
+	else
+		log_debug("Local integrity", "Finished in %.3fs. %zu files, "
+		    "unchanged.", idx->duration, idx->nfiles);
+	MS.scan_at = wall_now();
+	integ_unref(MS.idx);
+	MS.idx = idx;
+	if (!changed)
+		return;
+	TAILQ_FOREACH(p, &MS.peers, entry)
+		if (p->ready)
+			notify(p);
+}
+
+static void
+rescan(void *arg)
+{
+	(void)arg;
+	scanner_request(MS.scanner);
+}
+
+static void
+periodic_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	(void)loop;
+	(void)t;
+	(void)revents;
+	scanner_request(MS.scanner);
+}
+
+/*
+ * The first scan runs before workers are served, on the loop's thread:
+ * start-up may wait for it, workers must never get a plan from nothing.
+ */
+int
+msync_start(struct node *n)
+{
+	MS.node = n;
+	TAILQ_INIT(&MS.peers);
+	MS.next_transfer = 1;
+	if ((MS.idx = integ_scan(n->cfg.home, NULL)) == NULL) {
+		log_errx("Local integrity", "Out of memory scanning the tree.");
+		return -1;
+	}
+	MS.scan_at = wall_now();
+	log_info("Local integrity", "Finished in %.3fs. %zu files.",
+	    MS.idx->duration, MS.idx->nfiles);
+	if ((MS.scanner = scanner_new(n->loop, n->cfg.home, scan_done,
+	    NULL)) == NULL ||
+	    (MS.watch = watch_new(n->loop, n->cfg.home, n->cfg.sync_debounce,
+	    rescan, NULL)) == NULL)
+		return -1;
+	watch_dirs(MS.watch, MS.idx->dirs, MS.idx->ndirs);
+	ev_timer_init(&MS.periodic, periodic_cb, n->cfg.sync_interval,
+	    n->cfg.sync_interval);
+	ev_timer_start(n->loop, &MS.periodic);
+	return 0;
+}
+
+void
+msync_stop(void)
+{
+	if (MS.node == NULL)
+		return;
+	ev_timer_stop(MS.node->loop, &MS.periodic);
+	watch_free(MS.watch);
+	scanner_free(MS.scanner);
+	integ_unref(MS.idx);
+	MS.watch = NULL;
+	MS.scanner = NULL;
+	MS.idx = NULL;
+}
+
+void
+msync_reconfigure(void)
+{
+	MS.periodic.repeat = MS.node->cfg.sync_interval;
+	ev_timer_again(MS.node->loop, &MS.periodic);
+	watch_set_debounce(MS.watch, MS.node->cfg.sync_debounce);
+}
+
+struct msync_peer *
+msync_peer_new(struct link *l, const char *ctx)
+{
+	struct msync_peer	*p;
+
+	if ((p = calloc(1, sizeof(*p))) == NULL)
+		return NULL;
+	p->link = l;
+	p->ctx = ctx;
+	TAILQ_INSERT_TAIL(&MS.peers, p, entry);
+	return p;
+}
+
+static void
+transfer_free(struct msync_peer *p)
+{
+	size_t	i;
+
+	bundle_enc_free(p->enc);
+	p->enc = NULL;
+	for (i = 0; i < p->npaths; i++)
+		free(p->paths[i]);
+	free(p->paths);
+	free(p->modes);
+	p->paths = NULL;
+	p->modes = NULL;
+	p->npaths = 0;
+	integ_unref(p->enc_idx);
+	p->enc_idx = NULL;
+}
+
+void
+msync_peer_free(struct msync_peer *p)
+{
+	if (p == NULL)
+		return;
+	transfer_free(p);
+	TAILQ_REMOVE(&MS.peers, p, entry);
+	free(p);
+}
+
+/* The worker was admitted: tell it the current digest. */
+void
+msync_peer_ready(struct msync_peer *p)
+{
+	p->ready = 1;
+	notify(p);
+}
+
+static void
+end_transfer(struct msync_peer *p, const char *error)
+{
+	cJSON	*j = cJSON_CreateObject();
+
+	cJSON_AddNumberToObject(j, "transfer", p->transfer);
+	cJSON_AddBoolToObject(j, "ok", error == NULL);
+	if (error != NULL) {
+		cJSON_AddStringToObject(j, "error", error);
+		plog_errx(p->ctx, "Integrity sync", "Sending files failed: "
+		    "%s.", error);
+	}
+	link_notify(p->link, FRAME_SYNC_END, j);
+	cJSON_Delete(j);
+	plog_debug(p->ctx, "Integrity sync", "Sent %zu file(s), %llu bytes "
+	    "compressed, in %.3fs.", p->npaths, (unsigned long long)p->sent,
+	    ev_now(MS.node->loop) - p->started);
+	transfer_free(p);
+}
+
+/* Send bundle bytes while the link takes them; on_drain resumes. */
+static void
+pump(struct msync_peer *p)
+{
+	struct buf	out;
+	char		err[256];
+	int		r;
+
+	buf_init(&out);
+	while (p->enc != NULL && !link_congested(p->link)) {
+		buf_reset(&out);
+		r = bundle_enc_next(p->enc, &out, DATA_CHUNK, err, sizeof(err));
+		if (r == -1) {
+			end_transfer(p, err);
+			break;
+		}
+		if (buf_used(&out) > 0) {
+			if (link_send_frame(p->link, FRAME_SYNC_DATA,
+			    FRAME_F_BINARY, p->transfer, buf_head(&out),
+			    buf_used(&out)) == -1)
+				break;	/* the link is closing */
+			p->sent += buf_used(&out);
+		}
+		if (r == 0)
+			end_transfer(p, NULL);
+	}
+	buf_free(&out);
+}
+
+void
+msync_on_drain(struct msync_peer *p)
+{
+	pump(p);
+}
+
+static cJSON *
+file_json(const struct integ_file *f)
+{
+	cJSON	*a = cJSON_CreateArray();
+	char	 hex[33];
+
+	integ_hex(f->md5, hex);
+	cJSON_AddItemToArray(a, cJSON_CreateString(f->path));
+	cJSON_AddItemToArray(a, cJSON_CreateString(hex));
+	cJSON_AddItemToArray(a, cJSON_CreateNumber(f->mode));
+	return a;
+}
+
+/*
+ * Build the plan for one round and queue its files: creates and updates up
+ * to sync_max_bundle bytes (always at least one file), every removal.
+ */
+static cJSON *
+make_plan(struct msync_peer *p, const struct integ_plan *plan)
+{
+	const struct integ_index *m = MS.idx;
+	cJSON		*j, *cr, *up;
+	uint64_t	 bytes = 0, limit = MS.node->cfg.sync_max_bundle;
+	size_t		 k, total = plan->ncreate + plan->nupdate, idx;
+	int		 more = 0;
+
+	j = cJSON_CreateObject();
+	cJSON_AddBoolToObject(j, "in_sync", 0);
+	cr = cJSON_AddArrayToObject(j, "create");
+	up = cJSON_AddArrayToObject(j, "update");
+	p->paths = calloc(total ? total : 1, sizeof(*p->paths));
+	p->modes = calloc(total ? total : 1, sizeof(*p->modes));
+	if (p->paths == NULL || p->modes == NULL) {
+		cJSON_Delete(j);
+		return NULL;
+	}
+	for (k = 0; k < total; k++) {
+		idx = k < plan->ncreate ? plan->create[k] :
+		    plan->update[k - plan->ncreate];
+		if (p->npaths > 0 && bytes + m->files[idx].size > limit) {
+			more = 1;
+			break;
+		}
+		bytes += m->files[idx].size;
+		cJSON_AddItemToArray(k < plan->ncreate ? cr : up,
+		    file_json(&m->files[idx]));
+		p->paths[p->npaths] = strdup(m->files[idx].path);
+		p->modes[p->npaths] = m->files[idx].mode;
+		if (p->paths[p->npaths] == NULL) {
+			cJSON_Delete(j);
+			return NULL;
+		}
+		p->npaths++;
+	}
+	cJSON_AddBoolToObject(j, "more", more);
+	cJSON_AddNumberToObject(j, "bytes", (double)bytes);
+	return j;
+}
+
+/*
+ * An integrity check from a worker.  Same digest: in sync.  A digest alone
+ * (the worker's cheap first question) that differs: ask for the index.
+ * An index: classify, answer with the plan, start the bundle.
+ */
+static void
+handle_integrity(struct msync_peer *p, const struct frame_hdr *h,
+    const cJSON *body)
+{
+	struct integ_index	*w = NULL;
+	struct integ_plan	 plan;
+	const cJSON		*d, *files;
+	cJSON			*resp = NULL, *rm;
+	uint8_t			 wd[16];
+	char			 err[256];
+	double			 t0 = ev_time();
+	size_t			 i;
+
+	d = cJSON_GetObjectItemCaseSensitive(body, "digest");
+	files = cJSON_GetObjectItemCaseSensitive(body, "files");
+	if (!cJSON_IsString(d) || integ_unhex(d->valuestring, wd) == -1) {
+		link_respond_error(p->link, h, "integrity check without a "
+		    "digest");
+		return;
+	}
+	memcpy(p->digest, wd, 16);
+	p->have_digest = 1;
+	p->check_at = wall_now();
+	if (memcmp(wd, MS.idx->digest, 16) == 0) {
+		resp = cJSON_CreateObject();
+		cJSON_AddBoolToObject(resp, "in_sync", 1);
+		p->check_took = ev_time() - t0;
+		plog_info(p->ctx, "Integrity check", "Finished in %.3fs. Files "
+		    "are in sync.", p->check_took);
+		goto answer;
+	}
+	if (files == NULL) {
+		resp = cJSON_CreateObject();
+		cJSON_AddBoolToObject(resp, "in_sync", 0);
+		cJSON_AddBoolToObject(resp, "need_index", 1);
+		goto answer;
+	}
+	if (p->enc != NULL) {
+		link_respond_error(p->link, h, "a transfer is already running");
+		return;
+	}
+	if ((w = integ_from_json(body, err, sizeof(err))) == NULL) {
+		plog_warnx(p->ctx, "Integrity check", "Bad index from the "
+		    "worker: %s.", err);
+		link_respond_error(p->link, h, err);
+		return;
+	}
+	if (integ_diff(MS.idx, w, &plan) == -1 ||
+	    (resp = make_plan(p, &plan)) == NULL) {
+		link_respond_error(p->link, h, "out of memory");
+		goto done;
+	}
+	rm = cJSON_AddArrayToObject(resp, "delete");
+	for (i = 0; i < plan.nremove; i++)
+		cJSON_AddItemToArray(rm,
+		    cJSON_CreateString(w->files[plan.remove[i]].path));
+	p->transfer = MS.next_transfer++;
+	cJSON_AddNumberToObject(resp, "transfer", p->transfer);
+	cJSON_AddItemToObject(resp, "digest", digest_json(MS.idx->digest));
+	p->check_took = ev_time() - t0;
+	plog_info(p->ctx, "Integrity check", "Finished in %.3fs. Sync "
+	    "required.", p->check_took);
+	plog_info(p->ctx, "Integrity check", "Files to create: %zu | Files to "
+	    "update: %zu | Files to delete: %zu", plan.ncreate, plan.nupdate,
+	    plan.nremove);
+	p->enc_idx = integ_ref(MS.idx);
+	p->enc = bundle_enc_new(MS.node->cfg.home, p->paths, p->modes,
+	    p->npaths, 1);
+	p->started = ev_now(MS.node->loop);
+	p->sent = 0;
+	link_respond(p->link, h, 0, resp);
+	cJSON_Delete(resp);
+	resp = NULL;
+	if (p->enc == NULL)
+		end_transfer(p, "out of memory");
+	else
+		pump(p);
+done:
+	integ_plan_free(&plan);
+	integ_unref(w);
+	cJSON_Delete(resp);
+	return;
+answer:
+	link_respond(p->link, h, 0, resp);
+	cJSON_Delete(resp);
+}
+
+static size_t
+num(const cJSON *j, const char *k)
+{
+	const cJSON	*v = cJSON_GetObjectItemCaseSensitive(j, k);
+
+	return cJSON_IsNumber(v) && v->valuedouble >= 0 ?
+	    (size_t)v->valuedouble : 0;
+}
+
+static void
+handle_result(struct msync_peer *p, const struct frame_hdr *h,
+    const cJSON *body)
+{
+	const cJSON	*took = cJSON_GetObjectItemCaseSensitive(body, "took");
+
+	p->sync_at = wall_now();
+	p->sync_took = cJSON_IsNumber(took) ? took->valuedouble : 0;
+	p->created = num(body, "created");
+	p->updated = num(body, "updated");
+	p->deleted = num(body, "deleted");
+	plog_info(p->ctx, "Integrity sync", "Worker applied the sync in "
+	    "%.3fs: %zu created, %zu updated, %zu deleted.", p->sync_took,
+	    p->created, p->updated, p->deleted);
+	link_respond(p->link, h, 0, NULL);
+}
+
+/* Returns 1 when the frame was a sync request, handled here. */
+int
+msync_on_request(struct msync_peer *p, const struct frame_hdr *h,
+    const cJSON *body)
+{
+	switch (h->type) {
+	case FRAME_INTEGRITY:
+		handle_integrity(p, h, body);
+		return 1;
+	case FRAME_SYNC_RESULT:
+		handle_result(p, h, body);
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+/* Sync facts about one worker, added to its node object for -i. */
+void
+msync_peer_health(const struct msync_peer *p, cJSON *o)
+{
+	cJSON	*c = cJSON_AddObjectToObject(o, "integrity_check");
+	cJSON	*s = cJSON_AddObjectToObject(o, "integrity_sync");
+
+	cJSON_AddBoolToObject(o, "in_sync", p->have_digest &&
+	    memcmp(p->digest, MS.idx->digest, 16) == 0);
+	cJSON_AddItemToObject(c, "date", node_time_json(p->check_at));
+	cJSON_AddNumberToObject(c, "duration", p->check_took);
+	cJSON_AddItemToObject(s, "date", node_time_json(p->sync_at));
+	cJSON_AddNumberToObject(s, "duration", p->sync_took);
+	cJSON_AddNumberToObject(s, "created", (double)p->created);
+	cJSON_AddNumberToObject(s, "updated", (double)p->updated);
+	cJSON_AddNumberToObject(s, "deleted", (double)p->deleted);
+	cJSON_AddBoolToObject(o, "sending", p->enc != NULL);
+}
+
+/* The master's own tree: digest, file count, last local integrity pass. */
+void
+msync_health(cJSON *o)
+{
+	cJSON	*li = cJSON_AddObjectToObject(o, "local_integrity");
+
+	cJSON_AddItemToObject(li, "digest", digest_json(MS.idx->digest));
+	cJSON_AddNumberToObject(li, "files", (double)MS.idx->nfiles);
+	cJSON_AddItemToObject(li, "date", node_time_json(MS.scan_at));
+	cJSON_AddNumberToObject(li, "duration", MS.idx->duration);
+}

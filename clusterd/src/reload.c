@@ -1,0 +1,157 @@
+#include <sys/types.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "reload.h"
+
+#define TASK		"Integrity sync"
+#define ARGS_MAX_BYTES	(1024 * 1024)	/* beyond: run with no paths */
+
+static struct {
+	struct ev_loop	*loop;
+	char		*home;
+	char		*command;
+	ev_child	 child;
+	int		 running;
+	char		**pending;	/* paths for the next run */
+	size_t		 npending;
+	size_t		 cap;
+	int		 truncated;
+} R;
+
+void
+reload_init(struct ev_loop *loop, const char *home, const char *command)
+{
+	R.loop = loop;
+	free(R.home);
+	free(R.command);
+	R.home = strdup(home);
+	R.command = command != NULL && *command != '\0' ? strdup(command) :
+	    NULL;
+}
+
+static void
+clear_pending(void)
+{
+	size_t	i;
+
+	for (i = 0; i < R.npending; i++)
+		free(R.pending[i]);
+	R.npending = 0;
+	R.truncated = 0;
+}
+
+static void run_pending(void);
+
+static void
+child_cb(struct ev_loop *loop, ev_child *w, int revents)
+{
+	(void)revents;
+	ev_child_stop(loop, w);
+	R.running = 0;
+	if (WIFEXITED(w->rstatus) && WEXITSTATUS(w->rstatus) == 0)
+		log_info(TASK, "Reload command finished.");
+	else if (WIFEXITED(w->rstatus))
+		log_warnx(TASK, "Reload command exited with status %d.",
+		    WEXITSTATUS(w->rstatus));
+	else
+		log_warnx(TASK, "Reload command killed by signal %d.",
+		    WTERMSIG(w->rstatus));
+	if (R.npending > 0 || R.truncated)
+		run_pending();
+}
+
+/* Start the command with the pending paths; they are cleared. */
+static void
+run_pending(void)
+{
+	char	**argv, *script;
+	size_t	 i, bytes = 0, argc;
+	pid_t	 pid;
+
+	for (i = 0; i < R.npending; i++)
+		bytes += strlen(R.pending[i]) + 1;
+	if (bytes > ARGS_MAX_BYTES)
+		R.truncated = 1;
+	argc = R.truncated ? 0 : R.npending;
+	if ((argv = calloc(argc + 5, sizeof(*argv))) == NULL ||
+	    asprintf(&script, "%s \"$@\"", R.command) == -1) {
+		free(argv);
+		log_errx(TASK, "Out of memory for the reload command.");
+		return;
+	}
+	argv[0] = "sh";
+	argv[1] = "-c";
+	argv[2] = script;
+	argv[3] = "clusterd-reload";
+	for (i = 0; i < argc; i++)
+		argv[4 + i] = R.pending[i];
+	if ((pid = fork()) == -1)
+		log_err(TASK, "Cannot run the reload command");
+	else if (pid == 0) {
+		if (chdir(R.home) == -1)
+			_exit(126);
+		setenv("CLUSTERD_HOME", R.home, 1);
+		if (R.truncated)
+			setenv("CLUSTERD_PATHS_TRUNCATED", "1", 1);
+		signal(SIGPIPE, SIG_DFL);
+		execv("/bin/sh", argv);
+		_exit(127);
+	} else {
+		log_info(TASK, "Running the reload command for %zu changed "
+		    "path(s).", R.npending);
+		R.running = 1;
+		ev_child_init(&R.child, child_cb, pid, 0);
+		ev_child_start(R.loop, &R.child);
+	}
+	free(script);
+	free(argv);
+	clear_pending();
+}
+
+void
+reload_request(char *const *paths, size_t n)
+{
+	char	**p;
+	size_t	  i;
+
+	if (R.command == NULL || n == 0)
+		return;
+	for (i = 0; i < n; i++) {
+		if (R.npending == R.cap) {
+			R.cap = R.cap ? R.cap * 2 : 64;
+			if ((p = realloc(R.pending, R.cap * sizeof(*p))) ==
+			    NULL) {
+				R.truncated = 1;
+				break;
+			}
+			R.pending = p;
+		}
+		if ((R.pending[R.npending] = strdup(paths[i])) == NULL) {
+			R.truncated = 1;
+			break;
+		}
+		R.npending++;
+	}
+	if (!R.running)
+		run_pending();
+}
+
+void
+reload_shutdown(void)
+{
+	if (R.running)
+		ev_child_stop(R.loop, &R.child);
+	clear_pending();
+	free(R.pending);
+	free(R.home);
+	free(R.command);
+	memset(&R, 0, sizeof(R));
+}

@@ -1,0 +1,16 @@
+/*
+ * safefs: file system steps for writing received files under a home
+ * without ever following a symlink, even one planted inside the home:
+ * folders are opened one component at a time with O_NOFOLLOW.
+ */
+#ifndef CLUSTERD_SAFEFS_H
+#define CLUSTERD_SAFEFS_H
+
+#include <stddef.h>
+
+int	safefs_open_dir(const char *home, const char *reldir, int create,
+	    char *err, size_t errlen);
+int	safefs_split(const char *rel, char *dir, size_t dirlen,
+	    const char **base);
+
+#endif

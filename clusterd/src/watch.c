@@ -1,0 +1,123 @@
+#include <sys/inotify.h>
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "watch.h"
+
+#define WATCH_MASK	(IN_CLOSE_WRITE | IN_MODIFY | IN_ATTRIB | IN_CREATE | \
+			 IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | \
+			 IN_DELETE_SELF | IN_MOVE_SELF)
+
+struct watch {
+	struct ev_loop	*loop;
+	char		*home;
+	int		 fd;
+	ev_io		 io;
+	ev_timer	 debounce;
+	void		(*cb)(void *);
+	void		*arg;
+	int		 warned;
+};
+
+static void
+debounce_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct watch	*w = t->data;
+
+	(void)loop;
+	(void)revents;
+	w->cb(w->arg);
+}
+
+static void
+io_cb(struct ev_loop *loop, ev_io *io, int revents)
+{
+	struct watch	*w = io->data;
+	char		 buf[16384] __attribute__((aligned(8)));
+	ssize_t		 n;
+	int		 any = 0;
+
+	(void)revents;
+	while ((n = read(w->fd, buf, sizeof(buf))) > 0)
+		any = 1;
+	if (n == -1 && errno != EAGAIN && errno != EINTR)
+		log_warn("Local integrity", "inotify read");
+	if (any && !ev_is_active(&w->debounce))
+		ev_timer_start(loop, &w->debounce);
+}
+
+struct watch *
+watch_new(struct ev_loop *loop, const char *home, double debounce,
+    void (*cb)(void *), void *arg)
+{
+	struct watch	*w;
+
+	if ((w = calloc(1, sizeof(*w))) == NULL ||
+	    (w->home = strdup(home)) == NULL) {
+		free(w);
+		return NULL;
+	}
+	w->loop = loop;
+	w->cb = cb;
+	w->arg = arg;
+	if ((w->fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) == -1) {
+		log_warn("Local integrity", "inotify unavailable; relying on "
+		    "the periodic pass");
+	} else {
+		ev_io_init(&w->io, io_cb, w->fd, EV_READ);
+		w->io.data = w;
+		ev_io_start(loop, &w->io);
+	}
+	ev_timer_init(&w->debounce, debounce_cb, debounce, 0);
+	w->debounce.data = w;
+	return w;
+}
+
+void
+watch_set_debounce(struct watch *w, double debounce)
+{
+	ev_timer_set(&w->debounce, debounce, 0);
+}
+
+/* Watch home/etc and every folder listed (relative to home); idempotent. */
+void
+watch_dirs(struct watch *w, char *const *rel, size_t n)
+{
+	char	path[PATH_MAX];
+	size_t	i;
+
+	if (w->fd == -1)
+		return;
+	snprintf(path, sizeof(path), "%s/etc", w->home);
+	inotify_add_watch(w->fd, path, WATCH_MASK);
+	for (i = 0; i < n; i++) {
+		snprintf(path, sizeof(path), "%s/%s", w->home, rel[i]);
+		if (inotify_add_watch(w->fd, path, WATCH_MASK | IN_ONLYDIR) ==
+		    -1 && errno == ENOSPC && !w->warned) {
+			log_warnx("Local integrity", "Out of inotify watches "
+			    "(raise fs.inotify.max_user_watches); changes in "
+			    "some folders wait for the periodic pass.");
+			w->warned = 1;
+		}
+	}
+}
+
+void
+watch_free(struct watch *w)
+{
+	if (w == NULL)
+		return;
+	ev_timer_stop(w->loop, &w->debounce);
+	if (w->fd != -1) {
+		ev_io_stop(w->loop, &w->io);
+		close(w->fd);
+	}
+	free(w->home);
+	free(w);
+}

@@ -1,0 +1,27 @@
+/*
+ * wsync: the worker's side of file synchronization.  On connect, when the
+ * master announces a new digest, and every sync_interval, the worker scans
+ * its own tree and asks the master whether its digest matches; if not it
+ * sends its index, receives the plan and the bundle, applies it atomically
+ * and runs the reload command.
+ */
+#ifndef CLUSTERD_WSYNC_H
+#define CLUSTERD_WSYNC_H
+
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+
+#include "link.h"
+#include "node.h"
+
+int	 wsync_start(struct node *);
+void	 wsync_stop(void);
+void	 wsync_reconfigure(void);
+void	 wsync_link_up(struct link *);
+void	 wsync_link_down(void);
+int	 wsync_on_frame(const struct frame_hdr *, const cJSON *,
+	    const uint8_t *payload);
+void	 wsync_status(cJSON *);
+
+#endif

@@ -1,0 +1,354 @@
+/*
+ * test_config: golden-file tests of the configuration parser.
+ *
+ * Every config/NAME.conf is parsed as "NAME.conf"; the result is compared
+ * with config/NAME.out, which holds config_print()'s output for a valid file
+ * or the exact error lines for an invalid one.  Adding a case is adding two
+ * files: the directory is enumerated at run time, one cmocka test per case.
+ */
+#include <sys/types.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "config.h"
+
+#define CASE_DIR	"config"
+
+/* Read a whole file; NULL if it cannot be opened.  *lenp gets its size. */
+static char *
+slurp(const char *path, size_t *lenp)
+{
+	FILE	*fp;
+	char	*s = NULL;
+	size_t	 len = 0;
+	FILE	*mem;
+	char	 chunk[4096];
+	size_t	 n;
+
+	if ((fp = fopen(path, "r")) == NULL)
+		return NULL;
+	if ((mem = open_memstream(&s, &len)) == NULL) {
+		fclose(fp);
+		return NULL;
+	}
+	while ((n = fread(chunk, 1, sizeof(chunk), fp)) > 0)
+		fwrite(chunk, 1, n, mem);
+	fclose(fp);
+	fclose(mem);
+	*lenp = len;
+	return s;
+}
+
+static size_t
+count_lines(const char *s, size_t len)
+{
+	size_t	i, n = 0;
+
+	for (i = 0; i < len; i++)
+		if (s[i] == '\n')
+			n++;
+	return n;
+}
+
+/*
+ * Check the parts of the error contract a golden file cannot express on
+ * its own: one line per counted error, each naming the file.
+ */
+static void
+check_error_lines(const char *file, const char *errs, size_t len, int nerr)
+{
+	const char	*p, *nl;
+	size_t		 flen = strlen(file);
+
+	assert_int_equal(count_lines(errs, len), (size_t)nerr);
+	for (p = errs; p < errs + len; p = nl + 1) {
+		nl = memchr(p, '\n', (size_t)(errs + len - p));
+		assert_non_null(nl);
+		if (strncmp(p, file, flen) != 0 || p[flen] != ':')
+			fail_msg("error line does not start with \"%s:\": %.*s",
+			    file, (int)(nl - p), p);
+	}
+}
+
+/* Show both texts when a case differs: the diff is the whole point. */
+static int
+same_golden(const char *name, const char *want, size_t wlen,
+    const char *got, size_t glen)
+{
+	if (wlen == glen && memcmp(want, got, wlen) == 0)
+		return 1;
+	print_error("%s: output differs from %s/%s.out\n"
+	    "--- expected\n%.*s--- actual\n%.*s---\n", name, CASE_DIR,
+	    name, (int)wlen, want, (int)glen, got);
+	return 0;
+}
+
+static void
+test_golden(void **state)
+{
+	const char	*name = *state;
+	char		 conf[PATH_MAX], out[PATH_MAX], file[PATH_MAX];
+	char		*want, *got = NULL, *errs = NULL;
+	size_t		 wlen = 0, glen = 0, elen = 0;
+	FILE		*in, *gotf, *errf;
+	struct config	 cfg;
+	int		 same;
+	int		 n;
+
+	snprintf(conf, sizeof(conf), "%s/%s.conf", CASE_DIR, name);
+	snprintf(out, sizeof(out), "%s/%s.out", CASE_DIR, name);
+	snprintf(file, sizeof(file), "%s.conf", name);
+
+	if ((want = slurp(out, &wlen)) == NULL)
+		fail_msg("%s: every case needs its expected output", out);
+	in = fopen(conf, "r");
+	assert_non_null(in);
+	errf = open_memstream(&errs, &elen);
+	gotf = open_memstream(&got, &glen);
+	assert_non_null(errf);
+	assert_non_null(gotf);
+
+	n = config_parse(file, in, &cfg, errf);
+	fclose(in);
+	fclose(errf);
+	assert_true(n >= 0);
+	if (n == 0) {
+		/* Valid: nothing on the error stream, the printout compared. */
+		assert_int_equal(elen, 0);
+		config_print(&cfg, gotf);
+		fclose(gotf);
+		same = same_golden(name, want, wlen, got, glen);
+	} else {
+		fclose(gotf);
+		check_error_lines(file, errs, elen, n);
+		same = same_golden(name, want, wlen, errs, elen);
+	}
+	free(want);
+	free(got);
+	free(errs);
+	if (!same)
+		fail();
+}
+
+static int
+cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int
+has_suffix(const char *s, const char *suffix)
+{
+	size_t	ls = strlen(s), lx = strlen(suffix);
+
+	return ls > lx && strcmp(s + ls - lx, suffix) == 0;
+}
+
+/*
+ * List the case names (file names without the suffix), sorted so the run
+ * order and output are stable.
+ */
+static char **
+list_cases(const char *suffix, size_t *np)
+{
+	DIR		*d;
+	struct dirent	*de;
+	char		**v = NULL, **nv;
+	size_t		 n = 0;
+
+	if ((d = opendir(CASE_DIR)) == NULL) {
+		fprintf(stderr, "%s: %s (run from tests/unit)\n", CASE_DIR,
+		    strerror(errno));
+		exit(1);
+	}
+	while ((de = readdir(d)) != NULL) {
+		if (!has_suffix(de->d_name, suffix))
+			continue;
+		if ((nv = realloc(v, (n + 1) * sizeof(*v))) == NULL ||
+		    (nv[n] = strndup(de->d_name, strlen(de->d_name) -
+		    strlen(suffix))) == NULL) {
+			perror("list_cases");
+			exit(1);
+		}
+		v = nv;
+		n++;
+	}
+	closedir(d);
+	if (n > 0)
+		qsort(v, n, sizeof(*v), cmp_str);
+	*np = n;
+	return v;
+}
+
+static void
+free_list(char **v, size_t n)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+/* An .out without its .conf is a case that silently never runs. */
+static void
+test_no_orphan_outputs(void **state)
+{
+	static const char	*suffix[] = { ".out" };
+	char			**confs, **outs;
+	size_t			  nconf, nout, i, k;
+
+	(void)state;
+	confs = list_cases(".conf", &nconf);
+	assert_true(nconf >= 20);
+	for (k = 0; k < sizeof(suffix) / sizeof(suffix[0]); k++) {
+		outs = list_cases(suffix[k], &nout);
+		for (i = 0; i < nout; i++)
+			if (bsearch(&outs[i], confs, nconf, sizeof(*confs),
+			    cmp_str) == NULL)
+				fail_msg("%s/%s%s has no .conf", CASE_DIR,
+				    outs[i], suffix[k]);
+		free_list(outs, nout);
+	}
+	free_list(confs, nconf);
+}
+
+/* A file that cannot be opened is one error, reported with its path. */
+static void
+test_load_missing_file(void **state)
+{
+	struct config	 cfg;
+	char		*errs = NULL;
+	size_t		 elen = 0;
+	FILE		*errf;
+
+	(void)state;
+	errf = open_memstream(&errs, &elen);
+	assert_non_null(errf);
+	assert_int_equal(config_load(CASE_DIR "/does-not-exist.conf", &cfg,
+	    errf), 1);
+	fclose(errf);
+	assert_string_equal(errs, CASE_DIR "/does-not-exist.conf: "
+	    "No such file or directory\n");
+	/* The caller still gets a usable default configuration. */
+	assert_int_equal(cfg.port, CONFIG_DEFAULT_PORT);
+	assert_string_equal(cfg.home, CONFIG_DEFAULT_HOME);
+	free(errs);
+}
+
+/* config_load names errors after the path it was given. */
+static void
+test_load_reports_path(void **state)
+{
+	struct config	 cfg;
+	char		*errs = NULL;
+	size_t		 elen = 0;
+	FILE		*errf;
+
+	(void)state;
+	errf = open_memstream(&errs, &elen);
+	assert_non_null(errf);
+	assert_int_equal(config_load(CASE_DIR "/unknown_option.conf", &cfg,
+	    errf), 1);
+	fclose(errf);
+	assert_string_equal(errs, CASE_DIR "/unknown_option.conf:4: "
+	    "unknown option \"node_nmae\"\n");
+	free(errs);
+}
+
+/* Parsing without an error stream still counts the errors. */
+static void
+test_parse_null_errs(void **state)
+{
+	struct config	 cfg;
+	FILE		*in;
+
+	(void)state;
+	in = fopen(CASE_DIR "/several_errors.conf", "r");
+	assert_non_null(in);
+	assert_int_equal(config_parse("x", in, &cfg, NULL), 10);
+	fclose(in);
+}
+
+static void
+test_valid_name(void **state)
+{
+	char	name[CONFIG_NAME_MAX + 2];
+
+	(void)state;
+	memset(name, 'a', sizeof(name) - 1);
+	name[sizeof(name) - 1] = '\0';
+	assert_false(config_valid_name(name));		/* 64 */
+	name[CONFIG_NAME_MAX] = '\0';
+	assert_true(config_valid_name(name));		/* 63 */
+	assert_true(config_valid_name("A-z_09"));
+	assert_false(config_valid_name(""));
+	assert_false(config_valid_name("a b"));
+	assert_false(config_valid_name("a.b"));
+	assert_false(config_valid_name("a/b"));
+	assert_false(config_valid_name("\xc3\xa9t\xc3\xa9"));
+}
+
+static void
+test_config_path(void **state)
+{
+	struct config	cfg;
+	char		out[32];
+
+	(void)state;
+	config_defaults(&cfg);
+	assert_int_equal(config_path(&cfg, "run/x.sock", out, sizeof(out)),
+	    0);
+	assert_string_equal(out, CONFIG_DEFAULT_HOME "/run/x.sock");
+	/* "/var/lib/clusterd/" is 18 bytes: 13 more fill 32 with the NUL. */
+	assert_int_equal(config_path(&cfg, "1234567890123", out, sizeof(out)),
+	    0);
+	assert_int_equal(config_path(&cfg, "12345678901234", out, sizeof(out)),
+	    -1);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest fixed[] = {
+		cmocka_unit_test(test_no_orphan_outputs),
+		cmocka_unit_test(test_load_missing_file),
+		cmocka_unit_test(test_load_reports_path),
+		cmocka_unit_test(test_parse_null_errs),
+		cmocka_unit_test(test_valid_name),
+		cmocka_unit_test(test_config_path),
+	};
+	struct CMUnitTest	*golden;
+	char			**names;
+	size_t			  n, i;
+	int			  failed;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	names = list_cases(".conf", &n);
+	if ((golden = calloc(n > 0 ? n : 1, sizeof(*golden))) == NULL) {
+		perror("calloc");
+		return 1;
+	}
+	for (i = 0; i < n; i++) {
+		golden[i].name = names[i];
+		golden[i].test_func = test_golden;
+		golden[i].initial_state = names[i];
+	}
+	failed = cmocka_run_group_tests(fixed, NULL, NULL);
+	failed += _cmocka_run_group_tests("config_golden", golden, n, NULL,
+	    NULL);
+	free(golden);
+	free_list(names, n);
+	return failed != 0;
+}
