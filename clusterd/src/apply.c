@@ -46,14 +46,15 @@ apply_changes_free(struct apply_changes *c)
 
 /* Install one received file: mode, then rename over the target. */
 static int
-install(const char *home, struct bundle_file *f)
+install(const char *home, struct safefs_dircache *dc, struct bundle_file *f)
 {
 	char		 dir[SYNCSET_PATH_MAX], err[256];
 	const char	*base;
-	int		 dfd, rv = -1;
+	int		 dfd;
 
 	if (safefs_split(f->path, dir, sizeof(dir), &base) == -1 ||
-	    (dfd = safefs_open_dir(home, dir, 0, err, sizeof(err))) == -1) {
+	    (dfd = safefs_cache_open(dc, home, dir, 0, err, sizeof(err))) ==
+	    -1) {
 		log_errx(TASK, "Cannot install %s: %s", f->path, err);
 		return -1;
 	}
@@ -61,12 +62,9 @@ install(const char *home, struct bundle_file *f)
 	    renameat(dfd, f->tmpname, dfd, base) == -1) {
 		log_err(TASK, "Cannot install %s", f->path);
 		unlinkat(dfd, f->tmpname, 0);
-		goto done;
+		return -1;
 	}
-	rv = 0;
-done:
-	close(dfd);
-	return rv;
+	return 0;
 }
 
 /*
@@ -158,10 +156,13 @@ apply_bundle(const char *home, struct bundle_file *files, size_t n,
     char *const *remove, size_t nremove, struct apply_stats *st,
     struct apply_changes *ch)
 {
-	size_t	i;
+	struct safefs_dircache	 dc;
+	size_t			 i;
+	int			 rv = -1;
 
 	memset(st, 0, sizeof(*st));
 	memset(ch, 0, sizeof(*ch));
+	safefs_cache_init(&dc);
 	/* Every temp file's content on disk before any rename makes it live. */
 	sync_home(home);
 	for (i = 0; i < n; i++) {
@@ -171,7 +172,7 @@ apply_bundle(const char *home, struct bundle_file *files, size_t n,
 			st->stale++;
 			continue;
 		}
-		if (install(home, f) == -1) {
+		if (install(home, &dc, f) == -1) {
 			st->failed++;
 			continue;
 		}
@@ -180,8 +181,9 @@ apply_bundle(const char *home, struct bundle_file *files, size_t n,
 		else
 			st->updated++;
 		if (note_change(ch, f->path) == -1)
-			return -1;
+			goto done;
 	}
+	safefs_cache_close(&dc);
 	for (i = 0; i < nremove; i++) {
 		if (remove_extra(home, remove[i]) == -1) {
 			st->failed++;
@@ -189,11 +191,14 @@ apply_bundle(const char *home, struct bundle_file *files, size_t n,
 		}
 		st->deleted++;
 		if (note_change(ch, remove[i]) == -1)
-			return -1;
+			goto done;
 	}
 	/* The renames and removals themselves (folder entries) on disk. */
 	sync_home(home);
-	return 0;
+	rv = 0;
+done:
+	safefs_cache_close(&dc);
+	return rv;
 }
 
 static void

@@ -224,7 +224,7 @@ struct bundle_dec {
 	size_t			 pathlen;
 	struct bundle_file	*cur;
 	uint64_t		 left;
-	int			 dirfd;
+	struct safefs_dircache	 dirs;
 	int			 fd;
 	EVP_MD_CTX		*md;
 };
@@ -260,7 +260,8 @@ bundle_dec_new(const char *home, struct bundle_file *files, size_t n)
 	d->n = n;
 	d->st = D_PATHLEN;
 	d->need = 2;
-	d->dirfd = d->fd = -1;
+	d->fd = -1;
+	safefs_cache_init(&d->dirs);
 	return d;
 }
 
@@ -269,9 +270,7 @@ close_current(struct bundle_dec *d)
 {
 	if (d->fd != -1)
 		close(d->fd);
-	if (d->dirfd != -1)
-		close(d->dirfd);
-	d->fd = d->dirfd = -1;
+	d->fd = -1;
 }
 
 /* A record header is complete: check it and open the temp file. */
@@ -283,6 +282,7 @@ begin_file(struct bundle_dec *d, char *err, size_t errlen)
 	char			 why[96], tmp[300];
 	const char		*base;
 	uint64_t		 size;
+	int			 dfd;
 
 	memcpy(path, d->hdr, d->pathlen);
 	path[d->pathlen] = '\0';
@@ -305,11 +305,12 @@ begin_file(struct bundle_dec *d, char *err, size_t errlen)
 		return -1;
 	}
 	if (safefs_split(path, dir, sizeof(dir), &base) == -1 ||
-	    (d->dirfd = safefs_open_dir(d->home, dir, 1, err, errlen)) == -1)
+	    (dfd = safefs_cache_open(&d->dirs, d->home, dir, 1, err,
+	    errlen)) == -1)
 		return -1;
 	snprintf(tmp, sizeof(tmp), "%s%s", SYNCSET_TMP_PREFIX, base);
 	if ((f->tmpname = strdup(tmp)) == NULL ||
-	    (d->fd = openat(d->dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC |
+	    (d->fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_TRUNC |
 	    O_NOFOLLOW | O_CLOEXEC, 0600)) == -1) {
 		snprintf(err, errlen, "cannot write %s/%s: %s", dir, tmp,
 		    strerror(errno));
@@ -503,6 +504,7 @@ bundle_dec_free(struct bundle_dec *d)
 	if (d == NULL)
 		return;
 	close_current(d);
+	safefs_cache_close(&d->dirs);
 	inflateEnd(&d->zs);
 	EVP_MD_CTX_free(d->md);
 	free(d->home);

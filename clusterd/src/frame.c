@@ -108,6 +108,8 @@ frame_type_name(uint8_t t)
 		return "sync end";
 	case FRAME_SYNC_RESULT:
 		return "sync result";
+	case FRAME_SYNC_PUSH:
+		return "sync push";
 	default:
 		return "unknown";
 	}

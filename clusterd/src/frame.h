@@ -49,7 +49,8 @@ enum frame_type {
 	FRAME_SYNC_DATA,	/* master -> worker: bundle bytes (binary) */
 	FRAME_SYNC_END,		/* master -> worker: the bundle is complete */
 	FRAME_SYNC_RESULT,	/* worker -> master: what the sync applied */
-	FRAME_TYPE_MAX = FRAME_SYNC_RESULT
+	FRAME_SYNC_PUSH,	/* master -> worker: a plan from a known base */
+	FRAME_TYPE_MAX = FRAME_SYNC_PUSH
 };
 
 struct frame_hdr {

@@ -27,6 +27,10 @@ struct msync_peer {
 	uint32_t		 transfer;
 	double			 started;
 	uint64_t		 sent;		/* compressed bytes */
+	uint64_t		 last_sent;	/* of the last transfer */
+	uint64_t		 total_sent;	/* since connected */
+	/* the index the worker was last confirmed to hold, or NULL */
+	struct integ_index	*known;
 	/* for cluster_control -i */
 	uint8_t			 digest[16];	/* worker's, last check */
 	int			 have_digest;
@@ -65,6 +69,10 @@ digest_json(const uint8_t d[16])
 	return cJSON_CreateString(hex);
 }
 
+static void push(struct msync_peer *);
+static cJSON *start_transfer(struct msync_peer *, const struct integ_index *,
+    struct integ_plan *);
+
 static void
 notify(struct msync_peer *p)
 {
@@ -101,9 +109,18 @@ scan_done(struct integ_index *idx, unsigned gen, void *arg)
 	MS.idx = idx;
 	if (!changed)
 		return;
-	TAILQ_FOREACH(p, &MS.peers, entry)
-		if (p->ready)
+	/*
+	 * A worker known to hold the previous tree gets the difference pushed
+	 * at once; any other is told the digest and runs a check.
+	 */
+	TAILQ_FOREACH(p, &MS.peers, entry) {
+		if (!p->ready)
+			continue;
+		if (p->known != NULL && p->enc == NULL)
+			push(p);
+		else
 			notify(p);
+	}
 }
 
 static void
@@ -204,12 +221,20 @@ transfer_free(struct msync_peer *p)
 	p->enc_idx = NULL;
 }
 
+static void
+set_known(struct msync_peer *p, struct integ_index *idx)
+{
+	integ_unref(p->known);
+	p->known = idx != NULL ? integ_ref(idx) : NULL;
+}
+
 void
 msync_peer_free(struct msync_peer *p)
 {
 	if (p == NULL)
 		return;
 	transfer_free(p);
+	set_known(p, NULL);
 	TAILQ_REMOVE(&MS.peers, p, entry);
 	free(p);
 }
@@ -236,6 +261,8 @@ end_transfer(struct msync_peer *p, const char *error)
 	}
 	link_notify(p->link, FRAME_SYNC_END, j);
 	cJSON_Delete(j);
+	p->last_sent = p->sent;
+	p->total_sent += p->sent;
 	plog_debug(p->ctx, "Integrity sync", "Sent %zu file(s), %llu bytes "
 	    "compressed, in %.3fs.", p->npaths, (unsigned long long)p->sent,
 	    ev_now(MS.node->loop) - p->started);
@@ -348,11 +375,10 @@ handle_integrity(struct msync_peer *p, const struct frame_hdr *h,
 	struct integ_index	*w = NULL;
 	struct integ_plan	 plan;
 	const cJSON		*d, *files;
-	cJSON			*resp = NULL, *rm;
+	cJSON			*resp = NULL;
 	uint8_t			 wd[16];
 	char			 err[256];
 	double			 t0 = ev_time();
-	size_t			 i;
 
 	d = cJSON_GetObjectItemCaseSensitive(body, "digest");
 	files = cJSON_GetObjectItemCaseSensitive(body, "files");
@@ -364,7 +390,11 @@ handle_integrity(struct msync_peer *p, const struct frame_hdr *h,
 	memcpy(p->digest, wd, 16);
 	p->have_digest = 1;
 	p->check_at = wall_now();
+	set_known(p, NULL);
+	if (p->enc != NULL)		/* the worker did not take a push */
+		end_transfer(p, "superseded by the worker's check");
 	if (memcmp(wd, MS.idx->digest, 16) == 0) {
+		set_known(p, MS.idx);
 		resp = cJSON_CreateObject();
 		cJSON_AddBoolToObject(resp, "in_sync", 1);
 		p->check_took = ev_time() - t0;
@@ -378,46 +408,24 @@ handle_integrity(struct msync_peer *p, const struct frame_hdr *h,
 		cJSON_AddBoolToObject(resp, "need_index", 1);
 		goto answer;
 	}
-	if (p->enc != NULL) {
-		link_respond_error(p->link, h, "a transfer is already running");
-		return;
-	}
 	if ((w = integ_from_json(body, err, sizeof(err))) == NULL) {
 		plog_warnx(p->ctx, "Integrity check", "Bad index from the "
 		    "worker: %s.", err);
 		link_respond_error(p->link, h, err);
 		return;
 	}
-	if (integ_diff(MS.idx, w, &plan) == -1 ||
-	    (resp = make_plan(p, &plan)) == NULL) {
+	if ((resp = start_transfer(p, w, &plan)) == NULL) {
 		link_respond_error(p->link, h, "out of memory");
 		goto done;
 	}
-	rm = cJSON_AddArrayToObject(resp, "delete");
-	for (i = 0; i < plan.nremove; i++)
-		cJSON_AddItemToArray(rm,
-		    cJSON_CreateString(w->files[plan.remove[i]].path));
-	p->transfer = MS.next_transfer++;
-	cJSON_AddNumberToObject(resp, "transfer", p->transfer);
-	cJSON_AddItemToObject(resp, "digest", digest_json(MS.idx->digest));
 	p->check_took = ev_time() - t0;
 	plog_info(p->ctx, "Integrity check", "Finished in %.3fs. Sync "
 	    "required.", p->check_took);
 	plog_info(p->ctx, "Integrity check", "Files to create: %zu | Files to "
 	    "update: %zu | Files to delete: %zu", plan.ncreate, plan.nupdate,
 	    plan.nremove);
-	p->enc_idx = integ_ref(MS.idx);
-	p->enc = bundle_enc_new(MS.node->cfg.home, p->paths, p->modes,
-	    p->npaths, 1);
-	p->started = ev_now(MS.node->loop);
-	p->sent = 0;
 	link_respond(p->link, h, 0, resp);
-	cJSON_Delete(resp);
-	resp = NULL;
-	if (p->enc == NULL)
-		end_transfer(p, "out of memory");
-	else
-		pump(p);
+	pump(p);
 done:
 	integ_plan_free(&plan);
 	integ_unref(w);
@@ -426,6 +434,75 @@ done:
 answer:
 	link_respond(p->link, h, 0, resp);
 	cJSON_Delete(resp);
+}
+
+/*
+ * Classify the master's index against what the worker holds (w), build the
+ * plan answer and set up the bundle; pump() sends it once the plan is out.
+ * Returns the plan, or NULL when out of memory.
+ */
+static cJSON *
+start_transfer(struct msync_peer *p, const struct integ_index *w,
+    struct integ_plan *plan)
+{
+	cJSON	*resp, *rm;
+	size_t	 i;
+
+	if (integ_diff(MS.idx, w, plan) == -1)
+		return NULL;
+	if ((resp = make_plan(p, plan)) == NULL) {
+		transfer_free(p);
+		return NULL;
+	}
+	rm = cJSON_AddArrayToObject(resp, "delete");
+	for (i = 0; i < plan->nremove; i++)
+		cJSON_AddItemToArray(rm,
+		    cJSON_CreateString(w->files[plan->remove[i]].path));
+	p->transfer = MS.next_transfer++;
+	cJSON_AddNumberToObject(resp, "transfer", p->transfer);
+	cJSON_AddItemToObject(resp, "digest", digest_json(MS.idx->digest));
+	cJSON_AddItemToObject(resp, "base", digest_json(w->digest));
+	p->enc_idx = integ_ref(MS.idx);
+	p->enc = bundle_enc_new(MS.node->cfg.home, p->paths, p->modes,
+	    p->npaths, 1);
+	p->started = ev_now(MS.node->loop);
+	p->sent = 0;
+	if (p->enc == NULL) {
+		transfer_free(p);
+		cJSON_Delete(resp);
+		return NULL;
+	}
+	return resp;
+}
+
+/*
+ * Push the difference between the tree the worker is known to hold and
+ * the current one, without waiting for it to ask.  If the worker is busy
+ * or holds something else it ignores the push and runs a check instead,
+ * which supersedes this transfer.
+ */
+static void
+push(struct msync_peer *p)
+{
+	struct integ_plan	 plan;
+	struct integ_index	*base = p->known;
+	cJSON			*resp;
+
+	p->known = NULL;	/* unknown until the worker confirms again */
+	if ((resp = start_transfer(p, base, &plan)) == NULL) {
+		integ_unref(base);
+		integ_plan_free(&plan);
+		notify(p);
+		return;
+	}
+	plog_info(p->ctx, "Integrity sync", "Pushing changes: Files to "
+	    "create: %zu | Files to update: %zu | Files to delete: %zu",
+	    plan.ncreate, plan.nupdate, plan.nremove);
+	link_notify(p->link, FRAME_SYNC_PUSH, resp);
+	cJSON_Delete(resp);
+	integ_plan_free(&plan);
+	integ_unref(base);
+	pump(p);
 }
 
 static size_t
@@ -487,6 +564,8 @@ msync_peer_health(const struct msync_peer *p, cJSON *o)
 	cJSON_AddNumberToObject(s, "created", (double)p->created);
 	cJSON_AddNumberToObject(s, "updated", (double)p->updated);
 	cJSON_AddNumberToObject(s, "deleted", (double)p->deleted);
+	cJSON_AddNumberToObject(s, "bytes", (double)p->last_sent);
+	cJSON_AddNumberToObject(s, "total_bytes", (double)p->total_sent);
 	cJSON_AddBoolToObject(o, "sending", p->enc != NULL);
 }
 

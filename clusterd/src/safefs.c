@@ -74,3 +74,35 @@ safefs_split(const char *rel, char *dir, size_t dirlen, const char **base)
 	*base = slash + 1;
 	return 0;
 }
+
+void
+safefs_cache_init(struct safefs_dircache *c)
+{
+	c->path[0] = '\0';
+	c->fd = -1;
+}
+
+/* Like safefs_open_dir, but the descriptor belongs to the cache. */
+int
+safefs_cache_open(struct safefs_dircache *c, const char *home,
+    const char *reldir, int create, char *err, size_t errlen)
+{
+	if (c->fd != -1 && strcmp(c->path, reldir) == 0)
+		return c->fd;
+	safefs_cache_close(c);
+	if (strlen(reldir) >= sizeof(c->path)) {
+		snprintf(err, errlen, "folder path too long");
+		return -1;
+	}
+	if ((c->fd = safefs_open_dir(home, reldir, create, err, errlen)) != -1)
+		strcpy(c->path, reldir);
+	return c->fd;
+}
+
+void
+safefs_cache_close(struct safefs_dircache *c)
+{
+	if (c->fd != -1)
+		close(c->fd);
+	safefs_cache_init(c);
+}

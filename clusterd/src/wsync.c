@@ -12,7 +12,7 @@
 #include "syncset.h"
 #include "wsync.h"
 
-#define RETRY_DELAY	1.0	/* after a failed round */
+#define RETRY_MIN	1.0	/* after a failed round; doubles per failure */
 
 enum wsync_state {
 	WS_IDLE,
@@ -41,6 +41,8 @@ static struct {
 	uint32_t		 transfer;
 	double			 t_check;
 	double			 t_sync;
+	unsigned		 failures;	/* rounds failed in a row */
+	char			 last_error[256];
 	/* for status */
 	int			 in_sync;
 	double			 check_at, check_took;
@@ -92,16 +94,32 @@ round_done(void)
 	}
 }
 
+/*
+ * A round failed: drop what it received and retry later, backing off to
+ * sync_interval.  The same failure again is logged at debug level only, so
+ * a master that keeps sending something we refuse cannot flood the log.
+ */
 static void
 round_failed(const char *task, const char *why)
 {
-	log_errx(task, "%s.", why);
+	double	delay;
+
+	if (strcmp(why, WS.last_error) != 0) {
+		log_errx(task, "%s.", why);
+		snprintf(WS.last_error, sizeof(WS.last_error), "%s", why);
+	} else
+		log_debug(task, "%s (again).", why);
 	round_free();
 	WS.st = WS_IDLE;
 	WS.again = 0;
+	delay = RETRY_MIN * (double)(1u << (WS.failures < 16 ? WS.failures :
+	    16));
+	if (delay > WS.node->cfg.sync_interval)
+		delay = WS.node->cfg.sync_interval;
+	WS.failures++;
 	if (WS.link != NULL) {
 		ev_timer_stop(WS.node->loop, &WS.retry);
-		ev_timer_set(&WS.retry, RETRY_DELAY, 0);
+		ev_timer_set(&WS.retry, delay, 0);
 		ev_timer_start(WS.node->loop, &WS.retry);
 	}
 }
@@ -221,6 +239,8 @@ index_done(struct link *l, void *arg, enum link_result r, const cJSON *body)
 	v = cJSON_GetObjectItemCaseSensitive(body, "in_sync");
 	if (cJSON_IsTrue(v)) {
 		WS.in_sync = 1;
+		WS.failures = 0;
+		WS.last_error[0] = '\0';
 		log_info("Integrity check", "Finished in %.3fs. Files are in "
 		    "sync.", WS.check_took);
 		round_done();
@@ -366,10 +386,53 @@ sync_end(const cJSON *body)
 	apply_changes_free(&ch);
 	bundle_dec_free(WS.dec);	/* applied: nothing to abort */
 	WS.dec = NULL;
+	if (st.failed > 0) {
+		/* Back off rather than retry at once what just failed. */
+		WS.again = 0;
+		round_failed("Integrity sync", "Some files could not be "
+		    "installed or removed; see the lines above");
+		return;
+	}
 	round_free();
 	/* Confirm with a fresh check; it also carries any "more". */
 	WS.again = 1;
 	round_done();
+}
+
+/*
+ * The master pushed a plan computed from the tree it believes we hold.
+ * Taken only when idle and our digest is that base; otherwise a check
+ * (which makes the master drop the push) sorts things out.
+ */
+static void
+push_received(const cJSON *body)
+{
+	const cJSON	*base = cJSON_GetObjectItemCaseSensitive(body, "base");
+	uint8_t		 bd[16];
+	char		 why[256];
+
+	if (WS.st != WS_IDLE || WS.local == NULL || !cJSON_IsString(base) ||
+	    integ_unhex(base->valuestring, bd) == -1 ||
+	    memcmp(bd, WS.local->digest, 16) != 0) {
+		log_debug("Integrity sync", "Ignoring a push; checking "
+		    "instead.");
+		start_check();
+		return;
+	}
+	if (take_plan(body, why, sizeof(why)) == -1) {
+		round_failed("Integrity sync", why);
+		return;
+	}
+	log_info("Integrity sync", "Receiving changes from the master: Files "
+	    "to create: %d | Files to update: %d | Files to delete: %zu",
+	    cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(body,
+	    "create")), cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(
+	    body, "update")), WS.nremove);
+	WS.again = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(body,
+	    "more"));
+	WS.in_sync = 0;
+	WS.t_sync = ev_time();
+	WS.st = WS_RECEIVING;
 }
 
 /* Returns 1 when the frame belongs to file synchronization. */
@@ -388,6 +451,9 @@ wsync_on_frame(const struct frame_hdr *h, const cJSON *body,
 			return 1;
 		if (WS.local == NULL || memcmp(md, WS.local->digest, 16) != 0)
 			start_check();
+		return 1;
+	case FRAME_SYNC_PUSH:
+		push_received(body);
 		return 1;
 	case FRAME_SYNC_DATA:
 		if (WS.st != WS_RECEIVING || h->id != WS.transfer)

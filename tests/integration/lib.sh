@@ -149,3 +149,8 @@ converged() {
 		[ "$(tree_sum "$w")" = "$ref" ] || return 1
 	done
 }
+
+# log_count_gt HOME PATTERN N: more than N lines of HOME's log match.
+log_count_gt() {
+	[ "$(log_count "$1" "$2")" -gt "$3" ]
+}
