@@ -11,7 +11,7 @@ DESTDIR	?=
 BUILD	?= build
 FUZZ_SECONDS ?= 20
 
-PKGS	 = libcjson openssl libsystemd
+PKGS	 = libcjson openssl libsystemd sqlite3
 WARN	 = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 	   -Wpointer-arith -Wcast-qual -Wsign-compare -Wformat=2 -Werror
 CFLAGS	?= -O2 -g
@@ -28,11 +28,14 @@ SRC	 = clusterd/src
 # Modules shared by the daemon and the unit tests.
 LIB_OBJS = buf.o log.o config.o frame.o tls.o reap.o conn.o link.o hello.o \
 	   syncset.o integ.o scanner.o watch.o safefs.o bundle.o apply.o reload.o \
+	   strmap.o agents.o enroll_parse.o registry.o enroll.o \
 	   control.o node.o
-DAEMON_OBJS = $(LIB_OBJS) master.o msync.o worker.o wsync.o clusterd.o
+DAEMON_OBJS = $(LIB_OBJS) master.o msync.o mreg.o worker.o wsync.o wagents.o \
+	   clusterd.o
 LIB	 = $(addprefix $(BUILD)/obj/,$(LIB_OBJS))
 
-UNIT_TESTS = test_config test_frame test_hello test_buf test_tls_link
+UNIT_TESTS = test_config test_frame test_hello test_buf test_tls_link \
+	     test_syncset test_integ test_bundle test_apply
 UNIT_BINS = $(addprefix $(BUILD)/tests/,$(UNIT_TESTS))
 
 .PHONY: all check unit integration fuzz fuzz-build install clean run stop bench
@@ -67,12 +70,20 @@ check: unit integration
 # Fuzz targets need clang's libFuzzer; they reuse the module sources.
 FUZZ_CFLAGS = -g -O1 -std=c11 -D_GNU_SOURCE -Iclusterd/src \
 	$(shell pkg-config --cflags $(PKGS)) -fsanitize=fuzzer,address,undefined
-FUZZ_TARGETS = fuzz_frame fuzz_config
+FUZZ_TARGETS = fuzz_frame fuzz_config fuzz_bundle fuzz_index
 
 $(BUILD)/fuzz/fuzz_frame: tests/fuzz/fuzz_frame.c $(SRC)/frame.c | $(BUILD)/fuzz
 	clang $(FUZZ_CFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/fuzz/fuzz_config: tests/fuzz/fuzz_config.c $(SRC)/config.c $(SRC)/log.c | $(BUILD)/fuzz
+	clang $(FUZZ_CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/fuzz/fuzz_bundle: tests/fuzz/fuzz_bundle.c $(SRC)/bundle.c $(SRC)/safefs.c \
+	    $(SRC)/syncset.c $(SRC)/buf.c | $(BUILD)/fuzz
+	clang $(FUZZ_CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/fuzz/fuzz_index: tests/fuzz/fuzz_index.c $(SRC)/integ.c $(SRC)/syncset.c \
+	    $(SRC)/frame.c | $(BUILD)/fuzz
 	clang $(FUZZ_CFLAGS) -o $@ $^ $(LDLIBS)
 
 fuzz-build: $(addprefix $(BUILD)/fuzz/,$(FUZZ_TARGETS))
@@ -102,6 +113,13 @@ install: all
 	    $(DESTDIR)$(PREFIX)/share/man/man8/
 	install -m 0644 docs/man/clusterd.conf.5 $(DESTDIR)$(PREFIX)/share/man/man5/
 	install -m 0644 configs/*.conf $(DESTDIR)$(PREFIX)/share/doc/clusterd/examples/
+
+$(BUILD)/bench_integ: tests/bench/bench_integ.c $(LIB)
+	$(CC) $(CFLAGS) -o $@ $< $(LIB) $(LDFLAGS) $(LDLIBS)
+
+# Benchmarks write their figures to docs/benchmarks.md.
+bench: all $(BUILD)/bench_integ
+	python3 tests/bench/sync_bench.py --build $(BUILD) --out docs/benchmarks.md
 
 run: all
 	scripts/cluster.sh start

@@ -44,10 +44,26 @@ apply_changes_free(struct apply_changes *c)
 	c->n = 0;
 }
 
+/* Remove the temp file of an entry that will not be installed. */
+static void
+drop_temp(const char *home, struct safefs_dircache *dc, struct bundle_file *f)
+{
+	char		 dir[SYNCSET_PATH_MAX], err[128];
+	const char	*base;
+	int		 dfd;
+
+	if (f->tmpname == NULL || safefs_split(f->path, dir, sizeof(dir),
+	    &base) == -1 || (dfd = safefs_cache_open(dc, home, dir, 0, err,
+	    sizeof(err))) == -1)
+		return;
+	unlinkat(dfd, f->tmpname, 0);
+}
+
 /* Install one received file: mode, then rename over the target. */
 static int
 install(const char *home, struct safefs_dircache *dc, struct bundle_file *f)
 {
+	const struct syncset_entry *e;
 	char		 dir[SYNCSET_PATH_MAX], err[256];
 	const char	*base;
 	int		 dfd;
@@ -58,7 +74,13 @@ install(const char *home, struct safefs_dircache *dc, struct bundle_file *f)
 		log_errx(TASK, "Cannot install %s: %s", f->path, err);
 		return -1;
 	}
-	if (fchmodat(dfd, f->tmpname, f->mode, 0) == -1 ||
+	/* The set's mask, whatever the plan said: never setuid or exec. */
+	if ((e = syncset_check(f->path, err, sizeof(err))) == NULL) {
+		log_errx(TASK, "Refused to install %s: %s", f->path, err);
+		unlinkat(dfd, f->tmpname, 0);
+		return -1;
+	}
+	if (fchmodat(dfd, f->tmpname, syncset_mode(e, f->mode), 0) == -1 ||
 	    renameat(dfd, f->tmpname, dfd, base) == -1) {
 		log_err(TASK, "Cannot install %s", f->path);
 		unlinkat(dfd, f->tmpname, 0);
@@ -169,6 +191,7 @@ apply_bundle(const char *home, struct bundle_file *files, size_t n,
 		struct bundle_file *f = &files[i];
 
 		if (f->stale || !f->received) {
+			drop_temp(home, &dc, f);
 			st->stale++;
 			continue;
 		}
@@ -234,16 +257,28 @@ cleanup_dir(int dfd)
 void
 apply_cleanup_temps(const char *home)
 {
-	char	err[128];
-	size_t	i;
-	int	dfd;
+	char		 err[128], dir[SYNCSET_PATH_MAX], tmp[300];
+	const char	*base;
+	size_t		 i;
+	int		 dfd;
 
 	for (i = 0; i < syncset_count; i++) {
-		if (!syncset_table[i].is_dir)
+		const struct syncset_entry *e = &syncset_table[i];
+
+		if (e->is_dir) {
+			dfd = safefs_open_dir(home, e->path, 0, err,
+			    sizeof(err));
+			if (dfd != -1)
+				cleanup_dir(dfd);
 			continue;
-		dfd = safefs_open_dir(home, syncset_table[i].path, 0, err,
-		    sizeof(err));
-		if (dfd != -1)
-			cleanup_dir(dfd);
+		}
+		/* A single file's temp lives beside it. */
+		if (safefs_split(e->path, dir, sizeof(dir), &base) == -1 ||
+		    (dfd = safefs_open_dir(home, dir, 0, err, sizeof(err))) ==
+		    -1)
+			continue;
+		snprintf(tmp, sizeof(tmp), "%s%s", SYNCSET_TMP_PREFIX, base);
+		unlinkat(dfd, tmp, 0);
+		close(dfd);
 	}
 }

@@ -25,6 +25,7 @@ struct bundle_enc {
 	const mode_t	*modes;
 	size_t		 n;
 	size_t		 next;		/* next file to open */
+	struct safefs_dircache dirs;	/* folder of the file being read */
 	int		 fd;		/* file being read, or -1 */
 	uint64_t	 left;		/* bytes of it still to read */
 	int		 ended;		/* end marker queued, Z_FINISH given */
@@ -81,6 +82,7 @@ bundle_enc_new(const char *home, char *const *paths, const mode_t *modes,
 	e->modes = modes;
 	e->n = n;
 	e->fd = -1;
+	safefs_cache_init(&e->dirs);
 	if (deflateInit(&e->zs, level) != Z_OK) {
 		free(e->home);
 		free(e);
@@ -97,10 +99,12 @@ bundle_enc_new(const char *home, char *const *paths, const mode_t *modes,
 static ssize_t
 enc_fill(struct bundle_enc *e, char *err, size_t errlen)
 {
-	char		 abs[PATH_MAX];
+	char		 dir[SYNCSET_PATH_MAX], why[256];
+	const char	*base;
 	struct stat	 st;
 	size_t		 plen;
 	ssize_t		 r;
+	int		 dfd;
 
 	if (e->fd == -1) {
 		if (e->next == e->n) {
@@ -108,15 +112,28 @@ enc_fill(struct bundle_enc *e, char *err, size_t errlen)
 			e->ended = 1;
 			return 2;
 		}
-		snprintf(abs, sizeof(abs), "%s/%s", e->home,
-		    e->paths[e->next]);
-		if ((e->fd = open(abs, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) ==
-		    -1 || fstat(e->fd, &st) == -1 || !S_ISREG(st.st_mode)) {
-			snprintf(err, errlen, "cannot read %s: %s",
-			    e->paths[e->next], strerror(errno));
+		/* Never through a symlinked folder, never blocked on a FIFO. */
+		plen = strlen(e->paths[e->next]);
+		if (plen >= SYNCSET_PATH_MAX || safefs_split(e->paths[e->next],
+		    dir, sizeof(dir), &base) == -1 ||
+		    (dfd = safefs_cache_open(&e->dirs, e->home, dir, 0, why,
+		    sizeof(why))) == -1) {
+			snprintf(err, errlen, "cannot read %.200s: unsafe or "
+			    "missing folder", e->paths[e->next]);
 			return -1;
 		}
-		plen = strlen(e->paths[e->next]);
+		e->fd = openat(dfd, base, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
+		    O_CLOEXEC);
+		if (e->fd == -1 || fstat(e->fd, &st) == -1 ||
+		    !S_ISREG(st.st_mode)) {
+			snprintf(err, errlen, "cannot read %.200s: %s",
+			    e->paths[e->next], e->fd == -1 ? strerror(errno) :
+			    "not a regular file");
+			if (e->fd != -1)
+				close(e->fd);
+			e->fd = -1;
+			return -1;
+		}
 		put16(e->in, (uint16_t)plen);
 		memcpy(e->in + 2, e->paths[e->next], plen);
 		put32(e->in + 2 + plen, (uint32_t)e->modes[e->next]);
@@ -197,6 +214,7 @@ bundle_enc_free(struct bundle_enc *e)
 		return;
 	if (e->fd != -1)
 		close(e->fd);
+	safefs_cache_close(&e->dirs);
 	deflateEnd(&e->zs);
 	free(e->home);
 	free(e);
@@ -255,7 +273,8 @@ bundle_dec_new(const char *home, struct bundle_file *files, size_t n)
 		free(d);
 		return NULL;
 	}
-	qsort(files, n, sizeof(*files), cmp_bf);
+	if (n > 1)
+		qsort(files, n, sizeof(*files), cmp_bf);
 	d->files = files;
 	d->n = n;
 	d->st = D_PATHLEN;
@@ -294,8 +313,9 @@ begin_file(struct bundle_dec *d, char *err, size_t errlen)
 		return -1;
 	}
 	key.path = path;
-	if ((f = bsearch(&key, d->files, d->n, sizeof(key), cmp_bf)) == NULL ||
-	    f->received || f->stale || f->tmpname != NULL) {
+	f = d->n > 0 ? bsearch(&key, d->files, d->n, sizeof(key), cmp_bf) :
+	    NULL;
+	if (f == NULL || f->received || f->stale || f->tmpname != NULL) {
 		snprintf(err, errlen, "unexpected file \"%.200s\" in bundle",
 		    path);
 		return -1;

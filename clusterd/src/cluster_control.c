@@ -34,9 +34,18 @@ static void
 usage(FILE *out)
 {
 	fprintf(out,
-	    "usage: cluster_control [options] -l | -i\n"
+	    "usage: cluster_control [options] COMMAND\n"
+	    "commands (on any node; workers forward them to the master):\n"
 	    "  -l, --list          list the cluster's nodes\n"
 	    "  -i, --health        show each node's health\n"
+	    "  -a, --agents        list agents (filters: --status S, --node N)\n"
+	    "  -g, --groups        list agent groups\n"
+	    "  --remove-agent ID   remove an agent\n"
+	    "  --create-group G    create a group\n"
+	    "  --delete-group G    delete a group\n"
+	    "  --assign-group G --agent ID    add an agent to a group\n"
+	    "  --unassign-group G --agent ID  remove an agent from a group\n"
+	    "options:\n"
 	    "  -j, --json          print the daemon's JSON answer\n"
 	    "  -H, --home DIR      node home (default $CLUSTERD_HOME or %s)\n"
 	    "  -s, --socket PATH   control socket (default HOME/%s)\n"
@@ -211,12 +220,120 @@ print_health(const cJSON *data)
 	}
 }
 
+/* Long options without a short form. */
+enum {
+	OPT_STATUS = 256,
+	OPT_NODE,
+	OPT_AGENT,
+	OPT_REMOVE_AGENT,
+	OPT_CREATE_GROUP,
+	OPT_DELETE_GROUP,
+	OPT_ASSIGN_GROUP,
+	OPT_UNASSIGN_GROUP
+};
+
+struct column {
+	const char	*header;
+	const char	*key;
+};
+
+static void
+print_cell(const char *s, int width, int last)
+{
+	if (last)
+		printf("%s\n", s);
+	else
+		printf("%-*s  ", width, s);
+}
+
+/* Print an array of objects as aligned columns (strings or numbers). */
+static void
+print_table(const cJSON *rows, const struct column *cols, int ncols)
+{
+	const cJSON	*r, *v;
+	int		 w[8], i;
+
+	if (ncols > 8)
+		ncols = 8;
+	for (i = 0; i < ncols; i++)
+		w[i] = (int)strlen(cols[i].header);
+	cJSON_ArrayForEach(r, rows) {
+		for (i = 0; i < ncols; i++) {
+			v = cJSON_GetObjectItemCaseSensitive(r, cols[i].key);
+			if (cJSON_IsString(v) && (int)strlen(v->valuestring) >
+			    w[i])
+				w[i] = (int)strlen(v->valuestring);
+		}
+	}
+	for (i = 0; i < ncols; i++)
+		print_cell(cols[i].header, w[i], i + 1 == ncols);
+	cJSON_ArrayForEach(r, rows) {
+		for (i = 0; i < ncols; i++) {
+			char num[32];
+
+			v = cJSON_GetObjectItemCaseSensitive(r, cols[i].key);
+			if (cJSON_IsNumber(v)) {
+				snprintf(num, sizeof(num), "%.0f",
+				    v->valuedouble);
+				print_cell(num, w[i], i + 1 == ncols);
+			} else
+				print_cell(cJSON_IsString(v) ? v->valuestring :
+				    "-", w[i], i + 1 == ncols);
+		}
+	}
+}
+
+static void
+print_answer(const char *command, const cJSON *req, const cJSON *data)
+{
+	static const struct column agents[] = {
+		{ "ID", "id" }, { "NAME", "name" }, { "IP", "ip" },
+		{ "STATUS", "status" }, { "VERSION", "version" },
+		{ "NODE NAME", "node_name" },
+	};
+	static const struct column groups[] = {
+		{ "NAME", "name" }, { "AGENTS", "agents" },
+	};
+
+	if (strcmp(command, "nodes") == 0)
+		print_list(data);
+	else if (strcmp(command, "health") == 0)
+		print_health(data);
+	else if (strcmp(command, "agents") == 0)
+		print_table(data, agents, 6);
+	else if (strcmp(command, "groups") == 0)
+		print_table(data, groups, 2);
+	else if (strcmp(command, "agent_remove") == 0)
+		printf("Agent %s removed.\n", str(req, "agent"));
+	else if (strcmp(command, "group_create") == 0)
+		printf("Group %s created.\n", str(req, "group"));
+	else if (strcmp(command, "group_delete") == 0)
+		printf("Group %s deleted.\n", str(req, "group"));
+	else if (strcmp(command, "group_assign") == 0)
+		printf("Agent %s added to group %s.\n", str(req, "agent"),
+		    str(req, "group"));
+	else if (strcmp(command, "group_unassign") == 0)
+		printf("Agent %s removed from group %s.\n", str(req, "agent"),
+		    str(req, "group"));
+}
+
 int
 main(int argc, char *argv[])
 {
 	static const struct option opts[] = {
 		{ "list", no_argument, NULL, 'l' },
 		{ "health", no_argument, NULL, 'i' },
+		{ "agents", no_argument, NULL, 'a' },
+		{ "groups", no_argument, NULL, 'g' },
+		{ "status", required_argument, NULL, OPT_STATUS },
+		{ "node", required_argument, NULL, OPT_NODE },
+		{ "agent", required_argument, NULL, OPT_AGENT },
+		{ "remove-agent", required_argument, NULL, OPT_REMOVE_AGENT },
+		{ "create-group", required_argument, NULL, OPT_CREATE_GROUP },
+		{ "delete-group", required_argument, NULL, OPT_DELETE_GROUP },
+		{ "assign-group", required_argument, NULL, OPT_ASSIGN_GROUP },
+		{ "unassign-group", required_argument, NULL,
+		    OPT_UNASSIGN_GROUP },
 		{ "json", no_argument, NULL, 'j' },
 		{ "home", required_argument, NULL, 'H' },
 		{ "socket", required_argument, NULL, 's' },
@@ -224,21 +341,58 @@ main(int argc, char *argv[])
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
-	const char	*home, *sock = NULL, *command = NULL;
-	char		 sockbuf[PATH_MAX], req[256], *answer;
-	cJSON		*resp = NULL;
+	const char	*home, *sock = NULL, *command = NULL, *agent = NULL;
+	const char	*group = NULL, *status = NULL, *node = NULL;
+	char		 sockbuf[PATH_MAX], *reqtext = NULL, *answer = NULL;
+	cJSON		*resp = NULL, *req = NULL;
 	const cJSON	*err;
-	int		 ch, json = 0, rv = EXIT_FAILED;
+	int		 ch, json = 0, rv = EXIT_FAILED, ncmd = 0;
 
 	if ((home = getenv("CLUSTERD_HOME")) == NULL || *home == '\0')
 		home = CONFIG_DEFAULT_HOME;
-	while ((ch = getopt_long(argc, argv, "lijH:s:Vh", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "liagjH:s:Vh", opts, NULL)) !=
+	    -1) {
 		switch (ch) {
 		case 'l':
 			command = "nodes";
+			ncmd++;
 			break;
 		case 'i':
 			command = "health";
+			ncmd++;
+			break;
+		case 'a':
+			command = "agents";
+			ncmd++;
+			break;
+		case 'g':
+			command = "groups";
+			ncmd++;
+			break;
+		case OPT_STATUS:
+			status = optarg;
+			break;
+		case OPT_NODE:
+			node = optarg;
+			break;
+		case OPT_AGENT:
+			agent = optarg;
+			break;
+		case OPT_REMOVE_AGENT:
+			command = "agent_remove";
+			agent = optarg;
+			ncmd++;
+			break;
+		case OPT_CREATE_GROUP:
+		case OPT_DELETE_GROUP:
+		case OPT_ASSIGN_GROUP:
+		case OPT_UNASSIGN_GROUP:
+			command = ch == OPT_CREATE_GROUP ? "group_create" :
+			    ch == OPT_DELETE_GROUP ? "group_delete" :
+			    ch == OPT_ASSIGN_GROUP ? "group_assign" :
+			    "group_unassign";
+			group = optarg;
+			ncmd++;
 			break;
 		case 'j':
 			json = 1;
@@ -260,8 +414,15 @@ main(int argc, char *argv[])
 			return EXIT_USAGE;
 		}
 	}
-	if (command == NULL || optind != argc) {
+	if (command == NULL || ncmd != 1 || optind != argc) {
 		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (agent == NULL && (strcmp(command, "group_assign") == 0 ||
+	    strcmp(command, "group_unassign") == 0)) {
+		fprintf(stderr, "cluster_control: --%s-group needs --agent ID\n",
+		    strcmp(command, "group_assign") == 0 ? "assign" :
+		    "unassign");
 		return EXIT_USAGE;
 	}
 	if (sock == NULL) {
@@ -269,9 +430,22 @@ main(int argc, char *argv[])
 		    CONTROL_SOCKET_REL);
 		sock = sockbuf;
 	}
-	snprintf(req, sizeof(req), "{\"command\":\"%s\"}", command);
-	if ((answer = call_daemon(sock, req)) == NULL)
-		return EXIT_UNREACHABLE;
+	req = cJSON_CreateObject();
+	cJSON_AddStringToObject(req, "command", command);
+	if (agent != NULL)
+		cJSON_AddStringToObject(req, "agent", agent);
+	if (group != NULL)
+		cJSON_AddStringToObject(req, "group", group);
+	if (status != NULL)
+		cJSON_AddStringToObject(req, "status", status);
+	if (node != NULL)
+		cJSON_AddStringToObject(req, "node", node);
+	if ((reqtext = cJSON_PrintUnformatted(req)) == NULL)
+		goto done;
+	if ((answer = call_daemon(sock, reqtext)) == NULL) {
+		rv = EXIT_UNREACHABLE;
+		goto done;
+	}
 	if ((resp = cJSON_Parse(answer)) == NULL) {
 		fprintf(stderr, "cluster_control: unreadable answer from "
 		    "clusterd\n");
@@ -284,16 +458,13 @@ main(int argc, char *argv[])
 		fprintf(stderr, "cluster_control: %s\n", str(resp, "message"));
 		goto done;
 	}
-	if (!json) {
-		if (strcmp(command, "nodes") == 0)
-			print_list(cJSON_GetObjectItemCaseSensitive(resp,
-			    "data"));
-		else
-			print_health(cJSON_GetObjectItemCaseSensitive(resp,
-			    "data"));
-	}
+	if (!json)
+		print_answer(command, req, cJSON_GetObjectItemCaseSensitive(resp,
+		    "data"));
 	rv = EXIT_OK;
 done:
+	cJSON_free(reqtext);
+	cJSON_Delete(req);
 	cJSON_Delete(resp);
 	free(answer);
 	return rv;

@@ -96,6 +96,14 @@ config_defaults(struct config *c)
 	c->sync_interval = 30;
 	c->sync_debounce = 0.05;
 	c->sync_max_bundle = 64ull * 1024 * 1024;
+	c->enrollment = 1;
+	strcpy(c->enrollment_address, "0.0.0.0");
+	c->enrollment_port = CONFIG_DEFAULT_ENROLL_PORT;
+	strcpy(c->manager_version, CONFIG_MANAGER_VERSION);
+	c->force_replace = 1;
+	c->force_disconnected_time = 3600;
+	c->force_after_registration_time = 3600;
+	c->force_key_mismatch = 1;
 	c->log_level = LOG_LVL_INFO;
 }
 
@@ -278,6 +286,61 @@ set_command(struct parse_ctx *p, struct config *c, const char *v,
 }
 
 static int
+set_bool(struct parse_ctx *p, struct config *c, const char *v, void *field)
+{
+	(void)c;
+	if (strcmp(v, "yes") == 0)
+		*(int *)field = 1;
+	else if (strcmp(v, "no") == 0)
+		*(int *)field = 0;
+	else {
+		perr(p, "expected yes or no, not \"%s\"", v);
+		return -1;
+	}
+	return 0;
+}
+
+/* Durations that may be switched off with 0 (force_* checks). */
+static int
+set_duration0(struct parse_ctx *p, struct config *c, const char *v,
+    void *field)
+{
+	if (strcmp(v, "0") == 0) {
+		*(double *)field = 0;
+		return 0;
+	}
+	return set_duration(p, c, v, field);
+}
+
+static int
+set_path(struct parse_ctx *p, struct config *c, const char *v, void *field)
+{
+	(void)c;
+	if (strlen(v) >= PATH_MAX) {
+		perr(p, "path too long");
+		return -1;
+	}
+	strcpy(field, v);
+	return 0;
+}
+
+static int
+set_version(struct parse_ctx *p, struct config *c, const char *v,
+    void *field)
+{
+	size_t	i = (v[0] == 'v' || v[0] == 'V') ? 1 : 0;
+
+	if (strlen(v) >= sizeof(c->manager_version) || digits(v + i) == 0 ||
+	    v[i + digits(v + i)] != '.') {
+		perr(p, "manager_version must look like v4.14.7, not \"%s\"",
+		    v);
+		return -1;
+	}
+	strcpy(field, v);
+	return 0;
+}
+
+static int
 set_home(struct parse_ctx *p, struct config *c, const char *v, void *field)
 {
 	if (v[0] != '/') {
@@ -332,6 +395,19 @@ static const struct keyword keywords[] = {
 	{ "sync_debounce",	set_duration,	F(sync_debounce), 0 },
 	{ "sync_max_bundle",	set_size,	F(sync_max_bundle), 0 },
 	{ "reload_command",	set_command,	F(reload_command), 0 },
+	{ "enrollment",		set_bool,	F(enrollment), 0 },
+	{ "enrollment_address",	set_bind,	F(enrollment_address), 0 },
+	{ "enrollment_port",	set_port,	F(enrollment_port), 0 },
+	{ "enrollment_cert",	set_path,	F(enrollment_cert), 0 },
+	{ "enrollment_key",	set_path,	F(enrollment_key), 0 },
+	{ "enrollment_password_file", set_path,	F(enrollment_password_file), 0 },
+	{ "manager_version",	set_version,	F(manager_version), 0 },
+	{ "force_replace",	set_bool,	F(force_replace), 0 },
+	{ "force_disconnected_time", set_duration0,
+	    F(force_disconnected_time), 0 },
+	{ "force_after_registration_time", set_duration0,
+	    F(force_after_registration_time), 0 },
+	{ "force_key_mismatch",	set_bool,	F(force_key_mismatch), 0 },
 	{ "log_level",		set_log_level,	0, 0 },
 };
 #undef F
@@ -531,6 +607,24 @@ config_print(const struct config *c, FILE *out)
 	    (unsigned long long)c->sync_max_bundle);
 	if (c->reload_command[0] != '\0')
 		print_quoted(out, "reload_command", c->reload_command);
+	fprintf(out, "enrollment %s\n", c->enrollment ? "yes" : "no");
+	fprintf(out, "enrollment_address %s\n", c->enrollment_address);
+	fprintf(out, "enrollment_port %u\n", c->enrollment_port);
+	if (c->enrollment_cert[0] != '\0')
+		print_quoted(out, "enrollment_cert", c->enrollment_cert);
+	if (c->enrollment_key[0] != '\0')
+		print_quoted(out, "enrollment_key", c->enrollment_key);
+	if (c->enrollment_password_file[0] != '\0')
+		print_quoted(out, "enrollment_password_file",
+		    c->enrollment_password_file);
+	fprintf(out, "manager_version %s\n", c->manager_version);
+	fprintf(out, "force_replace %s\n", c->force_replace ? "yes" : "no");
+	fprintf(out, "force_disconnected_time %.15gs\n",
+	    c->force_disconnected_time);
+	fprintf(out, "force_after_registration_time %.15gs\n",
+	    c->force_after_registration_time);
+	fprintf(out, "force_key_mismatch %s\n", c->force_key_mismatch ? "yes" :
+	    "no");
 	fprintf(out, "log_level %s\n", c->log_level == LOG_LVL_DEBUG ? "debug" :
 	    c->log_level == LOG_LVL_INFO ? "info" :
 	    c->log_level == LOG_LVL_WARNING ? "warning" : "error");

@@ -15,6 +15,8 @@
 #define CONFIG_KEY_LEN		32
 #define CONFIG_NAME_MAX		63
 #define CONFIG_DEFAULT_PORT	1516
+#define CONFIG_DEFAULT_ENROLL_PORT 1515
+#define CONFIG_MANAGER_VERSION	"v4.14.7"
 #define CONFIG_DEFAULT_HOME	"/var/lib/clusterd"
 #define CONFIG_DEFAULT_FILE	"/etc/clusterd/clusterd.conf"
 
@@ -43,6 +45,18 @@ struct config {
 	double		 sync_debounce;		/* change burst -> scan */
 	uint64_t	 sync_max_bundle;	/* bytes of files per round */
 	char		 reload_command[1024];	/* after an applied sync */
+	/* enrollment (1515) */
+	int		 enrollment;		/* serve enrollment */
+	char		 enrollment_address[64];
+	uint16_t	 enrollment_port;
+	char		 enrollment_cert[PATH_MAX];	/* "" = HOME/etc/... */
+	char		 enrollment_key[PATH_MAX];
+	char		 enrollment_password_file[PATH_MAX];	/* "" = none */
+	char		 manager_version[32];
+	int		 force_replace;
+	double		 force_disconnected_time;	/* 0 = not checked */
+	double		 force_after_registration_time;
+	int		 force_key_mismatch;
 	enum log_level	 log_level;
 };
 

@@ -110,6 +110,14 @@ frame_type_name(uint8_t t)
 		return "sync result";
 	case FRAME_SYNC_PUSH:
 		return "sync push";
+	case FRAME_ENROLL:
+		return "enroll";
+	case FRAME_ENROLL_ABORT:
+		return "enroll abort";
+	case FRAME_AGENTS_CHECK:
+		return "agents check";
+	case FRAME_AGENTS_DELTA:
+		return "agents delta";
 	default:
 		return "unknown";
 	}

@@ -50,7 +50,11 @@ enum frame_type {
 	FRAME_SYNC_END,		/* master -> worker: the bundle is complete */
 	FRAME_SYNC_RESULT,	/* worker -> master: what the sync applied */
 	FRAME_SYNC_PUSH,	/* master -> worker: a plan from a known base */
-	FRAME_TYPE_MAX = FRAME_SYNC_PUSH
+	FRAME_ENROLL,		/* worker -> master: an agent's enrollment */
+	FRAME_ENROLL_ABORT,	/* worker -> master: its key was not delivered */
+	FRAME_AGENTS_CHECK,	/* worker -> master: my agents' digest */
+	FRAME_AGENTS_DELTA,	/* master -> worker: agents added or removed */
+	FRAME_TYPE_MAX = FRAME_AGENTS_DELTA
 };
 
 struct frame_hdr {

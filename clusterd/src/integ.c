@@ -12,6 +12,7 @@
 #include <openssl/evp.h>
 
 #include "integ.h"
+#include "safefs.h"
 #include "syncset.h"
 
 struct scan {
@@ -72,19 +73,18 @@ done:
 }
 
 /*
- * Add one regular file.  Its MD5 comes from the previous index when size
- * and mtime are unchanged; otherwise the file is read.
+ * Add one regular file, open as fd (the caller closes it).  Its MD5 comes
+ * from the previous index when the cache key is unchanged; otherwise the
+ * file is read.
  */
 static int
-add_file(struct scan *s, const char *rel, const struct stat *st,
+add_file(struct scan *s, const char *rel, int fd, const struct stat *st,
     const struct syncset_entry *e)
 {
 	struct integ_index	*x = s->idx;
 	struct integ_file	*f, *p;
 	const struct integ_file	*old;
-	char			 abs[PATH_MAX];
 	uint64_t		 size;
-	int			 fd;
 
 	if (x->nfiles == s->fcap) {
 		s->fcap = s->fcap ? s->fcap * 2 : 256;
@@ -98,22 +98,19 @@ add_file(struct scan *s, const char *rel, const struct stat *st,
 	f->size = (uint64_t)st->st_size;
 	f->mtime_ns = (int64_t)st->st_mtim.tv_sec * 1000000000 +
 	    st->st_mtim.tv_nsec;
+	f->ctime_ns = (int64_t)st->st_ctim.tv_sec * 1000000000 +
+	    st->st_ctim.tv_nsec;
+	f->ino = (uint64_t)st->st_ino;
 	old = s->prev != NULL ? integ_find(s->prev, rel) : NULL;
 	if (old != NULL && old->size == f->size &&
-	    old->mtime_ns == f->mtime_ns)
+	    old->mtime_ns == f->mtime_ns && old->ctime_ns == f->ctime_ns &&
+	    old->ino == f->ino)
 		memcpy(f->md5, old->md5, 16);
 	else {
-		snprintf(abs, sizeof(abs), "%s/%s", s->home, rel);
-		if ((fd = open(abs, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1) {
-			x->skipped++;		/* vanished meanwhile */
-			return 0;
-		}
 		if (integ_md5_file(fd, f->md5, &size) == -1) {
-			close(fd);
 			x->skipped++;
 			return 0;
 		}
-		close(fd);
 		f->size = size;
 		x->hashed++;
 	}
@@ -123,19 +120,44 @@ add_file(struct scan *s, const char *rel, const struct stat *st,
 	return 0;
 }
 
-/* Walk one folder of the set; symlinks and special files are skipped. */
+/*
+ * Open name in folder dfd for the scan: never through a symlink, never
+ * blocking on a FIFO; only a regular file is kept.  Returns the fd with st
+ * filled, or -1 (skipped).
+ */
 static int
-walk(struct scan *s, const char *rel, const struct syncset_entry *e)
+open_regular(int dfd, const char *name, struct stat *st)
 {
-	char		 abs[PATH_MAX], child[PATH_MAX], why[64];
+	int	fd;
+
+	fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd == -1)
+		return -1;
+	if (fstat(fd, st) == -1 || !S_ISREG(st->st_mode)) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/*
+ * Walk one folder of the set, open as dfd (closed here).  Subfolders are
+ * opened relative to it with O_NOFOLLOW, so a folder swapped for a symlink
+ * during the scan is not followed.
+ */
+static int
+walk(struct scan *s, int dfd, const char *rel, const struct syncset_entry *e)
+{
+	char		 child[PATH_MAX], why[64];
 	struct dirent	*de;
 	struct stat	 st;
 	DIR		*d;
-	int		 rv = 0;
+	int		 rv = 0, fd;
 
-	snprintf(abs, sizeof(abs), "%s/%s", s->home, rel);
-	if ((d = opendir(abs)) == NULL)
-		return 0;	/* missing folder: nothing to share */
+	if ((d = fdopendir(dfd)) == NULL) {
+		close(dfd);
+		return 0;
+	}
 	if (add_dir(s, rel) == -1) {
 		closedir(d);
 		return -1;
@@ -151,12 +173,18 @@ walk(struct scan *s, const char *rel, const struct syncset_entry *e)
 			continue;
 		}
 		if (S_ISDIR(st.st_mode)) {
-			if (e->recursive)
-				rv = walk(s, child, e);
+			if (!e->recursive)
+				continue;
+			fd = openat(dirfd(d), de->d_name, O_RDONLY |
+			    O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			if (fd != -1)
+				rv = walk(s, fd, child, e);
 		} else if (S_ISREG(st.st_mode) &&
-		    syncset_check(child, why, sizeof(why)) != NULL)
-			rv = add_file(s, child, &st, e);
-		else
+		    syncset_check(child, why, sizeof(why)) != NULL &&
+		    (fd = open_regular(dirfd(d), de->d_name, &st)) != -1) {
+			rv = add_file(s, child, fd, &st, e);
+			close(fd);
+		} else
 			s->idx->skipped++;
 	}
 	closedir(d);
@@ -188,9 +216,9 @@ integ_scan(const char *home, const struct integ_index *prev)
 {
 	struct scan	 s;
 	struct stat	 st;
-	char		 abs[PATH_MAX];
 	double		 t0 = mono_now();
 	size_t		 i;
+	int		 rv = 0;
 
 	memset(&s, 0, sizeof(s));
 	s.home = home;
@@ -200,18 +228,31 @@ integ_scan(const char *home, const struct integ_index *prev)
 	s.idx->refs = 1;
 	for (i = 0; i < syncset_count; i++) {
 		const struct syncset_entry *e = &syncset_table[i];
+		char		 dir[PATH_MAX], err[128];
+		const char	*base;
+		int		 dfd, fd;
 
 		if (e->is_dir) {
-			if (walk(&s, e->path, e) == -1)
+			dfd = safefs_open_dir(home, e->path, 0, err, sizeof(err));
+			if (dfd != -1 && walk(&s, dfd, e->path, e) == -1)
 				goto fail;
 			continue;
 		}
-		snprintf(abs, sizeof(abs), "%s/%s", home, e->path);
-		if (lstat(abs, &st) == 0 && S_ISREG(st.st_mode) &&
-		    add_file(&s, e->path, &st, e) == -1)
+		if (safefs_split(e->path, dir, sizeof(dir), &base) == -1 ||
+		    (dfd = safefs_open_dir(home, dir, 0, err, sizeof(err))) ==
+		    -1)
+			continue;
+		if ((fd = open_regular(dfd, base, &st)) != -1) {
+			rv = add_file(&s, e->path, fd, &st, e);
+			close(fd);
+		}
+		close(dfd);
+		if (rv == -1)
 			goto fail;
 	}
-	qsort(s.idx->files, s.idx->nfiles, sizeof(*s.idx->files), cmp_file);
+	if (s.idx->nfiles > 1)
+		qsort(s.idx->files, s.idx->nfiles, sizeof(*s.idx->files),
+		    cmp_file);
 	integ_digest(s.idx);
 	s.idx->duration = mono_now() - t0;
 	return s.idx;
@@ -248,6 +289,8 @@ integ_find(const struct integ_index *x, const char *path)
 {
 	struct integ_file	key;
 
+	if (x->nfiles == 0)
+		return NULL;
 	key.path = (char *)(uintptr_t)path;
 	return bsearch(&key, x->files, x->nfiles, sizeof(key), cmp_file);
 }
@@ -374,6 +417,7 @@ integ_from_json(const cJSON *j, char *err, size_t errlen)
 		    !cJSON_IsString(p) || !cJSON_IsString(m) ||
 		    !cJSON_IsNumber(mode) || mode->valuedouble < 0 ||
 		    mode->valuedouble > 07777 ||
+		    mode->valuedouble != (double)mode->valueint ||
 		    integ_unhex(m->valuestring, e->md5) == -1) {
 			snprintf(err, errlen, "malformed index entry %zu",
 			    x->nfiles);
@@ -391,7 +435,8 @@ integ_from_json(const cJSON *j, char *err, size_t errlen)
 		e->mode = (mode_t)mode->valueint;
 		x->nfiles++;
 	}
-	qsort(x->files, x->nfiles, sizeof(*x->files), cmp_file);
+	if (x->nfiles > 1)
+		qsort(x->files, x->nfiles, sizeof(*x->files), cmp_file);
 	for (i = 1; i < x->nfiles; i++) {
 		if (strcmp(x->files[i - 1].path, x->files[i].path) == 0) {
 			snprintf(err, errlen, "duplicate index entry \"%.200s\"",

@@ -7,7 +7,9 @@
  * size and mtime did not change keeps its MD5 without being read, so a pass
  * over an unchanged tree costs stat calls only.  Indexes are immutable once
  * built and reference counted, so the scanning thread and the loop can
- * share them.
+ * share them.  The cache key is size, mtime, ctime and inode: a rewrite
+ * of the same size in the same mtime tick, or a restore that sets mtime
+ * back (cp -p, tar), still changes ctime or the inode.
  */
 #ifndef CLUSTERD_INTEG_H
 #define CLUSTERD_INTEG_H
@@ -25,6 +27,8 @@ struct integ_file {
 	mode_t		 mode;		/* permission bits, masked by the set */
 	uint64_t	 size;
 	int64_t		 mtime_ns;
+	int64_t		 ctime_ns;	/* with ino: the cache key */
+	uint64_t	 ino;
 };
 
 struct integ_index {

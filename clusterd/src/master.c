@@ -19,7 +19,9 @@
 
 #include "hello.h"
 #include "link.h"
+#include "enroll.h"
 #include "log.h"
+#include "mreg.h"
 #include "msync.h"
 #include "node.h"
 #include "reap.h"
@@ -35,6 +37,7 @@ enum peer_state {
 
 struct peer {
 	struct link		*link;
+	unsigned long		 serial;	/* names it in async replies */
 	struct msync_peer	*sync;
 	enum peer_state		 state;
 	char			 name[CONFIG_NAME_MAX + 1];
@@ -61,7 +64,14 @@ static struct {
 	TAILQ_HEAD(, peer)	 peers;
 	struct refusal		 refusals[REFUSAL_SLOTS];
 	char			 local_address[64];
+	unsigned long		 next_serial;
 } M = { .fd = -1 };
+
+/* Where an asynchronous answer goes: a worker's request, by serial. */
+struct peer_reply {
+	unsigned long		 serial;
+	struct frame_hdr	 req;
+};
 
 static void peer_open(struct link *);
 static void peer_request(struct link *, const struct frame_hdr *,
@@ -186,6 +196,7 @@ accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 			continue;
 		}
 		p->state = PEER_HANDSHAKE;
+		p->serial = ++M.next_serial;
 		ev_timer_init(&p->watchdog, watchdog_cb, 0,
 		    M.node->cfg.request_timeout);
 		p->watchdog.data = p;
@@ -260,11 +271,118 @@ handle_hello(struct peer *p, const struct frame_hdr *h, const cJSON *body)
 	msync_peer_ready(p->sync);
 }
 
+static struct peer *
+peer_by_serial(unsigned long serial)
+{
+	struct peer	*p;
+
+	TAILQ_FOREACH(p, &M.peers, entry)
+		if (p->serial == serial && p->state == PEER_READY)
+			return p;
+	return NULL;
+}
+
+static struct peer_reply *
+peer_reply_new(const struct peer *p, const struct frame_hdr *h)
+{
+	struct peer_reply	*r;
+
+	if ((r = calloc(1, sizeof(*r))) == NULL)
+		fatal("out of memory");
+	r->serial = p->serial;
+	r->req = *h;
+	return r;
+}
+
+/* Answer a worker's request, if that worker is still connected. */
+static void
+reply_peer(void *arg, cJSON *resp)
+{
+	struct peer_reply	*r = arg;
+	struct peer		*p = peer_by_serial(r->serial);
+
+	if (p != NULL)
+		link_respond(p->link, &r->req, 0, resp);
+	cJSON_Delete(resp);
+	free(r);
+}
+
+/* A worker relays an agent's enrollment: the raw line and its source. */
+static void
+forwarded_answer(void *arg, const char *answer, const char *id,
+    const char *key)
+{
+	cJSON	*j = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(j, "answer", answer);
+	if (id != NULL) {
+		cJSON_AddStringToObject(j, "id", id);
+		cJSON_AddStringToObject(j, "key", key);
+	}
+	reply_peer(arg, j);
+}
+
+static void
+forwarded_enroll(struct peer *p, const struct frame_hdr *h,
+    const cJSON *body)
+{
+	const cJSON		*line, *src;
+	struct enroll_req	 req;
+	char			 answer[ENROLL_ANSWER_MAX];
+
+	line = cJSON_GetObjectItemCaseSensitive(body, "line");
+	src = cJSON_GetObjectItemCaseSensitive(body, "src_ip");
+	if (!cJSON_IsString(line) || !cJSON_IsString(src) ||
+	    strlen(src->valuestring) >= AGENT_IP_MAX) {
+		link_respond_error(p->link, h, "malformed enrollment");
+		return;
+	}
+	if (enroll_parse(line->valuestring, strlen(line->valuestring), &req,
+	    answer, sizeof(answer)) == -1) {
+		forwarded_answer(peer_reply_new(p, h), answer, NULL, NULL);
+		return;
+	}
+	mreg_enroll(&req, src->valuestring, forwarded_answer,
+	    peer_reply_new(p, h));
+}
+
+/* Enrollment on the master itself. */
+static void
+local_answer(void *arg, const char *answer, const char *id, const char *key)
+{
+	enroll_answer(arg, answer, id, key);
+}
+
+static void
+local_enroll(struct enroll_client *cl, const struct enroll_req *req,
+    const char *line, size_t len, const char *src_ip)
+{
+	(void)line;
+	(void)len;
+	mreg_enroll(req, src_ip, local_answer, cl);
+}
+
+static const struct enroll_ops master_enroll_ops = {
+	local_enroll, mreg_enroll_abort
+};
+
+/* A registry change for every connected worker. */
+static void
+broadcast_delta(const cJSON *delta)
+{
+	struct peer	*p;
+
+	TAILQ_FOREACH(p, &M.peers, entry)
+		if (p->state == PEER_READY)
+			link_notify(p->link, FRAME_AGENTS_DELTA, delta);
+}
+
 static void
 peer_request(struct link *l, const struct frame_hdr *h, const cJSON *body,
     const uint8_t *payload)
 {
 	struct peer	*p = l->arg;
+	const cJSON	*id, *key;
 	cJSON		*resp;
 
 	(void)payload;
@@ -289,7 +407,25 @@ peer_request(struct link *l, const struct frame_hdr *h, const cJSON *body,
 		link_respond(l, h, 0, NULL);
 		break;
 	case FRAME_CONTROL:
-		resp = master_command(body);
+		master_command(body, reply_peer, peer_reply_new(p, h));
+		break;
+	case FRAME_ENROLL:
+		forwarded_enroll(p, h, body);
+		break;
+	case FRAME_ENROLL_ABORT:
+		id = cJSON_GetObjectItemCaseSensitive(body, "id");
+		key = cJSON_GetObjectItemCaseSensitive(body, "key");
+		if (cJSON_IsString(id) && cJSON_IsString(key))
+			mreg_enroll_abort(id->valuestring, key->valuestring);
+		break;
+	case FRAME_AGENTS_CHECK:
+		key = cJSON_GetObjectItemCaseSensitive(body, "digest");
+		resp = mreg_check(cJSON_IsString(key) ? key->valuestring :
+		    NULL);
+		if (resp == NULL) {
+			resp = cJSON_CreateObject();
+			cJSON_AddBoolToObject(resp, "in_sync", 1);
+		}
 		link_respond(l, h, 0, resp);
 		cJSON_Delete(resp);
 		break;
@@ -363,7 +499,10 @@ master_start(struct node *n)
 {
 	M.node = n;
 	TAILQ_INIT(&M.peers);
-	if (msync_start(n) == -1)
+	/* The registry first: it writes etc/client.keys, which the first
+	 * local integrity scan then sees. */
+	if (mreg_start(n, broadcast_delta) == -1 || msync_start(n) == -1 ||
+	    enroll_start(n, &master_enroll_ops) == -1)
 		return -1;
 	if ((M.fd = listen_on(n->cfg.bind_address, n->cfg.port)) == -1)
 		return -1;
@@ -384,9 +523,11 @@ master_stop(void)
 		close(M.fd);
 		M.fd = -1;
 	}
+	enroll_stop();
 	while ((p = TAILQ_FIRST(&M.peers)) != NULL)
 		link_close(p->link, "master shutting down");
 	msync_stop();
+	mreg_stop();
 }
 
 /* Timers changed by a reload apply to every connected worker. */
@@ -403,6 +544,7 @@ master_reconfigure(void)
 		p->link->req_timeout = M.node->cfg.request_timeout;
 	}
 	msync_reconfigure();
+	mreg_reload();
 }
 
 static cJSON *
@@ -440,8 +582,10 @@ nodes_json(int health)
 	arr = cJSON_AddArrayToObject(data, "nodes");
 	o = node_json(c->node_name, "master", CLUSTERD_VERSION, addr,
 	    (double)M.node->started, 0);
-	if (health)
+	if (health) {
 		msync_health(o);
+		mreg_health(o);
+	}
 	cJSON_AddItemToArray(arr, o);
 	TAILQ_FOREACH(p, &M.peers, entry) {
 		if (p->state != PEER_READY)
@@ -455,25 +599,38 @@ nodes_json(int health)
 	return data;
 }
 
-/* Answer a control command; used locally and for forwarded commands. */
-cJSON *
-master_command(const cJSON *req)
+/*
+ * Answer a control command, local or forwarded by a worker; the answer
+ * goes to reply (maybe later, once a registry change is durable).
+ */
+void
+master_command(const cJSON *req, void (*reply)(void *, cJSON *), void *arg)
 {
 	const cJSON	*cmd;
 
 	cmd = cJSON_GetObjectItemCaseSensitive(req, "command");
-	if (!cJSON_IsString(cmd))
-		return control_error("request without a command");
+	if (!cJSON_IsString(cmd)) {
+		reply(arg, control_error("request without a command"));
+		return;
+	}
 	if (strcmp(cmd->valuestring, "nodes") == 0)
-		return control_ok(nodes_json(0));
-	if (strcmp(cmd->valuestring, "health") == 0)
-		return control_ok(nodes_json(1));
-	return control_error("unknown command \"%s\"", cmd->valuestring);
+		reply(arg, control_ok(nodes_json(0)));
+	else if (strcmp(cmd->valuestring, "health") == 0)
+		reply(arg, control_ok(nodes_json(1)));
+	else if (!mreg_command(req, reply, arg))
+		reply(arg, control_error("unknown command \"%s\"",
+		    cmd->valuestring));
+}
+
+static void
+reply_control(void *arg, cJSON *resp)
+{
+	control_reply(arg, resp);
 }
 
 void
 master_control(struct control_client *cl, const cJSON *req, void *arg)
 {
 	(void)arg;
-	control_reply(cl, master_command(req));
+	master_command(req, reply_control, cl);
 }

@@ -23,7 +23,8 @@ int	 master_start(struct node *);
 void	 master_stop(void);
 void	 master_reconfigure(void);
 void	 master_control(struct control_client *, const cJSON *, void *);
-cJSON	*master_command(const cJSON *req);
+void	 master_command(const cJSON *req, void (*reply)(void *, cJSON *),
+	    void *arg);
 
 int	 worker_start(struct node *);
 void	 worker_stop(void);

@@ -1,6 +1,8 @@
 #include <sys/stat.h>
 
+#include <dirent.h>
 #include <errno.h>
+#include <stdlib.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
@@ -105,4 +107,65 @@ safefs_cache_close(struct safefs_dircache *c)
 	if (c->fd != -1)
 		close(c->fd);
 	safefs_cache_init(c);
+}
+
+/* Empty the folder open as dfd, never following symlinks; closes dfd. */
+static int
+empty_dir(int dfd)
+{
+	struct dirent	*de;
+	struct stat	 sb;
+	DIR		*d;
+	int		 cfd, rv = 0;
+
+	if ((d = fdopendir(dfd)) == NULL) {
+		close(dfd);
+		return -1;
+	}
+	while ((de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0)
+			continue;
+		if (fstatat(dirfd(d), de->d_name, &sb, AT_SYMLINK_NOFOLLOW) ==
+		    -1)
+			continue;
+		if (S_ISDIR(sb.st_mode)) {
+			cfd = openat(dirfd(d), de->d_name, O_RDONLY |
+			    O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			if (cfd == -1 || empty_dir(cfd) == -1 ||
+			    unlinkat(dirfd(d), de->d_name, AT_REMOVEDIR) == -1)
+				rv = -1;
+		} else if (unlinkat(dirfd(d), de->d_name, 0) == -1)
+			rv = -1;
+	}
+	closedir(d);
+	return rv;
+}
+
+/*
+ * Remove home/rel and everything below it, without ever leaving the tree
+ * through a symlink (a symlink is removed, not followed).
+ */
+int
+safefs_remove_tree(const char *home, const char *rel)
+{
+	char		 parent[1024], err[256];
+	const char	*base;
+	int		 pfd, dfd, rv;
+
+	if (safefs_split(rel, parent, sizeof(parent), &base) == -1 ||
+	    (pfd = safefs_open_dir(home, parent, 0, err, sizeof(err))) == -1)
+		return -1;
+	dfd = openat(pfd, base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC);
+	if (dfd == -1) {
+		rv = errno == ENOENT ? 0 : unlinkat(pfd, base, 0);
+		close(pfd);
+		return rv;
+	}
+	rv = empty_dir(dfd);
+	if (rv == 0)
+		rv = unlinkat(pfd, base, AT_REMOVEDIR);
+	close(pfd);
+	return rv;
 }

@@ -26,5 +26,6 @@ void	safefs_cache_init(struct safefs_dircache *);
 int	safefs_cache_open(struct safefs_dircache *, const char *home,
 	    const char *reldir, int create, char *err, size_t errlen);
 void	safefs_cache_close(struct safefs_dircache *);
+int	safefs_remove_tree(const char *home, const char *rel);
 
 #endif

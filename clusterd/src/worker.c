@@ -15,7 +15,9 @@
 #include "link.h"
 #include "log.h"
 #include "node.h"
+#include "enroll.h"
 #include "version.h"
+#include "wagents.h"
 #include "wsync.h"
 
 enum worker_state {
@@ -23,6 +25,8 @@ enum worker_state {
 	W_CONNECTING,	/* TCP, TLS or hello under way */
 	W_READY
 };
+
+#define WORKER_ENROLL_TIMEOUT	5.0	/* most an agent waits on the master */
 
 static struct {
 	struct node		*node;
@@ -203,6 +207,7 @@ hello_done(struct link *l, void *arg, enum link_result r, const cJSON *body)
 	    c->keepalive_interval);
 	ev_timer_start(W.node->loop, &W.keepalive);
 	wsync_link_up(l);
+	wagents_link_up(l);
 }
 
 static void
@@ -221,7 +226,7 @@ static void
 link_frame(struct link *l, const struct frame_hdr *h, const cJSON *body,
     const uint8_t *payload)
 {
-	if (wsync_on_frame(h, body, payload))
+	if (wsync_on_frame(h, body, payload) || wagents_on_frame(h, body))
 		return;
 	link_respond_error(l, h, "unsupported request");
 }
@@ -240,11 +245,84 @@ link_closed(struct link *l, const char *reason)
 	W.link = NULL;
 	W.ka_inflight = 0;
 	wsync_link_down();
+	wagents_link_down();
 	if (!W.stopping)
 		schedule_reconnect();
 	else
 		W.state = W_IDLE;
 }
+
+/* The master's answer to a relayed enrollment, back to the agent. */
+static void
+enroll_done(struct link *l, void *arg, enum link_result r, const cJSON *body)
+{
+	const cJSON	*ans, *id, *key;
+
+	(void)l;
+	ans = cJSON_GetObjectItemCaseSensitive(body, "answer");
+	id = cJSON_GetObjectItemCaseSensitive(body, "id");
+	key = cJSON_GetObjectItemCaseSensitive(body, "key");
+	if (r == LINK_OK && cJSON_IsString(ans))
+		enroll_answer(arg, ans->valuestring, cJSON_IsString(id) ?
+		    id->valuestring : NULL, cJSON_IsString(key) ?
+		    key->valuestring : NULL);
+	else
+		enroll_answer(arg, r == LINK_TIMEOUT ? "ERROR: The master node "
+		    "did not answer in time" : "ERROR: Unable to reach the "
+		    "master node", NULL, NULL);
+}
+
+/*
+ * Relay an enrollment to the master; with no master, answer at once so
+ * the agent never hangs.
+ */
+static void
+enroll_submit(struct enroll_client *cl, const struct enroll_req *req,
+    const char *line, size_t len, const char *src_ip)
+{
+	cJSON	*j;
+	char	*copy;
+	double	 timeout = W.node->cfg.request_timeout < WORKER_ENROLL_TIMEOUT ?
+	    W.node->cfg.request_timeout : WORKER_ENROLL_TIMEOUT;
+
+	(void)req;
+	if (W.state != W_READY) {
+		enroll_answer(cl, "ERROR: Unable to reach the master node",
+		    NULL, NULL);
+		return;
+	}
+	if ((copy = strndup(line, len)) == NULL) {
+		enroll_answer(cl, "ERROR: Internal manager error", NULL, NULL);
+		return;
+	}
+	j = cJSON_CreateObject();
+	cJSON_AddStringToObject(j, "line", copy);
+	free(copy);
+	cJSON_AddStringToObject(j, "src_ip", src_ip);
+	if (link_request(W.link, FRAME_ENROLL, j, timeout, enroll_done, cl) ==
+	    -1)
+		enroll_answer(cl, "ERROR: Unable to reach the master node",
+		    NULL, NULL);
+	cJSON_Delete(j);
+}
+
+static void
+enroll_undelivered(const char *id, const char *key)
+{
+	cJSON	*j;
+
+	if (W.state != W_READY)
+		return;
+	j = cJSON_CreateObject();
+	cJSON_AddStringToObject(j, "id", id);
+	cJSON_AddStringToObject(j, "key", key);
+	link_notify(W.link, FRAME_ENROLL_ABORT, j);
+	cJSON_Delete(j);
+}
+
+static const struct enroll_ops worker_enroll_ops = {
+	enroll_submit, enroll_undelivered
+};
 
 int
 worker_start(struct node *n)
@@ -253,7 +331,8 @@ worker_start(struct node *n)
 	srandom((unsigned)time(NULL) ^ ((unsigned)getpid() << 16));
 	ev_init(&W.reconnect, reconnect_cb);
 	ev_init(&W.keepalive, keepalive_cb);
-	if (wsync_start(n) == -1)
+	if (wsync_start(n) == -1 || wagents_start(n) == -1 ||
+	    enroll_start(n, &worker_enroll_ops) == -1)
 		return -1;
 	try_connect();
 	return 0;
@@ -265,9 +344,11 @@ worker_stop(void)
 	W.stopping = 1;
 	ev_timer_stop(W.node->loop, &W.reconnect);
 	ev_timer_stop(W.node->loop, &W.keepalive);
+	enroll_stop();
 	if (W.link != NULL)
 		link_close(W.link, "worker shutting down");
 	wsync_stop();
+	wagents_stop();
 }
 
 /* Timers changed by a reload take effect from the next tick. */
@@ -317,6 +398,7 @@ status_json(void)
 	    W.state == W_READY ? W.last_keepalive : 0));
 	cJSON_AddStringToObject(d, "last_error", W.last_error);
 	wsync_status(d);
+	wagents_status(d);
 	return d;
 }
 

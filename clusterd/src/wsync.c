@@ -146,8 +146,9 @@ add_plan_file(const cJSON *e, int is_new)
 	memset(f, 0, sizeof(*f));
 	if (!cJSON_IsString(p) || !cJSON_IsString(m) ||
 	    !cJSON_IsNumber(mode) || mode->valuedouble < 0 ||
-	    mode->valuedouble > 07777 || integ_unhex(m->valuestring, f->md5) ==
-	    -1)
+	    mode->valuedouble > 07777 ||
+	    mode->valuedouble != (double)mode->valueint ||
+	    integ_unhex(m->valuestring, f->md5) == -1)
 		return -1;
 	if (syncset_check(p->valuestring, why, sizeof(why)) == NULL) {
 		log_warnx("Integrity sync", "Refused \"%.200s\" from the "

@@ -70,7 +70,7 @@ def write_conf(tmp, name, kind):
     with open(path, "w") as f:
         f.write("cluster_name bench\nnode_name %s\nnode_type %s\nkey %s\n"
                 "master_address 127.0.0.1\nmaster_port %d\n"
-                "bind_address 127.0.0.1\nport %d\nhome %s\n"
+                "bind_address 127.0.0.1\nport %d\nhome %s\nenrollment no\n"
                 % (name, kind, KEY, PORT, PORT, home))
     return path
 

@@ -42,9 +42,14 @@ fail() {
 }
 
 # write_conf NAME TYPE [extra "key value" lines...]: a node config in $T.
+# Each node serves enrollment on its own port: $T/NAME.enroll_port.
+NODES=0
 write_conf() {
-	local name=$1 type=$2
+	local name=$1 type=$2 eport
 	shift 2
+	NODES=$((NODES + 1))
+	eport=$((PORT + 100 + NODES))
+	echo "$eport" > "$T/$name.enroll_port"
 	{
 		echo "cluster_name itest"
 		echo "node_name $name"
@@ -60,6 +65,8 @@ write_conf() {
 		echo "request_timeout 2s"
 		echo "reconnect_min 200ms"
 		echo "reconnect_max 1s"
+		echo "enrollment_address 127.0.0.1"
+		echo "enrollment_port $eport"
 		for l in "$@"; do echo "$l"; done
 	} > "$T/$name.conf"
 }

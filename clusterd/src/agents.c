@@ -1,0 +1,302 @@
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+
+#include "agents.h"
+
+void
+agents_init(struct agents *t)
+{
+	memset(t, 0, sizeof(*t));
+	strmap_init(&t->by_id);
+	strmap_init(&t->by_name);
+	strmap_init(&t->by_ip);
+	t->next_id = 1;
+}
+
+void
+agents_free(struct agents *t)
+{
+	struct agent	*a;
+	size_t		 it = 0;
+
+	while ((a = strmap_next(&t->by_id, &it)) != NULL)
+		agent_free(a);
+	strmap_free(&t->by_id);
+	strmap_free(&t->by_name);
+	strmap_free(&t->by_ip);
+}
+
+struct agent *
+agent_new(void)
+{
+	struct agent	*a;
+
+	if ((a = calloc(1, sizeof(*a))) == NULL)
+		return NULL;
+	strcpy(a->status, "never_connected");
+	strcpy(a->node_name, "unknown");
+	strcpy(a->ip, "any");
+	return a;
+}
+
+void
+agent_free(struct agent *a)
+{
+	if (a == NULL)
+		return;
+	free(a->groups);
+	free(a);
+}
+
+int
+agent_set_groups(struct agent *a, const char *groups)
+{
+	char	*g = NULL;
+
+	if (groups != NULL && *groups != '\0' && (g = strdup(groups)) == NULL)
+		return -1;
+	free(a->groups);
+	a->groups = g;
+	return 0;
+}
+
+/* MD5 of the replicated fields, NUL-separated. */
+static void
+record_hash(const struct agent *a, uint8_t out[16])
+{
+	EVP_MD_CTX	*ctx;
+	const char	*f[5];
+	unsigned	 len, i;
+
+	f[0] = a->id;
+	f[1] = a->name;
+	f[2] = a->ip;
+	f[3] = a->key;
+	f[4] = a->groups != NULL ? a->groups : "";
+	memset(out, 0, 16);
+	if ((ctx = EVP_MD_CTX_new()) == NULL)
+		return;
+	EVP_DigestInit_ex(ctx, EVP_md5(), NULL);
+	for (i = 0; i < 5; i++)
+		EVP_DigestUpdate(ctx, f[i], strlen(f[i]) + 1);
+	EVP_DigestFinal_ex(ctx, out, &len);
+	EVP_MD_CTX_free(ctx);
+}
+
+static void
+digest_xor(struct agents *t, const uint8_t h[16])
+{
+	int	i;
+
+	for (i = 0; i < 16; i++)
+		t->digest[i] ^= h[i];
+}
+
+/* Add an agent (the table takes it); -1 if its id or name is taken. */
+int
+agents_add(struct agents *t, struct agent *a)
+{
+	if (strmap_get(&t->by_id, a->id) != NULL ||
+	    strmap_get(&t->by_name, a->name) != NULL)
+		return -1;
+	if (strmap_put(&t->by_id, a->id, a) == -1)
+		return -1;
+	if (strmap_put(&t->by_name, a->name, a) == -1) {
+		strmap_del(&t->by_id, a->id);
+		return -1;
+	}
+	if (strcmp(a->ip, "any") != 0)
+		strmap_put(&t->by_ip, a->ip, a);
+	record_hash(a, a->hash);
+	digest_xor(t, a->hash);
+	return 0;
+}
+
+/* Take an agent out of the table; the caller frees it. */
+struct agent *
+agents_remove(struct agents *t, const char *id)
+{
+	struct agent	*a;
+
+	if ((a = strmap_del(&t->by_id, id)) == NULL)
+		return NULL;
+	strmap_del(&t->by_name, a->name);
+	if (strcmp(a->ip, "any") != 0 && strmap_get(&t->by_ip, a->ip) == a)
+		strmap_del(&t->by_ip, a->ip);
+	digest_xor(t, a->hash);
+	return a;
+}
+
+/* After changing a's groups: fold the new hash into the digest. */
+void
+agents_rehash(struct agents *t, struct agent *a, const char *groups)
+{
+	digest_xor(t, a->hash);
+	agent_set_groups(a, groups);
+	record_hash(a, a->hash);
+	digest_xor(t, a->hash);
+}
+
+struct agent *
+agents_by_id(const struct agents *t, const char *id)
+{
+	return strmap_get(&t->by_id, id);
+}
+
+struct agent *
+agents_by_name(const struct agents *t, const char *name)
+{
+	return strmap_get(&t->by_name, name);
+}
+
+struct agent *
+agents_by_ip(const struct agents *t, const char *ip)
+{
+	return strmap_get(&t->by_ip, ip);
+}
+
+size_t
+agents_count(const struct agents *t)
+{
+	return t->by_id.n;
+}
+
+/* The agent's identity as it sends it in K:: SHA-1 of id, name and key. */
+void
+agent_key_hash(const struct agent *a, char out[41])
+{
+	static const char	 hx[] = "0123456789abcdef";
+	EVP_MD_CTX		*ctx;
+	uint8_t			 md[20];
+	unsigned		 len, i;
+
+	out[0] = '\0';
+	if ((ctx = EVP_MD_CTX_new()) == NULL)
+		return;
+	EVP_DigestInit_ex(ctx, EVP_sha1(), NULL);
+	EVP_DigestUpdate(ctx, a->id, strlen(a->id));
+	EVP_DigestUpdate(ctx, a->name, strlen(a->name));
+	EVP_DigestUpdate(ctx, a->key, strlen(a->key));
+	EVP_DigestFinal_ex(ctx, md, &len);
+	EVP_MD_CTX_free(ctx);
+	for (i = 0; i < 20; i++) {
+		out[2 * i] = hx[md[i] >> 4];
+		out[2 * i + 1] = hx[md[i] & 15];
+	}
+	out[40] = '\0';
+}
+
+/* [id, name, ip, key, groups]: what workers hold of an agent. */
+cJSON *
+agent_record_json(const struct agent *a)
+{
+	cJSON	*r = cJSON_CreateArray();
+
+	cJSON_AddItemToArray(r, cJSON_CreateString(a->id));
+	cJSON_AddItemToArray(r, cJSON_CreateString(a->name));
+	cJSON_AddItemToArray(r, cJSON_CreateString(a->ip));
+	cJSON_AddItemToArray(r, cJSON_CreateString(a->key));
+	cJSON_AddItemToArray(r, cJSON_CreateString(a->groups != NULL ?
+	    a->groups : ""));
+	return r;
+}
+
+static int
+copy_field(const cJSON *v, char *out, size_t outlen)
+{
+	if (!cJSON_IsString(v) || strlen(v->valuestring) >= outlen)
+		return -1;
+	strcpy(out, v->valuestring);
+	return 0;
+}
+
+/* Rebuild a replicated record received from the master, checked. */
+struct agent *
+agent_from_record(const cJSON *r, char *err, size_t errlen)
+{
+	struct agent	*a;
+	const cJSON	*g;
+	size_t		 i;
+
+	if (!cJSON_IsArray(r) || cJSON_GetArraySize(r) != 5 ||
+	    (a = agent_new()) == NULL) {
+		snprintf(err, errlen, "malformed agent record");
+		return NULL;
+	}
+	g = cJSON_GetArrayItem(r, 4);
+	if (copy_field(cJSON_GetArrayItem(r, 0), a->id, sizeof(a->id)) ||
+	    copy_field(cJSON_GetArrayItem(r, 1), a->name, sizeof(a->name)) ||
+	    copy_field(cJSON_GetArrayItem(r, 2), a->ip, sizeof(a->ip)) ||
+	    copy_field(cJSON_GetArrayItem(r, 3), a->key, sizeof(a->key)) ||
+	    !cJSON_IsString(g) || strlen(g->valuestring) > AGENT_GROUPS_MAX ||
+	    !agents_valid_id(a->id) || !agents_valid_name(a->name) ||
+	    strlen(a->key) != AGENT_KEY_LEN ||
+	    agent_set_groups(a, g->valuestring) == -1) {
+		snprintf(err, errlen, "invalid agent record");
+		agent_free(a);
+		return NULL;
+	}
+	for (i = 0; i < AGENT_KEY_LEN; i++) {
+		if (!isxdigit((unsigned char)a->key[i])) {
+			snprintf(err, errlen, "invalid agent key");
+			agent_free(a);
+			return NULL;
+		}
+	}
+	return a;
+}
+
+/* Agent names: 2 to 128 of [A-Za-z0-9._-], not starting with '.'. */
+int
+agents_valid_name(const char *s)
+{
+	size_t	i, n = strlen(s);
+
+	if (n < 2 || n > AGENT_NAME_MAX || s[0] == '.')
+		return 0;
+	for (i = 0; i < n; i++)
+		if (!isalnum((unsigned char)s[i]) && s[i] != '.' &&
+		    s[i] != '_' && s[i] != '-')
+			return 0;
+	return 1;
+}
+
+/* Group names: [A-Za-z0-9._-]+, not "." or "..", at most 255. */
+int
+agents_valid_group(const char *s)
+{
+	size_t	i, n = strlen(s);
+
+	if (n == 0 || n > AGENT_GROUP_NAME_MAX || strcmp(s, ".") == 0 ||
+	    strcmp(s, "..") == 0)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (!isalnum((unsigned char)s[i]) && s[i] != '.' &&
+		    s[i] != '_' && s[i] != '-')
+			return 0;
+	return 1;
+}
+
+/* Ids: decimal, at least 3 digits ("001"), at most 9. */
+int
+agents_valid_id(const char *s)
+{
+	size_t	i, n = strlen(s);
+
+	if (n < 3 || n > 9)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (!isdigit((unsigned char)s[i]))
+			return 0;
+	return 1;
+}
+
+void
+agents_format_id(long id, char out[AGENT_ID_MAX])
+{
+	snprintf(out, AGENT_ID_MAX, "%03ld", id);
+}

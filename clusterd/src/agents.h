@@ -1,0 +1,72 @@
+/*
+ * agents: the in-memory table of enrolled agents.  The master's is the
+ * authority (backed by the SQLite registry); each worker holds a replica
+ * of the replicated fields (id, name, ip, key, groups), kept equal by
+ * deltas and checked by a digest: the XOR of a hash of each agent's
+ * replicated fields, so adding or removing one agent updates it in O(1)
+ * and two tables with the same agents have the same digest whatever their
+ * order.
+ */
+#ifndef CLUSTERD_AGENTS_H
+#define CLUSTERD_AGENTS_H
+
+#include <stdint.h>
+#include <time.h>
+
+#include <cjson/cJSON.h>
+
+#include "strmap.h"
+
+#define AGENT_ID_MAX		16
+#define AGENT_NAME_MAX		128
+#define AGENT_IP_MAX		64
+#define AGENT_KEY_LEN		64
+#define AGENT_GROUPS_MAX	4096	/* the "g1,g2" list */
+#define AGENT_GROUP_NAME_MAX	255
+#define AGENT_FIELD_MAX		256	/* os fields, version, node name */
+
+struct agent {
+	char		 id[AGENT_ID_MAX];
+	char		 name[AGENT_NAME_MAX + 1];
+	char		 ip[AGENT_IP_MAX];		/* "any" or an address */
+	char		 register_ip[AGENT_IP_MAX];
+	char		 key[AGENT_KEY_LEN + 1];
+	char		*groups;			/* "g1,g2" or NULL */
+	char		 version[AGENT_FIELD_MAX];
+	char		 status[20];		/* connection_status */
+	char		 node_name[AGENT_FIELD_MAX];
+	time_t		 date_add;
+	time_t		 last_keepalive;
+	time_t		 disconnection_time;
+	uint8_t		 hash[16];	/* of the replicated fields */
+};
+
+struct agents {
+	struct strmap	 by_id;
+	struct strmap	 by_name;
+	struct strmap	 by_ip;		/* agents with an ip other than any */
+	uint8_t		 digest[16];
+	long		 next_id;	/* master: next id to hand out */
+};
+
+void		 agents_init(struct agents *);
+void		 agents_free(struct agents *);
+struct agent	*agent_new(void);
+void		 agent_free(struct agent *);
+int		 agent_set_groups(struct agent *, const char *);
+int		 agents_add(struct agents *, struct agent *);
+struct agent	*agents_remove(struct agents *, const char *id);
+struct agent	*agents_by_id(const struct agents *, const char *id);
+struct agent	*agents_by_name(const struct agents *, const char *name);
+struct agent	*agents_by_ip(const struct agents *, const char *ip);
+size_t		 agents_count(const struct agents *);
+void		 agents_rehash(struct agents *, struct agent *, const char *);
+void		 agent_key_hash(const struct agent *, char out[41]);
+cJSON		*agent_record_json(const struct agent *);
+struct agent	*agent_from_record(const cJSON *, char *err, size_t);
+int		 agents_valid_name(const char *);
+int		 agents_valid_group(const char *);
+int		 agents_valid_id(const char *);
+void		 agents_format_id(long, char out[AGENT_ID_MAX]);
+
+#endif

@@ -1,0 +1,336 @@
+#include <sys/socket.h>
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/rand.h>
+#include <openssl/x509.h>
+
+#include "conn.h"
+#include "enroll.h"
+#include "log.h"
+#include "reap.h"
+#include "tls.h"
+
+#define TASK	"Enrollment"
+#define CIPHERS	"HIGH:!ADH:!EXP:!MD5:!RC4:!3DES:!CAMELLIA:@STRENGTH"
+
+struct enroll_client {
+	struct conn	*conn;		/* NULL once closed */
+	ev_timer	 idle;
+	int		 pending;	/* submitted, no answer yet */
+	int		 answered;
+	char		 id[AGENT_ID_MAX];	/* of an answer with a key */
+	char		 key[AGENT_KEY_LEN + 1];
+	char		 src[64];
+};
+
+static struct {
+	struct node		*node;
+	const struct enroll_ops	*ops;
+	SSL_CTX			*ctx;
+	int			 fd;
+	ev_io			 accept_w;
+	unsigned long		 requests;
+} E = { .fd = -1 };
+
+static void client_data(struct conn *);
+static void client_close(struct conn *, const char *);
+
+static const struct conn_ops client_ops = {
+	NULL, client_data, NULL, client_close
+};
+
+static void
+client_free(void *p)
+{
+	free(p);
+}
+
+/* Hand an undelivered key back to the role, once. */
+static void
+undelivered(struct enroll_client *cl)
+{
+	if (cl->id[0] != '\0' && E.ops->undelivered != NULL)
+		E.ops->undelivered(cl->id, cl->key);
+	cl->id[0] = '\0';
+}
+
+void
+enroll_answer(struct enroll_client *cl, const char *answer, const char *id,
+    const char *key)
+{
+	cl->pending = 0;
+	if (id != NULL && key != NULL) {
+		snprintf(cl->id, sizeof(cl->id), "%s", id);
+		snprintf(cl->key, sizeof(cl->key), "%s", key);
+	}
+	if (cl->conn == NULL) {		/* the agent is gone */
+		undelivered(cl);
+		reap_later(client_free, cl);
+		return;
+	}
+	cl->answered = 1;
+	if (conn_write(cl->conn, answer, strlen(answer)) == 0)
+		conn_close_after_flush(cl->conn);
+}
+
+static void
+client_data(struct conn *c)
+{
+	struct enroll_client	*cl = c->arg;
+	struct enroll_req	 req;
+	char			 answer[ENROLL_ANSWER_MAX];
+	uint8_t			*nl;
+	size_t			 len;
+
+	if (cl->pending || cl->answered)
+		return;
+	nl = memchr(buf_head(&c->in), '\n', buf_used(&c->in));
+	if (nl == NULL) {
+		if (buf_used(&c->in) >= ENROLL_LINE_MAX)
+			enroll_answer(cl, "ERROR: Invalid request for new agent",
+			    NULL, NULL);
+		return;
+	}
+	len = (size_t)(nl - buf_head(&c->in));
+	E.requests++;
+	if (enroll_parse((const char *)buf_head(&c->in), len, &req, answer,
+	    sizeof(answer)) == -1) {
+		log_info(TASK, "Refused a request from %s: %s", cl->src,
+		    answer);
+		enroll_answer(cl, answer, NULL, NULL);
+		return;
+	}
+	log_debug(TASK, "Request for agent '%s' from %s.", req.name, cl->src);
+	cl->pending = 1;
+	E.ops->submit(cl, &req, (const char *)buf_head(&c->in), len, cl->src);
+}
+
+static void
+client_close(struct conn *c, const char *reason)
+{
+	struct enroll_client	*cl = c->arg;
+
+	ev_timer_stop(E.node->loop, &cl->idle);
+	cl->conn = NULL;
+	/* Not flushed to the agent: the key never reached it. */
+	if (cl->answered && strcmp(reason, "closed after reply") != 0)
+		undelivered(cl);
+	if (!cl->pending)
+		reap_later(client_free, cl);
+}
+
+static void
+idle_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct enroll_client	*cl = t->data;
+
+	(void)loop;
+	(void)revents;
+	if (cl->conn != NULL)
+		conn_close(cl->conn, "idle");
+}
+
+static void
+accept_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct sockaddr_storage	 ss;
+	struct enroll_client	*cl;
+	socklen_t		 sl;
+	int			 fd;
+
+	(void)w;
+	(void)revents;
+	for (;;) {
+		sl = sizeof(ss);
+		if ((fd = accept4(E.fd, (struct sockaddr *)&ss, &sl,
+		    SOCK_NONBLOCK | SOCK_CLOEXEC)) == -1)
+			break;
+		if ((cl = calloc(1, sizeof(*cl))) == NULL) {
+			close(fd);
+			continue;
+		}
+		conn_addr_string(&ss, cl->src, sizeof(cl->src));
+		if ((cl->conn = conn_new(loop, fd, E.ctx, 1, 0, &client_ops,
+		    cl)) == NULL) {
+			close(fd);
+			free(cl);
+			continue;
+		}
+		cl->conn->in_limit = ENROLL_LINE_MAX + 1;
+		ev_timer_init(&cl->idle, idle_cb, ENROLL_IDLE_TIMEOUT, 0);
+		cl->idle.data = cl;
+		ev_timer_start(loop, &cl->idle);
+	}
+	if (errno != EAGAIN && errno != EINTR)
+		log_warn(TASK, "accept");
+}
+
+/*
+ * A self-signed certificate for the enrollment service: agents do not
+ * verify the manager's certificate unless told to, so one made at first
+ * start serves.  EC P-256: handshakes are cheap for a fleet rollout.
+ */
+int
+enroll_make_cert(const char *certpath, const char *keypath, char *err,
+    size_t errlen)
+{
+	EVP_PKEY	*pk = NULL;
+	X509		*x = NULL;
+	X509_NAME	*nm;
+	FILE		*fp = NULL;
+	mode_t		 old;
+	int		 rv = -1;
+
+	if ((pk = EVP_EC_gen("P-256")) == NULL || (x = X509_new()) == NULL)
+		goto done;
+	X509_set_version(x, 2);
+	if (!ASN1_INTEGER_set(X509_get_serialNumber(x),
+	    (long)(time(NULL) & 0x7fffffff)) ||
+	    !X509_gmtime_adj(X509_getm_notBefore(x), 0) ||
+	    !X509_gmtime_adj(X509_getm_notAfter(x), 10L * 365 * 86400) ||
+	    !X509_set_pubkey(x, pk))
+		goto done;
+	nm = X509_get_subject_name(x);
+	X509_NAME_add_entry_by_txt(nm, "CN", MBSTRING_ASC,
+	    (const unsigned char *)"clusterd", -1, -1, 0);
+	if (!X509_set_issuer_name(x, nm) || !X509_sign(x, pk, EVP_sha256()))
+		goto done;
+	old = umask(0077);
+	fp = fopen(keypath, "w");
+	umask(old);
+	if (fp == NULL || !PEM_write_PrivateKey(fp, pk, NULL, NULL, 0, NULL,
+	    NULL) || fclose(fp) != 0) {
+		fp = NULL;
+		snprintf(err, errlen, "cannot write %s: %s", keypath,
+		    strerror(errno));
+		goto fail;
+	}
+	if ((fp = fopen(certpath, "w")) == NULL || !PEM_write_X509(fp, x) ||
+	    fclose(fp) != 0) {
+		fp = NULL;
+		snprintf(err, errlen, "cannot write %s: %s", certpath,
+		    strerror(errno));
+		goto fail;
+	}
+	fp = NULL;
+	rv = 0;
+done:
+	if (rv == -1)
+		snprintf(err, errlen, "cannot make a certificate: %s",
+		    tls_error_string());
+fail:
+	X509_free(x);
+	EVP_PKEY_free(pk);
+	return rv;
+}
+
+static SSL_CTX *
+make_ctx(char *err, size_t errlen)
+{
+	const struct config	*c = &E.node->cfg;
+	char			 cert[PATH_MAX], key[PATH_MAX];
+	SSL_CTX			*ctx;
+
+	if (c->enrollment_cert[0] != '\0')
+		snprintf(cert, sizeof(cert), "%s", c->enrollment_cert);
+	else
+		config_path(c, ENROLL_CERT_REL, cert, sizeof(cert));
+	if (c->enrollment_key[0] != '\0')
+		snprintf(key, sizeof(key), "%s", c->enrollment_key);
+	else
+		config_path(c, ENROLL_KEY_REL, key, sizeof(key));
+	if (access(cert, F_OK) == -1 && access(key, F_OK) == -1) {
+		if (enroll_make_cert(cert, key, err, errlen) == -1)
+			return NULL;
+		log_info(TASK, "Generated a self-signed certificate: %s.", cert);
+	}
+	if ((ctx = SSL_CTX_new(TLS_server_method())) == NULL)
+		goto fail;
+	if (!SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) ||
+	    !SSL_CTX_set_cipher_list(ctx, CIPHERS) ||
+	    SSL_CTX_use_certificate_chain_file(ctx, cert) != 1 ||
+	    SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1 ||
+	    SSL_CTX_check_private_key(ctx) != 1) {
+		snprintf(err, errlen, "certificate %.200s / key %.200s: %s", cert,
+		    key,
+		    tls_error_string());
+		SSL_CTX_free(ctx);
+		return NULL;
+	}
+	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
+	    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_RELEASE_BUFFERS);
+	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+	return ctx;
+fail:
+	snprintf(err, errlen, "%s", tls_error_string());
+	return NULL;
+}
+
+int
+enroll_start(struct node *n, const struct enroll_ops *ops)
+{
+	struct addrinfo	 hints, *res = NULL;
+	char		 port[8], err[512];
+	int		 one = 1, rv;
+
+	E.node = n;
+	E.ops = ops;
+	if (!n->cfg.enrollment)
+		return 0;
+	if ((E.ctx = make_ctx(err, sizeof(err))) == NULL) {
+		log_errx(TASK, "Cannot start: %s.", err);
+		return -1;
+	}
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICHOST;
+	snprintf(port, sizeof(port), "%u", n->cfg.enrollment_port);
+	if ((rv = getaddrinfo(n->cfg.enrollment_address, port, &hints,
+	    &res)) != 0) {
+		log_errx(TASK, "enrollment_address %s: %s",
+		    n->cfg.enrollment_address, gai_strerror(rv));
+		return -1;
+	}
+	if ((E.fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK |
+	    SOCK_CLOEXEC, 0)) == -1 ||
+	    setsockopt(E.fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ==
+	    -1 || bind(E.fd, res->ai_addr, res->ai_addrlen) == -1 ||
+	    listen(E.fd, 1024) == -1) {
+		log_err(TASK, "cannot listen on %s:%u",
+		    n->cfg.enrollment_address, n->cfg.enrollment_port);
+		if (E.fd != -1)
+			close(E.fd);
+		E.fd = -1;
+		freeaddrinfo(res);
+		return -1;
+	}
+	freeaddrinfo(res);
+	ev_io_init(&E.accept_w, accept_cb, E.fd, EV_READ);
+	ev_io_start(n->loop, &E.accept_w);
+	log_info(TASK, "Serving enrollment on %s:%u.",
+	    n->cfg.enrollment_address, n->cfg.enrollment_port);
+	return 0;
+}
+
+void
+enroll_stop(void)
+{
+	if (E.fd != -1) {
+		ev_io_stop(E.node->loop, &E.accept_w);
+		close(E.fd);
+		E.fd = -1;
+	}
+	SSL_CTX_free(E.ctx);
+	E.ctx = NULL;
+}

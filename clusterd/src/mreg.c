@@ -1,0 +1,811 @@
+#include <sys/stat.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/rand.h>
+
+#include "agents.h"
+#include "control.h"
+#include "integ.h"
+#include "log.h"
+#include "mreg.h"
+#include "registry.h"
+#include "safefs.h"
+
+#define TASK		"Agents"
+#define KEYS_REL	"etc/client.keys"
+#define SHARED_REL	"etc/shared"
+#define KEYS_DELAY	0.2	/* client.keys rewrite after a burst */
+
+static struct {
+	struct node	*node;
+	struct agents	 t;
+	mreg_delta_cb	 on_delta;
+	char		*password;
+	ev_timer	 keys_timer;
+	unsigned long	 enrolled;
+	unsigned long	 refused;
+} MR;
+
+/* One enrollment waiting for its commit. */
+struct pending {
+	char		 id[AGENT_ID_MAX];
+	char		 key[AGENT_KEY_LEN + 1];
+	char		 name[AGENT_NAME_MAX + 1];
+	char		 ip[AGENT_IP_MAX];
+	cJSON		*removed;	/* ids it replaced */
+	mreg_answer_cb	 cb;
+	void		*arg;
+};
+
+/* One control change waiting for its commit. */
+struct change {
+	cJSON		*delta;
+	cJSON		*resp;
+	mreg_reply_cb	 cb;
+	void		*arg;
+};
+
+static void
+hex_digest(char out[33])
+{
+	integ_hex(MR.t.digest, out);
+}
+
+static void
+broadcast(cJSON *upsert, cJSON *remove)
+{
+	cJSON	*d = cJSON_CreateObject();
+	char	 hex[33];
+
+	cJSON_AddItemToObject(d, "upsert", upsert != NULL ? upsert :
+	    cJSON_CreateArray());
+	cJSON_AddItemToObject(d, "remove", remove != NULL ? remove :
+	    cJSON_CreateArray());
+	hex_digest(hex);
+	cJSON_AddStringToObject(d, "digest", hex);
+	if (MR.on_delta != NULL)
+		MR.on_delta(d);
+	cJSON_Delete(d);
+}
+
+static int
+cmp_id(const void *a, const void *b)
+{
+	long	x = atol((*(struct agent *const *)a)->id);
+	long	y = atol((*(struct agent *const *)b)->id);
+
+	return x < y ? -1 : x > y;
+}
+
+/* Rewrite etc/client.keys from the table: temp file, fsync, rename. */
+static void
+write_keys(void)
+{
+	char		 path[PATH_MAX], tmp[PATH_MAX + 8];
+	struct agent	**v, *a;
+	size_t		 n = agents_count(&MR.t), i = 0, it = 0;
+	FILE		*fp;
+	int		 fd;
+
+	if (config_path(&MR.node->cfg, KEYS_REL, path, sizeof(path)) == -1)
+		return;
+	snprintf(tmp, sizeof(tmp), "%s.new", path);
+	if ((v = calloc(n + 1, sizeof(*v))) == NULL)
+		return;
+	while ((a = strmap_next(&MR.t.by_id, &it)) != NULL)
+		v[i++] = a;
+	qsort(v, n, sizeof(*v), cmp_id);
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640)) ==
+	    -1 || (fp = fdopen(fd, "w")) == NULL) {
+		log_warn(TASK, "cannot write %s", tmp);
+		if (fd != -1)
+			close(fd);
+		free(v);
+		return;
+	}
+	for (i = 0; i < n; i++)
+		fprintf(fp, "%s %s %s %s\n", v[i]->id, v[i]->name, v[i]->ip,
+		    v[i]->key);
+	free(v);
+	if (fflush(fp) != 0 || fsync(fileno(fp)) != 0 || fclose(fp) != 0 ||
+	    rename(tmp, path) == -1)
+		log_warn(TASK, "cannot replace %s", path);
+}
+
+static void
+keys_timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	(void)loop;
+	(void)t;
+	(void)revents;
+	write_keys();
+}
+
+static void
+keys_changed(void)
+{
+	if (!ev_is_active(&MR.keys_timer))
+		ev_timer_start(MR.node->loop, &MR.keys_timer);
+}
+
+/* The password file, first line, trailing newline removed. */
+static void
+load_password(void)
+{
+	const char	*f = MR.node->cfg.enrollment_password_file;
+	char		*line = NULL;
+	size_t		 cap = 0;
+	ssize_t		 n;
+	FILE		*fp;
+
+	free(MR.password);
+	MR.password = NULL;
+	if (f[0] == '\0')
+		return;
+	if ((fp = fopen(f, "r")) == NULL) {
+		log_err(TASK, "Cannot read the enrollment password file %s; "
+		    "every enrollment will be refused", f);
+		MR.password = strdup("");
+		return;
+	}
+	if ((n = getline(&line, &cap, fp)) > 0) {
+		while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+			line[--n] = '\0';
+	}
+	fclose(fp);
+	if (line == NULL || strlen(line) < 3) {
+		log_errx(TASK, "The enrollment password in %s is empty or too "
+		    "short; every enrollment will be refused", f);
+		free(line);
+		line = strdup("");
+	}
+	MR.password = line;
+}
+
+int
+mreg_start(struct node *n, mreg_delta_cb on_delta)
+{
+	char	path[PATH_MAX], err[256];
+
+	MR.node = n;
+	MR.on_delta = on_delta;
+	agents_init(&MR.t);
+	if (config_path(&n->cfg, "queue/db", path, sizeof(path)) == -1 ||
+	    (mkdir(path, 0750) == -1 && errno != EEXIST) ||
+	    config_path(&n->cfg, SHARED_REL, path, sizeof(path)) == -1 ||
+	    (mkdir(path, 0750) == -1 && errno != EEXIST)) {
+		log_err(TASK, "cannot create the registry folders");
+		return -1;
+	}
+	config_path(&n->cfg, REGISTRY_DB_REL, path, sizeof(path));
+	if (registry_open(n->loop, path, &MR.t, err, sizeof(err)) == -1) {
+		log_errx(TASK, "Registry: %s.", err);
+		return -1;
+	}
+	ev_timer_init(&MR.keys_timer, keys_timer_cb, KEYS_DELAY, 0);
+	load_password();
+	write_keys();
+	log_info(TASK, "Registry open: %zu agents.", agents_count(&MR.t));
+	return 0;
+}
+
+void
+mreg_stop(void)
+{
+	if (MR.node == NULL)
+		return;
+	registry_close();
+	if (ev_is_active(&MR.keys_timer)) {
+		ev_timer_stop(MR.node->loop, &MR.keys_timer);
+		write_keys();
+	}
+	agents_free(&MR.t);
+	free(MR.password);
+	MR.password = NULL;
+	MR.node = NULL;
+}
+
+void
+mreg_reload(void)
+{
+	load_password();
+}
+
+static int
+group_exists(const char *g)
+{
+	char		rel[PATH_MAX], path[PATH_MAX];
+	struct stat	sb;
+
+	snprintf(rel, sizeof(rel), SHARED_REL "/%s", g);
+	if (config_path(&MR.node->cfg, rel, path, sizeof(path)) == -1)
+		return 0;
+	return lstat(path, &sb) == 0 && S_ISDIR(sb.st_mode);
+}
+
+static void
+random_key(char out[AGENT_KEY_LEN + 1])
+{
+	static const char	hx[] = "0123456789abcdef";
+	unsigned char		b[AGENT_KEY_LEN / 2];
+	int			i;
+
+	if (RAND_bytes(b, sizeof(b)) != 1)
+		fatalx("no randomness for agent keys");
+	for (i = 0; i < AGENT_KEY_LEN / 2; i++) {
+		out[2 * i] = hx[b[i] >> 4];
+		out[2 * i + 1] = hx[b[i] & 15];
+	}
+	out[AGENT_KEY_LEN] = '\0';
+}
+
+static void
+force_from_config(struct enroll_force *f)
+{
+	const struct config	*c = &MR.node->cfg;
+
+	f->enabled = c->force_replace;
+	f->disconnected_time = c->force_disconnected_time;
+	f->after_registration_time = c->force_after_registration_time;
+	f->key_mismatch = c->force_key_mismatch;
+}
+
+/* Take an agent out (memory and registry) and note its id for workers. */
+static void
+drop_agent(struct agent *a, cJSON *removed)
+{
+	agents_remove(&MR.t, a->id);
+	registry_del_agent(a->id, NULL, NULL);
+	cJSON_AddItemToArray(removed, cJSON_CreateString(a->id));
+	agent_free(a);
+}
+
+static void
+enroll_done(void *arg, int ok)
+{
+	struct pending	*p = arg;
+	struct agent	*a = agents_by_id(&MR.t, p->id);
+	cJSON		*up;
+	char		 answer[ENROLL_ANSWER_MAX];
+
+	if (!ok) {
+		if (a != NULL && strcmp(a->key, p->key) == 0)
+			agent_free(agents_remove(&MR.t, p->id));
+		snprintf(answer, sizeof(answer), "ERROR: Internal manager error "
+		    "adding agent: %s", p->name);
+		p->cb(p->arg, answer, NULL, NULL);
+		broadcast(NULL, p->removed);
+		goto done;
+	}
+	snprintf(answer, sizeof(answer), "OSSEC K:'%s %s %s %s'", p->id,
+	    p->name, p->ip, p->key);
+	MR.enrolled++;
+	log_info(TASK, "Agent '%s' registered with id %s (%s).", p->name,
+	    p->id, p->ip);
+	up = cJSON_CreateArray();
+	if (a != NULL && strcmp(a->key, p->key) == 0)
+		cJSON_AddItemToArray(up, agent_record_json(a));
+	/* Workers hear of the key as the agent gets it. */
+	broadcast(up, p->removed);
+	keys_changed();
+	p->cb(p->arg, answer, p->id, p->key);
+done:
+	free(p);
+}
+
+/*
+ * Decide an enrollment.  The answer comes through cb once the new agent
+ * is durable, or at once for a refusal.  src_ip is the connection's
+ * source, used for IP:'src'.
+ */
+void
+mreg_enroll(const struct enroll_req *req, const char *src_ip,
+    mreg_answer_cb cb, void *arg)
+{
+	const struct config	*c = &MR.node->cfg;
+	struct enroll_force	 force;
+	struct agent		*a, *old_ip = NULL, *old_name = NULL;
+	struct pending		*p;
+	char			 answer[ENROLL_ANSWER_MAX], why[128], ip[64];
+	char			 copy[AGENT_GROUPS_MAX + 1], *g, *save = NULL;
+	time_t			 now = time(NULL);
+
+	if (MR.password != NULL ? (!req->has_password ||
+	    strcmp(req->password, MR.password) != 0 || MR.password[0] ==
+	    '\0') : req->has_password) {
+		snprintf(answer, sizeof(answer), MR.password != NULL ?
+		    "ERROR: Invalid password" :
+		    "ERROR: Invalid request for new agent");
+		log_info(TASK, "Refused agent '%s' from %s: %s.", req->name,
+		    src_ip, answer + 7);
+		goto refuse;
+	}
+	if (req->version[0] != '\0' &&
+	    enroll_version_cmp(c->manager_version, req->version) < 0) {
+		snprintf(answer, sizeof(answer), "ERROR: Agent version must be "
+		    "lower or equal to manager version");
+		goto refuse;
+	}
+	strcpy(copy, req->groups);
+	for (g = strtok_r(copy, ",", &save); g != NULL;
+	    g = strtok_r(NULL, ",", &save)) {
+		if (!group_exists(g)) {
+			snprintf(answer, sizeof(answer), "ERROR: Invalid group: "
+			    "%s", g);
+			goto refuse;
+		}
+	}
+	snprintf(ip, sizeof(ip), "%s", req->ip[0] == '\0' ? "any" :
+	    strcmp(req->ip, "src") == 0 ? src_ip : req->ip);
+	force_from_config(&force);
+	if (strcmp(ip, "any") != 0 && (old_ip = agents_by_ip(&MR.t, ip)) !=
+	    NULL && !enroll_may_replace(old_ip, req->key_hash, &force, now, why,
+	    sizeof(why))) {
+		log_info(TASK, "Duplicate IP '%s', rejecting enrollment: %s.",
+		    ip, why);
+		snprintf(answer, sizeof(answer), "ERROR: Duplicate IP: %s", ip);
+		goto refuse;
+	}
+	if ((old_name = agents_by_name(&MR.t, req->name)) != NULL &&
+	    old_name != old_ip && !enroll_may_replace(old_name, req->key_hash,
+	    &force, now, why, sizeof(why))) {
+		log_info(TASK, "Duplicate name '%s', rejecting enrollment: %s.",
+		    req->name, why);
+		snprintf(answer, sizeof(answer), "ERROR: Duplicate agent name: "
+		    "%s. Unable to add agent", req->name);
+		goto refuse;
+	}
+	if ((a = agent_new()) == NULL || (p = calloc(1, sizeof(*p))) == NULL) {
+		agent_free(a);
+		snprintf(answer, sizeof(answer), "ERROR: Internal manager error "
+		    "adding agent: %s", req->name);
+		goto refuse;
+	}
+	p->removed = cJSON_CreateArray();
+	if (old_ip != NULL) {
+		log_info(TASK, "Duplicate IP '%s': removing old agent '%s' "
+		    "(id %s).", ip, old_ip->name, old_ip->id);
+		if (old_name == old_ip)
+			old_name = NULL;
+		drop_agent(old_ip, p->removed);
+	}
+	if (old_name != NULL) {
+		log_info(TASK, "Duplicate name: removing old agent '%s' (id %s).",
+		    old_name->name, old_name->id);
+		drop_agent(old_name, p->removed);
+	}
+	agents_format_id(MR.t.next_id++, a->id);
+	snprintf(a->name, sizeof(a->name), "%s", req->name);
+	snprintf(a->ip, sizeof(a->ip), "%s", ip);
+	snprintf(a->register_ip, sizeof(a->register_ip), "%s", ip);
+	snprintf(a->version, sizeof(a->version), "%s", req->version);
+	random_key(a->key);
+	a->date_add = now;
+	if (agent_set_groups(a, req->groups) == -1 || agents_add(&MR.t, a) ==
+	    -1) {
+		agent_free(a);
+		cJSON_Delete(p->removed);
+		free(p);
+		snprintf(answer, sizeof(answer), "ERROR: Internal manager error "
+		    "adding agent: %s", req->name);
+		goto refuse;
+	}
+	memcpy(p->id, a->id, sizeof(p->id));
+	memcpy(p->key, a->key, sizeof(p->key));
+	memcpy(p->name, a->name, sizeof(p->name));
+	memcpy(p->ip, a->ip, sizeof(p->ip));
+	p->cb = cb;
+	p->arg = arg;
+	registry_put_agent(a, MR.t.next_id, enroll_done, p);
+	return;
+refuse:
+	MR.refused++;
+	cb(arg, answer, NULL, NULL);
+}
+
+static void
+removed_done(void *arg, int ok)
+{
+	struct change	*ch = arg;
+
+	if (!ok) {
+		cJSON_Delete(ch->resp);
+		ch->resp = control_error("the registry could not store the "
+		    "change");
+	}
+	broadcast(NULL, cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(
+	    ch->delta, "remove"), 1));
+	keys_changed();
+	if (ch->cb != NULL)
+		ch->cb(ch->arg, ch->resp);
+	else
+		cJSON_Delete(ch->resp);
+	cJSON_Delete(ch->delta);
+	free(ch);
+}
+
+/* The agent could not be given its answer: take the enrollment back. */
+void
+mreg_enroll_abort(const char *id, const char *key)
+{
+	struct agent	*a = agents_by_id(&MR.t, id);
+	struct change	*ch;
+
+	if (a == NULL || strcmp(a->key, key) != 0)
+		return;
+	log_warnx(TASK, "Agent '%s' (id %s) did not get its key; removing "
+	    "it.", a->name, a->id);
+	if ((ch = calloc(1, sizeof(*ch))) == NULL)
+		return;
+	ch->delta = cJSON_CreateObject();
+	cJSON_AddItemToArray(cJSON_AddArrayToObject(ch->delta, "remove"),
+	    cJSON_CreateString(id));
+	agent_free(agents_remove(&MR.t, id));
+	registry_del_agent(id, removed_done, ch);
+}
+
+/* A worker's digest: NULL when equal, else every agent's record. */
+cJSON *
+mreg_check(const char *digest_hex)
+{
+	struct agent	*a;
+	cJSON		*j, *arr;
+	char		 hex[33];
+	size_t		 it = 0;
+
+	hex_digest(hex);
+	if (digest_hex != NULL && strcmp(hex, digest_hex) == 0)
+		return NULL;
+	j = cJSON_CreateObject();
+	arr = cJSON_AddArrayToObject(j, "agents");
+	while ((a = strmap_next(&MR.t.by_id, &it)) != NULL)
+		cJSON_AddItemToArray(arr, agent_record_json(a));
+	cJSON_AddStringToObject(j, "digest", hex);
+	return j;
+}
+
+static cJSON *
+agent_json(const struct agent *a)
+{
+	cJSON	*o = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(o, "id", a->id);
+	cJSON_AddStringToObject(o, "name", a->name);
+	cJSON_AddStringToObject(o, "ip", a->ip);
+	cJSON_AddStringToObject(o, "register_ip", a->register_ip);
+	cJSON_AddStringToObject(o, "status", a->status);
+	cJSON_AddStringToObject(o, "version", a->version);
+	cJSON_AddStringToObject(o, "node_name", a->node_name);
+	cJSON_AddStringToObject(o, "groups", a->groups ? a->groups : "");
+	cJSON_AddItemToObject(o, "date_add", node_time_json((double)
+	    a->date_add));
+	cJSON_AddItemToObject(o, "last_keepalive", node_time_json((double)
+	    a->last_keepalive));
+	return o;
+}
+
+static cJSON *
+list_agents(const cJSON *req)
+{
+	const cJSON	*st = cJSON_GetObjectItemCaseSensitive(req, "status");
+	const cJSON	*nd = cJSON_GetObjectItemCaseSensitive(req, "node");
+	struct agent	**v, *a;
+	cJSON		*arr = cJSON_CreateArray();
+	size_t		 n = agents_count(&MR.t), i = 0, it = 0;
+
+	if ((v = calloc(n + 1, sizeof(*v))) == NULL)
+		return control_error("out of memory");
+	while ((a = strmap_next(&MR.t.by_id, &it)) != NULL)
+		v[i++] = a;
+	qsort(v, n, sizeof(*v), cmp_id);
+	for (i = 0; i < n; i++) {
+		if (cJSON_IsString(st) && strcmp(st->valuestring,
+		    v[i]->status) != 0)
+			continue;
+		if (cJSON_IsString(nd) && strcmp(nd->valuestring,
+		    v[i]->node_name) != 0)
+			continue;
+		cJSON_AddItemToArray(arr, agent_json(v[i]));
+	}
+	free(v);
+	return control_ok(arr);
+}
+
+/* Whether the comma list has g as a whole entry. */
+static int
+has_group(const char *list, const char *g)
+{
+	size_t		 n = strlen(g);
+	const char	*p;
+
+	for (p = list; p != NULL && (p = strstr(p, g)) != NULL; p += n)
+		if ((p == list || p[-1] == ',') && (p[n] == ',' ||
+		    p[n] == '\0'))
+			return 1;
+	return 0;
+}
+
+static size_t
+count_members(const char *g)
+{
+	struct agent	*a;
+	size_t		 it = 0, n = 0;
+
+	while ((a = strmap_next(&MR.t.by_id, &it)) != NULL)
+		if (a->groups != NULL && has_group(a->groups, g))
+			n++;
+	return n;
+}
+
+static cJSON *
+list_groups(void)
+{
+	char		 path[PATH_MAX];
+	struct dirent	*de;
+	cJSON		*arr = cJSON_CreateArray(), *o;
+	DIR		*d;
+
+	config_path(&MR.node->cfg, SHARED_REL, path, sizeof(path));
+	if ((d = opendir(path)) != NULL) {
+		while ((de = readdir(d)) != NULL) {
+			if (!agents_valid_group(de->d_name) ||
+			    !group_exists(de->d_name))
+				continue;
+			o = cJSON_CreateObject();
+			cJSON_AddStringToObject(o, "name", de->d_name);
+			cJSON_AddNumberToObject(o, "agents",
+			    (double)count_members(de->d_name));
+			cJSON_AddItemToArray(arr, o);
+		}
+		closedir(d);
+	}
+	return control_ok(arr);
+}
+
+/* Queue a change; its answer goes out once the registry has it. */
+static struct change *
+change_new(mreg_reply_cb cb, void *arg, cJSON *resp)
+{
+	struct change	*ch;
+
+	if ((ch = calloc(1, sizeof(*ch))) == NULL)
+		fatal("out of memory");
+	ch->cb = cb;
+	ch->arg = arg;
+	ch->resp = resp;
+	ch->delta = cJSON_CreateObject();
+	cJSON_AddArrayToObject(ch->delta, "upsert");
+	cJSON_AddArrayToObject(ch->delta, "remove");
+	return ch;
+}
+
+static void
+change_done(void *arg, int ok)
+{
+	struct change	*ch = arg;
+
+	if (!ok) {
+		cJSON_Delete(ch->resp);
+		ch->resp = control_error("the registry could not store the "
+		    "change");
+	}
+	broadcast(cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(ch->delta,
+	    "upsert"), 1), cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(
+	    ch->delta, "remove"), 1));
+	keys_changed();
+	ch->cb(ch->arg, ch->resp);
+	cJSON_Delete(ch->delta);
+	free(ch);
+}
+
+/* Change a's groups; with done, ch is answered once this is stored. */
+static void
+set_groups(struct agent *a, const char *groups, struct change *ch,
+    registry_done done)
+{
+	agents_rehash(&MR.t, a, groups);
+	cJSON_AddItemToArray(cJSON_GetObjectItemCaseSensitive(ch->delta,
+	    "upsert"), agent_record_json(a));
+	registry_set_groups(a->id, a->groups, done, done != NULL ? ch : NULL);
+}
+
+static const char *
+str(const cJSON *req, const char *k)
+{
+	const cJSON	*v = cJSON_GetObjectItemCaseSensitive(req, k);
+
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+/* "g1,g2" without g. */
+static void
+without(const char *list, const char *g, char *out, size_t outlen)
+{
+	char	copy[AGENT_GROUPS_MAX + 1], *t, *save = NULL;
+
+	out[0] = '\0';
+	snprintf(copy, sizeof(copy), "%s", list ? list : "");
+	for (t = strtok_r(copy, ",", &save); t != NULL;
+	    t = strtok_r(NULL, ",", &save)) {
+		if (strcmp(t, g) == 0)
+			continue;
+		if (out[0] != '\0')
+			strncat(out, ",", outlen - strlen(out) - 1);
+		strncat(out, t, outlen - strlen(out) - 1);
+	}
+}
+
+static int
+group_create(const char *g, struct change *ch, char *err, size_t errlen)
+{
+	char	rel[PATH_MAX + 16], path[PATH_MAX];
+	FILE	*fp;
+
+	snprintf(rel, sizeof(rel), SHARED_REL "/%s", g);
+	config_path(&MR.node->cfg, rel, path, sizeof(path));
+	if (group_exists(g)) {
+		snprintf(err, errlen, "group %s already exists", g);
+		return -1;
+	}
+	if (mkdir(path, 0750) == -1) {
+		snprintf(err, errlen, "cannot create %.200s: %s", path,
+		    strerror(errno));
+		return -1;
+	}
+	snprintf(rel, sizeof(rel), "%s/agent.conf", path);
+	if ((fp = fopen(rel, "w")) != NULL) {
+		fputs("<agent_config>\n\n</agent_config>\n", fp);
+		fclose(fp);
+	}
+	registry_put_group(g, change_done, ch);
+	return 0;
+}
+
+static int
+group_delete(const char *g, struct change *ch, char *err, size_t errlen)
+{
+	struct agent	*a;
+	char		 rel[PATH_MAX], rest[AGENT_GROUPS_MAX + 1];
+	size_t		 it = 0;
+
+	if (!group_exists(g)) {
+		snprintf(err, errlen, "group %s does not exist", g);
+		return -1;
+	}
+	if (strcmp(g, "default") == 0) {
+		snprintf(err, errlen, "the default group cannot be deleted");
+		return -1;
+	}
+	snprintf(rel, sizeof(rel), SHARED_REL "/%s", g);
+	if (safefs_remove_tree(MR.node->cfg.home, rel) == -1) {
+		snprintf(err, errlen, "cannot remove %.200s: %s", rel,
+		    strerror(errno));
+		return -1;
+	}
+	while ((a = strmap_next(&MR.t.by_id, &it)) != NULL) {
+		if (a->groups == NULL || !has_group(a->groups, g))
+			continue;
+		without(a->groups, g, rest, sizeof(rest));
+		set_groups(a, rest, ch, NULL);
+	}
+	registry_del_group(g, change_done, ch);
+	return 0;
+}
+
+/*
+ * Agent and group commands.  Returns 1 when the command is one of ours
+ * (its answer comes through cb, maybe later), 0 otherwise.
+ */
+int
+mreg_command(const cJSON *req, mreg_reply_cb cb, void *arg)
+{
+	const char	*cmd = str(req, "command"), *id = str(req, "agent");
+	const char	*g = str(req, "group");
+	struct agent	*a;
+	struct change	*ch;
+	char		 err[256], list[AGENT_GROUPS_MAX + 1];
+
+	if (cmd == NULL)
+		return 0;
+	if (strcmp(cmd, "agents") == 0) {
+		cb(arg, list_agents(req));
+		return 1;
+	}
+	if (strcmp(cmd, "groups") == 0) {
+		cb(arg, list_groups());
+		return 1;
+	}
+	if (strcmp(cmd, "agent_remove") != 0 &&
+	    strcmp(cmd, "group_create") != 0 &&
+	    strcmp(cmd, "group_delete") != 0 &&
+	    strcmp(cmd, "group_assign") != 0 &&
+	    strcmp(cmd, "group_unassign") != 0)
+		return 0;
+	a = id != NULL ? agents_by_id(&MR.t, id) : NULL;
+	if (strncmp(cmd, "group_", 6) == 0 && (g == NULL ||
+	    !agents_valid_group(g))) {
+		cb(arg, control_error("invalid or missing group name"));
+		return 1;
+	}
+	if ((strcmp(cmd, "agent_remove") == 0 ||
+	    strcmp(cmd, "group_assign") == 0 ||
+	    strcmp(cmd, "group_unassign") == 0) && a == NULL) {
+		cb(arg, control_error("agent %s does not exist", id ? id :
+		    "(none given)"));
+		return 1;
+	}
+	ch = change_new(cb, arg, control_ok(NULL));
+	if (strcmp(cmd, "agent_remove") == 0) {
+		log_info(TASK, "Removing agent '%s' (id %s).", a->name, a->id);
+		cJSON_AddItemToArray(cJSON_GetObjectItemCaseSensitive(ch->delta,
+		    "remove"), cJSON_CreateString(a->id));
+		registry_del_agent(a->id, change_done, ch);
+		agent_free(agents_remove(&MR.t, a->id));
+		return 1;
+	}
+	if (strcmp(cmd, "group_create") == 0) {
+		if (group_create(g, ch, err, sizeof(err)) == -1)
+			goto fail;
+		log_info(TASK, "Group '%s' created.", g);
+		return 1;
+	}
+	if (strcmp(cmd, "group_delete") == 0) {
+		if (group_delete(g, ch, err, sizeof(err)) == -1)
+			goto fail;
+		log_info(TASK, "Group '%s' deleted.", g);
+		return 1;
+	}
+	if (strcmp(cmd, "group_assign") == 0) {
+		if (!group_exists(g)) {
+			snprintf(err, sizeof(err), "group %s does not exist", g);
+			goto fail;
+		}
+		if (a->groups != NULL && has_group(a->groups, g)) {
+			snprintf(err, sizeof(err), "agent %s is already in "
+			    "group %s", a->id, g);
+			goto fail;
+		}
+		snprintf(list, sizeof(list), "%s%s%s", a->groups ? a->groups :
+		    "", a->groups ? "," : "", g);
+	} else {
+		if (a->groups == NULL || !has_group(a->groups, g)) {
+			snprintf(err, sizeof(err), "agent %s is not in group %s",
+			    a->id, g);
+			goto fail;
+		}
+		without(a->groups, g, list, sizeof(list));
+	}
+	set_groups(a, list, ch, change_done);
+	log_info(TASK, "Agent %s %s group '%s'.", a->id,
+	    strcmp(cmd, "group_assign") == 0 ? "added to" : "removed from", g);
+	return 1;
+fail:
+	cJSON_Delete(ch->resp);
+	cJSON_Delete(ch->delta);
+	free(ch);
+	cb(arg, control_error("%s", err));
+	return 1;
+}
+
+void
+mreg_health(cJSON *o)
+{
+	cJSON	*r = cJSON_AddObjectToObject(o, "agents");
+	char	 hex[33];
+
+	hex_digest(hex);
+	cJSON_AddNumberToObject(r, "count", (double)agents_count(&MR.t));
+	cJSON_AddStringToObject(r, "digest", hex);
+	cJSON_AddNumberToObject(r, "enrolled", (double)MR.enrolled);
+	cJSON_AddNumberToObject(r, "refused", (double)MR.refused);
+	cJSON_AddNumberToObject(r, "registry_batches",
+	    (double)registry_batches());
+}

@@ -1,0 +1,34 @@
+/*
+ * mreg: the master's agent management on the loop: enrollment decisions,
+ * removals and groups against the in-memory table, persisted through the
+ * registry, answered once durable, then replicated to workers as deltas
+ * and written to etc/client.keys.  Groups are the folders of etc/shared;
+ * memberships are ordered lists kept in the registry.
+ */
+#ifndef CLUSTERD_MREG_H
+#define CLUSTERD_MREG_H
+
+#include <cjson/cJSON.h>
+
+#include "enroll_parse.h"
+#include "node.h"
+
+/* answer: "OSSEC K:'...'" or "ERROR: ..."; id set on success. */
+typedef void (*mreg_answer_cb)(void *arg, const char *answer, const char *id,
+    const char *key);
+/* resp: a control answer ({"error":0,...}); the callee takes it. */
+typedef void (*mreg_reply_cb)(void *arg, cJSON *resp);
+/* A change to replicate: {"upsert":[records],"remove":[ids]}. */
+typedef void (*mreg_delta_cb)(const cJSON *delta);
+
+int	 mreg_start(struct node *, mreg_delta_cb);
+void	 mreg_stop(void);
+void	 mreg_reload(void);
+void	 mreg_enroll(const struct enroll_req *, const char *src_ip,
+	    mreg_answer_cb, void *arg);
+void	 mreg_enroll_abort(const char *id, const char *key);
+cJSON	*mreg_check(const char *digest_hex);
+int	 mreg_command(const cJSON *req, mreg_reply_cb, void *arg);
+void	 mreg_health(cJSON *);
+
+#endif

@@ -1,0 +1,514 @@
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "log.h"
+#include "registry.h"
+
+#define TASK	"Registry"
+
+enum reg_op {
+	REG_PUT_AGENT,
+	REG_DEL_AGENT,
+	REG_SET_GROUPS,
+	REG_PUT_GROUP,
+	REG_DEL_GROUP
+};
+
+struct reg_job {
+	enum reg_op	 op;
+	struct agent	 a;		/* PUT_AGENT: a copy; else id/groups */
+	long		 next_id;
+	char		 group[AGENT_GROUP_NAME_MAX + 1];
+	registry_done	 cb;
+	void		*arg;
+	int		 ok;
+	struct reg_job	*next;
+};
+
+static struct {
+	struct ev_loop	*loop;
+	sqlite3		*db;
+	pthread_t	 thread;
+	pthread_mutex_t	 mu;
+	pthread_cond_t	 cv;
+	struct reg_job	*queue, **qtail;	/* under mu */
+	struct reg_job	*done, **dtail;		/* under mu */
+	int		 quit;			/* under mu */
+	int		 running;
+	ev_async	 async;
+	unsigned	 batches;
+} R;
+
+/* Schema steps: migrations[v] brings version v to v + 1. */
+static const char *const migrations[] = {
+	/* 0 -> 1 */
+	"CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+	"CREATE TABLE agent ("
+	"  id INTEGER PRIMARY KEY,"
+	"  name TEXT NOT NULL UNIQUE,"
+	"  ip TEXT NOT NULL,"
+	"  register_ip TEXT NOT NULL,"
+	"  internal_key TEXT NOT NULL,"
+	"  version TEXT,"
+	"  date_add INTEGER NOT NULL,"
+	"  last_keepalive INTEGER,"
+	"  connection_status TEXT NOT NULL DEFAULT 'never_connected',"
+	"  disconnection_time INTEGER NOT NULL DEFAULT 0,"
+	"  node_name TEXT NOT NULL DEFAULT 'unknown',"
+	"  os_name TEXT, os_version TEXT, os_major TEXT, os_minor TEXT,"
+	"  os_codename TEXT, os_build TEXT, os_platform TEXT, os_uname TEXT,"
+	"  os_arch TEXT, config_sum TEXT, merged_sum TEXT);"
+	"CREATE TABLE \"group\" ("
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  name TEXT NOT NULL UNIQUE);"
+	"CREATE TABLE belongs ("
+	"  id_agent INTEGER NOT NULL REFERENCES agent(id) ON DELETE CASCADE,"
+	"  id_group INTEGER NOT NULL REFERENCES \"group\"(id) ON DELETE CASCADE,"
+	"  priority INTEGER NOT NULL,"
+	"  PRIMARY KEY (id_agent, id_group));"
+	"CREATE TABLE labels ("
+	"  id INTEGER NOT NULL REFERENCES agent(id) ON DELETE CASCADE,"
+	"  key TEXT NOT NULL, value TEXT,"
+	"  PRIMARY KEY (id, key));"
+	"INSERT INTO meta VALUES ('next_id', '1');",
+};
+
+static int
+exec(const char *sql, char *err, size_t errlen)
+{
+	char	*msg = NULL;
+
+	if (sqlite3_exec(R.db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		snprintf(err, errlen, "%s", msg ? msg : sqlite3_errmsg(R.db));
+		sqlite3_free(msg);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+schema_version(void)
+{
+	sqlite3_stmt	*st;
+	int		 v = -1;
+
+	if (sqlite3_prepare_v2(R.db, "PRAGMA user_version", -1, &st, NULL) ==
+	    SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+/* Bring the schema to REGISTRY_SCHEMA_VERSION, one step per transaction. */
+static int
+migrate(char *err, size_t errlen)
+{
+	char	sql[64];
+	int	v = schema_version();
+
+	if (v > REGISTRY_SCHEMA_VERSION) {
+		snprintf(err, errlen, "registry schema version %d is newer "
+		    "than this clusterd (%d)", v, REGISTRY_SCHEMA_VERSION);
+		return -1;
+	}
+	for (; v < REGISTRY_SCHEMA_VERSION; v++) {
+		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d;", v + 1);
+		if (exec("BEGIN IMMEDIATE;", err, errlen) == -1)
+			return -1;
+		if (exec(migrations[v], err, errlen) == -1 ||
+		    exec(sql, err, errlen) == -1 ||
+		    exec("COMMIT;", err, errlen) == -1) {
+			exec("ROLLBACK;", err, errlen);
+			return -1;
+		}
+		log_info(TASK, "Registry schema migrated to version %d.", v + 1);
+	}
+	return 0;
+}
+
+static void
+col_copy(sqlite3_stmt *st, int i, char *out, size_t outlen)
+{
+	const unsigned char	*v = sqlite3_column_text(st, i);
+
+	snprintf(out, outlen, "%s", v != NULL ? (const char *)v : "");
+}
+
+/* Load every agent with its groups in priority order into t. */
+static int
+load(struct agents *t, char *err, size_t errlen)
+{
+	sqlite3_stmt	*st = NULL;
+	struct agent	*a;
+	char		 buf[AGENT_GROUPS_MAX + 1], grp[AGENT_GROUP_NAME_MAX + 1];
+	int		 rc, rv = -1;
+
+	if (sqlite3_prepare_v2(R.db, "SELECT value FROM meta WHERE key = "
+	    "'next_id'", -1, &st, NULL) != SQLITE_OK)
+		goto fail;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		t->next_id = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	if (sqlite3_prepare_v2(R.db, "SELECT id, name, ip, register_ip, "
+	    "internal_key, version, date_add, last_keepalive, "
+	    "connection_status, disconnection_time, node_name FROM agent",
+	    -1, &st, NULL) != SQLITE_OK)
+		goto fail;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if ((a = agent_new()) == NULL)
+			goto fail;
+		agents_format_id(sqlite3_column_int64(st, 0), a->id);
+		col_copy(st, 1, a->name, sizeof(a->name));
+		col_copy(st, 2, a->ip, sizeof(a->ip));
+		col_copy(st, 3, a->register_ip, sizeof(a->register_ip));
+		col_copy(st, 4, a->key, sizeof(a->key));
+		col_copy(st, 5, a->version, sizeof(a->version));
+		a->date_add = sqlite3_column_int64(st, 6);
+		a->last_keepalive = sqlite3_column_int64(st, 7);
+		col_copy(st, 8, a->status, sizeof(a->status));
+		a->disconnection_time = sqlite3_column_int64(st, 9);
+		col_copy(st, 10, a->node_name, sizeof(a->node_name));
+		if (agents_add(t, a) == -1) {
+			agent_free(a);
+			goto fail;
+		}
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	if (rc != SQLITE_DONE)
+		goto fail;
+	if (sqlite3_prepare_v2(R.db, "SELECT b.id_agent, g.name FROM belongs b "
+	    "JOIN \"group\" g ON g.id = b.id_group ORDER BY b.id_agent, "
+	    "b.priority", -1, &st, NULL) != SQLITE_OK)
+		goto fail;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		char id[AGENT_ID_MAX];
+
+		agents_format_id(sqlite3_column_int64(st, 0), id);
+		col_copy(st, 1, grp, sizeof(grp));
+		if ((a = agents_by_id(t, id)) == NULL)
+			continue;
+		snprintf(buf, sizeof(buf), "%s%s%s", a->groups ? a->groups : "",
+		    a->groups ? "," : "", grp);
+		agents_rehash(t, a, buf);
+	}
+	rv = rc == SQLITE_DONE ? 0 : -1;
+fail:
+	if (rv == -1)
+		snprintf(err, errlen, "%s", sqlite3_errmsg(R.db));
+	sqlite3_finalize(st);
+	return rv;
+}
+
+/* Run one statement with text/int parameters given as a printf-less list. */
+static int
+run(const char *sql, const char *const *text, int ntext)
+{
+	sqlite3_stmt	*st;
+	int		 i, rc;
+
+	if (sqlite3_prepare_v2(R.db, sql, -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	for (i = 0; i < ntext; i++)
+		sqlite3_bind_text(st, i + 1, text[i], -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+static int
+set_groups(const char *id, const char *groups)
+{
+	char	*copy, *g, *save = NULL, prio[16];
+	int	 n = 0, rv = 0;
+
+	if (run("DELETE FROM belongs WHERE id_agent = CAST(?1 AS INTEGER)",
+	    (const char *[]){ id }, 1) == -1)
+		return -1;
+	if (groups == NULL || *groups == '\0')
+		return 0;
+	if ((copy = strdup(groups)) == NULL)
+		return -1;
+	for (g = strtok_r(copy, ",", &save); g != NULL && rv == 0;
+	    g = strtok_r(NULL, ",", &save)) {
+		snprintf(prio, sizeof(prio), "%d", n++);
+		rv = run("INSERT OR IGNORE INTO \"group\"(name) VALUES (?1)",
+		    (const char *[]){ g }, 1);
+		if (rv == 0)
+			rv = run("INSERT INTO belongs VALUES (CAST(?1 AS "
+			    "INTEGER), (SELECT id FROM \"group\" WHERE name = "
+			    "?2), CAST(?3 AS INTEGER))",
+			    (const char *[]){ id, g, prio }, 3);
+	}
+	free(copy);
+	return rv;
+}
+
+static int
+apply_job(struct reg_job *j)
+{
+	char	date[32], next[32];
+
+	switch (j->op) {
+	case REG_PUT_AGENT:
+		snprintf(date, sizeof(date), "%lld", (long long)j->a.date_add);
+		snprintf(next, sizeof(next), "%ld", j->next_id);
+		if (run("INSERT OR REPLACE INTO agent (id, name, ip, "
+		    "register_ip, internal_key, version, date_add, "
+		    "connection_status, node_name) VALUES (CAST(?1 AS INTEGER),"
+		    " ?2, ?3, ?4, ?5, ?6, CAST(?7 AS INTEGER), ?8, ?9)",
+		    (const char *[]){ j->a.id, j->a.name, j->a.ip,
+		    j->a.register_ip, j->a.key, j->a.version, date,
+		    j->a.status, j->a.node_name }, 9) == -1)
+			return -1;
+		if (run("UPDATE meta SET value = ?1 WHERE key = 'next_id' AND "
+		    "CAST(value AS INTEGER) < CAST(?1 AS INTEGER)",
+		    (const char *[]){ next }, 1) == -1)
+			return -1;
+		return set_groups(j->a.id, j->a.groups);
+	case REG_DEL_AGENT:
+		return run("DELETE FROM agent WHERE id = CAST(?1 AS INTEGER)",
+		    (const char *[]){ j->a.id }, 1);
+	case REG_SET_GROUPS:
+		return set_groups(j->a.id, j->a.groups);
+	case REG_PUT_GROUP:
+		return run("INSERT OR IGNORE INTO \"group\"(name) VALUES (?1)",
+		    (const char *[]){ j->group }, 1);
+	case REG_DEL_GROUP:
+		return run("DELETE FROM \"group\" WHERE name = ?1",
+		    (const char *[]){ j->group }, 1);
+	}
+	return -1;
+}
+
+/*
+ * Commit one batch: every job in its own savepoint, so a failing change
+ * fails alone; the whole batch is durable at COMMIT (synchronous=FULL).
+ */
+static void
+commit_batch(struct reg_job *batch)
+{
+	struct reg_job	*j;
+	char		 err[256];
+	int		 committed;
+
+	if (exec("BEGIN IMMEDIATE;", err, sizeof(err)) == -1) {
+		log_errx(TASK, "Cannot begin a transaction: %s.", err);
+		for (j = batch; j != NULL; j = j->next)
+			j->ok = 0;
+		return;
+	}
+	for (j = batch; j != NULL; j = j->next) {
+		exec("SAVEPOINT job;", err, sizeof(err));
+		j->ok = apply_job(j) == 0;
+		if (!j->ok) {
+			log_errx(TASK, "Cannot store a change: %s.",
+			    sqlite3_errmsg(R.db));
+			exec("ROLLBACK TO job;", err, sizeof(err));
+		}
+		exec("RELEASE job;", err, sizeof(err));
+	}
+	committed = exec("COMMIT;", err, sizeof(err)) == 0;
+	if (!committed) {
+		log_errx(TASK, "Cannot commit: %s.", err);
+		exec("ROLLBACK;", err, sizeof(err));
+		for (j = batch; j != NULL; j = j->next)
+			j->ok = 0;
+	}
+}
+
+static void *
+registry_main(void *p)
+{
+	struct reg_job	*batch, *last;
+
+	(void)p;
+	pthread_mutex_lock(&R.mu);
+	for (;;) {
+		while (R.queue == NULL && !R.quit)
+			pthread_cond_wait(&R.cv, &R.mu);
+		if (R.queue == NULL && R.quit)
+			break;
+		batch = R.queue;
+		R.queue = NULL;
+		R.qtail = &R.queue;
+		pthread_mutex_unlock(&R.mu);
+
+		commit_batch(batch);
+
+		pthread_mutex_lock(&R.mu);
+		R.batches++;
+		for (last = batch; last->next != NULL; last = last->next)
+			;
+		*R.dtail = batch;
+		R.dtail = &last->next;
+		ev_async_send(R.loop, &R.async);
+	}
+	pthread_mutex_unlock(&R.mu);
+	return NULL;
+}
+
+/* On the loop: run the callbacks of committed jobs, in order. */
+static void
+done_cb(struct ev_loop *loop, ev_async *w, int revents)
+{
+	struct reg_job	*j, *next;
+
+	(void)loop;
+	(void)w;
+	(void)revents;
+	pthread_mutex_lock(&R.mu);
+	j = R.done;
+	R.done = NULL;
+	R.dtail = &R.done;
+	pthread_mutex_unlock(&R.mu);
+	for (; j != NULL; j = next) {
+		next = j->next;
+		if (j->cb != NULL)
+			j->cb(j->arg, j->ok);
+		free(j->a.groups);
+		free(j);
+	}
+}
+
+int
+registry_open(struct ev_loop *loop, const char *path, struct agents *t,
+    char *err, size_t errlen)
+{
+	R.loop = loop;
+	R.qtail = &R.queue;
+	R.dtail = &R.done;
+	if (sqlite3_open_v2(path, &R.db, SQLITE_OPEN_READWRITE |
+	    SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "cannot open %s: %s", path,
+		    R.db ? sqlite3_errmsg(R.db) : "out of memory");
+		goto fail;
+	}
+	sqlite3_busy_timeout(R.db, 5000);
+	if (exec("PRAGMA journal_mode = WAL;", err, errlen) == -1 ||
+	    exec("PRAGMA synchronous = FULL;", err, errlen) == -1 ||
+	    exec("PRAGMA foreign_keys = ON;", err, errlen) == -1 ||
+	    migrate(err, errlen) == -1 || load(t, err, errlen) == -1)
+		goto fail;
+	pthread_mutex_init(&R.mu, NULL);
+	pthread_cond_init(&R.cv, NULL);
+	ev_async_init(&R.async, done_cb);
+	ev_async_start(loop, &R.async);
+	if (pthread_create(&R.thread, NULL, registry_main, NULL) != 0) {
+		snprintf(err, errlen, "cannot start the registry thread");
+		ev_async_stop(loop, &R.async);
+		goto fail;
+	}
+	R.running = 1;
+	return 0;
+fail:
+	sqlite3_close(R.db);
+	R.db = NULL;
+	return -1;
+}
+
+/* Finish what is queued, then stop; callbacks of the last batch run. */
+void
+registry_close(void)
+{
+	if (!R.running)
+		return;
+	pthread_mutex_lock(&R.mu);
+	R.quit = 1;
+	pthread_cond_signal(&R.cv);
+	pthread_mutex_unlock(&R.mu);
+	pthread_join(R.thread, NULL);
+	done_cb(R.loop, &R.async, 0);
+	ev_async_stop(R.loop, &R.async);
+	sqlite3_close(R.db);
+	R.db = NULL;
+	R.running = 0;
+}
+
+static void
+enqueue(struct reg_job *j)
+{
+	pthread_mutex_lock(&R.mu);
+	*R.qtail = j;
+	R.qtail = &j->next;
+	pthread_cond_signal(&R.cv);
+	pthread_mutex_unlock(&R.mu);
+}
+
+static struct reg_job *
+job_new(enum reg_op op, registry_done cb, void *arg)
+{
+	struct reg_job	*j;
+
+	if ((j = calloc(1, sizeof(*j))) == NULL)
+		fatal("registry: out of memory");
+	j->op = op;
+	j->cb = cb;
+	j->arg = arg;
+	return j;
+}
+
+void
+registry_put_agent(const struct agent *a, long next_id, registry_done cb,
+    void *arg)
+{
+	struct reg_job	*j = job_new(REG_PUT_AGENT, cb, arg);
+
+	j->a = *a;
+	j->a.groups = a->groups != NULL ? strdup(a->groups) : NULL;
+	j->next_id = next_id;
+	enqueue(j);
+}
+
+void
+registry_del_agent(const char *id, registry_done cb, void *arg)
+{
+	struct reg_job	*j = job_new(REG_DEL_AGENT, cb, arg);
+
+	snprintf(j->a.id, sizeof(j->a.id), "%s", id);
+	enqueue(j);
+}
+
+void
+registry_set_groups(const char *id, const char *groups, registry_done cb,
+    void *arg)
+{
+	struct reg_job	*j = job_new(REG_SET_GROUPS, cb, arg);
+
+	snprintf(j->a.id, sizeof(j->a.id), "%s", id);
+	j->a.groups = groups != NULL ? strdup(groups) : NULL;
+	enqueue(j);
+}
+
+void
+registry_put_group(const char *name, registry_done cb, void *arg)
+{
+	struct reg_job	*j = job_new(REG_PUT_GROUP, cb, arg);
+
+	snprintf(j->group, sizeof(j->group), "%s", name);
+	enqueue(j);
+}
+
+void
+registry_del_group(const char *name, registry_done cb, void *arg)
+{
+	struct reg_job	*j = job_new(REG_DEL_GROUP, cb, arg);
+
+	snprintf(j->group, sizeof(j->group), "%s", name);
+	enqueue(j);
+}
+
+unsigned
+registry_batches(void)
+{
+	unsigned	n;
+
+	pthread_mutex_lock(&R.mu);
+	n = R.batches;
+	pthread_mutex_unlock(&R.mu);
+	return n;
+}

@@ -1,0 +1,35 @@
+/*
+ * registry: the master's durable agent registry, SQLite under the home
+ * (queue/db/global.db), written by a thread of its own.  Decisions are
+ * made on the loop against the in-memory table (agents.h); the registry
+ * only persists them.  Every change queued while the previous transaction
+ * was committing goes into the next one, so a fleet enrolling at once pays
+ * one durable commit per batch, not per agent; each change's callback runs
+ * on the loop once its transaction is on disk (or failed).
+ */
+#ifndef CLUSTERD_REGISTRY_H
+#define CLUSTERD_REGISTRY_H
+
+#include <ev.h>
+
+#include "agents.h"
+
+#define REGISTRY_DB_REL		"queue/db/global.db"
+#define REGISTRY_SCHEMA_VERSION	1
+
+/* ok: 1 when durable, 0 when the change could not be stored. */
+typedef void (*registry_done)(void *arg, int ok);
+
+int	registry_open(struct ev_loop *, const char *path, struct agents *,
+	    char *err, size_t errlen);
+void	registry_close(void);
+void	registry_put_agent(const struct agent *, long next_id, registry_done,
+	    void *arg);
+void	registry_del_agent(const char *id, registry_done, void *arg);
+void	registry_set_groups(const char *id, const char *groups, registry_done,
+	    void *arg);
+void	registry_put_group(const char *name, registry_done, void *arg);
+void	registry_del_group(const char *name, registry_done, void *arg);
+unsigned registry_batches(void);
+
+#endif

@@ -1,0 +1,27 @@
+/*
+ * wagents: a worker's replica of the agents (id, name, ip, key, groups),
+ * in memory and in queue/cluster/agents.json for restarts.  After each
+ * connect the worker compares its digest with the master's and takes the
+ * full table when they differ; between checks the master's deltas keep it
+ * equal, and a delta whose resulting digest disagrees triggers a check.
+ */
+#ifndef CLUSTERD_WAGENTS_H
+#define CLUSTERD_WAGENTS_H
+
+#include <cjson/cJSON.h>
+
+#include "agents.h"
+#include "link.h"
+#include "node.h"
+
+#define WAGENTS_FILE_REL	"queue/cluster/agents.json"
+
+int		 wagents_start(struct node *);
+void		 wagents_stop(void);
+void		 wagents_link_up(struct link *);
+void		 wagents_link_down(void);
+int		 wagents_on_frame(const struct frame_hdr *, const cJSON *);
+void		 wagents_status(cJSON *);
+const struct agents *wagents_table(void);
+
+#endif
