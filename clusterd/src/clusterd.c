@@ -322,6 +322,8 @@ main(int argc, char *argv[])
 	log_info("Main", "Stopped.");
 	rv = 0;
 done:
+	if (rv != 0)
+		unlink(pidpath);	/* no stale pid after a failed start */
 	control_shutdown();
 	tls_ctx_free(N.ctx);
 	log_close();

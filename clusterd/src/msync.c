@@ -13,6 +13,7 @@
 #include "watch.h"
 
 #define DATA_CHUNK	(256 * 1024)
+#define SUPERSEDED	"superseded by the worker's check"
 
 struct msync_peer {
 	struct link		*link;
@@ -95,7 +96,14 @@ scan_done(struct integ_index *idx, unsigned gen, void *arg)
 
 	(void)gen;
 	(void)arg;
-	watch_dirs(MS.watch, idx->dirs, idx->ndirs);
+	/* New folders: a file written there before the watch is seen only by
+	 * another scan. */
+	if (watch_dirs(MS.watch, idx->dirs, idx->ndirs) > 0)
+		scanner_request(MS.scanner);
+	if (idx->skipped != MS.idx->skipped && idx->skipped > 0)
+		log_warnx("Local integrity", "%zu entries of the shared set "
+		    "are not shared: symlinks, special files or unreadable "
+		    "files.", idx->skipped);
 	changed = memcmp(idx->digest, MS.idx->digest, 16) != 0;
 	if (changed || idx->hashed > 0)
 		log_info("Local integrity", "Finished in %.3fs. %zu files, "
@@ -156,7 +164,7 @@ msync_start(struct node *n)
 	MS.scan_at = wall_now();
 	log_info("Local integrity", "Finished in %.3fs. %zu files.",
 	    MS.idx->duration, MS.idx->nfiles);
-	if ((MS.scanner = scanner_new(n->loop, n->cfg.home, scan_done,
+	if ((MS.scanner = scanner_new(n->loop, n->cfg.home, MS.idx, scan_done,
 	    NULL)) == NULL ||
 	    (MS.watch = watch_new(n->loop, n->cfg.home, n->cfg.sync_debounce,
 	    rescan, NULL)) == NULL)
@@ -247,6 +255,7 @@ msync_peer_ready(struct msync_peer *p)
 	notify(p);
 }
 
+/* End the transfer in flight; error NULL for success. */
 static void
 end_transfer(struct msync_peer *p, const char *error)
 {
@@ -256,8 +265,12 @@ end_transfer(struct msync_peer *p, const char *error)
 	cJSON_AddBoolToObject(j, "ok", error == NULL);
 	if (error != NULL) {
 		cJSON_AddStringToObject(j, "error", error);
-		plog_errx(p->ctx, "Integrity sync", "Sending files failed: "
-		    "%s.", error);
+		if (strcmp(error, SUPERSEDED) == 0)	/* a normal race */
+			plog_info(p->ctx, "Integrity sync", "Push dropped: the "
+			    "worker asked for a check instead.");
+		else
+			plog_errx(p->ctx, "Integrity sync", "Sending files "
+			    "failed: %s.", error);
 	}
 	link_notify(p->link, FRAME_SYNC_END, j);
 	cJSON_Delete(j);
@@ -392,7 +405,7 @@ handle_integrity(struct msync_peer *p, const struct frame_hdr *h,
 	p->check_at = wall_now();
 	set_known(p, NULL);
 	if (p->enc != NULL)		/* the worker did not take a push */
-		end_transfer(p, "superseded by the worker's check");
+		end_transfer(p, SUPERSEDED);
 	if (memcmp(wd, MS.idx->digest, 16) == 0) {
 		set_known(p, MS.idx);
 		resp = cJSON_CreateObject();

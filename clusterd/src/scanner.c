@@ -77,7 +77,8 @@ done_cb(struct ev_loop *loop, ev_async *w, int revents)
 }
 
 struct scanner *
-scanner_new(struct ev_loop *loop, const char *home, scanner_cb cb, void *arg)
+scanner_new(struct ev_loop *loop, const char *home, struct integ_index *seed,
+    scanner_cb cb, void *arg)
 {
 	struct scanner	*s;
 
@@ -89,6 +90,7 @@ scanner_new(struct ev_loop *loop, const char *home, scanner_cb cb, void *arg)
 	s->loop = loop;
 	s->cb = cb;
 	s->arg = arg;
+	s->cache = seed != NULL ? integ_ref(seed) : NULL;
 	pthread_mutex_init(&s->mu, NULL);
 	pthread_cond_init(&s->cv, NULL);
 	ev_async_init(&s->done, done_cb);
@@ -97,6 +99,7 @@ scanner_new(struct ev_loop *loop, const char *home, scanner_cb cb, void *arg)
 	if (pthread_create(&s->thread, NULL, scanner_main, s) != 0) {
 		log_err("Local integrity", "pthread_create");
 		ev_async_stop(loop, &s->done);
+		integ_unref(s->cache);
 		free(s->home);
 		free(s);
 		return NULL;

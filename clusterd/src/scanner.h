@@ -17,8 +17,9 @@ struct scanner;
  * scan covers; results older than a caller's request can be told apart. */
 typedef void (*scanner_cb)(struct integ_index *, unsigned gen, void *arg);
 
-struct scanner	*scanner_new(struct ev_loop *, const char *home, scanner_cb,
-		    void *arg);
+/* seed (may be NULL): an index of the same tree, the first scan's cache. */
+struct scanner	*scanner_new(struct ev_loop *, const char *home,
+		    struct integ_index *seed, scanner_cb, void *arg);
 unsigned	 scanner_request(struct scanner *);
 void		 scanner_free(struct scanner *);
 

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "strmap.h"
 #include "watch.h"
 
 #define WATCH_MASK	(IN_CLOSE_WRITE | IN_MODIFY | IN_ATTRIB | IN_CREATE | \
@@ -23,6 +24,7 @@ struct watch {
 	void		(*cb)(void *);
 	void		*arg;
 	int		 warned;
+	struct strmap	 watched;	/* folder path -> itself (owned) */
 };
 
 static void
@@ -66,6 +68,7 @@ watch_new(struct ev_loop *loop, const char *home, double debounce,
 	w->loop = loop;
 	w->cb = cb;
 	w->arg = arg;
+	strmap_init(&w->watched);
 	if ((w->fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) == -1) {
 		log_warn("Local integrity", "inotify unavailable; relying on "
 		    "the periodic pass");
@@ -82,37 +85,64 @@ watch_new(struct ev_loop *loop, const char *home, double debounce,
 void
 watch_set_debounce(struct watch *w, double debounce)
 {
+	int	active = ev_is_active(&w->debounce);
+
+	ev_timer_stop(w->loop, &w->debounce);	/* libev: no set while active */
 	ev_timer_set(&w->debounce, debounce, 0);
+	if (active)
+		ev_timer_start(w->loop, &w->debounce);
 }
 
-/* Watch home/etc and every folder listed (relative to home); idempotent. */
-void
+/*
+ * Watch home/etc and every folder listed (relative to home); idempotent.
+ * Returns how many folders were not watched before: a file written into a
+ * new folder before its watch existed is only seen by another scan, which
+ * the caller should then run.
+ */
+size_t
 watch_dirs(struct watch *w, char *const *rel, size_t n)
 {
-	char	path[PATH_MAX];
-	size_t	i;
+	char	path[PATH_MAX], *copy;
+	size_t	i, added = 0;
 
 	if (w->fd == -1)
-		return;
+		return 0;
 	snprintf(path, sizeof(path), "%s/etc", w->home);
 	inotify_add_watch(w->fd, path, WATCH_MASK);
 	for (i = 0; i < n; i++) {
+		if (strmap_get(&w->watched, rel[i]) != NULL)
+			continue;
 		snprintf(path, sizeof(path), "%s/%s", w->home, rel[i]);
 		if (inotify_add_watch(w->fd, path, WATCH_MASK | IN_ONLYDIR) ==
-		    -1 && errno == ENOSPC && !w->warned) {
-			log_warnx("Local integrity", "Out of inotify watches "
-			    "(raise fs.inotify.max_user_watches); changes in "
-			    "some folders wait for the periodic pass.");
-			w->warned = 1;
+		    -1) {
+			if (errno == ENOSPC && !w->warned) {
+				log_warnx("Local integrity", "Out of inotify "
+				    "watches (raise fs.inotify.max_user_watches)"
+				    "; changes in some folders wait for the "
+				    "periodic pass.");
+				w->warned = 1;
+			}
+			continue;
 		}
+		if ((copy = strdup(rel[i])) != NULL &&
+		    strmap_put(&w->watched, copy, copy) == -1)
+			free(copy);
+		added++;
 	}
+	return added;
 }
 
 void
 watch_free(struct watch *w)
 {
+	char	*p;
+	size_t	 it = 0;
+
 	if (w == NULL)
 		return;
+	while ((p = strmap_next(&w->watched, &it)) != NULL)
+		free(p);
+	strmap_free(&w->watched);
 	ev_timer_stop(w->loop, &w->debounce);
 	if (w->fd != -1) {
 		ev_io_stop(w->loop, &w->io);

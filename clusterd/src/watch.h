@@ -15,7 +15,7 @@ struct watch;
 
 struct watch	*watch_new(struct ev_loop *, const char *home, double debounce,
 		    void (*cb)(void *), void *arg);
-void		 watch_dirs(struct watch *, char *const *rel, size_t n);
+size_t		 watch_dirs(struct watch *, char *const *rel, size_t n);
 void		 watch_set_debounce(struct watch *, double);
 void		 watch_free(struct watch *);
 

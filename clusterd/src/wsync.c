@@ -133,30 +133,47 @@ digest_json(const uint8_t d[16])
 	return cJSON_CreateString(hex);
 }
 
-/* Take one plan entry into WS.files; -1 if malformed. */
+/* A plan path: in the set, or the whole round is refused (why set). */
 static int
-add_plan_file(const cJSON *e, int is_new)
+plan_path_ok(const cJSON *p, char *why, size_t whylen)
+{
+	char	r[96];
+
+	if (!cJSON_IsString(p)) {
+		snprintf(why, whylen, "malformed plan from the master");
+		return 0;
+	}
+	if (syncset_check(p->valuestring, r, sizeof(r)) == NULL) {
+		snprintf(why, whylen, "Refused a round with the unsafe path "
+		    "\"%.120s\" (%.60s)", p->valuestring, r);
+		return 0;
+	}
+	return 1;
+}
+
+/* Take one plan entry into WS.files; -1 (why set) if unusable. */
+static int
+add_plan_file(const cJSON *e, int is_new, char *why, size_t whylen)
 {
 	const cJSON		*p = cJSON_GetArrayItem(e, 0);
 	const cJSON		*m = cJSON_GetArrayItem(e, 1);
 	const cJSON		*mode = cJSON_GetArrayItem(e, 2);
 	struct bundle_file	*f = &WS.files[WS.nfiles];
-	char			 why[96];
 
 	memset(f, 0, sizeof(*f));
-	if (!cJSON_IsString(p) || !cJSON_IsString(m) ||
-	    !cJSON_IsNumber(mode) || mode->valuedouble < 0 ||
-	    mode->valuedouble > 07777 ||
-	    mode->valuedouble != (double)mode->valueint ||
-	    integ_unhex(m->valuestring, f->md5) == -1)
+	if (!plan_path_ok(p, why, whylen))
 		return -1;
-	if (syncset_check(p->valuestring, why, sizeof(why)) == NULL) {
-		log_warnx("Integrity sync", "Refused \"%.200s\" from the "
-		    "master: %s.", p->valuestring, why);
+	if (!cJSON_IsString(m) || !cJSON_IsNumber(mode) ||
+	    mode->valuedouble < 0 || mode->valuedouble > 07777 ||
+	    mode->valuedouble != (double)mode->valueint ||
+	    integ_unhex(m->valuestring, f->md5) == -1) {
+		snprintf(why, whylen, "malformed plan from the master");
 		return -1;
 	}
-	if ((f->path = strdup(p->valuestring)) == NULL)
+	if ((f->path = strdup(p->valuestring)) == NULL) {
+		snprintf(why, whylen, "out of memory");
 		return -1;
+	}
 	f->mode = (mode_t)mode->valueint;
 	f->is_new = is_new;
 	WS.nfiles++;
@@ -168,7 +185,6 @@ static int
 take_plan(const cJSON *body, char *why, size_t whylen)
 {
 	const cJSON	*cr, *up, *rm, *t, *e;
-	char		 r[96];
 	size_t		 n;
 
 	cr = cJSON_GetObjectItemCaseSensitive(body, "create");
@@ -189,21 +205,18 @@ take_plan(const cJSON *body, char *why, size_t whylen)
 		return -1;
 	}
 	cJSON_ArrayForEach(e, cr)
-		if (add_plan_file(e, 1) == -1)
-			goto bad;
+		if (add_plan_file(e, 1, why, whylen) == -1)
+			return -1;
 	cJSON_ArrayForEach(e, up)
-		if (add_plan_file(e, 0) == -1)
-			goto bad;
+		if (add_plan_file(e, 0, why, whylen) == -1)
+			return -1;
 	cJSON_ArrayForEach(e, rm) {
-		if (!cJSON_IsString(e) ||
-		    syncset_check(e->valuestring, r, sizeof(r)) == NULL) {
-			log_warnx("Integrity sync", "Refused to delete \"%.200s\""
-			    ": %s.", cJSON_IsString(e) ? e->valuestring : "?",
-			    cJSON_IsString(e) ? r : "not a string");
-			continue;
+		if (!plan_path_ok(e, why, whylen))
+			return -1;
+		if ((WS.remove[WS.nremove] = strdup(e->valuestring)) == NULL) {
+			snprintf(why, whylen, "out of memory");
+			return -1;
 		}
-		if ((WS.remove[WS.nremove] = strdup(e->valuestring)) == NULL)
-			goto bad;
 		WS.nremove++;
 	}
 	if ((WS.dec = bundle_dec_new(WS.node->cfg.home, WS.files,
@@ -212,10 +225,6 @@ take_plan(const cJSON *body, char *why, size_t whylen)
 		return -1;
 	}
 	return 0;
-bad:
-	snprintf(why, whylen, "the master's plan has an unsafe or malformed "
-	    "entry; refusing the whole round");
-	return -1;
 }
 
 static void
@@ -450,7 +459,10 @@ wsync_on_frame(const struct frame_hdr *h, const cJSON *body,
 		d = cJSON_GetObjectItemCaseSensitive(body, "digest");
 		if (!cJSON_IsString(d) || integ_unhex(d->valuestring, md) == -1)
 			return 1;
-		if (WS.local == NULL || memcmp(md, WS.local->digest, 16) != 0)
+		/* A round under way already compares with the master's
+		 * current tree, and re-checks after applying. */
+		if (WS.st == WS_IDLE && (WS.local == NULL ||
+		    memcmp(md, WS.local->digest, 16) != 0))
 			start_check();
 		return 1;
 	case FRAME_SYNC_PUSH:
@@ -502,7 +514,7 @@ wsync_start(struct node *n)
 	WS.node = n;
 	apply_cleanup_temps(n->cfg.home);
 	reload_init(n->loop, n->cfg.home, n->cfg.reload_command);
-	if ((WS.scanner = scanner_new(n->loop, n->cfg.home, scan_done,
+	if ((WS.scanner = scanner_new(n->loop, n->cfg.home, NULL, scan_done,
 	    NULL)) == NULL)
 		return -1;
 	ev_timer_init(&WS.periodic, timer_cb, n->cfg.sync_interval,

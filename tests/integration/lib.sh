@@ -12,12 +12,17 @@ KEY=${KEY:-0123456789abcdef0123456789abcdef}
 T=$(mktemp -d /tmp/clusterd-it.XXXXXX)
 PIDS=()
 FAILED=0
+COMPLETED=0	# set by finish: a test that stops early (syntax error) fails
 
 # A port unlikely to collide with a parallel run: derived from our pid.
 PORT=${PORT:-$((20000 + ($$ * 7) % 20000))}
 
 cleanup() {
 	local rc=$?
+	if [ "$rc" -eq 0 ] && [ "$COMPLETED" -ne 1 ]; then
+		echo "FAIL: the test ended before its last line" >&2
+		rc=1
+	fi
 	for p in "${PIDS[@]}"; do
 		kill -CONT "$p" 2>/dev/null
 		kill -9 "$p" 2>/dev/null
@@ -133,6 +138,11 @@ pass() {
 	echo "ok: $*"
 }
 
+# finish: the last line of every test.
+finish() {
+	COMPLETED=1
+}
+
 # tree_sum HOME: "path mode" then "md5 path" of every synchronized file.
 tree_sum() {
 	(cd "$T/$1" 2>/dev/null || exit 0
@@ -160,4 +170,42 @@ converged() {
 # log_count_gt HOME PATTERN N: more than N lines of HOME's log match.
 log_count_gt() {
 	[ "$(log_count "$1" "$2")" -gt "$3" ]
+}
+
+# enroll NODE LINE: one real TLS enrollment at NODE's port; prints the answer.
+enroll() {
+	python3 "$TOP/tests/integration/enroll.py" 127.0.0.1 \
+		"$(cat "$T/$1.enroll_port")" "$2"
+}
+
+# ctl_json HOME COMMAND-JSON: one raw control request, answer on stdout.
+ctl_json() {
+	python3 - "$T/$1/queue/cluster/c-socket" "$2" <<'PY'
+import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+s.sendall(sys.argv[2].encode() + b"\n")
+print(s.makefile().read(), end="")
+PY
+}
+
+# agents_digest HOME: the agents digest a node holds (master or worker).
+agents_digest() {
+	local home=$1
+	if [ "$home" = master1 ]; then
+		ctl_json "$home" '{"command":"health"}' | python3 -c \
+			'import json,sys; print(json.load(sys.stdin)["data"]["nodes"][0]["agents"]["digest"])'
+	else
+		ctl_json "$home" '{"command":"status"}' | python3 -c \
+			'import json,sys; print(json.load(sys.stdin)["data"]["agents"]["digest"])'
+	fi
+}
+
+# agents_agree HOME...: every node holds the master's agents.
+agents_agree() {
+	local ref n
+	ref=$(agents_digest master1) || return 1
+	for n in "$@"; do
+		[ "$(agents_digest "$n")" = "$ref" ] || return 1
+	done
 }

@@ -24,3 +24,4 @@ pass "every error reported with file and line"
 "$CLUSTERD" -t -c "$T/missing.conf" 2>"$T/out" && fail "missing file accepted"
 grep -q "missing.conf: No such file" "$T/out" || fail "missing file message"
 pass "refuses to start on errors"
+finish

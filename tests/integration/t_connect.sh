@@ -43,3 +43,4 @@ pass "health"
 # Log line format operators know.
 log_has master1 '^[0-9]{4}/[0-9]{2}/[0-9]{2} [0-9:]{8} INFO: \[Worker worker1\] \[Main\] Connected' \
 	|| fail "master log format"
+finish

@@ -44,3 +44,4 @@ grep -q "Is clusterd running?" <<<"$out" || fail "message: $out"
 "$CTL" >/dev/null 2>&1
 [ $? -eq 2 ] || fail "usage error exit status"
 pass "cluster_control errors"
+finish

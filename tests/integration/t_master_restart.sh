@@ -20,3 +20,4 @@ start master1
 wait_for 15 "workers reconnect" listed master1 worker1 worker2
 pass "workers reconnected by themselves"
 [ "$(log_count worker1 'Successfully connected to master')" -ge 2 ] || fail "no second connect in the log"
+finish

@@ -38,3 +38,4 @@ pass "refusal logged once"
 n=$(log_count master1 'Refused node worker1 from')
 [ "$n" -eq 1 ] || fail "master logged the duplicate $n times, expected once"
 pass "master logs each refusal once"
+finish

@@ -81,3 +81,4 @@ pass "reload ran once per applied sync ($runs)"
 # cluster_control -i shows each worker in sync.
 wait_for 10 "health in sync" sh -c "'$CTL' -H '$M' -i | grep -c 'In sync: yes' | grep -qx 2"
 pass "health shows the workers in sync"
+finish

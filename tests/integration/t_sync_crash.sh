@@ -67,3 +67,4 @@ wait_for 60 "worker2 converges" converged master1 worker2 worker1
 leftover=$(find "$T/worker2/etc" -name '.clusterd-sync.*' | wc -l)
 [ "$leftover" -eq 0 ] || fail "$leftover temp files left on worker2"
 pass "after the master returns every worker converges"
+finish

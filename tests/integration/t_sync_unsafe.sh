@@ -43,3 +43,4 @@ rm "$W/etc/rules/sub"
 wait_for 40 "converged after the trap is gone" converged master1 worker1
 [ "$(cat "$W/etc/local.conf")" = "worker local" ] || fail "local file touched"
 pass "converges once the path is safe; files outside the set untouched"
+finish

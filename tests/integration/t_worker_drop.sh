@@ -25,3 +25,4 @@ pass "hung worker dropped after keepalive_timeout"
 kill -CONT "$(pid_of worker2)"
 wait_for 15 "worker2 back" listed master1 worker2
 pass "resumed worker reconnects"
+finish

@@ -23,3 +23,4 @@ pass "logged once on each side"
 
 # The good worker was not disturbed.
 listed master1 worker1 || fail "worker1 lost"
+finish

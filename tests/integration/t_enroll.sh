@@ -1,0 +1,100 @@
+# Enrollment through the master and through a worker, duplicates refused
+# and replaced per policy, keys, deletions and groups replicated to every
+# worker, and an immediate error when the master is down.
+. "$(dirname "$0")/lib.sh"
+
+write_conf master1 master "force_after_registration_time 8s"
+write_conf worker1 worker
+write_conf worker2 worker
+start master1
+start worker1
+start worker2
+wait_for 10 "workers connected" listed master1 worker1 worker2
+
+a=$(enroll master1 "OSSEC A:'web-01' V:'v4.14.7'")
+registered=$SECONDS
+re="^OSSEC K:'001 web-01 any [0-9a-f]{64}'\$"
+[[ $a =~ $re ]] || fail "via master: $a"
+b=$(enroll worker1 "OSSEC A:'web-02' IP:'10.1.2.3'")
+re="^OSSEC K:'002 web-02 10\.1\.2\.3 [0-9a-f]{64}'\$"
+[[ $b =~ $re ]] || fail "via worker: $b"
+c=$(enroll worker2 "OSSEC A:'web-03' IP:'src'")
+re="^OSSEC K:'003 web-03 127\.0\.0\.1 "
+[[ $c =~ $re ]] || fail "IP:'src': $c"
+pass "enrolled through the master and through workers"
+
+key1=$(sed -E "s/^OSSEC K:'001 web-01 any ([0-9a-f]+)'$/\1/" <<<"$a")
+grep -qx "001 web-01 any $key1" "$T/master1/etc/client.keys" || fail "client.keys"
+[ "$(stat -c %a "$T/master1/etc/client.keys")" = 640 ] || fail "client.keys mode"
+wait_for 5 "keys on every worker" agents_agree worker1 worker2
+python3 - "$T/worker2/queue/cluster/agents.json" "$key1" <<'PY' || fail "worker2 lacks the key"
+import json, sys, time
+for _ in range(50):
+    try:
+        d = json.load(open(sys.argv[1]))
+        if any(a[0] == "001" and a[3] == sys.argv[2] for a in d["agents"]):
+            sys.exit(0)
+    except (OSError, ValueError):
+        pass
+    time.sleep(0.1)
+sys.exit(1)
+PY
+pass "keys reach every worker (memory and disk) and client.keys"
+
+# Errors, as agents expect them.
+[ "$(enroll worker1 "OSSEC A:'web-01'")" = "ERROR: Duplicate agent name: web-01. Unable to add agent" ] \
+	|| fail "duplicate name via worker"
+[ "$(enroll master1 "OSSEC A:'other' IP:'10.1.2.3'")" = "ERROR: Duplicate IP: 10.1.2.3" ] \
+	|| fail "duplicate IP"
+[ "$(enroll worker1 "OSSEC A:'new' V:'v9.0.0'")" = "ERROR: Agent version must be lower or equal to manager version" ] \
+	|| fail "version"
+[ "$(enroll worker1 "OSSEC A:'new' G:'nosuch'")" = "ERROR: Invalid group: nosuch" ] || fail "group"
+[ "$(enroll worker1 "OSSEC A:'bad name'")" = "ERROR: Invalid agent name: bad name" ] || fail "name"
+[ "$(enroll worker1 "hello")" = "ERROR: Invalid request for new agent" ] || fail "garbage"
+pass "refusals answered with the known errors"
+
+# Replacement: after force_after_registration_time a never-connected agent
+# of the same name is replaced, unless it presents the same key hash.
+[ $((SECONDS - registered)) -lt 8 ] || fail "too slow to test the refusal window"
+sleep $((9 - (SECONDS - registered)))
+hash=$(printf '%s' "001web-01$key1" | sha1sum | cut -c1-40)
+[ "$(enroll worker1 "OSSEC A:'web-01' K:'$hash'")" = "ERROR: Duplicate agent name: web-01. Unable to add agent" ] \
+	|| fail "same key hash should not replace"
+r=$(enroll worker1 "OSSEC A:'web-01' K:'0000000000000000000000000000000000000000'")
+re="^OSSEC K:'004 web-01 any "
+[[ $r =~ $re ]] || fail "replacement: $r"
+grep -q "^001 " "$T/master1/etc/client.keys" && fail "old agent 001 still in client.keys" || true
+wait_for 5 "replacement replicated" agents_agree worker1 worker2
+pass "replaced per policy; the old agent is gone everywhere"
+
+# Removal and groups through cluster_control on a worker.
+ctl worker2 --remove-agent 002 >/dev/null || fail "remove"
+ctl worker2 --remove-agent 999 >/dev/null 2>&1 && fail "removing an unknown agent succeeded"
+wait_for 5 "removal replicated" agents_agree worker1 worker2
+[ "$(ctl master1 -a --json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["data"]))')" = 2 ] \
+	|| fail "agent count after removal"
+ctl worker1 --create-group linux >/dev/null || fail "create group"
+ctl worker1 --assign-group linux --agent 003 >/dev/null || fail "assign"
+ctl worker1 --assign-group nosuch --agent 003 >/dev/null 2>&1 && fail "assigned an unknown group"
+wait_for 5 "group change replicated" agents_agree worker1 worker2
+wait_for 10 "group folder synced" test -d "$T/worker2/etc/shared/linux"
+ctl master1 -a | grep -qE '^003 ' || fail "agent list"
+ctl master1 -g | grep -qE '^linux +1$' || fail "group list: $(ctl master1 -g)"
+g=$(enroll worker2 "OSSEC A:'db-01' G:'linux,linux'")
+[[ $g == "OSSEC K:"* ]] || fail "enroll into a group: $g"
+ctl master1 -g | grep -qE '^linux +2$' || fail "group count after enrollment"
+ctl worker1 --delete-group linux >/dev/null || fail "delete group"
+wait_for 10 "group removal synced" test ! -d "$T/worker2/etc/shared/linux"
+wait_for 5 "memberships replicated" agents_agree worker1 worker2
+pass "removal and group changes reach every worker"
+
+# The master is down: a worker answers at once.
+kill -9 "$(pid_of master1)"
+wait_for 10 "worker1 notices" log_has worker1 'Connection with master lost'
+t0=$(date +%s.%N)
+e=$(enroll worker1 "OSSEC A:'late'")
+t1=$(date +%s.%N)
+[[ $e == ERROR:* ]] || fail "master down: $e"
+awk -v a="$t0" -v b="$t1" 'BEGIN { exit !(b - a < 2) }' || fail "the worker took over 2 s"
+pass "master down: the worker answers ERROR in $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')s"
+finish

@@ -1,0 +1,69 @@
+# kill -9 of the master during 500 concurrent enrollments (half through the
+# master, half through a worker), then restart: every agent that received
+# OSSEC K: is in the registry with its key and known to every worker, and
+# no id was given twice.
+. "$(dirname "$0")/lib.sh"
+
+write_conf master1 master
+write_conf worker1 worker
+write_conf worker2 worker
+start master1
+start worker1
+start worker2
+wait_for 10 "workers connected" listed master1 worker1 worker2
+
+E="python3 $TOP/tests/integration/enroll.py"
+$E --many 250 --concurrency 25 --prefix m --timeout 10 --out "$T/via-master" \
+	127.0.0.1 "$(cat "$T/master1.enroll_port")" &
+c1=$!
+$E --many 250 --concurrency 25 --prefix w --timeout 10 --out "$T/via-worker" \
+	127.0.0.1 "$(cat "$T/worker1.enroll_port")" &
+c2=$!
+answered() { [ "$(cat "$T"/via-* 2>/dev/null | grep -c "OSSEC K:")" -ge "$1" ]; }
+wait_for 60 "100 keys handed out" answered 100
+kill -9 "$(pid_of master1)"
+wait "$c1" "$c2"
+got=$(cat "$T"/via-* | grep -c "OSSEC K:")
+all=$(cat "$T"/via-* | wc -l)
+[ "$all" -eq 500 ] || fail "only $all of 500 clients finished"
+[ "$got" -lt 500 ] || fail "the kill came too late to test anything ($got keys)"
+pass "$got of 500 agents got a key before the kill; the rest an error"
+
+# No id given twice, in the answers.
+dups=$(grep -ho "OSSEC K:'[0-9]*" "$T"/via-* | sort | uniq -d | wc -l)
+[ "$dups" -eq 0 ] || fail "$dups ids handed out twice"
+
+start master1
+wait_for 15 "workers back" listed master1 worker1 worker2
+# Every answered key is in the registry (client.keys mirrors it).
+grep -h "OSSEC K:" "$T"/via-* | sed -E "s/^[^ ]+ OSSEC K:'(.*)'$/\1/" | sort > "$T/keys.answered"
+wait_for 5 "client.keys rewritten" test -s "$T/master1/etc/client.keys"
+missing=$(comm -23 "$T/keys.answered" <(sort "$T/master1/etc/client.keys") | wc -l)
+[ "$missing" -eq 0 ] || fail "$missing answered agents missing from the registry"
+dupreg=$(cut -d' ' -f1 "$T/master1/etc/client.keys" | sort | uniq -d | wc -l)
+[ "$dupreg" -eq 0 ] || fail "duplicate ids in the registry"
+pass "every answered agent is in the registry after the restart, ids unique"
+
+wait_for 15 "workers hold the master's agents" agents_agree worker1 worker2
+python3 - "$T/keys.answered" "$T/worker2/queue/cluster/agents.json" <<'PY' || fail "a key is missing on worker2"
+import json, sys, time
+want = {tuple(l.split()[i] for i in (0, 3)) for l in open(sys.argv[1])}
+for _ in range(50):
+    try:
+        have = {(a[0], a[3]) for a in json.load(open(sys.argv[2]))["agents"]}
+        if want <= have:
+            sys.exit(0)
+    except (OSError, ValueError):
+        pass
+    time.sleep(0.1)
+sys.exit(1)
+PY
+pass "every answered key is known to every worker"
+
+# The restarted master goes on from the highest id, never reusing one.
+n=$(enroll master1 "OSSEC A:'after-restart'")
+id=$(sed -E "s/^OSSEC K:'([0-9]+) .*/\1/" <<<"$n")
+max=$(cut -d' ' -f1 "$T/keys.answered" | sort -n | tail -1)
+[ "$((10#$id))" -gt "$((10#$max))" ] || fail "id $id not above $max"
+pass "new ids continue above every id handed out"
+finish
