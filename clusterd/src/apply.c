@@ -14,6 +14,7 @@
 #include "syncset.h"
 
 #define TASK	"Integrity sync"
+#define APPLY_FSYNC_MAX	32	/* files in a round flushed one by one */
 
 static int
 note_change(struct apply_changes *c, const char *path)
@@ -154,8 +155,9 @@ remove_extra(const char *home, const char *rel)
 }
 
 /*
- * Flush the file system holding home: one syncfs() covers every file and
- * folder written, where per-file fsyncs would cost a flush each.
+ * Flush the file system holding home: for a large round one syncfs()
+ * covers every file and folder written, where per-file fsyncs would cost
+ * a flush each.
  */
 static void
 sync_home(const char *home)
@@ -170,6 +172,62 @@ sync_home(const char *home)
 }
 
 /*
+ * A small round (the common case: one rule edited, client.keys rewritten)
+ * flushes just its own files, so it does not wait for everything else
+ * dirty on the file system, as syncfs() would.
+ */
+static void
+flush_temps(const char *home, struct bundle_file *files, size_t n)
+{
+	struct safefs_dircache	 dc;
+	char			 dir[SYNCSET_PATH_MAX], err[128];
+	const char		*base;
+	size_t			 i;
+	int			 dfd, fd;
+
+	safefs_cache_init(&dc);
+	for (i = 0; i < n; i++) {
+		if (!files[i].received || files[i].tmpname == NULL ||
+		    safefs_split(files[i].path, dir, sizeof(dir), &base) ==
+		    -1 || (dfd = safefs_cache_open(&dc, home, dir, 0, err,
+		    sizeof(err))) == -1)
+			continue;
+		if ((fd = openat(dfd, files[i].tmpname, O_RDONLY | O_NOFOLLOW |
+		    O_CLOEXEC)) == -1)
+			continue;
+		if (fsync(fd) == -1)
+			log_warn(TASK, "fsync %s", files[i].path);
+		close(fd);
+	}
+	safefs_cache_close(&dc);
+}
+
+/* fsync the folder of each path (consecutive duplicates skipped). */
+static void
+flush_dirs(const char *home, struct bundle_file *files, size_t n,
+    char *const *remove, size_t nremove)
+{
+	char		 dir[SYNCSET_PATH_MAX], last[SYNCSET_PATH_MAX] = "";
+	char		 err[128];
+	const char	*base, *path;
+	size_t		 i;
+	int		 dfd;
+
+	for (i = 0; i < n + nremove; i++) {
+		path = i < n ? files[i].path : remove[i - n];
+		if (safefs_split(path, dir, sizeof(dir), &base) == -1 ||
+		    strcmp(dir, last) == 0)
+			continue;
+		snprintf(last, sizeof(last), "%s", dir);
+		if ((dfd = safefs_open_dir(home, dir, 0, err, sizeof(err))) ==
+		    -1)
+			continue;
+		fsync(dfd);
+		close(dfd);
+	}
+}
+
+/*
  * Install every received file and remove the extras.  Stale files (changed
  * on the master while in flight) are dropped; the next round brings them.
  */
@@ -180,13 +238,17 @@ apply_bundle(const char *home, struct bundle_file *files, size_t n,
 {
 	struct safefs_dircache	 dc;
 	size_t			 i;
-	int			 rv = -1;
+	int			 rv = -1, small;
 
 	memset(st, 0, sizeof(*st));
 	memset(ch, 0, sizeof(*ch));
 	safefs_cache_init(&dc);
 	/* Every temp file's content on disk before any rename makes it live. */
-	sync_home(home);
+	small = n + nremove <= APPLY_FSYNC_MAX;
+	if (small)
+		flush_temps(home, files, n);
+	else
+		sync_home(home);
 	for (i = 0; i < n; i++) {
 		struct bundle_file *f = &files[i];
 
@@ -217,7 +279,10 @@ apply_bundle(const char *home, struct bundle_file *files, size_t n,
 			goto done;
 	}
 	/* The renames and removals themselves (folder entries) on disk. */
-	sync_home(home);
+	if (small)
+		flush_dirs(home, files, n, remove, nremove);
+	else
+		sync_home(home);
 	rv = 0;
 done:
 	safefs_cache_close(&dc);

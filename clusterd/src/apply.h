@@ -1,6 +1,7 @@
 /*
  * apply: makes a received bundle live on a worker.  The temp files are
- * flushed to disk first (one syncfs), then each is renamed over its target
+ * flushed to disk first (each one for a small round, one syncfs for a
+ * large one), then each is renamed over its target
  * (mode set first), so a crash at any point leaves every file wholly old
  * or wholly new; extras are removed, folders they leave empty too, and the
  * result is flushed again.

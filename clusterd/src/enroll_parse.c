@@ -231,8 +231,14 @@ enroll_parse(const char *line, size_t len, struct enroll_req *req,
 			    "field");
 			return -1;
 		}
-		for (i = 0; i < 40; i++)
+		for (i = 0; i < 40; i++) {
+			if (!isxdigit((unsigned char)hash[i])) {
+				snprintf(answer, answerlen, "ERROR: Invalid key "
+				    "field");
+				return -1;
+			}
 			hash[i] = (char)tolower((unsigned char)hash[i]);
+		}
 		strcpy(req->key_hash, hash);
 	}
 	return 0;

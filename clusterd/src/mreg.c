@@ -22,7 +22,7 @@
 #define TASK		"Agents"
 #define KEYS_REL	"etc/client.keys"
 #define SHARED_REL	"etc/shared"
-#define KEYS_DELAY	0.2	/* client.keys rewrite after a burst */
+#define KEYS_DELAY	1.0	/* client.keys rewrite after a burst */
 
 static struct {
 	struct node	*node;
@@ -30,6 +30,9 @@ static struct {
 	mreg_delta_cb	 on_delta;
 	char		*password;
 	ev_timer	 keys_timer;
+	ev_timer	 flush_timer;	/* pending delta to the workers */
+	cJSON		*pend_up;
+	cJSON		*pend_rm;
 	unsigned long	 enrolled;
 	unsigned long	 refused;
 } MR;
@@ -59,16 +62,48 @@ hex_digest(char out[33])
 	integ_hex(MR.t.digest, out);
 }
 
+/*
+ * Queue a change for the workers (taking upsert and remove).  Changes of
+ * one loop iteration, such as a committed batch of enrollments, leave as
+ * one delta when the flush timer fires at the next iteration.
+ */
 static void
 broadcast(cJSON *upsert, cJSON *remove)
+{
+	cJSON	*e, *next;
+
+	if (MR.pend_up == NULL) {
+		MR.pend_up = cJSON_CreateArray();
+		MR.pend_rm = cJSON_CreateArray();
+	}
+	for (e = upsert != NULL ? upsert->child : NULL; e != NULL; e = next) {
+		next = e->next;
+		cJSON_AddItemToArray(MR.pend_up,
+		    cJSON_DetachItemViaPointer(upsert, e));
+	}
+	for (e = remove != NULL ? remove->child : NULL; e != NULL; e = next) {
+		next = e->next;
+		cJSON_AddItemToArray(MR.pend_rm,
+		    cJSON_DetachItemViaPointer(remove, e));
+	}
+	cJSON_Delete(upsert);
+	cJSON_Delete(remove);
+	if (!ev_is_active(&MR.flush_timer))
+		ev_timer_start(MR.node->loop, &MR.flush_timer);
+}
+
+static void
+flush_cb(struct ev_loop *loop, ev_timer *t, int revents)
 {
 	cJSON	*d = cJSON_CreateObject();
 	char	 hex[33];
 
-	cJSON_AddItemToObject(d, "upsert", upsert != NULL ? upsert :
-	    cJSON_CreateArray());
-	cJSON_AddItemToObject(d, "remove", remove != NULL ? remove :
-	    cJSON_CreateArray());
+	(void)loop;
+	(void)t;
+	(void)revents;
+	cJSON_AddItemToObject(d, "upsert", MR.pend_up);
+	cJSON_AddItemToObject(d, "remove", MR.pend_rm);
+	MR.pend_up = MR.pend_rm = NULL;
 	hex_digest(hex);
 	cJSON_AddStringToObject(d, "digest", hex);
 	if (MR.on_delta != NULL)
@@ -191,6 +226,7 @@ mreg_start(struct node *n, mreg_delta_cb on_delta)
 		return -1;
 	}
 	ev_timer_init(&MR.keys_timer, keys_timer_cb, KEYS_DELAY, 0);
+	ev_timer_init(&MR.flush_timer, flush_cb, 0, 0);
 	load_password();
 	write_keys();
 	log_info(TASK, "Registry open: %zu agents.", agents_count(&MR.t));
@@ -203,6 +239,10 @@ mreg_stop(void)
 	if (MR.node == NULL)
 		return;
 	registry_close();
+	ev_timer_stop(MR.node->loop, &MR.flush_timer);
+	cJSON_Delete(MR.pend_up);
+	cJSON_Delete(MR.pend_rm);
+	MR.pend_up = MR.pend_rm = NULL;
 	if (ev_is_active(&MR.keys_timer)) {
 		ev_timer_stop(MR.node->loop, &MR.keys_timer);
 		write_keys();

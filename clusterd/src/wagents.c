@@ -9,7 +9,7 @@
 #include "wagents.h"
 
 #define TASK		"Agents"
-#define SAVE_DELAY	0.2
+#define SAVE_DELAY	1.0	/* agents.json rewrite after a burst */
 
 static struct {
 	struct node	*node;

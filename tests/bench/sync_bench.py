@@ -11,36 +11,21 @@ peak RSS of every node.  Figures go to docs/benchmarks.md between markers.
 import argparse
 import json
 import os
-import platform
 import random
 import re
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 
-KEY = "benchbenchbenchbenchbenchbench32"
+from benchlib import (Nodes, machine, pct, vmhwm_kb, wait, write_conf,
+                      write_section)
+
 PORT = 21516
 WORKERS = 5
 CHANGES = 50
-MARK_START = "<!-- sync-bench:start -->"
-MARK_END = "<!-- sync-bench:end -->"
-
-
-def machine():
-    model = "unknown"
-    with open("/proc/cpuinfo") as f:
-        for line in f:
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    with open("/proc/meminfo") as f:
-        mem = int(f.readline().split()[1]) // 1024 // 1024
-    return "%s, %d cores, %d GiB, Linux %s" % (model, os.cpu_count(), mem,
-                                             platform.release())
 
 
 def make_tree(home, rng):
@@ -63,18 +48,6 @@ def make_tree(home, rng):
     return total
 
 
-def write_conf(tmp, name, kind):
-    home = os.path.join(tmp, name)
-    os.makedirs(home, exist_ok=True)
-    path = os.path.join(tmp, name + ".conf")
-    with open(path, "w") as f:
-        f.write("cluster_name bench\nnode_name %s\nnode_type %s\nkey %s\n"
-                "master_address 127.0.0.1\nmaster_port %d\n"
-                "bind_address 127.0.0.1\nport %d\nhome %s\nenrollment no\n"
-                % (name, kind, KEY, PORT, PORT, home))
-    return path
-
-
 def health(build, tmp):
     out = subprocess.run([os.path.join(build, "cluster_control"), "-H",
                           os.path.join(tmp, "master"), "-i", "--json"],
@@ -88,15 +61,6 @@ def in_sync(build, tmp, names):
     nodes = health(build, tmp) or []
     ok = {n["name"] for n in nodes if n.get("in_sync")}
     return all(n in ok for n in names), nodes
-
-
-def wait(pred, timeout, what):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if pred():
-            return
-        time.sleep(0.01)
-    sys.exit("bench: timed out waiting for " + what)
 
 
 def tree_digest(home):
@@ -113,14 +77,6 @@ def tree_digest(home):
     return h.hexdigest()
 
 
-def vmhwm_kb(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1])
-    return 0
-
-
 def median_time(cmd, runs):
     times = []
     for _ in range(runs):
@@ -128,11 +84,6 @@ def median_time(cmd, runs):
         subprocess.run(cmd, shell=True, check=True, stdout=subprocess.DEVNULL)
         times.append(time.perf_counter() - t)
     return statistics.median(times)
-
-
-def pct(values, p):
-    s = sorted(values)
-    return s[min(len(s) - 1, int(round(p / 100.0 * (len(s) - 1))))]
 
 
 def main():
@@ -143,12 +94,13 @@ def main():
     build = os.path.abspath(args.build)
     rng = random.Random(42)
     tmp = tempfile.mkdtemp(prefix="clusterd-bench.")
-    procs = {}
+    nodes = Nodes(build, tmp)
+    procs = nodes.procs
     r = {"machine": machine(), "command": "make bench"}
     try:
-        confs = {"master": write_conf(tmp, "master", "master")}
+        write_conf(tmp, "master", "master", PORT, ["enrollment no"])
         for i in range(1, WORKERS + 1):
-            confs["worker%d" % i] = write_conf(tmp, "worker%d" % i, "worker")
+            write_conf(tmp, "worker%d" % i, "worker", PORT, ["enrollment no"])
         mhome = os.path.join(tmp, "master")
         r["tree_bytes"] = make_tree(mhome, rng)
 
@@ -160,12 +112,7 @@ def main():
                              capture_output=True, text=True, check=True)
         r["integ"] = json.loads(out.stdout)
 
-        def start(name):
-            log = open(os.path.join(tmp, name + ".stderr"), "w")
-            procs[name] = subprocess.Popen(
-                [os.path.join(build, "clusterd"), "-f", "-c", confs[name]],
-                stdout=subprocess.DEVNULL, stderr=log)
-
+        start = nodes.start
         start("master")
         wait(lambda: health(build, tmp) is not None, 30, "the master")
 
@@ -228,13 +175,7 @@ def main():
         r["change_max"] = max(lat)
         r["rss_kb"] = {n: vmhwm_kb(p.pid) for n, p in procs.items()}
     finally:
-        for p in procs.values():
-            p.send_signal(signal.SIGTERM)
-        for p in procs.values():
-            try:
-                p.wait(10)
-            except subprocess.TimeoutExpired:
-                p.kill()
+        nodes.stop()
         shutil.rmtree(tmp, ignore_errors=True)
     write_report(args.out, r)
     print(json.dumps(r, indent=1))
@@ -245,7 +186,6 @@ def write_report(path, r):
     rss = r["rss_kb"]
     wmax = max(v for k, v in rss.items() if k != "master")
     text = "\n".join([
-        MARK_START,
         "## File synchronization",
         "",
         "Machine: %s.  Command: `%s` (tests/bench/sync_bench.py)."
@@ -289,23 +229,8 @@ def write_report(path, r):
         "Reference: Wazuh's cluster runs an integrity cycle every 8-9 s "
         "before it syncs.  The change latency includes the 50 ms inotify "
         "debounce (`sync_debounce`).",
-        MARK_END,
     ])
-    try:
-        with open(path) as f:
-            old = f.read()
-    except FileNotFoundError:
-        old = "# Benchmarks\n\nFigures written by `make bench`; each "\
-              "section says on which machine and with which command.\n\n"
-    if MARK_START in old and MARK_END in old:
-        a = old.index(MARK_START)
-        b = old.index(MARK_END) + len(MARK_END)
-        new = old[:a] + text + old[b:]
-    else:
-        new = old.rstrip("\n") + "\n\n" + text + "\n"
-    with open(path, "w") as f:
-        f.write(new)
-
+    write_section(path, "sync-bench", text)
 
 if __name__ == "__main__":
     main()

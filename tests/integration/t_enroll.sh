@@ -3,6 +3,8 @@
 # worker, and an immediate error when the master is down.
 . "$(dirname "$0")/lib.sh"
 
+not_in_keys() { ! grep -q "^$1 " "$T/master1/etc/client.keys"; }
+
 write_conf master1 master "force_after_registration_time 8s"
 write_conf worker1 worker
 write_conf worker2 worker
@@ -24,7 +26,7 @@ re="^OSSEC K:'003 web-03 127\.0\.0\.1 "
 pass "enrolled through the master and through workers"
 
 key1=$(sed -E "s/^OSSEC K:'001 web-01 any ([0-9a-f]+)'$/\1/" <<<"$a")
-grep -qx "001 web-01 any $key1" "$T/master1/etc/client.keys" || fail "client.keys"
+wait_for 5 "client.keys rewritten" grep -qx "001 web-01 any $key1" "$T/master1/etc/client.keys"
 [ "$(stat -c %a "$T/master1/etc/client.keys")" = 640 ] || fail "client.keys mode"
 wait_for 5 "keys on every worker" agents_agree worker1 worker2
 python3 - "$T/worker2/queue/cluster/agents.json" "$key1" <<'PY' || fail "worker2 lacks the key"
@@ -63,7 +65,7 @@ hash=$(printf '%s' "001web-01$key1" | sha1sum | cut -c1-40)
 r=$(enroll worker1 "OSSEC A:'web-01' K:'0000000000000000000000000000000000000000'")
 re="^OSSEC K:'004 web-01 any "
 [[ $r =~ $re ]] || fail "replacement: $r"
-grep -q "^001 " "$T/master1/etc/client.keys" && fail "old agent 001 still in client.keys" || true
+wait_for 5 "old agent 001 gone from client.keys" not_in_keys 001
 wait_for 5 "replacement replicated" agents_agree worker1 worker2
 pass "replaced per policy; the old agent is gone everywhere"
 
