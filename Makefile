@@ -28,19 +28,22 @@ SRC	 = clusterd/src
 # Modules shared by the daemon and the unit tests.
 LIB_OBJS = buf.o log.o config.o frame.o tls.o reap.o conn.o link.o hello.o \
 	   syncset.o integ.o scanner.o watch.o safefs.o bundle.o apply.o reload.o \
-	   strmap.o agents.o enroll_parse.o registry.o enroll.o \
+	   strmap.o agents.o enroll_parse.o registry.o enroll.o secmsg.o \
+	   keepalive.o archives.o \
 	   control.o node.o
 DAEMON_OBJS = $(LIB_OBJS) master.o msync.o mreg.o worker.o wsync.o wagents.o \
+	   gateway.o \
 	   clusterd.o
 LIB	 = $(addprefix $(BUILD)/obj/,$(LIB_OBJS))
 
 UNIT_TESTS = test_config test_frame test_hello test_buf test_tls_link \
-	     test_syncset test_integ test_bundle test_apply
+	     test_syncset test_integ test_bundle test_apply \
+	     test_enroll_parse test_agents test_registry
 UNIT_BINS = $(addprefix $(BUILD)/tests/,$(UNIT_TESTS))
 
 .PHONY: all check unit integration fuzz fuzz-build install clean run stop bench
 
-all: $(BUILD)/clusterd $(BUILD)/cluster_control
+all: $(BUILD)/clusterd $(BUILD)/cluster_control $(BUILD)/agentsim
 
 $(BUILD)/obj/%.o: $(SRC)/%.c $(wildcard $(SRC)/*.h) | $(BUILD)/obj
 	$(CC) $(CFLAGS) -c -o $@ $<
@@ -50,6 +53,11 @@ $(BUILD)/obj $(BUILD)/tests $(BUILD)/fuzz:
 
 $(BUILD)/clusterd: $(addprefix $(BUILD)/obj/,$(DAEMON_OBJS))
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# The agent simulator reuses the connection and secure-message modules.
+$(BUILD)/agentsim: tools/agentsim.c $(LIB) | $(BUILD)/obj
+	$(CC) $(CFLAGS) -Wno-missing-prototypes -o $@ $< $(LIB) $(LDFLAGS) \
+	    $(LDLIBS)
 
 $(BUILD)/cluster_control: $(BUILD)/obj/cluster_control.o
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
@@ -70,7 +78,7 @@ check: unit integration
 # Fuzz targets need clang's libFuzzer; they reuse the module sources.
 FUZZ_CFLAGS = -g -O1 -std=c11 -D_GNU_SOURCE -Iclusterd/src \
 	$(shell pkg-config --cflags $(PKGS)) -fsanitize=fuzzer,address,undefined
-FUZZ_TARGETS = fuzz_frame fuzz_config fuzz_bundle fuzz_index
+FUZZ_TARGETS = fuzz_frame fuzz_config fuzz_bundle fuzz_index fuzz_enroll
 
 $(BUILD)/fuzz/fuzz_frame: tests/fuzz/fuzz_frame.c $(SRC)/frame.c | $(BUILD)/fuzz
 	clang $(FUZZ_CFLAGS) -o $@ $^ $(LDLIBS)
@@ -84,6 +92,10 @@ $(BUILD)/fuzz/fuzz_bundle: tests/fuzz/fuzz_bundle.c $(SRC)/bundle.c $(SRC)/safef
 
 $(BUILD)/fuzz/fuzz_index: tests/fuzz/fuzz_index.c $(SRC)/integ.c $(SRC)/syncset.c \
 	    $(SRC)/frame.c | $(BUILD)/fuzz
+	clang $(FUZZ_CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/fuzz/fuzz_enroll: tests/fuzz/fuzz_enroll.c $(SRC)/enroll_parse.c \
+	    $(SRC)/agents.c $(SRC)/strmap.c | $(BUILD)/fuzz
 	clang $(FUZZ_CFLAGS) -o $@ $^ $(LDLIBS)
 
 fuzz-build: $(addprefix $(BUILD)/fuzz/,$(FUZZ_TARGETS))
@@ -117,9 +129,13 @@ install: all
 $(BUILD)/bench_integ: tests/bench/bench_integ.c $(LIB)
 	$(CC) $(CFLAGS) -o $@ $< $(LIB) $(LDFLAGS) $(LDLIBS)
 
+$(BUILD)/enroll_load: tests/bench/enroll_load.c
+	$(CC) $(CFLAGS) -o $@ $< $(LDFLAGS) $(LDLIBS)
+
 # Benchmarks write their figures to docs/benchmarks.md.
-bench: all $(BUILD)/bench_integ
+bench: all $(BUILD)/bench_integ $(BUILD)/enroll_load
 	python3 tests/bench/sync_bench.py --build $(BUILD) --out docs/benchmarks.md
+	python3 tests/bench/enroll_bench.py --build $(BUILD) --out docs/benchmarks.md
 
 run: all
 	scripts/cluster.sh start

@@ -10,8 +10,8 @@ RUN=${RUN_DIR:-$TOP/run}
 PORT=${CLUSTER_PORT:-1516}
 NODES=(master worker1 worker2)
 
-# node_conf NAME TYPE ADDRESS: each node serves enrollment (1515) on its
-# own loopback address, as separate hosts would.
+# node_conf NAME TYPE ADDRESS: each node serves enrollment (1515) and, on
+# workers, agents (1514) on its own loopback address, as hosts would.
 node_conf() {
 	local name=$1 type=$2 addr=$3
 	cat > "$RUN/$name.conf" <<CONF
@@ -27,6 +27,8 @@ port $PORT
 home "$RUN/$name"
 enrollment_address $addr
 enrollment_port 1515
+gateway_address $addr
+gateway_port 1514
 CONF
 }
 
@@ -56,6 +58,8 @@ start() {
 	cat <<MSG
 
 Enrollment:     127.0.0.1:1515 (master), 127.0.0.2:1515 and 127.0.0.3:1515 (workers)
+Agents:         127.0.0.2:1514 and 127.0.0.3:1514 (workers)
+Simulated agents: build/agentsim -n 100 -e 1515 -p 1514 127.0.0.2
 Homes and logs: $RUN/<node>/logs/cluster.log
 Health:         $TOP/build/cluster_control -H $RUN/master -i
 Stop:           scripts/cluster.sh stop

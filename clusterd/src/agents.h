@@ -23,7 +23,7 @@
 #define AGENT_KEY_LEN		64
 #define AGENT_GROUPS_MAX	4096	/* the "g1,g2" list */
 #define AGENT_GROUP_NAME_MAX	255
-#define AGENT_FIELD_MAX		256	/* os fields, version, node name */
+#define AGENT_FIELD_MAX		64	/* version, node name */
 
 struct agent {
 	char		 id[AGENT_ID_MAX];
@@ -39,6 +39,10 @@ struct agent {
 	time_t		 last_keepalive;
 	time_t		 disconnection_time;
 	uint8_t		 hash[16];	/* of the replicated fields */
+	/* worker gateway state (unused on the master) */
+	void		*gw;		/* its live connection, or NULL */
+	uint32_t	 info_hash;	/* of the last keepalive text */
+	unsigned long	 last_global;	/* counter, for enforce_counters */
 };
 
 struct agents {

@@ -186,7 +186,7 @@ print_task(const char *label, const cJSON *task)
 static void
 print_health(const cJSON *data)
 {
-	const cJSON	*nodes, *n, *li, *sync;
+	const cJSON	*nodes, *n, *li, *sync, *c;
 
 	nodes = cJSON_GetObjectItemCaseSensitive(data, "nodes");
 	printf("Cluster name: %s\n\n", str(data, "cluster_name"));
@@ -210,6 +210,10 @@ print_health(const cJSON *data)
 		    str(n, "connected_since"));
 		printf("        Last keep alive: %s\n",
 		    str(n, "last_keepalive"));
+		c = cJSON_GetObjectItemCaseSensitive(n, "agent_counts");
+		if (c != NULL)
+			printf("        Agents: %.0f active of %.0f\n",
+			    num(c, "active"), num(c, "total"));
 		print_task("Integrity check",
 		    cJSON_GetObjectItemCaseSensitive(n, "integrity_check"));
 		print_task("Integrity sync",

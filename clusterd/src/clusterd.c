@@ -19,6 +19,7 @@
 #include <openssl/ssl.h>
 #include <systemd/sd-daemon.h>
 
+#include "archives.h"
 #include "config.h"
 #include "control.h"
 #include "log.h"
@@ -97,6 +98,9 @@ on_hup(struct ev_loop *loop, ev_signal *w, int revents)
 	(void)revents;
 	if (log_reopen() == -1)
 		log_warn("Main", "cannot reopen the log file");
+	if (N.cfg.node_type == NODE_WORKER && N.cfg.gateway != 0 &&
+	    archives_reopen() == -1)
+		log_warn("Main", "cannot reopen the archives");
 	if ((nerr = load_logged(&nc)) > 0) {
 		log_errx("Main", "Reload: %s has %d error(s); keeping the "
 		    "running configuration.", config_file, nerr);
@@ -109,9 +113,26 @@ on_hup(struct ev_loop *loop, ev_signal *w, int revents)
 	    strcmp(nc.master_address, N.cfg.master_address) != 0 ||
 	    nc.master_port != N.cfg.master_port ||
 	    strcmp(nc.bind_address, N.cfg.bind_address) != 0 ||
-	    nc.port != N.cfg.port || strcmp(nc.home, N.cfg.home) != 0)
-		log_warnx("Main", "Reload: names, key, addresses, ports and "
-		    "home take effect only after a restart.");
+	    nc.port != N.cfg.port || strcmp(nc.home, N.cfg.home) != 0 ||
+	    nc.enrollment != N.cfg.enrollment ||
+	    strcmp(nc.enrollment_address, N.cfg.enrollment_address) != 0 ||
+	    nc.enrollment_port != N.cfg.enrollment_port ||
+	    strcmp(nc.enrollment_cert, N.cfg.enrollment_cert) != 0 ||
+	    strcmp(nc.enrollment_key, N.cfg.enrollment_key) != 0 ||
+	    nc.gateway != N.cfg.gateway ||
+	    strcmp(nc.gateway_address, N.cfg.gateway_address) != 0 ||
+	    nc.gateway_port != N.cfg.gateway_port)
+		log_warnx("Main", "Reload: names, key, addresses, ports, "
+		    "certificates and home take effect only after a restart.");
+	/* Enrollment policy applies at once. */
+	memcpy(N.cfg.enrollment_password_file, nc.enrollment_password_file,
+	    sizeof(N.cfg.enrollment_password_file));
+	memcpy(N.cfg.manager_version, nc.manager_version,
+	    sizeof(N.cfg.manager_version));
+	N.cfg.force_replace = nc.force_replace;
+	N.cfg.force_disconnected_time = nc.force_disconnected_time;
+	N.cfg.force_after_registration_time = nc.force_after_registration_time;
+	N.cfg.force_key_mismatch = nc.force_key_mismatch;
 	N.cfg.keepalive_interval = nc.keepalive_interval;
 	N.cfg.keepalive_timeout = nc.keepalive_timeout;
 	N.cfg.request_timeout = nc.request_timeout;
@@ -122,6 +143,9 @@ on_hup(struct ev_loop *loop, ev_signal *w, int revents)
 	N.cfg.sync_max_bundle = nc.sync_max_bundle;
 	memcpy(N.cfg.reload_command, nc.reload_command,
 	    sizeof(N.cfg.reload_command));
+	N.cfg.agents_disconnection_time = nc.agents_disconnection_time;
+	N.cfg.connection_overtake_time = nc.connection_overtake_time;
+	N.cfg.enforce_counters = nc.enforce_counters;
 	N.cfg.log_level = debug_flag ? LOG_LVL_DEBUG : nc.log_level;
 	log_set_level(N.cfg.log_level);
 	if (N.cfg.node_type == NODE_MASTER)

@@ -104,6 +104,11 @@ config_defaults(struct config *c)
 	c->force_disconnected_time = 3600;
 	c->force_after_registration_time = 3600;
 	c->force_key_mismatch = 1;
+	c->gateway = -1;
+	strcpy(c->gateway_address, "0.0.0.0");
+	c->gateway_port = 1514;
+	c->agents_disconnection_time = 900;
+	c->connection_overtake_time = 60;
 	c->log_level = LOG_LVL_INFO;
 }
 
@@ -408,6 +413,14 @@ static const struct keyword keywords[] = {
 	{ "force_after_registration_time", set_duration0,
 	    F(force_after_registration_time), 0 },
 	{ "force_key_mismatch",	set_bool,	F(force_key_mismatch), 0 },
+	{ "gateway",		set_bool,	F(gateway), 0 },
+	{ "gateway_address",	set_bind,	F(gateway_address), 0 },
+	{ "gateway_port",	set_port,	F(gateway_port), 0 },
+	{ "agents_disconnection_time", set_duration,
+	    F(agents_disconnection_time), 0 },
+	{ "connection_overtake_time", set_duration,
+	    F(connection_overtake_time), 0 },
+	{ "enforce_counters",	set_bool,	F(enforce_counters), 0 },
 	{ "log_level",		set_log_level,	0, 0 },
 };
 #undef F
@@ -619,11 +632,23 @@ config_print(const struct config *c, FILE *out)
 		    c->enrollment_password_file);
 	fprintf(out, "manager_version %s\n", c->manager_version);
 	fprintf(out, "force_replace %s\n", c->force_replace ? "yes" : "no");
-	fprintf(out, "force_disconnected_time %.15gs\n",
-	    c->force_disconnected_time);
-	fprintf(out, "force_after_registration_time %.15gs\n",
-	    c->force_after_registration_time);
+	fprintf(out, "force_disconnected_time %.15g%s\n",
+	    c->force_disconnected_time, c->force_disconnected_time > 0 ? "s" :
+	    "");
+	fprintf(out, "force_after_registration_time %.15g%s\n",
+	    c->force_after_registration_time,
+	    c->force_after_registration_time > 0 ? "s" : "");
 	fprintf(out, "force_key_mismatch %s\n", c->force_key_mismatch ? "yes" :
+	    "no");
+	if (c->gateway != -1)
+		fprintf(out, "gateway %s\n", c->gateway ? "yes" : "no");
+	fprintf(out, "gateway_address %s\n", c->gateway_address);
+	fprintf(out, "gateway_port %u\n", c->gateway_port);
+	fprintf(out, "agents_disconnection_time %.15gs\n",
+	    c->agents_disconnection_time);
+	fprintf(out, "connection_overtake_time %.15gs\n",
+	    c->connection_overtake_time);
+	fprintf(out, "enforce_counters %s\n", c->enforce_counters ? "yes" :
 	    "no");
 	fprintf(out, "log_level %s\n", c->log_level == LOG_LVL_DEBUG ? "debug" :
 	    c->log_level == LOG_LVL_INFO ? "info" :

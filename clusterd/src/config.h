@@ -57,6 +57,13 @@ struct config {
 	double		 force_disconnected_time;	/* 0 = not checked */
 	double		 force_after_registration_time;
 	int		 force_key_mismatch;
+	/* agent gateway (1514) */
+	int		 gateway;		/* -1: by role (workers yes) */
+	char		 gateway_address[64];
+	uint16_t	 gateway_port;
+	double		 agents_disconnection_time;
+	double		 connection_overtake_time;
+	int		 enforce_counters;
 	enum log_level	 log_level;
 };
 

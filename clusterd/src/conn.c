@@ -110,6 +110,7 @@ conn_new(struct ev_loop *loop, int fd, SSL_CTX *ctx, int server,
 	c->ops = ops;
 	c->arg = arg;
 	c->in_limit = DEFAULT_IN_LIMIT;
+	c->read_chunk = READ_CHUNK;
 	buf_init(&c->in);
 	buf_init(&c->out);
 	if (getpeername(fd, (struct sockaddr *)&ss, &sl) == 0)
@@ -345,14 +346,15 @@ again:
 	got = 0;
 	while (c->state == CONN_OPEN && !c->congested &&
 	    buf_used(&c->in) < c->in_limit) {
-		if (buf_reserve(&c->in, READ_CHUNK) == -1) {
+		if (buf_reserve(&c->in, c->read_chunk) == -1) {
 			conn_close(c, "out of memory");
 			return -1;
 		}
 		if (c->ssl != NULL) {
 			ERR_clear_error();
 			errno = 0;
-			n = SSL_read(c->ssl, buf_tail(&c->in), READ_CHUNK);
+			n = SSL_read(c->ssl, buf_tail(&c->in),
+			    (int)c->read_chunk);
 			if (n <= 0) {
 				e = SSL_get_error(c->ssl, (int)n);
 				if (e == SSL_ERROR_WANT_READ)
@@ -364,7 +366,7 @@ again:
 				goto failed;
 			}
 		} else {
-			n = read(c->fd, buf_tail(&c->in), READ_CHUNK);
+			n = read(c->fd, buf_tail(&c->in), c->read_chunk);
 			if (n == -1 && (errno == EAGAIN || errno == EINTR))
 				break;
 			if (n <= 0) {

@@ -49,6 +49,7 @@ struct conn {
 	struct buf		 in;
 	struct buf		 out;
 	size_t			 in_limit;
+	size_t			 read_chunk;	/* bytes reserved per read */
 	enum conn_state		 state;
 	int			 congested;
 	const struct conn_ops	*ops;

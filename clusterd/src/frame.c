@@ -118,6 +118,8 @@ frame_type_name(uint8_t t)
 		return "agents check";
 	case FRAME_AGENTS_DELTA:
 		return "agents delta";
+	case FRAME_AGENT_INFO:
+		return "agent info";
 	default:
 		return "unknown";
 	}

@@ -54,7 +54,8 @@ enum frame_type {
 	FRAME_ENROLL_ABORT,	/* worker -> master: its key was not delivered */
 	FRAME_AGENTS_CHECK,	/* worker -> master: my agents' digest */
 	FRAME_AGENTS_DELTA,	/* master -> worker: agents added or removed */
-	FRAME_TYPE_MAX = FRAME_AGENTS_DELTA
+	FRAME_AGENT_INFO,	/* worker -> master: agents' status and OS info */
+	FRAME_TYPE_MAX = FRAME_AGENT_INFO
 };
 
 struct frame_hdr {

@@ -71,7 +71,24 @@ static struct {
 struct peer_reply {
 	unsigned long		 serial;
 	struct frame_hdr	 req;
+	char			 nonce[33];	/* a relayed enrollment's */
 };
+
+/*
+ * Relayed enrollments a worker gave up on (its timeout) or answered, by
+ * the worker's nonce, kept a minute: an enrollment the agent never got
+ * is taken back whichever of answer and abort comes first.
+ */
+struct relayed {
+	char		 nonce[33];
+	char		 id[AGENT_ID_MAX];
+	char		 key[AGENT_KEY_LEN + 1];
+	int		 aborted;
+	ev_tstamp	 at;
+};
+#define RELAYED_MAX	4096
+static struct relayed	relayed[RELAYED_MAX];
+static size_t		relayed_next;
 
 static void peer_open(struct link *);
 static void peer_request(struct link *, const struct frame_hdr *,
@@ -295,39 +312,103 @@ peer_reply_new(const struct peer *p, const struct frame_hdr *h)
 }
 
 /* Answer a worker's request, if that worker is still connected. */
+static int
+reply_peer_sent(struct peer_reply *r, cJSON *resp)
+{
+	struct peer	*p = peer_by_serial(r->serial);
+	int		 sent = p != NULL &&
+	    link_respond(p->link, &r->req, 0, resp) == 0;
+
+	cJSON_Delete(resp);
+	return sent;
+}
+
 static void
 reply_peer(void *arg, cJSON *resp)
 {
-	struct peer_reply	*r = arg;
-	struct peer		*p = peer_by_serial(r->serial);
-
-	if (p != NULL)
-		link_respond(p->link, &r->req, 0, resp);
-	cJSON_Delete(resp);
-	free(r);
+	reply_peer_sent(arg, resp);
+	free(arg);
 }
 
-/* A worker relays an agent's enrollment: the raw line and its source. */
+static struct relayed *
+relayed_find(const char *nonce)
+{
+	size_t	i;
+
+	for (i = 0; i < RELAYED_MAX; i++)
+		if (relayed[i].nonce[0] != '\0' &&
+		    strcmp(relayed[i].nonce, nonce) == 0 &&
+		    ev_now(M.node->loop) - relayed[i].at < 60)
+			return &relayed[i];
+	return NULL;
+}
+
+static struct relayed *
+relayed_add(const char *nonce)
+{
+	struct relayed	*r = &relayed[relayed_next++ % RELAYED_MAX];
+
+	memset(r, 0, sizeof(*r));
+	snprintf(r->nonce, sizeof(r->nonce), "%s", nonce);
+	r->at = ev_now(M.node->loop);
+	return r;
+}
+
+/*
+ * The master's answer to a relayed enrollment.  If it cannot reach the
+ * worker, or the worker already gave up on it, the agent never gets the
+ * key: take the enrollment back.
+ */
 static void
 forwarded_answer(void *arg, const char *answer, const char *id,
     const char *key)
 {
-	cJSON	*j = cJSON_CreateObject();
+	struct peer_reply	*r = arg;
+	struct relayed		*rel = NULL;
+	cJSON			*j = cJSON_CreateObject();
+	int			 aborted = 0;
 
+	if (r->nonce[0] != '\0' && (rel = relayed_find(r->nonce)) != NULL)
+		aborted = rel->aborted;
 	cJSON_AddStringToObject(j, "answer", answer);
 	if (id != NULL) {
 		cJSON_AddStringToObject(j, "id", id);
 		cJSON_AddStringToObject(j, "key", key);
 	}
-	reply_peer(arg, j);
+	if (!reply_peer_sent(r, j) || aborted) {
+		if (id != NULL)
+			mreg_enroll_abort(id, key);
+	} else if (id != NULL && r->nonce[0] != '\0') {
+		rel = relayed_add(r->nonce);
+		snprintf(rel->id, sizeof(rel->id), "%s", id);
+		snprintf(rel->key, sizeof(rel->key), "%s", key);
+	}
+	free(r);
+}
+
+/* A worker gave up waiting for an enrollment it relayed. */
+static void
+forwarded_abort(const cJSON *body)
+{
+	const cJSON	*nonce = cJSON_GetObjectItemCaseSensitive(body, "nonce");
+	struct relayed	*rel;
+
+	if (!cJSON_IsString(nonce))
+		return;
+	if ((rel = relayed_find(nonce->valuestring)) != NULL &&
+	    rel->id[0] != '\0')
+		mreg_enroll_abort(rel->id, rel->key);
+	else if (rel == NULL)
+		relayed_add(nonce->valuestring)->aborted = 1;
 }
 
 static void
 forwarded_enroll(struct peer *p, const struct frame_hdr *h,
     const cJSON *body)
 {
-	const cJSON		*line, *src;
+	const cJSON		*line, *src, *nonce;
 	struct enroll_req	 req;
+	struct peer_reply	*r;
 	char			 answer[ENROLL_ANSWER_MAX];
 
 	line = cJSON_GetObjectItemCaseSensitive(body, "line");
@@ -342,8 +423,11 @@ forwarded_enroll(struct peer *p, const struct frame_hdr *h,
 		forwarded_answer(peer_reply_new(p, h), answer, NULL, NULL);
 		return;
 	}
-	mreg_enroll(&req, src->valuestring, forwarded_answer,
-	    peer_reply_new(p, h));
+	r = peer_reply_new(p, h);
+	nonce = cJSON_GetObjectItemCaseSensitive(body, "nonce");
+	if (cJSON_IsString(nonce))
+		snprintf(r->nonce, sizeof(r->nonce), "%s", nonce->valuestring);
+	mreg_enroll(&req, src->valuestring, forwarded_answer, r);
 }
 
 /* Enrollment on the master itself. */
@@ -417,6 +501,11 @@ peer_request(struct link *l, const struct frame_hdr *h, const cJSON *body,
 		key = cJSON_GetObjectItemCaseSensitive(body, "key");
 		if (cJSON_IsString(id) && cJSON_IsString(key))
 			mreg_enroll_abort(id->valuestring, key->valuestring);
+		else
+			forwarded_abort(body);
+		break;
+	case FRAME_AGENT_INFO:
+		mreg_agent_info(body, p->name);
 		break;
 	case FRAME_AGENTS_CHECK:
 		key = cJSON_GetObjectItemCaseSensitive(body, "digest");
@@ -592,8 +681,10 @@ nodes_json(int health)
 			continue;
 		o = node_json(p->name, "worker", p->version, p->address,
 		    p->connected_since, p->last_keepalive);
-		if (health)
+		if (health) {
 			msync_peer_health(p->sync, o);
+			mreg_node_counts(p->name, o);
+		}
 		cJSON_AddItemToArray(arr, o);
 	}
 	return data;

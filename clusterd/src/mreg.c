@@ -19,6 +19,8 @@
 #include "registry.h"
 #include "safefs.h"
 
+static void sweep_cb(struct ev_loop *, ev_timer *, int);
+
 #define TASK		"Agents"
 #define KEYS_REL	"etc/client.keys"
 #define SHARED_REL	"etc/shared"
@@ -31,8 +33,10 @@ static struct {
 	char		*password;
 	ev_timer	 keys_timer;
 	ev_timer	 flush_timer;	/* pending delta to the workers */
+	ev_timer	 sweep_timer;	/* agents silent too long */
 	cJSON		*pend_up;
 	cJSON		*pend_rm;
+	unsigned	 committing;	/* enrollments not yet durable */
 	unsigned long	 enrolled;
 	unsigned long	 refused;
 } MR;
@@ -104,8 +108,12 @@ flush_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	cJSON_AddItemToObject(d, "upsert", MR.pend_up);
 	cJSON_AddItemToObject(d, "remove", MR.pend_rm);
 	MR.pend_up = MR.pend_rm = NULL;
-	hex_digest(hex);
-	cJSON_AddStringToObject(d, "digest", hex);
+	/* The digest counts agents still committing: send it only when it is
+	 * the workers' own, or they would resynchronize for nothing. */
+	if (MR.committing == 0) {
+		hex_digest(hex);
+		cJSON_AddStringToObject(d, "digest", hex);
+	}
 	if (MR.on_delta != NULL)
 		MR.on_delta(d);
 	cJSON_Delete(d);
@@ -227,6 +235,8 @@ mreg_start(struct node *n, mreg_delta_cb on_delta)
 	}
 	ev_timer_init(&MR.keys_timer, keys_timer_cb, KEYS_DELAY, 0);
 	ev_timer_init(&MR.flush_timer, flush_cb, 0, 0);
+	ev_timer_init(&MR.sweep_timer, sweep_cb, 5.0, 5.0);
+	ev_timer_start(n->loop, &MR.sweep_timer);
 	load_password();
 	write_keys();
 	log_info(TASK, "Registry open: %zu agents.", agents_count(&MR.t));
@@ -240,6 +250,7 @@ mreg_stop(void)
 		return;
 	registry_close();
 	ev_timer_stop(MR.node->loop, &MR.flush_timer);
+	ev_timer_stop(MR.node->loop, &MR.sweep_timer);
 	cJSON_Delete(MR.pend_up);
 	cJSON_Delete(MR.pend_rm);
 	MR.pend_up = MR.pend_rm = NULL;
@@ -316,6 +327,10 @@ enroll_done(void *arg, int ok)
 	cJSON		*up;
 	char		 answer[ENROLL_ANSWER_MAX];
 
+	MR.committing--;
+	/* Removed while committing: the agent must not get a dead key. */
+	if (ok && (a == NULL || strcmp(a->key, p->key) != 0))
+		ok = 0;
 	if (!ok) {
 		if (a != NULL && strcmp(a->key, p->key) == 0)
 			agent_free(agents_remove(&MR.t, p->id));
@@ -372,6 +387,9 @@ mreg_enroll(const struct enroll_req *req, const char *src_ip,
 	    enroll_version_cmp(c->manager_version, req->version) < 0) {
 		snprintf(answer, sizeof(answer), "ERROR: Agent version must be "
 		    "lower or equal to manager version");
+		log_info(TASK, "Refused agent '%s' from %s: version %s is newer "
+		    "than %s.", req->name, src_ip, req->version,
+		    c->manager_version);
 		goto refuse;
 	}
 	strcpy(copy, req->groups);
@@ -380,6 +398,8 @@ mreg_enroll(const struct enroll_req *req, const char *src_ip,
 		if (!group_exists(g)) {
 			snprintf(answer, sizeof(answer), "ERROR: Invalid group: "
 			    "%s", g);
+			log_info(TASK, "Refused agent '%s' from %s: no group "
+			    "%s.", req->name, src_ip, g);
 			goto refuse;
 		}
 	}
@@ -444,6 +464,7 @@ mreg_enroll(const struct enroll_req *req, const char *src_ip,
 	memcpy(p->ip, a->ip, sizeof(p->ip));
 	p->cb = cb;
 	p->arg = arg;
+	MR.committing++;
 	registry_put_agent(a, MR.t.next_id, enroll_done, p);
 	return;
 refuse:
@@ -848,4 +869,102 @@ mreg_health(cJSON *o)
 	cJSON_AddNumberToObject(r, "refused", (double)MR.refused);
 	cJSON_AddNumberToObject(r, "registry_batches",
 	    (double)registry_batches());
+}
+
+static int
+valid_status(const char *s)
+{
+	return strcmp(s, "never_connected") == 0 || strcmp(s, "pending") == 0
+	    || strcmp(s, "active") == 0 || strcmp(s, "disconnected") == 0;
+}
+
+/*
+ * A worker's report on its agents.  Only agents that exist are updated:
+ * an agent deleted here is never brought back by a late report.  The
+ * reporting worker becomes the agent's node.
+ */
+void
+mreg_agent_info(const cJSON *body, const char *node)
+{
+	const cJSON	*u, *v, *info, *at;
+	struct agent	*a;
+
+	cJSON_ArrayForEach(u, cJSON_GetObjectItemCaseSensitive(body,
+	    "updates")) {
+		v = cJSON_GetObjectItemCaseSensitive(u, "id");
+		if (!cJSON_IsString(v) ||
+		    (a = agents_by_id(&MR.t, v->valuestring)) == NULL)
+			continue;
+		v = cJSON_GetObjectItemCaseSensitive(u, "status");
+		if (!cJSON_IsString(v) || !valid_status(v->valuestring))
+			continue;
+		if (strcmp(a->status, v->valuestring) != 0)
+			log_debug(TASK, "Agent %s is %s (%s).", a->id,
+			    v->valuestring, node);
+		snprintf(a->status, sizeof(a->status), "%s", v->valuestring);
+		snprintf(a->node_name, sizeof(a->node_name), "%s", node);
+		v = cJSON_GetObjectItemCaseSensitive(u, "last_keepalive");
+		if (cJSON_IsNumber(v))
+			a->last_keepalive = (time_t)v->valuedouble;
+		v = cJSON_GetObjectItemCaseSensitive(u, "disconnection_time");
+		if (cJSON_IsNumber(v))
+			a->disconnection_time = (time_t)v->valuedouble;
+		info = cJSON_GetObjectItemCaseSensitive(u, "info");
+		v = cJSON_GetObjectItemCaseSensitive(info, "version");
+		if (cJSON_IsString(v))
+			snprintf(a->version, sizeof(a->version), "%s",
+			    v->valuestring);
+		registry_agent_info(a, info);
+	}
+	at = cJSON_GetObjectItemCaseSensitive(body, "at");
+	cJSON_ArrayForEach(u, cJSON_GetObjectItemCaseSensitive(body, "alive")) {
+		if (!cJSON_IsString(u) ||
+		    (a = agents_by_id(&MR.t, u->valuestring)) == NULL)
+			continue;
+		if (cJSON_IsNumber(at))
+			a->last_keepalive = (time_t)at->valuedouble;
+		snprintf(a->node_name, sizeof(a->node_name), "%s", node);
+	}
+}
+
+/* Agents whose worker went silent become disconnected here too. */
+static void
+sweep_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct agent	*a;
+	time_t		 now = time(NULL);
+	size_t		 it = 0;
+
+	(void)loop;
+	(void)t;
+	(void)revents;
+	while ((a = strmap_next(&MR.t.by_id, &it)) != NULL) {
+		if ((strcmp(a->status, "active") != 0 &&
+		    strcmp(a->status, "pending") != 0) ||
+		    difftime(now, a->last_keepalive) <
+		    MR.node->cfg.agents_disconnection_time)
+			continue;
+		strcpy(a->status, "disconnected");
+		a->disconnection_time = now;
+		registry_agent_info(a, NULL);
+	}
+}
+
+/* Agent counts of one node for -i: total and active. */
+void
+mreg_node_counts(const char *node, cJSON *o)
+{
+	struct agent	*a;
+	size_t		 it = 0, total = 0, active = 0;
+	cJSON		*c = cJSON_AddObjectToObject(o, "agent_counts");
+
+	while ((a = strmap_next(&MR.t.by_id, &it)) != NULL) {
+		if (strcmp(a->node_name, node) != 0)
+			continue;
+		total++;
+		if (strcmp(a->status, "active") == 0)
+			active++;
+	}
+	cJSON_AddNumberToObject(c, "total", (double)total);
+	cJSON_AddNumberToObject(c, "active", (double)active);
 }

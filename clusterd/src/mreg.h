@@ -30,5 +30,7 @@ void	 mreg_enroll_abort(const char *id, const char *key);
 cJSON	*mreg_check(const char *digest_hex);
 int	 mreg_command(const cJSON *req, mreg_reply_cb, void *arg);
 void	 mreg_health(cJSON *);
+void	 mreg_agent_info(const cJSON *, const char *node);
+void	 mreg_node_counts(const char *node, cJSON *);
 
 #endif

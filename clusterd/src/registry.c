@@ -15,7 +15,8 @@ enum reg_op {
 	REG_DEL_AGENT,
 	REG_SET_GROUPS,
 	REG_PUT_GROUP,
-	REG_DEL_GROUP
+	REG_DEL_GROUP,
+	REG_INFO
 };
 
 struct reg_job {
@@ -23,6 +24,7 @@ struct reg_job {
 	struct agent	 a;		/* PUT_AGENT: a copy; else id/groups */
 	long		 next_id;
 	char		 group[AGENT_GROUP_NAME_MAX + 1];
+	cJSON		*info;		/* REG_INFO: os fields and labels */
 	registry_done	 cb;
 	void		*arg;
 	int		 ok;
@@ -248,6 +250,69 @@ set_groups(const char *id, const char *groups)
 	return rv;
 }
 
+static const char *
+info_str(const cJSON *info, const char *k)
+{
+	const cJSON	*v = cJSON_GetObjectItemCaseSensitive(info, k);
+
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+/* An agent's status, and its OS info and labels when a keepalive had them. */
+static int
+store_info(struct reg_job *j)
+{
+	static const char *const f[] = {
+		"os_name", "os_version", "os_major", "os_minor", "os_codename",
+		"os_build", "os_platform", "os_uname", "os_arch", "config_sum",
+		"merged_sum", "version", NULL
+	};
+	const cJSON	*labels, *l;
+	sqlite3_stmt	*st;
+	char		 ka[32], dt[32];
+	int		 i, rc;
+
+	snprintf(ka, sizeof(ka), "%lld", (long long)j->a.last_keepalive);
+	snprintf(dt, sizeof(dt), "%lld", (long long)j->a.disconnection_time);
+	if (sqlite3_prepare_v2(R.db, "UPDATE agent SET connection_status = ?1, "
+	    "last_keepalive = CAST(?2 AS INTEGER), disconnection_time = "
+	    "CAST(?3 AS INTEGER), node_name = ?4, os_name = COALESCE(?5, "
+	    "os_name), os_version = COALESCE(?6, os_version), os_major = "
+	    "COALESCE(?7, os_major), os_minor = COALESCE(?8, os_minor), "
+	    "os_codename = COALESCE(?9, os_codename), os_build = COALESCE(?10, "
+	    "os_build), os_platform = COALESCE(?11, os_platform), os_uname = "
+	    "COALESCE(?12, os_uname), os_arch = COALESCE(?13, os_arch), "
+	    "config_sum = COALESCE(?14, config_sum), merged_sum = COALESCE(?15,"
+	    " merged_sum), version = COALESCE(?16, version) WHERE id = "
+	    "CAST(?17 AS INTEGER)", -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_text(st, 1, j->a.status, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, ka, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, dt, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, j->a.node_name, -1, SQLITE_STATIC);
+	for (i = 0; f[i] != NULL; i++)
+		sqlite3_bind_text(st, 5 + i, info_str(j->info, f[i]), -1,
+		    SQLITE_STATIC);
+	sqlite3_bind_text(st, 17, j->a.id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return -1;
+	if ((labels = cJSON_GetObjectItemCaseSensitive(j->info, "labels")) ==
+	    NULL)
+		return 0;
+	if (run("DELETE FROM labels WHERE id = CAST(?1 AS INTEGER)",
+	    (const char *[]){ j->a.id }, 1) == -1)
+		return -1;
+	cJSON_ArrayForEach(l, labels)
+		if (cJSON_IsString(l) && run("INSERT OR REPLACE INTO labels "
+		    "VALUES (CAST(?1 AS INTEGER), ?2, ?3)",
+		    (const char *[]){ j->a.id, l->string, l->valuestring }, 3) ==
+		    -1)
+			return -1;
+	return 0;
+}
+
 static int
 apply_job(struct reg_job *j)
 {
@@ -281,6 +346,8 @@ apply_job(struct reg_job *j)
 	case REG_DEL_GROUP:
 		return run("DELETE FROM \"group\" WHERE name = ?1",
 		    (const char *[]){ j->group }, 1);
+	case REG_INFO:
+		return store_info(j);
 	}
 	return -1;
 }
@@ -371,6 +438,7 @@ done_cb(struct ev_loop *loop, ev_async *w, int revents)
 		if (j->cb != NULL)
 			j->cb(j->arg, j->ok);
 		free(j->a.groups);
+		cJSON_Delete(j->info);
 		free(j);
 	}
 }
@@ -380,8 +448,10 @@ registry_open(struct ev_loop *loop, const char *path, struct agents *t,
     char *err, size_t errlen)
 {
 	R.loop = loop;
+	R.queue = R.done = NULL;
 	R.qtail = &R.queue;
 	R.dtail = &R.done;
+	R.quit = 0;		/* a registry closed before may be opened again */
 	if (sqlite3_open_v2(path, &R.db, SQLITE_OPEN_READWRITE |
 	    SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, NULL) != SQLITE_OK) {
 		snprintf(err, errlen, "cannot open %s: %s", path,
@@ -511,4 +581,19 @@ registry_batches(void)
 	n = R.batches;
 	pthread_mutex_unlock(&R.mu);
 	return n;
+}
+
+/* Status and OS info; no callback: the next batch carries it. */
+void
+registry_agent_info(const struct agent *a, const cJSON *info)
+{
+	struct reg_job	*j = job_new(REG_INFO, NULL, NULL);
+
+	memcpy(j->a.id, a->id, sizeof(j->a.id));
+	memcpy(j->a.status, a->status, sizeof(j->a.status));
+	memcpy(j->a.node_name, a->node_name, sizeof(j->a.node_name));
+	j->a.last_keepalive = a->last_keepalive;
+	j->a.disconnection_time = a->disconnection_time;
+	j->info = info != NULL ? cJSON_Duplicate(info, 1) : NULL;
+	enqueue(j);
 }

@@ -12,6 +12,8 @@
 
 #include <ev.h>
 
+#include <cjson/cJSON.h>
+
 #include "agents.h"
 
 #define REGISTRY_DB_REL		"queue/db/global.db"
@@ -30,6 +32,7 @@ void	registry_set_groups(const char *id, const char *groups, registry_done,
 	    void *arg);
 void	registry_put_group(const char *name, registry_done, void *arg);
 void	registry_del_group(const char *name, registry_done, void *arg);
+void	registry_agent_info(const struct agent *, const cJSON *info);
 unsigned registry_batches(void);
 
 #endif

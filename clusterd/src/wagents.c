@@ -19,7 +19,22 @@ static struct {
 	int		 checking;
 	double		 synced_at;
 	unsigned long	 deltas;
+	void		(*gone)(struct agent *, struct agent *);
 } WA;
+
+void
+wagents_on_gone(void (*fn)(struct agent *, struct agent *))
+{
+	WA.gone = fn;
+}
+
+static void
+drop(struct agent *a, struct agent *replacement)
+{
+	if (WA.gone != NULL)
+		WA.gone(a, replacement);
+	agent_free(a);
+}
 
 static void
 hex(char out[33])
@@ -93,9 +108,9 @@ upsert(const cJSON *rec)
 		return -1;
 	}
 	if ((old = agents_remove(&WA.t, a->id)) != NULL)
-		agent_free(old);
+		drop(old, a);
 	if ((old = agents_by_name(&WA.t, a->name)) != NULL)
-		agent_free(agents_remove(&WA.t, old->id));
+		drop(agents_remove(&WA.t, old->id), NULL);
 	if (agents_add(&WA.t, a) == -1) {
 		agent_free(a);
 		return -1;
@@ -103,16 +118,22 @@ upsert(const cJSON *rec)
 	return 0;
 }
 
-/* Replace the whole table with the master's. */
+/* Replace the whole table with the master's; live agents carry over. */
 static void
 take_all(const cJSON *agents)
 {
+	struct agents	 old = WA.t;
+	struct agent	*a;
 	const cJSON	*r;
+	size_t		 it = 0;
 
-	agents_free(&WA.t);
 	agents_init(&WA.t);
 	cJSON_ArrayForEach(r, agents)
 		upsert(r);
+	while ((a = strmap_next(&old.by_id, &it)) != NULL)
+		if (WA.gone != NULL)
+			WA.gone(a, agents_by_id(&WA.t, a->id));
+	agents_free(&old);
 	changed();
 }
 
@@ -232,7 +253,7 @@ wagents_on_frame(const struct frame_hdr *h, const cJSON *body)
 		if (cJSON_IsString(r) &&
 		    (a = agents_remove(&WA.t, r->valuestring)) != NULL) {
 			log_debug(TASK, "Agent %s removed.", a->id);
-			agent_free(a);
+			drop(a, NULL);
 		}
 	}
 	WA.deltas++;

@@ -23,5 +23,7 @@ void		 wagents_link_down(void);
 int		 wagents_on_frame(const struct frame_hdr *, const cJSON *);
 void		 wagents_status(cJSON *);
 const struct agents *wagents_table(void);
+/* Called before an agent object leaves the table (r: its replacement). */
+void		 wagents_on_gone(void (*)(struct agent *, struct agent *r));
 
 #endif

@@ -16,6 +16,7 @@
 #include "log.h"
 #include "node.h"
 #include "enroll.h"
+#include "gateway.h"
 #include "version.h"
 #include "wagents.h"
 #include "wsync.h"
@@ -208,6 +209,7 @@ hello_done(struct link *l, void *arg, enum link_result r, const cJSON *body)
 	ev_timer_start(W.node->loop, &W.keepalive);
 	wsync_link_up(l);
 	wagents_link_up(l);
+	gateway_link_up(l);
 }
 
 static void
@@ -246,30 +248,49 @@ link_closed(struct link *l, const char *reason)
 	W.ka_inflight = 0;
 	wsync_link_down();
 	wagents_link_down();
+	gateway_link_down();
 	if (!W.stopping)
 		schedule_reconnect();
 	else
 		W.state = W_IDLE;
 }
 
-/* The master's answer to a relayed enrollment, back to the agent. */
+struct relay {
+	struct enroll_client	*cl;
+	char			 nonce[33];
+};
+
+/*
+ * The master's answer to a relayed enrollment, back to the agent.  On a
+ * timeout the master may still register the agent later: tell it, by the
+ * request's nonce, to take the enrollment back.
+ */
 static void
 enroll_done(struct link *l, void *arg, enum link_result r, const cJSON *body)
 {
+	struct relay	*rl = arg;
 	const cJSON	*ans, *id, *key;
+	cJSON		*j;
 
-	(void)l;
 	ans = cJSON_GetObjectItemCaseSensitive(body, "answer");
 	id = cJSON_GetObjectItemCaseSensitive(body, "id");
 	key = cJSON_GetObjectItemCaseSensitive(body, "key");
 	if (r == LINK_OK && cJSON_IsString(ans))
-		enroll_answer(arg, ans->valuestring, cJSON_IsString(id) ?
+		enroll_answer(rl->cl, ans->valuestring, cJSON_IsString(id) ?
 		    id->valuestring : NULL, cJSON_IsString(key) ?
 		    key->valuestring : NULL);
-	else
-		enroll_answer(arg, r == LINK_TIMEOUT ? "ERROR: The master node "
-		    "did not answer in time" : "ERROR: Unable to reach the "
-		    "master node", NULL, NULL);
+	else {
+		if (r == LINK_TIMEOUT) {
+			j = cJSON_CreateObject();
+			cJSON_AddStringToObject(j, "nonce", rl->nonce);
+			link_notify(l, FRAME_ENROLL_ABORT, j);
+			cJSON_Delete(j);
+		}
+		enroll_answer(rl->cl, r == LINK_TIMEOUT ? "ERROR: The master "
+		    "node did not answer in time" : "ERROR: Unable to reach "
+		    "the master node", NULL, NULL);
+	}
+	free(rl);
 }
 
 /*
@@ -280,6 +301,7 @@ static void
 enroll_submit(struct enroll_client *cl, const struct enroll_req *req,
     const char *line, size_t len, const char *src_ip)
 {
+	struct relay	*rl;
 	cJSON	*j;
 	char	*copy;
 	double	 timeout = W.node->cfg.request_timeout < WORKER_ENROLL_TIMEOUT ?
@@ -299,10 +321,22 @@ enroll_submit(struct enroll_client *cl, const struct enroll_req *req,
 	cJSON_AddStringToObject(j, "line", copy);
 	free(copy);
 	cJSON_AddStringToObject(j, "src_ip", src_ip);
-	if (link_request(W.link, FRAME_ENROLL, j, timeout, enroll_done, cl) ==
-	    -1)
+	if ((rl = calloc(1, sizeof(*rl))) == NULL) {
+		cJSON_Delete(j);
+		enroll_answer(cl, "ERROR: Internal manager error", NULL, NULL);
+		return;
+	}
+	rl->cl = cl;
+	snprintf(rl->nonce, sizeof(rl->nonce), "%08lx%08lx%08lx",
+	    (unsigned long)random(), (unsigned long)random(),
+	    (unsigned long)random());
+	cJSON_AddStringToObject(j, "nonce", rl->nonce);
+	if (link_request(W.link, FRAME_ENROLL, j, timeout, enroll_done, rl) ==
+	    -1) {
+		free(rl);
 		enroll_answer(cl, "ERROR: Unable to reach the master node",
 		    NULL, NULL);
+	}
 	cJSON_Delete(j);
 }
 
@@ -334,6 +368,9 @@ worker_start(struct node *n)
 	if (wsync_start(n) == -1 || wagents_start(n) == -1 ||
 	    enroll_start(n, &worker_enroll_ops) == -1)
 		return -1;
+	wagents_on_gone(gateway_agent_gone);
+	if (n->cfg.gateway != 0 && gateway_start(n) == -1)
+		return -1;
 	try_connect();
 	return 0;
 }
@@ -345,6 +382,7 @@ worker_stop(void)
 	ev_timer_stop(W.node->loop, &W.reconnect);
 	ev_timer_stop(W.node->loop, &W.keepalive);
 	enroll_stop();
+	gateway_stop();
 	if (W.link != NULL)
 		link_close(W.link, "worker shutting down");
 	wsync_stop();
@@ -399,6 +437,7 @@ status_json(void)
 	cJSON_AddStringToObject(d, "last_error", W.last_error);
 	wsync_status(d);
 	wagents_status(d);
+	gateway_status(d);
 	return d;
 }
 

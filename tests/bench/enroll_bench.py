@@ -72,7 +72,7 @@ def main():
         for i, n in enumerate(names, 1):
             write_conf(tmp, n, "worker", PORT, [
                 "enrollment_address 127.0.0.1",
-                "enrollment_port %d" % eport(i)])
+                "enrollment_port %d" % eport(i), "gateway no"])
         nodes.start("master")
         wait(lambda: control(tmp, "master", {"command": "nodes"}), 30,
              "the master")

@@ -98,9 +98,9 @@ def main():
     procs = nodes.procs
     r = {"machine": machine(), "command": "make bench"}
     try:
-        write_conf(tmp, "master", "master", PORT, ["enrollment no"])
+        write_conf(tmp, "master", "master", PORT, ["enrollment no", "gateway no"])
         for i in range(1, WORKERS + 1):
-            write_conf(tmp, "worker%d" % i, "worker", PORT, ["enrollment no"])
+            write_conf(tmp, "worker%d" % i, "worker", PORT, ["enrollment no", "gateway no"])
         mhome = os.path.join(tmp, "master")
         r["tree_bytes"] = make_tree(mhome, rng)
 

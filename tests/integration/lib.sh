@@ -47,7 +47,8 @@ fail() {
 }
 
 # write_conf NAME TYPE [extra "key value" lines...]: a node config in $T.
-# Each node serves enrollment on its own port: $T/NAME.enroll_port.
+# Each node serves enrollment on its own port, $T/NAME.enroll_port, and
+# agents (workers) on that port + 100.
 NODES=0
 write_conf() {
 	local name=$1 type=$2 eport
@@ -72,6 +73,8 @@ write_conf() {
 		echo "reconnect_max 1s"
 		echo "enrollment_address 127.0.0.1"
 		echo "enrollment_port $eport"
+		echo "gateway_address 127.0.0.1"
+		echo "gateway_port $((eport + 100))"
 		for l in "$@"; do echo "$l"; done
 	} > "$T/$name.conf"
 }

@@ -1,0 +1,667 @@
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
+#include <errno.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "archives.h"
+#include "conn.h"
+#include "gateway.h"
+#include "keepalive.h"
+#include "log.h"
+#include "secmsg.h"
+#include "wagents.h"
+
+#define TASK		"Agents"
+#define OUT_LIMIT	(64 * 1024)	/* queued to one agent, then dropped */
+#define FRAMES_PER_CB	32		/* fairness between agents */
+#define ACK		"#!-agent ack "
+#define GATEWAY_NOFILE	(256 * 1024)	/* descriptors asked for */
+
+struct gwconn {
+	int		 fd;
+	ev_io		 io;
+	struct agent	*agent;
+	ev_tstamp	 last_rx;
+	uint32_t	 need;		/* frame length, 0 while in the header */
+	uint32_t	 got;
+	uint8_t		 hdr[4];
+	uint8_t		*frame;
+	uint8_t		*out;
+	uint32_t	 outlen;
+	uint32_t	 outoff;
+	char		 addr[46];
+	struct gwconn	*prev, *next;
+};
+
+/* Reasons a connection is closed, counted and logged at most once a minute. */
+enum reject {
+	REJ_NO_ID, REJ_BAD, REJ_UNKNOWN, REJ_KEY, REJ_LENGTH, REJ_DUP,
+	REJ_SWITCH, REJ_SLOW, REJ_COUNT
+};
+static const char *const reject_names[REJ_COUNT] = {
+	"message without an agent id (identification by source IP is not "
+	    "possible behind a load balancer)",
+	"malformed message", "unknown agent id", "undecryptable message "
+	    "(wrong key?)", "frame length over the limit",
+	"agent already connected", "agent id changed on a connection",
+	"agent too slow to read"
+};
+
+static struct {
+	struct node	*node;
+	int		 fd;
+	ev_io		 accept_w;
+	ev_timer	 flush;
+	ev_timer	 sweep;
+	struct gwconn	*conns;
+	size_t		 nconns;
+	struct link	*link;
+	cJSON		*updates;	/* pending status/info reports */
+	cJSON		*alive;		/* ids seen alive, nothing else new */
+	unsigned long	 global;	/* our counter toward agents */
+	unsigned long	 rejected[REJ_COUNT];
+	ev_tstamp	 rej_logged[REJ_COUNT];
+	unsigned long	 rej_quiet[REJ_COUNT];
+	unsigned long	 messages, events;
+} G = { .fd = -1 };
+
+static void conn_cb(struct ev_loop *, ev_io *, int);
+
+static void
+gw_close(struct gwconn *c)
+{
+	ev_io_stop(G.node->loop, &c->io);
+	close(c->fd);
+	if (c->agent != NULL && c->agent->gw == c)
+		c->agent->gw = NULL;
+	if (c->prev != NULL)
+		c->prev->next = c->next;
+	else
+		G.conns = c->next;
+	if (c->next != NULL)
+		c->next->prev = c->prev;
+	G.nconns--;
+	free(c->frame);
+	free(c->out);
+	free(c);
+}
+
+static void
+reject(struct gwconn *c, enum reject why, const char *detail)
+{
+	ev_tstamp	now = ev_now(G.node->loop);
+
+	G.rejected[why]++;
+	if (now - G.rej_logged[why] >= 60) {
+		log_warnx(TASK, "Closed a connection from %s: %s%s%s%s.",
+		    c->addr, reject_names[why], detail ? " " : "",
+		    detail ? detail : "", G.rej_quiet[why] ? " (and others "
+		    "like it in the last minute)" : "");
+		G.rej_logged[why] = now;
+		G.rej_quiet[why] = 0;
+	} else
+		G.rej_quiet[why]++;
+	gw_close(c);
+}
+
+/* Queue a report of a's status (and info, when given) to the master. */
+static void
+report(struct agent *a, cJSON *info)
+{
+	cJSON	*u = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(u, "id", a->id);
+	cJSON_AddStringToObject(u, "status", a->status);
+	cJSON_AddNumberToObject(u, "last_keepalive", (double)a->last_keepalive);
+	cJSON_AddNumberToObject(u, "disconnection_time",
+	    (double)a->disconnection_time);
+	if (info != NULL)
+		cJSON_AddItemToObject(u, "info", info);
+	cJSON_AddItemToArray(G.updates, u);
+}
+
+static void
+set_status(struct agent *a, const char *st)
+{
+	if (strcmp(a->status, st) == 0)
+		return;
+	snprintf(a->status, sizeof(a->status), "%s", st);
+	if (strcmp(st, "disconnected") == 0)
+		a->disconnection_time = time(NULL);
+}
+
+/* Send one frame (4-byte little-endian length, then the bytes). */
+static int
+send_frame(struct gwconn *c, const uint8_t *p, size_t n)
+{
+	uint8_t	hdr[4] = { (uint8_t)n, (uint8_t)(n >> 8), (uint8_t)(n >> 16),
+	    (uint8_t)(n >> 24) };
+	struct iovec iov[2] = { { hdr, 4 }, { (void *)(uintptr_t)p, n } };
+	ssize_t	w = 0;
+	size_t	rest;
+	uint8_t	*q;
+
+	if (c->outlen == c->outoff) {
+		w = writev(c->fd, iov, 2);
+		if (w == -1 && errno != EAGAIN && errno != EINTR)
+			return -1;
+		if (w == -1)
+			w = 0;
+	}
+	if ((size_t)w == n + 4)
+		return 0;
+	rest = n + 4 - (size_t)w;
+	if (c->outlen - c->outoff + rest > OUT_LIMIT)
+		return -1;
+	if ((q = realloc(c->out, c->outlen - c->outoff + rest)) == NULL)
+		return -1;
+	memmove(q, q + c->outoff, c->outlen - c->outoff);
+	c->outlen -= c->outoff;
+	c->outoff = 0;
+	c->out = q;
+	if ((size_t)w < 4) {
+		memcpy(c->out + c->outlen, hdr + w, 4 - (size_t)w);
+		c->outlen += 4 - (uint32_t)w;
+		w = 0;
+	} else
+		w -= 4;
+	memcpy(c->out + c->outlen, p + w, n - (size_t)w);
+	c->outlen += (uint32_t)(n - (size_t)w);
+	ev_io_stop(G.node->loop, &c->io);
+	ev_io_set(&c->io, c->fd, EV_READ | EV_WRITE);
+	ev_io_start(G.node->loop, &c->io);
+	return 0;
+}
+
+/* Seal a control message for the agent and send it. */
+static int
+send_control(struct gwconn *c, const char *msg)
+{
+	struct secmsg_key	 key;
+	struct secmsg_counters	 ctr;
+	uint8_t			 buf[512];
+	size_t			 n;
+
+	secmsg_derive(c->agent->id, c->agent->name, c->agent->key, &key);
+	ctr.random = (unsigned)random() % 100000;
+	ctr.global = ++G.global;
+	ctr.local = (unsigned)(G.global % 10000);
+	if (secmsg_seal(&key, NULL, msg, strlen(msg), &ctr, buf, sizeof(buf),
+	    &n) == -1 || send_frame(c, buf, n) == -1)
+		return -1;
+	return 0;
+}
+
+static uint32_t
+fnv32(const char *s, size_t n)
+{
+	uint32_t	h = 2166136261u;
+	size_t		i;
+
+	for (i = 0; i < n; i++) {
+		h ^= (unsigned char)s[i];
+		h *= 16777619u;
+	}
+	return h;
+}
+
+/* A decrypted message from a's connection; -1 if it was closed. */
+static int
+dispatch(struct gwconn *c, struct agent *a, const char *msg, size_t len)
+{
+	struct keepalive	 k;
+	const char		*prev = a->status;
+	uint32_t		 h;
+	int			 changed;
+
+	G.messages++;
+	if (len < 3 || strncmp(msg, "#!-", 3) != 0) {
+		archives_event(a, msg, len);
+		G.events++;
+		return 0;
+	}
+	if (strncmp(msg, "#!-agent startup", 16) == 0) {
+		set_status(a, "pending");
+		report(a, NULL);
+		goto ack;
+	}
+	if (strncmp(msg, "#!-agent shutdown", 17) == 0) {
+		set_status(a, "disconnected");
+		report(a, NULL);
+		return 0;
+	}
+	if (strncmp(msg, "#!-req ", 7) == 0 || strncmp(msg, "#!-agent ", 9) ==
+	    0)
+		return 0;	/* answers to our requests; none are sent yet */
+	/* A keepalive: ack it; report only what changed. */
+	changed = strcmp(prev, "active") != 0;
+	set_status(a, "active");
+	a->last_keepalive = time(NULL);
+	h = fnv32(msg, len);
+	if (changed || h != a->info_hash) {
+		a->info_hash = h;
+		if (keepalive_parse(msg + 3, &k) == 0) {
+			report(a, keepalive_json(&k));
+			keepalive_free(&k);
+		} else
+			report(a, NULL);
+	} else
+		cJSON_AddItemToArray(G.alive, cJSON_CreateString(a->id));
+ack:
+	if (send_control(c, ACK) == -1) {
+		reject(c, REJ_SLOW, NULL);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * One frame from a connection.  Returns 0 to go on, -1 when the
+ * connection was closed.
+ */
+static int
+frame(struct gwconn *c, const uint8_t *m, size_t len)
+{
+	static char		 msg[SECMSG_MAX + 1];
+	struct secmsg_key	 key;
+	struct secmsg_counters	 ctr;
+	enum secmsg_cipher	 ci;
+	struct agent		*a;
+	struct gwconn		*old;
+	const uint8_t		*ct;
+	const char		*why;
+	char			 id[SECMSG_ID_MAX];
+	size_t			 ctlen, mlen;
+
+	switch (secmsg_split(m, len, id, &ci, &ct, &ctlen)) {
+	case SECMSG_PING:
+		if (send_frame(c, (const uint8_t *)"#pong", 5) == -1) {
+			reject(c, REJ_SLOW, NULL);
+			return -1;
+		}
+		return 0;
+	case SECMSG_NO_ID:
+		reject(c, REJ_NO_ID, NULL);
+		return -1;
+	case SECMSG_BAD:
+		reject(c, REJ_BAD, NULL);
+		return -1;
+	case SECMSG_OK:
+		break;
+	}
+	if ((a = agents_by_id(wagents_table(), id)) == NULL) {
+		reject(c, REJ_UNKNOWN, id);
+		return -1;
+	}
+	if (c->agent != NULL && c->agent != a) {
+		reject(c, REJ_SWITCH, id);
+		return -1;
+	}
+	secmsg_derive(a->id, a->name, a->key, &key);
+	if (secmsg_open(&key, ci, ct, ctlen, msg, sizeof(msg), &mlen, &ctr,
+	    &why) == -1) {
+		reject(c, REJ_KEY, id);
+		return -1;
+	}
+	if (G.node->cfg.enforce_counters && ctr.global < a->last_global)
+		return 0;		/* a replay: dropped */
+	a->last_global = ctr.global;
+	if (a->gw != c) {
+		old = a->gw;
+		if (old != NULL && ev_now(G.node->loop) - old->last_rx <
+		    G.node->cfg.connection_overtake_time) {
+			reject(c, REJ_DUP, id);
+			return -1;
+		}
+		if (old != NULL)
+			gw_close(old);
+		a->gw = c;
+		c->agent = a;
+	}
+	c->last_rx = ev_now(G.node->loop);
+	return dispatch(c, a, msg, mlen);
+}
+
+static void
+flush_out(struct gwconn *c)
+{
+	ssize_t	w;
+
+	while (c->outoff < c->outlen) {
+		w = write(c->fd, c->out + c->outoff, c->outlen - c->outoff);
+		if (w == -1) {
+			if (errno == EAGAIN || errno == EINTR)
+				return;
+			gw_close(c);
+			return;
+		}
+		c->outoff += (uint32_t)w;
+	}
+	free(c->out);
+	c->out = NULL;
+	c->outlen = c->outoff = 0;
+	ev_io_stop(G.node->loop, &c->io);
+	ev_io_set(&c->io, c->fd, EV_READ);
+	ev_io_start(G.node->loop, &c->io);
+}
+
+/* Read header and frame bytes as they come; a few frames per wake-up. */
+static void
+conn_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct gwconn	*c = w->data;
+	ssize_t		 n;
+	uint32_t	 len;
+	int		 frames = 0;
+
+	(void)loop;
+	if (revents & EV_WRITE) {
+		flush_out(c);
+		return;		/* c may be gone; reading resumes next wake */
+	}
+	while (frames < FRAMES_PER_CB) {
+		if (c->need == 0) {
+			n = read(c->fd, c->hdr + c->got, 4 - c->got);
+			if (n <= 0)
+				goto eof;
+			if ((c->got += (uint32_t)n) < 4)
+				continue;
+			len = (uint32_t)c->hdr[0] | (uint32_t)c->hdr[1] << 8 |
+			    (uint32_t)c->hdr[2] << 16 | (uint32_t)c->hdr[3] << 24;
+			if (len == 0 || len > SECMSG_MAX) {
+				reject(c, REJ_LENGTH, NULL);
+				return;
+			}
+			if ((c->frame = malloc(len)) == NULL) {
+				gw_close(c);
+				return;
+			}
+			c->need = len;
+			c->got = 0;
+		}
+		n = read(c->fd, c->frame + c->got, c->need - c->got);
+		if (n <= 0)
+			goto eof;
+		if ((c->got += (uint32_t)n) < c->need)
+			continue;
+		len = c->need;
+		c->need = c->got = 0;
+		frames++;
+		if (frame(c, c->frame, len) == -1)
+			return;		/* closed */
+		free(c->frame);
+		c->frame = NULL;
+	}
+	return;
+eof:
+	if (n == -1 && (errno == EAGAIN || errno == EINTR))
+		return;
+	gw_close(c);
+}
+
+static void
+accept_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct sockaddr_storage	 ss;
+	struct gwconn		*c;
+	socklen_t		 sl;
+	int			 fd, one = 1;
+
+	(void)w;
+	(void)revents;
+	for (;;) {
+		sl = sizeof(ss);
+		if ((fd = accept4(G.fd, (struct sockaddr *)&ss, &sl,
+		    SOCK_NONBLOCK | SOCK_CLOEXEC)) == -1)
+			break;
+		if ((c = calloc(1, sizeof(*c))) == NULL) {
+			close(fd);
+			continue;
+		}
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		c->fd = fd;
+		conn_addr_string(&ss, c->addr, sizeof(c->addr));
+		c->last_rx = ev_now(loop);
+		ev_io_init(&c->io, conn_cb, fd, EV_READ);
+		c->io.data = c;
+		ev_io_start(loop, &c->io);
+		c->next = G.conns;
+		if (G.conns != NULL)
+			G.conns->prev = c;
+		G.conns = c;
+		G.nconns++;
+	}
+	if (errno == EMFILE || errno == ENFILE)
+		log_warnx(TASK, "Out of file descriptors accepting agents "
+		    "(%zu connected); raise the limit (LimitNOFILE).",
+		    G.nconns);
+}
+
+/* Batched reports to the master: status changes, info, alive ids. */
+static void
+flush_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	cJSON	*j;
+
+	(void)loop;
+	(void)t;
+	(void)revents;
+	if (G.link == NULL || (cJSON_GetArraySize(G.updates) == 0 &&
+	    cJSON_GetArraySize(G.alive) == 0))
+		return;
+	if (link_congested(G.link))
+		return;		/* try again at the next tick */
+	j = cJSON_CreateObject();
+	cJSON_AddItemToObject(j, "updates", G.updates);
+	cJSON_AddItemToObject(j, "alive", G.alive);
+	cJSON_AddNumberToObject(j, "at", (double)time(NULL));
+	link_notify(G.link, FRAME_AGENT_INFO, j);
+	cJSON_Delete(j);
+	G.updates = cJSON_CreateArray();
+	G.alive = cJSON_CreateArray();
+}
+
+/* Agents silent for agents_disconnection_time become disconnected. */
+static void
+sweep_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	const struct agents	*tab = wagents_table();
+	struct agent		*a;
+	time_t			 now = time(NULL);
+	size_t			 it = 0;
+
+	(void)loop;
+	(void)t;
+	(void)revents;
+	while ((a = strmap_next(&tab->by_id, &it)) != NULL) {
+		if ((strcmp(a->status, "active") == 0 ||
+		    strcmp(a->status, "pending") == 0) &&
+		    difftime(now, a->last_keepalive) >=
+		    G.node->cfg.agents_disconnection_time) {
+			set_status(a, "disconnected");
+			report(a, NULL);
+		}
+	}
+}
+
+/* Many agents, one fd each: take the hard limit as the soft one. */
+static void
+raise_nofile(void)
+{
+	struct rlimit	rl = { GATEWAY_NOFILE, GATEWAY_NOFILE };
+
+	/* As root, up to GATEWAY_NOFILE; otherwise the soft limit to the hard. */
+	if (setrlimit(RLIMIT_NOFILE, &rl) == -1 &&
+	    getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < 65536)
+		log_warnx(TASK, "File descriptor limit %lu: at most that many "
+		    "agents can connect (raise LimitNOFILE).",
+		    (unsigned long)rl.rlim_cur);
+}
+
+int
+gateway_start(struct node *n)
+{
+	struct addrinfo	 hints, *res = NULL;
+	char		 port[8];
+	int		 one = 1, rv;
+
+	G.node = n;
+	G.updates = cJSON_CreateArray();
+	G.alive = cJSON_CreateArray();
+	G.global = (unsigned long)time(NULL) % 1000000000ul * 10;
+	if (secmsg_init() == -1)
+		log_warnx(TASK, "OpenSSL's legacy provider is missing: legacy "
+		    "Blowfish agents cannot be read.");
+	if (archives_open(n->loop, n->cfg.home, n->cfg.node_name) == -1)
+		return -1;
+	raise_nofile();
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICHOST;
+	snprintf(port, sizeof(port), "%u", n->cfg.gateway_port);
+	if ((rv = getaddrinfo(n->cfg.gateway_address, port, &hints, &res)) !=
+	    0) {
+		log_errx(TASK, "gateway_address %s: %s", n->cfg.gateway_address,
+		    gai_strerror(rv));
+		return -1;
+	}
+	if ((G.fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK |
+	    SOCK_CLOEXEC, 0)) == -1 ||
+	    setsockopt(G.fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ==
+	    -1 || bind(G.fd, res->ai_addr, res->ai_addrlen) == -1 ||
+	    listen(G.fd, 4096) == -1) {
+		log_err(TASK, "cannot listen on %s:%u", n->cfg.gateway_address,
+		    n->cfg.gateway_port);
+		freeaddrinfo(res);
+		return -1;
+	}
+	freeaddrinfo(res);
+	ev_io_init(&G.accept_w, accept_cb, G.fd, EV_READ);
+	ev_io_start(n->loop, &G.accept_w);
+	ev_timer_init(&G.flush, flush_cb, GATEWAY_FLUSH, GATEWAY_FLUSH);
+	ev_timer_start(n->loop, &G.flush);
+	ev_timer_init(&G.sweep, sweep_cb, 1.0, 1.0);
+	ev_timer_start(n->loop, &G.sweep);
+	log_info(TASK, "Serving agents on %s:%u.", n->cfg.gateway_address,
+	    n->cfg.gateway_port);
+	return 0;
+}
+
+void
+gateway_stop(void)
+{
+	if (G.node == NULL)
+		return;
+	if (G.fd != -1) {
+		ev_io_stop(G.node->loop, &G.accept_w);
+		close(G.fd);
+		G.fd = -1;
+	}
+	ev_timer_stop(G.node->loop, &G.flush);
+	ev_timer_stop(G.node->loop, &G.sweep);
+	while (G.conns != NULL)
+		gw_close(G.conns);
+	cJSON_Delete(G.updates);
+	cJSON_Delete(G.alive);
+	G.updates = G.alive = NULL;
+	archives_close();
+	G.node = NULL;
+}
+
+/*
+ * The master is back: it hears the status of every agent connected here
+ * now, and their info with their next keepalive.
+ */
+void
+gateway_link_up(struct link *l)
+{
+	struct gwconn	*c;
+
+	G.link = l;
+	for (c = G.conns; c != NULL; c = c->next) {
+		if (c->agent == NULL)
+			continue;
+		c->agent->info_hash = 0;
+		report(c->agent, NULL);
+	}
+}
+
+void
+gateway_link_down(void)
+{
+	G.link = NULL;
+}
+
+/*
+ * An agent leaves the table: removed on the master (its connection is
+ * closed), or replaced by a resynchronized copy (the connection moves to
+ * the copy when the key is the same).
+ */
+void
+gateway_agent_gone(struct agent *a, struct agent *r)
+{
+	struct gwconn	*c = a->gw;
+
+	if (G.node == NULL)
+		return;
+	if (r != NULL && strcmp(r->key, a->key) == 0) {
+		memcpy(r->status, a->status, sizeof(r->status));
+		r->last_keepalive = a->last_keepalive;
+		r->disconnection_time = a->disconnection_time;
+		r->info_hash = a->info_hash;
+		r->last_global = a->last_global;
+		r->gw = c;
+		if (c != NULL)
+			c->agent = r;
+		a->gw = NULL;
+		return;
+	}
+	if (c != NULL) {
+		log_info(TASK, "Agent %s was removed: closing its connection.",
+		    a->id);
+		c->agent = NULL;
+		a->gw = NULL;
+		gw_close(c);
+	}
+}
+
+/* Ask an agent to reconnect (through the balancer, elsewhere perhaps). */
+int
+gateway_force_reconnect(struct agent *a)
+{
+	struct gwconn	*c = a->gw;
+
+	if (c == NULL)
+		return -1;
+	return send_control(c, "#!-force_reconnect");
+}
+
+void
+gateway_status(cJSON *o)
+{
+	cJSON	*g = cJSON_AddObjectToObject(o, "gateway"), *r;
+	int	 i;
+
+	cJSON_AddNumberToObject(g, "connections", (double)G.nconns);
+	cJSON_AddNumberToObject(g, "messages", (double)G.messages);
+	cJSON_AddNumberToObject(g, "events", (double)G.events);
+	r = cJSON_AddObjectToObject(g, "rejected");
+	for (i = 0; i < REJ_COUNT; i++)
+		if (G.rejected[i] > 0)
+			cJSON_AddNumberToObject(r, reject_names[i],
+			    (double)G.rejected[i]);
+}

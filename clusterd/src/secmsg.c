@@ -1,0 +1,247 @@
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+#include <openssl/provider.h>
+#include <zlib.h>
+
+#include "secmsg.h"
+
+static const uint8_t aes_iv[16] = "FEDCBA0987654321";
+static const uint8_t bf_iv[8] = {
+	0xFE, 0xDC, 0xBA, 0x98, 0x76, 0x54, 0x32, 0x10
+};
+static int legacy_loaded;
+
+/* Blowfish lives in OpenSSL 3's legacy provider; load it (with default). */
+int
+secmsg_init(void)
+{
+	if (legacy_loaded)
+		return 0;
+	if (OSSL_PROVIDER_load(NULL, "legacy") == NULL ||
+	    OSSL_PROVIDER_load(NULL, "default") == NULL)
+		return -1;
+	legacy_loaded = 1;
+	return 0;
+}
+
+static void
+md5hex(const void *p, size_t n, char out[33])
+{
+	static const char	hx[] = "0123456789abcdef";
+	uint8_t			md[16];
+	unsigned		len, i;
+
+	EVP_Digest(p, n, md, &len, EVP_md5(), NULL);
+	for (i = 0; i < 16; i++) {
+		out[2 * i] = hx[md[i] >> 4];
+		out[2 * i + 1] = hx[md[i] & 15];
+	}
+	out[32] = '\0';
+}
+
+void
+secmsg_derive(const char *id, const char *name, const char *raw_key,
+    struct secmsg_key *k)
+{
+	char	a[33], n[33], i[33], both[65], b[33];
+
+	md5hex(raw_key, strlen(raw_key), a);
+	md5hex(name, strlen(name), n);
+	md5hex(id, strlen(id), i);
+	snprintf(both, sizeof(both), "%s%s", n, i);
+	md5hex(both, 64, b);
+	memcpy(k->aes, a, 32);
+	memcpy(k->bf, a, 32);
+	memcpy(k->bf + 32, b, 15);
+}
+
+/*
+ * Classify a frame and find its ciphertext: "!id!#AES:..." (AES),
+ * "!id!:..." (Blowfish), "#ping", "#AES:..." without an id.
+ */
+enum secmsg_kind
+secmsg_split(const uint8_t *m, size_t len, char id[SECMSG_ID_MAX],
+    enum secmsg_cipher *c, const uint8_t **ct, size_t *ctlen)
+{
+	size_t	i;
+
+	if (len == 5 && memcmp(m, "#ping", 5) == 0)
+		return SECMSG_PING;
+	if (len >= 5 && memcmp(m, "#AES:", 5) == 0)
+		return SECMSG_NO_ID;
+	if (len < 3 || m[0] != '!')
+		return SECMSG_BAD;
+	for (i = 1; i < len && m[i] != '!'; i++) {
+		if (!isdigit(m[i]) || i >= SECMSG_ID_MAX - 1)
+			return SECMSG_BAD;
+	}
+	if (i == 1 || i == len)
+		return SECMSG_BAD;
+	memcpy(id, m + 1, i - 1);
+	id[i - 1] = '\0';
+	m += i + 1;
+	len -= i + 1;
+	if (len >= 5 && memcmp(m, "#AES:", 5) == 0) {
+		*c = SECMSG_AES;
+		*ct = m + 5;
+		*ctlen = len - 5;
+	} else if (len >= 1 && m[0] == ':') {
+		*c = SECMSG_BLOWFISH;
+		*ct = m + 1;
+		*ctlen = len - 1;
+	} else
+		return SECMSG_BAD;
+	return *ctlen > 0 ? SECMSG_OK : SECMSG_BAD;
+}
+
+/* Run one CBC pass; padding only for AES.  Returns the length or -1. */
+static int
+cbc(int enc, enum secmsg_cipher c, const struct secmsg_key *k,
+    const uint8_t *in, size_t inlen, uint8_t *out)
+{
+	EVP_CIPHER_CTX	*ctx;
+	int		 n1 = 0, n2 = 0, ok;
+
+	if ((ctx = EVP_CIPHER_CTX_new()) == NULL)
+		return -1;
+	if (c == SECMSG_AES)
+		ok = EVP_CipherInit_ex(ctx, EVP_aes_256_cbc(), NULL, k->aes,
+		    aes_iv, enc);
+	else {
+		ok = EVP_CipherInit_ex(ctx, EVP_bf_cbc(), NULL, NULL, NULL,
+		    enc) && EVP_CIPHER_CTX_set_key_length(ctx, 47) &&
+		    EVP_CipherInit_ex(ctx, NULL, NULL, k->bf, bf_iv, enc) &&
+		    EVP_CIPHER_CTX_set_padding(ctx, 0);
+	}
+	ok = ok && EVP_CipherUpdate(ctx, out, &n1, in, (int)inlen) &&
+	    EVP_CipherFinal_ex(ctx, out + n1, &n2);
+	EVP_CIPHER_CTX_free(ctx);
+	return ok ? n1 + n2 : -1;
+}
+
+static int
+digits(const char *p, int n, unsigned long *v)
+{
+	int	i;
+
+	*v = 0;
+	for (i = 0; i < n; i++) {
+		if (!isdigit((unsigned char)p[i]))
+			return -1;
+		*v = *v * 10 + (unsigned long)(p[i] - '0');
+	}
+	return 0;
+}
+
+/*
+ * Decrypt, inflate and check one message.  out receives the message text
+ * (NUL-terminated); returns 0, or -1 with *why set.
+ */
+int
+secmsg_open(const struct secmsg_key *k, enum secmsg_cipher c,
+    const uint8_t *ct, size_t ctlen, char *out, size_t outcap,
+    size_t *outlen, struct secmsg_counters *ctr, const char **why)
+{
+	uint8_t		 plain[SECMSG_MAX + 32];
+	char		*z = NULL, sum[33];
+	uLongf		 zlen = SECMSG_MAX + 64;
+	unsigned long	 v;
+	size_t		 i, body;
+	int		 n, rv = -1;
+
+	*why = "undecryptable (wrong key?)";
+	if (ctlen == 0 || ctlen > SECMSG_MAX || ctlen % 8 != 0 ||
+	    (n = cbc(0, c, k, ct, ctlen, plain)) <= 0)
+		return -1;
+	for (i = 0; i < (size_t)n && i < 8 && plain[i] == '!'; i++)
+		;
+	if (i == 0 || i == (size_t)n)
+		return -1;
+	*why = "not a zlib stream";
+	if ((z = malloc(zlen + 1)) == NULL ||
+	    uncompress((Bytef *)z, &zlen, plain + i, (uLong)(n - (int)i)) !=
+	    Z_OK)
+		goto done;
+	*why = "too short";
+	if (zlen < 32 + 5 + 10 + 1 + 4 + 1)
+		goto done;
+	z[zlen] = '\0';
+	*why = "checksum mismatch";
+	md5hex(z + 32, zlen - 32, sum);
+	if (memcmp(sum, z, 32) != 0)
+		goto done;
+	*why = "malformed counters";
+	if (digits(z + 32, 5, &v) == -1)
+		goto done;
+	ctr->random = (unsigned)v;
+	if (digits(z + 37, 10, &ctr->global) == -1 || z[47] != ':' ||
+	    digits(z + 48, 4, &v) == -1 || z[52] != ':')
+		goto done;
+	ctr->local = (unsigned)v;
+	body = zlen - 53;
+	*why = "message too long";
+	if (body + 1 > outcap)
+		goto done;
+	memcpy(out, z + 53, body);
+	out[body] = '\0';
+	*outlen = body;
+	rv = 0;
+done:
+	free(z);
+	return rv;
+}
+
+/*
+ * Build a message: "#AES:" (manager to agent, id NULL) or "!<id>!#AES:"
+ * (agent to manager) and the ciphertext of the '!' padding and the zlib
+ * stream of checksum, counters and message.
+ */
+int
+secmsg_seal(const struct secmsg_key *k, const char *id, const char *msg,
+    size_t len, const struct secmsg_counters *ctr, uint8_t *out,
+    size_t outcap, size_t *outlen)
+{
+	char		*body = NULL;
+	uint8_t		*plain = NULL;
+	char		 head[32], sum[33], prefix[SECMSG_ID_MAX + 8];
+	uLongf		 zlen;
+	size_t		 blen, pad, hlen;
+	int		 n, rv = -1;
+
+	if (len > SECMSG_MAX - 128)
+		return -1;
+	snprintf(head, sizeof(head), "%05u%010lu:%04u:", ctr->random % 100000,
+	    ctr->global % 10000000000ul, ctr->local % 10000);
+	blen = 32 + strlen(head) + len;
+	if ((body = malloc(blen + 1)) == NULL)
+		goto done;
+	memcpy(body + 32, head, strlen(head));
+	memcpy(body + 32 + strlen(head), msg, len);
+	md5hex(body + 32, blen - 32, sum);
+	memcpy(body, sum, 32);
+	zlen = compressBound((uLong)blen);
+	if ((plain = malloc(zlen + 8)) == NULL ||
+	    compress2(plain + 8, &zlen, (Bytef *)body, (uLong)blen, 6) != Z_OK)
+		goto done;
+	pad = 8 - zlen % 8;	/* 1 to 8 '!' */
+	memmove(plain + pad, plain + 8, zlen);
+	memset(plain, '!', pad);
+	hlen = id != NULL ? (size_t)snprintf(prefix, sizeof(prefix),
+	    "!%s!#AES:", id) : (size_t)snprintf(prefix, sizeof(prefix),
+	    "#AES:");
+	if (hlen >= sizeof(prefix) || outcap < hlen + pad + zlen + 32)
+		goto done;
+	memcpy(out, prefix, hlen);
+	if ((n = cbc(1, SECMSG_AES, k, plain, pad + zlen, out + hlen)) <= 0)
+		goto done;
+	*outlen = hlen + (size_t)n;
+	rv = 0;
+done:
+	free(body);
+	free(plain);
+	return rv;
+}

@@ -1,0 +1,53 @@
+/*
+ * secmsg: the agents' secure messages (1514/tcp), as Wazuh 4.x agents
+ * speak them.  On the wire: a 4-byte little-endian length, then
+ * "!<id>!#AES:<ciphertext>" (or legacy "!<id>!:<blowfish ciphertext>").
+ * Decrypted: 1 to 8 '!', then a zlib stream; inflated: the MD5 (32 hex) of
+ * the rest, 5 random digits, a 10-digit global counter, ':', a 4-digit
+ * local counter, ':', the message.  Pure functions: no sockets or state.
+ */
+#ifndef CLUSTERD_SECMSG_H
+#define CLUSTERD_SECMSG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define SECMSG_MAX		65536	/* longest frame and message */
+#define SECMSG_ID_MAX		16
+
+enum secmsg_cipher {
+	SECMSG_AES,
+	SECMSG_BLOWFISH
+};
+
+enum secmsg_kind {
+	SECMSG_OK = 0,		/* an encrypted message with an id */
+	SECMSG_PING,		/* "#ping": answer "#pong" */
+	SECMSG_NO_ID,		/* "#AES:" without "!id!": source-IP mode */
+	SECMSG_BAD		/* anything else */
+};
+
+struct secmsg_key {
+	uint8_t	aes[32];	/* md5hex(raw key), as ASCII */
+	uint8_t	bf[47];		/* that + 15 chars of md5hex(md5hex(name) + md5hex(id)) */
+};
+
+struct secmsg_counters {
+	unsigned	random;
+	unsigned long	global;
+	unsigned	local;
+};
+
+void		 secmsg_derive(const char *id, const char *name,
+		    const char *raw_key, struct secmsg_key *);
+enum secmsg_kind secmsg_split(const uint8_t *, size_t, char id[SECMSG_ID_MAX],
+		    enum secmsg_cipher *, const uint8_t **ct, size_t *ctlen);
+int		 secmsg_open(const struct secmsg_key *, enum secmsg_cipher,
+		    const uint8_t *ct, size_t ctlen, char *out, size_t outcap,
+		    size_t *outlen, struct secmsg_counters *, const char **why);
+int		 secmsg_seal(const struct secmsg_key *, const char *id,
+		    const char *msg, size_t len, const struct secmsg_counters *,
+		    uint8_t *out, size_t outcap, size_t *outlen);
+int		 secmsg_init(void);
+
+#endif

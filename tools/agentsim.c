@@ -1,0 +1,490 @@
+/*
+ * agentsim: simulates N Wazuh 4.x agents against a manager address (a
+ * balancer's VIP, or a worker): enrolls them over TLS (or reads a keys
+ * file), connects them to the secure-message port, sends startup,
+ * keepalives every T seconds with a realistic uname and labels, and events
+ * at a chosen rate; honours #!-force_reconnect and reconnects after a loss
+ * as agents do (retry interval, fresh address lookup).  Prints periodic
+ * stats and a JSON summary.  Uses clusterd's own modules (conn, secmsg).
+ */
+#include <sys/resource.h>
+
+#include <getopt.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
+#include "conn.h"
+#include "log.h"
+#include "reap.h"
+#include "secmsg.h"
+
+#define KEEPALIVE_FMT							\
+	"#!-Linux |%s |5.10.0-21-amd64 |#1 SMP Debian 5.10.162-1 "	\
+	"(2023-01-21) |x86_64 [Debian GNU/Linux|debian: 11 (bullseye)] - "\
+	"Wazuh v4.14.7 / ab73af41699f13fdd81903b5f23d8d00\n"		\
+	"\"env\":sim\n\"index\":%d\n"					\
+	"d6e3ac3e75ca0319af3e7c262776f331 merged.mg\n"			\
+	"#\"_agent_ip\":10.%d.%d.%d\n"
+
+struct sim_agent {
+	int			 index;
+	char			 id[16];
+	char			 name[64];
+	char			 key[65];
+	struct secmsg_key	 skey;
+	struct conn		*conn;		/* enrollment or agent link */
+	int			 enrolled;
+	int			 connected;
+	ev_timer		 timer;		/* keepalive, or retry */
+	unsigned long		 global;
+	unsigned		 local;
+};
+
+static struct {
+	struct ev_loop		*loop;
+	const char		*host;
+	unsigned		 port, eport;
+	int			 n;
+	double			 keepalive, rate, duration, retry, stats;
+	const char		*prefix, *keys_in, *keys_out;
+	int			 enroll_conc;
+	SSL_CTX			*tls;
+	struct sim_agent	*agents;
+	int			 next_enroll, enrolling;
+	ev_timer		 events, stats_t, stop_t;
+	double			 due;
+	int			 ev_cursor;
+	unsigned long		 enrolled, enroll_errors, connected_now;
+	unsigned long		 connects, reconnects, acks, events_sent;
+	unsigned long		 keepalives, force_reconnects, conn_errors;
+	unsigned long		 bad_messages;
+} S = {
+	.port = 1514, .eport = 1515, .n = 10, .keepalive = 10, .retry = 5,
+	.prefix = "sim-agent-", .enroll_conc = 32
+};
+
+static void agent_connect(struct sim_agent *);
+static void enroll_next(void);
+
+static double
+jitter(double base)
+{
+	return base * (0.5 + 0.5 * ((double)random() / RAND_MAX));
+}
+
+/* Seal and send one message to the manager, framed. */
+static void
+agent_send(struct sim_agent *a, const char *msg)
+{
+	struct secmsg_counters	ctr;
+	uint8_t			buf[SECMSG_MAX + 64], hdr[4];
+	size_t			n;
+
+	if (a->conn == NULL || !a->connected)
+		return;
+	ctr.random = (unsigned)random() % 100000;
+	ctr.global = ++a->global;
+	ctr.local = a->local = (a->local + 1) % 10000;
+	if (secmsg_seal(&a->skey, a->id, msg, strlen(msg), &ctr, buf,
+	    sizeof(buf), &n) == -1)
+		return;
+	hdr[0] = (uint8_t)n;
+	hdr[1] = (uint8_t)(n >> 8);
+	hdr[2] = (uint8_t)(n >> 16);
+	hdr[3] = (uint8_t)(n >> 24);
+	if (conn_write(a->conn, hdr, 4) == 0)
+		conn_write(a->conn, buf, n);
+}
+
+static void
+keepalive_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct sim_agent	*a = t->data;
+	char			 msg[1024];
+
+	(void)loop;
+	(void)revents;
+	if (!a->connected) {		/* the retry timer */
+		agent_connect(a);
+		return;
+	}
+	snprintf(msg, sizeof(msg), KEEPALIVE_FMT, a->name, a->index,
+	    (a->index >> 16) & 255, (a->index >> 8) & 255, a->index & 255);
+	agent_send(a, msg);
+	S.keepalives++;
+}
+
+static void
+schedule(struct sim_agent *a, double after, double repeat)
+{
+	ev_timer_stop(S.loop, &a->timer);
+	ev_timer_set(&a->timer, after, repeat);
+	ev_timer_start(S.loop, &a->timer);
+}
+
+static void
+link_open(struct conn *c)
+{
+	struct sim_agent	*a = c->arg;
+
+	a->connected = 1;
+	S.connected_now++;
+	agent_send(a, "#!-agent startup {\"version\":\"v4.14.7\"}");
+	schedule(a, 0.2 + jitter(S.keepalive) * 0.1, S.keepalive);
+}
+
+/* Frames from the manager: acks and control messages. */
+static void
+link_data(struct conn *c)
+{
+	struct sim_agent	*a = c->arg;
+	struct secmsg_counters	 ctr;
+	char			 msg[1024];
+	const char		*why;
+	uint8_t			*p;
+	uint32_t		 len;
+	size_t			 mlen;
+
+	while (buf_used(&c->in) >= 4) {
+		p = buf_head(&c->in);
+		len = (uint32_t)p[0] | (uint32_t)p[1] << 8 |
+		    (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+		if (len > SECMSG_MAX) {
+			conn_close(c, "bad frame");
+			return;
+		}
+		if (buf_used(&c->in) < 4 + (size_t)len)
+			return;
+		if (len > 5 && memcmp(p + 4, "#AES:", 5) == 0 &&
+		    secmsg_open(&a->skey, SECMSG_AES, p + 9, len - 5, msg,
+		    sizeof(msg), &mlen, &ctr, &why) == 0) {
+			if (strcmp(msg, "#!-agent ack ") == 0)
+				S.acks++;
+			else if (strcmp(msg, "#!-force_reconnect") == 0) {
+				S.force_reconnects++;
+				buf_consume(&c->in, 4 + (size_t)len);
+				conn_close(c, "force_reconnect");
+				return;
+			}
+		} else
+			S.bad_messages++;
+		buf_consume(&c->in, 4 + (size_t)len);
+	}
+}
+
+static void
+link_close(struct conn *c, const char *reason)
+{
+	struct sim_agent	*a = c->arg;
+
+	if (a->connected)
+		S.connected_now--;
+	if (strcmp(reason, "force_reconnect") != 0)
+		S.conn_errors++;
+	a->connected = 0;
+	a->conn = NULL;
+	S.reconnects++;
+	/* A forced reconnect goes at once; a loss waits the retry time. */
+	schedule(a, strcmp(reason, "force_reconnect") == 0 ? 0.01 :
+	    jitter(S.retry), 0);
+}
+
+static const struct conn_ops link_ops = {
+	link_open, link_data, NULL, link_close
+};
+
+static void
+agent_connect(struct sim_agent *a)
+{
+	char	err[256];
+
+	S.connects++;
+	if (conn_connect(S.loop, S.host, S.port, NULL, &link_ops, a, &a->conn,
+	    err, sizeof(err)) == -1) {
+		S.conn_errors++;
+		a->conn = NULL;
+		schedule(a, jitter(S.retry), 0);
+		return;
+	}
+	a->conn->read_chunk = 512;
+	a->conn->in_limit = SECMSG_MAX + 4;
+}
+
+/* ---- enrollment ---- */
+
+static void
+enroll_open(struct conn *c)
+{
+	struct sim_agent	*a = c->arg;
+	char			 req[128];
+
+	snprintf(req, sizeof(req), "OSSEC A:'%s' V:'v4.14.7'\n", a->name);
+	conn_write(c, req, strlen(req));
+}
+
+static void
+enroll_close(struct conn *c, const char *reason)
+{
+	struct sim_agent	*a = c->arg;
+	char			 ans[512];
+	size_t			 n = buf_used(&c->in);
+
+	(void)reason;
+	S.enrolling--;
+	a->conn = NULL;
+	if (n >= sizeof(ans))
+		n = sizeof(ans) - 1;
+	memcpy(ans, buf_head(&c->in), n);
+	ans[n] = '\0';
+	if (sscanf(ans, "OSSEC K:'%15s %63s %*s %64[0-9a-f]'", a->id, a->name,
+	    a->key) == 3) {
+		a->enrolled = 1;
+		S.enrolled++;
+		secmsg_derive(a->id, a->name, a->key, &a->skey);
+		agent_connect(a);
+	} else {
+		S.enroll_errors++;
+		if (S.enroll_errors <= 5)
+			fprintf(stderr, "agentsim: %s: %s\n", a->name,
+			    n ? ans : reason);
+		a->index = -a->index - 1;	/* not retried */
+	}
+	enroll_next();
+}
+
+static const struct conn_ops enroll_ops = {
+	enroll_open, NULL, NULL, enroll_close
+};
+
+static void
+enroll_next(void)
+{
+	struct sim_agent	*a;
+	char			 err[256];
+
+	while (S.enrolling < S.enroll_conc && S.next_enroll < S.n) {
+		a = &S.agents[S.next_enroll++];
+		if (conn_connect(S.loop, S.host, S.eport, S.tls, &enroll_ops, a,
+		    &a->conn, err, sizeof(err)) == -1) {
+			S.enroll_errors++;
+			continue;
+		}
+		a->conn->in_limit = 4096;
+		S.enrolling++;
+	}
+}
+
+static int
+read_keys(const char *path)
+{
+	FILE	*fp;
+	char	 line[512], ip[64];
+	int	 i = 0;
+
+	if ((fp = fopen(path, "r")) == NULL)
+		return -1;
+	while (i < S.n && fgets(line, sizeof(line), fp) != NULL) {
+		struct sim_agent *a = &S.agents[i];
+
+		if (sscanf(line, "%15s %63s %63s %64s", a->id, a->name, ip,
+		    a->key) != 4)
+			continue;
+		a->enrolled = 1;
+		secmsg_derive(a->id, a->name, a->key, &a->skey);
+		i++;
+	}
+	fclose(fp);
+	S.n = i;
+	return 0;
+}
+
+/* ---- events, stats, end ---- */
+
+static void
+events_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	char	msg[256];
+	int	tries;
+
+	(void)loop;
+	(void)t;
+	(void)revents;
+	S.due += S.rate * S.n * 0.01;
+	for (tries = 0; S.due >= 1 && tries < S.n; tries++) {
+		struct sim_agent *a = &S.agents[S.ev_cursor];
+
+		S.ev_cursor = (S.ev_cursor + 1) % S.n;
+		if (!a->connected)
+			continue;
+		snprintf(msg, sizeof(msg), "1:/var/log/syslog:%s sshd[%d]: "
+		    "Accepted publickey for root from 198.18.0.9 port %lu",
+		    a->name, a->index, S.events_sent);
+		agent_send(a, msg);
+		S.events_sent++;
+		S.due -= 1;
+	}
+	if (S.due > S.n)
+		S.due = S.n;	/* nobody connected: do not pile up */
+}
+
+static void
+summary(FILE *fp, const char *kind)
+{
+	fprintf(fp, "{\"%s\": {\"agents\": %d, \"enrolled\": %lu, "
+	    "\"enroll_errors\": %lu, \"connected\": %lu, \"connects\": %lu, "
+	    "\"reconnects\": %lu, \"force_reconnects\": %lu, "
+	    "\"keepalives\": %lu, \"acks\": %lu, \"events\": %lu, "
+	    "\"connection_errors\": %lu, \"bad_messages\": %lu}}\n", kind,
+	    S.n, S.enrolled, S.enroll_errors, S.connected_now, S.connects,
+	    S.reconnects, S.force_reconnects, S.keepalives, S.acks,
+	    S.events_sent, S.conn_errors, S.bad_messages);
+	fflush(fp);
+}
+
+static void
+stats_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	(void)loop;
+	(void)t;
+	(void)revents;
+	summary(stdout, "stats");
+}
+
+static void
+stop_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	(void)t;
+	(void)revents;
+	ev_break(loop, EVBREAK_ALL);
+}
+
+static void
+write_keys(const char *path)
+{
+	FILE	*fp;
+	int	 i;
+
+	if ((fp = fopen(path, "w")) == NULL)
+		return;
+	for (i = 0; i < S.n; i++)
+		if (S.agents[i].enrolled)
+			fprintf(fp, "%s %s any %s\n", S.agents[i].id,
+			    S.agents[i].name, S.agents[i].key);
+	fclose(fp);
+}
+
+/* One descriptor per agent: ask for plenty (root may raise the hard limit). */
+static void
+raise_nofile(void)
+{
+	struct rlimit	rl = { 256 * 1024, 256 * 1024 };
+
+	if (setrlimit(RLIMIT_NOFILE, &rl) == -1 &&
+	    getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+static void
+usage(void)
+{
+	fprintf(stderr,
+	    "usage: agentsim [options] MANAGER\n"
+	    "  -n N        agents (default 10)\n"
+	    "  -p PORT     secure-message port (1514)\n"
+	    "  -e PORT     enrollment port (1515)\n"
+	    "  -k SECONDS  keepalive interval (10)\n"
+	    "  -r RATE     events per second per agent (0)\n"
+	    "  -t SECONDS  run time, then print the summary (0: until SIGINT)\n"
+	    "  -R SECONDS  retry interval after a lost connection (5)\n"
+	    "  -s SECONDS  print stats every SECONDS (0: never)\n"
+	    "  -P PREFIX   agent names PREFIX0000001... (sim-agent-)\n"
+	    "  -c N        concurrent enrollments (32)\n"
+	    "  -K FILE     read keys (ID NAME IP KEY) instead of enrolling\n"
+	    "  -o FILE     write the enrolled keys to FILE\n");
+	exit(2);
+}
+
+int
+main(int argc, char *argv[])
+{
+	int	ch, i;
+
+	while ((ch = getopt(argc, argv, "n:p:e:k:r:t:R:s:P:c:K:o:")) != -1) {
+		switch (ch) {
+		case 'n': S.n = atoi(optarg); break;
+		case 'p': S.port = (unsigned)atoi(optarg); break;
+		case 'e': S.eport = (unsigned)atoi(optarg); break;
+		case 'k': S.keepalive = atof(optarg); break;
+		case 'r': S.rate = atof(optarg); break;
+		case 't': S.duration = atof(optarg); break;
+		case 'R': S.retry = atof(optarg); break;
+		case 's': S.stats = atof(optarg); break;
+		case 'P': S.prefix = optarg; break;
+		case 'c': S.enroll_conc = atoi(optarg); break;
+		case 'K': S.keys_in = optarg; break;
+		case 'o': S.keys_out = optarg; break;
+		default: usage();
+		}
+	}
+	if (optind + 1 != argc || S.n < 1 || S.keepalive <= 0 ||
+	    S.enroll_conc < 1)
+		usage();
+	S.host = argv[optind];
+	signal(SIGPIPE, SIG_IGN);
+	raise_nofile();
+	srandom((unsigned)time(NULL) ^ (unsigned)getpid());
+	log_init(NULL, 1, LOG_LVL_WARNING);
+	if (secmsg_init() == -1)
+		fprintf(stderr, "agentsim: no legacy provider (fine: AES)\n");
+	S.loop = EV_DEFAULT;
+	reap_init(S.loop);
+	if ((S.agents = calloc((size_t)S.n, sizeof(*S.agents))) == NULL)
+		return 1;
+	for (i = 0; i < S.n; i++) {
+		S.agents[i].index = i + 1;
+		snprintf(S.agents[i].name, sizeof(S.agents[i].name), "%s%07d",
+		    S.prefix, i + 1);
+		ev_init(&S.agents[i].timer, keepalive_cb);
+		S.agents[i].timer.data = &S.agents[i];
+	}
+	if (S.keys_in != NULL) {
+		if (read_keys(S.keys_in) == -1) {
+			fprintf(stderr, "agentsim: cannot read %s\n", S.keys_in);
+			return 1;
+		}
+		for (i = 0; i < S.n; i++)
+			schedule(&S.agents[i], jitter(1.0), 0);
+	} else {
+		S.tls = SSL_CTX_new(TLS_client_method());
+		SSL_CTX_set_cipher_list(S.tls, "HIGH:!ADH:!EXP:!MD5:!RC4:!3DES:"
+		    "!CAMELLIA:@STRENGTH");
+		SSL_CTX_set_verify(S.tls, SSL_VERIFY_NONE, NULL);
+		enroll_next();
+	}
+	if (S.rate > 0) {
+		ev_timer_init(&S.events, events_cb, 0.01, 0.01);
+		ev_timer_start(S.loop, &S.events);
+	}
+	if (S.stats > 0) {
+		ev_timer_init(&S.stats_t, stats_cb, S.stats, S.stats);
+		ev_timer_start(S.loop, &S.stats_t);
+	}
+	if (S.duration > 0) {
+		ev_timer_init(&S.stop_t, stop_cb, S.duration, 0);
+		ev_timer_start(S.loop, &S.stop_t);
+	}
+	ev_run(S.loop, 0);
+	if (S.keys_out != NULL)
+		write_keys(S.keys_out);
+	summary(stdout, "summary");
+	return 0;
+}
