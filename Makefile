@@ -36,7 +36,7 @@ DAEMON_OBJS = $(LIB_OBJS) master.o msync.o mreg.o worker.o wsync.o wagents.o \
 	   clusterd.o
 LIB	 = $(addprefix $(BUILD)/obj/,$(LIB_OBJS))
 
-UNIT_TESTS = test_config test_frame test_hello test_buf test_tls_link \
+UNIT_TESTS = test_config test_frame test_hello test_buf test_tls_link test_secmsg \
 	     test_syncset test_integ test_bundle test_apply \
 	     test_enroll_parse test_agents test_registry
 UNIT_BINS = $(addprefix $(BUILD)/tests/,$(UNIT_TESTS))
@@ -91,7 +91,7 @@ $(BUILD)/fuzz/fuzz_bundle: tests/fuzz/fuzz_bundle.c $(SRC)/bundle.c $(SRC)/safef
 	clang $(FUZZ_CFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/fuzz/fuzz_index: tests/fuzz/fuzz_index.c $(SRC)/integ.c $(SRC)/syncset.c \
-	    $(SRC)/frame.c | $(BUILD)/fuzz
+	    $(SRC)/frame.c $(SRC)/safefs.c | $(BUILD)/fuzz
 	clang $(FUZZ_CFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/fuzz/fuzz_enroll: tests/fuzz/fuzz_enroll.c $(SRC)/enroll_parse.c \
@@ -129,13 +129,17 @@ install: all
 $(BUILD)/bench_integ: tests/bench/bench_integ.c $(LIB)
 	$(CC) $(CFLAGS) -o $@ $< $(LIB) $(LDFLAGS) $(LDLIBS)
 
+$(BUILD)/bench_secmsg: tests/bench/bench_secmsg.c $(LIB)
+	$(CC) $(CFLAGS) -o $@ $< $(LIB) $(LDFLAGS) $(LDLIBS)
+
 $(BUILD)/enroll_load: tests/bench/enroll_load.c
 	$(CC) $(CFLAGS) -o $@ $< $(LDFLAGS) $(LDLIBS)
 
 # Benchmarks write their figures to docs/benchmarks.md.
-bench: all $(BUILD)/bench_integ $(BUILD)/enroll_load
+bench: all $(BUILD)/bench_integ $(BUILD)/enroll_load $(BUILD)/bench_secmsg
 	python3 tests/bench/sync_bench.py --build $(BUILD) --out docs/benchmarks.md
 	python3 tests/bench/enroll_bench.py --build $(BUILD) --out docs/benchmarks.md
+	python3 tests/bench/gateway_bench.py --build $(BUILD) --out docs/benchmarks.md
 
 run: all
 	scripts/cluster.sh start

@@ -45,6 +45,8 @@ struct sim_agent {
 	ev_timer		 timer;		/* keepalive, or retry */
 	unsigned long		 global;
 	unsigned		 local;
+	uint8_t			*replay;	/* -x: one sealed event, resent */
+	size_t			 replay_len;
 };
 
 static struct {
@@ -55,10 +57,12 @@ static struct {
 	double			 keepalive, rate, duration, retry, stats;
 	const char		*prefix, *keys_in, *keys_out;
 	int			 enroll_conc;
+	int			 replay;
 	SSL_CTX			*tls;
 	struct sim_agent	*agents;
 	int			 next_enroll, enrolling;
 	ev_timer		 events, stats_t, stop_t;
+	ev_signal		 sigint, sigterm;
 	double			 due;
 	int			 ev_cursor;
 	unsigned long		 enrolled, enroll_errors, connected_now;
@@ -101,6 +105,34 @@ agent_send(struct sim_agent *a, const char *msg)
 	hdr[3] = (uint8_t)(n >> 24);
 	if (conn_write(a->conn, hdr, 4) == 0)
 		conn_write(a->conn, buf, n);
+}
+
+/*
+ * -x: seal the agent's first event once and send those same bytes again,
+ * so the simulator's own compression does not limit a throughput test
+ * (the manager does not enforce counters by default).
+ */
+static void
+replay_send(struct sim_agent *a, const char *msg)
+{
+	struct secmsg_counters	ctr = { 1, 1, 1 };
+	uint8_t			buf[SECMSG_MAX + 64];
+	size_t			n;
+
+	if (a->replay == NULL) {
+		if (secmsg_seal(&a->skey, a->id, msg, strlen(msg), &ctr,
+		    buf + 4, sizeof(buf) - 4, &n) == -1 ||
+		    (a->replay = malloc(n + 4)) == NULL)
+			return;
+		buf[0] = (uint8_t)n;
+		buf[1] = (uint8_t)(n >> 8);
+		buf[2] = (uint8_t)(n >> 16);
+		buf[3] = (uint8_t)(n >> 24);
+		memcpy(a->replay, buf, n + 4);
+		a->replay_len = n + 4;
+	}
+	if (a->conn != NULL && a->connected && !conn_congested(a->conn))
+		conn_write(a->conn, a->replay, a->replay_len);
 }
 
 static void
@@ -154,9 +186,7 @@ link_data(struct conn *c)
 
 	while (buf_used(&c->in) >= 4) {
 		p = buf_head(&c->in);
-		len = (uint32_t)p[0] | (uint32_t)p[1] << 8 |
-		    (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-		if (len > SECMSG_MAX) {
+		if (secmsg_frame_length(p, &len) == -1) {
 			conn_close(c, "bad frame");
 			return;
 		}
@@ -326,7 +356,10 @@ events_cb(struct ev_loop *loop, ev_timer *t, int revents)
 		snprintf(msg, sizeof(msg), "1:/var/log/syslog:%s sshd[%d]: "
 		    "Accepted publickey for root from 198.18.0.9 port %lu",
 		    a->name, a->index, S.events_sent);
-		agent_send(a, msg);
+		if (S.replay)
+			replay_send(a, msg);
+		else
+			agent_send(a, msg);
 		S.events_sent++;
 		S.due -= 1;
 	}
@@ -361,6 +394,15 @@ static void
 stop_cb(struct ev_loop *loop, ev_timer *t, int revents)
 {
 	(void)t;
+	(void)revents;
+	ev_break(loop, EVBREAK_ALL);
+}
+
+/* SIGINT / SIGTERM: stop, write the keys and the summary. */
+static void
+signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
+{
+	(void)w;
 	(void)revents;
 	ev_break(loop, EVBREAK_ALL);
 }
@@ -409,7 +451,9 @@ usage(void)
 	    "  -P PREFIX   agent names PREFIX0000001... (sim-agent-)\n"
 	    "  -c N        concurrent enrollments (32)\n"
 	    "  -K FILE     read keys (ID NAME IP KEY) instead of enrolling\n"
-	    "  -o FILE     write the enrolled keys to FILE\n");
+	    "  -o FILE     write the enrolled keys to FILE\n"
+	    "  -x          resend each agent's first sealed event (throughput "
+	    "tests)\n");
 	exit(2);
 }
 
@@ -418,7 +462,7 @@ main(int argc, char *argv[])
 {
 	int	ch, i;
 
-	while ((ch = getopt(argc, argv, "n:p:e:k:r:t:R:s:P:c:K:o:")) != -1) {
+	while ((ch = getopt(argc, argv, "n:p:e:k:r:t:R:s:P:c:K:o:x")) != -1) {
 		switch (ch) {
 		case 'n': S.n = atoi(optarg); break;
 		case 'p': S.port = (unsigned)atoi(optarg); break;
@@ -432,6 +476,7 @@ main(int argc, char *argv[])
 		case 'c': S.enroll_conc = atoi(optarg); break;
 		case 'K': S.keys_in = optarg; break;
 		case 'o': S.keys_out = optarg; break;
+		case 'x': S.replay = 1; break;
 		default: usage();
 		}
 	}
@@ -461,8 +506,10 @@ main(int argc, char *argv[])
 			fprintf(stderr, "agentsim: cannot read %s\n", S.keys_in);
 			return 1;
 		}
+		/* Spread the first connections: about 2,000 a second. */
 		for (i = 0; i < S.n; i++)
-			schedule(&S.agents[i], jitter(1.0), 0);
+			schedule(&S.agents[i], (double)random() / RAND_MAX *
+			    S.n / 2000.0, 0);
 	} else {
 		S.tls = SSL_CTX_new(TLS_client_method());
 		SSL_CTX_set_cipher_list(S.tls, "HIGH:!ADH:!EXP:!MD5:!RC4:!3DES:"
@@ -482,6 +529,10 @@ main(int argc, char *argv[])
 		ev_timer_init(&S.stop_t, stop_cb, S.duration, 0);
 		ev_timer_start(S.loop, &S.stop_t);
 	}
+	ev_signal_init(&S.sigint, signal_cb, SIGINT);
+	ev_signal_init(&S.sigterm, signal_cb, SIGTERM);
+	ev_signal_start(S.loop, &S.sigint);
+	ev_signal_start(S.loop, &S.sigterm);
 	ev_run(S.loop, 0);
 	if (S.keys_out != NULL)
 		write_keys(S.keys_out);

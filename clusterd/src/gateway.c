@@ -375,9 +375,7 @@ conn_cb(struct ev_loop *loop, ev_io *w, int revents)
 				goto eof;
 			if ((c->got += (uint32_t)n) < 4)
 				continue;
-			len = (uint32_t)c->hdr[0] | (uint32_t)c->hdr[1] << 8 |
-			    (uint32_t)c->hdr[2] << 16 | (uint32_t)c->hdr[3] << 24;
-			if (len == 0 || len > SECMSG_MAX) {
+			if (secmsg_frame_length(c->hdr, &len) == -1) {
 				reject(c, REJ_LENGTH, NULL);
 				return;
 			}
@@ -579,6 +577,7 @@ gateway_stop(void)
 	cJSON_Delete(G.alive);
 	G.updates = G.alive = NULL;
 	archives_close();
+	secmsg_shutdown();
 	G.node = NULL;
 }
 

@@ -113,6 +113,19 @@ parse_uname(struct keepalive *k, const char *u, size_t len)
 	copy(k->os_name, sizeof(k->os_name), b, strlen(b));
 }
 
+/* The first "needle" (3 bytes) in p[0..n), or NULL. */
+static const char *
+find3(const char *p, size_t n, const char *needle)
+{
+	size_t	i;
+
+	for (i = 0; i + 3 <= n; i++)
+		if (p[i] == needle[0] && p[i + 1] == needle[1] &&
+		    p[i + 2] == needle[2])
+			return p + i;
+	return NULL;
+}
+
 /* A label line: "key":value (or !"key":value for a hidden one). */
 static void
 add_label(struct keepalive *k, const char *line, size_t len)
@@ -161,11 +174,11 @@ keepalive_parse(const char *text, struct keepalive *k)
 				add_label(k, line, len);
 			continue;
 		}
-		dash = memmem(line, len, " - ", 3);
+		dash = find3(line, len, " - ");
 		if (dash != NULL && !found) {
 			parse_uname(k, line, (size_t)(dash - line));
 			dash += 3;
-			slash = memmem(dash, (size_t)(nl - dash), " / ", 3);
+			slash = find3(dash, (size_t)(nl - dash), " / ");
 			if (slash != NULL) {
 				copy(k->version, sizeof(k->version), dash,
 				    (size_t)(slash - dash));

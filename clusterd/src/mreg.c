@@ -784,6 +784,13 @@ mreg_command(const cJSON *req, mreg_reply_cb cb, void *arg)
 		cb(arg, list_groups());
 		return 1;
 	}
+	if (strcmp(cmd, "agent") == 0) {	/* one agent, by id */
+		a = id != NULL ? agents_by_id(&MR.t, id) : NULL;
+		cb(arg, a != NULL ? control_ok(agent_json(a)) :
+		    control_error("agent %s does not exist", id ? id :
+		    "(none given)"));
+		return 1;
+	}
 	if (strcmp(cmd, "agent_remove") != 0 &&
 	    strcmp(cmd, "group_create") != 0 &&
 	    strcmp(cmd, "group_delete") != 0 &&

@@ -13,19 +13,30 @@ static const uint8_t aes_iv[16] = "FEDCBA0987654321";
 static const uint8_t bf_iv[8] = {
 	0xFE, 0xDC, 0xBA, 0x98, 0x76, 0x54, 0x32, 0x10
 };
-static int legacy_loaded;
+static OSSL_PROVIDER	*legacy, *deflt;
 
 /* Blowfish lives in OpenSSL 3's legacy provider; load it (with default). */
 int
 secmsg_init(void)
 {
-	if (legacy_loaded)
+	if (legacy != NULL)
 		return 0;
-	if (OSSL_PROVIDER_load(NULL, "legacy") == NULL ||
-	    OSSL_PROVIDER_load(NULL, "default") == NULL)
+	if ((legacy = OSSL_PROVIDER_load(NULL, "legacy")) == NULL ||
+	    (deflt = OSSL_PROVIDER_load(NULL, "default")) == NULL) {
+		secmsg_shutdown();
 		return -1;
-	legacy_loaded = 1;
+	}
 	return 0;
+}
+
+void
+secmsg_shutdown(void)
+{
+	if (legacy != NULL)
+		OSSL_PROVIDER_unload(legacy);
+	if (deflt != NULL)
+		OSSL_PROVIDER_unload(deflt);
+	legacy = deflt = NULL;
 }
 
 static void
@@ -244,4 +255,16 @@ done:
 	free(body);
 	free(plain);
 	return rv;
+}
+
+/*
+ * The TCP framing: a 4-byte little-endian length, 1 to SECMSG_MAX.
+ * Returns 0 with *len set, or -1 for a length that must drop the peer.
+ */
+int
+secmsg_frame_length(const uint8_t hdr[4], uint32_t *len)
+{
+	*len = (uint32_t)hdr[0] | (uint32_t)hdr[1] << 8 |
+	    (uint32_t)hdr[2] << 16 | (uint32_t)hdr[3] << 24;
+	return *len == 0 || *len > SECMSG_MAX ? -1 : 0;
 }

@@ -49,5 +49,7 @@ int		 secmsg_seal(const struct secmsg_key *, const char *id,
 		    const char *msg, size_t len, const struct secmsg_counters *,
 		    uint8_t *out, size_t outcap, size_t *outlen);
 int		 secmsg_init(void);
+void		 secmsg_shutdown(void);
+int		 secmsg_frame_length(const uint8_t hdr[4], uint32_t *len);
 
 #endif

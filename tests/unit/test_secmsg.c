@@ -56,6 +56,7 @@ free_vectors(void **state)
 {
 	(void)state;
 	cJSON_Delete(vectors);
+	secmsg_shutdown();
 	return 0;
 }
 
