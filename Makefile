@@ -38,7 +38,8 @@ LIB	 = $(addprefix $(BUILD)/obj/,$(LIB_OBJS))
 
 UNIT_TESTS = test_config test_frame test_hello test_buf test_tls_link test_secmsg \
 	     test_syncset test_integ test_bundle test_apply \
-	     test_enroll_parse test_agents test_registry
+	     test_enroll_parse test_agents test_registry \
+	     test_keepalive test_archives
 UNIT_BINS = $(addprefix $(BUILD)/tests/,$(UNIT_TESTS))
 
 .PHONY: all check unit integration fuzz fuzz-build install clean run stop bench
@@ -78,7 +79,8 @@ check: unit integration
 # Fuzz targets need clang's libFuzzer; they reuse the module sources.
 FUZZ_CFLAGS = -g -O1 -std=c11 -D_GNU_SOURCE -Iclusterd/src \
 	$(shell pkg-config --cflags $(PKGS)) -fsanitize=fuzzer,address,undefined
-FUZZ_TARGETS = fuzz_frame fuzz_config fuzz_bundle fuzz_index fuzz_enroll
+FUZZ_TARGETS = fuzz_frame fuzz_config fuzz_bundle fuzz_index fuzz_enroll \
+	       fuzz_secmsg fuzz_gwframes
 
 $(BUILD)/fuzz/fuzz_frame: tests/fuzz/fuzz_frame.c $(SRC)/frame.c | $(BUILD)/fuzz
 	clang $(FUZZ_CFLAGS) -o $@ $^ $(LDLIBS)
@@ -96,6 +98,14 @@ $(BUILD)/fuzz/fuzz_index: tests/fuzz/fuzz_index.c $(SRC)/integ.c $(SRC)/syncset.
 
 $(BUILD)/fuzz/fuzz_enroll: tests/fuzz/fuzz_enroll.c $(SRC)/enroll_parse.c \
 	    $(SRC)/agents.c $(SRC)/strmap.c | $(BUILD)/fuzz
+	clang $(FUZZ_CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/fuzz/fuzz_secmsg: tests/fuzz/fuzz_secmsg.c $(SRC)/secmsg.c \
+	    $(SRC)/keepalive.c | $(BUILD)/fuzz
+	clang $(FUZZ_CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/fuzz/fuzz_gwframes: tests/fuzz/fuzz_gwframes.c $(SRC)/secmsg.c \
+	    $(SRC)/keepalive.c | $(BUILD)/fuzz
 	clang $(FUZZ_CFLAGS) -o $@ $^ $(LDLIBS)
 
 fuzz-build: $(addprefix $(BUILD)/fuzz/,$(FUZZ_TARGETS))

@@ -18,13 +18,13 @@
 #include "keepalive.h"
 #include "log.h"
 #include "secmsg.h"
-#include "wagents.h"
 
 #define TASK		"Agents"
 #define OUT_LIMIT	(64 * 1024)	/* queued to one agent, then dropped */
 #define FRAMES_PER_CB	32		/* fairness between agents */
 #define ACK		"#!-agent ack "
 #define GATEWAY_NOFILE	(256 * 1024)	/* descriptors asked for */
+#define REPORT_BACKLOG	100000		/* reports kept while the master is away */
 
 struct gwconn {
 	int		 fd;
@@ -64,7 +64,7 @@ static struct {
 	ev_timer	 sweep;
 	struct gwconn	*conns;
 	size_t		 nconns;
-	struct link	*link;
+	const struct gateway_ops *ops;
 	cJSON		*updates;	/* pending status/info reports */
 	cJSON		*alive;		/* ids seen alive, nothing else new */
 	unsigned long	 global;	/* our counter toward agents */
@@ -298,7 +298,7 @@ frame(struct gwconn *c, const uint8_t *m, size_t len)
 	case SECMSG_OK:
 		break;
 	}
-	if ((a = agents_by_id(wagents_table(), id)) == NULL) {
+	if ((a = agents_by_id(G.ops->table(), id)) == NULL) {
 		reject(c, REJ_UNKNOWN, id);
 		return -1;
 	}
@@ -453,26 +453,31 @@ flush_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	(void)loop;
 	(void)t;
 	(void)revents;
-	if (G.link == NULL || (cJSON_GetArraySize(G.updates) == 0 &&
-	    cJSON_GetArraySize(G.alive) == 0))
+	if (cJSON_GetArraySize(G.updates) == 0 &&
+	    cJSON_GetArraySize(G.alive) == 0)
 		return;
-	if (link_congested(G.link))
-		return;		/* try again at the next tick */
 	j = cJSON_CreateObject();
-	cJSON_AddItemToObject(j, "updates", G.updates);
-	cJSON_AddItemToObject(j, "alive", G.alive);
+	cJSON_AddItemReferenceToObject(j, "updates", G.updates);
+	cJSON_AddItemReferenceToObject(j, "alive", G.alive);
 	cJSON_AddNumberToObject(j, "at", (double)time(NULL));
-	link_notify(G.link, FRAME_AGENT_INFO, j);
-	cJSON_Delete(j);
-	G.updates = cJSON_CreateArray();
+	if (G.ops->deliver(j) == 0 ||
+	    cJSON_GetArraySize(G.updates) > REPORT_BACKLOG) {
+		/* Sent, or too much kept for an absent master: gateway_resend()
+		 * reports every connected agent again when it is back. */
+		cJSON_Delete(G.updates);
+		G.updates = cJSON_CreateArray();
+	}
+	/* Alive ids only refresh last_keepalive: never kept for later. */
+	cJSON_Delete(G.alive);
 	G.alive = cJSON_CreateArray();
+	cJSON_Delete(j);	/* references only */
 }
 
 /* Agents silent for agents_disconnection_time become disconnected. */
 static void
 sweep_cb(struct ev_loop *loop, ev_timer *t, int revents)
 {
-	const struct agents	*tab = wagents_table();
+	const struct agents	*tab = G.ops->table();
 	struct agent		*a;
 	time_t			 now = time(NULL);
 	size_t			 it = 0;
@@ -510,13 +515,14 @@ raise_nofile(void)
 }
 
 int
-gateway_start(struct node *n)
+gateway_start(struct node *n, const struct gateway_ops *ops)
 {
 	struct addrinfo	 hints, *res = NULL;
 	char		 port[8];
 	int		 one = 1, rv;
 
 	G.node = n;
+	G.ops = ops;
 	G.updates = cJSON_CreateArray();
 	G.alive = cJSON_CreateArray();
 	G.global = (unsigned long)time(NULL) % 1000000000ul * 10;
@@ -586,23 +592,18 @@ gateway_stop(void)
  * now, and their info with their next keepalive.
  */
 void
-gateway_link_up(struct link *l)
+gateway_resend(void)
 {
 	struct gwconn	*c;
 
-	G.link = l;
+	if (G.node == NULL)
+		return;
 	for (c = G.conns; c != NULL; c = c->next) {
 		if (c->agent == NULL)
 			continue;
 		c->agent->info_hash = 0;
 		report(c->agent, NULL);
 	}
-}
-
-void
-gateway_link_down(void)
-{
-	G.link = NULL;
 }
 
 /*

@@ -12,15 +12,23 @@
 #include <cjson/cJSON.h>
 
 #include "agents.h"
-#include "link.h"
 #include "node.h"
 
 #define GATEWAY_FLUSH	0.2	/* seconds between reports to the master */
 
-int	gateway_start(struct node *);
+/*
+ * Where the gateway finds agents and sends its reports: a worker's replica
+ * and its link to the master, or the master's own table and registry.
+ * deliver() returns -1 to keep the batch for later (no master reachable).
+ */
+struct gateway_ops {
+	const struct agents *(*table)(void);
+	int	(*deliver)(const cJSON *report);
+};
+
+int	gateway_start(struct node *, const struct gateway_ops *);
 void	gateway_stop(void);
-void	gateway_link_up(struct link *);
-void	gateway_link_down(void);
+void	gateway_resend(void);
 void	gateway_agent_gone(struct agent *, struct agent *replacement);
 int	gateway_force_reconnect(struct agent *);
 void	gateway_status(cJSON *);

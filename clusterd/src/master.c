@@ -20,6 +20,7 @@
 #include "hello.h"
 #include "link.h"
 #include "enroll.h"
+#include "gateway.h"
 #include "log.h"
 #include "mreg.h"
 #include "msync.h"
@@ -450,6 +451,18 @@ static const struct enroll_ops master_enroll_ops = {
 	local_enroll, mreg_enroll_abort
 };
 
+/* The master's own gateway reports straight into the registry. */
+static int
+master_gateway_deliver(const cJSON *report)
+{
+	mreg_agent_info(report, M.node->cfg.node_name);
+	return 0;
+}
+
+static const struct gateway_ops master_gateway_ops = {
+	mreg_table, master_gateway_deliver
+};
+
 /* A registry change for every connected worker. */
 static void
 broadcast_delta(const cJSON *delta)
@@ -593,6 +606,9 @@ master_start(struct node *n)
 	if (mreg_start(n, broadcast_delta) == -1 || msync_start(n) == -1 ||
 	    enroll_start(n, &master_enroll_ops) == -1)
 		return -1;
+	/* Agents on the master only when asked for (gateway yes). */
+	if (n->cfg.gateway == 1 && gateway_start(n, &master_gateway_ops) == -1)
+		return -1;
 	if ((M.fd = listen_on(n->cfg.bind_address, n->cfg.port)) == -1)
 		return -1;
 	ev_io_init(&M.accept_w, accept_cb, M.fd, EV_READ);
@@ -613,6 +629,7 @@ master_stop(void)
 		M.fd = -1;
 	}
 	enroll_stop();
+	gateway_stop();
 	while ((p = TAILQ_FIRST(&M.peers)) != NULL)
 		link_close(p->link, "master shutting down");
 	msync_stop();

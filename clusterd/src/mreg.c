@@ -18,6 +18,7 @@
 #include "mreg.h"
 #include "registry.h"
 #include "safefs.h"
+#include "gateway.h"
 
 static void sweep_cb(struct ev_loop *, ev_timer *, int);
 
@@ -313,6 +314,7 @@ force_from_config(struct enroll_force *f)
 static void
 drop_agent(struct agent *a, cJSON *removed)
 {
+	gateway_agent_gone(a, NULL);
 	agents_remove(&MR.t, a->id);
 	registry_del_agent(a->id, NULL, NULL);
 	cJSON_AddItemToArray(removed, cJSON_CreateString(a->id));
@@ -509,6 +511,7 @@ mreg_enroll_abort(const char *id, const char *key)
 	ch->delta = cJSON_CreateObject();
 	cJSON_AddItemToArray(cJSON_AddArrayToObject(ch->delta, "remove"),
 	    cJSON_CreateString(id));
+	gateway_agent_gone(a, NULL);
 	agent_free(agents_remove(&MR.t, id));
 	registry_del_agent(id, removed_done, ch);
 }
@@ -816,6 +819,7 @@ mreg_command(const cJSON *req, mreg_reply_cb cb, void *arg)
 		cJSON_AddItemToArray(cJSON_GetObjectItemCaseSensitive(ch->delta,
 		    "remove"), cJSON_CreateString(a->id));
 		registry_del_agent(a->id, change_done, ch);
+		gateway_agent_gone(a, NULL);
 		agent_free(agents_remove(&MR.t, a->id));
 		return 1;
 	}
@@ -974,4 +978,10 @@ mreg_node_counts(const char *node, cJSON *o)
 	}
 	cJSON_AddNumberToObject(c, "total", (double)total);
 	cJSON_AddNumberToObject(c, "active", (double)active);
+}
+
+const struct agents *
+mreg_table(void)
+{
+	return &MR.t;
 }

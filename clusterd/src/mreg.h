@@ -10,6 +10,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "agents.h"
 #include "enroll_parse.h"
 #include "node.h"
 
@@ -32,5 +33,6 @@ int	 mreg_command(const cJSON *req, mreg_reply_cb, void *arg);
 void	 mreg_health(cJSON *);
 void	 mreg_agent_info(const cJSON *, const char *node);
 void	 mreg_node_counts(const char *node, cJSON *);
+const struct agents *mreg_table(void);
 
 #endif

@@ -209,7 +209,7 @@ hello_done(struct link *l, void *arg, enum link_result r, const cJSON *body)
 	ev_timer_start(W.node->loop, &W.keepalive);
 	wsync_link_up(l);
 	wagents_link_up(l);
-	gateway_link_up(l);
+	gateway_resend();
 }
 
 static void
@@ -248,7 +248,6 @@ link_closed(struct link *l, const char *reason)
 	W.ka_inflight = 0;
 	wsync_link_down();
 	wagents_link_down();
-	gateway_link_down();
 	if (!W.stopping)
 		schedule_reconnect();
 	else
@@ -358,6 +357,19 @@ static const struct enroll_ops worker_enroll_ops = {
 	enroll_submit, enroll_undelivered
 };
 
+/* Gateway reports go to the master; kept while it is unreachable. */
+static int
+gateway_deliver(const cJSON *report)
+{
+	if (W.state != W_READY || link_congested(W.link))
+		return -1;
+	return link_notify(W.link, FRAME_AGENT_INFO, report);
+}
+
+static const struct gateway_ops worker_gateway_ops = {
+	wagents_table, gateway_deliver
+};
+
 int
 worker_start(struct node *n)
 {
@@ -369,7 +381,7 @@ worker_start(struct node *n)
 	    enroll_start(n, &worker_enroll_ops) == -1)
 		return -1;
 	wagents_on_gone(gateway_agent_gone);
-	if (n->cfg.gateway != 0 && gateway_start(n) == -1)
+	if (n->cfg.gateway != 0 && gateway_start(n, &worker_gateway_ops) == -1)
 		return -1;
 	try_connect();
 	return 0;

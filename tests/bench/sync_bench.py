@@ -122,8 +122,8 @@ def main():
         wait(lambda: in_sync(build, tmp, ["worker1"])[0], 120,
              "worker1's initial sync")
         r["initial_wall"] = time.perf_counter() - t0
-        nodes = in_sync(build, tmp, ["worker1"])[1]
-        w1 = [n for n in nodes if n["name"] == "worker1"][0]
+        hnodes = in_sync(build, tmp, ["worker1"])[1]
+        w1 = [n for n in hnodes if n["name"] == "worker1"][0]
         r["initial_bytes"] = w1["integrity_sync"]["total_bytes"]
         with open(os.path.join(tmp, "worker1/logs/cluster.log")) as f:
             m = re.search(r"\[Integrity sync\] Finished in ([0-9.]+)s",

@@ -5,7 +5,7 @@
 . "$(dirname "$0")/lib.sh"
 
 SIM=$BIN/agentsim
-write_conf master1 master "agents_disconnection_time 3s"
+write_conf master1 master "agents_disconnection_time 3s" "gateway yes"
 write_conf worker1 worker "agents_disconnection_time 3s"
 write_conf worker2 worker "agents_disconnection_time 3s"
 start master1
@@ -66,6 +66,12 @@ sys.exit(0 if r.get('unknown agent id', 0) > 0 else 1)\""
 sleep 2
 ctl master1 -a | grep -q " w2-0000007 " && fail "the deleted agent came back"
 pass "a deleted agent loses its connection and is refused"
+
+# The master serves agents too when configured (gateway yes).
+sim master1 m-
+m_active() { [ "$(count master1 active)" = 100 ]; }
+wait_for 30 "100 agents active on the master's own gateway" m_active
+pass "the master serves agents when configured"
 
 # worker1 stops: its agents become disconnected on the master.
 kill -TERM "$(pid_of worker1)"
