@@ -121,7 +121,7 @@ fuzz: fuzz-build
 	        $(BUILD)/fuzz/corpus-$$t tests/fuzz/seeds/$$t \
 	        > $(BUILD)/fuzz/$$t.log 2>&1; then \
 	        tail -n 40 $(BUILD)/fuzz/$$t.log; exit 1; fi; \
-	    grep -E '^(stat::number_of_executed_runs|stat::peak_rss_mb|#[0-9]+ +DONE)' \
+	    grep -E '^(stat::number_of_executed_units|stat::peak_rss_mb)' \
 	        $(BUILD)/fuzz/$$t.log; \
 	done
 

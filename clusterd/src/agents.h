@@ -41,6 +41,7 @@ struct agent {
 	uint8_t		 hash[16];	/* of the replicated fields */
 	/* worker gateway state (unused on the master) */
 	void		*gw;		/* its live connection, or NULL */
+	int		 gw_seen;	/* this node's gateway served it */
 	uint32_t	 info_hash;	/* of the last keepalive text */
 	unsigned long	 last_global;	/* counter, for enforce_counters */
 };

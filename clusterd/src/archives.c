@@ -104,25 +104,50 @@ put_json_string(FILE *fp, const char *s, size_t n)
 }
 
 /*
+ * The location of "<queue>:<location>:<log>": agents escape ':' as "|:"
+ * and '|' as "||" in it, so it ends at the first ':' not escaped by '|'.
+ * Unescapes into out; returns the length of the escaped form, or -1 when
+ * there is no end.
+ */
+static ssize_t
+location(const char *p, size_t n, char *out, size_t outcap, size_t *outlen)
+{
+	size_t	i, k = 0;
+
+	for (i = 0; i < n; i++) {
+		if (p[i] == '|' && i + 1 < n && (p[i + 1] == ':' ||
+		    p[i + 1] == '|')) {
+			i++;
+		} else if (p[i] == ':') {
+			*outlen = k;
+			return (ssize_t)i;
+		}
+		if (k < outcap)
+			out[k++] = p[i];
+	}
+	return -1;
+}
+
+/*
  * One event "<queue>:<location>:<log>" from an agent.  A message without
  * that shape is archived whole as full_log.
  */
 void
 archives_event(const struct agent *a, const char *msg, size_t len)
 {
-	const char	*loc = "", *log = msg, *c;
+	static char	 loc[4096];
+	const char	*log = msg;
 	size_t		 loclen = 0, loglen = len;
+	ssize_t		 end;
 	struct timeval	 tv;
 	struct tm	 tm;
 	char		 ts[64];
 
 	if (A.fp == NULL)
 		return;
-	if (len > 2 && msg[1] == ':' &&
-	    (c = memchr(msg + 2, ':', len - 2)) != NULL) {
-		loc = msg + 2;
-		loclen = (size_t)(c - loc);
-		log = c + 1;
+	if (len > 2 && msg[1] == ':' && (end = location(msg + 2, len - 2, loc,
+	    sizeof(loc), &loclen)) != -1) {
+		log = msg + 2 + end + 1;
 		loglen = len - (size_t)(log - msg);
 	}
 	gettimeofday(&tv, NULL);

@@ -325,6 +325,7 @@ frame(struct gwconn *c, const uint8_t *m, size_t len)
 		if (old != NULL)
 			gw_close(old);
 		a->gw = c;
+		a->gw_seen = 1;
 		c->agent = a;
 	}
 	c->last_rx = ev_now(G.node->loop);
@@ -486,7 +487,9 @@ sweep_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	(void)t;
 	(void)revents;
 	while ((a = strmap_next(&tab->by_id, &it)) != NULL) {
-		if ((strcmp(a->status, "active") == 0 ||
+		/* Only agents served here: on the master the table holds
+		 * every worker's agents too. */
+		if (a->gw_seen && (strcmp(a->status, "active") == 0 ||
 		    strcmp(a->status, "pending") == 0) &&
 		    difftime(now, a->last_keepalive) >=
 		    G.node->cfg.agents_disconnection_time) {
@@ -624,6 +627,7 @@ gateway_agent_gone(struct agent *a, struct agent *r)
 		r->disconnection_time = a->disconnection_time;
 		r->info_hash = a->info_hash;
 		r->last_global = a->last_global;
+		r->gw_seen = a->gw_seen;
 		r->gw = c;
 		if (c != NULL)
 			c->agent = r;

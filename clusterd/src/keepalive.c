@@ -75,22 +75,26 @@ parse_uname(struct keepalive *k, const char *u, size_t len)
 		copy(k->os_version, sizeof(k->os_version), ver, strlen(ver));
 		strcpy(k->os_platform, "windows");
 		version_parts(k);
-		/* the build: the third number of x.y.z */
+		/* the build: everything from the third number on
+		 * ("10.0.19045.3570" -> "19045.3570"), as Wazuh 4.x shows it */
 		if ((c = strchr(k->os_version, '.')) != NULL &&
-		    (c = strchr(c + 1, '.')) != NULL)
+		    (c = strchr(c + 1, '.')) != NULL &&
+		    c[1] >= '0' && c[1] <= '9')
 			copy(k->os_build, sizeof(k->os_build), c + 1,
-			    strspn(c + 1, "0123456789"));
+			    strlen(c + 1));
 		if (e != NULL)
 			find_arch(k, e + 1);
 		return;
 	}
-	find_arch(k, line);
+	/* The architecture comes from the uname part, not the OS bracket. */
 	if ((b = strstr(line, " [")) == NULL) {
 		copy(k->os_uname, sizeof(k->os_uname), line, strlen(line));
+		find_arch(k, line);
 		return;
 	}
 	*b = '\0';
 	copy(k->os_uname, sizeof(k->os_uname), line, strlen(line));
+	find_arch(k, line);
 	b += 2;
 	if ((e = strrchr(b, ']')) != NULL)
 		*e = '\0';

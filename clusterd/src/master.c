@@ -101,15 +101,6 @@ static const struct link_ops peer_ops = {
 	peer_open, peer_request, peer_drain, peer_close
 };
 
-static double
-wall_now(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 /*
  * Log a refusal (failed handshake or refused hello) once per address and
  * kind, then at most once per window: a misconfigured node retrying forever
@@ -278,7 +269,7 @@ handle_hello(struct peer *p, const struct frame_hdr *h, const cJSON *body)
 	snprintf(p->version, sizeof(p->version), "%s", hello.version);
 	snprintf(p->ctx, sizeof(p->ctx), "Worker %s", p->name);
 	p->state = PEER_READY;
-	p->connected_since = p->last_keepalive = wall_now();
+	p->connected_since = p->last_keepalive = node_wall_now();
 	p->watchdog.repeat = M.node->cfg.keepalive_timeout;
 	ev_timer_again(M.node->loop, &p->watchdog);
 	resp = hello_build(&M.node->cfg, CLUSTERD_VERSION);
@@ -498,7 +489,7 @@ peer_request(struct link *l, const struct frame_hdr *h, const cJSON *body,
 		handle_hello(p, h, body);
 		break;
 	case FRAME_KEEPALIVE:
-		p->last_keepalive = wall_now();
+		p->last_keepalive = node_wall_now();
 		ev_timer_again(M.node->loop, &p->watchdog);
 		plog_debug(p->ctx, "Keep alive", "Received keep alive.");
 		link_respond(l, h, 0, NULL);

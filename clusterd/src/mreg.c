@@ -597,6 +597,19 @@ has_group(const char *list, const char *g)
 	return 0;
 }
 
+static int
+count_groups(const char *list)
+{
+	int	n = 0;
+
+	if (list == NULL || *list == '\0')
+		return 0;
+	for (n = 1; *list != '\0'; list++)
+		if (*list == ',')
+			n++;
+	return n;
+}
+
 static size_t
 count_members(const char *g)
 {
@@ -607,6 +620,31 @@ count_members(const char *g)
 		if (a->groups != NULL && has_group(a->groups, g))
 			n++;
 	return n;
+}
+
+static int
+cmp_name(const void *a, const void *b)
+{
+	return strcmp(cJSON_GetObjectItemCaseSensitive(*(cJSON *const *)a,
+	    "name")->valuestring, cJSON_GetObjectItemCaseSensitive(
+	    *(cJSON *const *)b, "name")->valuestring);
+}
+
+/* Rebuild arr's children in name order. */
+static void
+sort_by_name(cJSON *arr)
+{
+	cJSON	**v, *e;
+	int	  n = cJSON_GetArraySize(arr), i = 0;
+
+	if (n < 2 || (v = calloc((size_t)n, sizeof(*v))) == NULL)
+		return;
+	while ((e = arr->child) != NULL)
+		v[i++] = cJSON_DetachItemViaPointer(arr, e);
+	qsort(v, (size_t)n, sizeof(*v), cmp_name);
+	for (i = 0; i < n; i++)
+		cJSON_AddItemToArray(arr, v[i]);
+	free(v);
 }
 
 static cJSON *
@@ -631,6 +669,7 @@ list_groups(void)
 		}
 		closedir(d);
 	}
+	sort_by_name(arr);
 	return control_ok(arr);
 }
 
@@ -843,6 +882,13 @@ mreg_command(const cJSON *req, mreg_reply_cb cb, void *arg)
 		if (a->groups != NULL && has_group(a->groups, g)) {
 			snprintf(err, sizeof(err), "agent %s is already in "
 			    "group %s", a->id, g);
+			goto fail;
+		}
+		if (count_groups(a->groups) >= ENROLL_MAX_GROUPS ||
+		    (a->groups != NULL ? strlen(a->groups) : 0) + strlen(g) +
+		    1 > AGENT_GROUPS_MAX) {
+			snprintf(err, sizeof(err), "agent %s is in too many "
+			    "groups (at most %d)", a->id, ENROLL_MAX_GROUPS);
 			goto fail;
 		}
 		snprintf(list, sizeof(list), "%s%s%s", a->groups ? a->groups :

@@ -8,6 +8,7 @@
 #include "bundle.h"
 #include "integ.h"
 #include "log.h"
+#include "node.h"
 #include "msync.h"
 #include "scanner.h"
 #include "watch.h"
@@ -51,15 +52,6 @@ static struct {
 	double			 scan_at;
 	TAILQ_HEAD(, msync_peer) peers;
 } MS;
-
-static double
-wall_now(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 static cJSON *
 digest_json(const uint8_t d[16])
@@ -112,7 +104,7 @@ scan_done(struct integ_index *idx, unsigned gen, void *arg)
 	else
 		log_debug("Local integrity", "Finished in %.3fs. %zu files, "
 		    "unchanged.", idx->duration, idx->nfiles);
-	MS.scan_at = wall_now();
+	MS.scan_at = node_wall_now();
 	integ_unref(MS.idx);
 	MS.idx = idx;
 	if (!changed)
@@ -161,7 +153,7 @@ msync_start(struct node *n)
 		log_errx("Local integrity", "Out of memory scanning the tree.");
 		return -1;
 	}
-	MS.scan_at = wall_now();
+	MS.scan_at = node_wall_now();
 	log_info("Local integrity", "Finished in %.3fs. %zu files.",
 	    MS.idx->duration, MS.idx->nfiles);
 	if ((MS.scanner = scanner_new(n->loop, n->cfg.home, MS.idx, scan_done,
@@ -402,7 +394,7 @@ handle_integrity(struct msync_peer *p, const struct frame_hdr *h,
 	}
 	memcpy(p->digest, wd, 16);
 	p->have_digest = 1;
-	p->check_at = wall_now();
+	p->check_at = node_wall_now();
 	set_known(p, NULL);
 	if (p->enc != NULL)		/* the worker did not take a push */
 		end_transfer(p, SUPERSEDED);
@@ -533,7 +525,7 @@ handle_result(struct msync_peer *p, const struct frame_hdr *h,
 {
 	const cJSON	*took = cJSON_GetObjectItemCaseSensitive(body, "took");
 
-	p->sync_at = wall_now();
+	p->sync_at = node_wall_now();
 	p->sync_took = cJSON_IsNumber(took) ? took->valuedouble : 0;
 	p->created = num(body, "created");
 	p->updated = num(body, "updated");

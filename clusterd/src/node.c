@@ -8,6 +8,16 @@
 #include "log.h"
 #include "node.h"
 
+/* Seconds since the epoch, with fractions: for times shown to operators. */
+double
+node_wall_now(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
 /* A wall-clock time as the "YYYY/MM/DD HH:MM:SS" of the logs, or null. */
 cJSON *
 node_time_json(double t)

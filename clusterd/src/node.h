@@ -32,6 +32,7 @@ void	 worker_reconfigure(void);
 void	 worker_control(struct control_client *, const cJSON *, void *);
 
 cJSON	*node_time_json(double);
+double	 node_wall_now(void);
 int	 node_make_home(const struct config *);
 
 #endif

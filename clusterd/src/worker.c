@@ -53,15 +53,6 @@ static const struct link_ops worker_link_ops = {
 	link_open, link_frame, NULL, link_closed
 };
 
-static double
-wall_now(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 /*
  * Log a connection problem once: the same error again while still
  * disconnected goes to debug, so a long outage does not flood the log.
@@ -153,7 +144,7 @@ keepalive_done(struct link *l, void *arg, enum link_result r,
 	(void)body;
 	W.ka_inflight = 0;
 	if (r == LINK_OK) {
-		W.last_keepalive = wall_now();
+		W.last_keepalive = node_wall_now();
 		log_info("Keep alive", "Successful response from master.");
 	} else if (r == LINK_TIMEOUT) {
 		log_errx("Keep alive", "No response from master in %gs: "
@@ -201,7 +192,7 @@ hello_done(struct link *l, void *arg, enum link_result r, const cJSON *body)
 	W.state = W_READY;
 	W.attempt = 0;
 	W.last_error[0] = '\0';
-	W.connected_since = W.last_keepalive = wall_now();
+	W.connected_since = W.last_keepalive = node_wall_now();
 	log_info("Main", "Successfully connected to master %s (%s:%u).",
 	    W.master_name, c->master_address, c->master_port);
 	ev_timer_set(&W.keepalive, c->keepalive_interval,

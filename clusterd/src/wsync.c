@@ -7,6 +7,7 @@
 #include "bundle.h"
 #include "integ.h"
 #include "log.h"
+#include "node.h"
 #include "reload.h"
 #include "scanner.h"
 #include "syncset.h"
@@ -50,15 +51,6 @@ static struct {
 } WS;
 
 static void start_check(void);
-
-static double
-wall_now(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 static void
 round_free(void)
@@ -244,7 +236,7 @@ index_done(struct link *l, void *arg, enum link_result r, const cJSON *body)
 			    "The master refused the integrity check");
 		return;
 	}
-	WS.check_at = wall_now();
+	WS.check_at = node_wall_now();
 	WS.check_took = ev_time() - WS.t_check;
 	v = cJSON_GetObjectItemCaseSensitive(body, "in_sync");
 	if (cJSON_IsTrue(v)) {
@@ -376,7 +368,7 @@ sync_end(const cJSON *body)
 		round_failed("Integrity sync", "Out of memory applying files");
 		return;
 	}
-	WS.sync_at = wall_now();
+	WS.sync_at = node_wall_now();
 	WS.sync_took = ev_time() - WS.t_sync;
 	log_info("Integrity sync", "Finished in %.3fs.", WS.sync_took);
 	log_info("Integrity sync", "Created: %zu | Updated: %zu | Deleted: %zu"

@@ -41,6 +41,13 @@ static char		 home[64];
 static char		 path[256];
 static struct agent	 agent;
 
+/*
+ * What a test reads is owned here and freed by teardown, so a failing
+ * assertion (which leaves the test by longjmp) leaks nothing.
+ */
+static cJSON		*events;
+static char		*raw;
+
 static void
 rm_rf(const char *dir)
 {
@@ -78,10 +85,14 @@ teardown(void **state)
 	(void)state;
 	archives_close();
 	rm_rf(home);
+	cJSON_Delete(events);
+	events = NULL;
+	free(raw);
+	raw = NULL;
 	return 0;
 }
 
-/* The whole file; *len its size. */
+/* The whole file (owned by raw until the next call); *len its size. */
 static char *
 slurp(const char *file, size_t *len)
 {
@@ -89,6 +100,8 @@ slurp(const char *file, size_t *len)
 	char	*s;
 	long	 n;
 
+	free(raw);
+	raw = NULL;
 	if ((fp = fopen(file, "r")) == NULL) {
 		*len = 0;
 		return NULL;
@@ -102,24 +115,27 @@ slurp(const char *file, size_t *len)
 	s[n] = '\0';
 	fclose(fp);
 	*len = (size_t)n;
+	raw = s;
 	return s;
 }
 
 /*
  * Every line of file, each one JSON object with the agent and manager
- * fields; returns them as an array (the caller deletes it).
+ * fields; returns them as an array (owned by events until the next call).
  */
 static cJSON *
 read_events(const char *file)
 {
-	cJSON		*all = cJSON_CreateArray(), *o;
+	cJSON		*o;
 	const cJSON	*ag, *mg, *ts;
 	char		*text, *line, *nl;
 	size_t		 len;
 
+	cJSON_Delete(events);
+	events = cJSON_CreateArray();
 	text = slurp(file, &len);
 	if (text == NULL)
-		return all;
+		return events;
 	/* JSON lines: the file ends with a newline, no raw NUL inside. */
 	assert_true(len == 0 || text[len - 1] == '\n');
 	assert_int_equal(strlen(text), len);
@@ -129,6 +145,7 @@ read_events(const char *file)
 		*nl = '\0';
 		if ((o = cJSON_Parse(line)) == NULL)
 			fail_msg("not JSON: %s", line);
+		cJSON_AddItemToArray(events, o);
 		assert_true(cJSON_IsObject(o));
 		ag = cJSON_GetObjectItemCaseSensitive(o, "agent");
 		assert_string_equal(cJSON_GetObjectItemCaseSensitive(ag, "id")->
@@ -151,17 +168,19 @@ read_events(const char *file)
 		    "location")));
 		assert_true(cJSON_IsString(cJSON_GetObjectItemCaseSensitive(o,
 		    "full_log")));
-		cJSON_AddItemToArray(all, o);
 	}
-	free(text);
-	return all;
+	return events;
 }
 
+/* Event i's string field key. */
 static const char *
-field(const cJSON *events, int i, const char *key)
+field(const cJSON *evs, int i, const char *key)
 {
-	return cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(events, i),
-	    key)->valuestring;
+	const cJSON	*v = cJSON_GetObjectItemCaseSensitive(
+			    cJSON_GetArrayItem(evs, i), key);
+
+	assert_true(cJSON_IsString(v));
+	return v->valuestring;
 }
 
 static void
@@ -182,7 +201,6 @@ one(const char *msg, size_t len, const char *loc, const char *log)
 	assert_int_equal(cJSON_GetArraySize(ev), 1);
 	assert_string_equal(field(ev, 0, "location"), loc);
 	assert_string_equal(field(ev, 0, "full_log"), log);
-	cJSON_Delete(ev);
 }
 
 static void
@@ -217,7 +235,6 @@ test_no_location(void **state)
 		assert_string_equal(field(ev, (int)i, "location"), "");
 		assert_string_equal(field(ev, (int)i, "full_log"), msgs[i]);
 	}
-	cJSON_Delete(ev);
 }
 
 /*
@@ -246,7 +263,6 @@ test_location_with_colons(void **state)
 	assert_string_equal(field(ev, 3, "location"), "EventChannel");
 	assert_string_equal(field(ev, 3, "full_log"),
 	    "{\"win\":{\"system\":{\"eventID\":\"4624\"}}}");
-	cJSON_Delete(ev);
 }
 
 /*
@@ -278,14 +294,40 @@ test_escaped_location(void **state)
 	assert_string_equal(field(ev, 2, "full_log"), "a:b");
 	assert_string_equal(field(ev, 3, "location"), "pipe|");
 	assert_string_equal(field(ev, 3, "full_log"), "log");
-	cJSON_Delete(ev);
+}
+
+/* A location longer than any path: cut or kept, never overflowing. */
+static void
+test_long_location(void **state)
+{
+	static char	 msg[20000];
+	const char	*loc;
+	cJSON		*ev;
+	size_t		 n, i;
+
+	(void)state;
+	memcpy(msg, "1:", 2);
+	n = 2;
+	for (i = 0; i < 9000; i++)
+		msg[n++] = i % 3 == 0 ? '|' : (i % 3 == 1 ? ':' : 'd');
+	memcpy(msg + n, ":the log", 8);
+	n += 8;
+	archives_event(&agent, msg, n);
+	archives_close();
+	ev = read_events(path);
+	assert_int_equal(cJSON_GetArraySize(ev), 1);
+	assert_string_equal(field(ev, 0, "full_log"), "the log");
+	loc = field(ev, 0, "location");
+	assert_true(strlen(loc) > 0 && strlen(loc) <= 6000);
+	for (i = 0; loc[i] != '\0'; i++)
+		assert_true(loc[i] == (i % 2 == 0 ? ':' : 'd'));
 }
 
 /* Quotes, backslashes and every control character round-trip. */
 static void
 test_escaping(void **state)
 {
-	char	 msg[256], *raw;
+	char	 msg[256];
 	size_t	 n = 0, len;
 	int	 c;
 
@@ -304,7 +346,6 @@ test_escaping(void **state)
 	assert_true(strchr(raw, '\n') == raw + len - 1);
 	assert_non_null(strstr(raw, "\\u0001"));
 	assert_non_null(strstr(raw, "\\n"));
-	free(raw);
 }
 
 /*
@@ -328,7 +369,6 @@ test_non_ascii(void **state)
 	    "caf\xc3\xa9 \xe6\x97\xa5\xe6\x9c\xac \xf0\x9f\x94\x92");
 	assert_string_equal(field(ev, 1, "full_log"),
 	    "latin1 \xe9t\xe9 \xff\xfe\x80");
-	cJSON_Delete(ev);
 }
 
 /* A NUL inside the message (its length says so) is escaped, not cut. */
@@ -336,7 +376,6 @@ static void
 test_nul_byte(void **state)
 {
 	static const char msg[] = "1:/var/log/x:before\0after";
-	char	*raw;
 	size_t	 len;
 	cJSON	*ev;
 
@@ -346,17 +385,17 @@ test_nul_byte(void **state)
 	raw = slurp(path, &len);
 	assert_non_null(raw);
 	assert_non_null(strstr(raw, "\"before\\u0000after\""));
-	free(raw);
 	ev = read_events(path);
 	assert_int_equal(cJSON_GetArraySize(ev), 1);
-	cJSON_Delete(ev);
 }
 
 /* The agent's fields as they are: "any" for an ip, or an IPv6 one. */
 static void
 test_agent_fields(void **state)
 {
-	cJSON	*ev;
+	cJSON	*ev, *o;
+	char	*text, *second;
+	size_t	 len;
 
 	(void)state;
 	strcpy(agent.id, "1234");
@@ -366,30 +405,22 @@ test_agent_fields(void **state)
 	archives_close();
 	ev = read_events(path);
 	assert_int_equal(cJSON_GetArraySize(ev), 1);
-	cJSON_Delete(ev);
 	assert_int_equal(archives_open(EV_DEFAULT, home, NODE), 0);
 	strcpy(agent.ip, "2001:db8::7");
 	event("1:/var/log/x:b");
 	archives_close();
-	{
-		char	*raw, *second;
-		size_t	 len;
-		cJSON	*o;
-
-		raw = slurp(path, &len);
-		assert_non_null(raw);
-		assert_non_null(strstr(raw, "\"agent\":{\"id\":\"1234\","
-		    "\"name\":\"db.prod-7_x\",\"ip\":\"any\"}"));
-		second = strchr(raw, '\n') + 1;
-		*strchr(second, '\n') = '\0';
-		o = cJSON_Parse(second);
-		assert_non_null(o);
-		assert_string_equal(cJSON_GetObjectItemCaseSensitive(
-		    cJSON_GetObjectItemCaseSensitive(o, "agent"), "ip")->
-		    valuestring, "2001:db8::7");
-		cJSON_Delete(o);
-		free(raw);
-	}
+	text = slurp(path, &len);
+	assert_non_null(text);
+	assert_non_null(strstr(text, "\"agent\":{\"id\":\"1234\","
+	    "\"name\":\"db.prod-7_x\",\"ip\":\"any\"}"));
+	second = strchr(text, '\n') + 1;
+	*strchr(second, '\n') = '\0';
+	o = cJSON_Parse(second);
+	assert_non_null(o);
+	cJSON_AddItemToArray(events, o);
+	assert_string_equal(cJSON_GetObjectItemCaseSensitive(
+	    cJSON_GetObjectItemCaseSensitive(o, "agent"), "ip")->valuestring,
+	    "2001:db8::7");
 }
 
 /*
@@ -415,12 +446,10 @@ test_close_flushes(void **state)
 		snprintf(msg, sizeof(msg), "event %d", i);
 		assert_string_equal(field(ev, i, "full_log"), msg);
 	}
-	cJSON_Delete(ev);
 	/* After close, events are dropped, not written anywhere. */
 	event("1:/var/log/x:late");
 	ev = read_events(path);
 	assert_int_equal(cJSON_GetArraySize(ev), 1000);
-	cJSON_Delete(ev);
 }
 
 static void
@@ -442,7 +471,6 @@ test_timer_flush(void **state)
 	ev = read_events(path);
 	/* 256 KiB of buffer: nothing is on disk yet. */
 	assert_int_equal(cJSON_GetArraySize(ev), 0);
-	cJSON_Delete(ev);
 	ev_now_update(EV_DEFAULT);
 	ev_timer_init(&stop, stop_cb, 1.3, 0.);
 	ev_timer_start(EV_DEFAULT, &stop);
@@ -450,7 +478,6 @@ test_timer_flush(void **state)
 	ev = read_events(path);
 	assert_int_equal(cJSON_GetArraySize(ev), 1);
 	assert_string_equal(field(ev, 0, "full_log"), "buffered");
-	cJSON_Delete(ev);
 }
 
 /* A long event (the longest a secure message holds) is one line. */
@@ -472,7 +499,6 @@ test_long_event(void **state)
 	ev = read_events(path);
 	assert_int_equal(cJSON_GetArraySize(ev), 1);
 	assert_string_equal(field(ev, 0, "full_log"), msg + 15);
-	cJSON_Delete(ev);
 	free(msg);
 }
 
@@ -494,11 +520,9 @@ test_reopen_after_rename(void **state)
 	ev = read_events(old);
 	assert_int_equal(cJSON_GetArraySize(ev), 1);
 	assert_string_equal(field(ev, 0, "full_log"), "before rotation");
-	cJSON_Delete(ev);
 	ev = read_events(path);
 	assert_int_equal(cJSON_GetArraySize(ev), 1);
 	assert_string_equal(field(ev, 0, "full_log"), "after rotation");
-	cJSON_Delete(ev);
 }
 
 /* Reopening appends to an existing file; it never truncates. */
@@ -518,7 +542,6 @@ test_reopen_appends(void **state)
 	ev = read_events(path);
 	assert_int_equal(cJSON_GetArraySize(ev), 3);
 	assert_string_equal(field(ev, 2, "full_log"), "three");
-	cJSON_Delete(ev);
 }
 
 /* A home without logs/: open fails cleanly, events go nowhere. */
@@ -546,6 +569,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_location_with_colons,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_escaped_location, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_long_location, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_escaping, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_non_ascii, setup,

@@ -46,6 +46,29 @@ static struct {
 	char			post[64];
 } G;
 
+/* Owned here so that a failing assertion leaks nothing (see teardown). */
+static cJSON	*json;
+
+/* keepalive_json of G.k, owned by json until the next call. */
+static cJSON *
+to_json(void)
+{
+	cJSON_Delete(json);
+	json = keepalive_json(&G.k);
+	assert_non_null(json);
+	return json;
+}
+
+static int
+teardown(void **state)
+{
+	(void)state;
+	keepalive_free(&G.k);
+	cJSON_Delete(json);
+	json = NULL;
+	return 0;
+}
+
 static void
 guards_set(void)
 {
@@ -85,6 +108,7 @@ parse(const char *text)
 {
 	int	r;
 
+	keepalive_free(&G.k);
 	guards_set();
 	r = keepalive_parse(text, &G.k);
 	fields_ok(&G.k);
@@ -379,13 +403,12 @@ test_labels(void **state)
 	assert_string_equal(G.k.agent_ip, "10.0.2.15");
 	assert_string_equal(G.k.merged_sum, MSUM);
 	/* The JSON sent to the master carries the same labels. */
-	j = keepalive_json(&G.k);
+	j = to_json();
 	l = cJSON_GetObjectItemCaseSensitive(j, "labels");
 	assert_true(cJSON_IsObject(l));
 	assert_int_equal(cJSON_GetArraySize(l), 5);
 	assert_string_equal(cJSON_GetObjectItemCaseSensitive(l, "team")->
 	    valuestring, "red");
-	cJSON_Delete(j);
 	teardown_k();
 }
 
@@ -422,10 +445,9 @@ test_missing_merged(void **state)
 	assert_string_equal(G.k.merged_sum, "");
 	assert_string_equal(G.k.config_sum, CSUM);
 	assert_string_equal(G.k.agent_ip, "10.0.2.15");
-	j = keepalive_json(&G.k);
+	j = to_json();
 	assert_null(cJSON_GetObjectItemCaseSensitive(j, "merged_sum"));
 	assert_non_null(cJSON_GetObjectItemCaseSensitive(j, "config_sum"));
-	cJSON_Delete(j);
 	teardown_k();
 	/* A line with a space but another file name is not the sum either. */
 	assert_int_equal(parse(UBUNTU_UNAME " - Wazuh v4.14.7 / " CSUM "\n"
@@ -447,11 +469,10 @@ test_missing_config_sum(void **state)
 	assert_string_equal(G.k.config_sum, "");
 	assert_string_equal(G.k.merged_sum, MSUM);
 	assert_string_equal(G.k.os_name, "Ubuntu");
-	j = keepalive_json(&G.k);
+	j = to_json();
 	assert_null(cJSON_GetObjectItemCaseSensitive(j, "config_sum"));
 	assert_string_equal(cJSON_GetObjectItemCaseSensitive(j, "version")->
 	    valuestring, "Wazuh v4.14.7");
-	cJSON_Delete(j);
 	teardown_k();
 	/* No text at all after " / ". */
 	assert_int_equal(parse(UBUNTU_UNAME " - Wazuh v4.14.7 / \n"), 0);
@@ -535,29 +556,26 @@ test_second_uname_line(void **state)
 }
 
 static char *
-repeat(char c, size_t n)
+repeat(char *buf, char c, size_t n)
 {
-	char	*s = malloc(n + 1);
-
-	assert_non_null(s);
-	memset(s, c, n);
-	s[n] = '\0';
-	return s;
+	memset(buf, c, n);
+	buf[n] = '\0';
+	return buf;
 }
 
 /* Every field is a fixed array: long input is cut, never overflows. */
 static void
 test_long_lines_truncated(void **state)
 {
-	char	*u = repeat('u', 5000), *n = repeat('n', 3000),
-		*v = repeat('v', 3000), *s = repeat('s', 3000),
-		*val = repeat('x', 5000), *ip = repeat('9', 3000),
-		*text;
-	size_t	 cap = 40000;
+	static char	 ub[5001], nb[3001], vb[3001], sb[3001], valb[5001],
+			 ipb[3001], text[40000];
+	char		*u = repeat(ub, 'u', 5000), *n = repeat(nb, 'n', 3000),
+			*v = repeat(vb, 'v', 3000), *s = repeat(sb, 's', 3000),
+			*val = repeat(valb, 'x', 5000),
+			*ip = repeat(ipb, '9', 3000);
+	size_t		 cap = sizeof(text);
 
 	(void)state;
-	text = malloc(cap);
-	assert_non_null(text);
 
 	/* A uname far longer than os_uname, no bracket. */
 	snprintf(text, cap, "%s - %s / %s\n%s merged.mg\n\"k\":%s\n"
@@ -608,13 +626,6 @@ test_long_lines_truncated(void **state)
 	assert_int_equal(parse(text), 0);
 	teardown_k();
 
-	free(u);
-	free(n);
-	free(v);
-	free(s);
-	free(val);
-	free(ip);
-	free(text);
 }
 
 /* The JSON for the master: empty fields left out, labels always there. */
@@ -632,7 +643,7 @@ test_json(void **state)
 	(void)state;
 	assert_int_equal(parse("Microsoft Windows 11 Pro [Ver: 10.0.22631] - "
 	    "Wazuh v4.14.7 / " CSUM "\n" TAIL), 0);
-	j = keepalive_json(&G.k);
+	j = to_json();
 	assert_non_null(j);
 	for (i = 0; present[i] != NULL; i++)
 		if (!cJSON_IsString(cJSON_GetObjectItemCaseSensitive(j,
@@ -644,7 +655,6 @@ test_json(void **state)
 	    "labels")));
 	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(
 	    j, "labels")), 0);
-	cJSON_Delete(j);
 	teardown_k();
 }
 
@@ -652,25 +662,25 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_linux_ubuntu),
-		cmocka_unit_test(test_linux_debian_no_minor),
-		cmocka_unit_test(test_linux_no_platform),
-		cmocka_unit_test(test_suse_service_pack),
-		cmocka_unit_test(test_macos),
-		cmocka_unit_test(test_windows_build),
-		cmocka_unit_test(test_windows_three_numbers),
-		cmocka_unit_test(test_uname_without_bracket),
-		cmocka_unit_test(test_arch_table_order),
-		cmocka_unit_test(test_arch_not_from_bracket),
-		cmocka_unit_test(test_labels),
-		cmocka_unit_test(test_malformed_labels),
-		cmocka_unit_test(test_missing_merged),
-		cmocka_unit_test(test_missing_config_sum),
-		cmocka_unit_test(test_crlf),
-		cmocka_unit_test(test_no_uname_line),
-		cmocka_unit_test(test_second_uname_line),
-		cmocka_unit_test(test_long_lines_truncated),
-		cmocka_unit_test(test_json),
+		cmocka_unit_test_teardown(test_linux_ubuntu, teardown),
+		cmocka_unit_test_teardown(test_linux_debian_no_minor, teardown),
+		cmocka_unit_test_teardown(test_linux_no_platform, teardown),
+		cmocka_unit_test_teardown(test_suse_service_pack, teardown),
+		cmocka_unit_test_teardown(test_macos, teardown),
+		cmocka_unit_test_teardown(test_windows_build, teardown),
+		cmocka_unit_test_teardown(test_windows_three_numbers, teardown),
+		cmocka_unit_test_teardown(test_uname_without_bracket, teardown),
+		cmocka_unit_test_teardown(test_arch_table_order, teardown),
+		cmocka_unit_test_teardown(test_arch_not_from_bracket, teardown),
+		cmocka_unit_test_teardown(test_labels, teardown),
+		cmocka_unit_test_teardown(test_malformed_labels, teardown),
+		cmocka_unit_test_teardown(test_missing_merged, teardown),
+		cmocka_unit_test_teardown(test_missing_config_sum, teardown),
+		cmocka_unit_test_teardown(test_crlf, teardown),
+		cmocka_unit_test_teardown(test_no_uname_line, teardown),
+		cmocka_unit_test_teardown(test_second_uname_line, teardown),
+		cmocka_unit_test_teardown(test_long_lines_truncated, teardown),
+		cmocka_unit_test_teardown(test_json, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
