@@ -123,7 +123,8 @@ fuzz: fuzz-build
 	        tail -n 40 $(BUILD)/fuzz/$$t.log; exit 1; fi; \
 	    grep -E '^(stat::number_of_executed_units|stat::peak_rss_mb)' \
 	        $(BUILD)/fuzz/$$t.log; \
-	done
+	done; \
+	echo "fuzz: $(words $(FUZZ_TARGETS)) passed, 0 failed"
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin \

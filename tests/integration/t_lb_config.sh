@@ -1,0 +1,39 @@
+# The bundled balancer configuration renders from the example cluster
+# description and is accepted by Debian 12's HAProxy (haproxy -c) and
+# keepalived (keepalived -t, run in a network namespace of the test's own
+# that has the eth0 the description names).
+. "$(dirname "$0")/lib.sh"
+
+NS=clusterd-lbt-$$
+cleanup_ns() { ip netns del "$NS" 2>/dev/null; }
+trap 'cleanup_ns; cleanup' EXIT
+
+for lb in lb1 lb2; do
+	python3 "$TOP/lb/render.py" --cluster "$TOP/lb/cluster.example.json" \
+		--balancer "$lb" --out "$T/$lb" --notify "$T/$lb/notify.sh" \
+		|| fail "render $lb"
+	haproxy -c -f "$T/$lb/haproxy.cfg" > "$T/$lb.haproxy" 2>&1 \
+		|| fail "haproxy -c $lb: $(cat "$T/$lb.haproxy")"
+	grep -q "Configuration file is valid" "$T/$lb.haproxy" || fail "haproxy output"
+done
+grep -qE '^    server worker3 198\.18\.0\.5:1514$' "$T/lb1/haproxy.cfg" || fail "worker servers"
+grep -qE '^    server master 198\.18\.0\.2:1515$' "$T/lb1/haproxy.cfg" || fail "enrollment servers"
+grep -q "server master 198.18.0.2:1514" "$T/lb1/haproxy.cfg" && fail "the master is in the agents' pool"
+grep -q "unicast_peer" "$T/lb1/keepalived.conf" || fail "unicast peers"
+grep -A2 unicast_peer "$T/lb1/keepalived.conf" | grep -q 198.18.0.12 || fail "lb1's peer is lb2"
+pass "HAProxy 2.6 accepts both balancers' configuration"
+
+ip netns add "$NS" || fail "ip netns add (needs root)"
+ip netns exec "$NS" ip link add eth0 type veth peer name eth1
+ip netns exec "$NS" ip link set eth0 up
+for lb in lb1 lb2; do
+	ip netns exec "$NS" keepalived -t -f "$T/$lb/keepalived.conf" \
+		> "$T/$lb.keepalived" 2>&1 || fail "keepalived -t $lb: $(cat "$T/$lb.keepalived")"
+done
+pass "keepalived 2.2 accepts both balancers' configuration"
+
+python3 "$TOP/lb/render.py" --cluster "$TOP/lb/cluster.example.json" \
+	--balancer nosuch --out "$T/x" 2>"$T/err" && fail "unknown balancer rendered"
+grep -q "no balancer 'nosuch'" "$T/err" || fail "error message: $(cat "$T/err")"
+pass "an unknown balancer is refused clearly"
+finish
