@@ -47,7 +47,7 @@ def render(c, me, out, notify, notify_log):
     values = {
         "cluster": c["cluster"], "balancer": me,
         "stats_socket": h["stats_socket"], "state_file": h["state_file"],
-        "stats_page": h["stats_page"],
+        "stats_page": h["stats_page"], "maxconn": h.get("maxconn", 100000),
         "agents_bind": "%s:%d" % (agents_vip, ports["agents"]),
         "enrollment_bind": "%s:%d" % (agents_vip, ports["enrollment"]),
         "agent_check_port": ports["agent_check"],

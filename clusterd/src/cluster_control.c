@@ -45,6 +45,8 @@ usage(FILE *out)
 	    "  --delete-group G    delete a group\n"
 	    "  --assign-group G --agent ID    add an agent to a group\n"
 	    "  --unassign-group G --agent ID  remove an agent from a group\n"
+	    "  --lb-state S        this worker's answer to HAProxy's agent-check:\n"
+	    "                      ready, drain or maint (local, not forwarded)\n"
 	    "options:\n"
 	    "  -j, --json          print the daemon's JSON answer\n"
 	    "  -H, --home DIR      node home (default $CLUSTERD_HOME or %s)\n"
@@ -233,7 +235,8 @@ enum {
 	OPT_CREATE_GROUP,
 	OPT_DELETE_GROUP,
 	OPT_ASSIGN_GROUP,
-	OPT_UNASSIGN_GROUP
+	OPT_UNASSIGN_GROUP,
+	OPT_LB_STATE
 };
 
 struct column {
@@ -316,6 +319,8 @@ print_answer(const char *command, const cJSON *req, const cJSON *data)
 	else if (strcmp(command, "group_assign") == 0)
 		printf("Agent %s added to group %s.\n", str(req, "agent"),
 		    str(req, "group"));
+	else if (strcmp(command, "lb_state") == 0)
+		printf("Balancer state of this node: %s.\n", str(req, "state"));
 	else if (strcmp(command, "group_unassign") == 0)
 		printf("Agent %s removed from group %s.\n", str(req, "agent"),
 		    str(req, "group"));
@@ -338,6 +343,7 @@ main(int argc, char *argv[])
 		{ "assign-group", required_argument, NULL, OPT_ASSIGN_GROUP },
 		{ "unassign-group", required_argument, NULL,
 		    OPT_UNASSIGN_GROUP },
+		{ "lb-state", required_argument, NULL, OPT_LB_STATE },
 		{ "json", no_argument, NULL, 'j' },
 		{ "home", required_argument, NULL, 'H' },
 		{ "socket", required_argument, NULL, 's' },
@@ -398,6 +404,11 @@ main(int argc, char *argv[])
 			group = optarg;
 			ncmd++;
 			break;
+		case OPT_LB_STATE:
+			command = "lb_state";
+			status = optarg;
+			ncmd++;
+			break;
 		case 'j':
 			json = 1;
 			break;
@@ -441,7 +452,8 @@ main(int argc, char *argv[])
 	if (group != NULL)
 		cJSON_AddStringToObject(req, "group", group);
 	if (status != NULL)
-		cJSON_AddStringToObject(req, "status", status);
+		cJSON_AddStringToObject(req, strcmp(command, "lb_state") == 0 ?
+		    "state" : "status", status);
 	if (node != NULL)
 		cJSON_AddStringToObject(req, "node", node);
 	if ((reqtext = cJSON_PrintUnformatted(req)) == NULL)

@@ -290,6 +290,20 @@ set_command(struct parse_ctx *p, struct config *c, const char *v,
 	return set_string(p, c, v, field, sizeof(c->reload_command));
 }
 
+/* A count: a plain decimal from 0 to 10,000,000. */
+static int
+set_count(struct parse_ctx *p, struct config *c, const char *v, void *field)
+{
+	(void)c;
+	if (digits(v) == 0 || digits(v) > 8 || v[digits(v)] != '\0' ||
+	    strtoul(v, NULL, 10) > 10000000ul) {
+		perr(p, "expected a number from 0 to 10000000, not \"%s\"", v);
+		return -1;
+	}
+	*(unsigned *)field = (unsigned)strtoul(v, NULL, 10);
+	return 0;
+}
+
 static int
 set_bool(struct parse_ctx *p, struct config *c, const char *v, void *field)
 {
@@ -421,6 +435,8 @@ static const struct keyword keywords[] = {
 	{ "connection_overtake_time", set_duration,
 	    F(connection_overtake_time), 0 },
 	{ "enforce_counters",	set_bool,	F(enforce_counters), 0 },
+	{ "agent_check_port",	set_port,	F(agent_check_port), 0 },
+	{ "max_agents",		set_count,	F(max_agents), 0 },
 	{ "log_level",		set_log_level,	0, 0 },
 };
 #undef F
@@ -650,6 +666,9 @@ config_print(const struct config *c, FILE *out)
 	    c->connection_overtake_time);
 	fprintf(out, "enforce_counters %s\n", c->enforce_counters ? "yes" :
 	    "no");
+	if (c->agent_check_port != 0)
+		fprintf(out, "agent_check_port %u\n", c->agent_check_port);
+	fprintf(out, "max_agents %u\n", c->max_agents);
 	fprintf(out, "log_level %s\n", c->log_level == LOG_LVL_DEBUG ? "debug" :
 	    c->log_level == LOG_LVL_INFO ? "info" :
 	    c->log_level == LOG_LVL_WARNING ? "warning" : "error");

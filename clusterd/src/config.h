@@ -64,6 +64,8 @@ struct config {
 	double		 agents_disconnection_time;
 	double		 connection_overtake_time;
 	int		 enforce_counters;
+	uint16_t	 agent_check_port;	/* 0: no agent-check answer */
+	unsigned	 max_agents;		/* 0: no limit; above: drain */
 	enum log_level	 log_level;
 };
 

@@ -68,11 +68,14 @@ static struct {
 	cJSON		*updates;	/* pending status/info reports */
 	cJSON		*alive;		/* ids seen alive, nothing else new */
 	unsigned long	 global;	/* our counter toward agents */
+	int		 check_fd;	/* agent-check listener, or -1 */
+	ev_io		 check_w;
+	enum gateway_lb_state lb_state;
 	unsigned long	 rejected[REJ_COUNT];
 	ev_tstamp	 rej_logged[REJ_COUNT];
 	unsigned long	 rej_quiet[REJ_COUNT];
 	unsigned long	 messages, events;
-} G = { .fd = -1 };
+} G = { .fd = -1, .check_fd = -1 };
 
 static void conn_cb(struct ev_loop *, ev_io *, int);
 
@@ -499,6 +502,87 @@ sweep_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	}
 }
 
+/*
+ * The line HAProxy's agent-check reads: "drain" when an operator asked or
+ * when more than max_agents are connected, "maint" on request, "ready"
+ * otherwise.
+ */
+const char *
+gateway_lb_answer(void)
+{
+	if (G.lb_state == GATEWAY_MAINT)
+		return "maint\n";
+	if (G.lb_state == GATEWAY_DRAIN || (G.node != NULL &&
+	    G.node->cfg.max_agents > 0 && G.nconns >= G.node->cfg.max_agents))
+		return "drain\n";
+	return "ready\n";
+}
+
+int
+gateway_set_lb_state(const char *s)
+{
+	if (strcmp(s, "ready") == 0)
+		G.lb_state = GATEWAY_READY;
+	else if (strcmp(s, "drain") == 0)
+		G.lb_state = GATEWAY_DRAIN;
+	else if (strcmp(s, "maint") == 0)
+		G.lb_state = GATEWAY_MAINT;
+	else
+		return -1;
+	log_info(TASK, "Balancer state set to %s.", s);
+	return 0;
+}
+
+/* One agent-check connection: the answer, then close. */
+static void
+check_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	const char	*ans;
+	int		 fd;
+
+	(void)loop;
+	(void)w;
+	(void)revents;
+	while ((fd = accept4(G.check_fd, NULL, NULL, SOCK_NONBLOCK |
+	    SOCK_CLOEXEC)) != -1) {
+		ans = gateway_lb_answer();
+		if (write(fd, ans, strlen(ans)) == -1)
+			log_debug(TASK, "agent-check write: %s", strerror(errno));
+		close(fd);
+	}
+}
+
+/* Listen on addr:port (TCP); returns the fd or -1 (logged). */
+static int
+listen_tcp(const char *addr, unsigned port, int backlog)
+{
+	struct addrinfo	 hints, *res = NULL;
+	char		 sport[8];
+	int		 fd, one = 1, rv;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICHOST;
+	snprintf(sport, sizeof(sport), "%u", port);
+	if ((rv = getaddrinfo(addr, sport, &hints, &res)) != 0) {
+		log_errx(TASK, "address %s: %s", addr, gai_strerror(rv));
+		return -1;
+	}
+	if ((fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK |
+	    SOCK_CLOEXEC, 0)) == -1 ||
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ==
+	    -1 || bind(fd, res->ai_addr, res->ai_addrlen) == -1 ||
+	    listen(fd, backlog) == -1) {
+		log_err(TASK, "cannot listen on %s:%u", addr, port);
+		if (fd != -1)
+			close(fd);
+		fd = -1;
+	}
+	freeaddrinfo(res);
+	return fd;
+}
+
 /* Many agents, one fd each: take the hard limit as the soft one. */
 static void
 raise_nofile(void)
@@ -520,10 +604,6 @@ raise_nofile(void)
 int
 gateway_start(struct node *n, const struct gateway_ops *ops)
 {
-	struct addrinfo	 hints, *res = NULL;
-	char		 port[8];
-	int		 one = 1, rv;
-
 	G.node = n;
 	G.ops = ops;
 	G.updates = cJSON_CreateArray();
@@ -535,28 +615,16 @@ gateway_start(struct node *n, const struct gateway_ops *ops)
 	if (archives_open(n->loop, n->cfg.home, n->cfg.node_name) == -1)
 		return -1;
 	raise_nofile();
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_PASSIVE | AI_NUMERICHOST;
-	snprintf(port, sizeof(port), "%u", n->cfg.gateway_port);
-	if ((rv = getaddrinfo(n->cfg.gateway_address, port, &hints, &res)) !=
-	    0) {
-		log_errx(TASK, "gateway_address %s: %s", n->cfg.gateway_address,
-		    gai_strerror(rv));
+	if ((G.fd = listen_tcp(n->cfg.gateway_address, n->cfg.gateway_port,
+	    4096)) == -1)
 		return -1;
+	if (n->cfg.agent_check_port != 0) {
+		if ((G.check_fd = listen_tcp(n->cfg.gateway_address,
+		    n->cfg.agent_check_port, 64)) == -1)
+			return -1;
+		ev_io_init(&G.check_w, check_cb, G.check_fd, EV_READ);
+		ev_io_start(n->loop, &G.check_w);
 	}
-	if ((G.fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK |
-	    SOCK_CLOEXEC, 0)) == -1 ||
-	    setsockopt(G.fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ==
-	    -1 || bind(G.fd, res->ai_addr, res->ai_addrlen) == -1 ||
-	    listen(G.fd, 4096) == -1) {
-		log_err(TASK, "cannot listen on %s:%u", n->cfg.gateway_address,
-		    n->cfg.gateway_port);
-		freeaddrinfo(res);
-		return -1;
-	}
-	freeaddrinfo(res);
 	ev_io_init(&G.accept_w, accept_cb, G.fd, EV_READ);
 	ev_io_start(n->loop, &G.accept_w);
 	ev_timer_init(&G.flush, flush_cb, GATEWAY_FLUSH, GATEWAY_FLUSH);
@@ -577,6 +645,11 @@ gateway_stop(void)
 		ev_io_stop(G.node->loop, &G.accept_w);
 		close(G.fd);
 		G.fd = -1;
+	}
+	if (G.check_fd != -1) {
+		ev_io_stop(G.node->loop, &G.check_w);
+		close(G.check_fd);
+		G.check_fd = -1;
 	}
 	ev_timer_stop(G.node->loop, &G.flush);
 	ev_timer_stop(G.node->loop, &G.sweep);
@@ -663,6 +736,9 @@ gateway_status(cJSON *o)
 	cJSON_AddNumberToObject(g, "connections", (double)G.nconns);
 	cJSON_AddNumberToObject(g, "messages", (double)G.messages);
 	cJSON_AddNumberToObject(g, "events", (double)G.events);
+	cJSON_AddStringToObject(g, "balancer_state", G.lb_state ==
+	    GATEWAY_MAINT ? "maint" : G.lb_state == GATEWAY_DRAIN ? "drain" :
+	    "ready");
 	r = cJSON_AddObjectToObject(g, "rejected");
 	for (i = 0; i < REJ_COUNT; i++)
 		if (G.rejected[i] > 0)

@@ -31,6 +31,16 @@ void	gateway_stop(void);
 void	gateway_resend(void);
 void	gateway_agent_gone(struct agent *, struct agent *replacement);
 int	gateway_force_reconnect(struct agent *);
+
+/* What HAProxy's agent-check hears from this node. */
+enum gateway_lb_state {
+	GATEWAY_READY,
+	GATEWAY_DRAIN,
+	GATEWAY_MAINT
+};
+
+int	gateway_set_lb_state(const char *);
+const char *gateway_lb_answer(void);
 void	gateway_status(cJSON *);
 
 #endif

@@ -452,10 +452,19 @@ void
 worker_control(struct control_client *cl, const cJSON *req, void *arg)
 {
 	const cJSON	*cmd = cJSON_GetObjectItemCaseSensitive(req, "command");
+	const cJSON	*st;
 
 	(void)arg;
 	if (strcmp(cmd->valuestring, "status") == 0) {
 		control_reply(cl, control_ok(status_json()));
+		return;
+	}
+	if (strcmp(cmd->valuestring, "lb_state") == 0) {	/* local */
+		st = cJSON_GetObjectItemCaseSensitive(req, "state");
+		control_reply(cl, cJSON_IsString(st) &&
+		    gateway_set_lb_state(st->valuestring) == 0 ?
+		    control_ok(NULL) : control_error("state must be ready, "
+		    "drain or maint"));
 		return;
 	}
 	if (W.state != W_READY) {
