@@ -109,6 +109,10 @@ config_defaults(struct config *c)
 	c->gateway_port = 1514;
 	c->agents_disconnection_time = 900;
 	c->connection_overtake_time = 60;
+	c->rebalance = 1;
+	c->rebalance_tolerance = 10;
+	c->rebalance_interval = 30;
+	c->rebalance_chunk = 500;
 	c->log_level = LOG_LVL_INFO;
 }
 
@@ -437,6 +441,10 @@ static const struct keyword keywords[] = {
 	{ "enforce_counters",	set_bool,	F(enforce_counters), 0 },
 	{ "agent_check_port",	set_port,	F(agent_check_port), 0 },
 	{ "max_agents",		set_count,	F(max_agents), 0 },
+	{ "rebalance",		set_bool,	F(rebalance), 0 },
+	{ "rebalance_tolerance", set_count,	F(rebalance_tolerance), 0 },
+	{ "rebalance_interval",	set_duration,	F(rebalance_interval), 0 },
+	{ "rebalance_chunk",	set_count,	F(rebalance_chunk), 0 },
 	{ "log_level",		set_log_level,	0, 0 },
 };
 #undef F
@@ -669,6 +677,10 @@ config_print(const struct config *c, FILE *out)
 	if (c->agent_check_port != 0)
 		fprintf(out, "agent_check_port %u\n", c->agent_check_port);
 	fprintf(out, "max_agents %u\n", c->max_agents);
+	fprintf(out, "rebalance %s\n", c->rebalance ? "yes" : "no");
+	fprintf(out, "rebalance_tolerance %u\n", c->rebalance_tolerance);
+	fprintf(out, "rebalance_interval %.15gs\n", c->rebalance_interval);
+	fprintf(out, "rebalance_chunk %u\n", c->rebalance_chunk);
 	fprintf(out, "log_level %s\n", c->log_level == LOG_LVL_DEBUG ? "debug" :
 	    c->log_level == LOG_LVL_INFO ? "info" :
 	    c->log_level == LOG_LVL_WARNING ? "warning" : "error");

@@ -66,6 +66,10 @@ struct config {
 	int		 enforce_counters;
 	uint16_t	 agent_check_port;	/* 0: no agent-check answer */
 	unsigned	 max_agents;		/* 0: no limit; above: drain */
+	int		 rebalance;		/* master: even out workers */
+	unsigned	 rebalance_tolerance;	/* percent of the average */
+	double		 rebalance_interval;
+	unsigned	 rebalance_chunk;	/* agents moved per round */
 	enum log_level	 log_level;
 };
 

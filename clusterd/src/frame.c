@@ -120,6 +120,8 @@ frame_type_name(uint8_t t)
 		return "agents delta";
 	case FRAME_AGENT_INFO:
 		return "agent info";
+	case FRAME_REBALANCE:
+		return "rebalance";
 	default:
 		return "unknown";
 	}

@@ -55,7 +55,8 @@ enum frame_type {
 	FRAME_AGENTS_CHECK,	/* worker -> master: my agents' digest */
 	FRAME_AGENTS_DELTA,	/* master -> worker: agents added or removed */
 	FRAME_AGENT_INFO,	/* worker -> master: agents' status and OS info */
-	FRAME_TYPE_MAX = FRAME_AGENT_INFO
+	FRAME_REBALANCE,	/* master -> worker: move this many agents */
+	FRAME_TYPE_MAX = FRAME_REBALANCE
 };
 
 struct frame_hdr {

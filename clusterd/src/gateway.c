@@ -745,3 +745,27 @@ gateway_status(cJSON *o)
 			cJSON_AddNumberToObject(r, reject_names[i],
 			    (double)G.rejected[i]);
 }
+
+/*
+ * Ask n connected agents to reconnect (they come back through the
+ * balancer, which places them on lighter workers).  The most recently
+ * connected go first: they have the least state here.  Returns how many
+ * were asked.
+ */
+unsigned
+gateway_shed(unsigned n)
+{
+	struct gwconn	*c, *next;
+	unsigned	 done = 0;
+
+	for (c = G.conns; c != NULL && done < n; c = next) {
+		next = c->next;
+		if (c->agent == NULL)
+			continue;
+		if (send_control(c, "#!-force_reconnect") == 0)
+			done++;
+	}
+	if (done > 0)
+		log_info(TASK, "Rebalancing: asked %u agents to reconnect.", done);
+	return done;
+}

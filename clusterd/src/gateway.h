@@ -31,6 +31,7 @@ void	gateway_stop(void);
 void	gateway_resend(void);
 void	gateway_agent_gone(struct agent *, struct agent *replacement);
 int	gateway_force_reconnect(struct agent *);
+unsigned gateway_shed(unsigned);
 
 /* What HAProxy's agent-check hears from this node. */
 enum gateway_lb_state {

@@ -66,6 +66,7 @@ static struct {
 	struct refusal		 refusals[REFUSAL_SLOTS];
 	char			 local_address[64];
 	unsigned long		 next_serial;
+	ev_timer		 rebalance;
 } M = { .fd = -1 };
 
 /* Where an asynchronous answer goes: a worker's request, by serial. */
@@ -442,6 +443,64 @@ static const struct enroll_ops master_enroll_ops = {
 	local_enroll, mreg_enroll_abort
 };
 
+/*
+ * Even out the workers' agents.  When the busiest and the lightest worker
+ * differ by more than rebalance_tolerance percent of the average, each
+ * worker above the average is told to move its excess (at most
+ * rebalance_chunk a round); the agents reconnect through the balancer,
+ * whose leastconn puts them on the lighter workers.  Moving only down to
+ * the average, and waiting a whole interval for the counts to settle,
+ * keeps it from oscillating.
+ */
+static void
+rebalance_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	const struct config	*c = &M.node->cfg;
+	struct peer		*p, *v[256];
+	char			*names[256];
+	unsigned		 counts[256], total = 0, max = 0, min = ~0u;
+	unsigned		 avg, excess;
+	size_t			 n = 0, i;
+	cJSON			*j;
+
+	(void)loop;
+	(void)t;
+	(void)revents;
+	TAILQ_FOREACH(p, &M.peers, entry) {
+		if (p->state != PEER_READY || n == 256)
+			continue;
+		v[n] = p;
+		names[n++] = p->name;
+	}
+	if (n < 2)
+		return;
+	mreg_active_counts(names, counts, n);
+	for (i = 0; i < n; i++) {
+		total += counts[i];
+		max = counts[i] > max ? counts[i] : max;
+		min = counts[i] < min ? counts[i] : min;
+	}
+	avg = (total + (unsigned)n - 1) / (unsigned)n;
+	if (total == 0 || (max - min) * 100 <= c->rebalance_tolerance * avg)
+		return;
+	log_info("Rebalance", "Agents per worker differ by %u (average %u, "
+	    "tolerance %u%%): moving the excess.", max - min, avg,
+	    c->rebalance_tolerance);
+	for (i = 0; i < n; i++) {
+		if (counts[i] <= avg)
+			continue;
+		excess = counts[i] - avg;
+		if (excess > c->rebalance_chunk)
+			excess = c->rebalance_chunk;
+		plog_info(v[i]->ctx, "Rebalance", "Asking it to move %u of its "
+		    "%u agents.", excess, counts[i]);
+		j = cJSON_CreateObject();
+		cJSON_AddNumberToObject(j, "agents", excess);
+		link_notify(v[i]->link, FRAME_REBALANCE, j);
+		cJSON_Delete(j);
+	}
+}
+
 /* The master's own gateway reports straight into the registry. */
 static int
 master_gateway_deliver(const cJSON *report)
@@ -597,6 +656,11 @@ master_start(struct node *n)
 	if (mreg_start(n, broadcast_delta) == -1 || msync_start(n) == -1 ||
 	    enroll_start(n, &master_enroll_ops) == -1)
 		return -1;
+	if (n->cfg.rebalance) {
+		ev_timer_init(&M.rebalance, rebalance_cb,
+		    n->cfg.rebalance_interval, n->cfg.rebalance_interval);
+		ev_timer_start(n->loop, &M.rebalance);
+	}
 	/* Agents on the master only when asked for (gateway yes). */
 	if (n->cfg.gateway == 1 && gateway_start(n, &master_gateway_ops) == -1)
 		return -1;
@@ -621,6 +685,7 @@ master_stop(void)
 	}
 	enroll_stop();
 	gateway_stop();
+	ev_timer_stop(M.node->loop, &M.rebalance);
 	while ((p = TAILQ_FIRST(&M.peers)) != NULL)
 		link_close(p->link, "master shutting down");
 	msync_stop();

@@ -1031,3 +1031,22 @@ mreg_table(void)
 {
 	return &MR.t;
 }
+
+/* Active agents of each named node, in one pass over the table. */
+void
+mreg_active_counts(char *const *nodes, unsigned *counts, size_t n)
+{
+	struct agent	*a;
+	size_t		 it = 0, i;
+
+	memset(counts, 0, n * sizeof(*counts));
+	while ((a = strmap_next(&MR.t.by_id, &it)) != NULL) {
+		if (strcmp(a->status, "active") != 0)
+			continue;
+		for (i = 0; i < n; i++)
+			if (strcmp(a->node_name, nodes[i]) == 0) {
+				counts[i]++;
+				break;
+			}
+	}
+}

@@ -34,5 +34,6 @@ void	 mreg_health(cJSON *);
 void	 mreg_agent_info(const cJSON *, const char *node);
 void	 mreg_node_counts(const char *node, cJSON *);
 const struct agents *mreg_table(void);
+void	 mreg_active_counts(char *const *nodes, unsigned *counts, size_t n);
 
 #endif

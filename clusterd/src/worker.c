@@ -219,8 +219,17 @@ static void
 link_frame(struct link *l, const struct frame_hdr *h, const cJSON *body,
     const uint8_t *payload)
 {
+	const cJSON	*n;
+
 	if (wsync_on_frame(h, body, payload) || wagents_on_frame(h, body))
 		return;
+	if (h->type == FRAME_REBALANCE) {
+		n = cJSON_GetObjectItemCaseSensitive(body, "agents");
+		if (cJSON_IsNumber(n) && n->valuedouble > 0 &&
+		    n->valuedouble < 1e7)
+			gateway_shed((unsigned)n->valuedouble);
+		return;
+	}
 	link_respond_error(l, h, "unsupported request");
 }
 

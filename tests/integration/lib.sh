@@ -14,8 +14,33 @@ PIDS=()
 FAILED=0
 COMPLETED=0	# set by finish: a test that stops early (syntax error) fails
 
-# A port unlikely to collide with a parallel run: derived from our pid.
-PORT=${PORT:-$((20000 + ($$ * 7) % 20000))}
+# A base port whose neighbours (cluster, enrollment +100.., gateway
+# +200.., helpers +1..+4) are all free on loopback, starting from one
+# derived from our pid so parallel runs rarely meet.
+free_base() {
+	python3 - "$1" <<'PY'
+import socket, sys
+base = int(sys.argv[1])
+for attempt in range(200):
+    b = 20000 + (base - 20000 + attempt * 331) % 20000
+    ok = True
+    for p in [b] + list(range(b + 1, b + 5)) + list(range(b + 101, b + 111)) \
+            + list(range(b + 201, b + 211)):
+        s = socket.socket()
+        try:
+            s.bind(("127.0.0.1", p))
+        except OSError:
+            ok = False
+        s.close()
+        if not ok:
+            break
+    if ok:
+        print(b)
+        sys.exit(0)
+sys.exit(1)
+PY
+}
+PORT=${PORT:-$(free_base $((20000 + ($$ * 7) % 20000)))}
 
 cleanup() {
 	local rc=$?

@@ -1,6 +1,7 @@
 # Real HAProxy in front of the workers, on loopback addresses: agents
 # enroll and connect through its VIP and spread over both workers; a
-# worker drained through clusterd's agent-check answer gets no new agents.
+# worker drained through clusterd's agent-check answer gets no new agents;
+# once it is back, the master rebalances the agents within the tolerance.
 . "$(dirname "$0")/lib.sh"
 
 command -v haproxy >/dev/null || fail "haproxy is not installed"
@@ -16,6 +17,7 @@ node() {
 	echo "agent_check_port $C" >> "$T/$1.conf"
 }
 node master1 master 127.0.0.1
+echo "rebalance_interval 2s" >> "$T/master1.conf"
 node worker1 worker 127.0.0.2
 node worker2 worker 127.0.0.3
 start master1
@@ -86,4 +88,16 @@ ctl worker1 --lb-state ready >/dev/null
 ready() { [ "$(hastat worker1)" = UP ]; }
 wait_for 20 "worker1 back in the pool" ready
 pass "ready puts it back"
+
+# worker1 now holds fewer agents than worker2: the master evens them out.
+w1=$(count worker1) w2=$(count worker2)
+[ $((w2 - w1)) -gt 6 ] || fail "no imbalance to correct ($w1/$w2)"
+even() {
+	local a b
+	a=$(count worker1) b=$(count worker2)
+	[ $((a + b)) -eq 60 ] && [ $(( (a > b ? a - b : b - a) * 100 )) -le $(( 10 * (a + b + 1) / 2 )) ]
+}
+wait_for 40 "agents rebalanced within 10%" even
+log_has master1 '\[Rebalance\] Asking it to move' || fail "no rebalance logged"
+pass "rebalanced from $w1/$w2 to $(count worker1)/$(count worker2) within the tolerance"
 finish
