@@ -195,7 +195,8 @@ def report(path, r):
         % (r["status_p99"] * 1000),
         "| events per second one worker sustains from 1,000 agents (decrypt, "
         "inflate, archive), median of 10 s; the simulator resends sealed "
-        "events (`agentsim -x`) | %.0f /s |" % r["events_rate"],
+        "events (`agentsim -x`) and shares the 2 cores, so this is a lower "
+        "bound | %.0f /s |" % r["events_rate"],
         "| baseline: decrypt + inflate in a tight loop, same run | %.0f /s |"
         % r["loop_rate"],
         "| ratio worker / tight loop | %.2f |"
