@@ -132,6 +132,7 @@ install: all
 	    $(DESTDIR)$(PREFIX)/share/doc/clusterd/examples
 	install -m 0755 $(BUILD)/clusterd $(DESTDIR)$(PREFIX)/sbin/clusterd
 	install -m 0755 $(BUILD)/cluster_control $(DESTDIR)$(PREFIX)/bin/cluster_control
+	install -m 0755 $(BUILD)/agentsim $(DESTDIR)$(PREFIX)/bin/agentsim
 	install -m 0644 docs/man/clusterd.8 docs/man/cluster_control.8 \
 	    $(DESTDIR)$(PREFIX)/share/man/man8/
 	install -m 0644 docs/man/clusterd.conf.5 $(DESTDIR)$(PREFIX)/share/man/man5/
