@@ -136,7 +136,8 @@ install: all
 	install -m 0644 docs/man/clusterd.8 docs/man/cluster_control.8 \
 	    $(DESTDIR)$(PREFIX)/share/man/man8/
 	install -m 0644 docs/man/clusterd.conf.5 $(DESTDIR)$(PREFIX)/share/man/man5/
-	install -m 0644 configs/*.conf $(DESTDIR)$(PREFIX)/share/doc/clusterd/examples/
+	install -m 0644 configs/*.conf configs/clusterd.service \
+	    $(DESTDIR)$(PREFIX)/share/doc/clusterd/examples/
 
 $(BUILD)/bench_integ: tests/bench/bench_integ.c $(LIB)
 	$(CC) $(CFLAGS) -o $@ $< $(LIB) $(LDFLAGS) $(LDLIBS)
