@@ -136,6 +136,8 @@ install: all
 	install -m 0644 docs/man/clusterd.8 docs/man/cluster_control.8 \
 	    $(DESTDIR)$(PREFIX)/share/man/man8/
 	install -m 0644 docs/man/clusterd.conf.5 $(DESTDIR)$(PREFIX)/share/man/man5/
+	install -d $(DESTDIR)$(PREFIX)/share/man/man1
+	install -m 0644 docs/man/agentsim.1 $(DESTDIR)$(PREFIX)/share/man/man1/
 	install -m 0644 configs/*.conf configs/clusterd.service \
 	    $(DESTDIR)$(PREFIX)/share/doc/clusterd/examples/
 

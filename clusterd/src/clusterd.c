@@ -98,8 +98,8 @@ on_hup(struct ev_loop *loop, ev_signal *w, int revents)
 	(void)revents;
 	if (log_reopen() == -1)
 		log_warn("Main", "cannot reopen the log file");
-	if (N.cfg.node_type == NODE_WORKER && N.cfg.gateway != 0 &&
-	    archives_reopen() == -1)
+	if ((N.cfg.node_type == NODE_WORKER ? N.cfg.gateway != 0 :
+	    N.cfg.gateway == 1) && archives_reopen() == -1)
 		log_warn("Main", "cannot reopen the archives");
 	if ((nerr = load_logged(&nc)) > 0) {
 		log_errx("Main", "Reload: %s has %d error(s); keeping the "

@@ -71,6 +71,8 @@ static struct {
 	int		 check_fd;	/* agent-check listener, or -1 */
 	ev_io		 check_w;
 	enum gateway_lb_state lb_state;
+	ev_timer	 resume;	/* accepting again after EMFILE */
+	ev_tstamp	 emfile_logged;
 	unsigned long	 rejected[REJ_COUNT];
 	ev_tstamp	 rej_logged[REJ_COUNT];
 	unsigned long	 rej_quiet[REJ_COUNT];
@@ -234,6 +236,7 @@ dispatch(struct gwconn *c, struct agent *a, const char *msg, size_t len)
 	}
 	if (strncmp(msg, "#!-agent startup", 16) == 0) {
 		set_status(a, "pending");
+		a->last_keepalive = time(NULL);	/* or the sweep drops it */
 		report(a, NULL);
 		goto ack;
 	}
@@ -442,10 +445,26 @@ accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 		G.conns = c;
 		G.nconns++;
 	}
-	if (errno == EMFILE || errno == ENFILE)
-		log_warnx(TASK, "Out of file descriptors accepting agents "
-		    "(%zu connected); raise the limit (LimitNOFILE).",
-		    G.nconns);
+	if (errno == EMFILE || errno == ENFILE) {
+		/* Pause accepting for a second rather than spin, and say so
+		 * at most once a minute. */
+		if (ev_now(loop) - G.emfile_logged >= 60) {
+			log_warnx(TASK, "Out of file descriptors accepting "
+			    "agents (%zu connected); raise the limit "
+			    "(LimitNOFILE).", G.nconns);
+			G.emfile_logged = ev_now(loop);
+		}
+		ev_io_stop(loop, &G.accept_w);
+		ev_timer_start(loop, &G.resume);
+	}
+}
+
+static void
+resume_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	(void)t;
+	(void)revents;
+	ev_io_start(loop, &G.accept_w);
 }
 
 /* Batched reports to the master: status changes, info, alive ids. */
@@ -629,6 +648,7 @@ gateway_start(struct node *n, const struct gateway_ops *ops)
 	ev_io_start(n->loop, &G.accept_w);
 	ev_timer_init(&G.flush, flush_cb, GATEWAY_FLUSH, GATEWAY_FLUSH);
 	ev_timer_start(n->loop, &G.flush);
+	ev_timer_init(&G.resume, resume_cb, 1.0, 0);
 	ev_timer_init(&G.sweep, sweep_cb, 1.0, 1.0);
 	ev_timer_start(n->loop, &G.sweep);
 	log_info(TASK, "Serving agents on %s:%u.", n->cfg.gateway_address,
@@ -653,6 +673,7 @@ gateway_stop(void)
 	}
 	ev_timer_stop(G.node->loop, &G.flush);
 	ev_timer_stop(G.node->loop, &G.sweep);
+	ev_timer_stop(G.node->loop, &G.resume);
 	while (G.conns != NULL)
 		gw_close(G.conns);
 	cJSON_Delete(G.updates);

@@ -955,6 +955,12 @@ mreg_agent_info(const cJSON *body, const char *node)
 		v = cJSON_GetObjectItemCaseSensitive(u, "status");
 		if (!cJSON_IsString(v) || !valid_status(v->valuestring))
 			continue;
+		/* A worker the agent has left may still time it out: only its
+		 * current node speaks for a disconnection. */
+		if (strcmp(v->valuestring, "disconnected") == 0 &&
+		    strcmp(a->node_name, node) != 0 &&
+		    strcmp(a->node_name, "unknown") != 0)
+			continue;
 		if (strcmp(a->status, v->valuestring) != 0)
 			log_debug(TASK, "Agent %s is %s (%s).", a->id,
 			    v->valuestring, node);
@@ -981,6 +987,10 @@ mreg_agent_info(const cJSON *body, const char *node)
 		if (cJSON_IsNumber(at))
 			a->last_keepalive = (time_t)at->valuedouble;
 		snprintf(a->node_name, sizeof(a->node_name), "%s", node);
+		if (strcmp(a->status, "active") != 0) {	/* alive is active */
+			strcpy(a->status, "active");
+			registry_agent_info(a, NULL);
+		}
 	}
 }
 
