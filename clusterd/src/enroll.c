@@ -279,9 +279,7 @@ fail:
 int
 enroll_start(struct node *n, const struct enroll_ops *ops)
 {
-	struct addrinfo	 hints, *res = NULL;
-	char		 port[8], err[512];
-	int		 one = 1, rv;
+	char		 err[512];
 
 	E.node = n;
 	E.ops = ops;
@@ -291,31 +289,9 @@ enroll_start(struct node *n, const struct enroll_ops *ops)
 		log_errx(TASK, "Cannot start: %s.", err);
 		return -1;
 	}
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_PASSIVE | AI_NUMERICHOST;
-	snprintf(port, sizeof(port), "%u", n->cfg.enrollment_port);
-	if ((rv = getaddrinfo(n->cfg.enrollment_address, port, &hints,
-	    &res)) != 0) {
-		log_errx(TASK, "enrollment_address %s: %s",
-		    n->cfg.enrollment_address, gai_strerror(rv));
+	if ((E.fd = conn_listen(n->cfg.enrollment_address,
+	    n->cfg.enrollment_port, 1024, TASK)) == -1)
 		return -1;
-	}
-	if ((E.fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK |
-	    SOCK_CLOEXEC, 0)) == -1 ||
-	    setsockopt(E.fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ==
-	    -1 || bind(E.fd, res->ai_addr, res->ai_addrlen) == -1 ||
-	    listen(E.fd, 1024) == -1) {
-		log_err(TASK, "cannot listen on %s:%u",
-		    n->cfg.enrollment_address, n->cfg.enrollment_port);
-		if (E.fd != -1)
-			close(E.fd);
-		E.fd = -1;
-		freeaddrinfo(res);
-		return -1;
-	}
-	freeaddrinfo(res);
 	ev_io_init(&E.accept_w, accept_cb, E.fd, EV_READ);
 	ev_io_start(n->loop, &E.accept_w);
 	log_info(TASK, "Serving enrollment on %s:%u.",

@@ -571,37 +571,6 @@ check_cb(struct ev_loop *loop, ev_io *w, int revents)
 	}
 }
 
-/* Listen on addr:port (TCP); returns the fd or -1 (logged). */
-static int
-listen_tcp(const char *addr, unsigned port, int backlog)
-{
-	struct addrinfo	 hints, *res = NULL;
-	char		 sport[8];
-	int		 fd, one = 1, rv;
-
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_PASSIVE | AI_NUMERICHOST;
-	snprintf(sport, sizeof(sport), "%u", port);
-	if ((rv = getaddrinfo(addr, sport, &hints, &res)) != 0) {
-		log_errx(TASK, "address %s: %s", addr, gai_strerror(rv));
-		return -1;
-	}
-	if ((fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK |
-	    SOCK_CLOEXEC, 0)) == -1 ||
-	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ==
-	    -1 || bind(fd, res->ai_addr, res->ai_addrlen) == -1 ||
-	    listen(fd, backlog) == -1) {
-		log_err(TASK, "cannot listen on %s:%u", addr, port);
-		if (fd != -1)
-			close(fd);
-		fd = -1;
-	}
-	freeaddrinfo(res);
-	return fd;
-}
-
 /* Many agents, one fd each: take the hard limit as the soft one. */
 static void
 raise_nofile(void)
@@ -634,12 +603,12 @@ gateway_start(struct node *n, const struct gateway_ops *ops)
 	if (archives_open(n->loop, n->cfg.home, n->cfg.node_name) == -1)
 		return -1;
 	raise_nofile();
-	if ((G.fd = listen_tcp(n->cfg.gateway_address, n->cfg.gateway_port,
-	    4096)) == -1)
+	if ((G.fd = conn_listen(n->cfg.gateway_address, n->cfg.gateway_port,
+	    4096, TASK)) == -1)
 		return -1;
 	if (n->cfg.agent_check_port != 0) {
-		if ((G.check_fd = listen_tcp(n->cfg.gateway_address,
-		    n->cfg.agent_check_port, 64)) == -1)
+		if ((G.check_fd = conn_listen(n->cfg.gateway_address,
+		    n->cfg.agent_check_port, 64, TASK)) == -1)
 			return -1;
 		ev_io_init(&G.check_w, check_cb, G.check_fd, EV_READ);
 		ev_io_start(n->loop, &G.check_w);

@@ -616,36 +616,6 @@ peer_close(struct link *l, const char *reason)
 	reap_later(peer_free, p);
 }
 
-static int
-listen_on(const char *addr, unsigned port)
-{
-	struct addrinfo	 hints, *res = NULL;
-	char		 sport[8];
-	int		 fd = -1, one = 1, rv;
-
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_PASSIVE | AI_NUMERICHOST;
-	snprintf(sport, sizeof(sport), "%u", port);
-	if ((rv = getaddrinfo(addr, sport, &hints, &res)) != 0) {
-		log_errx("Main", "bind_address %s: %s", addr, gai_strerror(rv));
-		return -1;
-	}
-	if ((fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK |
-	    SOCK_CLOEXEC, 0)) == -1 ||
-	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) == -1 ||
-	    bind(fd, res->ai_addr, res->ai_addrlen) == -1 ||
-	    listen(fd, 128) == -1) {
-		log_err("Main", "cannot listen on %s:%u", addr, port);
-		if (fd != -1)
-			close(fd);
-		fd = -1;
-	}
-	freeaddrinfo(res);
-	return fd;
-}
-
 int
 master_start(struct node *n)
 {
@@ -664,7 +634,8 @@ master_start(struct node *n)
 	/* Agents on the master only when asked for (gateway yes). */
 	if (n->cfg.gateway == 1 && gateway_start(n, &master_gateway_ops) == -1)
 		return -1;
-	if ((M.fd = listen_on(n->cfg.bind_address, n->cfg.port)) == -1)
+	if ((M.fd = conn_listen(n->cfg.bind_address, n->cfg.port, 128,
+	    "Main")) == -1)
 		return -1;
 	ev_io_init(&M.accept_w, accept_cb, M.fd, EV_READ);
 	ev_io_start(n->loop, &M.accept_w);
