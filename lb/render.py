@@ -30,12 +30,17 @@ def render(c, me, out, notify, notify_log):
         fail("no balancer %r in the cluster description" % me)
     ports = c["ports"]
     agents_vip = c["vip"]["agents"].split("/")[0]
+    # The same server options clusterd's balancer role uses (balancer.c).
+    check = "check inter 2s fall 3 rise 2"
+    agent = " agent-check agent-port %d agent-inter 5s" % ports["agent_check"]
     workers = "\n".join(
-        "    server %s %s:%d" % (w["name"], w["address"], ports["agents"])
+        "    server %s %s:%d %s%s" % (w["name"], w["address"], ports["agents"],
+                                    check, agent)
         for w in c["workers"])
     nodes = [c["master"]] + c["workers"]
     enrolls = "\n".join(
-        "    server %s %s:%d" % (n["name"], n["address"], ports["enrollment"])
+        "    server %s %s:%d %s" % (n["name"], n["address"],
+                                   ports["enrollment"], check)
         for n in nodes)
     peers = [b for b in c["balancers"] if b["name"] != me]
     unicast = ""

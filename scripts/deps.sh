@@ -6,7 +6,7 @@ PKGS=(
 	build-essential pkg-config clang
 	libev-dev libssl-dev libcjson-dev libsqlite3-dev zlib1g-dev
 	libsystemd-dev libcmocka-dev
-	openssl python3 iproute2 procps mandoc haproxy keepalived
+	openssl python3 iproute2 procps mandoc haproxy keepalived socat
 )
 missing=()
 for p in "${PKGS[@]}"; do

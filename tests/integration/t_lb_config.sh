@@ -16,8 +16,8 @@ for lb in lb1 lb2; do
 		|| fail "haproxy -c $lb: $(cat "$T/$lb.haproxy")"
 	grep -q "Configuration file is valid" "$T/$lb.haproxy" || fail "haproxy output"
 done
-grep -qE '^    server worker3 198\.18\.0\.5:1514$' "$T/lb1/haproxy.cfg" || fail "worker servers"
-grep -qE '^    server master 198\.18\.0\.2:1515$' "$T/lb1/haproxy.cfg" || fail "enrollment servers"
+grep -qE '^    server worker3 198\.18\.0\.5:1514 check ' "$T/lb1/haproxy.cfg" || fail "worker servers"
+grep -qE '^    server master 198\.18\.0\.2:1515 check ' "$T/lb1/haproxy.cfg" || fail "enrollment servers"
 grep -q "server master 198.18.0.2:1514" "$T/lb1/haproxy.cfg" && fail "the master is in the agents' pool"
 grep -q "unicast_peer" "$T/lb1/keepalived.conf" || fail "unicast peers"
 grep -A2 unicast_peer "$T/lb1/keepalived.conf" | grep -q 198.18.0.12 || fail "lb1's peer is lb2"
