@@ -29,10 +29,10 @@ SRC	 = clusterd/src
 LIB_OBJS = buf.o log.o config.o frame.o tls.o reap.o conn.o link.o hello.o \
 	   syncset.o integ.o scanner.o watch.o safefs.o bundle.o apply.o reload.o \
 	   strmap.o agents.o enroll_parse.o registry.o enroll.o secmsg.o \
-	   keepalive.o archives.o \
+	   keepalive.o archives.o haproxy.o lbpool.o \
 	   control.o node.o
-DAEMON_OBJS = $(LIB_OBJS) master.o msync.o mreg.o worker.o wsync.o wagents.o \
-	   gateway.o \
+DAEMON_OBJS = $(LIB_OBJS) master.o msync.o mreg.o pools.o worker.o wsync.o \
+	   wagents.o gateway.o balancer.o \
 	   clusterd.o
 LIB	 = $(addprefix $(BUILD)/obj/,$(LIB_OBJS))
 

@@ -47,6 +47,11 @@ usage(FILE *out)
 	    "  --unassign-group G --agent ID  remove an agent from a group\n"
 	    "  --lb-state S        this worker's answer to HAProxy's agent-check:\n"
 	    "                      ready, drain or maint (local, not forwarded)\n"
+	    "  --pools             the balancers' pools: members, operators' states,\n"
+	    "                      and each balancer's HAProxy servers\n"
+	    "  --pool-state S --node N [--pool P]\n"
+	    "                      set node N ready, drain, maint or remove in the\n"
+	    "                      pools (P: agents or enrollment; default both)\n"
 	    "options:\n"
 	    "  -j, --json          print the daemon's JSON answer\n"
 	    "  -H, --home DIR      node home (default $CLUSTERD_HOME or %s)\n"
@@ -236,7 +241,10 @@ enum {
 	OPT_DELETE_GROUP,
 	OPT_ASSIGN_GROUP,
 	OPT_UNASSIGN_GROUP,
-	OPT_LB_STATE
+	OPT_LB_STATE,
+	OPT_POOLS,
+	OPT_POOL_STATE,
+	OPT_POOL
 };
 
 struct column {
@@ -290,6 +298,67 @@ print_table(const cJSON *rows, const struct column *cols, int ncols)
 	}
 }
 
+static const char *
+yes_no(const cJSON *o, const char *key)
+{
+	return cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, key)) ? "yes" :
+	    "no";
+}
+
+/* One pool column of a member: "address:port state", or "-". */
+static void
+pool_cell(const cJSON *m, const char *pool, char *out, size_t len)
+{
+	const cJSON	*p = cJSON_GetObjectItemCaseSensitive(m, pool);
+
+	if (num(p, "port") == 0)
+		snprintf(out, len, "-");
+	else
+		snprintf(out, len, "%s:%.0f %s%s", str(p, "address"),
+		    num(p, "port"), str(p, "state"), cJSON_IsTrue(
+		    cJSON_GetObjectItemCaseSensitive(p, "in_pool")) ? "" :
+		    " (out)");
+}
+
+/* The members with the operators' states, then each balancer's HAProxy. */
+static void
+print_pools(const cJSON *data)
+{
+	const cJSON	*m, *b, *ha, *be, *srv;
+	char		 a[96], e[96], addr[96];
+
+	printf("%-16s %-8s %-9s %-34s %s\n", "NODE", "TYPE", "CONNECTED",
+	    "AGENTS POOL", "ENROLLMENT POOL");
+	cJSON_ArrayForEach(m, cJSON_GetObjectItemCaseSensitive(data,
+	    "members")) {
+		pool_cell(m, "agents", a, sizeof(a));
+		pool_cell(m, "enrollment", e, sizeof(e));
+		printf("%-16s %-8s %-9s %-34s %s\n", str(m, "name"),
+		    str(m, "type"), yes_no(m, "connected"), a, e);
+	}
+	cJSON_ArrayForEach(b, cJSON_GetObjectItemCaseSensitive(data,
+	    "balancers")) {
+		ha = cJSON_GetObjectItemCaseSensitive(b, "haproxy");
+		printf("\nBalancer %s (%s, reported %s): HAProxy %s\n",
+		    str(b, "name"), cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(
+		    b, "connected")) ? "connected" : "disconnected",
+		    str(b, "reported"), str(ha, "status"));
+		printf("  %-18s %-16s %-22s %-6s %-12s %s\n", "BACKEND",
+		    "SERVER", "ADDRESS", "ADMIN", "STATUS", "CONNECTIONS");
+		cJSON_ArrayForEach(be, cJSON_GetObjectItemCaseSensitive(ha,
+		    "backends")) {
+			cJSON_ArrayForEach(srv, be) {
+				snprintf(addr, sizeof(addr), "%s:%.0f",
+				    str(srv, "address"), num(srv, "port"));
+				printf("  %-18s %-16s %-22s %-6s %-12s %.0f\n",
+				    be->string, str(srv, "name"), addr,
+				    str(srv, "admin"), str(srv, "status"),
+				    num(srv, "connections"));
+			}
+		}
+	}
+}
+
 static void
 print_answer(const char *command, const cJSON *req, const cJSON *data)
 {
@@ -319,6 +388,12 @@ print_answer(const char *command, const cJSON *req, const cJSON *data)
 	else if (strcmp(command, "group_assign") == 0)
 		printf("Agent %s added to group %s.\n", str(req, "agent"),
 		    str(req, "group"));
+	else if (strcmp(command, "pools") == 0)
+		print_pools(data);
+	else if (strcmp(command, "pool_set") == 0)
+		printf("%s is now %s in %s.\n", str(req, "node"),
+		    str(req, "state"), cJSON_GetObjectItemCaseSensitive(req,
+		    "pool") != NULL ? str(req, "pool") : "both pools");
 	else if (strcmp(command, "lb_state") == 0)
 		printf("Balancer state of this node: %s.\n", str(req, "state"));
 	else if (strcmp(command, "group_unassign") == 0)
@@ -344,6 +419,9 @@ main(int argc, char *argv[])
 		{ "unassign-group", required_argument, NULL,
 		    OPT_UNASSIGN_GROUP },
 		{ "lb-state", required_argument, NULL, OPT_LB_STATE },
+		{ "pools", no_argument, NULL, OPT_POOLS },
+		{ "pool-state", required_argument, NULL, OPT_POOL_STATE },
+		{ "pool", required_argument, NULL, OPT_POOL },
 		{ "json", no_argument, NULL, 'j' },
 		{ "home", required_argument, NULL, 'H' },
 		{ "socket", required_argument, NULL, 's' },
@@ -353,6 +431,7 @@ main(int argc, char *argv[])
 	};
 	const char	*home, *sock = NULL, *command = NULL, *agent = NULL;
 	const char	*group = NULL, *status = NULL, *node = NULL;
+	const char	*pool = NULL;
 	char		 sockbuf[PATH_MAX], *reqtext = NULL, *answer = NULL;
 	cJSON		*resp = NULL, *req = NULL;
 	const cJSON	*err;
@@ -405,9 +484,17 @@ main(int argc, char *argv[])
 			ncmd++;
 			break;
 		case OPT_LB_STATE:
-			command = "lb_state";
+		case OPT_POOL_STATE:
+			command = ch == OPT_LB_STATE ? "lb_state" : "pool_set";
 			status = optarg;
 			ncmd++;
+			break;
+		case OPT_POOLS:
+			command = "pools";
+			ncmd++;
+			break;
+		case OPT_POOL:
+			pool = optarg;
 			break;
 		case 'j':
 			json = 1;
@@ -440,6 +527,10 @@ main(int argc, char *argv[])
 		    "unassign");
 		return EXIT_USAGE;
 	}
+	if (node == NULL && strcmp(command, "pool_set") == 0) {
+		fprintf(stderr, "cluster_control: --pool-state needs --node N\n");
+		return EXIT_USAGE;
+	}
 	if (sock == NULL) {
 		snprintf(sockbuf, sizeof(sockbuf), "%s/%s", home,
 		    CONTROL_SOCKET_REL);
@@ -452,8 +543,11 @@ main(int argc, char *argv[])
 	if (group != NULL)
 		cJSON_AddStringToObject(req, "group", group);
 	if (status != NULL)
-		cJSON_AddStringToObject(req, strcmp(command, "lb_state") == 0 ?
-		    "state" : "status", status);
+		cJSON_AddStringToObject(req, strcmp(command, "lb_state") == 0 ||
+		    strcmp(command, "pool_set") == 0 ? "state" : "status",
+		    status);
+	if (pool != NULL)
+		cJSON_AddStringToObject(req, "pool", pool);
 	if (node != NULL)
 		cJSON_AddStringToObject(req, "node", node);
 	if ((reqtext = cJSON_PrintUnformatted(req)) == NULL)

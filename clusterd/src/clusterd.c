@@ -146,6 +146,8 @@ on_hup(struct ev_loop *loop, ev_signal *w, int revents)
 	N.cfg.agents_disconnection_time = nc.agents_disconnection_time;
 	N.cfg.connection_overtake_time = nc.connection_overtake_time;
 	N.cfg.enforce_counters = nc.enforce_counters;
+	N.cfg.pool_leave_after = nc.pool_leave_after;
+	N.cfg.pool_drain_timeout = nc.pool_drain_timeout;
 	N.cfg.log_level = debug_flag ? LOG_LVL_DEBUG : nc.log_level;
 	log_set_level(N.cfg.log_level);
 	if (N.cfg.node_type == NODE_MASTER)
@@ -291,7 +293,8 @@ main(int argc, char *argv[])
 		N.cfg.log_level = LOG_LVL_DEBUG;
 
 	snprintf(ctx, sizeof(ctx), "%s %s", N.cfg.node_type == NODE_MASTER ?
-	    "Master" : "Worker", N.cfg.node_name);
+	    "Master" : N.cfg.node_type == NODE_BALANCER ? "Balancer" :
+	    "Worker", N.cfg.node_name);
 	log_set_context(ctx);
 	if (node_make_home(&N.cfg) == -1 ||
 	    config_path(&N.cfg, "logs/cluster.log", logpath,

@@ -74,6 +74,8 @@ config_node_type_name(enum node_type t)
 		return "master";
 	case NODE_WORKER:
 		return "worker";
+	case NODE_BALANCER:
+		return "balancer";
 	default:
 		return "none";
 	}
@@ -113,6 +115,12 @@ config_defaults(struct config *c)
 	c->rebalance_tolerance = 10;
 	c->rebalance_interval = 30;
 	c->rebalance_chunk = 500;
+	c->pool_leave_after = 60;
+	strcpy(c->haproxy_socket, "/run/haproxy/admin.sock");
+	strcpy(c->haproxy_agents_backend, "workers_agents");
+	strcpy(c->haproxy_enrollment_backend, "nodes_enrollment");
+	c->pool_check_interval = 5;
+	c->pool_drain_timeout = 60;
 	c->log_level = LOG_LVL_INFO;
 }
 
@@ -138,9 +146,11 @@ set_node_type(struct parse_ctx *p, struct config *c, const char *v,
 		c->node_type = NODE_MASTER;
 	else if (strcmp(v, "worker") == 0)
 		c->node_type = NODE_WORKER;
+	else if (strcmp(v, "balancer") == 0)
+		c->node_type = NODE_BALANCER;
 	else {
-		perr(p, "node_type must be \"master\" or \"worker\", not \"%s\"",
-		    v);
+		perr(p, "node_type must be \"master\", \"worker\" or "
+		    "\"balancer\", not \"%s\"", v);
 		return -1;
 	}
 	return 0;
@@ -445,6 +455,15 @@ static const struct keyword keywords[] = {
 	{ "rebalance_tolerance", set_count,	F(rebalance_tolerance), 0 },
 	{ "rebalance_interval",	set_duration,	F(rebalance_interval), 0 },
 	{ "rebalance_chunk",	set_count,	F(rebalance_chunk), 0 },
+	{ "pool_leave_after",	set_duration,	F(pool_leave_after), 0 },
+	{ "haproxy_socket",	set_path,	F(haproxy_socket), 0 },
+	{ "haproxy_config",	set_path,	F(haproxy_config), 0 },
+	{ "haproxy_state_file",	set_path,	F(haproxy_state_file), 0 },
+	{ "haproxy_agents_backend", set_name,	F(haproxy_agents_backend), 0 },
+	{ "haproxy_enrollment_backend", set_name,
+	    F(haproxy_enrollment_backend), 0 },
+	{ "pool_check_interval", set_duration,	F(pool_check_interval), 0 },
+	{ "pool_drain_timeout",	set_duration,	F(pool_drain_timeout), 0 },
 	{ "log_level",		set_log_level,	0, 0 },
 };
 #undef F
@@ -525,12 +544,16 @@ check_whole(struct parse_ctx *p, struct config *c)
 	if (c->node_name[0] == '\0')
 		perr(p, "node_name is required");
 	if (c->node_type == NODE_NONE)
-		perr(p, "node_type is required (master or worker)");
+		perr(p, "node_type is required (master, worker or balancer)");
 	if (c->key[0] == '\0')
 		perr(p, "key is required (exactly %d characters, the same on "
 		    "every node)", CONFIG_KEY_LEN);
-	if (c->node_type == NODE_WORKER && c->master_address[0] == '\0')
-		perr(p, "master_address is required on a worker");
+	if (c->node_type != NODE_MASTER && c->node_type != NODE_NONE &&
+	    c->master_address[0] == '\0')
+		perr(p, "master_address is required on a %s",
+		    config_node_type_name(c->node_type));
+	if (c->node_type == NODE_BALANCER && c->haproxy_socket[0] == '\0')
+		perr(p, "haproxy_socket is required on a balancer");
 	if (c->reconnect_min > c->reconnect_max)
 		perr(p, "reconnect_min (%gs) is larger than reconnect_max "
 		    "(%gs)", c->reconnect_min, c->reconnect_max);
@@ -681,6 +704,17 @@ config_print(const struct config *c, FILE *out)
 	fprintf(out, "rebalance_tolerance %u\n", c->rebalance_tolerance);
 	fprintf(out, "rebalance_interval %.15gs\n", c->rebalance_interval);
 	fprintf(out, "rebalance_chunk %u\n", c->rebalance_chunk);
+	fprintf(out, "pool_leave_after %.15gs\n", c->pool_leave_after);
+	print_quoted(out, "haproxy_socket", c->haproxy_socket);
+	if (c->haproxy_config[0] != '\0')
+		print_quoted(out, "haproxy_config", c->haproxy_config);
+	if (c->haproxy_state_file[0] != '\0')
+		print_quoted(out, "haproxy_state_file", c->haproxy_state_file);
+	fprintf(out, "haproxy_agents_backend %s\n", c->haproxy_agents_backend);
+	fprintf(out, "haproxy_enrollment_backend %s\n",
+	    c->haproxy_enrollment_backend);
+	fprintf(out, "pool_check_interval %.15gs\n", c->pool_check_interval);
+	fprintf(out, "pool_drain_timeout %.15gs\n", c->pool_drain_timeout);
 	fprintf(out, "log_level %s\n", c->log_level == LOG_LVL_DEBUG ? "debug" :
 	    c->log_level == LOG_LVL_INFO ? "info" :
 	    c->log_level == LOG_LVL_WARNING ? "warning" : "error");

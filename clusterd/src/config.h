@@ -23,7 +23,8 @@
 enum node_type {
 	NODE_NONE = 0,
 	NODE_MASTER,
-	NODE_WORKER
+	NODE_WORKER,
+	NODE_BALANCER		/* keeps a local HAProxy's pools */
 };
 
 struct config {
@@ -70,6 +71,15 @@ struct config {
 	unsigned	 rebalance_tolerance;	/* percent of the average */
 	double		 rebalance_interval;
 	unsigned	 rebalance_chunk;	/* agents moved per round */
+	double		 pool_leave_after;	/* master: gone worker leaves */
+	/* balancer role (HAProxy Runtime API) */
+	char		 haproxy_socket[PATH_MAX];
+	char		 haproxy_config[PATH_MAX];	/* "" = not rewritten */
+	char		 haproxy_state_file[PATH_MAX];	/* "" = not saved */
+	char		 haproxy_agents_backend[CONFIG_NAME_MAX + 1];
+	char		 haproxy_enrollment_backend[CONFIG_NAME_MAX + 1];
+	double		 pool_check_interval;	/* re-read HAProxy, report */
+	double		 pool_drain_timeout;	/* then close what is left */
 	enum log_level	 log_level;
 };
 

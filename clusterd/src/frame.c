@@ -122,6 +122,10 @@ frame_type_name(uint8_t t)
 		return "agent info";
 	case FRAME_REBALANCE:
 		return "rebalance";
+	case FRAME_POOLS:
+		return "pools";
+	case FRAME_POOL_REPORT:
+		return "pool report";
 	default:
 		return "unknown";
 	}

@@ -56,7 +56,9 @@ enum frame_type {
 	FRAME_AGENTS_DELTA,	/* master -> worker: agents added or removed */
 	FRAME_AGENT_INFO,	/* worker -> master: agents' status and OS info */
 	FRAME_REBALANCE,	/* master -> worker: move this many agents */
-	FRAME_TYPE_MAX = FRAME_REBALANCE
+	FRAME_POOLS,		/* master -> balancer: the pools' membership */
+	FRAME_POOL_REPORT,	/* balancer -> master: its HAProxy's servers */
+	FRAME_TYPE_MAX = FRAME_POOL_REPORT
 };
 
 struct frame_hdr {

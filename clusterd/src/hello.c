@@ -4,10 +4,27 @@
 
 #include "hello.h"
 
+static int
+add_service(cJSON *j, const char *name, const char *address, unsigned port)
+{
+	cJSON	*o;
+
+	if ((o = cJSON_AddObjectToObject(j, name)) == NULL ||
+	    cJSON_AddStringToObject(o, "address", address) == NULL ||
+	    cJSON_AddNumberToObject(o, "port", port) == NULL)
+		return -1;
+	return 0;
+}
+
+/*
+ * Workers (and the master, in its answer) also say what they serve:
+ * agents, enrollment, agent-check; the master tells the balancers.
+ */
 cJSON *
 hello_build(const struct config *c, const char *version)
 {
 	cJSON	*j;
+	int	 gw;
 
 	if ((j = cJSON_CreateObject()) == NULL)
 		return NULL;
@@ -15,11 +32,47 @@ hello_build(const struct config *c, const char *version)
 	    NULL || cJSON_AddStringToObject(j, "node_name", c->node_name) ==
 	    NULL || cJSON_AddStringToObject(j, "node_type",
 	    config_node_type_name(c->node_type)) == NULL ||
-	    cJSON_AddStringToObject(j, "version", version) == NULL) {
-		cJSON_Delete(j);
-		return NULL;
-	}
+	    cJSON_AddStringToObject(j, "version", version) == NULL)
+		goto fail;
+	if (c->node_type == NODE_BALANCER)
+		return j;
+	gw = c->node_type == NODE_WORKER ? c->gateway != 0 : c->gateway == 1;
+	if ((gw && add_service(j, "gateway", c->gateway_address,
+	    c->gateway_port) == -1) || (c->enrollment && add_service(j,
+	    "enrollment", c->enrollment_address, c->enrollment_port) == -1) ||
+	    (c->agent_check_port != 0 && cJSON_AddNumberToObject(j,
+	    "agent_check_port", c->agent_check_port) == NULL))
+		goto fail;
 	return j;
+fail:
+	cJSON_Delete(j);
+	return NULL;
+}
+
+static unsigned
+get_port(const cJSON *v)
+{
+	if (!cJSON_IsNumber(v) || v->valuedouble < 1 ||
+	    v->valuedouble > 65535 || v->valuedouble != (int)v->valuedouble)
+		return 0;
+	return (unsigned)v->valuedouble;
+}
+
+/* An optional service; left unset (port 0) when missing or malformed. */
+static void
+get_service(const cJSON *j, const char *name, char *addr, size_t addrlen,
+    unsigned *port)
+{
+	const cJSON	*o = cJSON_GetObjectItemCaseSensitive(j, name);
+	const cJSON	*a = cJSON_GetObjectItemCaseSensitive(o, "address");
+
+	if (!cJSON_IsString(a) || strlen(a->valuestring) >= addrlen ||
+	    (*port = get_port(cJSON_GetObjectItemCaseSensitive(o, "port")))
+	    == 0) {
+		*port = 0;
+		return;
+	}
+	strcpy(addr, a->valuestring);
 }
 
 static int
@@ -58,6 +111,12 @@ hello_parse(const cJSON *j, struct hello *h, char *err, size_t errlen)
 	    get_str(j, "version", h->version, sizeof(h->version), err,
 	    errlen) == -1)
 		return -1;
+	get_service(j, "gateway", h->gateway_address,
+	    sizeof(h->gateway_address), &h->gateway_port);
+	get_service(j, "enrollment", h->enrollment_address,
+	    sizeof(h->enrollment_address), &h->enrollment_port);
+	h->agent_check_port = get_port(cJSON_GetObjectItemCaseSensitive(j,
+	    "agent_check_port"));
 	return 0;
 }
 
@@ -118,7 +177,8 @@ hello_check(const struct hello *h, const struct config *m,
 		snprintf(reason, reasonlen, "invalid node name");
 		return -1;
 	}
-	if (strcmp(h->node_type, "worker") != 0) {
+	if (strcmp(h->node_type, "worker") != 0 &&
+	    strcmp(h->node_type, "balancer") != 0) {
 		snprintf(reason, reasonlen, "node type \"%s\" cannot join a "
 		    "master", h->node_type);
 		return -1;

@@ -17,6 +17,12 @@ struct hello {
 	char	node_name[CONFIG_NAME_MAX + 1];
 	char	node_type[16];
 	char	version[32];
+	/* What a worker serves, for the balancers' pools (0: not served). */
+	char	gateway_address[64];
+	unsigned gateway_port;
+	char	enrollment_address[64];
+	unsigned enrollment_port;
+	unsigned agent_check_port;
 };
 
 cJSON	*hello_build(const struct config *, const char *version);

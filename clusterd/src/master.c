@@ -25,6 +25,7 @@
 #include "mreg.h"
 #include "msync.h"
 #include "node.h"
+#include "pools.h"
 #include "reap.h"
 #include "version.h"
 
@@ -41,6 +42,7 @@ struct peer {
 	unsigned long		 serial;	/* names it in async replies */
 	struct msync_peer	*sync;
 	enum peer_state		 state;
+	int			 balancer;	/* a balancer, not a worker */
 	char			 name[CONFIG_NAME_MAX + 1];
 	char			 ctx[CONFIG_NAME_MAX + 16];	/* log context */
 	char			 version[32];
@@ -93,6 +95,7 @@ static struct relayed	relayed[RELAYED_MAX];
 static size_t		relayed_next;
 
 static void peer_open(struct link *);
+static void pools_self(void);
 static void peer_request(struct link *, const struct frame_hdr *,
     const cJSON *, const uint8_t *);
 static void peer_drain(struct link *);
@@ -228,9 +231,11 @@ peer_open(struct link *l)
 
 	plog_debug(p->ctx, "Main", "TLS established with %s", p->address);
 	if (M.local_address[0] == '\0' && getsockname(l->conn->fd,
-	    (struct sockaddr *)&ss, &sl) == 0)
+	    (struct sockaddr *)&ss, &sl) == 0) {
 		conn_addr_string(&ss, M.local_address,
 		    sizeof(M.local_address));
+		pools_self();
+	}
 }
 
 static int
@@ -268,7 +273,9 @@ handle_hello(struct peer *p, const struct frame_hdr *h, const cJSON *body)
 	}
 	snprintf(p->name, sizeof(p->name), "%s", hello.node_name);
 	snprintf(p->version, sizeof(p->version), "%s", hello.version);
-	snprintf(p->ctx, sizeof(p->ctx), "Worker %s", p->name);
+	p->balancer = strcmp(hello.node_type, "balancer") == 0;
+	snprintf(p->ctx, sizeof(p->ctx), "%s %s", p->balancer ? "Balancer" :
+	    "Worker", p->name);
 	p->state = PEER_READY;
 	p->connected_since = p->last_keepalive = node_wall_now();
 	p->watchdog.repeat = M.node->cfg.keepalive_timeout;
@@ -278,7 +285,17 @@ handle_hello(struct peer *p, const struct frame_hdr *h, const cJSON *body)
 	cJSON_Delete(resp);
 	plog_info(p->ctx, "Main", "Connected (version %s, address %s).",
 	    p->version, p->address);
+	if (p->balancer) {
+		/* Balancers take no files and no agents: only the pools. */
+		msync_peer_free(p->sync);
+		p->sync = NULL;
+		resp = pools_snapshot();
+		link_notify(p->link, FRAME_POOLS, resp);
+		cJSON_Delete(resp);
+		return;
+	}
 	msync_peer_ready(p->sync);
+	pools_node_up(&hello, "worker", p->address);
 }
 
 static struct peer *
@@ -467,7 +484,7 @@ rebalance_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	(void)t;
 	(void)revents;
 	TAILQ_FOREACH(p, &M.peers, entry) {
-		if (p->state != PEER_READY || n == 256)
+		if (p->state != PEER_READY || p->balancer || n == 256)
 			continue;
 		v[n] = p;
 		names[n++] = p->name;
@@ -520,8 +537,39 @@ broadcast_delta(const cJSON *delta)
 	struct peer	*p;
 
 	TAILQ_FOREACH(p, &M.peers, entry)
-		if (p->state == PEER_READY)
+		if (p->state == PEER_READY && !p->balancer)
 			link_notify(p->link, FRAME_AGENTS_DELTA, delta);
+}
+
+/* The pools' membership for every connected balancer. */
+static void
+broadcast_pools(const cJSON *pools)
+{
+	struct peer	*p;
+
+	TAILQ_FOREACH(p, &M.peers, entry)
+		if (p->state == PEER_READY && p->balancer)
+			link_notify(p->link, FRAME_POOLS, pools);
+}
+
+/*
+ * The master in the pools: enrollment always, agents with gateway yes,
+ * at its own address once known (its bind address, or the local end of
+ * the first cluster connection when it listens on every address).
+ */
+static void
+pools_self(void)
+{
+	struct hello	 h;
+	cJSON		*j;
+	char		 err[64];
+
+	j = hello_build(&M.node->cfg, CLUSTERD_VERSION);
+	if (hello_parse(j, &h, err, sizeof(err)) == 0)
+		pools_node_up(&h, "master", strcmp(M.node->cfg.bind_address,
+		    "0.0.0.0") != 0 && strcmp(M.node->cfg.bind_address, "::") !=
+		    0 ? M.node->cfg.bind_address : M.local_address);
+	cJSON_Delete(j);
 }
 
 static void
@@ -537,8 +585,13 @@ peer_request(struct link *l, const struct frame_hdr *h, const cJSON *body,
 		link_close(l, "protocol error: request before hello");
 		return;
 	}
-	if (msync_on_request(p->sync, h, body))
+	if (p->sync != NULL && msync_on_request(p->sync, h, body))
 		return;
+	if (p->balancer && h->type != FRAME_KEEPALIVE &&
+	    h->type != FRAME_CONTROL && h->type != FRAME_POOL_REPORT) {
+		link_respond_error(l, h, "not a balancer's request");
+		return;
+	}
 	switch (h->type) {
 	case FRAME_HELLO:
 		if (p->state == PEER_READY) {
@@ -569,6 +622,9 @@ peer_request(struct link *l, const struct frame_hdr *h, const cJSON *body,
 		break;
 	case FRAME_AGENT_INFO:
 		mreg_agent_info(body, p->name);
+		break;
+	case FRAME_POOL_REPORT:
+		pools_report(p->name, body);
 		break;
 	case FRAME_AGENTS_CHECK:
 		key = cJSON_GetObjectItemCaseSensitive(body, "digest");
@@ -604,8 +660,13 @@ peer_close(struct link *l, const char *reason)
 	ev_timer_stop(M.node->loop, &p->watchdog);
 	msync_peer_free(p->sync);
 	p->sync = NULL;
-	if (p->state == PEER_READY)
+	if (p->state == PEER_READY) {
 		plog_info(p->ctx, "Main", "Disconnected: %s.", reason);
+		if (p->balancer)
+			pools_balancer_down(p->name);
+		else
+			pools_node_down(p->name);
+	}
 	else if (strncmp(reason, "TLS handshake", 13) == 0)
 		log_refusal(p->address, "tls", "Refused connection from %s: "
 		    "%s (wrong cluster key?)", p->address, reason);
@@ -624,8 +685,10 @@ master_start(struct node *n)
 	/* The registry first: it writes etc/client.keys, which the first
 	 * local integrity scan then sees. */
 	if (mreg_start(n, broadcast_delta) == -1 || msync_start(n) == -1 ||
-	    enroll_start(n, &master_enroll_ops) == -1)
+	    enroll_start(n, &master_enroll_ops) == -1 ||
+	    pools_start(n, broadcast_pools) == -1)
 		return -1;
+	pools_self();
 	if (n->cfg.rebalance) {
 		ev_timer_init(&M.rebalance, rebalance_cb,
 		    n->cfg.rebalance_interval, n->cfg.rebalance_interval);
@@ -661,6 +724,7 @@ master_stop(void)
 		link_close(p->link, "master shutting down");
 	msync_stop();
 	mreg_stop();
+	pools_stop();
 }
 
 /* Timers changed by a reload apply to every connected worker. */
@@ -723,9 +787,10 @@ nodes_json(int health)
 	TAILQ_FOREACH(p, &M.peers, entry) {
 		if (p->state != PEER_READY)
 			continue;
-		o = node_json(p->name, "worker", p->version, p->address,
-		    p->connected_since, p->last_keepalive);
-		if (health) {
+		o = node_json(p->name, p->balancer ? "balancer" : "worker",
+		    p->version, p->address, p->connected_since,
+		    p->last_keepalive);
+		if (health && !p->balancer) {
 			msync_peer_health(p->sync, o);
 			mreg_node_counts(p->name, o);
 		}
@@ -742,6 +807,7 @@ void
 master_command(const cJSON *req, void (*reply)(void *, cJSON *), void *arg)
 {
 	const cJSON	*cmd;
+	cJSON		*resp;
 
 	cmd = cJSON_GetObjectItemCaseSensitive(req, "command");
 	if (!cJSON_IsString(cmd)) {
@@ -752,6 +818,8 @@ master_command(const cJSON *req, void (*reply)(void *, cJSON *), void *arg)
 		reply(arg, control_ok(nodes_json(0)));
 	else if (strcmp(cmd->valuestring, "health") == 0)
 		reply(arg, control_ok(nodes_json(1)));
+	else if (pools_command(req, &resp))
+		reply(arg, resp);
 	else if (!mreg_command(req, reply, arg))
 		reply(arg, control_error("unknown command \"%s\"",
 		    cmd->valuestring));

@@ -1,9 +1,12 @@
 #include <sys/stat.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "node.h"
@@ -58,5 +61,69 @@ node_make_home(const struct config *c)
 			return -1;
 		}
 	}
+	return 0;
+}
+
+/*
+ * Replace path with data: a temp file beside it, fsync, rename, so a
+ * crash leaves the old file or the new one, never half of one.
+ * Returns 0, or -1 with errno set.
+ */
+int
+node_write_file(const char *path, const void *data, size_t len, mode_t mode)
+{
+	char	tmp[PATH_MAX];
+	int	fd, ok, saved;
+
+	if (snprintf(tmp, sizeof(tmp), "%s.new", path) >= (int)sizeof(tmp)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)) ==
+	    -1)
+		return -1;
+	ok = write(fd, data, len) == (ssize_t)len && fsync(fd) == 0;
+	saved = errno;
+	if (close(fd) == -1 && ok) {
+		ok = 0;
+		saved = errno;
+	}
+	if (ok && rename(tmp, path) == 0)
+		return 0;
+	unlink(tmp);
+	errno = saved;
+	return -1;
+}
+
+/*
+ * Read a whole file of at most max bytes, NUL-terminated; -1 with errno
+ * set (EFBIG when larger).
+ */
+int
+node_read_file(const char *path, size_t max, char **data, size_t *len)
+{
+	FILE	*fp;
+	char	*buf;
+	size_t	 n;
+
+	*data = NULL;
+	if ((fp = fopen(path, "re")) == NULL)
+		return -1;
+	if ((buf = malloc(max + 1)) == NULL) {
+		fclose(fp);
+		return -1;
+	}
+	n = fread(buf, 1, max + 1, fp);
+	if (ferror(fp) || n > max) {
+		n = ferror(fp) ? EIO : EFBIG;
+		free(buf);
+		fclose(fp);
+		errno = (int)n;
+		return -1;
+	}
+	fclose(fp);
+	buf[n] = '\0';
+	*data = buf;
+	*len = n;
 	return 0;
 }

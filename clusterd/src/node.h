@@ -5,6 +5,8 @@
 #ifndef CLUSTERD_NODE_H
 #define CLUSTERD_NODE_H
 
+#include <sys/types.h>
+
 #include <cjson/cJSON.h>
 #include <ev.h>
 #include <openssl/ssl.h>
@@ -34,5 +36,7 @@ void	 worker_control(struct control_client *, const cJSON *, void *);
 cJSON	*node_time_json(double);
 double	 node_wall_now(void);
 int	 node_make_home(const struct config *);
+int	 node_write_file(const char *path, const void *, size_t, mode_t);
+int	 node_read_file(const char *path, size_t max, char **, size_t *);
 
 #endif

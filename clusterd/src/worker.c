@@ -1,7 +1,10 @@
 /*
- * worker: the worker role.  Opens the link to the master, introduces itself
- * with a hello, keeps the link alive, and reconnects by itself with
- * exponential backoff and jitter when the master goes away.
+ * worker: the link to the master, for the worker role and the balancer
+ * role alike.  Opens it, introduces itself with a hello, keeps it alive,
+ * and reconnects by itself with exponential backoff and jitter when the
+ * master goes away.  What runs over the link is the role's (struct role):
+ * file sync, agents and the gateway on a worker; the pools on a balancer
+ * (balancer.c).
  */
 #include <math.h>
 #include <stdarg.h>
@@ -11,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "balancer.h"
 #include "hello.h"
 #include "link.h"
 #include "log.h"
@@ -29,8 +33,21 @@ enum worker_state {
 
 #define WORKER_ENROLL_TIMEOUT	5.0	/* most an agent waits on the master */
 
+/* What a role runs over the link. */
+struct role {
+	const char	*name;
+	int		(*start)(struct node *);
+	void		(*stop)(void);
+	void		(*up)(struct link *);
+	void		(*down)(void);
+	int		(*frame)(const struct frame_hdr *, const cJSON *,
+			    const uint8_t *);
+	void		(*status)(cJSON *);
+};
+
 static struct {
 	struct node		*node;
+	const struct role	*role;
 	struct link		*link;
 	enum worker_state	 state;
 	ev_timer		 reconnect;	/* backoff, and connect timeout */
@@ -198,9 +215,7 @@ hello_done(struct link *l, void *arg, enum link_result r, const cJSON *body)
 	ev_timer_set(&W.keepalive, c->keepalive_interval,
 	    c->keepalive_interval);
 	ev_timer_start(W.node->loop, &W.keepalive);
-	wsync_link_up(l);
-	wagents_link_up(l);
-	gateway_resend();
+	W.role->up(l);
 }
 
 static void
@@ -219,18 +234,8 @@ static void
 link_frame(struct link *l, const struct frame_hdr *h, const cJSON *body,
     const uint8_t *payload)
 {
-	const cJSON	*n;
-
-	if (wsync_on_frame(h, body, payload) || wagents_on_frame(h, body))
-		return;
-	if (h->type == FRAME_REBALANCE) {
-		n = cJSON_GetObjectItemCaseSensitive(body, "agents");
-		if (cJSON_IsNumber(n) && n->valuedouble > 0 &&
-		    n->valuedouble < 1e7)
-			gateway_shed((unsigned)n->valuedouble);
-		return;
-	}
-	link_respond_error(l, h, "unsupported request");
+	if (!W.role->frame(h, body, payload))
+		link_respond_error(l, h, "unsupported request");
 }
 
 static void
@@ -246,8 +251,7 @@ link_closed(struct link *l, const char *reason)
 		connect_problem("Could not connect to master: %s.", reason);
 	W.link = NULL;
 	W.ka_inflight = 0;
-	wsync_link_down();
-	wagents_link_down();
+	W.role->down();
 	if (!W.stopping)
 		schedule_reconnect();
 	else
@@ -370,18 +374,94 @@ static const struct gateway_ops worker_gateway_ops = {
 	wagents_table, gateway_deliver
 };
 
-int
-worker_start(struct node *n)
+static int
+services_start(struct node *n)
 {
-	W.node = n;
-	srandom((unsigned)time(NULL) ^ ((unsigned)getpid() << 16));
-	ev_init(&W.reconnect, reconnect_cb);
-	ev_init(&W.keepalive, keepalive_cb);
 	if (wsync_start(n) == -1 || wagents_start(n) == -1 ||
 	    enroll_start(n, &worker_enroll_ops) == -1)
 		return -1;
 	wagents_on_gone(gateway_agent_gone);
 	if (n->cfg.gateway != 0 && gateway_start(n, &worker_gateway_ops) == -1)
+		return -1;
+	return 0;
+}
+
+static void
+services_stop(void)
+{
+	enroll_stop();
+	gateway_stop();
+	wsync_stop();
+	wagents_stop();
+}
+
+static void
+services_up(struct link *l)
+{
+	wsync_link_up(l);
+	wagents_link_up(l);
+	gateway_resend();
+}
+
+static void
+services_down(void)
+{
+	wsync_link_down();
+	wagents_link_down();
+}
+
+static int
+services_frame(const struct frame_hdr *h, const cJSON *body,
+    const uint8_t *payload)
+{
+	const cJSON	*n;
+
+	if (wsync_on_frame(h, body, payload) || wagents_on_frame(h, body))
+		return 1;
+	if (h->type != FRAME_REBALANCE)
+		return 0;
+	n = cJSON_GetObjectItemCaseSensitive(body, "agents");
+	if (cJSON_IsNumber(n) && n->valuedouble > 0 && n->valuedouble < 1e7)
+		gateway_shed((unsigned)n->valuedouble);
+	return 1;
+}
+
+static void
+services_status(cJSON *d)
+{
+	wsync_status(d);
+	wagents_status(d);
+	gateway_status(d);
+}
+
+static int
+balancer_frame(const struct frame_hdr *h, const cJSON *body,
+    const uint8_t *payload)
+{
+	(void)payload;
+	return balancer_on_frame(h, body);
+}
+
+static const struct role worker_role = {
+	"worker", services_start, services_stop, services_up, services_down,
+	services_frame, services_status
+};
+
+static const struct role balancer_role = {
+	"balancer", balancer_start, balancer_stop, balancer_link_up,
+	balancer_link_down, balancer_frame, balancer_status
+};
+
+int
+worker_start(struct node *n)
+{
+	W.node = n;
+	W.role = n->cfg.node_type == NODE_BALANCER ? &balancer_role :
+	    &worker_role;
+	srandom((unsigned)time(NULL) ^ ((unsigned)getpid() << 16));
+	ev_init(&W.reconnect, reconnect_cb);
+	ev_init(&W.keepalive, keepalive_cb);
+	if (W.role->start(n) == -1)
 		return -1;
 	try_connect();
 	return 0;
@@ -393,12 +473,9 @@ worker_stop(void)
 	W.stopping = 1;
 	ev_timer_stop(W.node->loop, &W.reconnect);
 	ev_timer_stop(W.node->loop, &W.keepalive);
-	enroll_stop();
-	gateway_stop();
 	if (W.link != NULL)
-		link_close(W.link, "worker shutting down");
-	wsync_stop();
-	wagents_stop();
+		link_close(W.link, "node shutting down");
+	W.role->stop();
 }
 
 /* Timers changed by a reload take effect from the next tick. */
@@ -413,7 +490,8 @@ worker_reconfigure(void)
 		W.keepalive.repeat = c->keepalive_interval;
 		ev_timer_again(W.node->loop, &W.keepalive);
 	}
-	wsync_reconfigure();
+	if (W.role == &worker_role)
+		wsync_reconfigure();
 }
 
 static void
@@ -438,7 +516,7 @@ status_json(void)
 	cJSON	*d = cJSON_CreateObject();
 
 	cJSON_AddStringToObject(d, "node_name", W.node->cfg.node_name);
-	cJSON_AddStringToObject(d, "node_type", "worker");
+	cJSON_AddStringToObject(d, "node_type", W.role->name);
 	cJSON_AddBoolToObject(d, "connected", W.state == W_READY);
 	cJSON_AddStringToObject(d, "master", W.state == W_READY ?
 	    W.master_name : "");
@@ -447,9 +525,7 @@ status_json(void)
 	cJSON_AddItemToObject(d, "last_keepalive", node_time_json(
 	    W.state == W_READY ? W.last_keepalive : 0));
 	cJSON_AddStringToObject(d, "last_error", W.last_error);
-	wsync_status(d);
-	wagents_status(d);
-	gateway_status(d);
+	W.role->status(d);
 	return d;
 }
 
@@ -468,7 +544,8 @@ worker_control(struct control_client *cl, const cJSON *req, void *arg)
 		control_reply(cl, control_ok(status_json()));
 		return;
 	}
-	if (strcmp(cmd->valuestring, "lb_state") == 0) {	/* local */
+	if (strcmp(cmd->valuestring, "lb_state") == 0 &&
+	    W.role == &worker_role) {			/* local */
 		st = cJSON_GetObjectItemCaseSensitive(req, "state");
 		control_reply(cl, cJSON_IsString(st) &&
 		    gateway_set_lb_state(st->valuestring) == 0 ?

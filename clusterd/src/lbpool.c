@@ -1,0 +1,128 @@
+#include <stdio.h>
+#include <string.h>
+
+#include "config.h"
+#include "lbpool.h"
+
+static const char *const state_names[] = { "ready", "drain", "maint" };
+
+const char *
+lbpool_state_name(enum lbpool_state s)
+{
+	return (unsigned)s < 3 ? state_names[s] : "?";
+}
+
+/* An IPv4/IPv6 address or host name: nothing a command line could split. */
+static int
+valid_address(const char *s)
+{
+	size_t	i, n = strlen(s);
+
+	if (n == 0 || n >= 64)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' &&
+		    s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+		    s[i] == '.' || s[i] == ':' || s[i] == '-'))
+			return 0;
+	return 1;
+}
+
+static unsigned
+port_of(const cJSON *o, const char *key)
+{
+	const cJSON	*v = cJSON_GetObjectItemCaseSensitive(o, key);
+
+	if (!cJSON_IsNumber(v) || v->valuedouble < 1 ||
+	    v->valuedouble > 65535 || v->valuedouble != (int)v->valuedouble)
+		return 0;
+	return (unsigned)v->valuedouble;
+}
+
+/*
+ * Parse one pool: an array of {"name", "address", "port", "check_port"?,
+ * "state"}.  Any malformed member refuses the whole pool (a partial pool
+ * would make the balancer remove good servers).  Returns 0, or -1 with
+ * err set.
+ */
+int
+lbpool_parse(const cJSON *arr, struct lbpool_server *out, size_t max,
+    size_t *n, char *err, size_t errlen)
+{
+	const cJSON		*o, *name, *addr, *st;
+	struct lbpool_server	*s;
+	size_t			 i;
+	int			 k;
+
+	*n = 0;
+	if (!cJSON_IsArray(arr)) {
+		snprintf(err, errlen, "pool is not an array");
+		return -1;
+	}
+	cJSON_ArrayForEach(o, arr) {
+		if (*n == max) {
+			snprintf(err, errlen, "more than %zu servers", max);
+			return -1;
+		}
+		s = &out[*n];
+		memset(s, 0, sizeof(*s));
+		name = cJSON_GetObjectItemCaseSensitive(o, "name");
+		addr = cJSON_GetObjectItemCaseSensitive(o, "address");
+		st = cJSON_GetObjectItemCaseSensitive(o, "state");
+		if (!cJSON_IsString(name) || !config_valid_name(name->valuestring)) {
+			snprintf(err, errlen, "server %zu: bad name", *n);
+			return -1;
+		}
+		if (!cJSON_IsString(addr) || !valid_address(addr->valuestring)) {
+			snprintf(err, errlen, "%s: bad address", name->valuestring);
+			return -1;
+		}
+		if ((s->port = port_of(o, "port")) == 0) {
+			snprintf(err, errlen, "%s: bad port", name->valuestring);
+			return -1;
+		}
+		if (cJSON_GetObjectItemCaseSensitive(o, "check_port") != NULL &&
+		    (s->check_port = port_of(o, "check_port")) == 0) {
+			snprintf(err, errlen, "%s: bad check_port",
+			    name->valuestring);
+			return -1;
+		}
+		for (k = 0; k < 3; k++)
+			if (cJSON_IsString(st) &&
+			    strcmp(st->valuestring, state_names[k]) == 0)
+				break;
+		if (k == 3) {
+			snprintf(err, errlen, "%s: bad state", name->valuestring);
+			return -1;
+		}
+		s->state = (enum lbpool_state)k;
+		strcpy(s->name, name->valuestring);
+		strcpy(s->address, addr->valuestring);
+		for (i = 0; i < *n; i++)
+			if (strcmp(out[i].name, s->name) == 0) {
+				snprintf(err, errlen, "%s twice", s->name);
+				return -1;
+			}
+		(*n)++;
+	}
+	return 0;
+}
+
+/*
+ * The options after "server NAME ADDR:PORT", the same in haproxy.cfg and
+ * in "add server" (runtime servers take no default-server): TCP health
+ * checks, and the worker's agent-check when it answers one.  These match
+ * lb/render.py's.
+ */
+int
+lbpool_server_options(const struct lbpool_server *s, char *out, size_t outlen)
+{
+	int	n;
+
+	if (s->check_port != 0)
+		n = snprintf(out, outlen, "check inter 2s fall 3 rise 2 "
+		    "agent-check agent-port %u agent-inter 5s", s->check_port);
+	else
+		n = snprintf(out, outlen, "check inter 2s fall 3 rise 2");
+	return n < 0 || (size_t)n >= outlen ? -1 : 0;
+}
