@@ -32,7 +32,8 @@ def render(c, me, out, notify, notify_log):
     agents_vip = c["vip"]["agents"].split("/")[0]
     # The same server options clusterd's balancer role uses (balancer.c).
     check = "check inter 2s fall 3 rise 2"
-    agent = " agent-check agent-port %d agent-inter 5s" % ports["agent_check"]
+    agent = (" weight 100 agent-check agent-port %d agent-inter 5s"
+             % ports["agent_check"])
     workers = "\n".join(
         "    server %s %s:%d %s%s" % (w["name"], w["address"], ports["agents"],
                                     check, agent)

@@ -523,18 +523,26 @@ sweep_cb(struct ev_loop *loop, ev_timer *t, int revents)
 
 /*
  * The line HAProxy's agent-check reads: "drain" when an operator asked or
- * when more than max_agents are connected, "maint" on request, "ready"
- * otherwise.
+ * when max_agents are connected, "maint" on request, otherwise "ready",
+ * with max_agents set followed by the free share of it as a weight, so
+ * leastconn favours the workers with the most room.
  */
 const char *
 gateway_lb_answer(void)
 {
+	static char	ans[32];
+	unsigned	max, pct;
+
 	if (G.lb_state == GATEWAY_MAINT)
 		return "maint\n";
-	if (G.lb_state == GATEWAY_DRAIN || (G.node != NULL &&
-	    G.node->cfg.max_agents > 0 && G.nconns >= G.node->cfg.max_agents))
+	max = G.node != NULL ? G.node->cfg.max_agents : 0;
+	if (G.lb_state == GATEWAY_DRAIN || (max > 0 && G.nconns >= max))
 		return "drain\n";
-	return "ready\n";
+	if (max == 0)
+		return "ready\n";
+	pct = (unsigned)((100ull * (max - G.nconns) + max - 1) / max);
+	snprintf(ans, sizeof(ans), "ready %u%%\n", pct < 1 ? 1 : pct);
+	return ans;
 }
 
 int

@@ -111,7 +111,8 @@ lbpool_parse(const cJSON *arr, struct lbpool_server *out, size_t max,
 /*
  * The options after "server NAME ADDR:PORT", the same in haproxy.cfg and
  * in "add server" (runtime servers take no default-server): TCP health
- * checks, and the worker's agent-check when it answers one.  These match
+ * checks, and the worker's agent-check when it answers one (weight 100,
+ * so the percentage a worker answers has room).  These match
  * lb/render.py's.
  */
 int
@@ -121,7 +122,8 @@ lbpool_server_options(const struct lbpool_server *s, char *out, size_t outlen)
 
 	if (s->check_port != 0)
 		n = snprintf(out, outlen, "check inter 2s fall 3 rise 2 "
-		    "agent-check agent-port %u agent-inter 5s", s->check_port);
+		    "weight 100 agent-check agent-port %u agent-inter 5s",
+		    s->check_port);
 	else
 		n = snprintf(out, outlen, "check inter 2s fall 3 rise 2");
 	return n < 0 || (size_t)n >= outlen ? -1 : 0;

@@ -14,6 +14,7 @@ node() {
 }
 node master1 master
 node worker1 worker
+echo "max_agents 20" >> "$T/worker1.conf"
 node worker2 worker
 start master1
 start worker1
@@ -116,6 +117,9 @@ PIDS+=("$!")
 wait_for 30 "10 agents through lb1" eval '[ "$(count worker1)" -eq 10 ]'
 [ "$(count worker2)" -eq 0 ] || fail "the drained worker2 got agents"
 pass "a drain reaches both balancers; the drained worker gets none of 10 new agents"
+ans=$(python3 -c 'import socket,sys; print(socket.create_connection(("127.0.0.1", int(sys.argv[1]))).recv(64).decode().strip())' $((E1 + 50)))
+[ "$ans" = "ready 50%" ] || fail "worker1's agent-check answer with 10 of max_agents 20: $ans"
+pass "agent-check answers a weight from max_agents: $ans"
 
 # A reload keeps the edit (server-state file) and the added server (config).
 old=$(cat "$T/lb1/haproxy.pid")
