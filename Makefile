@@ -39,7 +39,7 @@ LIB	 = $(addprefix $(BUILD)/obj/,$(LIB_OBJS))
 UNIT_TESTS = test_config test_frame test_hello test_buf test_tls_link test_secmsg \
 	     test_syncset test_integ test_bundle test_apply \
 	     test_enroll_parse test_agents test_registry \
-	     test_keepalive test_archives
+	     test_keepalive test_archives test_haproxy test_lbpool
 UNIT_BINS = $(addprefix $(BUILD)/tests/,$(UNIT_TESTS))
 
 .PHONY: all check unit integration fuzz fuzz-build install clean run stop bench
@@ -80,7 +80,7 @@ check: unit integration
 FUZZ_CFLAGS = -g -O1 -std=c11 -D_GNU_SOURCE -Iclusterd/src \
 	$(shell pkg-config --cflags $(PKGS)) -fsanitize=fuzzer,address,undefined
 FUZZ_TARGETS = fuzz_frame fuzz_config fuzz_bundle fuzz_index fuzz_enroll \
-	       fuzz_secmsg fuzz_gwframes
+	       fuzz_secmsg fuzz_gwframes fuzz_haproxy fuzz_lbpool
 
 $(BUILD)/fuzz/fuzz_frame: tests/fuzz/fuzz_frame.c $(SRC)/frame.c | $(BUILD)/fuzz
 	clang $(FUZZ_CFLAGS) -o $@ $^ $(LDLIBS)
@@ -106,6 +106,13 @@ $(BUILD)/fuzz/fuzz_secmsg: tests/fuzz/fuzz_secmsg.c $(SRC)/secmsg.c \
 
 $(BUILD)/fuzz/fuzz_gwframes: tests/fuzz/fuzz_gwframes.c $(SRC)/secmsg.c \
 	    $(SRC)/keepalive.c | $(BUILD)/fuzz
+	clang $(FUZZ_CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/fuzz/fuzz_haproxy: tests/fuzz/fuzz_haproxy.c $(SRC)/haproxy.c | $(BUILD)/fuzz
+	clang $(FUZZ_CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/fuzz/fuzz_lbpool: tests/fuzz/fuzz_lbpool.c $(SRC)/lbpool.c \
+	    $(SRC)/config.c $(SRC)/log.c | $(BUILD)/fuzz
 	clang $(FUZZ_CFLAGS) -o $@ $^ $(LDLIBS)
 
 fuzz-build: $(addprefix $(BUILD)/fuzz/,$(FUZZ_TARGETS))
@@ -155,6 +162,7 @@ bench: all $(BUILD)/bench_integ $(BUILD)/enroll_load $(BUILD)/bench_secmsg
 	python3 tests/bench/sync_bench.py --build $(BUILD) --out docs/benchmarks.md
 	python3 tests/bench/enroll_bench.py --build $(BUILD) --out docs/benchmarks.md
 	python3 tests/bench/gateway_bench.py --build $(BUILD) --out docs/benchmarks.md
+	python3 tests/bench/rebalance_bench.py --build $(BUILD) --out docs/benchmarks.md
 
 run: all
 	scripts/cluster.sh start

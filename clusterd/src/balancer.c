@@ -168,6 +168,23 @@ sync_wanted(struct backend *be, const struct lbpool_server *w,
 			B.edits++;
 		}
 	}
+	if (h->agent_port != w->check_port) {
+		if (h->agent_port != 0 && w->check_port != 0) {
+			if (api(NULL, "set server %s/%s agent-port %u",
+			    be->name, w->name, w->check_port) == 0)
+				log_info(TASK, "%s/%s: agent-check on port %u.",
+				    be->name, w->name, w->check_port);
+		} else {
+			/* Turning agent-check on or off needs the server
+			 * made anew: the rewritten config does it. */
+			log_debug(TASK, "%s/%s: agent-check %s from the next "
+			    "HAProxy reload.", be->name, w->name,
+			    w->check_port ? "starts" : "stops");
+		}
+	}
+	/* A drain the worker's own agent-check asked for is not undone. */
+	if (w->state == LBPOOL_READY && strstr(h->status, "(agent)") != NULL)
+		return;
 	if (strcmp(forced_state(h->admin), st) != 0 &&
 	    api(NULL, "set server %s/%s state %s", be->name, w->name, st) == 0) {
 		log_info(TASK, "%s/%s: %s (was %s).", be->name, w->name, st,

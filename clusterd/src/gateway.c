@@ -525,7 +525,9 @@ sweep_cb(struct ev_loop *loop, ev_timer *t, int revents)
  * The line HAProxy's agent-check reads: "drain" when an operator asked or
  * when max_agents are connected, "maint" on request, otherwise "ready",
  * with max_agents set followed by the free share of it as a weight, so
- * leastconn favours the workers with the most room.
+ * leastconn favours the workers with the most room.  All but "maint" begin
+ * with "up": a server added at runtime starts with its agent check down,
+ * and only "up" brings it up (the TCP health check still decides).
  */
 const char *
 gateway_lb_answer(void)
@@ -537,11 +539,11 @@ gateway_lb_answer(void)
 		return "maint\n";
 	max = G.node != NULL ? G.node->cfg.max_agents : 0;
 	if (G.lb_state == GATEWAY_DRAIN || (max > 0 && G.nconns >= max))
-		return "drain\n";
+		return "up drain\n";
 	if (max == 0)
-		return "ready\n";
+		return "up ready\n";
 	pct = (unsigned)((100ull * (max - G.nconns) + max - 1) / max);
-	snprintf(ans, sizeof(ans), "ready %u%%\n", pct < 1 ? 1 : pct);
+	snprintf(ans, sizeof(ans), "up ready %u%%\n", pct < 1 ? 1 : pct);
 	return ans;
 }
 

@@ -304,7 +304,7 @@ line_after(const char *p, const char *end)
 	return nl != NULL ? nl + 1 : end;
 }
 
-/* Does the line at p, after leading blanks, start with word? */
+/* Is the line at p word alone, give or take blanks around it? */
 static int
 line_is(const char *p, const char *end, const char *word)
 {
@@ -312,7 +312,12 @@ line_is(const char *p, const char *end, const char *word)
 
 	while (p < end && (*p == ' ' || *p == '\t'))
 		p++;
-	return (size_t)(end - p) >= n && memcmp(p, word, n) == 0;
+	if ((size_t)(end - p) < n || memcmp(p, word, n) != 0)
+		return 0;
+	for (p += n; p < end && *p != '\n'; p++)
+		if (*p != ' ' && *p != '\t' && *p != '\r')
+			return 0;
+	return 1;
 }
 
 /*

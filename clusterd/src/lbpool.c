@@ -13,8 +13,8 @@ lbpool_state_name(enum lbpool_state s)
 }
 
 /* An IPv4/IPv6 address or host name: nothing a command line could split. */
-static int
-valid_address(const char *s)
+int
+lbpool_valid_address(const char *s)
 {
 	size_t	i, n = strlen(s);
 
@@ -73,7 +73,7 @@ lbpool_parse(const cJSON *arr, struct lbpool_server *out, size_t max,
 			snprintf(err, errlen, "server %zu: bad name", *n);
 			return -1;
 		}
-		if (!cJSON_IsString(addr) || !valid_address(addr->valuestring)) {
+		if (!cJSON_IsString(addr) || !lbpool_valid_address(addr->valuestring)) {
 			snprintf(err, errlen, "%s: bad address", name->valuestring);
 			return -1;
 		}

@@ -28,5 +28,6 @@ int		 lbpool_parse(const cJSON *arr, struct lbpool_server *out,
 int		 lbpool_server_options(const struct lbpool_server *, char *out,
 		    size_t outlen);
 const char	*lbpool_state_name(enum lbpool_state);
+int		 lbpool_valid_address(const char *);
 
 #endif

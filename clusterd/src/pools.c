@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lbpool.h"
 #include "log.h"
 #include "pools.h"
 
@@ -314,6 +315,14 @@ pools_node_up(const struct hello *h, const char *type, const char *peer)
 	for (p = 0; p < POOL_N; p++) {
 		m->port[p] = ports[p];
 		reachable(m->address[p], sizeof(m->address[p]), addrs[p], peer);
+		/* One unusable address must not make balancers refuse the
+		 * whole pool list: that node is left out of that pool. */
+		if (m->port[p] != 0 && !lbpool_valid_address(m->address[p])) {
+			log_warnx(TASK, "%s serves %s on \"%s\", which the "
+			    "balancers cannot use: left out of that pool.",
+			    m->name, pool_names[p], m->address[p]);
+			m->port[p] = 0;
+		}
 	}
 	m->connected = 1;
 	m->gone_since = 0;

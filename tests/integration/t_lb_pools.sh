@@ -90,6 +90,12 @@ log_has lb1 'Added workers_agents/worker2' || fail "no add logged"
 log_has lb1 'Deleted workers_agents/ghost' || fail "no delete logged"
 log_has lb1 'workers_agents/worker1 moved to' || fail "no move logged"
 log_has lb1 'HAProxy refused' && fail "HAProxy refused a command: $(grep refused "$T/lb1/logs/cluster.log")"
+# hastatus LB SERVER: HAProxy's status of SERVER in LB's agents' pool.
+hastatus() {
+	echo "show stat -1 4 -1" | socat - "unix-connect:$T/$1/admin.sock" |
+		awk -F, -v s="$2" '$1 == "workers_agents" && $2 == s { print $18 }'
+}
+wait_for 15 "worker2 UP in lb2's HAProxy (health and agent checks)" eval '[ "$(hastatus lb2 worker2)" = UP ]'
 pass "both balancers' pools follow the cluster: worker2 added, ghost deleted, worker1 moved, master kept out of 1514"
 
 grep -q "server worker2 127.0.0.1:$G2 check" "$T/lb1/haproxy.cfg" || fail "haproxy.cfg not rewritten"
@@ -118,7 +124,7 @@ wait_for 30 "10 agents through lb1" eval '[ "$(count worker1)" -eq 10 ]'
 [ "$(count worker2)" -eq 0 ] || fail "the drained worker2 got agents"
 pass "a drain reaches both balancers; the drained worker gets none of 10 new agents"
 ans=$(python3 -c 'import socket,sys; print(socket.create_connection(("127.0.0.1", int(sys.argv[1]))).recv(64).decode().strip())' $((E1 + 50)))
-[ "$ans" = "ready 50%" ] || fail "worker1's agent-check answer with 10 of max_agents 20: $ans"
+[ "$ans" = "up ready 50%" ] || fail "worker1's agent-check answer with 10 of max_agents 20: $ans"
 pass "agent-check answers a weight from max_agents: $ans"
 
 # A reload keeps the edit (server-state file) and the added server (config).

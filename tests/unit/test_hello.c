@@ -451,6 +451,333 @@ test_version_strict_numbers(void **state)
 	assert_int_equal(accepted, 0);	/* strict decimal versions only */
 }
 
+/* The {address, port} object key of a built hello, or fails. */
+static void
+service_is(const cJSON *j, const char *key, const char *address,
+    unsigned port)
+{
+	const cJSON	*o = cJSON_GetObjectItemCaseSensitive(j, key);
+	const cJSON	*a = cJSON_GetObjectItemCaseSensitive(o, "address");
+	const cJSON	*p = cJSON_GetObjectItemCaseSensitive(o, "port");
+
+	if (!cJSON_IsObject(o))
+		fail_msg("no \"%s\" object", key);
+	assert_true(cJSON_IsString(a));
+	assert_string_equal(a->valuestring, address);
+	assert_true(cJSON_IsNumber(p));
+	assert_true(p->valuedouble == (double)port);
+	assert_int_equal(cJSON_GetArraySize(o), 2);
+}
+
+static void
+absent(const cJSON *j, const char *key)
+{
+	if (cJSON_GetObjectItemCaseSensitive(j, key) != NULL)
+		fail_msg("\"%s\" present", key);
+}
+
+/*
+ * A worker says what it serves for the balancers' pools: the agent
+ * gateway and enrollment unless turned off, agent-check when it answers
+ * one.
+ */
+static void
+test_build_worker_services(void **state)
+{
+	struct config	 c;
+	const cJSON	*v;
+	cJSON		*j;
+
+	(void)state;
+	worker_config(&c, "worker1");
+	assert_non_null(j = hello_build(&c, "0.1.0"));
+	service_is(j, "gateway", "0.0.0.0", 1514);
+	service_is(j, "enrollment", "0.0.0.0", 1515);
+	absent(j, "agent_check_port");
+	assert_int_equal(cJSON_GetArraySize(j), 6);
+	cJSON_Delete(j);
+
+	c.gateway = 1;
+	snprintf(c.gateway_address, sizeof(c.gateway_address), "10.0.0.5");
+	c.gateway_port = 11514;
+	snprintf(c.enrollment_address, sizeof(c.enrollment_address), "::");
+	c.enrollment_port = 11515;
+	c.agent_check_port = 1518;
+	assert_non_null(j = hello_build(&c, "0.1.0"));
+	service_is(j, "gateway", "10.0.0.5", 11514);
+	service_is(j, "enrollment", "::", 11515);
+	v = cJSON_GetObjectItemCaseSensitive(j, "agent_check_port");
+	assert_true(cJSON_IsNumber(v) && v->valuedouble == 1518);
+	cJSON_Delete(j);
+
+	/* Turned off: not announced. */
+	c.gateway = 0;
+	c.enrollment = 0;
+	c.agent_check_port = 0;
+	assert_non_null(j = hello_build(&c, "0.1.0"));
+	absent(j, "gateway");
+	absent(j, "enrollment");
+	absent(j, "agent_check_port");
+	assert_int_equal(cJSON_GetArraySize(j), 4);
+	cJSON_Delete(j);
+}
+
+/* The master serves enrollment by default, agents only with gateway yes. */
+static void
+test_build_master_services(void **state)
+{
+	struct config	 c;
+	cJSON		*j;
+
+	(void)state;
+	master_config(&c);
+	assert_non_null(j = hello_build(&c, "0.1.0"));
+	absent(j, "gateway");
+	service_is(j, "enrollment", "0.0.0.0", 1515);
+	absent(j, "agent_check_port");
+	cJSON_Delete(j);
+
+	c.gateway = 1;
+	assert_non_null(j = hello_build(&c, "0.1.0"));
+	service_is(j, "gateway", "0.0.0.0", 1514);
+	service_is(j, "enrollment", "0.0.0.0", 1515);
+	cJSON_Delete(j);
+
+	c.gateway = 0;
+	c.enrollment = 0;
+	assert_non_null(j = hello_build(&c, "0.1.0"));
+	absent(j, "gateway");
+	absent(j, "enrollment");
+	assert_int_equal(cJSON_GetArraySize(j), 4);
+	cJSON_Delete(j);
+}
+
+/* A balancer serves nothing of its own, whatever its config says. */
+static void
+test_build_balancer(void **state)
+{
+	struct config	 c;
+	struct hello	 h;
+	cJSON		*j;
+	char		 err[128];
+
+	(void)state;
+	worker_config(&c, "lb1");
+	c.node_type = NODE_BALANCER;
+	c.gateway = 1;
+	c.enrollment = 1;
+	c.agent_check_port = 1518;
+	assert_non_null(j = hello_build(&c, "0.1.0"));
+	absent(j, "gateway");
+	absent(j, "enrollment");
+	absent(j, "agent_check_port");
+	assert_int_equal(cJSON_GetArraySize(j), 4);
+	assert_int_equal(hello_parse(j, &h, err, sizeof(err)), 0);
+	assert_string_equal(h.node_type, "balancer");
+	assert_int_equal(h.gateway_port, 0);
+	assert_int_equal(h.enrollment_port, 0);
+	assert_int_equal(h.agent_check_port, 0);
+	cJSON_Delete(j);
+}
+
+/* What a worker announces arrives whole through the printer. */
+static void
+test_parse_services_roundtrip(void **state)
+{
+	struct config	 c;
+	struct hello	 h;
+	cJSON		*j, *back;
+	char		*text, err[128], addr[64];
+
+	(void)state;
+	worker_config(&c, "worker1");
+	memset(addr, 'a', sizeof(addr) - 1);	/* the longest that fits */
+	addr[sizeof(addr) - 1] = '\0';
+	snprintf(c.gateway_address, sizeof(c.gateway_address), "%s", addr);
+	c.gateway_port = 65535;
+	snprintf(c.enrollment_address, sizeof(c.enrollment_address),
+	    "2001:db8::15");
+	c.enrollment_port = 1;
+	c.agent_check_port = 1518;
+	assert_non_null(j = hello_build(&c, "0.1.0"));
+	assert_non_null(text = cJSON_PrintUnformatted(j));
+	assert_non_null(back = cJSON_Parse(text));
+	memset(&h, 0x5a, sizeof(h));
+	assert_int_equal(hello_parse(back, &h, err, sizeof(err)), 0);
+	assert_string_equal(h.gateway_address, addr);
+	assert_int_equal(h.gateway_port, 65535);
+	assert_string_equal(h.enrollment_address, "2001:db8::15");
+	assert_int_equal(h.enrollment_port, 1);
+	assert_int_equal(h.agent_check_port, 1518);
+	cJSON_free(text);
+	cJSON_Delete(back);
+	cJSON_Delete(j);
+
+	/* An older hello without them: nothing served. */
+	j = good_json();
+	memset(&h, 0x5a, sizeof(h));
+	assert_int_equal(hello_parse(j, &h, err, sizeof(err)), 0);
+	assert_string_equal(h.gateway_address, "");
+	assert_int_equal(h.gateway_port, 0);
+	assert_string_equal(h.enrollment_address, "");
+	assert_int_equal(h.enrollment_port, 0);
+	assert_int_equal(h.agent_check_port, 0);
+	cJSON_Delete(j);
+}
+
+/*
+ * A malformed service is not served (port 0) and does not refuse the
+ * hello; it does not disturb the other service either.
+ */
+static void
+test_parse_services_malformed(void **state)
+{
+	static const char *const bad[] = {
+		"null", "true", "1514", "\"10.0.0.5:1514\"", "[]",
+		"[\"10.0.0.5\",1514]", "{}",
+		"{\"address\":\"10.0.0.5\"}",
+		"{\"port\":1514}",
+		"{\"address\":null,\"port\":1514}",
+		"{\"address\":1,\"port\":1514}",
+		"{\"address\":[\"10.0.0.5\"],\"port\":1514}",
+		"{\"address\":\"10.0.0.5\",\"port\":0}",
+		"{\"address\":\"10.0.0.5\",\"port\":-1}",
+		"{\"address\":\"10.0.0.5\",\"port\":65536}",
+		"{\"address\":\"10.0.0.5\",\"port\":1514.5}",
+		"{\"address\":\"10.0.0.5\",\"port\":1e300}",
+		"{\"address\":\"10.0.0.5\",\"port\":\"1514\"}",
+		"{\"address\":\"10.0.0.5\",\"port\":null}",
+		"{\"Address\":\"10.0.0.5\",\"Port\":1514}",
+		/* 64 characters: one more than the field holds. */
+		"{\"address\":\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+		    "aaaaaaaaaaaaaa\",\"port\":1514}",
+	};
+	static const char *const keys[] = { "gateway", "enrollment" };
+	struct hello	 h;
+	cJSON		*j, *v, *good;
+	char		 err[128];
+	size_t		 i, k;
+
+	(void)state;
+	for (k = 0; k < 2; k++) {
+		for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+			j = good_json();
+			if ((v = cJSON_Parse(bad[i])) == NULL)
+				fail_msg("not JSON: %s", bad[i]);
+			cJSON_AddItemToObject(j, keys[k], v);
+			good = cJSON_AddObjectToObject(j, keys[1 - k]);
+			cJSON_AddStringToObject(good, "address", "10.0.0.9");
+			cJSON_AddNumberToObject(good, "port", 1600);
+			memset(&h, 0x5a, sizeof(h));
+			strcpy(err, "untouched");
+			if (hello_parse(j, &h, err, sizeof(err)) != 0)
+				fail_msg("%s %s refused the hello: %s",
+				    keys[k], bad[i], err);
+			assert_string_equal(err, "untouched");
+			assert_string_equal(h.node_name, "worker1");
+			if (k == 0) {
+				assert_int_equal(h.gateway_port, 0);
+				assert_true(strnlen(h.gateway_address,
+				    sizeof(h.gateway_address)) <
+				    sizeof(h.gateway_address));
+				assert_string_equal(h.enrollment_address,
+				    "10.0.0.9");
+				assert_int_equal(h.enrollment_port, 1600);
+			} else {
+				assert_int_equal(h.enrollment_port, 0);
+				assert_true(strnlen(h.enrollment_address,
+				    sizeof(h.enrollment_address)) <
+				    sizeof(h.enrollment_address));
+				assert_string_equal(h.gateway_address,
+				    "10.0.0.9");
+				assert_int_equal(h.gateway_port, 1600);
+			}
+			cJSON_Delete(j);
+		}
+	}
+}
+
+static void
+test_parse_agent_check_port(void **state)
+{
+	static const struct {
+		const char	*json;
+		unsigned	 port;
+	} t[] = {
+		{ "1518", 1518 }, { "1", 1 }, { "65535", 65535 },
+		{ "1518.0", 1518 },
+		{ "0", 0 }, { "-1", 0 }, { "65536", 0 }, { "1518.5", 0 },
+		{ "1e300", 0 }, { "-1e300", 0 }, { "\"1518\"", 0 },
+		{ "null", 0 }, { "true", 0 }, { "[1518]", 0 },
+		{ "{\"port\":1518}", 0 },
+	};
+	struct hello	 h;
+	cJSON		*j, *v;
+	char		 err[128];
+	size_t		 i;
+
+	(void)state;
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		j = good_json();
+		assert_non_null(v = cJSON_Parse(t[i].json));
+		cJSON_AddItemToObject(j, "agent_check_port", v);
+		memset(&h, 0x5a, sizeof(h));
+		assert_int_equal(hello_parse(j, &h, err, sizeof(err)), 0);
+		if (h.agent_check_port != t[i].port)
+			fail_msg("agent_check_port %s: %u, expected %u",
+			    t[i].json, h.agent_check_port, t[i].port);
+		cJSON_Delete(j);
+	}
+}
+
+/* A balancer joins the master like a worker; nothing else does. */
+static void
+test_check_balancer(void **state)
+{
+	static const char *const refused[] = {
+		"Balancer", "BALANCER", "balancer ", " balancer", "balance",
+		"balancers", "lb", "none",
+	};
+	struct config	m;
+	struct hello	h;
+	char		reason[256], want[256];
+	size_t		i;
+	int		calls = 0;
+
+	(void)state;
+	master_config(&m);
+	good_hello(&h);
+	strcpy(h.node_name, "lb1");
+	strcpy(h.node_type, "balancer");
+	strcpy(reason, "untouched");
+	assert_int_equal(hello_check(&h, &m, "0.1.0", never_taken, &calls,
+	    reason, sizeof(reason)), 0);
+	assert_string_equal(reason, "untouched");
+	assert_int_equal(calls, 1);
+
+	/* The other rules hold for a balancer too. */
+	strcpy(h.version, "0.2.0");
+	assert_int_equal(hello_check(&h, &m, "0.1.0", NULL, NULL, reason,
+	    sizeof(reason)), -1);
+	assert_non_null(strstr(reason, "incompatible version 0.2.0"));
+	strcpy(h.version, "0.1.0");
+	strcpy(h.node_name, "master1");
+	assert_int_equal(hello_check(&h, &m, "0.1.0", NULL, NULL, reason,
+	    sizeof(reason)), -1);
+	assert_string_equal(reason, "node name \"master1\" is the master's own "
+	    "name");
+
+	for (i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		good_hello(&h);
+		strcpy(h.node_type, refused[i]);
+		assert_int_equal(hello_check(&h, &m, "0.1.0", NULL, NULL,
+		    reason, sizeof(reason)), -1);
+		snprintf(want, sizeof(want), "node type \"%s\" cannot join a "
+		    "master", refused[i]);
+		assert_string_equal(reason, want);
+	}
+}
+
 int
 main(void)
 {
@@ -468,6 +795,13 @@ main(void)
 		cmocka_unit_test(test_check_refused_before_lookup),
 		cmocka_unit_test(test_version_compatible),
 		cmocka_unit_test(test_version_strict_numbers),
+		cmocka_unit_test(test_build_worker_services),
+		cmocka_unit_test(test_build_master_services),
+		cmocka_unit_test(test_build_balancer),
+		cmocka_unit_test(test_parse_services_roundtrip),
+		cmocka_unit_test(test_parse_services_malformed),
+		cmocka_unit_test(test_parse_agent_check_port),
+		cmocka_unit_test(test_check_balancer),
 	};
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
