@@ -239,13 +239,14 @@ report_json(const struct haproxy_server *v, size_t n)
 	j = cJSON_CreateObject();
 	cJSON_AddStringToObject(j, "status", B.last_error[0] ? B.last_error :
 	    "ok");
-	bes = cJSON_AddObjectToObject(j, "backends");
+	bes = cJSON_AddObjectToObject(j, "pools");
 	for (b = 0; b < BE_N; b++) {
-		arr = cJSON_AddArrayToObject(bes, B.be[b].name);
+		arr = cJSON_AddArrayToObject(bes, B.be[b].pool);
 		for (i = 0; i < n; i++) {
 			if (strcmp(v[i].backend, B.be[b].name) != 0)
 				continue;
 			o = cJSON_CreateObject();
+			cJSON_AddStringToObject(o, "backend", v[i].backend);
 			cJSON_AddStringToObject(o, "name", v[i].name);
 			cJSON_AddStringToObject(o, "address", v[i].address);
 			cJSON_AddNumberToObject(o, "port", v[i].port);

@@ -346,12 +346,12 @@ print_pools(const cJSON *data)
 		printf("  %-18s %-16s %-22s %-6s %-12s %s\n", "BACKEND",
 		    "SERVER", "ADDRESS", "ADMIN", "STATUS", "CONNECTIONS");
 		cJSON_ArrayForEach(be, cJSON_GetObjectItemCaseSensitive(ha,
-		    "backends")) {
+		    "pools")) {
 			cJSON_ArrayForEach(srv, be) {
 				snprintf(addr, sizeof(addr), "%s:%.0f",
 				    str(srv, "address"), num(srv, "port"));
 				printf("  %-18s %-16s %-22s %-6s %-12s %.0f\n",
-				    be->string, str(srv, "name"), addr,
+				    str(srv, "backend"), str(srv, "name"), addr,
 				    str(srv, "admin"), str(srv, "status"),
 				    num(srv, "connections"));
 			}

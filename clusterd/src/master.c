@@ -467,7 +467,8 @@ static const struct enroll_ops master_enroll_ops = {
  * rebalance_chunk a round); the agents reconnect through the balancer,
  * whose leastconn puts them on the lighter workers.  Moving only down to
  * the average, and waiting a whole interval for the counts to settle,
- * keeps it from oscillating.
+ * keeps it from oscillating.  Workers the balancers do not have UP (new,
+ * drained, down) take no part until they do.
  */
 static void
 rebalance_cb(struct ev_loop *loop, ev_timer *t, int revents)
@@ -486,6 +487,11 @@ rebalance_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	TAILQ_FOREACH(p, &M.peers, entry) {
 		if (p->state != PEER_READY || p->balancer || n == 256)
 			continue;
+		if (!pools_serving(p->name)) {
+			plog_debug(p->ctx, "Rebalance", "Not in service on the "
+			    "balancers yet: left out of this round.");
+			continue;
+		}
 		v[n] = p;
 		names[n++] = p->name;
 	}

@@ -500,6 +500,38 @@ pool_set(const cJSON *req)
 	return control_ok(NULL);
 }
 
+/*
+ * Is node name taking agents through the balancers: UP in the agents'
+ * pool of some connected balancer's last report?  With no reports (no
+ * balancer role deployed) every node counts as serving.  Rebalancing
+ * waits for a new worker to be in service, or the agents it sheds would
+ * only land on the same workers again.
+ */
+int
+pools_serving(const char *name)
+{
+	const cJSON	*s, *st, *nm;
+	size_t		 i;
+	int		 reports = 0;
+
+	for (i = 0; i < P.nr; i++) {
+		if (!P.r[i].connected || P.r[i].body == NULL)
+			continue;
+		reports++;
+		cJSON_ArrayForEach(s, cJSON_GetObjectItemCaseSensitive(
+		    cJSON_GetObjectItemCaseSensitive(P.r[i].body, "pools"),
+		    "agents")) {
+			nm = cJSON_GetObjectItemCaseSensitive(s, "name");
+			st = cJSON_GetObjectItemCaseSensitive(s, "status");
+			if (cJSON_IsString(nm) && cJSON_IsString(st) &&
+			    strcmp(nm->valuestring, name) == 0 &&
+			    strncmp(st->valuestring, "UP", 2) == 0)
+				return 1;
+		}
+	}
+	return reports == 0;
+}
+
 /* Control commands "pools" and "pool_set"; 0 when req is neither. */
 int
 pools_command(const cJSON *req, cJSON **resp)

@@ -26,5 +26,6 @@ cJSON	*pools_snapshot(void);
 void	 pools_report(const char *balancer, const cJSON *);
 void	 pools_balancer_down(const char *balancer);
 int	 pools_command(const cJSON *req, cJSON **resp);
+int	 pools_serving(const char *name);
 
 #endif
