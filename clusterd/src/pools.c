@@ -80,32 +80,43 @@ in_pool(const struct member *m, enum pool p)
 	    P.node->cfg.pool_leave_after);
 }
 
+/* A member as saved; live adds what only the running master knows. */
+static cJSON *
+member_json(const struct member *m, int live)
+{
+	cJSON	*o, *q;
+	int	 p;
+
+	o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "name", m->name);
+	cJSON_AddStringToObject(o, "type", m->type);
+	cJSON_AddNumberToObject(o, "check_port", m->check_port);
+	if (live)
+		cJSON_AddBoolToObject(o, "connected", m->connected);
+	for (p = 0; p < POOL_N; p++) {
+		q = cJSON_AddObjectToObject(o, pool_names[p]);
+		cJSON_AddStringToObject(q, "address", m->address[p]);
+		cJSON_AddNumberToObject(q, "port", m->port[p]);
+		cJSON_AddStringToObject(q, "state", m->state[p]);
+		if (live)
+			cJSON_AddBoolToObject(q, "in_pool", in_pool(m, p));
+	}
+	return o;
+}
+
 static void
 save(void)
 {
 	char	 path[PATH_MAX], *s;
-	cJSON	*j, *arr, *o, *q;
+	cJSON	*j, *arr;
 	size_t	 i;
-	int	 p;
 
 	if (config_path(&P.node->cfg, POOLS_REL, path, sizeof(path)) == -1)
 		return;
 	j = cJSON_CreateObject();
 	arr = cJSON_AddArrayToObject(j, "members");
-	for (i = 0; i < P.n; i++) {
-		o = cJSON_CreateObject();
-		cJSON_AddStringToObject(o, "name", P.m[i].name);
-		cJSON_AddStringToObject(o, "type", P.m[i].type);
-		cJSON_AddNumberToObject(o, "check_port", P.m[i].check_port);
-		for (p = 0; p < POOL_N; p++) {
-			q = cJSON_AddObjectToObject(o, pool_names[p]);
-			cJSON_AddStringToObject(q, "address",
-			    P.m[i].address[p]);
-			cJSON_AddNumberToObject(q, "port", P.m[i].port[p]);
-			cJSON_AddStringToObject(q, "state", P.m[i].state[p]);
-		}
-		cJSON_AddItemToArray(arr, o);
-	}
+	for (i = 0; i < P.n; i++)
+		cJSON_AddItemToArray(arr, member_json(&P.m[i], 0));
 	if ((s = cJSON_Print(j)) == NULL ||
 	    node_write_file(path, s, strlen(s), 0640) == -1)
 		log_warn(TASK, "cannot save %s", path);
@@ -422,27 +433,13 @@ pools_balancer_down(const char *balancer)
 static cJSON *
 pools_json(void)
 {
-	cJSON	*j, *arr, *o, *q;
+	cJSON	*j, *arr, *o;
 	size_t	 i;
-	int	 p;
 
 	j = cJSON_CreateObject();
 	arr = cJSON_AddArrayToObject(j, "members");
-	for (i = 0; i < P.n; i++) {
-		o = cJSON_CreateObject();
-		cJSON_AddStringToObject(o, "name", P.m[i].name);
-		cJSON_AddStringToObject(o, "type", P.m[i].type);
-		cJSON_AddBoolToObject(o, "connected", P.m[i].connected);
-		for (p = 0; p < POOL_N; p++) {
-			q = cJSON_AddObjectToObject(o, pool_names[p]);
-			cJSON_AddStringToObject(q, "address",
-			    P.m[i].address[p]);
-			cJSON_AddNumberToObject(q, "port", P.m[i].port[p]);
-			cJSON_AddStringToObject(q, "state", P.m[i].state[p]);
-			cJSON_AddBoolToObject(q, "in_pool", in_pool(&P.m[i], p));
-		}
-		cJSON_AddItemToArray(arr, o);
-	}
+	for (i = 0; i < P.n; i++)
+		cJSON_AddItemToArray(arr, member_json(&P.m[i], 1));
 	arr = cJSON_AddArrayToObject(j, "balancers");
 	for (i = 0; i < P.nr; i++) {
 		o = cJSON_CreateObject();

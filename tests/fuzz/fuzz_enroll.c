@@ -15,15 +15,7 @@
 #include "agents.h"
 #include "enroll_parse.h"
 
-int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
-
-#define CHECK(cond) do {						\
-	if (!(cond)) {							\
-		fprintf(stderr, "%s:%d: invariant failed: %s\n",	\
-		    __FILE__, __LINE__, #cond);				\
-		abort();						\
-	}								\
-} while (0)
+#include "fuzz.h"
 
 /* Each group valid, none twice, at most ENROLL_MAX_GROUPS. */
 static void

@@ -33,15 +33,7 @@
 
 #include "haproxy.h"
 
-int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
-
-#define CHECK(cond) do {						\
-	if (!(cond)) {							\
-		fprintf(stderr, "%s:%d: invariant failed: %s\n",	\
-		    __FILE__, __LINE__, #cond);				\
-		abort();						\
-	}								\
-} while (0)
+#include "fuzz.h"
 
 #define BLOCK \
 	"    server w1 10.0.0.1:1514 check inter 2s fall 3 rise 2\n" \

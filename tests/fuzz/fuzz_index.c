@@ -17,15 +17,7 @@
 #include "integ.h"
 #include "syncset.h"
 
-int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
-
-#define CHECK(cond) do {						\
-	if (!(cond)) {							\
-		fprintf(stderr, "%s:%d: invariant failed: %s\n",	\
-		    __FILE__, __LINE__, #cond);				\
-		abort();						\
-	}								\
-} while (0)
+#include "fuzz.h"
 
 /* Undefined behaviour is a finding: stop on it like on a crash. */
 const char *__ubsan_default_options(void);
