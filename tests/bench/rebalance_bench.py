@@ -191,10 +191,12 @@ def report(path, r):
         "| rounds until then; rounds in all after %.0f s more | %d; %d |\n"
         "| agents asked to move in all | %d |\n"
         "| agents per worker at the end (still within 10%%: %s) | %s |\n\n"
-        "The first round waits for the master's next rebalancing tick "
-        "(up to `rebalance_interval`); the agents moved reconnect after "
-        "their retry interval (2 s here) and leastconn places them on the "
-        "new worker.  Wazuh's own cluster does not rebalance agents.\n"
+        "The first round waits until HAProxy has the new worker UP (health "
+        "checks: rise 2 at 2 s; the balancer reports every second here) "
+        "and for the master's next rebalancing tick (up to "
+        "`rebalance_interval`); the agents moved reconnect after their "
+        "retry interval (2 s here) and leastconn places them on the new "
+        "worker.\n"
         % (r["machine"], r["agents"], r["interval"], fmt(r["before"]),
            r["t_pool"], r["t_round"], r["t_conv"], fmt(r["after"]),
            r["quiet"], r["rounds_at_conv"], r["rounds"], r["moved"],
