@@ -3,6 +3,7 @@
 cluster description (see lb/cluster.example.json and docs/lb.md).
 
   lb/render.py --cluster FILE --balancer NAME --out DIR [--notify PATH]
+               [--notify-log PATH] [--haproxy-pid PATH]
 
 Writes DIR/haproxy.cfg, DIR/keepalived.conf and DIR/notify.sh.
 """
@@ -24,7 +25,7 @@ def fail(msg):
     sys.exit("render: " + msg)
 
 
-def render(c, me, out, notify, notify_log):
+def render(c, me, out, notify, notify_log, haproxy_pid):
     bal = {b["name"]: b for b in c["balancers"]}
     if me not in bal:
         fail("no balancer %r in the cluster description" % me)
@@ -63,6 +64,7 @@ def render(c, me, out, notify, notify_log):
         "master_router_id": c["vip"]["master_router_id"],
         "agents_vip": c["vip"]["agents"], "master_vip": c["vip"]["master"],
         "unicast": unicast, "notify": notify, "notify_log": notify_log,
+        "haproxy_pid": haproxy_pid,
     }
     os.makedirs(out, exist_ok=True)
     for name, tmpl in (("haproxy.cfg", "haproxy.cfg.in"),
@@ -82,11 +84,15 @@ def main():
     ap.add_argument("--out", required=True)
     ap.add_argument("--notify", default="/etc/keepalived/notify.sh")
     ap.add_argument("--notify-log", default="/var/log/keepalived-notify.log")
+    # keepalived tracks the HAProxy whose pid this file holds (Debian's unit
+    # writes /run/haproxy.pid).
+    ap.add_argument("--haproxy-pid", default="/run/haproxy.pid")
     args = ap.parse_args()
     try:
         with open(args.cluster) as f:
             c = json.load(f)
-        render(c, args.balancer, args.out, args.notify, args.notify_log)
+        render(c, args.balancer, args.out, args.notify, args.notify_log,
+               args.haproxy_pid)
     except (OSError, ValueError, KeyError) as e:
         fail("%s: %s" % (args.cluster, e))
 

@@ -71,6 +71,8 @@ static struct {
 	int		 check_fd;	/* agent-check listener, or -1 */
 	ev_io		 check_w;
 	enum gateway_lb_state lb_state;
+	ev_tstamp	 lb_undrained;	/* own drain or maint ended then */
+	int		 lb_held;	/* last answer drained or maint */
 	ev_timer	 resume;	/* accepting again after EMFILE */
 	ev_tstamp	 emfile_logged;
 	unsigned long	 rejected[REJ_COUNT];
@@ -521,37 +523,55 @@ sweep_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	}
 }
 
+/* "ready" stays in the answers this long after the node's own drain. */
+#define LB_READY_WINDOW	30.0
+
 /*
- * The line HAProxy's agent-check reads: "drain" when an operator asked or
- * when max_agents are connected, "maint" on request, otherwise "ready",
- * with max_agents set followed by the free share of it as a weight, so
- * leastconn favours the workers with the most room.  All but "maint" begin
- * with "up": a server added at runtime starts with its agent check down,
- * and only "up" brings it up (the TCP health check still decides).
+ * The line HAProxy's agent-check reads: "maint" on request; "drain" when
+ * an operator asked on this node or when max_agents are connected;
+ * otherwise "up", with max_agents set followed by the free share of it as
+ * a weight, so leastconn favours the workers with the most room.  "up"
+ * brings up a server added at runtime, whose agent check starts down.
+ * "ready" (which cancels any drain, an operator's on the balancer too)
+ * is said only for a while after this node's own drain or maint ended,
+ * long enough for every balancer's check (5 s) to hear it.
  */
 const char *
 gateway_lb_answer(void)
 {
 	static char	ans[32];
 	unsigned	max, pct;
+	ev_tstamp	now = G.node != NULL ? ev_now(G.node->loop) : 0;
+	int		held;
 
+	max = G.node != NULL ? G.node->cfg.max_agents : 0;
+	held = G.lb_state != GATEWAY_READY || (max > 0 && G.nconns >= max);
+	if (G.lb_held && !held)
+		G.lb_undrained = now;
+	G.lb_held = held;
 	if (G.lb_state == GATEWAY_MAINT)
 		return "maint\n";
-	max = G.node != NULL ? G.node->cfg.max_agents : 0;
-	if (G.lb_state == GATEWAY_DRAIN || (max > 0 && G.nconns >= max))
+	if (held)
 		return "up drain\n";
-	if (max == 0)
-		return "up ready\n";
-	pct = (unsigned)((100ull * (max - G.nconns) + max - 1) / max);
-	snprintf(ans, sizeof(ans), "up ready %u%%\n", pct < 1 ? 1 : pct);
+	pct = max > 0 ? (unsigned)((100ull * (max - G.nconns) + max - 1) /
+	    max) : 0;
+	snprintf(ans, sizeof(ans), "up%s", G.lb_undrained > 0 &&
+	    now - G.lb_undrained < LB_READY_WINDOW ? " ready" : "");
+	if (max > 0)
+		snprintf(ans + strlen(ans), sizeof(ans) - strlen(ans), " %u%%",
+		    pct < 1 ? 1 : pct);
+	strcat(ans, "\n");
 	return ans;
 }
 
 int
 gateway_set_lb_state(const char *s)
 {
-	if (strcmp(s, "ready") == 0)
+	if (strcmp(s, "ready") == 0) {
+		if (G.lb_state != GATEWAY_READY)
+			G.lb_held = 1;	/* the next answer says ready */
 		G.lb_state = GATEWAY_READY;
+	}
 	else if (strcmp(s, "drain") == 0)
 		G.lb_state = GATEWAY_DRAIN;
 	else if (strcmp(s, "maint") == 0)

@@ -124,7 +124,7 @@ wait_for 30 "10 agents through lb1" eval '[ "$(count worker1)" -eq 10 ]'
 [ "$(count worker2)" -eq 0 ] || fail "the drained worker2 got agents"
 pass "a drain reaches both balancers; the drained worker gets none of 10 new agents"
 ans=$(python3 -c 'import socket,sys; print(socket.create_connection(("127.0.0.1", int(sys.argv[1]))).recv(64).decode().strip())' $((E1 + 50)))
-[ "$ans" = "up ready 50%" ] || fail "worker1's agent-check answer with 10 of max_agents 20: $ans"
+[ "$ans" = "up 50%" ] || fail "worker1's agent-check answer with 10 of max_agents 20: $ans"
 pass "agent-check answers a weight from max_agents: $ans"
 
 # A reload keeps the edit (server-state file) and the added server (config).

@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# The one-machine lab: two balancers (HAProxy + keepalived + clusterd's
+# balancer role) holding the agents' VIP, a master, three workers and
+# simulated agents, each host in its own network namespace; see docs/lab.md.
+#   scripts/lab.sh start    build if needed, start, wait for every agent
+#   scripts/lab.sh status   what runs, who holds the VIP, agents per worker
+#   scripts/lab.sh stop     stop everything and delete the namespaces
+# LAB_PREFIX, LAB_RUN and LAB_AGENTS change the namespaces' prefix (cl-),
+# the run directory (run/lab) and the number of agents (300).
+set -u
+. "$(dirname "$0")/../tests/lab/lablib.sh"
+
+need_root() {
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "the lab needs root for network namespaces; scripts/cluster.sh start runs a loopback cluster without a VIP" >&2
+		exit 1
+	fi
+}
+
+agents_per_worker() {
+	lab_workers 2>/dev/null | awk '{ printf "  %-10s %s active\n", $1, $2 }'
+}
+
+failed() {
+	trap - INT TERM
+	echo "lab: start failed (logs under $LAB_RUN); stopping" >&2
+	lab_stop
+	exit 1
+}
+
+start() {
+	need_root
+	if lab_exists; then
+		echo "the lab is already running (scripts/lab.sh status; scripts/lab.sh stop)" >&2
+		exit 1
+	fi
+	"$LAB_TOP/scripts/deps.sh" || exit 1
+	make -C "$LAB_TOP" -s all || exit 1
+	# From here on, a failure or an interrupt takes down what was started.
+	trap 'failed' INT TERM
+	lab_start || failed
+	trap - INT TERM
+	echo
+	lab_ctl -l
+	cat <<MSG
+
+VIP (agents):    $LAB_VIP:1514 and :1515, held by $(lab_vip_holder)
+Agents per worker (master's counts):
+$(agents_per_worker)
+Logs:            $LAB_RUN/<node>/logs/cluster.log, $LAB_RUN/lb1/keepalived.log,
+                 $LAB_RUN/lb1/notify.log, $LAB_RUN/agents.log
+A host's shell:  ip netns exec ${LAB_PREFIX}worker1 bash
+Health:          $LAB_BIN/cluster_control -H $LAB_RUN/master -i
+Status:          scripts/lab.sh status
+Stop:            scripts/lab.sh stop
+MSG
+}
+
+status() {
+	local h f p
+	if ! lab_exists; then
+		echo "the lab is not running"
+		return 3
+	fi
+	echo "Processes:"
+	for h in "${LAB_BALANCERS[@]}"; do
+		for f in haproxy keepalived; do
+			p=$(lab_pidof "$h/$f.pid")
+			lab_alive "$h/$f.pid" && echo "  $h $f ($p)" || echo "  $h $f: not running"
+		done
+		if [ -f "$LAB_RUN/$h/clusterd.conf" ] && [ -d "$LAB_RUN/$h/clusterd" ]; then
+			lab_alive "$h/clusterd/var/run/clusterd.pid" &&
+			    echo "  $h clusterd balancer ($(lab_pidof "$h/clusterd/var/run/clusterd.pid"))" ||
+			    echo "  $h clusterd balancer: not running"
+		fi
+	done
+	for h in master "${LAB_WORKERS[@]}"; do
+		lab_alive "$h/var/run/clusterd.pid" &&
+		    echo "  $h clusterd ($(lab_pidof "$h/var/run/clusterd.pid"))" ||
+		    echo "  $h clusterd: not running"
+	done
+	lab_alive agents.pid && echo "  agents agentsim ($(lab_pidof agents.pid))" ||
+	    echo "  agents agentsim: not running"
+	echo "VIP $LAB_VIP held by: $(lab_vip_holder)"
+	echo "Agents per worker (master's counts):"
+	agents_per_worker
+}
+
+case "${1:-}" in
+start) start ;;
+stop) need_root; lab_stop; echo "the lab is stopped" ;;
+status) need_root; status ;;
+*) echo "usage: $0 start|status|stop" >&2; exit 2 ;;
+esac

@@ -1,0 +1,376 @@
+# The one-machine lab: network namespaces joined by a bridge, two balancers
+# (HAProxy, keepalived, clusterd's balancer role), a master, three workers
+# and simulated agents.  Sourced by scripts/lab.sh and by the lab's tests;
+# see docs/lab.md.  Set before sourcing:
+#   LAB_PREFIX  namespace names' prefix (cl-); a test lab uses its own
+#   LAB_RUN     run directory: configs, homes, pid files, logs (run/lab)
+#   LAB_AGENTS  simulated agents (300), LAB_KEEPALIVE their keepalive
+#               interval (5 s), LAB_RETRY their retry interval (2 s)
+#   LAB_JSON    the cluster description (lb/lab.json; its hosts must stay
+#               in 198.18.0.0/24 beside the agents' 198.18.0.50)
+set -u
+
+LAB_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+LAB_BIN=$LAB_TOP/build
+LAB_PREFIX=${LAB_PREFIX:-cl-}
+LAB_RUN=${LAB_RUN:-$LAB_TOP/run/lab}
+LAB_AGENTS=${LAB_AGENTS:-300}
+LAB_KEEPALIVE=${LAB_KEEPALIVE:-5}
+LAB_RETRY=${LAB_RETRY:-2}
+LAB_JSON=${LAB_JSON:-$LAB_TOP/lb/lab.json}
+LAB_STAT=$LAB_TOP/tests/lab/labstat.py
+
+# Hosts and addresses: lb/lab.json's balancers, master and workers, plus
+# the agents' host, which the description does not name.
+LAB_VIP=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["vip"]["agents"].split("/")[0])' "$LAB_JSON")
+LAB_MASTER_ADDR=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["master"]["address"])' "$LAB_JSON")
+declare -A LAB_ADDR=()
+while read -r name addr; do
+	LAB_ADDR[$name]=$addr
+done < <(python3 -c '
+import json, sys
+c = json.load(open(sys.argv[1]))
+for h in c["balancers"] + [c["master"]] + c["workers"]:
+    print(h["name"], h["address"])' "$LAB_JSON")
+LAB_ADDR[agents]=198.18.0.50
+LAB_BALANCERS=(lb1 lb2)
+LAB_WORKERS=(worker1 worker2 worker3)
+LAB_HOSTS=("${LAB_BALANCERS[@]}" master "${LAB_WORKERS[@]}" agents)
+# Hosts added to a running lab (lab_host_add), so that stop finds them.
+if [ -s "$LAB_RUN/hosts.added" ]; then
+	while read -r name addr; do
+		LAB_ADDR[$name]=$addr
+		LAB_HOSTS+=("$name")
+	done < "$LAB_RUN/hosts.added"
+fi
+
+lab_ns() { echo "$LAB_PREFIX$1"; }
+
+# lab_in HOST COMMAND...: run COMMAND in HOST's network namespace.
+lab_in() {
+	local h=$1
+	shift
+	ip netns exec "$LAB_PREFIX$h" "$@"
+}
+
+lab_ctl() { "$LAB_BIN/cluster_control" -H "$LAB_RUN/master" "$@"; }
+
+lab_log() { echo "lab: $*"; }
+
+# lab_wait SECONDS COMMAND...: poll COMMAND until it succeeds; 1 on timeout.
+lab_wait() {
+	local deadline=$((SECONDS + $1))
+	shift
+	until "$@" >/dev/null 2>&1; do
+		[ "$SECONDS" -lt "$deadline" ] || return 1
+		sleep "${LAB_POLL:-0.2}"
+	done
+}
+
+lab_now() { date +%s.%N; }
+lab_elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f\n", b - a }'; }
+
+lab_exists() { [ -e "/run/netns/${LAB_PREFIX}sw" ]; }
+
+# ---- network ----
+
+# The switch namespace holds the bridge, so the root namespace's network
+# is never touched; each host gets a veth pair, eth0 on its side.
+lab_net_up() {
+	local sw=${LAB_PREFIX}sw h
+	ip netns add "$sw" || return 1
+	ip -n "$sw" link set lo up
+	# No multicast snooping: VRRP and ARP reach every port at once.
+	ip -n "$sw" link add br0 type bridge mcast_snooping 0 || return 1
+	ip -n "$sw" link set br0 up
+	for h in "${LAB_HOSTS[@]}"; do
+		lab_host_on "$h" || return 1
+	done
+	# The backup balancer's HAProxy binds the VIP it does not hold yet.
+	for h in "${LAB_BALANCERS[@]}"; do
+		lab_in "$h" sysctl -qw net.ipv4.ip_nonlocal_bind=1 || return 1
+	done
+}
+
+# lab_host_on NAME: NAME's namespace, on the bridge, with its address.
+lab_host_on() {
+	local sw=${LAB_PREFIX}sw h=$1 ns=$LAB_PREFIX$1
+	ip netns add "$ns" || return 1
+	ip -n "$sw" link add name "$h" type veth peer name eth0 netns "$ns" || return 1
+	ip -n "$sw" link set dev "$h" master br0 up
+	ip -n "$ns" link set lo up
+	ip -n "$ns" addr add "${LAB_ADDR[$h]}/24" dev eth0
+	ip -n "$ns" link set eth0 up
+}
+
+# lab_host_add NAME ADDRESS: one more host in a running lab (a new worker,
+# say); recorded in LAB_RUN/hosts.added for lab_stop.
+lab_host_add() {
+	LAB_ADDR[$1]=$2
+	LAB_HOSTS+=("$1")
+	echo "$1 $2" >> "$LAB_RUN/hosts.added"
+	lab_host_on "$1"
+}
+
+# ---- balancers ----
+
+# lab_render LB: lb/lab.json with this balancer's paths under LAB_RUN/LB,
+# rendered by lb/render.py like any balancer's.
+lab_render() {
+	local lb=$1 d=$LAB_RUN/$1
+	mkdir -p "$d"
+	python3 - "$LAB_JSON" "$d" > "$d/cluster.json" <<'PY' || return 1
+import json, sys
+c = json.load(open(sys.argv[1]))
+c["haproxy"]["stats_socket"] = sys.argv[2] + "/admin.sock"
+c["haproxy"]["state_file"] = sys.argv[2] + "/server-state"
+json.dump(c, sys.stdout, indent=1)
+PY
+	python3 "$LAB_TOP/lb/render.py" --cluster "$d/cluster.json" \
+		--balancer "$lb" --out "$d" --notify "$d/notify.sh" \
+		--notify-log "$d/notify.log" --haproxy-pid "$d/haproxy.pid"
+}
+
+lab_haproxy_start() {
+	local d=$LAB_RUN/$1
+	lab_in "$1" haproxy -D -f "$d/haproxy.cfg" -p "$d/haproxy.pid" \
+		>>"$d/haproxy.log" 2>&1
+}
+
+# keepalived in the foreground of its own session (logs to a file; the
+# machine may have no syslog), with pid files of its own: two instances
+# on one machine would otherwise share /run/keepalived*.pid.
+lab_keepalived_start() {
+	local d=$LAB_RUN/$1
+	rm -f "$d/keepalived.pid" "$d/vrrp.pid" "$d/checkers.pid" "$d/bfd.pid"
+	setsid ip netns exec "$LAB_PREFIX$1" keepalived -n -l -G \
+		-f "$d/keepalived.conf" -p "$d/keepalived.pid" \
+		-r "$d/vrrp.pid" -c "$d/checkers.pid" -b "$d/bfd.pid" \
+		>>"$d/keepalived.log" 2>&1 </dev/null &
+	disown	# a test may kill it: no "Killed" notice from this shell
+	lab_wait 5 test -s "$d/keepalived.pid"
+}
+
+lab_pidof() { cat "$LAB_RUN/$1" 2>/dev/null; }
+lab_alive() {
+	local p
+	p=$(lab_pidof "$1") && [ -n "$p" ] && kill -0 "$p" 2>/dev/null
+}
+
+# lab_vip_holder: the balancer whose eth0 has the agents' VIP (or none).
+lab_vip_holder() {
+	local lb who=none
+	for lb in "${LAB_BALANCERS[@]}"; do
+		if ip -n "$LAB_PREFIX$lb" -4 addr show dev eth0 2>/dev/null |
+		    grep -q "inet $LAB_VIP/"; then
+			[ "$who" = none ] && who=$lb || who="$who+$lb"
+		fi
+	done
+	echo "$who"
+}
+lab_vip_on() { [ "$(lab_vip_holder)" = "$1" ]; }
+
+# lab_server LB BACKEND SERVER: the server's status in LB's HAProxy (UP,
+# DOWN, DRAIN, MAINT...; "absent" when HAProxy has no such server).
+lab_server() {
+	echo "show stat" | socat -t 2 stdio "unix-connect:$LAB_RUN/$1/admin.sock" 2>/dev/null |
+	    awk -F, -v b="$2" -v s="$3" '
+		$1 == b && $2 == s { print $18; found = 1 }
+		END { if (!found) print "absent" }'
+}
+
+# lab_server_is LB BACKEND SERVER STATUS: it has STATUS ("UP" also
+# matches "UP 1/3", "DRAIN" matches "DRAIN (agent)").
+lab_server_is() {
+	local st
+	st=$(lab_server "$1" "$2" "$3")
+	[ "$st" = "$4" ] || [ "${st#"$4" }" != "$st" ]
+}
+
+# ---- clusterd ----
+
+# lab_node_conf NAME TYPE: a node's configuration, as scripts/cluster.sh
+# writes them, in LAB_RUN/NAME.conf.
+lab_node_conf() {
+	local name=$1 type=$2
+	cat > "$LAB_RUN/$name.conf" <<CONF
+# Generated by the lab (tests/lab/lablib.sh); see clusterd.conf(5).
+cluster_name lab
+node_name $name
+node_type $type
+key $(cat "$LAB_RUN/cluster.key")
+master_address $LAB_MASTER_ADDR
+home "$LAB_RUN/$name"
+CONF
+	case $type in
+	master)
+		# Converge within seconds rather than the default 30 s.
+		echo "rebalance_interval 10s" >> "$LAB_RUN/$name.conf" ;;
+	worker)
+		# The lab's agents keep alive every 5 s: a connection silent for
+		# 15 s is dead (the default 60 s suits 10-20 s keepalives).
+		cat >> "$LAB_RUN/$name.conf" <<CONF
+gateway_address 0.0.0.0
+agent_check_port 1518
+connection_overtake_time 15s
+CONF
+		;;
+	esac
+}
+
+# lab_clusterd_start HOST [CONF]: clusterd daemonizes; its pid file is
+# HOME/var/run/clusterd.pid.
+lab_clusterd_start() {
+	lab_in "$1" "$LAB_BIN/clusterd" -c "${2:-$LAB_RUN/$1.conf}"
+}
+
+# The balancer role beside each HAProxy, if this clusterd has it.
+lab_balancer_conf() {
+	local lb=$1 d=$LAB_RUN/$1
+	cat > "$d/clusterd.conf" <<CONF
+# Generated by the lab (tests/lab/lablib.sh); see docs/lb.md.
+cluster_name lab
+node_name $lb
+node_type balancer
+key $(cat "$LAB_RUN/cluster.key")
+master_address $LAB_MASTER_ADDR
+home "$d/clusterd"
+haproxy_socket $d/admin.sock
+haproxy_config $d/haproxy.cfg
+haproxy_state_file $d/server-state
+# A removed worker's agents move within seconds rather than a minute.
+pool_drain_timeout 10s
+CONF
+	"$LAB_BIN/clusterd" -t -c "$d/clusterd.conf" > "$d/clusterd.check" 2>&1
+}
+
+lab_node_up() { lab_ctl -l 2>/dev/null | grep -q "^$1 "; }
+lab_node_gone() {
+	local out
+	out=$(lab_ctl -l 2>/dev/null) && ! grep -q "^$1 " <<<"$out"
+}
+
+# ---- agents ----
+
+lab_agents_start() {
+	setsid ip netns exec "${LAB_PREFIX}agents" "$LAB_BIN/agentsim" \
+		-n "$LAB_AGENTS" -e 1515 -p 1514 -k "$LAB_KEEPALIVE" \
+		-R "$LAB_RETRY" -s 10 -o "$LAB_RUN/agents.keys" "$LAB_VIP" \
+		>>"$LAB_RUN/agents.log" 2>&1 </dev/null &
+	echo $! > "$LAB_RUN/agents.pid"
+	disown
+}
+
+# lab_workers: "NAME ACTIVE" per connected worker, from the master.
+lab_workers() { lab_ctl -i --json | python3 "$LAB_STAT" workers; }
+lab_total() { lab_ctl -a --json | python3 "$LAB_STAT" total; }
+
+# lab_ready SINCE [SKIP]: agents active on a worker (not SKIP) with a
+# keepalive at SINCE (Unix seconds) or later.
+lab_ready() {
+	lab_ctl -a --json | python3 "$LAB_STAT" ready "$1" --skip "${2:-}"
+}
+
+# lab_all_ready SINCE [SKIP]: every agent is.
+lab_all_ready() { [ "$(lab_ready "$@")" -eq "$LAB_AGENTS" ]; }
+
+# lab_ids NODE: the ids of the agents NODE serves, one a line.
+lab_ids() { lab_ctl -a --json | python3 "$LAB_STAT" ids "$1"; }
+
+# lab_moved SINCE NODE FILE: every agent of FILE (ids) is back, not on NODE.
+lab_moved() {
+	[ "$(lab_ctl -a --json | python3 "$LAB_STAT" ready "$1" --skip "$2" --ids "$3")" \
+	    -eq "$(wc -w < "$3")" ]
+}
+
+# ---- whole lab ----
+
+lab_start() {
+	local lb n since
+	# Every start is a new cluster: no registry, key or log of a previous one.
+	for n in "${LAB_HOSTS[@]}"; do rm -rf "${LAB_RUN:?}/$n" "$LAB_RUN/$n.conf"; done
+	rm -f "$LAB_RUN"/agents.* "$LAB_RUN/cluster.key" "$LAB_RUN/hosts.added"
+	LAB_HOSTS=("${LAB_BALANCERS[@]}" master "${LAB_WORKERS[@]}" agents)
+	mkdir -p "$LAB_RUN"
+	(umask 077; openssl rand -hex 16 > "$LAB_RUN/cluster.key")
+	lab_log "network namespaces ${LAB_PREFIX}* on a bridge, 198.18.0.0/24"
+	lab_net_up || return 1
+
+	lab_node_conf master master
+	for n in "${LAB_WORKERS[@]}"; do lab_node_conf "$n" worker; done
+	for n in master "${LAB_WORKERS[@]}"; do
+		lab_clusterd_start "$n" || { lab_log "clusterd $n did not start"; return 1; }
+	done
+	for n in "${LAB_WORKERS[@]}"; do
+		lab_wait 20 lab_node_up "$n" ||
+		    { lab_log "$n did not join the master"; return 1; }
+	done
+
+	for lb in "${LAB_BALANCERS[@]}"; do
+		lab_render "$lb" || return 1
+		lab_haproxy_start "$lb" || { lab_log "haproxy $lb did not start"; return 1; }
+		lab_keepalived_start "$lb" || { lab_log "keepalived $lb did not start"; return 1; }
+		if lab_balancer_conf "$lb"; then
+			lab_clusterd_start "$lb" "$LAB_RUN/$lb/clusterd.conf" ||
+			    { lab_log "clusterd $lb did not start"; return 1; }
+		else
+			lab_log "skipping clusterd's balancer role on $lb: $(tail -n 1 "$LAB_RUN/$lb/clusterd.check")"
+		fi
+	done
+	lab_wait 15 lab_vip_on lb1 ||
+	    { lab_log "lb1 did not take the VIP (holder: $(lab_vip_holder))"; return 1; }
+
+	lab_log "$LAB_AGENTS agents enroll and connect through $LAB_VIP"
+	since=$(date +%s)
+	lab_agents_start
+	lab_wait $((30 + LAB_AGENTS / 10)) lab_all_ready "$since" || {
+		lab_log "$(lab_ready "$since") of $LAB_AGENTS agents active; $LAB_RUN/agents.log:"
+		tail -n 3 "$LAB_RUN/agents.log"
+		return 1
+	}
+}
+
+# lab_pids: every process of the lab (pid files, then each namespace's).
+lab_pids() {
+	local f h
+	for f in "$LAB_RUN"/*.pid "$LAB_RUN"/*/*.pid "$LAB_RUN"/*/var/run/clusterd.pid \
+	    "$LAB_RUN"/*/clusterd/var/run/clusterd.pid; do
+		[ -s "$f" ] && cat "$f"
+	done
+	for h in "${LAB_HOSTS[@]}" sw; do
+		[ -e "/run/netns/$LAB_PREFIX$h" ] && ip netns pids "$LAB_PREFIX$h"
+	done
+}
+
+# lab_own PID: the process runs in one of the lab's namespaces (a stale pid
+# file must not make us signal an unrelated process).
+lab_own() {
+	local ns h
+	ns=$(ip netns identify "$1" 2>/dev/null) || return 1
+	for h in "${LAB_HOSTS[@]}" sw; do
+		[ "$ns" = "$LAB_PREFIX$h" ] && return 0
+	done
+	return 1
+}
+
+# Stop everything: TERM (clusterd saves its state), then KILL what is
+# left, then delete the namespaces.  Safe to run again.
+lab_stop() {
+	local p h left
+	for p in $(lab_pids | sort -u); do
+		lab_own "$p" && kill "$p" 2>/dev/null
+	done
+	for _ in $(seq 50); do
+		left=$(for h in "${LAB_HOSTS[@]}" sw; do
+			[ -e "/run/netns/$LAB_PREFIX$h" ] && ip netns pids "$LAB_PREFIX$h"
+		done)
+		[ -z "$left" ] && break
+		sleep 0.1
+	done
+	for p in $left; do kill -9 "$p" 2>/dev/null; done
+	for h in "${LAB_HOSTS[@]}" sw; do
+		[ -e "/run/netns/$LAB_PREFIX$h" ] && ip netns del "$LAB_PREFIX$h"
+	done
+	rm -f "$LAB_RUN"/*.pid "$LAB_RUN"/*/*.pid "$LAB_RUN/hosts.added"
+	return 0
+}
