@@ -91,9 +91,12 @@ for r in $(seq "$FAILOVERS"); do
 	sleep 1
 done
 
-cat <<TABLE
+table=$(cat <<TABLE
+## Balancer failover (the lab)
 
-Lab failover ($(nproc) CPUs, Linux $(uname -r); \`tests/bench/lab_bench.sh\`, $LAB_AGENTS agents, keepalive ${LAB_KEEPALIVE} s, retry ${LAB_RETRY} s)
+Machine: $(python3 -c 'import sys; sys.path.insert(0, sys.argv[1]); import benchlib; print(benchlib.machine())' "$LAB_TOP/tests/bench").  Command: \`make bench\` (tests/bench/lab_bench.sh, as root).
+
+The lab of docs/lab.md: network namespaces on a bridge, lb1 and lb2 (HAProxy, keepalived with unicast VRRP, advert 1 s, HAProxy check every 1 s, fall 2), a master, three workers; $LAB_AGENTS simulated agents (keepalive ${LAB_KEEPALIVE} s, retry ${LAB_RETRY} s) through the VIP.
 
 | measure | median | min | max | runs |
 |---|---|---|---|---|
@@ -101,4 +104,13 @@ $(stats "VIP on lb2 after lb1's HAProxy is killed" "$LAB_RUN/vip.times")
 $(stats "VIP back on lb1 after its HAProxy restarts" "$LAB_RUN/return.times")
 $(stats "a killed worker's agents ($per) active on the others" "$LAB_RUN/worker.times")
 | every agent active through lb2 after the first HAProxy kill | $agents_back s | | | 1 |
+
+Failover is bounded by keepalived's check (two failures 1 s apart) and VRRP's takeover; agents then reconnect after their retry interval.
 TABLE
+)
+echo "$table"
+# --out FILE: also write the table as the lab-bench section of FILE.
+if [ "${1:-}" = "--out" ] && [ -n "${2:-}" ]; then
+	python3 -c 'import sys; sys.path.insert(0, sys.argv[1]); import benchlib; benchlib.write_section(sys.argv[2], "lab-bench", sys.stdin.read())' \
+	    "$LAB_TOP/tests/bench" "$2" <<<"$table"
+fi
