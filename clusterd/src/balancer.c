@@ -387,18 +387,19 @@ reconcile(void)
 		    B.node->cfg.haproxy_socket);
 		B.last_error[0] = '\0';
 	}
-	if (B.have_pools) {
-		for (b = 0; b < BE_N; b++) {
-			for (i = 0; i < B.be[b].nwant; i++)
-				sync_wanted(&B.be[b], &B.be[b].want[i],
-				    held(v, n, B.be[b].name,
-				    B.be[b].want[i].name));
-			for (i = 0; i < n; i++)
-				if (strcmp(v[i].backend, B.be[b].name) == 0 &&
-				    !wanted(&B.be[b], v[i].name))
-					sync_leaving(&B.be[b], &v[i]);
-		}
+	/* A HAProxy that stops answering ends the round (each command
+	 * could wait 2 s); the next check starts again. */
+	for (b = 0; B.have_pools && b < BE_N; b++) {
+		for (i = 0; i < B.be[b].nwant && !B.last_error[0]; i++)
+			sync_wanted(&B.be[b], &B.be[b].want[i], held(v, n,
+			    B.be[b].name, B.be[b].want[i].name));
+		for (i = 0; i < n && !B.last_error[0]; i++)
+			if (strcmp(v[i].backend, B.be[b].name) == 0 &&
+			    !wanted(&B.be[b], v[i].name))
+				sync_leaving(&B.be[b], &v[i]);
 	}
+	if (B.last_error[0] != '\0')
+		goto done;
 	if (B.edits != before) {	/* report what HAProxy holds now */
 		free(v);
 		free(state);
@@ -416,6 +417,7 @@ reconcile(void)
 		link_notify(B.link, FRAME_POOL_REPORT, rep);
 		cJSON_Delete(rep);
 	}
+done:
 	free(v);
 	free(state);
 }

@@ -158,6 +158,20 @@ wait_for 20 "worker3 leaves both pools" both workers_agents worker3 absent
 log_has master1 'worker3 has been gone 3s: it leaves the pools' || fail "leave not logged"
 pass "a worker gone longer than pool_leave_after leaves both pools"
 
+# A HAProxy restart (not a reload) finds the pools in the rewritten
+# configuration; the balancer notices the outage once and the recovery.
+kill -9 "$(cat "$T/lb2/haproxy.pid")"
+wait_for 10 "lb2 notices HAProxy is gone" log_has lb2 'HAProxy: .*admin.sock'
+rm -f "$T/lb2/admin.sock"
+haproxy -D -f "$T/lb2/haproxy.cfg" -p "$T/lb2/haproxy.pid" 2>> "$T/haproxy2.stderr" ||
+	fail "haproxy lb2 restart"
+PIDS+=("$(cat "$T/lb2/haproxy.pid")")
+[ "$(srv lb2 workers_agents worker2)" = "ready 127.0.0.1:$G2" ] ||
+	fail "after a restart: $(srv lb2 workers_agents worker2)"
+wait_for 10 "lb2 sees HAProxy again" log_has lb2 'HAProxy answers again'
+[ "$(log_count lb2 'HAProxy: .*admin.sock')" -eq 1 ] || fail "the outage is logged more than once"
+pass "a HAProxy restart keeps the pools (rewritten haproxy.cfg); the outage is logged once"
+
 # Balancers keep the pools when the master goes away.
 kill -9 "$(pid_of master1)"
 sleep 2
