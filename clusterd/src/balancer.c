@@ -182,9 +182,6 @@ sync_wanted(struct backend *be, const struct lbpool_server *w,
 			    w->check_port ? "starts" : "stops");
 		}
 	}
-	/* A drain the worker's own agent-check asked for is not undone. */
-	if (w->state == LBPOOL_READY && strstr(h->status, "(agent)") != NULL)
-		return;
 	if (strcmp(forced_state(h->admin), st) != 0 &&
 	    api(NULL, "set server %s/%s state %s", be->name, w->name, st) == 0) {
 		log_info(TASK, "%s/%s: %s (was %s).", be->name, w->name, st,
@@ -255,6 +252,7 @@ report_json(const struct haproxy_server *v, size_t n)
 			cJSON_AddStringToObject(o, "status", v[i].status);
 			cJSON_AddNumberToObject(o, "connections",
 			    v[i].connections);
+			cJSON_AddNumberToObject(o, "weight", v[i].weight);
 			cJSON_AddItemToArray(arr, o);
 		}
 	}
@@ -390,6 +388,13 @@ reconcile(void)
 	/* A HAProxy that stops answering ends the round (each command
 	 * could wait 2 s); the next check starts again. */
 	for (b = 0; B.have_pools && b < BE_N; b++) {
+		/* Leaving servers HAProxy no longer has (a restart) are done. */
+		for (i = 0; i < B.be[b].nleaving; )
+			if (held(v, n, B.be[b].name, B.be[b].leaving[i].name) ==
+			    NULL)
+				B.be[b].leaving[i] = B.be[b].leaving[--B.be[b].nleaving];
+			else
+				i++;
 		for (i = 0; i < B.be[b].nwant && !B.last_error[0]; i++)
 			sync_wanted(&B.be[b], &B.be[b].want[i], held(v, n,
 			    B.be[b].name, B.be[b].want[i].name));

@@ -343,17 +343,19 @@ print_pools(const cJSON *data)
 		    str(b, "name"), cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(
 		    b, "connected")) ? "connected" : "disconnected",
 		    str(b, "reported"), str(ha, "status"));
-		printf("  %-18s %-16s %-22s %-6s %-12s %s\n", "BACKEND",
-		    "SERVER", "ADDRESS", "ADMIN", "STATUS", "CONNECTIONS");
+		printf("  %-18s %-16s %-22s %-6s %-12s %-6s %s\n", "BACKEND",
+		    "SERVER", "ADDRESS", "ADMIN", "STATUS", "WEIGHT",
+		    "CONNECTIONS");
 		cJSON_ArrayForEach(be, cJSON_GetObjectItemCaseSensitive(ha,
 		    "pools")) {
 			cJSON_ArrayForEach(srv, be) {
 				snprintf(addr, sizeof(addr), "%s:%.0f",
 				    str(srv, "address"), num(srv, "port"));
-				printf("  %-18s %-16s %-22s %-6s %-12s %.0f\n",
-				    str(srv, "backend"), str(srv, "name"), addr,
-				    str(srv, "admin"), str(srv, "status"),
-				    num(srv, "connections"));
+				printf("  %-18s %-16s %-22s %-6s %-12s %-6.0f "
+				    "%.0f\n", str(srv, "backend"), str(srv,
+				    "name"), addr, str(srv, "admin"), str(srv,
+				    "status"), num(srv, "weight"), num(srv,
+				    "connections"));
 			}
 		}
 	}

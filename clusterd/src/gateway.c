@@ -71,8 +71,6 @@ static struct {
 	int		 check_fd;	/* agent-check listener, or -1 */
 	ev_io		 check_w;
 	enum gateway_lb_state lb_state;
-	ev_tstamp	 lb_undrained;	/* own drain or maint ended then */
-	int		 lb_held;	/* last answer drained or maint */
 	ev_timer	 resume;	/* accepting again after EMFILE */
 	ev_tstamp	 emfile_logged;
 	unsigned long	 rejected[REJ_COUNT];
@@ -523,55 +521,39 @@ sweep_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	}
 }
 
-/* "ready" stays in the answers this long after the node's own drain. */
-#define LB_READY_WINDOW	30.0
-
 /*
- * The line HAProxy's agent-check reads: "maint" on request; "drain" when
- * an operator asked on this node or when max_agents are connected;
- * otherwise "up", with max_agents set followed by the free share of it as
- * a weight, so leastconn favours the workers with the most room.  "up"
- * brings up a server added at runtime, whose agent check starts down.
- * "ready" (which cancels any drain, an operator's on the balancer too)
- * is said only for a while after this node's own drain or maint ended,
- * long enough for every balancer's check (5 s) to hear it.
+ * The line HAProxy's agent-check reads.  It speaks only of weight and
+ * health, never of admin states (ready, drain, maint): those belong to
+ * operators through the balancers (cluster_control --pool-state), and an
+ * agent's "ready" would lift an operator's drain or maint.  So: "up 100%"
+ * normally, "up N%" with max_agents set (N the free share, so leastconn
+ * favours the workers with the most room), "up 0%" when drained here or
+ * full (no new agents, the ones connected stay), "down" on maint.  "up"
+ * also brings up a server added at runtime, whose agent check starts down.
  */
 const char *
 gateway_lb_answer(void)
 {
 	static char	ans[32];
 	unsigned	max, pct;
-	ev_tstamp	now = G.node != NULL ? ev_now(G.node->loop) : 0;
-	int		held;
 
-	max = G.node != NULL ? G.node->cfg.max_agents : 0;
-	held = G.lb_state != GATEWAY_READY || (max > 0 && G.nconns >= max);
-	if (G.lb_held && !held)
-		G.lb_undrained = now;
-	G.lb_held = held;
 	if (G.lb_state == GATEWAY_MAINT)
-		return "maint\n";
-	if (held)
-		return "up drain\n";
-	pct = max > 0 ? (unsigned)((100ull * (max - G.nconns) + max - 1) /
-	    max) : 0;
-	snprintf(ans, sizeof(ans), "up%s", G.lb_undrained > 0 &&
-	    now - G.lb_undrained < LB_READY_WINDOW ? " ready" : "");
-	if (max > 0)
-		snprintf(ans + strlen(ans), sizeof(ans) - strlen(ans), " %u%%",
-		    pct < 1 ? 1 : pct);
-	strcat(ans, "\n");
+		return "down\n";
+	max = G.node != NULL ? G.node->cfg.max_agents : 0;
+	if (G.lb_state == GATEWAY_DRAIN || (max > 0 && G.nconns >= max))
+		return "up 0%\n";
+	if (max == 0)
+		return "up 100%\n";
+	pct = (unsigned)((100ull * (max - G.nconns) + max - 1) / max);
+	snprintf(ans, sizeof(ans), "up %u%%\n", pct < 1 ? 1 : pct);
 	return ans;
 }
 
 int
 gateway_set_lb_state(const char *s)
 {
-	if (strcmp(s, "ready") == 0) {
-		if (G.lb_state != GATEWAY_READY)
-			G.lb_held = 1;	/* the next answer says ready */
+	if (strcmp(s, "ready") == 0)
 		G.lb_state = GATEWAY_READY;
-	}
 	else if (strcmp(s, "drain") == 0)
 		G.lb_state = GATEWAY_DRAIN;
 	else if (strcmp(s, "maint") == 0)

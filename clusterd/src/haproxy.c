@@ -247,7 +247,8 @@ fail:
 
 /*
  * Merge "show stat" CSV (its "# pxname,svname,..." header names the
- * columns) into servers: each one's status and current connections.
+ * columns) into servers: each one's status, current connections and
+ * effective weight (0 when "weight" is missing or empty).
  * Lines for frontends, backends and unknown servers are skipped.
  * Returns 0, or -1 when the header is missing or a line is malformed.
  */
@@ -257,8 +258,8 @@ haproxy_merge_stat(const char *text, size_t len, struct haproxy_server *servers,
 {
 	char	 hdr[4096], line[4096], *names[128], *f[128];
 	size_t	 pos = 0, nn, nf, i;
-	int	 px, sv, scur, st, hi;
-	unsigned cur;
+	int	 px, sv, scur, st, wt, hi;
+	unsigned cur, weight;
 
 	if (!next_line(text, len, &pos, hdr, sizeof(hdr)) ||
 	    strncmp(hdr, "# ", 2) != 0)
@@ -272,6 +273,8 @@ haproxy_merge_stat(const char *text, size_t len, struct haproxy_server *servers,
 	hi = px > sv ? px : sv;
 	hi = hi > scur ? hi : scur;
 	hi = hi > st ? hi : st;
+	wt = column(names, nn, "weight");
+	hi = hi > wt ? hi : wt;
 	while (next_line(text, len, &pos, line, sizeof(line))) {
 		if (line[0] == '\0')
 			continue;
@@ -283,11 +286,14 @@ haproxy_merge_stat(const char *text, size_t len, struct haproxy_server *servers,
 			continue;
 		if (number(f[scur], 0xffffffffu, &cur) == -1)
 			return -1;
+		if (wt < 0 || number(f[wt], 0xffffffu, &weight) == -1)
+			weight = 0;
 		for (i = 0; i < n; i++) {
 			if (strcmp(servers[i].backend, f[px]) != 0 ||
 			    strcmp(servers[i].name, f[sv]) != 0)
 				continue;
 			servers[i].connections = cur;
+			servers[i].weight = weight;
 			snprintf(servers[i].status, sizeof(servers[i].status),
 			    "%s", f[st]);
 		}

@@ -27,6 +27,7 @@ struct haproxy_server {
 	/* From "show stat"; status "" until merged. */
 	char		 status[32];	/* UP, DOWN, DRAIN, MAINT, ... */
 	unsigned	 connections;	/* scur */
+	unsigned	 weight;	/* effective; 0: takes no new ones */
 };
 
 int	 haproxy_command(const char *socket_path, const char *cmd,

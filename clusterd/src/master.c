@@ -222,19 +222,32 @@ accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 		log_warn("Main", "accept");
 }
 
+static int
+loopback(const char *a)
+{
+	return strncmp(a, "127.", 4) == 0 || strcmp(a, "::1") == 0;
+}
+
 static void
 peer_open(struct link *l)
 {
 	struct peer		*p = l->arg;
 	struct sockaddr_storage	 ss;
 	socklen_t		 sl = sizeof(ss);
+	char			 addr[64];
 
 	plog_debug(p->ctx, "Main", "TLS established with %s", p->address);
-	if (M.local_address[0] == '\0' && getsockname(l->conn->fd,
-	    (struct sockaddr *)&ss, &sl) == 0) {
-		conn_addr_string(&ss, M.local_address,
-		    sizeof(M.local_address));
-		pools_self();
+	/* The master's own address for the pools: the local end of a
+	 * cluster connection, one from another host rather than loopback. */
+	if (getsockname(l->conn->fd, (struct sockaddr *)&ss, &sl) == 0 &&
+	    (M.local_address[0] == '\0' || loopback(M.local_address))) {
+		conn_addr_string(&ss, addr, sizeof(addr));
+		if (strcmp(addr, M.local_address) != 0 &&
+		    (M.local_address[0] == '\0' || !loopback(addr))) {
+			snprintf(M.local_address, sizeof(M.local_address),
+			    "%s", addr);
+			pools_self();
+		}
 	}
 }
 

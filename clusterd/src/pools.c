@@ -26,6 +26,7 @@ struct member {
 	unsigned	 check_port;
 	char		 state[POOL_N][8];
 	int		 connected;
+	int		 left;		/* gone past pool_leave_after */
 	ev_tstamp	 gone_since;
 };
 
@@ -75,9 +76,9 @@ static int
 in_pool(const struct member *m, enum pool p)
 {
 	return m->port[p] != 0 && m->address[p][0] != '\0' &&
-	    strcmp(m->state[p], "removed") != 0 &&
-	    (m->connected || ev_now(P.node->loop) - m->gone_since <
-	    P.node->cfg.pool_leave_after);
+	    strcmp(m->state[p], "removed") != 0 && (m->connected ||
+	    (!m->left && ev_now(P.node->loop) - m->gone_since <
+	    P.node->cfg.pool_leave_after));
 }
 
 /* A member as saved; live adds what only the running master knows. */
@@ -91,6 +92,8 @@ member_json(const struct member *m, int live)
 	cJSON_AddStringToObject(o, "name", m->name);
 	cJSON_AddStringToObject(o, "type", m->type);
 	cJSON_AddNumberToObject(o, "check_port", m->check_port);
+	if (m->left)
+		cJSON_AddBoolToObject(o, "left", 1);
 	if (live)
 		cJSON_AddBoolToObject(o, "connected", m->connected);
 	for (p = 0; p < POOL_N; p++) {
@@ -189,7 +192,11 @@ load(void)
 			    "ready");
 			if (!valid_state(m->state[p]))
 				strcpy(m->state[p], "ready");
+			if (!lbpool_valid_address(m->address[p]))
+				m->port[p] = 0;		/* damaged: left out */
 		}
+		m->left = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o,
+		    "left"));
 		m->gone_since = ev_now(P.node->loop);
 		P.n++;
 	}
@@ -219,39 +226,46 @@ push_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	cJSON_Delete(j);
 }
 
+static int
+edited(const struct member *m)
+{
+	return strcmp(m->state[POOL_AGENTS], "ready") != 0 ||
+	    strcmp(m->state[POOL_ENROLL], "ready") != 0;
+}
+
 /*
  * A node gone longer than pool_leave_after leaves the pools; its entry
- * stays only if an operator's edit is on it, so the edit outlives it.
+ * stays while an operator's edit is on it, so the edit outlives it, and
+ * goes once the edit is back to ready.
  */
 static void
 leave_cb(struct ev_loop *loop, ev_timer *t, int revents)
 {
 	struct member	*m;
 	size_t		 i = 0;
-	int		 kept;
 
 	(void)t;
 	(void)revents;
 	while (i < P.n) {
 		m = &P.m[i];
-		if (m->connected || m->gone_since == 0 ||
-		    ev_now(loop) - m->gone_since < P.node->cfg.pool_leave_after) {
+		if (m->connected || (!m->left && ev_now(loop) - m->gone_since <
+		    P.node->cfg.pool_leave_after)) {
 			i++;
 			continue;
 		}
-		kept = strcmp(m->state[POOL_AGENTS], "ready") != 0 ||
-		    strcmp(m->state[POOL_ENROLL], "ready") != 0;
-		log_info(TASK, "%s has been gone %gs: it leaves the pools%s.",
-		    m->name, P.node->cfg.pool_leave_after, kept ? " (its "
-		    "edits are kept)" : "");
-		m->gone_since = 0;	/* logged once */
-		if (kept) {
-			i++;
-		} else {
-			P.m[i] = P.m[--P.n];
-			save();
+		if (!m->left) {
+			log_info(TASK, "%s has been gone %gs: it leaves the "
+			    "pools%s.", m->name, P.node->cfg.pool_leave_after,
+			    edited(m) ? " (its edits are kept)" : "");
+			m->left = 1;
+			changed();
 		}
-		changed();
+		if (edited(m)) {
+			i++;
+			continue;
+		}
+		P.m[i] = P.m[--P.n];
+		save();
 	}
 }
 
@@ -328,7 +342,10 @@ pools_node_up(const struct hello *h, const char *type, const char *peer)
 		reachable(m->address[p], sizeof(m->address[p]), addrs[p], peer);
 		/* One unusable address must not make balancers refuse the
 		 * whole pool list: that node is left out of that pool. */
-		if (m->port[p] != 0 && !lbpool_valid_address(m->address[p])) {
+		if (m->port[p] != 0 && m->address[p][0] == '\0')
+			m->port[p] = 0;		/* the master's, not known yet */
+		else if (m->port[p] != 0 &&
+		    !lbpool_valid_address(m->address[p])) {
 			log_warnx(TASK, "%s serves %s on \"%s\", which the "
 			    "balancers cannot use: left out of that pool.",
 			    m->name, pool_names[p], m->address[p]);
@@ -336,6 +353,7 @@ pools_node_up(const struct hello *h, const char *type, const char *peer)
 		}
 	}
 	m->connected = 1;
+	m->left = 0;
 	m->gone_since = 0;
 	if (isnew)
 		log_info(TASK, "%s joins the pools (agents %s:%u, enrollment "
@@ -498,8 +516,8 @@ pool_set(const cJSON *req)
 }
 
 /*
- * Is node name taking agents through the balancers: UP in the agents'
- * pool of some connected balancer's last report?  With no reports (no
+ * Is node name taking agents through the balancers: UP with a weight in
+ * the agents' pool of some connected balancer's last report?  With no reports (no
  * balancer role deployed) every node counts as serving.  Rebalancing
  * waits for a new worker to be in service, or the agents it sheds would
  * only land on the same workers again.
@@ -507,7 +525,7 @@ pool_set(const cJSON *req)
 int
 pools_serving(const char *name)
 {
-	const cJSON	*s, *st, *nm;
+	const cJSON	*s, *st, *nm, *wt;
 	size_t		 i;
 	int		 reports = 0;
 
@@ -520,9 +538,11 @@ pools_serving(const char *name)
 		    "agents")) {
 			nm = cJSON_GetObjectItemCaseSensitive(s, "name");
 			st = cJSON_GetObjectItemCaseSensitive(s, "status");
+			wt = cJSON_GetObjectItemCaseSensitive(s, "weight");
 			if (cJSON_IsString(nm) && cJSON_IsString(st) &&
 			    strcmp(nm->valuestring, name) == 0 &&
-			    strncmp(st->valuestring, "UP", 2) == 0)
+			    strncmp(st->valuestring, "UP", 2) == 0 &&
+			    cJSON_IsNumber(wt) && wt->valuedouble > 0)
 				return 1;
 		}
 	}

@@ -43,9 +43,10 @@ python3 "$TOP/lb/render.py" --cluster "$T/cluster.json" --balancer lb1 \
 haproxy -db -f "$T/lb1/haproxy.cfg" > "$T/haproxy.stderr" 2>&1 &
 PIDS+=("$!")
 
-# hastat SERVER: HAProxy's status of SERVER in the agents' pool.
+# hastat SERVER [COLUMN]: HAProxy's status (or COLUMN) of SERVER in the
+# agents' pool.
 hastat() {
-	python3 - "$T/haproxy.sock" "$1" <<'PY'
+	python3 - "$T/haproxy.sock" "$1" "${2:-status}" <<'PY'
 import csv, io, socket, sys
 s = socket.socket(socket.AF_UNIX)
 s.connect(sys.argv[1])
@@ -53,7 +54,7 @@ s.sendall(b"show stat\n")
 data = s.makefile().read()
 for row in csv.DictReader(io.StringIO(data.lstrip("# "))):
     if row["pxname"] == "workers_agents" and row["svname"] == sys.argv[2]:
-        print(row["status"])
+        print(row[sys.argv[3]])
 PY
 }
 up() { [ "$(hastat worker1)" = UP ] && [ "$(hastat worker2)" = UP ]; }
@@ -74,8 +75,8 @@ wait_for 30 "40 agents spread over both workers" spread
 pass "agents enroll and connect through the VIP, spread: worker1 $(count worker1), worker2 $(count worker2)"
 
 ctl worker1 --lb-state drain >/dev/null || fail "lb-state"
-drained() { [[ "$(hastat worker1)" == *DRAIN* ]]; }
-wait_for 20 "HAProxy drains worker1" drained
+drained() { [ "$(hastat worker1 weight)" = 0 ]; }
+wait_for 20 "HAProxy gives worker1 weight 0 (agent-check: up 0%)" drained
 before=$(count worker1)
 "$BIN/agentsim" -n 20 -P b- -e $E -p $G -k 1 -R 1 $VIP > "$T/sim2" 2>&1 &
 PIDS+=("$!")
@@ -85,7 +86,7 @@ wait_for 30 "20 more agents, all on worker2" more
 pass "a drained worker gets no new agents"
 
 ctl worker1 --lb-state ready >/dev/null
-ready() { [ "$(hastat worker1)" = UP ]; }
+ready() { [ "$(hastat worker1)" = UP ] && [ "$(hastat worker1 weight)" -gt 0 ]; }
 wait_for 20 "worker1 back in the pool" ready
 pass "ready puts it back"
 

@@ -137,6 +137,14 @@ sleep 0.5
 	fail "after reload: $(srv lb1 workers_agents worker2)"
 pass "a HAProxy reload keeps the drained worker2"
 
+# Back to ready: the drain is lifted although worker2 answers agent-check
+# (the agent speaks only of weight, so the admin state is the operator's).
+ctl master1 --pool-state ready --node worker2 >/dev/null || fail "pool-state ready"
+wait_for 10 "worker2 ready again on both" both workers_agents worker2 ready
+ctl master1 --pool-state drain --node worker2 >/dev/null || fail "pool-state drain again"
+wait_for 10 "worker2 drained again on both" both workers_agents worker2 drain
+pass "drain, ready and drain again follow the operator on both balancers"
+
 ctl master1 --pool-state remove --node worker2 >/dev/null || fail "remove"
 wait_for 15 "worker2 out of both pools" both workers_agents worker2 absent
 wait_for 5 "worker2 out of enrollment" both nodes_enrollment worker2 absent
