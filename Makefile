@@ -39,7 +39,7 @@ LIB	 = $(addprefix $(BUILD)/obj/,$(LIB_OBJS))
 UNIT_TESTS = test_config test_frame test_hello test_buf test_tls_link test_secmsg \
 	     test_syncset test_integ test_bundle test_apply \
 	     test_enroll_parse test_agents test_registry \
-	     test_keepalive test_archives test_haproxy test_lbpool
+	     test_keepalive test_archives test_haproxy test_haproxy_cmd test_lbpool
 UNIT_BINS = $(addprefix $(BUILD)/tests/,$(UNIT_TESTS))
 
 .PHONY: all check unit integration fuzz fuzz-build install clean run stop bench
