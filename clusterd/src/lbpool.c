@@ -28,8 +28,9 @@ lbpool_valid_address(const char *s)
 	return 1;
 }
 
-static unsigned
-port_of(const cJSON *o, const char *key)
+/* o[key] as a port: an integer from 1 to 65535, else 0. */
+unsigned
+lbpool_port(const cJSON *o, const char *key)
 {
 	const cJSON	*v = cJSON_GetObjectItemCaseSensitive(o, key);
 
@@ -77,12 +78,12 @@ lbpool_parse(const cJSON *arr, struct lbpool_server *out, size_t max,
 			snprintf(err, errlen, "%s: bad address", name->valuestring);
 			return -1;
 		}
-		if ((s->port = port_of(o, "port")) == 0) {
+		if ((s->port = lbpool_port(o, "port")) == 0) {
 			snprintf(err, errlen, "%s: bad port", name->valuestring);
 			return -1;
 		}
 		if (cJSON_GetObjectItemCaseSensitive(o, "check_port") != NULL &&
-		    (s->check_port = port_of(o, "check_port")) == 0) {
+		    (s->check_port = lbpool_port(o, "check_port")) == 0) {
 			snprintf(err, errlen, "%s: bad check_port",
 			    name->valuestring);
 			return -1;

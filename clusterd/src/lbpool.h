@@ -29,5 +29,6 @@ int		 lbpool_server_options(const struct lbpool_server *, char *out,
 		    size_t outlen);
 const char	*lbpool_state_name(enum lbpool_state);
 int		 lbpool_valid_address(const char *);
+unsigned	 lbpool_port(const cJSON *, const char *key);
 
 #endif

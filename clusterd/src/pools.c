@@ -127,15 +127,6 @@ save(void)
 	cJSON_Delete(j);
 }
 
-static unsigned
-json_port(const cJSON *o, const char *key)
-{
-	const cJSON	*v = cJSON_GetObjectItemCaseSensitive(o, key);
-
-	return cJSON_IsNumber(v) && v->valuedouble >= 1 &&
-	    v->valuedouble <= 65535 ? (unsigned)v->valuedouble : 0;
-}
-
 static void
 json_copy(char *dst, size_t len, const cJSON *o, const char *key,
     const char *dflt)
@@ -182,12 +173,12 @@ load(void)
 		json_copy(m->type, sizeof(m->type), o, "type", "worker");
 		if (!config_valid_name(m->name) || find(m->name) != NULL)
 			continue;
-		m->check_port = json_port(o, "check_port");
+		m->check_port = lbpool_port(o, "check_port");
 		for (p = 0; p < POOL_N; p++) {
 			q = cJSON_GetObjectItemCaseSensitive(o, pool_names[p]);
 			json_copy(m->address[p], sizeof(m->address[p]), q,
 			    "address", "");
-			m->port[p] = json_port(q, "port");
+			m->port[p] = lbpool_port(q, "port");
 			json_copy(m->state[p], sizeof(m->state[p]), q, "state",
 			    "ready");
 			if (!valid_state(m->state[p]))

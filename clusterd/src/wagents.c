@@ -1,8 +1,6 @@
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "integ.h"
 #include "log.h"
@@ -46,35 +44,23 @@ hex(char out[33])
 static void
 save(void)
 {
-	char		 path[PATH_MAX], tmp[PATH_MAX + 8], *s = NULL, d[33];
+	char		 path[PATH_MAX], *s = NULL, d[33];
 	struct agent	*a;
 	cJSON		*j, *arr;
 	size_t		 it = 0;
-	int		 fd, ok;
 
 	if (config_path(&WA.node->cfg, WAGENTS_FILE_REL, path,
 	    sizeof(path)) == -1)
 		return;
-	snprintf(tmp, sizeof(tmp), "%s.new", path);
 	j = cJSON_CreateObject();
 	hex(d);
 	cJSON_AddStringToObject(j, "digest", d);
 	arr = cJSON_AddArrayToObject(j, "agents");
 	while ((a = strmap_next(&WA.t.by_id, &it)) != NULL)
 		cJSON_AddItemToArray(arr, agent_record_json(a));
-	if ((s = cJSON_PrintUnformatted(j)) == NULL)
-		goto done;
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) ==
-	    -1) {
-		log_warn(TASK, "cannot write %s", tmp);
-		goto done;
-	}
-	ok = write(fd, s, strlen(s)) == (ssize_t)strlen(s) && fsync(fd) == 0;
-	if (close(fd) == -1)
-		ok = 0;
-	if (!ok || rename(tmp, path) == -1)
+	if ((s = cJSON_PrintUnformatted(j)) != NULL &&
+	    node_write_file(path, s, strlen(s), 0600) == -1)
 		log_warn(TASK, "cannot save %s", path);
-done:
 	cJSON_free(s);
 	cJSON_Delete(j);
 }
