@@ -1,9 +1,16 @@
 # clusterd: build, test, fuzz, install.  See README.md.
-#   make                      build clusterd and cluster_control
+#   make                      build clusterd, cluster_control and agentsim
 #   make check                unit + integration tests
 #   make SANITIZE=address,undefined check
 #   make fuzz                 build the fuzz targets and run each briefly
+#   make bench                benchmarks, figures into docs/benchmarks.md
 #   make install DESTDIR=... PREFIX=...
+#
+# Each folder of clusterd/src below is one layer or role, built as a static
+# library (build/lib/libcd_<folder>.a) that every program, unit test, fuzz
+# target and benchmark links.  Dependencies point down the list LAYERS:
+# a folder may include only headers of folders before it (checked by
+# scripts/check-layers.sh, part of `make check`).
 
 CC	?= cc
 PREFIX	?= /usr/local
@@ -15,57 +22,89 @@ PKGS	 = libcjson openssl libsystemd sqlite3
 WARN	 = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 	   -Wpointer-arith -Wcast-qual -Wsign-compare -Wformat=2 -Werror
 CFLAGS	?= -O2 -g
-CFLAGS	+= -std=c11 -D_GNU_SOURCE $(WARN) -Iclusterd/src \
+ALL_CFLAGS = $(CFLAGS) -std=c11 -D_GNU_SOURCE $(WARN) -Iclusterd/src \
 	   $(shell pkg-config --cflags $(PKGS))
+DEPFLAGS = -MMD -MP
 LDLIBS	 = -lev $(shell pkg-config --libs $(PKGS)) -lz -lpthread -lm
 
 ifneq ($(SANITIZE),)
-CFLAGS	+= -fsanitize=$(SANITIZE) -fno-omit-frame-pointer
+ALL_CFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer
 LDFLAGS	+= -fsanitize=$(SANITIZE)
 endif
 
+# Quiet by default: "CC file" per object; V=1 prints whole commands.
+ifeq ($(V),1)
+Q	 =
+msg	 = @true
+else
+Q	 = @
+msg	 = @printf '  %-6s %s\n'
+endif
+
 SRC	 = clusterd/src
-# Modules shared by the daemon and the unit tests.
-LIB_OBJS = buf.o log.o config.o frame.o tls.o reap.o conn.o link.o hello.o \
-	   syncset.o integ.o scanner.o watch.o safefs.o bundle.o apply.o reload.o \
-	   strmap.o agents.o enroll_parse.o registry.o enroll.o secmsg.o \
-	   keepalive.o archives.o haproxy.o lbpool.o \
-	   control.o node.o
-DAEMON_OBJS = $(LIB_OBJS) master.o msync.o mreg.o pools.o worker.o wsync.o \
-	   wagents.o gateway.o balancer.o \
-	   clusterd.o
-LIB	 = $(addprefix $(BUILD)/obj/,$(LIB_OBJS))
+# Lowest first.  Link order is the reverse.
+LAYERS	 = base net sync agent lb uplink master worker balancer
+LIBS	 = $(foreach l,$(LAYERS),$(BUILD)/lib/libcd_$(l).a)
+LINK_LIBS = $(foreach l,$(shell echo $(LAYERS) | tr ' ' '\n' | tac),\
+	    $(BUILD)/lib/libcd_$(l).a)
 
-UNIT_TESTS = test_config test_frame test_hello test_buf test_tls_link test_secmsg \
-	     test_syncset test_integ test_bundle test_apply \
-	     test_enroll_parse test_agents test_registry \
-	     test_keepalive test_archives test_haproxy test_haproxy_cmd test_lbpool
+define layer_lib
+$(1)_OBJS := $$(patsubst $(SRC)/%.c,$(BUILD)/obj/%.o,$$(wildcard $(SRC)/$(1)/*.c))
+$(BUILD)/lib/libcd_$(1).a: $$($(1)_OBJS)
+	@mkdir -p $$(@D)
+	$(msg) AR $$@
+	$(Q)rm -f $$@ && $(AR) rcs $$@ $$^
+endef
+$(foreach l,$(LAYERS),$(eval $(call layer_lib,$(l))))
+
+UNIT_TESTS = $(sort $(basename $(notdir $(wildcard tests/unit/test_*.c))))
 UNIT_BINS = $(addprefix $(BUILD)/tests/,$(UNIT_TESTS))
+TEST_HELPERS = $(patsubst tests/unit/%.c,$(BUILD)/obj/tests/%.o,\
+	       $(wildcard tests/unit/helpers/*.c))
 
-.PHONY: all check unit integration fuzz fuzz-build install clean run stop bench
+.PHONY: all libs check unit integration layers fuzz fuzz-build install \
+	uninstall clean run stop bench
 
 all: $(BUILD)/clusterd $(BUILD)/cluster_control $(BUILD)/agentsim
 
-$(BUILD)/obj/%.o: $(SRC)/%.c $(wildcard $(SRC)/*.h) | $(BUILD)/obj
-	$(CC) $(CFLAGS) -c -o $@ $<
+libs: $(LIBS)
 
-$(BUILD)/obj $(BUILD)/tests $(BUILD)/fuzz:
-	mkdir -p $@
+$(BUILD)/obj/%.o: $(SRC)/%.c
+	@mkdir -p $(@D)
+	$(msg) CC $<
+	$(Q)$(CC) $(ALL_CFLAGS) $(DEPFLAGS) -c -o $@ $<
 
-$(BUILD)/clusterd: $(addprefix $(BUILD)/obj/,$(DAEMON_OBJS))
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+$(BUILD)/obj/tests/%.o: tests/unit/%.c
+	@mkdir -p $(@D)
+	$(msg) CC $<
+	$(Q)$(CC) $(ALL_CFLAGS) $(DEPFLAGS) -Wno-missing-prototypes -c -o $@ $<
 
-# The agent simulator reuses the connection and secure-message modules.
-$(BUILD)/agentsim: tools/agentsim.c $(LIB) | $(BUILD)/obj
-	$(CC) $(CFLAGS) -Wno-missing-prototypes -o $@ $< $(LIB) $(LDFLAGS) \
-	    $(LDLIBS)
+$(BUILD)/obj/tools/%.o: tools/%.c
+	@mkdir -p $(@D)
+	$(msg) CC $<
+	$(Q)$(CC) $(ALL_CFLAGS) $(DEPFLAGS) -c -o $@ $<
 
-$(BUILD)/cluster_control: $(BUILD)/obj/cluster_control.o
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+$(BUILD)/clusterd: $(BUILD)/obj/daemon/clusterd.o $(LIBS)
+	$(msg) LD $@
+	$(Q)$(CC) $(LDFLAGS) -o $@ $< $(LINK_LIBS) $(LDLIBS)
 
-$(BUILD)/tests/%: tests/unit/%.c $(LIB) | $(BUILD)/tests
-	$(CC) $(CFLAGS) -Wno-missing-prototypes -o $@ $< $(LIB) $(LDFLAGS) \
-	    $(LDLIBS) -lcmocka
+$(BUILD)/cluster_control: $(BUILD)/obj/cli/cluster_control.o $(LIBS)
+	$(msg) LD $@
+	$(Q)$(CC) $(LDFLAGS) -o $@ $< $(LINK_LIBS) $(LDLIBS)
+
+# The agent simulator, a test tool, reuses the connection and
+# secure-message modules.
+AGENTSIM_OBJS = $(patsubst tools/%.c,$(BUILD)/obj/tools/%.o,\
+		$(wildcard tools/agentsim/*.c))
+$(BUILD)/agentsim: $(AGENTSIM_OBJS) $(LIBS)
+	$(msg) LD $@
+	$(Q)$(CC) $(LDFLAGS) -o $@ $(AGENTSIM_OBJS) $(LINK_LIBS) $(LDLIBS)
+
+$(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(TEST_HELPERS) $(LIBS)
+	@mkdir -p $(@D)
+	$(msg) LD $@
+	$(Q)$(CC) $(LDFLAGS) -o $@ $< $(TEST_HELPERS) $(LINK_LIBS) $(LDLIBS) \
+	    -lcmocka
 
 unit: $(UNIT_BINS)
 	@set -e; for t in $(UNIT_BINS); do \
@@ -74,46 +113,28 @@ unit: $(UNIT_BINS)
 integration: all
 	tests/integration/run.sh
 
-check: unit integration
+layers:
+	scripts/check-layers.sh
 
-# Fuzz targets need clang's libFuzzer; they reuse the module sources.
-FUZZ_CFLAGS = -g -O1 -std=c11 -D_GNU_SOURCE -Iclusterd/src \
-	$(shell pkg-config --cflags $(PKGS)) -fsanitize=fuzzer,address,undefined
-FUZZ_TARGETS = fuzz_frame fuzz_config fuzz_bundle fuzz_index fuzz_enroll \
-	       fuzz_secmsg fuzz_gwframes fuzz_haproxy fuzz_lbpool
+check: layers unit integration
 
-$(BUILD)/fuzz/fuzz_frame: tests/fuzz/fuzz_frame.c $(SRC)/frame.c | $(BUILD)/fuzz
-	clang $(FUZZ_CFLAGS) -o $@ $^ $(LDLIBS)
+# Fuzz targets need clang's libFuzzer.  They link the same libraries,
+# built again with coverage and sanitizers under $(BUILD)/fuzz-libs.
+FUZZ_SAN = address,undefined
+FUZZ_BUILD = $(BUILD)/fuzz-libs
+FUZZ_TARGETS = $(sort $(basename $(notdir $(wildcard tests/fuzz/fuzz_*.c))))
+FUZZ_LINK_LIBS = $(patsubst $(BUILD)/%,$(FUZZ_BUILD)/%,$(LINK_LIBS))
 
-$(BUILD)/fuzz/fuzz_config: tests/fuzz/fuzz_config.c $(SRC)/config.c $(SRC)/log.c | $(BUILD)/fuzz
-	clang $(FUZZ_CFLAGS) -o $@ $^ $(LDLIBS)
+fuzz-libs:
+	@$(MAKE) --no-print-directory BUILD=$(FUZZ_BUILD) CC=clang SANITIZE= \
+	    CFLAGS="-g -O1 -fsanitize=fuzzer-no-link,$(FUZZ_SAN)" libs
 
-$(BUILD)/fuzz/fuzz_bundle: tests/fuzz/fuzz_bundle.c $(SRC)/bundle.c $(SRC)/safefs.c \
-	    $(SRC)/syncset.c $(SRC)/buf.c | $(BUILD)/fuzz
-	clang $(FUZZ_CFLAGS) -o $@ $^ $(LDLIBS)
-
-$(BUILD)/fuzz/fuzz_index: tests/fuzz/fuzz_index.c $(SRC)/integ.c $(SRC)/syncset.c \
-	    $(SRC)/frame.c $(SRC)/safefs.c | $(BUILD)/fuzz
-	clang $(FUZZ_CFLAGS) -o $@ $^ $(LDLIBS)
-
-$(BUILD)/fuzz/fuzz_enroll: tests/fuzz/fuzz_enroll.c $(SRC)/enroll_parse.c \
-	    $(SRC)/agents.c $(SRC)/strmap.c | $(BUILD)/fuzz
-	clang $(FUZZ_CFLAGS) -o $@ $^ $(LDLIBS)
-
-$(BUILD)/fuzz/fuzz_secmsg: tests/fuzz/fuzz_secmsg.c $(SRC)/secmsg.c \
-	    $(SRC)/keepalive.c | $(BUILD)/fuzz
-	clang $(FUZZ_CFLAGS) -o $@ $^ $(LDLIBS)
-
-$(BUILD)/fuzz/fuzz_gwframes: tests/fuzz/fuzz_gwframes.c $(SRC)/secmsg.c \
-	    $(SRC)/keepalive.c | $(BUILD)/fuzz
-	clang $(FUZZ_CFLAGS) -o $@ $^ $(LDLIBS)
-
-$(BUILD)/fuzz/fuzz_haproxy: tests/fuzz/fuzz_haproxy.c $(SRC)/haproxy.c | $(BUILD)/fuzz
-	clang $(FUZZ_CFLAGS) -o $@ $^ $(LDLIBS)
-
-$(BUILD)/fuzz/fuzz_lbpool: tests/fuzz/fuzz_lbpool.c $(SRC)/lbpool.c \
-	    $(SRC)/config.c $(SRC)/log.c | $(BUILD)/fuzz
-	clang $(FUZZ_CFLAGS) -o $@ $^ $(LDLIBS)
+$(BUILD)/fuzz/%: tests/fuzz/%.c fuzz-libs
+	@mkdir -p $(@D)
+	$(msg) FUZZ $@
+	$(Q)clang -g -O1 -std=c11 -D_GNU_SOURCE -Iclusterd/src \
+	    $(shell pkg-config --cflags $(PKGS)) \
+	    -fsanitize=fuzzer,$(FUZZ_SAN) -o $@ $< $(FUZZ_LINK_LIBS) $(LDLIBS)
 
 fuzz-build: $(addprefix $(BUILD)/fuzz/,$(FUZZ_TARGETS))
 
@@ -148,17 +169,15 @@ install: all
 	install -m 0644 configs/*.conf configs/clusterd.service \
 	    $(DESTDIR)$(PREFIX)/share/doc/clusterd/examples/
 
-$(BUILD)/bench_integ: tests/bench/bench_integ.c $(LIB)
-	$(CC) $(CFLAGS) -o $@ $< $(LIB) $(LDFLAGS) $(LDLIBS)
+BENCH_BINS = $(addprefix $(BUILD)/,bench_integ bench_secmsg enroll_load)
+$(BUILD)/bench_%: tests/bench/bench_%.c $(LIBS)
+	$(CC) $(ALL_CFLAGS) $(DEPFLAGS) -o $@ $< $(LDFLAGS) $(LINK_LIBS) $(LDLIBS)
 
-$(BUILD)/bench_secmsg: tests/bench/bench_secmsg.c $(LIB)
-	$(CC) $(CFLAGS) -o $@ $< $(LIB) $(LDFLAGS) $(LDLIBS)
-
-$(BUILD)/enroll_load: tests/bench/enroll_load.c
-	$(CC) $(CFLAGS) -o $@ $< $(LDFLAGS) $(LDLIBS)
+$(BUILD)/enroll_load: tests/bench/enroll_load.c $(LIBS)
+	$(CC) $(ALL_CFLAGS) $(DEPFLAGS) -o $@ $< $(LDFLAGS) $(LINK_LIBS) $(LDLIBS)
 
 # Benchmarks write their figures to docs/benchmarks.md.
-bench: all $(BUILD)/bench_integ $(BUILD)/enroll_load $(BUILD)/bench_secmsg
+bench: all $(BENCH_BINS)
 	python3 tests/bench/sync_bench.py --build $(BUILD) --out docs/benchmarks.md
 	python3 tests/bench/enroll_bench.py --build $(BUILD) --out docs/benchmarks.md
 	python3 tests/bench/gateway_bench.py --build $(BUILD) --out docs/benchmarks.md
@@ -174,3 +193,5 @@ stop:
 
 clean:
 	rm -rf $(BUILD)
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

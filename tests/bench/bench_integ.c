@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "integ.h"
+#include "sync/integ.h"
 
 static double
 now(void)

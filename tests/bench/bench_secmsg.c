@@ -8,7 +8,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "secmsg.h"
+#include "agent/secmsg.h"
 
 int
 main(int argc, char *argv[])

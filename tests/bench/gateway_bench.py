@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Agent gateway benchmark (make bench).
 
-A master and one worker on loopback; agentsim (tools/agentsim.c) enrolls
+A master and one worker on loopback; agentsim (tools/agentsim/agentsim.c) enrolls
 AGENTS agents through the master and connects them to the worker's
 gateway with 10 s keepalives.  Measures the worker's RSS and CPU with all
 of them connected, the time from an agent's status change on the worker
@@ -174,7 +174,7 @@ def report(path, r):
         "## Agent gateway",
         "",
         "Machine: %s.  Command: `make bench` (tests/bench/gateway_bench.py, "
-        "agents simulated by tools/agentsim.c on the same machine)."
+        "agents simulated by tools/agentsim/agentsim.c on the same machine)."
         % r["machine"],
         "",
         "| measure | figure |",

@@ -26,8 +26,8 @@
 #include <openssl/evp.h>
 #include <zlib.h>
 
-#include "bundle.h"
-#include "syncset.h"
+#include "sync/bundle.h"
+#include "sync/syncset.h"
 
 #include "fuzz.h"
 

@@ -12,8 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "agents.h"
-#include "enroll_parse.h"
+#include "agent/agents.h"
+#include "agent/enroll_parse.h"
 
 #include "fuzz.h"
 

@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "frame.h"
+#include "net/frame.h"
 
 #include "fuzz.h"
 

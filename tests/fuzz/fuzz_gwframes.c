@@ -25,7 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "secmsg.h"
+#include "agent/secmsg.h"
 
 int	LLVMFuzzerInitialize(int *, char ***);
 #include "fuzz.h"

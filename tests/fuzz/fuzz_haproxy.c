@@ -31,7 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "haproxy.h"
+#include "lb/haproxy.h"
 
 #include "fuzz.h"
 

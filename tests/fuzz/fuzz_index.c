@@ -13,9 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "frame.h"
-#include "integ.h"
-#include "syncset.h"
+#include "net/frame.h"
+#include "sync/integ.h"
+#include "sync/syncset.h"
 
 #include "fuzz.h"
 

@@ -24,8 +24,8 @@
 
 #include <cjson/cJSON.h>
 
-#include "config.h"
-#include "lbpool.h"
+#include "base/config.h"
+#include "lb/lbpool.h"
 
 #include "fuzz.h"
 

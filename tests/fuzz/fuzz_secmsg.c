@@ -34,8 +34,8 @@
 
 #include <cjson/cJSON.h>
 
-#include "keepalive.h"
-#include "secmsg.h"
+#include "agent/keepalive.h"
+#include "agent/secmsg.h"
 
 int	LLVMFuzzerInitialize(int *, char ***);
 #include "fuzz.h"

@@ -34,7 +34,7 @@ frame 3 4 3 'raw bytes' > "$dir/binary"
 
 # A compressed payload (flag 0x08) when the protocol has it; zlib is
 # easiest to produce from python3.
-if grep -q FRAME_F_ZLIB "$(dirname "$0")/../../clusterd/src/frame.h" &&
+if grep -q FRAME_F_ZLIB "$(dirname "$0")/../../clusterd/src/net/frame.h" &&
     command -v python3 >/dev/null; then
 	python3 - "$dir/zlib" <<'PY'
 import struct, sys, zlib

@@ -15,8 +15,8 @@
 #include <cmocka.h>
 #include <openssl/evp.h>
 
-#include "agents.h"
-#include "strmap.h"
+#include "agent/agents.h"
+#include "base/strmap.h"
 
 #define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
 

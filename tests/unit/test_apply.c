@@ -24,10 +24,10 @@
 #include <cmocka.h>
 #include <openssl/evp.h>
 
-#include "apply.h"
-#include "buf.h"
-#include "bundle.h"
-#include "syncset.h"
+#include "base/buf.h"
+#include "sync/apply.h"
+#include "sync/bundle.h"
+#include "sync/syncset.h"
 
 #define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
 

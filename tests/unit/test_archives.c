@@ -21,8 +21,8 @@
 #include <cjson/cJSON.h>
 #include <ev.h>
 
-#include "agents.h"
-#include "archives.h"
+#include "agent/agents.h"
+#include "agent/archives.h"
 
 /*
  * Under SANITIZE=undefined, undefined behaviour fails the test instead of

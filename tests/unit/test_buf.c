@@ -13,7 +13,7 @@
 
 #include <cmocka.h>
 
-#include "buf.h"
+#include "base/buf.h"
 
 /* Byte i of a test stream: not periodic at any power of two. */
 static uint8_t

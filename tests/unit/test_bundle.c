@@ -30,9 +30,9 @@
 #include <openssl/evp.h>
 #include <zlib.h>
 
-#include "buf.h"
-#include "bundle.h"
-#include "syncset.h"
+#include "base/buf.h"
+#include "sync/bundle.h"
+#include "sync/syncset.h"
 
 #define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
 

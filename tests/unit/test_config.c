@@ -21,7 +21,7 @@
 
 #include <cmocka.h>
 
-#include "config.h"
+#include "base/config.h"
 
 #define CASE_DIR	"config"
 

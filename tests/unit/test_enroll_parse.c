@@ -13,8 +13,8 @@
 
 #include <cmocka.h>
 
-#include "agents.h"
-#include "enroll_parse.h"
+#include "agent/agents.h"
+#include "agent/enroll_parse.h"
 
 #define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
 

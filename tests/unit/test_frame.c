@@ -12,7 +12,7 @@
 
 #include <cmocka.h>
 
-#include "frame.h"
+#include "net/frame.h"
 
 static const uint8_t magic[4] = { 'C', 'L', 'D', '1' };
 

@@ -28,7 +28,7 @@
 
 #include <cmocka.h>
 
-#include "haproxy.h"
+#include "lb/haproxy.h"
 
 /*
  * Under SANITIZE=undefined, undefined behaviour fails the test instead of

@@ -23,7 +23,7 @@
 
 #include <cmocka.h>
 
-#include "haproxy.h"
+#include "lb/haproxy.h"
 #include "haproxy_samples.h"
 
 /* ---- the admin socket ---- */

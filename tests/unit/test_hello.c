@@ -12,8 +12,8 @@
 
 #include <cmocka.h>
 
-#include "config.h"
-#include "hello.h"
+#include "base/config.h"
+#include "net/hello.h"
 
 #define KEY	"0123456789abcdef0123456789abcdef"
 

@@ -23,8 +23,8 @@
 #include <cmocka.h>
 #include <openssl/evp.h>
 
-#include "integ.h"
-#include "syncset.h"
+#include "sync/integ.h"
+#include "sync/syncset.h"
 
 #define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
 #define MD5_EMPTY	"d41d8cd98f00b204e9800998ecf8427e"

@@ -16,7 +16,7 @@
 #include <cmocka.h>
 #include <cjson/cJSON.h>
 
-#include "keepalive.h"
+#include "agent/keepalive.h"
 
 /*
  * Under SANITIZE=undefined, undefined behaviour fails the test instead of

@@ -17,7 +17,7 @@
 #include <cmocka.h>
 #include <cjson/cJSON.h>
 
-#include "lbpool.h"
+#include "lb/lbpool.h"
 
 /*
  * Under SANITIZE=undefined, undefined behaviour fails the test instead of

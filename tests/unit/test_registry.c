@@ -27,8 +27,8 @@
 #include <ev.h>
 #include <sqlite3.h>
 
-#include "agents.h"
-#include "registry.h"
+#include "agent/agents.h"
+#include "master/registry.h"
 
 /*
  * Under SANITIZE=undefined, undefined behaviour fails the test instead of

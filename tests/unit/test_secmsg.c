@@ -16,8 +16,8 @@
 #include <cjson/cJSON.h>
 #include <openssl/evp.h>
 
-#include "keepalive.h"
-#include "secmsg.h"
+#include "agent/keepalive.h"
+#include "agent/secmsg.h"
 
 #define VECTORS_DEFAULT	"../../../shared/protocol/agent-vectors.json"
 

@@ -17,7 +17,7 @@
 
 #include <cmocka.h>
 
-#include "syncset.h"
+#include "sync/syncset.h"
 
 #define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
 

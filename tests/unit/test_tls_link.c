@@ -21,11 +21,11 @@
 
 #include <cmocka.h>
 
-#include "conn.h"
-#include "frame.h"
-#include "link.h"
-#include "reap.h"
-#include "tls.h"
+#include "base/reap.h"
+#include "net/conn.h"
+#include "net/frame.h"
+#include "net/link.h"
+#include "net/tls.h"
 
 #define KEY		"0123456789abcdef0123456789abcdef"
 #define OTHER_KEY	"0123456789abcdef0123456789abcdeX"

@@ -20,10 +20,10 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
-#include "conn.h"
-#include "log.h"
-#include "reap.h"
-#include "secmsg.h"
+#include "agent/secmsg.h"
+#include "base/log.h"
+#include "base/reap.h"
+#include "net/conn.h"
 
 #define KEEPALIVE_FMT							\
 	"#!-Linux |%s |5.10.0-21-amd64 |#1 SMP Debian 5.10.162-1 "	\

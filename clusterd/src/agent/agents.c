@@ -5,7 +5,7 @@
 
 #include <openssl/evp.h>
 
-#include "agents.h"
+#include "agent/agents.h"
 
 void
 agents_init(struct agents *t)

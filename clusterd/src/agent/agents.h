@@ -15,7 +15,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "strmap.h"
+#include "base/strmap.h"
 
 #define AGENT_ID_MAX		16
 #define AGENT_NAME_MAX		128

@@ -7,8 +7,11 @@
 #include <sys/time.h>
 #include <time.h>
 
-#include "archives.h"
-#include "log.h"
+#include <ev.h>
+
+#include "agent/agents.h"
+#include "agent/archives.h"
+#include "base/log.h"
 
 #define TASK	"Archives"
 

@@ -6,9 +6,10 @@
 #ifndef CLUSTERD_ARCHIVES_H
 #define CLUSTERD_ARCHIVES_H
 
-#include <ev.h>
+#include <stddef.h>
 
-#include "agents.h"
+struct agent;
+struct ev_loop;
 
 #define ARCHIVES_REL	"logs/archives/archives.json"
 

@@ -14,11 +14,13 @@
 #include <openssl/rand.h>
 #include <openssl/x509.h>
 
-#include "conn.h"
-#include "enroll.h"
-#include "log.h"
-#include "reap.h"
-#include "tls.h"
+#include "agent/enroll.h"
+#include "agent/enroll_parse.h"
+#include "base/log.h"
+#include "base/node.h"
+#include "base/reap.h"
+#include "net/conn.h"
+#include "net/tls.h"
 
 #define TASK	"Enrollment"
 #define CIPHERS	"HIGH:!ADH:!EXP:!MD5:!RC4:!3DES:!CAMELLIA:@STRENGTH"

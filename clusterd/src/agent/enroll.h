@@ -9,8 +9,10 @@
 #ifndef CLUSTERD_ENROLL_H
 #define CLUSTERD_ENROLL_H
 
-#include "enroll_parse.h"
-#include "node.h"
+#include <stddef.h>
+
+struct enroll_req;
+struct node;
 
 #define ENROLL_IDLE_TIMEOUT	30.0	/* seconds for TLS + the request */
 #define ENROLL_CERT_REL		"etc/sslmanager.cert"

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "enroll_parse.h"
+#include "agent/enroll_parse.h"
 
 /*
  * Read a quoted field value: *p points just after the opening quote.  The

@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <time.h>
 
-#include "agents.h"
+#include "agent/agents.h"
 
 #define ENROLL_LINE_MAX		(70 * 1024)	/* groups may be 64 KiB */
 #define ENROLL_PASS_MAX		4096

@@ -12,12 +12,14 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "archives.h"
-#include "conn.h"
-#include "gateway.h"
-#include "keepalive.h"
-#include "log.h"
-#include "secmsg.h"
+#include "agent/agents.h"
+#include "agent/archives.h"
+#include "agent/gateway.h"
+#include "agent/keepalive.h"
+#include "agent/secmsg.h"
+#include "base/log.h"
+#include "base/node.h"
+#include "net/conn.h"
 
 #define TASK		"Agents"
 #define OUT_LIMIT	(64 * 1024)	/* queued to one agent, then dropped */

@@ -11,8 +11,9 @@
 
 #include <cjson/cJSON.h>
 
-#include "agents.h"
-#include "node.h"
+struct agent;
+struct agents;
+struct node;
 
 #define GATEWAY_FLUSH	0.2	/* seconds between reports to the master */
 

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "keepalive.h"
+#include "agent/keepalive.h"
 
 static void
 copy(char *dst, size_t dstlen, const char *s, size_t n)

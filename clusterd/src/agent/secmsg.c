@@ -7,7 +7,7 @@
 #include <openssl/provider.h>
 #include <zlib.h>
 
-#include "secmsg.h"
+#include "agent/secmsg.h"
 
 static const uint8_t aes_iv[16] = "FEDCBA0987654321";
 static const uint8_t bf_iv[8] = {

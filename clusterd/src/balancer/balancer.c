@@ -4,10 +4,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "balancer.h"
-#include "haproxy.h"
-#include "lbpool.h"
-#include "log.h"
+#include "balancer/balancer.h"
+#include "base/log.h"
+#include "base/node.h"
+#include "lb/haproxy.h"
+#include "lb/lbpool.h"
+#include "net/frame.h"
+#include "net/link.h"
 
 #define TASK		"Pools"
 #define LEAVING_MAX	256
@@ -466,7 +469,7 @@ on_pools(const cJSON *body)
 	reconcile();
 }
 
-int
+static int
 balancer_start(struct node *n)
 {
 	B.node = n;
@@ -482,35 +485,37 @@ balancer_start(struct node *n)
 	return 0;
 }
 
-void
+static void
 balancer_stop(void)
 {
 	ev_timer_stop(B.node->loop, &B.check);
 	B.link = NULL;
 }
 
-void
+static void
 balancer_link_up(struct link *l)
 {
 	B.link = l;
 }
 
-void
+static void
 balancer_link_down(void)
 {
 	B.link = NULL;
 }
 
-int
-balancer_on_frame(const struct frame_hdr *h, const cJSON *body)
+static int
+balancer_on_frame(const struct frame_hdr *h, const cJSON *body,
+    const uint8_t *payload)
 {
+	(void)payload;
 	if (h->type != FRAME_POOLS)
 		return 0;
 	on_pools(body);
 	return 1;
 }
 
-void
+static void
 balancer_status(cJSON *d)
 {
 	cJSON	*o = cJSON_AddObjectToObject(d, "balancer");
@@ -525,3 +530,13 @@ balancer_status(cJSON *d)
 	for (b = 0; b < BE_N; b++)
 		cJSON_AddNumberToObject(o, B.be[b].name, (double)B.be[b].nwant);
 }
+
+const struct uplink_role balancer_role = {
+	.name = "balancer",
+	.start = balancer_start,
+	.stop = balancer_stop,
+	.up = balancer_link_up,
+	.down = balancer_link_down,
+	.frame = balancer_on_frame,
+	.status = balancer_status,
+};

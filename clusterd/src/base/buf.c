@@ -1,7 +1,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "buf.h"
+#include "base/buf.h"
 
 void
 buf_init(struct buf *b)

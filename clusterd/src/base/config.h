@@ -10,7 +10,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "log.h"
+#include "base/log.h"
 
 #define CONFIG_KEY_LEN		32
 #define CONFIG_NAME_MAX		63

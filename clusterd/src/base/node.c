@@ -8,8 +8,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "log.h"
-#include "node.h"
+#include "base/log.h"
+#include "base/node.h"
 
 /* Seconds since the epoch, with fractions: for times shown to operators. */
 double

@@ -1,6 +1,8 @@
 /*
- * node: what both roles share: the running node's state and the entry
- * points main() uses.  master.c and worker.c each implement one role.
+ * node: what every role shares: the running node's state, time formatting
+ * and whole-file reads and crash-safe writes.  The roles' entry points are
+ * in their own headers (master/master.h, worker/worker.h,
+ * balancer/balancer.h).
  */
 #ifndef CLUSTERD_NODE_H
 #define CLUSTERD_NODE_H
@@ -8,11 +10,11 @@
 #include <sys/types.h>
 
 #include <cjson/cJSON.h>
-#include <ev.h>
-#include <openssl/ssl.h>
+#include <openssl/types.h>
 
-#include "config.h"
-#include "control.h"
+#include "base/config.h"
+
+struct ev_loop;
 
 struct node {
 	struct ev_loop	*loop;
@@ -20,18 +22,6 @@ struct node {
 	SSL_CTX		*ctx;
 	time_t		 started;
 };
-
-int	 master_start(struct node *);
-void	 master_stop(void);
-void	 master_reconfigure(void);
-void	 master_control(struct control_client *, const cJSON *, void *);
-void	 master_command(const cJSON *req, void (*reply)(void *, cJSON *),
-	    void *arg);
-
-int	 worker_start(struct node *);
-void	 worker_stop(void);
-void	 worker_reconfigure(void);
-void	 worker_control(struct control_client *, const cJSON *, void *);
 
 cJSON	*node_time_json(double);
 double	 node_wall_now(void);

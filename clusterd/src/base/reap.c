@@ -1,7 +1,7 @@
 #include <stdlib.h>
 
-#include "log.h"
-#include "reap.h"
+#include "base/log.h"
+#include "base/reap.h"
 
 struct reap_item {
 	void			(*fn)(void *);

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "safefs.h"
+#include "base/safefs.h"
 
 /*
  * Open home/reldir as a folder, component by component, refusing symlinks

@@ -16,9 +16,9 @@
 
 #include <cjson/cJSON.h>
 
-#include "config.h"
-#include "control.h"
-#include "version.h"
+#include "base/config.h"
+#include "base/version.h"
+#include "net/control.h"
 
 #define REPLY_TIMEOUT_MS	30000
 #define REPLY_MAX		(64 * 1024 * 1024)

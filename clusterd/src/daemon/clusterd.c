@@ -19,14 +19,18 @@
 #include <openssl/ssl.h>
 #include <systemd/sd-daemon.h>
 
-#include "archives.h"
-#include "config.h"
-#include "control.h"
-#include "log.h"
-#include "node.h"
-#include "reap.h"
-#include "tls.h"
-#include "version.h"
+#include "agent/archives.h"
+#include "balancer/balancer.h"
+#include "base/config.h"
+#include "base/log.h"
+#include "base/node.h"
+#include "base/reap.h"
+#include "base/version.h"
+#include "master/master.h"
+#include "net/control.h"
+#include "net/tls.h"
+#include "uplink/uplink.h"
+#include "worker/worker.h"
 
 #define PIDFILE_REL	"var/run/clusterd.pid"
 
@@ -57,7 +61,7 @@ on_term(struct ev_loop *loop, ev_signal *w, int revents)
 	if (N.cfg.node_type == NODE_MASTER)
 		master_stop();
 	else
-		worker_stop();
+		uplink_stop();
 	control_shutdown();
 	ev_break(loop, EVBREAK_ALL);
 }
@@ -153,7 +157,7 @@ on_hup(struct ev_loop *loop, ev_signal *w, int revents)
 	if (N.cfg.node_type == NODE_MASTER)
 		master_reconfigure();
 	else
-		worker_reconfigure();
+		uplink_reconfigure();
 	log_info("Main", "Configuration reloaded.");
 }
 
@@ -323,10 +327,11 @@ main(int argc, char *argv[])
 	    N.cfg.key)) == NULL)
 		fatalx("cannot set up TLS: %s", tls_error_string());
 	if (control_init(N.loop, sockpath, N.cfg.node_type == NODE_MASTER ?
-	    master_control : worker_control, NULL) == -1)
+	    master_control : uplink_control, NULL) == -1)
 		goto done;
 	if ((N.cfg.node_type == NODE_MASTER ? master_start(&N) :
-	    worker_start(&N)) == -1)
+	    uplink_start(&N, N.cfg.node_type == NODE_BALANCER ?
+	    &balancer_role : &worker_role)) == -1)
 		goto done;
 
 	ev_signal_init(&sig_term, on_term, SIGTERM);

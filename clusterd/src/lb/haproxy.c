@@ -8,7 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "haproxy.h"
+#include "lb/haproxy.h"
 
 #define HAPROXY_TIMEOUT_S	2	/* a local HAProxy answers in ms */
 #define MAX_FIELDS		64

@@ -1,8 +1,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "config.h"
-#include "lbpool.h"
+#include "base/config.h"
+#include "lb/lbpool.h"
 
 static const char *const state_names[] = { "ready", "drain", "maint" };
 

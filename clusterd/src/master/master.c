@@ -17,17 +17,19 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "hello.h"
-#include "link.h"
-#include "enroll.h"
-#include "gateway.h"
-#include "log.h"
-#include "mreg.h"
-#include "msync.h"
-#include "node.h"
-#include "pools.h"
-#include "reap.h"
-#include "version.h"
+#include "agent/enroll.h"
+#include "agent/gateway.h"
+#include "base/log.h"
+#include "base/node.h"
+#include "base/reap.h"
+#include "base/version.h"
+#include "master/master.h"
+#include "master/mreg.h"
+#include "master/msync.h"
+#include "master/pools.h"
+#include "net/control.h"
+#include "net/hello.h"
+#include "net/link.h"
 
 #define REFUSAL_SLOTS		64
 #define REFUSAL_QUIET		600.0	/* seconds between repeated lines */
@@ -59,6 +61,8 @@ struct refusal {
 	ev_tstamp	 last_logged;
 	unsigned	 suppressed;
 };
+
+static void master_command(const cJSON *, void (*)(void *, cJSON *), void *);
 
 static struct {
 	struct node		*node;
@@ -560,6 +564,17 @@ broadcast_delta(const cJSON *delta)
 			link_notify(p->link, FRAME_AGENTS_DELTA, delta);
 }
 
+/* An agent leaves the registry: the master's own gateway drops it. */
+static void
+agent_gone(struct agent *a)
+{
+	gateway_agent_gone(a, NULL);
+}
+
+static const struct mreg_ops master_mreg_ops = {
+	broadcast_delta, agent_gone
+};
+
 /* The pools' membership for every connected balancer. */
 static void
 broadcast_pools(const cJSON *pools)
@@ -703,7 +718,7 @@ master_start(struct node *n)
 	TAILQ_INIT(&M.peers);
 	/* The registry first: it writes etc/client.keys, which the first
 	 * local integrity scan then sees. */
-	if (mreg_start(n, broadcast_delta) == -1 || msync_start(n) == -1 ||
+	if (mreg_start(n, &master_mreg_ops) == -1 || msync_start(n) == -1 ||
 	    enroll_start(n, &master_enroll_ops) == -1 ||
 	    pools_start(n, broadcast_pools) == -1)
 		return -1;
@@ -822,7 +837,7 @@ nodes_json(int health)
  * Answer a control command, local or forwarded by a worker; the answer
  * goes to reply (maybe later, once a registry change is durable).
  */
-void
+static void
 master_command(const cJSON *req, void (*reply)(void *, cJSON *), void *arg)
 {
 	const cJSON	*cmd;

@@ -11,14 +11,14 @@
 
 #include <openssl/rand.h>
 
-#include "agents.h"
-#include "control.h"
-#include "integ.h"
-#include "log.h"
-#include "mreg.h"
-#include "registry.h"
-#include "safefs.h"
-#include "gateway.h"
+#include "agent/agents.h"
+#include "base/log.h"
+#include "base/node.h"
+#include "base/safefs.h"
+#include "master/mreg.h"
+#include "master/registry.h"
+#include "net/control.h"
+#include "sync/integ.h"
 
 static void sweep_cb(struct ev_loop *, ev_timer *, int);
 
@@ -30,7 +30,7 @@ static void sweep_cb(struct ev_loop *, ev_timer *, int);
 static struct {
 	struct node	*node;
 	struct agents	 t;
-	mreg_delta_cb	 on_delta;
+	struct mreg_ops	 ops;
 	char		*password;
 	ev_timer	 keys_timer;
 	ev_timer	 flush_timer;	/* pending delta to the workers */
@@ -41,6 +41,14 @@ static struct {
 	unsigned long	 enrolled;
 	unsigned long	 refused;
 } MR;
+
+/* Tell whoever serves the agent's connection that it is leaving. */
+static void
+agent_gone(struct agent *a)
+{
+	if (MR.ops.gone != NULL)
+		MR.ops.gone(a);
+}
 
 /* One enrollment waiting for its commit. */
 struct pending {
@@ -115,8 +123,8 @@ flush_cb(struct ev_loop *loop, ev_timer *t, int revents)
 		hex_digest(hex);
 		cJSON_AddStringToObject(d, "digest", hex);
 	}
-	if (MR.on_delta != NULL)
-		MR.on_delta(d);
+	if (MR.ops.delta != NULL)
+		MR.ops.delta(d);
 	cJSON_Delete(d);
 }
 
@@ -215,12 +223,12 @@ load_password(void)
 }
 
 int
-mreg_start(struct node *n, mreg_delta_cb on_delta)
+mreg_start(struct node *n, const struct mreg_ops *ops)
 {
 	char	path[PATH_MAX], err[256];
 
 	MR.node = n;
-	MR.on_delta = on_delta;
+	MR.ops = *ops;
 	agents_init(&MR.t);
 	if (config_path(&n->cfg, "queue/db", path, sizeof(path)) == -1 ||
 	    (mkdir(path, 0750) == -1 && errno != EEXIST) ||
@@ -314,7 +322,7 @@ force_from_config(struct enroll_force *f)
 static void
 drop_agent(struct agent *a, cJSON *removed)
 {
-	gateway_agent_gone(a, NULL);
+	agent_gone(a);
 	agents_remove(&MR.t, a->id);
 	registry_del_agent(a->id, NULL, NULL);
 	cJSON_AddItemToArray(removed, cJSON_CreateString(a->id));
@@ -511,7 +519,7 @@ mreg_enroll_abort(const char *id, const char *key)
 	ch->delta = cJSON_CreateObject();
 	cJSON_AddItemToArray(cJSON_AddArrayToObject(ch->delta, "remove"),
 	    cJSON_CreateString(id));
-	gateway_agent_gone(a, NULL);
+	agent_gone(a);
 	agent_free(agents_remove(&MR.t, id));
 	registry_del_agent(id, removed_done, ch);
 }
@@ -858,7 +866,7 @@ mreg_command(const cJSON *req, mreg_reply_cb cb, void *arg)
 		cJSON_AddItemToArray(cJSON_GetObjectItemCaseSensitive(ch->delta,
 		    "remove"), cJSON_CreateString(a->id));
 		registry_del_agent(a->id, change_done, ch);
-		gateway_agent_gone(a, NULL);
+		agent_gone(a);
 		agent_free(agents_remove(&MR.t, a->id));
 		return 1;
 	}

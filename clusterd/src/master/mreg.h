@@ -10,19 +10,29 @@
 
 #include <cjson/cJSON.h>
 
-#include "agents.h"
-#include "enroll_parse.h"
-#include "node.h"
+#include "agent/enroll_parse.h"
+
+struct agent;
+struct agents;
+struct node;
 
 /* answer: "OSSEC K:'...'" or "ERROR: ..."; id set on success. */
 typedef void (*mreg_answer_cb)(void *arg, const char *answer, const char *id,
     const char *key);
 /* resp: a control answer ({"error":0,...}); the callee takes it. */
 typedef void (*mreg_reply_cb)(void *arg, cJSON *resp);
-/* A change to replicate: {"upsert":[records],"remove":[ids]}. */
-typedef void (*mreg_delta_cb)(const cJSON *delta);
+/*
+ * What mreg tells the rest of the master, wired by master.c:
+ * delta: a change to replicate, {"upsert":[records],"remove":[ids]};
+ * gone:  an agent about to leave the table (removed, or replaced), so
+ *        whoever serves its connection drops it.  May be NULL.
+ */
+struct mreg_ops {
+	void	(*delta)(const cJSON *delta);
+	void	(*gone)(struct agent *);
+};
 
-int	 mreg_start(struct node *, mreg_delta_cb);
+int	 mreg_start(struct node *, const struct mreg_ops *);
 void	 mreg_stop(void);
 void	 mreg_reload(void);
 void	 mreg_enroll(const struct enroll_req *, const char *src_ip,

@@ -5,13 +5,14 @@
 #include <string.h>
 #include <time.h>
 
-#include "bundle.h"
-#include "integ.h"
-#include "log.h"
-#include "node.h"
-#include "msync.h"
-#include "scanner.h"
-#include "watch.h"
+#include "base/log.h"
+#include "base/node.h"
+#include "master/msync.h"
+#include "net/link.h"
+#include "sync/bundle.h"
+#include "sync/integ.h"
+#include "sync/scanner.h"
+#include "sync/watch.h"
 
 #define DATA_CHUNK	(256 * 1024)
 #define SUPERSEDED	"superseded by the worker's check"

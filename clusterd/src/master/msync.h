@@ -10,8 +10,9 @@
 
 #include <cjson/cJSON.h>
 
-#include "link.h"
-#include "node.h"
+struct frame_hdr;
+struct link;
+struct node;
 
 struct msync_peer;
 

@@ -3,9 +3,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lbpool.h"
-#include "log.h"
-#include "pools.h"
+#include <ev.h>
+
+#include "base/log.h"
+#include "base/node.h"
+#include "lb/lbpool.h"
+#include "master/pools.h"
+#include "net/control.h"
+#include "net/hello.h"
 
 #define TASK		"Pools"
 #define POOLS_REL	"var/pools.json"

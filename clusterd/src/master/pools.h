@@ -11,8 +11,8 @@
 
 #include <cjson/cJSON.h>
 
-#include "hello.h"
-#include "node.h"
+struct hello;
+struct node;
 
 /* Send a snapshot (FRAME_POOLS body) to every connected balancer. */
 typedef void (*pools_send_cb)(const cJSON *);

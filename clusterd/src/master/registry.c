@@ -5,8 +5,11 @@
 
 #include <sqlite3.h>
 
-#include "log.h"
-#include "registry.h"
+#include <ev.h>
+
+#include "agent/agents.h"
+#include "base/log.h"
+#include "master/registry.h"
 
 #define TASK	"Registry"
 

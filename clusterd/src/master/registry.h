@@ -10,11 +10,13 @@
 #ifndef CLUSTERD_REGISTRY_H
 #define CLUSTERD_REGISTRY_H
 
-#include <ev.h>
+#include <stddef.h>
 
 #include <cjson/cJSON.h>
 
-#include "agents.h"
+struct agent;
+struct agents;
+struct ev_loop;
 
 #define REGISTRY_DB_REL		"queue/db/global.db"
 #define REGISTRY_SCHEMA_VERSION	1

@@ -14,10 +14,10 @@
 
 #include <openssl/err.h>
 
-#include "conn.h"
-#include "log.h"
-#include "reap.h"
-#include "tls.h"
+#include "base/log.h"
+#include "base/reap.h"
+#include "net/conn.h"
+#include "net/tls.h"
 
 #define READ_CHUNK	(16 * 1024)
 #define DEFAULT_IN_LIMIT (64 * 1024)

@@ -18,7 +18,7 @@
 #include <ev.h>
 #include <openssl/ssl.h>
 
-#include "buf.h"
+#include "base/buf.h"
 
 #define CONN_OUT_HIGH	(4u * 1024 * 1024)
 #define CONN_OUT_LIMIT	(64u * 1024 * 1024)

@@ -9,10 +9,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "conn.h"
-#include "control.h"
-#include "log.h"
-#include "reap.h"
+#include "base/log.h"
+#include "base/reap.h"
+#include "net/conn.h"
+#include "net/control.h"
 
 struct control_client {
 	struct conn	*conn;		/* NULL once closed */

@@ -3,7 +3,7 @@
 
 #include <zlib.h>
 
-#include "frame.h"
+#include "net/frame.h"
 
 static void
 put32(uint8_t *p, uint32_t v)

@@ -2,7 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "hello.h"
+#include "net/hello.h"
 
 static int
 add_service(cJSON *j, const char *name, const char *address, unsigned port)

@@ -10,7 +10,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "config.h"
+#include "base/config.h"
 
 struct hello {
 	char	cluster_name[CONFIG_NAME_MAX + 1];

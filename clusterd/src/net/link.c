@@ -3,9 +3,9 @@
 
 #include <zlib.h>
 
-#include "link.h"
-#include "log.h"
-#include "reap.h"
+#include "base/log.h"
+#include "base/reap.h"
+#include "net/link.h"
 
 struct link_req {
 	uint32_t	 id;

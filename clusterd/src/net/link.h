@@ -13,8 +13,8 @@
 #include <cjson/cJSON.h>
 #include <ev.h>
 
-#include "conn.h"
-#include "frame.h"
+#include "net/conn.h"
+#include "net/frame.h"
 
 struct link;
 

@@ -4,7 +4,7 @@
 #include <openssl/evp.h>
 #include <openssl/kdf.h>
 
-#include "tls.h"
+#include "net/tls.h"
 
 static const unsigned char tls13_aes256gcm_sha384[] = { 0x13, 0x02 };
 static int psk_index = -1;

@@ -8,10 +8,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "apply.h"
-#include "log.h"
-#include "safefs.h"
-#include "syncset.h"
+#include "base/log.h"
+#include "base/safefs.h"
+#include "sync/apply.h"
+#include "sync/syncset.h"
 
 #define TASK	"Integrity sync"
 #define APPLY_FSYNC_MAX	32	/* files in a round flushed one by one */

@@ -11,7 +11,7 @@
 
 #include <stddef.h>
 
-#include "bundle.h"
+#include "sync/bundle.h"
 
 struct apply_stats {
 	size_t	created;

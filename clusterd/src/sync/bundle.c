@@ -10,9 +10,9 @@
 #include <openssl/evp.h>
 #include <zlib.h>
 
-#include "bundle.h"
-#include "safefs.h"
-#include "syncset.h"
+#include "base/safefs.h"
+#include "sync/bundle.h"
+#include "sync/syncset.h"
 
 #define CHUNK		65536
 #define HDR_FIXED	12	/* u32 mode + u64 size */

@@ -18,7 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "buf.h"
+#include "base/buf.h"
 
 #define BUNDLE_MAX_FILE_SIZE	(4ull * 1024 * 1024 * 1024)
 

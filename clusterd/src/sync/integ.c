@@ -11,9 +11,9 @@
 
 #include <openssl/evp.h>
 
-#include "integ.h"
-#include "safefs.h"
-#include "syncset.h"
+#include "base/safefs.h"
+#include "sync/integ.h"
+#include "sync/syncset.h"
 
 struct scan {
 	const char			*home;

@@ -8,8 +8,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "log.h"
-#include "reload.h"
+#include "base/log.h"
+#include "sync/reload.h"
 
 #define TASK		"Integrity sync"
 #define ARGS_MAX_BYTES	(1024 * 1024)	/* beyond: run with no paths */

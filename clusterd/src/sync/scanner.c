@@ -2,8 +2,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "log.h"
-#include "scanner.h"
+#include "base/log.h"
+#include "sync/scanner.h"
 
 struct scanner {
 	struct ev_loop		*loop;

@@ -9,7 +9,7 @@
 
 #include <ev.h>
 
-#include "integ.h"
+#include "sync/integ.h"
 
 struct scanner;
 

@@ -1,7 +1,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "syncset.h"
+#include "sync/syncset.h"
 
 /*
  * What is synchronized.  Modes: the master's permission bits, masked so a

@@ -7,9 +7,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "log.h"
-#include "strmap.h"
-#include "watch.h"
+#include "base/log.h"
+#include "base/strmap.h"
+#include "sync/watch.h"
 
 #define WATCH_MASK	(IN_CLOSE_WRITE | IN_MODIFY | IN_ATTRIB | IN_CREATE | \
 			 IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | \

@@ -2,9 +2,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "integ.h"
-#include "log.h"
-#include "wagents.h"
+#include "agent/agents.h"
+#include "base/log.h"
+#include "base/node.h"
+#include "net/link.h"
+#include "sync/integ.h"
+#include "worker/wagents.h"
 
 #define TASK		"Agents"
 #define SAVE_DELAY	1.0	/* agents.json rewrite after a burst */

@@ -10,9 +10,11 @@
 
 #include <cjson/cJSON.h>
 
-#include "agents.h"
-#include "link.h"
-#include "node.h"
+struct agent;
+struct agents;
+struct frame_hdr;
+struct link;
+struct node;
 
 #define WAGENTS_FILE_REL	"queue/cluster/agents.json"
 

@@ -3,15 +3,16 @@
 #include <string.h>
 #include <time.h>
 
-#include "apply.h"
-#include "bundle.h"
-#include "integ.h"
-#include "log.h"
-#include "node.h"
-#include "reload.h"
-#include "scanner.h"
-#include "syncset.h"
-#include "wsync.h"
+#include "base/log.h"
+#include "base/node.h"
+#include "net/link.h"
+#include "sync/apply.h"
+#include "sync/bundle.h"
+#include "sync/integ.h"
+#include "sync/reload.h"
+#include "sync/scanner.h"
+#include "sync/syncset.h"
+#include "worker/wsync.h"
 
 #define RETRY_MIN	1.0	/* after a failed round; doubles per failure */
 

@@ -12,8 +12,9 @@
 
 #include <cjson/cJSON.h>
 
-#include "link.h"
-#include "node.h"
+struct frame_hdr;
+struct link;
+struct node;
 
 int	 wsync_start(struct node *);
 void	 wsync_stop(void);

@@ -1,0 +1,358 @@
+/*
+ * uplink: the link to the master, for the worker role and the balancer
+ * role alike.  Opens it, introduces itself with a hello, keeps it alive,
+ * and reconnects by itself with exponential backoff and jitter when the
+ * master goes away.  What runs over the link is the role's (struct
+ * uplink_role): file sync, agents and the gateway on a worker (worker.c);
+ * the pools on a balancer (balancer.c).
+ */
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base/log.h"
+#include "base/node.h"
+#include "base/version.h"
+#include "net/control.h"
+#include "net/hello.h"
+#include "net/link.h"
+#include "uplink/uplink.h"
+
+enum uplink_state {
+	U_IDLE,		/* waiting to reconnect */
+	U_CONNECTING,	/* TCP, TLS or hello under way */
+	U_READY
+};
+
+static struct {
+	struct node		*node;
+	const struct uplink_role *role;
+	struct link		*link;
+	enum uplink_state	 state;
+	ev_timer		 reconnect;	/* backoff, and connect timeout */
+	ev_timer		 keepalive;
+	unsigned		 attempt;
+	int			 ka_inflight;
+	int			 stopping;
+	char			 last_error[256];
+	char			 master_name[CONFIG_NAME_MAX + 1];
+	double			 connected_since;
+	double			 last_keepalive;
+} U;
+
+static void link_open(struct link *);
+static void link_frame(struct link *, const struct frame_hdr *, const cJSON *,
+    const uint8_t *);
+static void link_closed(struct link *, const char *);
+
+static const struct link_ops uplink_link_ops = {
+	link_open, link_frame, NULL, link_closed
+};
+
+/*
+ * Log a connection problem once: the same error again while still
+ * disconnected goes to debug, so a long outage does not flood the log.
+ */
+static void
+connect_problem(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static void
+connect_problem(const char *fmt, ...)
+{
+	char	msg[256];
+	va_list	ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (strcmp(msg, U.last_error) == 0) {
+		log_debug("Main", "%s (again)", msg);
+		return;
+	}
+	log_errx("Main", "%s", msg);
+	snprintf(U.last_error, sizeof(U.last_error), "%s", msg);
+}
+
+/* Next delay: reconnect_min doubling up to reconnect_max, 50-100% jitter. */
+static double
+backoff_delay(void)
+{
+	const struct config	*c = &U.node->cfg;
+	double			 d;
+
+	d = c->reconnect_min * pow(2.0, U.attempt < 30 ? U.attempt : 30);
+	if (d > c->reconnect_max)
+		d = c->reconnect_max;
+	U.attempt++;
+	return d * (0.5 + 0.5 * ((double)random() / RAND_MAX));
+}
+
+static void
+schedule_reconnect(void)
+{
+	double	d = backoff_delay();
+
+	U.state = U_IDLE;
+	ev_timer_stop(U.node->loop, &U.keepalive);
+	ev_timer_stop(U.node->loop, &U.reconnect);
+	ev_timer_set(&U.reconnect, d, 0);
+	ev_timer_start(U.node->loop, &U.reconnect);
+	log_debug("Main", "Reconnecting to the master in %.2fs.", d);
+}
+
+static void
+try_connect(void)
+{
+	const struct config	*c = &U.node->cfg;
+	char			 err[256];
+
+	U.state = U_CONNECTING;
+	U.link = link_connect(U.node->loop, c->master_address, c->master_port,
+	    U.node->ctx, &uplink_link_ops, NULL, c->request_timeout, err,
+	    sizeof(err));
+	if (U.link == NULL) {
+		connect_problem("Could not connect to master: %s.", err);
+		schedule_reconnect();
+		return;
+	}
+	/* Bound the whole TCP + TLS + hello exchange. */
+	ev_timer_set(&U.reconnect, c->request_timeout, 0);
+	ev_timer_start(U.node->loop, &U.reconnect);
+}
+
+static void
+reconnect_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	(void)loop;
+	(void)t;
+	(void)revents;
+	if (U.state == U_IDLE)
+		try_connect();
+	else if (U.state == U_CONNECTING && U.link != NULL)
+		link_close(U.link, "connection timed out");
+}
+
+static void
+keepalive_done(struct link *l, void *arg, enum link_result r,
+    const cJSON *body)
+{
+	(void)arg;
+	(void)body;
+	U.ka_inflight = 0;
+	if (r == LINK_OK) {
+		U.last_keepalive = node_wall_now();
+		log_info("Keep alive", "Successful response from master.");
+	} else if (r == LINK_TIMEOUT) {
+		log_errx("Keep alive", "No response from master in %gs: "
+		    "reconnecting.", U.node->cfg.request_timeout);
+		link_close(l, "keep alive timed out");
+	} else if (r == LINK_REFUSED)
+		log_warnx("Keep alive", "Master refused the keep alive.");
+}
+
+static void
+keepalive_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	(void)loop;
+	(void)t;
+	(void)revents;
+	if (U.state != U_READY || U.ka_inflight)
+		return;
+	if (link_request(U.link, FRAME_KEEPALIVE, NULL, 0, keepalive_done,
+	    NULL) == 0)
+		U.ka_inflight = 1;
+}
+
+static void
+hello_done(struct link *l, void *arg, enum link_result r, const cJSON *body)
+{
+	const struct config	*c = &U.node->cfg;
+	const cJSON		*v;
+
+	(void)arg;
+	if (r != LINK_OK) {
+		v = cJSON_GetObjectItemCaseSensitive(body, "error");
+		if (r == LINK_REFUSED)
+			connect_problem("Master refused the connection: %s.",
+			    cJSON_IsString(v) ? v->valuestring : "no reason");
+		else if (r == LINK_TIMEOUT)
+			connect_problem("Master did not answer the hello.");
+		if (r != LINK_CLOSED)
+			link_close(l, "hello refused");
+		return;
+	}
+	v = cJSON_GetObjectItemCaseSensitive(body, "node_name");
+	snprintf(U.master_name, sizeof(U.master_name), "%s",
+	    cJSON_IsString(v) ? v->valuestring : "?");
+	ev_timer_stop(U.node->loop, &U.reconnect);
+	U.state = U_READY;
+	U.attempt = 0;
+	U.last_error[0] = '\0';
+	U.connected_since = U.last_keepalive = node_wall_now();
+	log_info("Main", "Successfully connected to master %s (%s:%u).",
+	    U.master_name, c->master_address, c->master_port);
+	ev_timer_set(&U.keepalive, c->keepalive_interval,
+	    c->keepalive_interval);
+	ev_timer_start(U.node->loop, &U.keepalive);
+	U.role->up(l);
+}
+
+static void
+link_open(struct link *l)
+{
+	cJSON	*h;
+
+	h = hello_build(&U.node->cfg, CLUSTERD_VERSION);
+	if (h == NULL || link_request(l, FRAME_HELLO, h, 0, hello_done,
+	    NULL) == -1)
+		link_close(l, "cannot send hello");
+	cJSON_Delete(h);
+}
+
+static void
+link_frame(struct link *l, const struct frame_hdr *h, const cJSON *body,
+    const uint8_t *payload)
+{
+	if (!U.role->frame(h, body, payload))
+		link_respond_error(l, h, "unsupported request");
+}
+
+static void
+link_closed(struct link *l, const char *reason)
+{
+	(void)l;
+	if (U.state == U_READY)
+		log_errx("Main", "Connection with master lost: %s.", reason);
+	else if (strncmp(reason, "TLS handshake", 13) == 0)
+		connect_problem("Could not connect to master: %s (wrong "
+		    "cluster key?).", reason);
+	else if (strcmp(reason, "hello refused") != 0)
+		connect_problem("Could not connect to master: %s.", reason);
+	U.link = NULL;
+	U.ka_inflight = 0;
+	U.role->down();
+	if (!U.stopping)
+		schedule_reconnect();
+	else
+		U.state = U_IDLE;
+}
+
+/*
+ * Start the role and the first connection attempt; from then on the
+ * uplink reconnects by itself until uplink_stop().
+ */
+int
+uplink_start(struct node *n, const struct uplink_role *role)
+{
+	U.node = n;
+	U.role = role;
+	srandom((unsigned)time(NULL) ^ ((unsigned)getpid() << 16));
+	ev_init(&U.reconnect, reconnect_cb);
+	ev_init(&U.keepalive, keepalive_cb);
+	if (U.role->start(n) == -1)
+		return -1;
+	try_connect();
+	return 0;
+}
+
+void
+uplink_stop(void)
+{
+	U.stopping = 1;
+	ev_timer_stop(U.node->loop, &U.reconnect);
+	ev_timer_stop(U.node->loop, &U.keepalive);
+	if (U.link != NULL)
+		link_close(U.link, "node shutting down");
+	U.role->stop();
+}
+
+/* The link while it is ready (hello answered), else NULL. */
+struct link *
+uplink_link(void)
+{
+	return U.state == U_READY ? U.link : NULL;
+}
+
+/* Timers changed by a reload take effect from the next tick. */
+void
+uplink_reconfigure(void)
+{
+	const struct config	*c = &U.node->cfg;
+
+	if (U.link != NULL)
+		U.link->req_timeout = c->request_timeout;
+	if (U.state == U_READY) {
+		U.keepalive.repeat = c->keepalive_interval;
+		ev_timer_again(U.node->loop, &U.keepalive);
+	}
+	if (U.role->reconfigure != NULL)
+		U.role->reconfigure();
+}
+
+static void
+forward_done(struct link *l, void *arg, enum link_result r, const cJSON *body)
+{
+	struct control_client	*cl = arg;
+
+	(void)l;
+	if (r == LINK_OK)
+		control_reply(cl, cJSON_Duplicate(body, 1));
+	else if (r == LINK_TIMEOUT)
+		control_reply(cl, control_error("the master did not answer in "
+		    "%gs", U.node->cfg.request_timeout));
+	else
+		control_reply(cl, control_error("the connection to the master "
+		    "was lost"));
+}
+
+static cJSON *
+status_json(void)
+{
+	cJSON	*d = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(d, "node_name", U.node->cfg.node_name);
+	cJSON_AddStringToObject(d, "node_type", U.role->name);
+	cJSON_AddBoolToObject(d, "connected", U.state == U_READY);
+	cJSON_AddStringToObject(d, "master", U.state == U_READY ?
+	    U.master_name : "");
+	cJSON_AddItemToObject(d, "connected_since", node_time_json(
+	    U.state == U_READY ? U.connected_since : 0));
+	cJSON_AddItemToObject(d, "last_keepalive", node_time_json(
+	    U.state == U_READY ? U.last_keepalive : 0));
+	cJSON_AddStringToObject(d, "last_error", U.last_error);
+	U.role->status(d);
+	return d;
+}
+
+/*
+ * Control commands on a worker or balancer: "status" and the role's own
+ * commands are answered locally; cluster-wide commands are forwarded to
+ * the master, which alone has the whole picture.
+ */
+void
+uplink_control(struct control_client *cl, const cJSON *req, void *arg)
+{
+	const cJSON	*cmd = cJSON_GetObjectItemCaseSensitive(req, "command");
+
+	(void)arg;
+	if (strcmp(cmd->valuestring, "status") == 0) {
+		control_reply(cl, control_ok(status_json()));
+		return;
+	}
+	if (U.role->control != NULL && U.role->control(cl, req))
+		return;
+	if (U.state != U_READY) {
+		control_reply(cl, control_error("this %s is not connected to "
+		    "the master%s%s", U.role->name, U.last_error[0] ? ": " : "",
+		    U.last_error));
+		return;
+	}
+	if (link_request(U.link, FRAME_CONTROL, req, 0, forward_done, cl) ==
+	    -1)
+		control_reply(cl, control_error("cannot forward the command to "
+		    "the master"));
+}
