@@ -20,6 +20,7 @@
 #include "base/node.h"
 #include "base/reap.h"
 #include "net/conn.h"
+#include "net/listener.h"
 #include "net/tls.h"
 
 #define TASK	"Enrollment"
@@ -39,10 +40,9 @@ static struct {
 	struct node		*node;
 	const struct enroll_ops	*ops;
 	SSL_CTX			*ctx;
-	int			 fd;
-	ev_io			 accept_w;
+	struct listener		 listener;
 	unsigned long		 requests;
-} E = { .fd = -1 };
+} E = { .listener.fd = -1 };
 
 static void client_data(struct conn *);
 static void client_close(struct conn *, const char *);
@@ -143,38 +143,26 @@ idle_cb(struct ev_loop *loop, ev_timer *t, int revents)
 }
 
 static void
-accept_cb(struct ev_loop *loop, ev_io *w, int revents)
+accept_cb(struct listener *l, int fd, const char *addr, void *arg)
 {
-	struct sockaddr_storage	 ss;
 	struct enroll_client	*cl;
-	socklen_t		 sl;
-	int			 fd;
 
-	(void)w;
-	(void)revents;
-	for (;;) {
-		sl = sizeof(ss);
-		if ((fd = accept4(E.fd, (struct sockaddr *)&ss, &sl,
-		    SOCK_NONBLOCK | SOCK_CLOEXEC)) == -1)
-			break;
-		if ((cl = calloc(1, sizeof(*cl))) == NULL) {
-			close(fd);
-			continue;
-		}
-		conn_addr_string(&ss, cl->src, sizeof(cl->src));
-		if ((cl->conn = conn_new(loop, fd, E.ctx, 1, 0, &client_ops,
-		    cl)) == NULL) {
-			close(fd);
-			free(cl);
-			continue;
-		}
-		cl->conn->in_limit = ENROLL_LINE_MAX + 1;
-		ev_timer_init(&cl->idle, idle_cb, ENROLL_IDLE_TIMEOUT, 0);
-		cl->idle.data = cl;
-		ev_timer_start(loop, &cl->idle);
+	(void)arg;
+	if ((cl = calloc(1, sizeof(*cl))) == NULL) {
+		close(fd);
+		return;
 	}
-	if (errno != EAGAIN && errno != EINTR)
-		log_warn(TASK, "accept");
+	snprintf(cl->src, sizeof(cl->src), "%s", addr);
+	if ((cl->conn = conn_new(l->loop, fd, E.ctx, 1, 0, &client_ops,
+	    cl)) == NULL) {
+		close(fd);
+		free(cl);
+		return;
+	}
+	cl->conn->in_limit = ENROLL_LINE_MAX + 1;
+	ev_timer_init(&cl->idle, idle_cb, ENROLL_IDLE_TIMEOUT, 0);
+	cl->idle.data = cl;
+	ev_timer_start(l->loop, &cl->idle);
 }
 
 /*
@@ -291,11 +279,10 @@ enroll_start(struct node *n, const struct enroll_ops *ops)
 		log_errx(TASK, "Cannot start: %s.", err);
 		return -1;
 	}
-	if ((E.fd = conn_listen(n->cfg.enrollment_address,
-	    n->cfg.enrollment_port, 1024, TASK)) == -1)
+	if (listener_tcp(&E.listener, n->loop, n->cfg.enrollment_address,
+	    n->cfg.enrollment_port, 1024, TASK, "enrollment requests",
+	    accept_cb, NULL) == -1)
 		return -1;
-	ev_io_init(&E.accept_w, accept_cb, E.fd, EV_READ);
-	ev_io_start(n->loop, &E.accept_w);
 	log_info(TASK, "Serving enrollment on %s:%u.",
 	    n->cfg.enrollment_address, n->cfg.enrollment_port);
 	return 0;
@@ -304,11 +291,7 @@ enroll_start(struct node *n, const struct enroll_ops *ops)
 void
 enroll_stop(void)
 {
-	if (E.fd != -1) {
-		ev_io_stop(E.node->loop, &E.accept_w);
-		close(E.fd);
-		E.fd = -1;
-	}
+	listener_close(&E.listener);
 	SSL_CTX_free(E.ctx);
 	E.ctx = NULL;
 }

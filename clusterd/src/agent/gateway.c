@@ -20,6 +20,7 @@
 #include "base/log.h"
 #include "base/node.h"
 #include "net/conn.h"
+#include "net/listener.h"
 
 #define TASK		"Agents"
 #define OUT_LIMIT	(64 * 1024)	/* queued to one agent, then dropped */
@@ -60,8 +61,7 @@ static const char *const reject_names[REJ_COUNT] = {
 
 static struct {
 	struct node	*node;
-	int		 fd;
-	ev_io		 accept_w;
+	struct listener	 listener;	/* agents */
 	ev_timer	 flush;
 	ev_timer	 sweep;
 	struct gwconn	*conns;
@@ -70,16 +70,13 @@ static struct {
 	cJSON		*updates;	/* pending status/info reports */
 	cJSON		*alive;		/* ids seen alive, nothing else new */
 	unsigned long	 global;	/* our counter toward agents */
-	int		 check_fd;	/* agent-check listener, or -1 */
-	ev_io		 check_w;
+	struct listener	 check;		/* agent-check, if configured */
 	enum gateway_lb_state lb_state;
-	ev_timer	 resume;	/* accepting again after EMFILE */
-	ev_tstamp	 emfile_logged;
 	unsigned long	 rejected[REJ_COUNT];
 	ev_tstamp	 rej_logged[REJ_COUNT];
 	unsigned long	 rej_quiet[REJ_COUNT];
 	unsigned long	 messages, events;
-} G = { .fd = -1, .check_fd = -1 };
+} G = { .listener.fd = -1, .check.fd = -1 };
 
 static void conn_cb(struct ev_loop *, ev_io *, int);
 
@@ -416,57 +413,28 @@ eof:
 }
 
 static void
-accept_cb(struct ev_loop *loop, ev_io *w, int revents)
+accept_cb(struct listener *l, int fd, const char *addr, void *arg)
 {
-	struct sockaddr_storage	 ss;
-	struct gwconn		*c;
-	socklen_t		 sl;
-	int			 fd, one = 1;
+	struct gwconn	*c;
+	int		 one = 1;
 
-	(void)w;
-	(void)revents;
-	for (;;) {
-		sl = sizeof(ss);
-		if ((fd = accept4(G.fd, (struct sockaddr *)&ss, &sl,
-		    SOCK_NONBLOCK | SOCK_CLOEXEC)) == -1)
-			break;
-		if ((c = calloc(1, sizeof(*c))) == NULL) {
-			close(fd);
-			continue;
-		}
-		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-		c->fd = fd;
-		conn_addr_string(&ss, c->addr, sizeof(c->addr));
-		c->last_rx = ev_now(loop);
-		ev_io_init(&c->io, conn_cb, fd, EV_READ);
-		c->io.data = c;
-		ev_io_start(loop, &c->io);
-		c->next = G.conns;
-		if (G.conns != NULL)
-			G.conns->prev = c;
-		G.conns = c;
-		G.nconns++;
+	(void)arg;
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		close(fd);
+		return;
 	}
-	if (errno == EMFILE || errno == ENFILE) {
-		/* Pause accepting for a second rather than spin, and say so
-		 * at most once a minute. */
-		if (ev_now(loop) - G.emfile_logged >= 60) {
-			log_warnx(TASK, "Out of file descriptors accepting "
-			    "agents (%zu connected); raise the limit "
-			    "(LimitNOFILE).", G.nconns);
-			G.emfile_logged = ev_now(loop);
-		}
-		ev_io_stop(loop, &G.accept_w);
-		ev_timer_start(loop, &G.resume);
-	}
-}
-
-static void
-resume_cb(struct ev_loop *loop, ev_timer *t, int revents)
-{
-	(void)t;
-	(void)revents;
-	ev_io_start(loop, &G.accept_w);
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	c->fd = fd;
+	snprintf(c->addr, sizeof(c->addr), "%s", addr);
+	c->last_rx = ev_now(l->loop);
+	ev_io_init(&c->io, conn_cb, fd, EV_READ);
+	c->io.data = c;
+	ev_io_start(l->loop, &c->io);
+	c->next = G.conns;
+	if (G.conns != NULL)
+		G.conns->prev = c;
+	G.conns = c;
+	G.nconns++;
 }
 
 /* Batched reports to the master: status changes, info, alive ids. */
@@ -533,8 +501,8 @@ sweep_cb(struct ev_loop *loop, ev_timer *t, int revents)
  * full (no new agents, the ones connected stay), "down" on maint.  "up"
  * also brings up a server added at runtime, whose agent check starts down.
  */
-const char *
-gateway_lb_answer(void)
+static const char *
+lb_answer(void)
 {
 	static char	ans[32];
 	unsigned	max, pct;
@@ -568,21 +536,16 @@ gateway_set_lb_state(const char *s)
 
 /* One agent-check connection: the answer, then close. */
 static void
-check_cb(struct ev_loop *loop, ev_io *w, int revents)
+check_cb(struct listener *l, int fd, const char *addr, void *arg)
 {
-	const char	*ans;
-	int		 fd;
+	const char	*ans = lb_answer();
 
-	(void)loop;
-	(void)w;
-	(void)revents;
-	while ((fd = accept4(G.check_fd, NULL, NULL, SOCK_NONBLOCK |
-	    SOCK_CLOEXEC)) != -1) {
-		ans = gateway_lb_answer();
-		if (write(fd, ans, strlen(ans)) == -1)
-			log_debug(TASK, "agent-check write: %s", strerror(errno));
-		close(fd);
-	}
+	(void)l;
+	(void)addr;
+	(void)arg;
+	if (write(fd, ans, strlen(ans)) == -1)
+		log_debug(TASK, "agent-check write: %s", strerror(errno));
+	close(fd);
 }
 
 /* Many agents, one fd each: take the hard limit as the soft one. */
@@ -617,21 +580,15 @@ gateway_start(struct node *n, const struct gateway_ops *ops)
 	if (archives_open(n->loop, n->cfg.home, n->cfg.node_name) == -1)
 		return -1;
 	raise_nofile();
-	if ((G.fd = conn_listen(n->cfg.gateway_address, n->cfg.gateway_port,
-	    4096, TASK)) == -1)
+	if (listener_tcp(&G.listener, n->loop, n->cfg.gateway_address,
+	    n->cfg.gateway_port, 4096, TASK, "agents", accept_cb, NULL) == -1)
 		return -1;
-	if (n->cfg.agent_check_port != 0) {
-		if ((G.check_fd = conn_listen(n->cfg.gateway_address,
-		    n->cfg.agent_check_port, 64, TASK)) == -1)
-			return -1;
-		ev_io_init(&G.check_w, check_cb, G.check_fd, EV_READ);
-		ev_io_start(n->loop, &G.check_w);
-	}
-	ev_io_init(&G.accept_w, accept_cb, G.fd, EV_READ);
-	ev_io_start(n->loop, &G.accept_w);
+	if (n->cfg.agent_check_port != 0 && listener_tcp(&G.check, n->loop,
+	    n->cfg.gateway_address, n->cfg.agent_check_port, 64, TASK,
+	    "agent-checks", check_cb, NULL) == -1)
+		return -1;
 	ev_timer_init(&G.flush, flush_cb, GATEWAY_FLUSH, GATEWAY_FLUSH);
 	ev_timer_start(n->loop, &G.flush);
-	ev_timer_init(&G.resume, resume_cb, 1.0, 0);
 	ev_timer_init(&G.sweep, sweep_cb, 1.0, 1.0);
 	ev_timer_start(n->loop, &G.sweep);
 	log_info(TASK, "Serving agents on %s:%u.", n->cfg.gateway_address,
@@ -644,19 +601,10 @@ gateway_stop(void)
 {
 	if (G.node == NULL)
 		return;
-	if (G.fd != -1) {
-		ev_io_stop(G.node->loop, &G.accept_w);
-		close(G.fd);
-		G.fd = -1;
-	}
-	if (G.check_fd != -1) {
-		ev_io_stop(G.node->loop, &G.check_w);
-		close(G.check_fd);
-		G.check_fd = -1;
-	}
+	listener_close(&G.listener);
+	listener_close(&G.check);
 	ev_timer_stop(G.node->loop, &G.flush);
 	ev_timer_stop(G.node->loop, &G.sweep);
-	ev_timer_stop(G.node->loop, &G.resume);
 	while (G.conns != NULL)
 		gw_close(G.conns);
 	cJSON_Delete(G.updates);

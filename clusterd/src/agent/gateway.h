@@ -42,7 +42,6 @@ enum gateway_lb_state {
 };
 
 int	gateway_set_lb_state(const char *);
-const char *gateway_lb_answer(void);
 void	gateway_status(cJSON *);
 
 #endif

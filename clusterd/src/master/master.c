@@ -30,6 +30,7 @@
 #include "net/control.h"
 #include "net/hello.h"
 #include "net/link.h"
+#include "net/listener.h"
 
 #define REFUSAL_SLOTS		64
 #define REFUSAL_QUIET		600.0	/* seconds between repeated lines */
@@ -66,14 +67,13 @@ static void master_command(const cJSON *, void (*)(void *, cJSON *), void *);
 
 static struct {
 	struct node		*node;
-	int			 fd;
-	ev_io			 accept_w;
+	struct listener		 listener;
 	TAILQ_HEAD(, peer)	 peers;
 	struct refusal		 refusals[REFUSAL_SLOTS];
 	char			 local_address[64];
 	unsigned long		 next_serial;
 	ev_timer		 rebalance;
-} M = { .fd = -1 };
+} M = { .listener.fd = -1 };
 
 /* Where an asynchronous answer goes: a worker's request, by serial. */
 struct peer_reply {
@@ -182,48 +182,34 @@ watchdog_cb(struct ev_loop *loop, ev_timer *w, int revents)
 }
 
 static void
-accept_cb(struct ev_loop *loop, ev_io *w, int revents)
+accept_cb(struct listener *l, int fd, const char *addr, void *arg)
 {
-	struct sockaddr_storage	 ss;
-	socklen_t		 sl;
-	struct peer		*p;
-	int			 fd;
+	struct peer	*p;
 
-	(void)w;
-	(void)revents;
-	for (;;) {
-		sl = sizeof(ss);
-		fd = accept4(M.fd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK |
-		    SOCK_CLOEXEC);
-		if (fd == -1)
-			break;
-		if ((p = calloc(1, sizeof(*p))) == NULL) {
-			close(fd);
-			continue;
-		}
-		conn_addr_string(&ss, p->address, sizeof(p->address));
-		snprintf(p->ctx, sizeof(p->ctx), "Master %s",
-		    M.node->cfg.node_name);
-		if ((p->link = link_accept(loop, fd, M.node->ctx, &peer_ops, p,
-		    M.node->cfg.request_timeout)) == NULL) {
-			log_warnx("Main", "cannot set up a connection from %s",
-			    p->address);
-			close(fd);
-			free(p);
-			continue;
-		}
-		p->state = PEER_HANDSHAKE;
-		p->serial = ++M.next_serial;
-		ev_timer_init(&p->watchdog, watchdog_cb, 0,
-		    M.node->cfg.request_timeout);
-		p->watchdog.data = p;
-		ev_timer_again(loop, &p->watchdog);
-		TAILQ_INSERT_TAIL(&M.peers, p, entry);
-		if ((p->sync = msync_peer_new(p->link, p->ctx)) == NULL)
-			link_close(p->link, "out of memory");
+	(void)arg;
+	if ((p = calloc(1, sizeof(*p))) == NULL) {
+		close(fd);
+		return;
 	}
-	if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
-		log_warn("Main", "accept");
+	snprintf(p->address, sizeof(p->address), "%s", addr);
+	snprintf(p->ctx, sizeof(p->ctx), "Master %s", M.node->cfg.node_name);
+	if ((p->link = link_accept(l->loop, fd, M.node->ctx, &peer_ops, p,
+	    M.node->cfg.request_timeout)) == NULL) {
+		log_warnx("Main", "cannot set up a connection from %s",
+		    p->address);
+		close(fd);
+		free(p);
+		return;
+	}
+	p->state = PEER_HANDSHAKE;
+	p->serial = ++M.next_serial;
+	ev_timer_init(&p->watchdog, watchdog_cb, 0,
+	    M.node->cfg.request_timeout);
+	p->watchdog.data = p;
+	ev_timer_again(l->loop, &p->watchdog);
+	TAILQ_INSERT_TAIL(&M.peers, p, entry);
+	if ((p->sync = msync_peer_new(p->link, p->ctx)) == NULL)
+		link_close(p->link, "out of memory");
 }
 
 static int
@@ -731,11 +717,9 @@ master_start(struct node *n)
 	/* Agents on the master only when asked for (gateway yes). */
 	if (n->cfg.gateway == 1 && gateway_start(n, &master_gateway_ops) == -1)
 		return -1;
-	if ((M.fd = conn_listen(n->cfg.bind_address, n->cfg.port, 128,
-	    "Main")) == -1)
+	if (listener_tcp(&M.listener, n->loop, n->cfg.bind_address,
+	    n->cfg.port, 128, "Main", "cluster nodes", accept_cb, NULL) == -1)
 		return -1;
-	ev_io_init(&M.accept_w, accept_cb, M.fd, EV_READ);
-	ev_io_start(n->loop, &M.accept_w);
 	log_info("Main", "Serving on %s:%u.", n->cfg.bind_address,
 	    n->cfg.port);
 	return 0;
@@ -746,11 +730,7 @@ master_stop(void)
 {
 	struct peer	*p;
 
-	if (M.fd != -1) {
-		ev_io_stop(M.node->loop, &M.accept_w);
-		close(M.fd);
-		M.fd = -1;
-	}
+	listener_close(&M.listener);
 	enroll_stop();
 	gateway_stop();
 	ev_timer_stop(M.node->loop, &M.rebalance);

@@ -35,41 +35,6 @@ conn_set_nonblock(int fd)
 	return 0;
 }
 
-/*
- * A non-blocking TCP listener on a numeric address and port, for every
- * service of a node (cluster link, enrollment, agents, agent-check).
- * Returns the fd, or -1 after logging why under task.
- */
-int
-conn_listen(const char *addr, unsigned port, int backlog, const char *task)
-{
-	struct addrinfo	 hints, *res = NULL;
-	char		 sport[8];
-	int		 fd, one = 1, rv;
-
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_PASSIVE | AI_NUMERICHOST;
-	snprintf(sport, sizeof(sport), "%u", port);
-	if ((rv = getaddrinfo(addr, sport, &hints, &res)) != 0) {
-		log_errx(task, "address %s: %s", addr, gai_strerror(rv));
-		return -1;
-	}
-	if ((fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK |
-	    SOCK_CLOEXEC, 0)) == -1 ||
-	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ==
-	    -1 || bind(fd, res->ai_addr, res->ai_addrlen) == -1 ||
-	    listen(fd, backlog) == -1) {
-		log_err(task, "cannot listen on %s:%u", addr, port);
-		if (fd != -1)
-			close(fd);
-		fd = -1;
-	}
-	freeaddrinfo(res);
-	return fd;
-}
-
 /* Printable address of a sockaddr (IPv4, IPv6 or unix). */
 void
 conn_addr_string(const void *sap, char *out, size_t outlen)

@@ -68,8 +68,6 @@ int		 conn_congested(const struct conn *);
 void		 conn_close(struct conn *, const char *reason);
 void		 conn_close_after_flush(struct conn *);
 int		 conn_set_nonblock(int fd);
-int		 conn_listen(const char *addr, unsigned port, int backlog,
-		    const char *task);
 void		 conn_addr_string(const void *sa, char *out, size_t outlen);
 
 #endif

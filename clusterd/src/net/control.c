@@ -13,6 +13,7 @@
 #include "base/reap.h"
 #include "net/conn.h"
 #include "net/control.h"
+#include "net/listener.h"
 
 struct control_client {
 	struct conn	*conn;		/* NULL once closed */
@@ -22,7 +23,7 @@ struct control_client {
 static struct {
 	struct ev_loop	*loop;
 	int		 fd;
-	ev_io		 accept_w;
+	struct listener	 listener;
 	char		 path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	control_handler	 handler;
 	void		*arg;
@@ -133,28 +134,21 @@ client_close(struct conn *c, const char *reason)
 }
 
 static void
-accept_cb(struct ev_loop *loop, ev_io *w, int revents)
+accept_cb(struct listener *l, int fd, const char *addr, void *arg)
 {
 	struct control_client	*cl;
-	int			 fd;
 
-	(void)w;
-	(void)revents;
-	while ((fd = accept4(ctl.fd, NULL, NULL, SOCK_NONBLOCK |
-	    SOCK_CLOEXEC)) != -1) {
-		if ((cl = calloc(1, sizeof(*cl))) == NULL ||
-		    (cl->conn = conn_new(loop, fd, NULL, 1, 0, &client_ops,
-		    cl)) == NULL) {
-			log_warnx("Control", "out of memory for a control "
-			    "client");
-			free(cl);
-			close(fd);
-			continue;
-		}
-		cl->conn->in_limit = CONTROL_REQUEST_MAX;
+	(void)addr;
+	(void)arg;
+	if ((cl = calloc(1, sizeof(*cl))) == NULL ||
+	    (cl->conn = conn_new(l->loop, fd, NULL, 1, 0, &client_ops,
+	    cl)) == NULL) {
+		log_warnx("Control", "out of memory for a control client");
+		free(cl);
+		close(fd);
+		return;
 	}
-	if (errno != EAGAIN && errno != EINTR)
-		log_warn("Control", "accept");
+	cl->conn->in_limit = CONTROL_REQUEST_MAX;
 }
 
 /*
@@ -196,8 +190,8 @@ control_init(struct ev_loop *loop, const char *path, control_handler handler,
 		log_err("Control", "listen %s", path);
 		goto fail;
 	}
-	ev_io_init(&ctl.accept_w, accept_cb, ctl.fd, EV_READ);
-	ev_io_start(loop, &ctl.accept_w);
+	listener_start(&ctl.listener, loop, ctl.fd, "Control",
+	    "control clients", accept_cb, NULL);
 	return 0;
 fail:
 	close(ctl.fd);
@@ -210,8 +204,7 @@ control_shutdown(void)
 {
 	if (ctl.fd == -1)
 		return;
-	ev_io_stop(ctl.loop, &ctl.accept_w);
-	close(ctl.fd);
+	listener_close(&ctl.listener);
 	unlink(ctl.path);
 	ctl.fd = -1;
 }

@@ -1,0 +1,49 @@
+/*
+ * listener: the one accept path of every service a node serves (cluster
+ * link, enrollment, agents, agent-check, control socket).  Each call of
+ * its watcher accepts at most LISTENER_BATCH connections, so one busy
+ * service cannot starve the loop; when the process runs out of file
+ * descriptors the listener pauses for LISTENER_PAUSE seconds instead of
+ * spinning on a ready socket it cannot accept, and says so in one log line
+ * (at most one a minute).  The service gets each accepted socket,
+ * non-blocking and close-on-exec, with its peer's printable address.
+ */
+#ifndef CLUSTERD_LISTENER_H
+#define CLUSTERD_LISTENER_H
+
+#include <ev.h>
+
+#define LISTENER_BATCH	64	/* accepts per wake-up */
+#define LISTENER_PAUSE	0.5	/* seconds without accepting at the limit */
+#define LISTENER_LOG_EVERY 60.0	/* seconds between "out of descriptors" */
+
+struct listener;
+
+/* fd: the accepted socket, the callee's to keep or close. */
+typedef void (*listener_cb)(struct listener *, int fd, const char *addr,
+    void *arg);
+
+struct listener {
+	struct ev_loop	*loop;
+	int		 fd;
+	ev_io		 io;
+	ev_timer	 pause;
+	listener_cb	 cb;
+	void		*arg;
+	const char	*task;		/* log task */
+	const char	*what;		/* "agents", "enrollment requests" */
+	double		 last_log;
+	unsigned long	 accepted;	/* counters, for status and metrics */
+	unsigned long	 pauses;
+	unsigned long	 pauses_unlogged;
+};
+
+int	listener_tcp(struct listener *, struct ev_loop *, const char *addr,
+	    unsigned port, int backlog, const char *task, const char *what,
+	    listener_cb, void *arg);
+void	listener_start(struct listener *, struct ev_loop *, int fd,
+	    const char *task, const char *what, listener_cb, void *arg);
+void	listener_close(struct listener *);
+int	listener_paused(const struct listener *);
+
+#endif
