@@ -715,9 +715,7 @@ config_print(const struct config *c, FILE *out)
 	    c->haproxy_enrollment_backend);
 	fprintf(out, "pool_check_interval %.15gs\n", c->pool_check_interval);
 	fprintf(out, "pool_drain_timeout %.15gs\n", c->pool_drain_timeout);
-	fprintf(out, "log_level %s\n", c->log_level == LOG_LVL_DEBUG ? "debug" :
-	    c->log_level == LOG_LVL_INFO ? "info" :
-	    c->log_level == LOG_LVL_WARNING ? "warning" : "error");
+	fprintf(out, "log_level %s\n", log_level_name(c->log_level));
 }
 
 /* Build home/rel into out; -1 if it does not fit. */

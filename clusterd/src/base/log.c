@@ -84,28 +84,39 @@ log_close(void)
 	lg.path = NULL;
 }
 
+/* The levels a configuration may name (log_level), as it spells them. */
+static const struct {
+	const char	*name;
+	enum log_level	 level;
+} config_levels[] = {
+	{ "debug", LOG_LVL_DEBUG }, { "info", LOG_LVL_INFO },
+	{ "warning", LOG_LVL_WARNING }, { "error", LOG_LVL_ERROR },
+};
+
 int
 log_level_parse(const char *s, enum log_level *out)
 {
-	static const struct { const char *n; enum log_level l; } t[] = {
-		{ "debug", LOG_LVL_DEBUG }, { "info", LOG_LVL_INFO },
-		{ "warning", LOG_LVL_WARNING }, { "error", LOG_LVL_ERROR },
-	};
-	size_t i;
+	size_t	i;
 
-	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
-		if (strcasecmp(s, t[i].n) == 0) {
-			*out = t[i].l;
+	for (i = 0; i < sizeof(config_levels) / sizeof(config_levels[0]); i++) {
+		if (strcasecmp(s, config_levels[i].name) == 0) {
+			*out = config_levels[i].level;
 			return 0;
 		}
 	}
 	return -1;
 }
 
+/* The configuration's word for a level: log_level_parse's inverse. */
 const char *
 log_level_name(enum log_level l)
 {
-	return level_names[l];
+	size_t	i;
+
+	for (i = 0; i < sizeof(config_levels) / sizeof(config_levels[0]); i++)
+		if (config_levels[i].level == l)
+			return config_levels[i].name;
+	return "error";
 }
 
 void
