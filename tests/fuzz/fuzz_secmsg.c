@@ -1,7 +1,7 @@
 /*
  * fuzz_secmsg: the agents' secure-message codec and the keepalive parser
  * on arbitrary bytes, for one fixed agent (001, web-01, the key of
- * ../shared/protocol/agent-vectors.json, so the seeds decode).
+ * tests/data/agent-vectors.json, so the seeds decode).
  *
  * The first byte chooses the mode ((byte & 15) % 3) and its flags (byte
  * >> 4); the rest is:

@@ -1,7 +1,8 @@
 /*
- * clusterd: the cluster daemon.  One binary; the role (master or worker)
- * comes from the configuration.  This file holds start-up, signals and
- * shutdown; the roles live in master.c and worker.c.
+ * clusterd: the cluster daemon.  One binary; the role (master, worker or
+ * balancer) comes from the configuration.  This file holds start-up,
+ * signals and shutdown; the roles live in master/, worker/ and balancer/,
+ * the last two over the uplink to the master (uplink/).
  */
 #include <sys/file.h>
 #include <sys/stat.h>
