@@ -10,7 +10,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -22,126 +21,17 @@
 #include <unistd.h>
 
 #include <cmocka.h>
-#include <openssl/evp.h>
 
 #include "base/buf.h"
 #include "sync/apply.h"
 #include "sync/bundle.h"
 #include "sync/syncset.h"
 
+#include "helpers/fixture.h"
+
 #define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
 
-/*
- * Under SANITIZE=undefined, undefined behaviour fails the test instead of
- * printing a line among passing ones.
- */
-const char *__ubsan_default_options(void);
-const char *
-__ubsan_default_options(void)
-{
-	return "halt_on_error=1:print_stacktrace=1";
-}
-
-/* ---- base/{master,worker,outside} ---- */
-
-struct fx {
-	char	base[64];
-	char	master[96];
-	char	worker[96];
-	char	outside[96];
-};
-
-static void
-fx_init(struct fx *f)
-{
-	snprintf(f->base, sizeof(f->base), "/tmp/test_apply.XXXXXX");
-	assert_non_null(mkdtemp(f->base));
-	snprintf(f->master, sizeof(f->master), "%s/master", f->base);
-	snprintf(f->worker, sizeof(f->worker), "%s/worker", f->base);
-	snprintf(f->outside, sizeof(f->outside), "%s/outside", f->base);
-	assert_int_equal(mkdir(f->master, 0750), 0);
-	assert_int_equal(mkdir(f->worker, 0750), 0);
-	assert_int_equal(mkdir(f->outside, 0750), 0);
-}
-
-static int
-rm_one(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)ftw;
-	return flag == FTW_DP ? rmdir(p) : unlink(p);
-}
-
-/* Each test gets its folders; they go even when the test fails. */
-static int
-fx_setup(void **state)
-{
-	struct fx	*f;
-
-	assert_non_null(f = calloc(1, sizeof(*f)));
-	fx_init(f);
-	*state = f;
-	return 0;
-}
-
-static int
-fx_teardown(void **state)
-{
-	struct fx	*f = *state;
-
-	nftw(f->base, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-	free(f);
-	return 0;
-}
-
-static size_t	n_temps;
-
-static int
-count_one(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	if (strncmp(p + ftw->base, SYNCSET_TMP_PREFIX,
-	    strlen(SYNCSET_TMP_PREFIX)) == 0)
-		n_temps++;
-	return 0;
-}
-
-static size_t
-count_temps(const char *dir)
-{
-	n_temps = 0;
-	assert_int_equal(nftw(dir, count_one, 16, FTW_PHYS), 0);
-	return n_temps;
-}
-
-static void
-mkparents(const char *home, const char *rel)
-{
-	char	p[PATH_MAX], *s;
-
-	snprintf(p, sizeof(p), "%s/%s", home, rel);
-	for (s = p + strlen(home) + 1; (s = strchr(s, '/')) != NULL; s++) {
-		*s = '\0';
-		if (mkdir(p, 0750) == -1 && errno != EEXIST)
-			fail_msg("mkdir %s: %s", p, strerror(errno));
-		*s = '/';
-	}
-}
-
-static void
-put(const char *home, const char *rel, const char *s)
-{
-	char	p[PATH_MAX];
-	int	fd;
-
-	mkparents(home, rel);
-	snprintf(p, sizeof(p), "%s/%s", home, rel);
-	if ((fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0644)) == -1)
-		fail_msg("create %s: %s", p, strerror(errno));
-	assert_int_equal(write(fd, s, strlen(s)), (ssize_t)strlen(s));
-	assert_int_equal(close(fd), 0);
-}
+/* ---- what a home holds (the homes: helpers/fixture.c) ---- */
 
 static int
 exists(const char *home, const char *rel)
@@ -186,14 +76,6 @@ check_file(const char *home, const char *rel, const char *s, mode_t mode)
 		    (unsigned)(st.st_mode & 07777), (unsigned)mode);
 }
 
-static void
-md5(const void *data, size_t len, uint8_t out[16])
-{
-	unsigned	n;
-
-	assert_int_equal(EVP_Digest(data, len, out, &n, EVP_md5(), NULL), 1);
-}
-
 /* ---- a round: encode on the master, decode on the worker ---- */
 
 struct plan_file {
@@ -209,7 +91,7 @@ struct plan_file {
  * worker; returns the decoded expected list (finish succeeded).
  */
 static struct bundle_file *
-receive(struct fx *x, const struct plan_file *pf, size_t n)
+receive(struct fx_homes *x, const struct plan_file *pf, size_t n)
 {
 	struct bundle_file	*f;
 	struct bundle_enc	*e;
@@ -225,11 +107,11 @@ receive(struct fx *x, const struct plan_file *pf, size_t n)
 	for (i = 0; i < n; i++) {
 		const char *c = pf[i].planned ? pf[i].planned : pf[i].data;
 
-		put(x->master, pf[i].path, pf[i].data);
+		fx_puts(x->master, pf[i].path, pf[i].data);
 		paths[i] = (char *)(uintptr_t)pf[i].path;
 		modes[i] = pf[i].mode;
 		assert_non_null(f[i].path = strdup(pf[i].path));
-		md5(c, strlen(c), f[i].md5);
+		fx_md5(c, strlen(c), f[i].md5);
 		f[i].mode = pf[i].mode;
 		f[i].is_new = pf[i].is_new;
 	}
@@ -291,20 +173,20 @@ test_apply_round(void **state)
 		"etc/decoders/only.xml", "etc/ossec.conf",
 		"../outside/victim", "etc/rules/../../outside/victim",
 	};
-	struct fx			 *x = *state;
+	struct fx_homes			 *x = *state;
 	struct bundle_file		*f;
 	struct apply_stats		 st;
 	struct apply_changes		 ch;
 
 	(void)state;
-	put(x->worker, "etc/rules/old.xml", "old");
-	put(x->worker, "etc/rules/gone/deep/x.xml", "x");
-	put(x->worker, "etc/rules/keep/y.xml", "y");
-	put(x->worker, "etc/rules/keep/z.xml", "z");
-	put(x->worker, "etc/decoders/only.xml", "d");
-	put(x->worker, "etc/ossec.conf", "<ossec_config/>");
-	put(x->worker, "etc/lists/l", "l");
-	put(x->outside, "victim", "v");
+	fx_puts(x->worker, "etc/rules/old.xml", "old");
+	fx_puts(x->worker, "etc/rules/gone/deep/x.xml", "x");
+	fx_puts(x->worker, "etc/rules/keep/y.xml", "y");
+	fx_puts(x->worker, "etc/rules/keep/z.xml", "z");
+	fx_puts(x->worker, "etc/decoders/only.xml", "d");
+	fx_puts(x->worker, "etc/ossec.conf", "<ossec_config/>");
+	fx_puts(x->worker, "etc/lists/l", "l");
+	fx_puts(x->outside, "victim", "v");
 	f = receive(x, pf, NELEM(pf));
 	assert_int_equal(apply_bundle(x->worker, f, NELEM(pf), rm, NELEM(rm),
 	    &st, &ch), 0);
@@ -352,7 +234,7 @@ test_apply_round(void **state)
 	 * the stale one included (the caller frees the decoder without an
 	 * abort after applying).
 	 */
-	if (count_temps(x->worker) != 0)
+	if (fx_count_temps(x->worker) != 0)
 		fail_msg("the stale file's temp file was left in etc/rules");
 	free_files(f, NELEM(pf));
 }
@@ -371,7 +253,7 @@ test_modes_masked(void **state)
 		{ "etc/shared/default/sticky.conf", "t", 03775, 1, NULL },
 		{ "etc/client.keys", "k", 0666, 1, NULL },
 	};
-	struct fx			 *x = *state;
+	struct fx_homes			 *x = *state;
 	struct bundle_file		*f;
 	struct apply_stats		 st;
 	struct apply_changes		 ch;
@@ -398,14 +280,14 @@ test_update_replaces(void **state)
 	static const struct plan_file	 pf[] = {
 		{ "etc/rules/a.xml", "new a", 0644, 0, NULL },
 	};
-	struct fx			 *x = *state;
+	struct fx_homes			 *x = *state;
 	struct bundle_file		*f;
 	struct apply_stats		 st;
 	struct apply_changes		 ch;
 	char				 p[PATH_MAX], q[PATH_MAX];
 
 	(void)state;
-	put(x->worker, "etc/rules/a.xml", "old a");
+	fx_puts(x->worker, "etc/rules/a.xml", "old a");
 	/* A hard link elsewhere keeps the old content. */
 	snprintf(p, sizeof(p), "%s/etc/rules/a.xml", x->worker);
 	snprintf(q, sizeof(q), "%s/hardlink", x->outside);
@@ -415,7 +297,7 @@ test_update_replaces(void **state)
 	assert_int_equal(st.updated, 1);
 	check_file(x->worker, "etc/rules/a.xml", "new a", 0644);
 	check_file(x->outside, "hardlink", "old a", 0644);
-	assert_int_equal(count_temps(x->worker), 0);
+	assert_int_equal(fx_count_temps(x->worker), 0);
 	apply_changes_free(&ch);
 	free_files(f, 1);
 }
@@ -429,19 +311,19 @@ test_prune_roots(void **state)
 		"etc/client.keys", "etc/lists/x/y/z/deep.txt",
 		"etc/decoders/d/e.xml",
 	};
-	struct fx		 *x = *state;
+	struct fx_homes		 *x = *state;
 	struct bundle_file	 none[1];
 	struct apply_stats	 st;
 	struct apply_changes	 ch;
 
 	(void)state;
 	memset(none, 0, sizeof(none));
-	put(x->worker, "etc/rules/a.xml", "a");
-	put(x->worker, "etc/shared/default/agent.conf", "c");
-	put(x->worker, "etc/client.keys", "k");
-	put(x->worker, "etc/lists/x/y/z/deep.txt", "z");
-	put(x->worker, "etc/lists/x/other", "o");
-	put(x->worker, "etc/decoders/d/e.xml", "e");
+	fx_puts(x->worker, "etc/rules/a.xml", "a");
+	fx_puts(x->worker, "etc/shared/default/agent.conf", "c");
+	fx_puts(x->worker, "etc/client.keys", "k");
+	fx_puts(x->worker, "etc/lists/x/y/z/deep.txt", "z");
+	fx_puts(x->worker, "etc/lists/x/other", "o");
+	fx_puts(x->worker, "etc/decoders/d/e.xml", "e");
 	assert_int_equal(apply_bundle(x->worker, none, 0, rm, NELEM(rm), &st,
 	    &ch), 0);
 	assert_int_equal(st.deleted, NELEM(rm));
@@ -474,7 +356,7 @@ test_remove_refused(void **state)
 	char			*rm_link[] = { "etc/rules/link" };
 	char			*rm_missing[] = { "etc/rules/never.xml",
 	    "etc/rules/nodir/never.xml" };
-	struct fx		 *x = *state;
+	struct fx_homes		 *x = *state;
 	struct bundle_file	 none[1];
 	struct apply_stats	 st;
 	struct apply_changes	 ch;
@@ -482,10 +364,10 @@ test_remove_refused(void **state)
 
 	(void)state;
 	memset(none, 0, sizeof(none));
-	put(x->outside, "victim", "v");
-	put(x->worker, "etc/rules/dir/inside.xml", "i");
-	put(x->worker, "etc/rules/a.xml.tmp", "t");
-	put(x->worker, "etc/rules/" SYNCSET_TMP_PREFIX "x", "t");
+	fx_puts(x->outside, "victim", "v");
+	fx_puts(x->worker, "etc/rules/dir/inside.xml", "i");
+	fx_puts(x->worker, "etc/rules/a.xml.tmp", "t");
+	fx_puts(x->worker, "etc/rules/" SYNCSET_TMP_PREFIX "x", "t");
 	snprintf(p, sizeof(p), "%s/etc/rules/link", x->worker);
 	assert_int_equal(symlink(x->outside, p), 0);
 	assert_int_equal(apply_bundle(x->worker, none, 0, rm, NELEM(rm), &st,
@@ -521,7 +403,7 @@ test_install_failure(void **state)
 		{ "etc/rules/a.xml", "a", 0644, 1, NULL },
 		{ "etc/rules/b.xml", "b", 0644, 1, NULL },
 	};
-	struct fx			 *x = *state;
+	struct fx_homes			 *x = *state;
 	struct bundle_file		*f, *a = NULL;
 	struct apply_stats		 st;
 	struct apply_changes		 ch;
@@ -553,7 +435,7 @@ test_install_failure(void **state)
 static void
 test_apply_nothing(void **state)
 {
-	struct fx		 *x = *state;
+	struct fx_homes		 *x = *state;
 	struct bundle_file	 none[1];
 	struct apply_stats	 st;
 	struct apply_changes	 ch;
@@ -593,17 +475,17 @@ test_cleanup_temps(void **state)
 		SYNCSET_TMP_PREFIX "home", "logs/" SYNCSET_TMP_PREFIX "log",
 		"etc/rulesX/" SYNCSET_TMP_PREFIX "x",
 	};
-	struct fx		 *x = *state;
+	struct fx_homes		 *x = *state;
 	char			 p[PATH_MAX];
 	size_t			 i;
 
 	(void)state;
 	for (i = 0; i < NELEM(temps); i++)
-		put(x->worker, temps[i], "t");
+		fx_puts(x->worker, temps[i], "t");
 	for (i = 0; i < NELEM(keep); i++)
-		put(x->worker, keep[i], "k");
+		fx_puts(x->worker, keep[i], "k");
 	/* Behind a symlinked folder: not ours to touch. */
-	put(x->outside, SYNCSET_TMP_PREFIX "z", "o");
+	fx_puts(x->outside, SYNCSET_TMP_PREFIX "z", "o");
 	snprintf(p, sizeof(p), "%s/etc/rules/link", x->worker);
 	assert_int_equal(symlink(x->outside, p), 0);
 	apply_cleanup_temps(x->worker);
@@ -616,7 +498,7 @@ test_cleanup_temps(void **state)
 	assert_int_equal(unlink(p), 0);
 	/* A set root that is a symlink is not followed either. */
 	snprintf(p, sizeof(p), "%s/etc/lists", x->worker);
-	assert_int_equal(nftw(p, rm_one, 16, FTW_DEPTH | FTW_PHYS), 0);
+	assert_int_equal(fx_rmtree(p), 0);
 	assert_int_equal(symlink(x->outside, p), 0);
 	apply_cleanup_temps(x->worker);
 	check_file(x->outside, SYNCSET_TMP_PREFIX "z", "o", 0644);
@@ -634,16 +516,16 @@ test_cleanup_after_decode(void **state)
 		{ "etc/shared/default/agent.conf", "c", 0644, 1, NULL },
 		{ "etc/client.keys", "k", 0640, 1, NULL },
 	};
-	struct fx			 *x = *state;
+	struct fx_homes			 *x = *state;
 	struct bundle_file		*f;
 
 	(void)state;
 	f = receive(x, pf, NELEM(pf));
-	assert_int_equal(count_temps(x->worker), NELEM(pf));
+	assert_int_equal(fx_count_temps(x->worker), NELEM(pf));
 	apply_cleanup_temps(x->worker);
 	if (exists(x->worker, "etc/" SYNCSET_TMP_PREFIX "client.keys"))
 		fail_msg("etc/" SYNCSET_TMP_PREFIX "client.keys left behind");
-	assert_int_equal(count_temps(x->worker), 0);
+	assert_int_equal(fx_count_temps(x->worker), 0);
 	free_files(f, NELEM(pf));
 }
 
@@ -652,23 +534,23 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_apply_round,
-		    fx_setup, fx_teardown),
+		    fx_homes_setup, fx_homes_teardown),
 		cmocka_unit_test_setup_teardown(test_modes_masked,
-		    fx_setup, fx_teardown),
+		    fx_homes_setup, fx_homes_teardown),
 		cmocka_unit_test_setup_teardown(test_update_replaces,
-		    fx_setup, fx_teardown),
+		    fx_homes_setup, fx_homes_teardown),
 		cmocka_unit_test_setup_teardown(test_prune_roots,
-		    fx_setup, fx_teardown),
+		    fx_homes_setup, fx_homes_teardown),
 		cmocka_unit_test_setup_teardown(test_remove_refused,
-		    fx_setup, fx_teardown),
+		    fx_homes_setup, fx_homes_teardown),
 		cmocka_unit_test_setup_teardown(test_install_failure,
-		    fx_setup, fx_teardown),
+		    fx_homes_setup, fx_homes_teardown),
 		cmocka_unit_test_setup_teardown(test_apply_nothing,
-		    fx_setup, fx_teardown),
+		    fx_homes_setup, fx_homes_teardown),
 		cmocka_unit_test_setup_teardown(test_cleanup_temps,
-		    fx_setup, fx_teardown),
+		    fx_homes_setup, fx_homes_teardown),
 		cmocka_unit_test_setup_teardown(test_cleanup_after_decode,
-		    fx_setup, fx_teardown),
+		    fx_homes_setup, fx_homes_teardown),
 	};
 
 	setvbuf(stdout, NULL, _IOLBF, 0);

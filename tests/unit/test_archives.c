@@ -24,17 +24,6 @@
 #include "agent/agents.h"
 #include "agent/archives.h"
 
-/*
- * Under SANITIZE=undefined, undefined behaviour fails the test instead of
- * printing a line among passing ones.
- */
-const char *__ubsan_default_options(void);
-const char *
-__ubsan_default_options(void)
-{
-	return "halt_on_error=1:print_stacktrace=1";
-}
-
 #define NODE	"worker-1"
 
 static char		 home[64];

