@@ -1,7 +1,7 @@
 /*
  * Agent secure messages and keepalives against the vectors encoded by an
- * independent agent implementation (../shared/protocol/agent-vectors.json,
- * or $AGENT_VECTORS): every message must decode, and each keepalive must
+ * independent agent implementation (tests/data/agent-vectors.json, or
+ * $AGENT_VECTORS): every message must decode, and each keepalive must
  * yield exactly the fields listed with it.
  */
 #include <setjmp.h>
@@ -19,7 +19,7 @@
 #include "agent/keepalive.h"
 #include "agent/secmsg.h"
 
-#define VECTORS_DEFAULT	"../../../shared/protocol/agent-vectors.json"
+#define VECTORS_DEFAULT	"../data/agent-vectors.json"
 
 static cJSON	*vectors;
 
