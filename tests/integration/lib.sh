@@ -112,6 +112,23 @@ start() {
 	eval "PID_$1=$LAST_PID"
 }
 
+# conf_cluster [LINE...]: the usual three nodes, master1, worker1 and
+# worker2, each configured with the extra LINEs.
+conf_cluster() {
+	write_conf master1 master "$@"
+	write_conf worker1 worker "$@"
+	write_conf worker2 worker "$@"
+}
+
+# start_cluster: start conf_cluster's nodes; return once both workers are
+# connected to the master.
+start_cluster() {
+	start master1
+	start worker1
+	start worker2
+	wait_for 10 "workers connected" listed master1 worker1 worker2
+}
+
 pid_of() {
 	eval "echo \${PID_$1}"
 }

@@ -1,14 +1,9 @@
 # A master and two workers connect; cluster_control lists them from any node.
 . "$(dirname "$0")/lib.sh"
 
-write_conf master1 master
-write_conf worker1 worker
-write_conf worker2 worker
-start master1
-start worker1
-start worker2
-
-wait_for 10 "both workers listed on the master" listed master1 master1 worker1 worker2
+conf_cluster
+start_cluster
+listed master1 master1 || fail "the master does not list itself"
 pass "master lists master1, worker1, worker2"
 
 out=$(ctl master1 -l)

@@ -8,10 +8,7 @@ not_in_keys() { ! grep -q "^$1 " "$T/master1/etc/client.keys"; }
 write_conf master1 master "force_after_registration_time 8s"
 write_conf worker1 worker
 write_conf worker2 worker
-start master1
-start worker1
-start worker2
-wait_for 10 "workers connected" listed master1 worker1 worker2
+start_cluster
 
 a=$(enroll master1 "OSSEC A:'web-01' V:'v4.14.7'")
 registered=$SECONDS

@@ -4,13 +4,8 @@
 # no id was given twice.
 . "$(dirname "$0")/lib.sh"
 
-write_conf master1 master
-write_conf worker1 worker
-write_conf worker2 worker
-start master1
-start worker1
-start worker2
-wait_for 10 "workers connected" listed master1 worker1 worker2
+conf_cluster
+start_cluster
 
 E="python3 $TOP/tests/integration/enroll.py"
 $E --many 250 --concurrency 25 --prefix m --timeout 10 --out "$T/via-master" \

@@ -8,10 +8,7 @@ SIM=$BIN/agentsim
 write_conf master1 master "agents_disconnection_time 3s" "gateway yes"
 write_conf worker1 worker "agents_disconnection_time 3s"
 write_conf worker2 worker "agents_disconnection_time 3s"
-start master1
-start worker1
-start worker2
-wait_for 10 "workers connected" listed master1 worker1 worker2
+start_cluster
 
 # sim NODE PREFIX: 100 agents enrolled at NODE and connected to its gateway.
 sim() {

@@ -20,10 +20,7 @@ node master1 master 127.0.0.1
 echo "rebalance_interval 2s" >> "$T/master1.conf"
 node worker1 worker 127.0.0.2
 node worker2 worker 127.0.0.3
-start master1
-start worker1
-start worker2
-wait_for 10 "workers connected" listed master1 worker1 worker2
+start_cluster
 
 cat > "$T/cluster.json" <<JSON
 { "cluster": "itest", "interface": "eth0",

@@ -16,10 +16,7 @@ node master1 master
 node worker1 worker
 echo "max_agents 20" >> "$T/worker1.conf"
 node worker2 worker
-start master1
-start worker1
-start worker2
-wait_for 10 "workers connected" listed master1 worker1 worker2
+start_cluster
 E1=$(cat "$T/worker1.enroll_port") G1=$(($(cat "$T/worker1.enroll_port") + 100))
 
 # Two balancers, each with its HAProxy on its own address, rendered from a

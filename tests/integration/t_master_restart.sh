@@ -2,13 +2,8 @@
 # themselves.
 . "$(dirname "$0")/lib.sh"
 
-write_conf master1 master
-write_conf worker1 worker
-write_conf worker2 worker
-start master1
-start worker1
-start worker2
-wait_for 10 "workers connected" listed master1 worker1 worker2
+conf_cluster
+start_cluster
 
 kill -9 "$(pid_of master1)"
 wait_for 10 "worker1 notices" log_has worker1 'Connection with master lost'

@@ -2,9 +2,7 @@
 # old or wholly new, and the next sync completes it.
 . "$(dirname "$0")/lib.sh"
 
-write_conf master1 master
-write_conf worker1 worker
-write_conf worker2 worker
+conf_cluster
 M=$T/master1
 mkdir -p "$M/etc/lists" "$M/etc/rules"
 for i in 1 2 3; do

@@ -2,13 +2,8 @@
 # still open) is dropped after keepalive_timeout.
 . "$(dirname "$0")/lib.sh"
 
-write_conf master1 master
-write_conf worker1 worker
-write_conf worker2 worker
-start master1
-start worker1
-start worker2
-wait_for 10 "workers connected" listed master1 worker1 worker2
+conf_cluster
+start_cluster
 
 kill -9 "$(pid_of worker1)"
 wait_for 10 "killed worker removed" not_listed master1 worker1
