@@ -9,7 +9,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -25,6 +24,8 @@
 
 #include "sync/integ.h"
 #include "sync/syncset.h"
+
+#include "helpers/fixture.h"
 
 #define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
 #define MD5_EMPTY	"d41d8cd98f00b204e9800998ecf8427e"
@@ -50,14 +51,6 @@ mkhome(void)
 	return p;
 }
 
-static int
-rm_one(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)ftw;
-	return flag == FTW_DP ? rmdir(p) : unlink(p);
-}
-
 static void
 rmhome(char *home)
 {
@@ -68,7 +61,7 @@ rmhome(char *home)
 	for (i = 0; i < NELEM(homes); i++)
 		if (homes[i] == home)
 			homes[i] = NULL;
-	assert_int_equal(nftw(home, rm_one, 16, FTW_DEPTH | FTW_PHYS), 0);
+	assert_int_equal(fx_rmtree(home), 0);
 	free(home);
 }
 
@@ -81,49 +74,11 @@ rm_homes(void **state)
 	for (i = 0; i < NELEM(homes); i++) {
 		if (homes[i] == NULL)
 			continue;
-		nftw(homes[i], rm_one, 16, FTW_DEPTH | FTW_PHYS);
+		fx_rmtree(homes[i]);
 		free(homes[i]);
 		homes[i] = NULL;
 	}
 	return 0;
-}
-
-/* mkdir -p of rel's folders under home. */
-static void
-mkparents(const char *home, const char *rel)
-{
-	char	p[PATH_MAX], *s;
-
-	snprintf(p, sizeof(p), "%s/%s", home, rel);
-	for (s = p + strlen(home) + 1; (s = strchr(s, '/')) != NULL; s++) {
-		*s = '\0';
-		if (mkdir(p, 0750) == -1 && errno != EEXIST)
-			fail_msg("mkdir %s: %s", p, strerror(errno));
-		*s = '/';
-	}
-}
-
-static void
-put(const char *home, const char *rel, const void *data, size_t len,
-    mode_t mode)
-{
-	char	p[PATH_MAX];
-	int	fd;
-
-	mkparents(home, rel);
-	snprintf(p, sizeof(p), "%s/%s", home, rel);
-	fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-	if (fd == -1)
-		fail_msg("create %s: %s", p, strerror(errno));
-	assert_int_equal(write(fd, data, len), (ssize_t)len);
-	assert_int_equal(fchmod(fd, mode), 0);
-	assert_int_equal(close(fd), 0);
-}
-
-static void
-puts_(const char *home, const char *rel, const char *s, mode_t mode)
-{
-	put(home, rel, s, strlen(s), mode);
 }
 
 static void
@@ -201,7 +156,7 @@ build_tree(const char *home)
 	size_t	i;
 
 	for (i = 0; i < NELEM(tree); i++)
-		puts_(home, tree[i].path, tree[i].data, tree[i].mode);
+		fx_puts_mode(home, tree[i].path, tree[i].data, tree[i].mode);
 	/* Symlinks (to a file, a folder, outside), a fifo: skipped. */
 	snprintf(p, sizeof(p), "%s/etc/rules/link.xml", home);
 	assert_int_equal(symlink("local_rules.xml", p), 0);
@@ -212,22 +167,22 @@ build_tree(const char *home)
 	snprintf(p, sizeof(p), "%s/etc/rules/fifo", home);
 	assert_int_equal(mkfifo(p, 0644), 0);
 	/* Excluded names, as files and as a folder. */
-	puts_(home, "etc/rules/a.xml~", "e", 0644);
-	puts_(home, "etc/rules/b.tmp", "e", 0644);
-	puts_(home, "etc/rules/.c.xml.swp", "e", 0644);
-	puts_(home, "etc/rules/d.swx", "e", 0644);
-	puts_(home, "etc/rules/e.lock", "e", 0644);
-	puts_(home, "etc/rules/" SYNCSET_TMP_PREFIX "f.xml", "e", 0600);
-	puts_(home, "etc/rules/skip.tmp/inside.xml", "e", 0644);
-	puts_(home, "etc/decoders/sub/g.xml~", "e", 0644);
+	fx_puts_mode(home, "etc/rules/a.xml~", "e", 0644);
+	fx_puts_mode(home, "etc/rules/b.tmp", "e", 0644);
+	fx_puts_mode(home, "etc/rules/.c.xml.swp", "e", 0644);
+	fx_puts_mode(home, "etc/rules/d.swx", "e", 0644);
+	fx_puts_mode(home, "etc/rules/e.lock", "e", 0644);
+	fx_puts_mode(home, "etc/rules/" SYNCSET_TMP_PREFIX "f.xml", "e", 0600);
+	fx_puts_mode(home, "etc/rules/skip.tmp/inside.xml", "e", 0644);
+	fx_puts_mode(home, "etc/decoders/sub/g.xml~", "e", 0644);
 	/* A name with a control character is no path of the set. */
-	puts_(home, "etc/rules/bad\nname.xml", "e", 0644);
+	fx_puts_mode(home, "etc/rules/bad\nname.xml", "e", 0644);
 	/* Outside the set. */
-	puts_(home, "etc/ossec.conf", "<ossec_config/>", 0644);
-	puts_(home, "etc/rulesX/a.xml", "e", 0644);
-	puts_(home, "etc/client.keys.bak", "e", 0644);
-	puts_(home, "etc/internal_options.conf", "e", 0644);
-	puts_(home, "logs/cluster.log", "e", 0644);
+	fx_puts_mode(home, "etc/ossec.conf", "<ossec_config/>", 0644);
+	fx_puts_mode(home, "etc/rulesX/a.xml", "e", 0644);
+	fx_puts_mode(home, "etc/client.keys.bak", "e", 0644);
+	fx_puts_mode(home, "etc/internal_options.conf", "e", 0644);
+	fx_puts_mode(home, "logs/cluster.log", "e", 0644);
 	/* Sanity: the symlinked folder really leads to a file. */
 	snprintf(q, sizeof(q), "%s/etc/rules/linkdir/deep/x.xml", home);
 	assert_int_equal(access(q, R_OK), 0);
@@ -280,7 +235,7 @@ test_md5_file(void **state)
 	int		 fd;
 
 	(void)state;
-	puts_(home, "e", "", 0644);
+	fx_puts_mode(home, "e", "", 0644);
 	snprintf(p, sizeof(p), "%s/e", home);
 	assert_true((fd = open(p, O_RDONLY)) != -1);
 	assert_int_equal(integ_md5_file(fd, md5, &size), 0);
@@ -292,7 +247,7 @@ test_md5_file(void **state)
 	assert_non_null(big = malloc(n));
 	for (i = 0; i < n; i++)
 		big[i] = (uint8_t)(i * 7 + i / 251);
-	put(home, "big", big, n, 0644);
+	fx_put_mode(home, "big", big, n, 0644);
 	snprintf(p, sizeof(p), "%s/big", home);
 	assert_true((fd = open(p, O_RDONLY)) != -1);
 	assert_int_equal(integ_md5_file(fd, md5, &size), 0);
@@ -433,8 +388,8 @@ test_scan_empty(void **state)
 	assert_string_equal(hex, MD5_EMPTY);	/* MD5 of no lines */
 	integ_unref(x);
 	/* Folders present but empty. */
-	mkparents(home, "etc/rules/x");
-	mkparents(home, "etc/shared/default/x");
+	fx_mkparents(home, "etc/rules/x");
+	fx_mkparents(home, "etc/shared/default/x");
 	assert_non_null(x = integ_scan(home, NULL));
 	assert_int_equal(x->nfiles, 0);
 	assert_true(has_dir(x, "etc/shared/default"));
@@ -450,7 +405,7 @@ test_scan_single_file_not_regular(void **state)
 	struct integ_index	*x;
 
 	(void)state;
-	puts_(home, "etc/keys.real", "001 a any k\n", 0640);
+	fx_puts_mode(home, "etc/keys.real", "001 a any k\n", 0640);
 	snprintf(p, sizeof(p), "%s/etc/client.keys", home);
 	assert_int_equal(symlink("keys.real", p), 0);
 	assert_non_null(x = integ_scan(home, NULL));
@@ -458,7 +413,7 @@ test_scan_single_file_not_regular(void **state)
 	integ_unref(x);
 	assert_int_equal(unlink(p), 0);
 	assert_int_equal(mkdir(p, 0750), 0);
-	puts_(home, "etc/client.keys/x", "y", 0640);
+	fx_puts_mode(home, "etc/client.keys/x", "y", 0640);
 	assert_non_null(x = integ_scan(home, NULL));
 	assert_int_equal(x->nfiles, 0);
 	integ_unref(x);
@@ -478,7 +433,7 @@ test_scan_sorted(void **state)
 		snprintf(rel, sizeof(rel), "etc/%s/d%zu/f%zu.xml",
 		    i % 3 == 0 ? "rules" : i % 3 == 1 ? "lists" : "decoders",
 		    i % 7, (i * 7919) % 1000);
-		puts_(home, rel, rel, 0644);
+		fx_puts_mode(home, rel, rel, 0644);
 	}
 	assert_non_null(x = integ_scan(home, NULL));
 	assert_int_equal(x->nfiles, 300);
@@ -519,7 +474,7 @@ test_cache(void **state)
 	check_tree_index(b);
 	assert_memory_equal(a->digest, b->digest, 16);
 	/* One file changes content and size: only it is read. */
-	puts_(home, "etc/rules/local_rules.xml", "<group/>\n", 0660);
+	fx_puts_mode(home, "etc/rules/local_rules.xml", "<group/>\n", 0660);
 	set_mtime(home, "etc/rules/local_rules.xml", 1700000000, 123456789);
 	assert_non_null(c = integ_scan(home, b));
 	assert_int_equal(c->hashed, 1);
@@ -531,7 +486,7 @@ test_cache(void **state)
 	assert_int_equal(f->size, 9);
 	assert_memory_not_equal(b->digest, c->digest, 16);
 	/* Same size, new mtime (one nanosecond later): only it is read. */
-	puts_(home, "etc/rules/sub/deep/x.xml", "y", 0755);
+	fx_puts_mode(home, "etc/rules/sub/deep/x.xml", "y", 0755);
 	set_mtime(home, "etc/rules/sub/deep/x.xml", 1700000000, 123456790);
 	assert_non_null(d = integ_scan(home, c));
 	assert_int_equal(d->hashed, 1);
@@ -539,7 +494,7 @@ test_cache(void **state)
 	md5hex("y", 1, want);
 	assert_string_equal(hex, want);
 	/* A new file is read, a removed one disappears. */
-	puts_(home, "etc/lists/new", "new", 0644);
+	fx_puts_mode(home, "etc/lists/new", "new", 0644);
 	{
 		char p[PATH_MAX];
 
@@ -633,11 +588,11 @@ test_digest(void **state)
 	memcpy(first, a->digest, 16);
 	integ_unref(b);
 	/* Content. */
-	puts_(h2, "etc/lists/abc", "abd", 04644);
+	fx_puts_mode(h2, "etc/lists/abc", "abd", 04644);
 	assert_non_null(b = integ_scan(h2, NULL));
 	assert_memory_not_equal(a->digest, b->digest, 16);
 	integ_unref(b);
-	puts_(h2, "etc/lists/abc", "abc", 04644);
+	fx_puts_mode(h2, "etc/lists/abc", "abc", 04644);
 	assert_non_null(b = integ_scan(h2, NULL));
 	assert_memory_equal(a->digest, b->digest, 16);
 	integ_unref(b);
@@ -653,7 +608,7 @@ test_digest(void **state)
 	assert_memory_equal(a->digest, b->digest, 16);
 	integ_unref(b);
 	/* A file more, a file renamed. */
-	puts_(h2, "etc/rules/extra.xml", "", 0644);
+	fx_puts_mode(h2, "etc/rules/extra.xml", "", 0644);
 	assert_non_null(b = integ_scan(h2, NULL));
 	assert_memory_not_equal(a->digest, b->digest, 16);
 	integ_unref(b);

@@ -10,7 +10,6 @@
 #include <sys/stat.h>
 
 #include <errno.h>
-#include <ftw.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -29,6 +28,8 @@
 #include "base/log.h"
 #include "base/node.h"
 #include "master/mreg.h"
+
+#include "helpers/fixture.h"
 
 #define GUARD_SECONDS	10.0
 
@@ -90,14 +91,6 @@ struct fx {
 
 static struct fx	*F;
 
-static int
-rm_one(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)ftw;
-	return flag == FTW_DP ? rmdir(p) : unlink(p);
-}
-
 static void
 write_file(const char *rel, const char *text)
 {
@@ -150,7 +143,7 @@ teardown(void **state)
 	(void)state;
 	mreg_stop();
 	ev_loop_destroy(F->node.loop);
-	nftw(F->home, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	fx_rmtree(F->home);
 	free(F);
 	cJSON_Delete(R.deltas);
 	cJSON_Delete(R.reply);

@@ -18,7 +18,6 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
-#include <ftw.h>
 #include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -38,6 +37,8 @@
 #include "lb/lbpool.h"
 #include "master/pools.h"
 #include "net/hello.h"
+
+#include "helpers/fixture.h"
 
 #define KEY		"0123456789abcdef0123456789abcdef"
 #define GUARD_SECONDS	3.0	/* the longest any wait may take */
@@ -63,15 +64,6 @@ record(const cJSON *j)
 	cJSON_Delete(S.last);
 	S.last = cJSON_Duplicate(j, 1);
 	S.count++;
-}
-
-static int
-rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
 }
 
 static int
@@ -116,7 +108,7 @@ teardown(void **state)
 	pools_stop();
 	ev_loop_destroy(f->node.loop);
 	log_close();
-	nftw(f->home, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	fx_rmtree(f->home);
 	cJSON_Delete(S.last);
 	memset(&S, 0, sizeof(S));
 	free(f);

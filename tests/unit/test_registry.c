@@ -12,7 +12,6 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
-#include <ftw.h>
 #include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -29,6 +28,8 @@
 
 #include "agent/agents.h"
 #include "master/registry.h"
+
+#include "helpers/fixture.h"
 
 #define GUARD_SECONDS	10.0
 #define KEY_A	"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
@@ -59,21 +60,13 @@ fx_setup(void **state)
 }
 
 static int
-rm_one(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)ftw;
-	return flag == FTW_DP ? rmdir(p) : unlink(p);
-}
-
-static int
 fx_teardown(void **state)
 {
 	struct fx	*f = *state;
 
 	/* A test that failed midway may have left the registry open. */
 	registry_close();
-	nftw(f->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	fx_rmtree(f->dir);
 	free(f);
 	return 0;
 }
