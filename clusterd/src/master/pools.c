@@ -239,6 +239,7 @@ leave_cb(struct ev_loop *loop, ev_timer *t, int revents)
 {
 	struct member	*m;
 	size_t		 i = 0;
+	int		 just_left;
 
 	(void)t;
 	(void)revents;
@@ -249,15 +250,16 @@ leave_cb(struct ev_loop *loop, ev_timer *t, int revents)
 			i++;
 			continue;
 		}
-		if (!m->left) {
+		if ((just_left = !m->left)) {
 			log_info(TASK, "%s has been gone %gs: it leaves the "
 			    "pools%s.", m->name, P.node->cfg.pool_leave_after,
 			    edited(m) ? " (its edits are kept)" : "");
 			m->left = 1;
-			save();		/* a restart must not bring it back */
 			changed();
 		}
 		if (edited(m)) {
+			if (just_left)
+				save();	/* a restart must not bring it back */
 			i++;
 			continue;
 		}
