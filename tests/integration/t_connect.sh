@@ -26,9 +26,9 @@ assert names == ["master1", "worker1", "worker2"], names
 ' || fail "--json output"
 pass "--json"
 
-# Keepalives arrive: health shows a last keep alive for each worker, and the
-# worker logs the master's answers.
-wait_for 5 "keepalive logged" log_has worker1 '\[Worker worker1\] \[Keep alive\] Successful response from master\.'
+# Keepalives arrive: health shows a last keep alive for each worker (the
+# worker logs the master's answers at debug level only: one every 2 s by
+# default would flood the log).
 out=$(ctl master1 -i)
 grep -q "Cluster name: itest" <<<"$out" || fail "health: $out"
 grep -q "Connected nodes (3):" <<<"$out" || fail "health count: $out"

@@ -424,6 +424,8 @@ accept_cb(struct listener *l, int fd, const char *addr, void *arg)
 		return;
 	}
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	/* An agent (or a balancer) gone without a FIN frees its slot. */
+	conn_dead_after(fd, G.node->cfg.connection_overtake_time);
 	c->fd = fd;
 	snprintf(c->addr, sizeof(c->addr), "%s", addr);
 	c->last_rx = ev_now(l->loop);

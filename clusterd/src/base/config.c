@@ -90,8 +90,8 @@ config_defaults(struct config *c)
 	strcpy(c->bind_address, "0.0.0.0");
 	c->port = CONFIG_DEFAULT_PORT;
 	strcpy(c->home, CONFIG_DEFAULT_HOME);
-	c->keepalive_interval = 10;
-	c->keepalive_timeout = 60;
+	c->keepalive_interval = 2;
+	c->keepalive_timeout = 8;
 	c->request_timeout = 10;
 	c->reconnect_min = 1;
 	c->reconnect_max = 30;
@@ -121,6 +121,7 @@ config_defaults(struct config *c)
 	strcpy(c->haproxy_enrollment_backend, "nodes_enrollment");
 	c->pool_check_interval = 5;
 	c->pool_drain_timeout = 60;
+	strcpy(c->haproxy_frontends, "agents,enrollment");
 	c->log_level = LOG_LVL_INFO;
 }
 
@@ -134,6 +135,32 @@ set_name(struct parse_ctx *p, struct config *c, const char *v, void *field)
 		return -1;
 	}
 	strcpy(field, v);
+	return 0;
+}
+
+/* One or two HAProxy frontend names: "agents,enrollment". */
+static int
+set_frontends(struct parse_ctx *p, struct config *c, const char *v,
+    void *field)
+{
+	char	 tmp[2 * CONFIG_NAME_MAX + 2], *a, *b, *sp;
+
+	(void)c;
+	if (strlen(v) >= sizeof(tmp)) {
+		perr(p, "haproxy_frontends: at most two names");
+		return -1;
+	}
+	strcpy(tmp, v);
+	a = strtok_r(tmp, ", ", &sp);
+	b = strtok_r(NULL, ", ", &sp);
+	if (a == NULL || !config_valid_name(a) ||
+	    (b != NULL && !config_valid_name(b)) ||
+	    strtok_r(NULL, ", ", &sp) != NULL) {
+		perr(p, "haproxy_frontends: one or two names of A-Z a-z 0-9 "
+		    "_ - separated by a comma");
+		return -1;
+	}
+	snprintf(field, sizeof(tmp), "%s%s%s", a, b ? "," : "", b ? b : "");
 	return 0;
 }
 
@@ -464,6 +491,8 @@ static const struct keyword keywords[] = {
 	    F(haproxy_enrollment_backend), 0 },
 	{ "pool_check_interval", set_duration,	F(pool_check_interval), 0 },
 	{ "pool_drain_timeout",	set_duration,	F(pool_drain_timeout), 0 },
+	{ "haproxy_frontends",	set_frontends,	F(haproxy_frontends), 0 },
+	{ "keepalived_pid_file", set_path,	F(keepalived_pid_file), 0 },
 	{ "log_level",		set_log_level,	0, 0 },
 };
 #undef F
@@ -715,6 +744,9 @@ config_print(const struct config *c, FILE *out)
 	    c->haproxy_enrollment_backend);
 	fprintf(out, "pool_check_interval %.15gs\n", c->pool_check_interval);
 	fprintf(out, "pool_drain_timeout %.15gs\n", c->pool_drain_timeout);
+	fprintf(out, "haproxy_frontends %s\n", c->haproxy_frontends);
+	if (c->keepalived_pid_file[0] != '\0')
+		print_quoted(out, "keepalived_pid_file", c->keepalived_pid_file);
 	fprintf(out, "log_level %s\n", log_level_name(c->log_level));
 }
 

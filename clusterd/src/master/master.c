@@ -73,6 +73,7 @@ static struct {
 	char			 local_address[64];
 	unsigned long		 next_serial;
 	ev_timer		 rebalance;
+	int			 stopping;
 } M = { .listener.fd = -1 };
 
 /* Where an asynchronous answer goes: a worker's request, by serial. */
@@ -201,6 +202,7 @@ accept_cb(struct listener *l, int fd, const char *addr, void *arg)
 		free(p);
 		return;
 	}
+	link_dead_after(p->link, M.node->cfg.keepalive_timeout);
 	p->state = PEER_HANDSHAKE;
 	p->serial = ++M.next_serial;
 	ev_timer_init(&p->watchdog, watchdog_cb, 0,
@@ -605,6 +607,10 @@ peer_request(struct link *l, const struct frame_hdr *h, const cJSON *body,
 		link_close(l, "protocol error: request before hello");
 		return;
 	}
+	/* Any request proves the worker alive, not only keepalives: a busy
+	 * link must not look silent. */
+	if (p->state == PEER_READY)
+		ev_timer_again(M.node->loop, &p->watchdog);
 	if (p->sync != NULL && msync_on_request(p->sync, h, body))
 		return;
 	if (p->balancer && h->type != FRAME_KEEPALIVE &&
@@ -676,6 +682,7 @@ static void
 peer_close(struct link *l, const char *reason)
 {
 	struct peer	*p = l->arg;
+	unsigned	 n;
 
 	ev_timer_stop(M.node->loop, &p->watchdog);
 	msync_peer_free(p->sync);
@@ -684,8 +691,13 @@ peer_close(struct link *l, const char *reason)
 		plog_info(p->ctx, "Main", "Disconnected: %s.", reason);
 		if (p->balancer)
 			pools_balancer_down(p->name);
-		else
+		else {
 			pools_node_down(p->name);
+			if (!M.stopping && (n = mreg_node_lost(p->name)) > 0)
+				plog_info(p->ctx, "Main", "%u agents of %s are "
+				    "disconnected until they report again.", n,
+				    p->name);
+		}
 	}
 	else if (strncmp(reason, "TLS handshake", 13) == 0)
 		log_refusal(p->address, "tls", "Refused connection from %s: "
@@ -701,6 +713,7 @@ int
 master_start(struct node *n)
 {
 	M.node = n;
+	M.stopping = 0;
 	TAILQ_INIT(&M.peers);
 	/* The registry first: it writes etc/client.keys, which the first
 	 * local integrity scan then sees. */
@@ -730,6 +743,7 @@ master_stop(void)
 {
 	struct peer	*p;
 
+	M.stopping = 1;		/* the workers' agents are not lost */
 	listener_close(&M.listener);
 	enroll_stop();
 	gateway_stop();

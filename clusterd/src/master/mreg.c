@@ -1025,6 +1025,35 @@ sweep_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	}
 }
 
+/*
+ * A worker's link is gone (closed, or silent past keepalive_timeout): the
+ * master can no longer vouch for the agents it served, so they are shown
+ * disconnected now rather than after agents_disconnection_time.  Agents
+ * that already report through another node are left alone; those still
+ * connected to the worker come back active when its link does
+ * (gateway_resend()), or when they reach another worker.
+ */
+unsigned
+mreg_node_lost(const char *node)
+{
+	struct agent	*a;
+	time_t		 now = time(NULL);
+	size_t		 it = 0;
+	unsigned	 n = 0;
+
+	while ((a = strmap_next(&MR.t.by_id, &it)) != NULL) {
+		if (strcmp(a->node_name, node) != 0 ||
+		    (strcmp(a->status, "active") != 0 &&
+		    strcmp(a->status, "pending") != 0))
+			continue;
+		strcpy(a->status, "disconnected");
+		a->disconnection_time = now;
+		registry_agent_info(a, NULL);
+		n++;
+	}
+	return n;
+}
+
 /* Agent counts of one node for -i: total and active. */
 void
 mreg_node_counts(const char *node, cJSON *o)

@@ -43,6 +43,7 @@ int	 mreg_command(const cJSON *req, mreg_reply_cb, void *arg);
 void	 mreg_health(cJSON *);
 void	 mreg_agent_info(const cJSON *, const char *node);
 void	 mreg_node_counts(const char *node, cJSON *);
+unsigned mreg_node_lost(const char *node);
 const struct agents *mreg_table(void);
 void	 mreg_active_counts(char *const *nodes, unsigned *counts, size_t n);
 

@@ -35,6 +35,37 @@ conn_set_nonblock(int fd)
 	return 0;
 }
 
+/*
+ * A peer that vanishes without FIN or RST (a cut link, a powered-off host)
+ * leaves a half-open socket that nothing else would ever close.  TCP
+ * keepalive probes an idle socket and TCP_USER_TIMEOUT bounds data left
+ * unacknowledged, so either way the socket fails about dead_after seconds
+ * after the peer went silent.  Best effort: a failure only loses the
+ * early detection, and unix sockets ignore it.
+ */
+void
+conn_dead_after(int fd, double dead_after)
+{
+	int		on = 1, idle, intvl, cnt = 3;
+	unsigned	ms;
+
+	if (dead_after <= 0)
+		return;
+	idle = (int)(dead_after / 2);
+	intvl = (int)((dead_after - idle) / cnt);
+	if (idle < 1)
+		idle = 1;
+	if (intvl < 1)
+		intvl = 1;
+	ms = (unsigned)(dead_after * 1000);
+	(void)setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof(on));
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle));
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl,
+	    sizeof(intvl));
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt));
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &ms, sizeof(ms));
+}
+
 /* Printable address of a sockaddr (IPv4, IPv6 or unix). */
 void
 conn_addr_string(const void *sap, char *out, size_t outlen)

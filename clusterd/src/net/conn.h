@@ -68,6 +68,7 @@ int		 conn_congested(const struct conn *);
 void		 conn_close(struct conn *, const char *reason);
 void		 conn_close_after_flush(struct conn *);
 int		 conn_set_nonblock(int fd);
+void		 conn_dead_after(int fd, double seconds);
 void		 conn_addr_string(const void *sa, char *out, size_t outlen);
 
 #endif

@@ -125,6 +125,13 @@ link_connect(struct ev_loop *loop, const char *host, unsigned port,
 	return l;
 }
 
+/* See conn_dead_after(): the link fails when its peer goes silent. */
+void
+link_dead_after(struct link *l, double seconds)
+{
+	conn_dead_after(l->conn->fd, seconds);
+}
+
 const char *
 link_peer(const struct link *l)
 {

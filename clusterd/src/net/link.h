@@ -70,6 +70,7 @@ int		 link_send_frame(struct link *, uint8_t type, uint8_t flags,
 void		 link_close(struct link *, const char *reason);
 void		 link_close_after_flush(struct link *);
 const char	*link_peer(const struct link *);
+void		 link_dead_after(struct link *, double seconds);
 int		 link_congested(const struct link *);
 
 #endif

@@ -119,6 +119,7 @@ try_connect(void)
 		schedule_reconnect();
 		return;
 	}
+	link_dead_after(U.link, c->keepalive_timeout);
 	/* Bound the whole TCP + TLS + hello exchange. */
 	ev_timer_set(&U.reconnect, c->request_timeout, 0);
 	ev_timer_start(U.node->loop, &U.reconnect);
@@ -145,10 +146,10 @@ keepalive_done(struct link *l, void *arg, enum link_result r,
 	U.ka_inflight = 0;
 	if (r == LINK_OK) {
 		U.last_keepalive = node_wall_now();
-		log_info("Keep alive", "Successful response from master.");
+		log_debug("Keep alive", "Successful response from master.");
 	} else if (r == LINK_TIMEOUT) {
 		log_errx("Keep alive", "No response from master in %gs: "
-		    "reconnecting.", U.node->cfg.request_timeout);
+		    "reconnecting.", U.node->cfg.keepalive_timeout);
 		link_close(l, "keep alive timed out");
 	} else if (r == LINK_REFUSED)
 		log_warnx("Keep alive", "Master refused the keep alive.");
@@ -162,7 +163,8 @@ keepalive_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	(void)revents;
 	if (U.state != U_READY || U.ka_inflight)
 		return;
-	if (link_request(U.link, FRAME_KEEPALIVE, NULL, 0, keepalive_done,
+	if (link_request(U.link, FRAME_KEEPALIVE, NULL,
+	    U.node->cfg.keepalive_timeout, keepalive_done,
 	    NULL) == 0)
 		U.ka_inflight = 1;
 }
