@@ -3,7 +3,7 @@
 cluster description (see lb/cluster.example.json and docs/lb.md).
 
   lb/render.py --cluster FILE --balancer NAME --out DIR [--notify PATH]
-               [--notify-log PATH] [--haproxy-pid PATH]
+               [--notify-log PATH] [--haproxy-args ARGS]
 
 Writes DIR/haproxy.cfg, DIR/keepalived.conf and DIR/notify.sh.
 """
@@ -25,15 +25,16 @@ def fail(msg):
     sys.exit("render: " + msg)
 
 
-def render(c, me, out, notify, notify_log, haproxy_pid):
+def render(c, me, out, notify, notify_log, haproxy_args):
     bal = {b["name"]: b for b in c["balancers"]}
     if me not in bal:
         fail("no balancer %r in the cluster description" % me)
     ports = c["ports"]
     agents_vip = c["vip"]["agents"].split("/")[0]
-    # The same server options clusterd's balancer role uses (balancer.c).
-    check = "check inter 2s fall 3 rise 2"
-    agent = (" weight 100 agent-check agent-port %d agent-inter 5s"
+    # The same server options clusterd's balancer role uses (lbpool.c);
+    # docs/lb.md, "Health checks", says why these figures.
+    check = "check inter 1500ms fastinter 250ms downinter 1s fall 2 rise 2 on-marked-down shutdown-sessions"  # noqa: E501
+    agent = (" weight 100 agent-check agent-port %d agent-inter 2s"
              % ports["agent_check"])
     workers = "\n".join(
         "    server %s %s:%d %s%s" % (w["name"], w["address"], ports["agents"],
@@ -64,7 +65,7 @@ def render(c, me, out, notify, notify_log, haproxy_pid):
         "master_router_id": c["vip"]["master_router_id"],
         "agents_vip": c["vip"]["agents"], "master_vip": c["vip"]["master"],
         "unicast": unicast, "notify": notify, "notify_log": notify_log,
-        "haproxy_pid": haproxy_pid,
+        "haproxy_args": haproxy_args,
     }
     os.makedirs(out, exist_ok=True)
     for name, tmpl in (("haproxy.cfg", "haproxy.cfg.in"),
@@ -84,15 +85,18 @@ def main():
     ap.add_argument("--out", required=True)
     ap.add_argument("--notify", default="/etc/keepalived/notify.sh")
     ap.add_argument("--notify-log", default="/var/log/keepalived-notify.log")
-    # keepalived tracks the HAProxy whose pid this file holds (Debian's unit
-    # writes /run/haproxy.pid).
-    ap.add_argument("--haproxy-pid", default="/run/haproxy.pid")
+    # keepalived tracks the HAProxy process whose first arguments are
+    # these (Debian's unit runs "haproxy -Ws -f /etc/haproxy/haproxy.cfg
+    # -p /run/haproxy.pid ..."): the name alone would also match another
+    # HAProxy in the same PID namespace.
+    ap.add_argument("--haproxy-args",
+                    default="-Ws -f /etc/haproxy/haproxy.cfg -p /run/haproxy.pid")
     args = ap.parse_args()
     try:
         with open(args.cluster) as f:
             c = json.load(f)
         render(c, args.balancer, args.out, args.notify, args.notify_log,
-               args.haproxy_pid)
+               args.haproxy_args)
     except (OSError, ValueError, KeyError) as e:
         fail("%s: %s" % (args.cluster, e))
 

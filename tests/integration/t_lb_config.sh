@@ -21,9 +21,12 @@ grep -qE '^    server master 198\.18\.0\.2:1515 check ' "$T/lb1/haproxy.cfg" || 
 grep -q "server master 198.18.0.2:1514" "$T/lb1/haproxy.cfg" && fail "the master is in the agents' pool"
 grep -q "unicast_peer" "$T/lb1/keepalived.conf" || fail "unicast peers"
 grep -A2 unicast_peer "$T/lb1/keepalived.conf" | grep -q 198.18.0.12 || fail "lb1's peer is lb2"
-# keepalived follows this balancer's HAProxy (by its pid file), not any.
-grep -q 'script "/usr/bin/pkill -0 -x haproxy -F /run/haproxy.pid"' \
+# keepalived follows this balancer's HAProxy (by its arguments), not any.
+grep -qF 'script "/usr/bin/pgrep -f -- \"haproxy -Ws -f /etc/haproxy/haproxy.cfg -p /run/haproxy.pid\""' \
 	"$T/lb1/keepalived.conf" || fail "chk_haproxy: $(grep script "$T/lb1/keepalived.conf")"
+# A server marked down loses its sessions: its agents reconnect elsewhere.
+grep -qE '^    server worker3 .* on-marked-down shutdown-sessions ' "$T/lb1/haproxy.cfg" \
+	|| fail "on-marked-down: $(grep 'server worker3' "$T/lb1/haproxy.cfg")"
 pass "HAProxy 2.6 accepts both balancers' configuration"
 
 ip netns add "$NS" || fail "ip netns add (needs root)"

@@ -19,9 +19,10 @@
 
 #include "lb/lbpool.h"
 
-#define CHECK_OPTS	"check inter 2s fall 3 rise 2"
+#define CHECK_OPTS	"check inter 1500ms fastinter 250ms downinter 1s " \
+			"fall 2 rise 2 on-marked-down shutdown-sessions"
 #define AGENT_OPTS(p)	CHECK_OPTS " weight 100 agent-check agent-port " p \
-			" agent-inter 5s"
+			" agent-inter 2s"
 
 /* The parsed servers, then guard entries lbpool_parse must not touch. */
 static struct {
@@ -123,7 +124,7 @@ server_is(const struct lbpool_server *s, const char *name, const char *addr,
 static void
 command_is_one(const struct lbpool_server *s)
 {
-	char	opts[160], cmd[512];
+	char	opts[LBPOOL_OPTS_MAX], cmd[512];
 	size_t	i, words = 1;
 
 	assert_int_equal(lbpool_server_options(s, opts, sizeof(opts)), 0);
@@ -137,7 +138,7 @@ command_is_one(const struct lbpool_server *s)
 		if (cmd[i] == ' ')
 			words++;
 	}
-	assert_int_equal(words, s->check_port ? 18 : 11);
+	assert_int_equal(words, s->check_port ? 24 : 17);
 }
 
 /* What the master's pools_snapshot sends. */
@@ -477,7 +478,7 @@ static void
 test_server_options(void **state)
 {
 	struct lbpool_server	s;
-	char			out[160], small[128];
+	char			out[LBPOOL_OPTS_MAX], small[LBPOOL_OPTS_MAX];
 	size_t			need;
 
 	(void)state;
@@ -517,7 +518,8 @@ test_server_options_match_render(void **state)
 {
 	struct lbpool_server	 s;
 	FILE			*f;
-	char			*py, out[160], want[200], *tail, *port;
+	char			*py, out[LBPOOL_OPTS_MAX], want[LBPOOL_OPTS_MAX + 64];
+	char			*tail, *port;
 	size_t			 n;
 
 	(void)state;

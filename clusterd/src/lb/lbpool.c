@@ -112,20 +112,25 @@ lbpool_parse(const cJSON *arr, struct lbpool_server *out, size_t max,
 /*
  * The options after "server NAME ADDR:PORT", the same in haproxy.cfg and
  * in "add server" (runtime servers take no default-server): TCP health
- * checks, and the worker's agent-check when it answers one (weight 100,
- * so the percentage a worker answers has room).  These match
- * lb/render.py's.
+ * checks that take a silent server out in 3-5 s yet ride out one lost
+ * SYN (a check's timeout is its inter, and Linux resends a SYN after
+ * 1 s), the sessions of a server marked down shut so that its agents
+ * reconnect at once, and the worker's agent-check when it answers one
+ * (weight 100, so the percentage a worker answers has room).  These
+ * match lb/render.py's; docs/lb.md, "Health checks", has the reasons.
  */
+#define LBPOOL_CHECK	"check inter 1500ms fastinter 250ms downinter 1s " \
+			"fall 2 rise 2 on-marked-down shutdown-sessions"
+
 int
 lbpool_server_options(const struct lbpool_server *s, char *out, size_t outlen)
 {
 	int	n;
 
 	if (s->check_port != 0)
-		n = snprintf(out, outlen, "check inter 2s fall 3 rise 2 "
-		    "weight 100 agent-check agent-port %u agent-inter 5s",
-		    s->check_port);
+		n = snprintf(out, outlen, LBPOOL_CHECK " weight 100 "
+		    "agent-check agent-port %u agent-inter 2s", s->check_port);
 	else
-		n = snprintf(out, outlen, "check inter 2s fall 3 rise 2");
+		n = snprintf(out, outlen, LBPOOL_CHECK);
 	return n < 0 || (size_t)n >= outlen ? -1 : 0;
 }

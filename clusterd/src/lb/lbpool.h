@@ -11,6 +11,7 @@
 
 #include <cjson/cJSON.h>
 
+#define LBPOOL_OPTS_MAX	256	/* lbpool_server_options()' output */
 #define LBPOOL_MAX	1024
 
 enum lbpool_state { LBPOOL_READY, LBPOOL_DRAIN, LBPOOL_MAINT };
