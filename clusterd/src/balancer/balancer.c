@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "balancer/balancer.h"
+#include "balancer/vrrpwatch.h"
 #include "base/log.h"
 #include "base/node.h"
 #include "lb/haproxy.h"
@@ -41,6 +42,8 @@ static struct {
 	char		 last_error[256];
 	double		 last_sync;	/* wall clock */
 	unsigned long	 edits;
+	int		 serving;	/* 0 while keepalived is gone */
+	unsigned long	 shut;		/* sessions-shut rounds */
 } B;
 
 /* Log a HAProxy problem once until it changes or goes away. */
@@ -145,7 +148,7 @@ sync_wanted(struct backend *be, const struct lbpool_server *w,
     struct haproxy_server *h)
 {
 	const char	*st = lbpool_state_name(w->state);
-	char		 opts[160];
+	char		 opts[LBPOOL_OPTS_MAX];
 
 	leaving_drop(be, w->name);
 	if (h == NULL) {
@@ -301,7 +304,7 @@ done:
 static char *
 pool_block(const struct backend *be)
 {
-	char	*block, opts[160];
+	char	*block, opts[LBPOOL_OPTS_MAX];
 	size_t	 cap = be->nwant * 256 + 1, used = 0, i;
 	int	 k;
 
@@ -430,6 +433,66 @@ done:
 	free(state);
 }
 
+/* Pause or resume the frontends that face the agents (the VIP's ports). */
+static void
+frontends(const char *verb)
+{
+	char	 list[sizeof(B.node->cfg.haproxy_frontends)], *f, *sp;
+
+	snprintf(list, sizeof(list), "%s", B.node->cfg.haproxy_frontends);
+	for (f = strtok_r(list, ",", &sp); f != NULL;
+	    f = strtok_r(NULL, ",", &sp))
+		api(NULL, "%s frontend %s", verb, f);
+}
+
+/* Close every session of every server of both backends. */
+static void
+shut_all_sessions(void)
+{
+	struct haproxy_server	*v;
+	char			*state;
+	size_t			 n, i;
+
+	if (read_servers(&v, &n, &state) == -1)
+		return;
+	for (i = 0; i < n; i++)
+		if (strcmp(v[i].backend, B.be[BE_AGENTS].name) == 0 ||
+		    strcmp(v[i].backend, B.be[BE_ENROLL].name) == 0)
+			api(NULL, "shutdown sessions server %s/%s",
+			    v[i].backend, v[i].name);
+	B.shut++;
+	free(v);
+	free(state);
+}
+
+/*
+ * keepalived came or went.  Without it this balancer cannot know whether
+ * it holds the VIP, and the other one has taken it within a second
+ * (VRRP): sessions left open here would keep the agents' slots on the
+ * workers while the agents reconnect through the other balancer, and new
+ * ones would go stale in turn.  So stop serving at once (frontends
+ * paused, sessions shut) and serve again when keepalived is back, which
+ * decides anew who holds the VIP.
+ */
+static void
+on_vrrp(enum vrrpwatch_state st, long pid, const char *why)
+{
+	if (st == VRRPWATCH_GONE) {
+		if (B.serving)
+			log_warnx(TASK, "keepalived is gone (%s): pausing "
+			    "frontends %s and shutting their sessions.", why,
+			    B.node->cfg.haproxy_frontends);
+		B.serving = 0;
+		frontends("disable");
+		shut_all_sessions();
+	} else if (st == VRRPWATCH_RUNNING && !B.serving) {
+		log_info(TASK, "keepalived is running (pid %ld): serving "
+		    "again.", pid);
+		B.serving = 1;
+		frontends("enable");
+	}
+}
+
 static void
 check_cb(struct ev_loop *loop, ev_timer *t, int revents)
 {
@@ -437,6 +500,9 @@ check_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	(void)t;
 	(void)revents;
 	reconcile();
+	/* A HAProxy restarted meanwhile serves again: pause it anew. */
+	if (!B.serving)
+		frontends("disable");
 }
 
 /* A new pool list from the master: checked whole, then applied. */
@@ -479,6 +545,11 @@ balancer_start(struct node *n)
 	B.be[BE_ENROLL].pool = "enrollment";
 	ev_timer_init(&B.check, check_cb, 0.1, n->cfg.pool_check_interval);
 	ev_timer_start(n->loop, &B.check);
+	B.serving = 1;
+	if (n->cfg.keepalived_pid_file[0] != '\0' &&
+	    vrrpwatch_start(n->loop, n->cfg.keepalived_pid_file, 0.2,
+	    on_vrrp) == -1)
+		return -1;
 	log_info(TASK, "Keeping HAProxy's backends %s and %s through %s.",
 	    B.be[BE_AGENTS].name, B.be[BE_ENROLL].name,
 	    n->cfg.haproxy_socket);
@@ -489,6 +560,7 @@ static void
 balancer_stop(void)
 {
 	ev_timer_stop(B.node->loop, &B.check);
+	vrrpwatch_stop();
 	B.link = NULL;
 }
 
@@ -527,6 +599,9 @@ balancer_status(cJSON *d)
 	cJSON_AddBoolToObject(o, "pools_known", B.have_pools);
 	cJSON_AddItemToObject(o, "last_sync", node_time_json(B.last_sync));
 	cJSON_AddNumberToObject(o, "edits", (double)B.edits);
+	cJSON_AddBoolToObject(o, "serving", B.serving);
+	cJSON_AddNumberToObject(o, "sessions_shut", (double)B.shut);
+	vrrpwatch_status(o);
 	for (b = 0; b < BE_N; b++)
 		cJSON_AddNumberToObject(o, B.be[b].name, (double)B.be[b].nwant);
 }

@@ -80,6 +80,8 @@ struct config {
 	char		 haproxy_enrollment_backend[CONFIG_NAME_MAX + 1];
 	double		 pool_check_interval;	/* re-read HAProxy, report */
 	double		 pool_drain_timeout;	/* then close what is left */
+	char		 haproxy_frontends[2 * CONFIG_NAME_MAX + 2];
+	char		 keepalived_pid_file[PATH_MAX];	/* "" = not watched */
 	enum log_level	 log_level;
 };
 
