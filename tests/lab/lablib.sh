@@ -128,7 +128,8 @@ json.dump(c, sys.stdout, indent=1)
 PY
 	python3 "$LAB_TOP/lb/render.py" --cluster "$d/cluster.json" \
 		--balancer "$lb" --out "$d" --notify "$d/notify.sh" \
-		--notify-log "$d/notify.log" --haproxy-pid "$d/haproxy.pid"
+		--notify-log "$d/notify.log" \
+		--haproxy-args "-D -f $d/haproxy.cfg -p $d/haproxy.pid"
 }
 
 lab_haproxy_start() {
@@ -240,6 +241,8 @@ haproxy_config $d/haproxy.cfg
 haproxy_state_file $d/server-state
 # A removed worker's agents move within seconds rather than a minute.
 pool_drain_timeout 10s
+# Without its keepalived this balancer stops serving (docs/lb.md).
+keepalived_pid_file $d/vrrp.pid
 CONF
 	"$LAB_BIN/clusterd" -t -c "$d/clusterd.conf" > "$d/clusterd.check" 2>&1
 }
@@ -276,6 +279,11 @@ lab_all_ready() { [ "$(lab_ready "$@")" -eq "$LAB_AGENTS" ]; }
 
 # lab_ids NODE: the ids of the agents NODE serves, one a line.
 lab_ids() { lab_ctl -a --json | python3 "$LAB_STAT" ids "$1"; }
+
+# lab_active NODE: how many agents the master shows active on NODE.
+lab_active() { lab_ctl -a --json | python3 "$LAB_STAT" active "$1"; }
+lab_none_active() { [ "$(lab_active "$1")" -eq 0 ]; }
+lab_some_active() { [ "$(lab_active "$1")" -gt 0 ]; }
 
 # lab_moved SINCE NODE FILE: every agent of FILE (ids) is back, not on NODE.
 lab_moved() {

@@ -4,6 +4,7 @@
   labstat.py workers        "NAME ACTIVE" per connected worker (from -i)
   labstat.py total          agents in the registry (from -a)
   labstat.py ids NODE       ids of the agents NODE serves (from -a)
+  labstat.py active NODE    agents shown active on NODE (from -a)
   labstat.py ready SINCE [--skip NODE] [--ids FILE]
                             agents (from -a) active on a worker (not NODE)
                             with a keepalive at SINCE (Unix time) or later:
@@ -22,7 +23,7 @@ def stamp(s):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("what", choices=("workers", "total", "ids", "ready"))
+    ap.add_argument("what", choices=("workers", "total", "ids", "active", "ready"))
     ap.add_argument("arg", nargs="?")
     ap.add_argument("--skip", default="")
     ap.add_argument("--ids")
@@ -33,6 +34,9 @@ def main():
             if n.get("type") == "worker":
                 c = n.get("agent_counts") or {}
                 print(n["name"], c.get("active", 0))
+    elif args.what == "active":
+        print(sum(1 for a in data
+                  if a["node_name"] == args.arg and a["status"] == "active"))
     elif args.what == "total":
         print(len(data))
     elif args.what == "ids":
