@@ -34,8 +34,8 @@ def render(c, me, out, notify, notify_log, haproxy_args):
     # The same server options clusterd's balancer role uses (lbpool.c);
     # docs/lb.md, "Health checks", says why these figures.
     check = "check inter 1500ms fastinter 250ms downinter 1s fall 2 rise 2 on-marked-down shutdown-sessions"  # noqa: E501
-    agent = (" weight 100 agent-check agent-port %d agent-inter 2s"
-             % ports["agent_check"])
+    agent = (" port %d weight 100 agent-check agent-port %d agent-inter 2s"
+             % (ports["agent_check"], ports["agent_check"]))
     workers = "\n".join(
         "    server %s %s:%d %s%s" % (w["name"], w["address"], ports["agents"],
                                     check, agent)

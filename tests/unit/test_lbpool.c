@@ -21,8 +21,8 @@
 
 #define CHECK_OPTS	"check inter 1500ms fastinter 250ms downinter 1s " \
 			"fall 2 rise 2 on-marked-down shutdown-sessions"
-#define AGENT_OPTS(p)	CHECK_OPTS " weight 100 agent-check agent-port " p \
-			" agent-inter 2s"
+#define AGENT_OPTS(p)	CHECK_OPTS " port " p " weight 100 agent-check " \
+			"agent-port " p " agent-inter 2s"
 
 /* The parsed servers, then guard entries lbpool_parse must not touch. */
 static struct {
@@ -138,7 +138,7 @@ command_is_one(const struct lbpool_server *s)
 		if (cmd[i] == ' ')
 			words++;
 	}
-	assert_int_equal(words, s->check_port ? 24 : 17);
+	assert_int_equal(words, s->check_port ? 26 : 17);
 }
 
 /* What the master's pools_snapshot sends. */
@@ -542,9 +542,15 @@ test_server_options_match_render(void **state)
 	assert_int_equal(lbpool_server_options(&s, out, sizeof(out)), 0);
 	assert_int_equal(strncmp(out, CHECK_OPTS, strlen(CHECK_OPTS)), 0);
 	tail = out + strlen(CHECK_OPTS);
-	assert_non_null(port = strstr(tail, "1518"));
-	snprintf(want, sizeof(want), "\"%.*s%%d%s\"", (int)(port - tail), tail,
-	    port + 4);
+	/* Each "1518" is a %d there. */
+	want[0] = '"';
+	n = 1;
+	while ((port = strstr(tail, "1518")) != NULL) {
+		n += (size_t)snprintf(want + n, sizeof(want) - n, "%.*s%%d",
+		    (int)(port - tail), tail);
+		tail = port + 4;
+	}
+	snprintf(want + n, sizeof(want) - n, "%s\"", tail);
 	if (strstr(py, want) == NULL)
 		fail_msg("lb/render.py has no %s", want);
 	free(py);

@@ -116,7 +116,10 @@ lbpool_parse(const cJSON *arr, struct lbpool_server *out, size_t max,
  * SYN (a check's timeout is its inter, and Linux resends a SYN after
  * 1 s), the sessions of a server marked down shut so that its agents
  * reconnect at once, and the worker's agent-check when it answers one
- * (weight 100, so the percentage a worker answers has room).  These
+ * (weight 100, so the percentage a worker answers has room).  A worker's
+ * health check reads the agent-check port too ("port", and the backend's
+ * tcp-check rules): the kernel completes a TCP handshake for a hung
+ * clusterd, so only an answer proves the worker alive.  These
  * match lb/render.py's; docs/lb.md, "Health checks", has the reasons.
  */
 #define LBPOOL_CHECK	"check inter 1500ms fastinter 250ms downinter 1s " \
@@ -128,8 +131,9 @@ lbpool_server_options(const struct lbpool_server *s, char *out, size_t outlen)
 	int	n;
 
 	if (s->check_port != 0)
-		n = snprintf(out, outlen, LBPOOL_CHECK " weight 100 "
-		    "agent-check agent-port %u agent-inter 2s", s->check_port);
+		n = snprintf(out, outlen, LBPOOL_CHECK " port %u weight 100 "
+		    "agent-check agent-port %u agent-inter 2s", s->check_port,
+		    s->check_port);
 	else
 		n = snprintf(out, outlen, LBPOOL_CHECK);
 	return n < 0 || (size_t)n >= outlen ? -1 : 0;

@@ -359,6 +359,12 @@ pools_node_up(const struct hello *h, const char *type, const char *peer)
 		    "%s:%u; port 0: not served).", m->name,
 		    m->address[POOL_AGENTS], m->port[POOL_AGENTS],
 		    m->address[POOL_ENROLL], m->port[POOL_ENROLL]);
+	/* HAProxy's health check of the agents' pool reads agent-check. */
+	if (m->port[POOL_AGENTS] != 0 && m->check_port == 0 &&
+	    (isnew || old.check_port != 0))
+		log_warnx(TASK, "%s serves agents but no agent-check "
+		    "(agent_check_port): the balancers' health checks will "
+		    "keep it down.", m->name);
 	if (isnew || memcmp(old.address, m->address, sizeof(m->address)) != 0 ||
 	    memcmp(old.port, m->port, sizeof(m->port)) != 0 ||
 	    old.check_port != m->check_port || strcmp(old.type, m->type) != 0 ||
