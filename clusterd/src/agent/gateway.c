@@ -556,7 +556,12 @@ gateway_set_lb_state(const char *s)
 	return 0;
 }
 
-/* One agent-check connection: the answer, then close. */
+/*
+ * One agent-check connection: the answer, then close, inside the accept.
+ * Nothing waits on the client: the few bytes fit in any fresh socket's
+ * send buffer, so a client that never reads holds no state here, and the
+ * port needs no timeout or per-source bound.
+ */
 static void
 check_cb(struct listener *l, int fd, const char *addr, void *arg)
 {
