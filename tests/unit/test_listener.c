@@ -147,16 +147,33 @@ wall_now(void)
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-/* Run the loop for about secs of wall time. */
+static void
+wake_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	(void)loop;
+	(void)t;
+	(void)revents;
+}
+
+/*
+ * Run the loop for about secs of wall time.  A timer for the end keeps
+ * the last iteration from blocking once nothing else is left to wait for
+ * (libev would sleep up to a minute).
+ */
 static void
 run_for(struct fixture *f, double secs)
 {
-	double	end = wall_now() + secs;
+	double		end = wall_now() + secs;
+	ev_timer	wake;
 
+	ev_timer_init(&wake, wake_cb, secs, 0);
+	ev_now_update(f->loop);
+	ev_timer_start(f->loop, &wake);
 	while (wall_now() < end) {
 		ev_now_update(f->loop);
 		ev_run(f->loop, EVRUN_ONCE);
 	}
+	ev_timer_stop(f->loop, &wake);
 }
 
 static void

@@ -21,6 +21,7 @@
 #include "base/reap.h"
 #include "net/conn.h"
 #include "net/listener.h"
+#include "net/preauth.h"
 #include "net/tls.h"
 
 #define TASK	"Enrollment"
@@ -28,7 +29,8 @@
 
 struct enroll_client {
 	struct conn	*conn;		/* NULL once closed */
-	ev_timer	 idle;
+	struct preauth_entry pa;	/* counted until its request is read */
+	ev_timer	 idle;		/* then, the answer's limit */
 	int		 pending;	/* submitted, no answer yet */
 	int		 answered;
 	char		 id[AGENT_ID_MAX];	/* of an answer with a key */
@@ -41,6 +43,7 @@ static struct {
 	const struct enroll_ops	*ops;
 	SSL_CTX			*ctx;
 	struct listener		 listener;
+	struct preauth		 pa;	/* clients without a whole request */
 	unsigned long		 requests;
 } E = { .listener.fd = -1 };
 
@@ -85,6 +88,18 @@ enroll_answer(struct enroll_client *cl, const char *answer, const char *id,
 		conn_close_after_flush(cl->conn);
 }
 
+/*
+ * The request line is whole (or too long to be one): the client is no
+ * longer silent, and the answer now has ENROLL_IDLE_TIMEOUT to be decided
+ * and sent.
+ */
+static void
+request_read(struct enroll_client *cl)
+{
+	preauth_done(&E.pa, &cl->pa);
+	ev_timer_start(E.node->loop, &cl->idle);
+}
+
 static void
 client_data(struct conn *c)
 {
@@ -98,11 +113,14 @@ client_data(struct conn *c)
 		return;
 	nl = memchr(buf_head(&c->in), '\n', buf_used(&c->in));
 	if (nl == NULL) {
-		if (buf_used(&c->in) >= ENROLL_LINE_MAX)
+		if (buf_used(&c->in) >= ENROLL_LINE_MAX) {
+			request_read(cl);
 			enroll_answer(cl, "ERROR: Invalid request for new agent",
 			    NULL, NULL);
+		}
 		return;
 	}
+	request_read(cl);
 	len = (size_t)(nl - buf_head(&c->in));
 	E.requests++;
 	if (enroll_parse((const char *)buf_head(&c->in), len, &req, answer,
@@ -123,6 +141,7 @@ client_close(struct conn *c, const char *reason)
 	struct enroll_client	*cl = c->arg;
 
 	ev_timer_stop(E.node->loop, &cl->idle);
+	preauth_done(&E.pa, &cl->pa);
 	cl->conn = NULL;
 	/* Not flushed to the agent: the key never reached it. */
 	if (cl->answered && strcmp(reason, "closed after reply") != 0)
@@ -142,27 +161,44 @@ idle_cb(struct ev_loop *loop, ev_timer *t, int revents)
 		conn_close(cl->conn, "idle");
 }
 
+/* TLS handshake and request line did not come within preauth_timeout. */
+static void
+preauth_expire(struct preauth *pa, struct preauth_entry *e)
+{
+	struct enroll_client	*cl = e->owner;
+
+	(void)pa;
+	if (cl->conn != NULL)
+		conn_close(cl->conn, "no request within preauth_timeout");
+}
+
+/*
+ * A new client: counted as silent, and timed out, until its request line
+ * is whole (request_read).
+ */
 static void
 accept_cb(struct listener *l, int fd, const char *addr, void *arg)
 {
 	struct enroll_client	*cl;
 
 	(void)arg;
-	if ((cl = calloc(1, sizeof(*cl))) == NULL) {
-		close(fd);
-		return;
-	}
+	if ((cl = calloc(1, sizeof(*cl))) == NULL)
+		goto fail;
 	snprintf(cl->src, sizeof(cl->src), "%s", addr);
-	if ((cl->conn = conn_new(l->loop, fd, E.ctx, 1, 0, &client_ops,
-	    cl)) == NULL) {
-		close(fd);
-		free(cl);
-		return;
-	}
-	cl->conn->in_limit = ENROLL_LINE_MAX + 1;
 	ev_timer_init(&cl->idle, idle_cb, ENROLL_IDLE_TIMEOUT, 0);
 	cl->idle.data = cl;
-	ev_timer_start(l->loop, &cl->idle);
+	if (preauth_add(&E.pa, &cl->pa, addr, cl) == -1)
+		goto fail;
+	if ((cl->conn = conn_new(l->loop, fd, E.ctx, 1, 0, &client_ops,
+	    cl)) == NULL)
+		goto fail;
+	cl->conn->in_limit = ENROLL_LINE_MAX + 1;
+	return;
+fail:
+	if (cl != NULL)
+		preauth_done(&E.pa, &cl->pa);
+	close(fd);
+	free(cl);
 }
 
 /*
@@ -279,10 +315,13 @@ enroll_start(struct node *n, const struct enroll_ops *ops)
 		log_errx(TASK, "Cannot start: %s.", err);
 		return -1;
 	}
+	preauth_init(&E.pa, n->loop, &n->cfg, TASK, "enrollment connections",
+	    "complete request", preauth_expire);
 	if (listener_tcp(&E.listener, n->loop, n->cfg.enrollment_address,
 	    n->cfg.enrollment_port, 1024, TASK, "enrollment requests",
 	    accept_cb, NULL) == -1)
 		return -1;
+	listener_set_preauth(&E.listener, &E.pa);
 	log_info(TASK, "Serving enrollment on %s:%u.",
 	    n->cfg.enrollment_address, n->cfg.enrollment_port);
 	return 0;
@@ -292,6 +331,7 @@ void
 enroll_stop(void)
 {
 	listener_close(&E.listener);
+	preauth_stop(&E.pa);
 	SSL_CTX_free(E.ctx);
 	E.ctx = NULL;
 }

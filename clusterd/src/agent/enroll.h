@@ -14,7 +14,9 @@
 struct enroll_req;
 struct node;
 
-#define ENROLL_IDLE_TIMEOUT	30.0	/* seconds for TLS + the request */
+#define ENROLL_IDLE_TIMEOUT	30.0	/* seconds for the answer, once the
+					   request is read (before it:
+					   preauth_timeout) */
 #define ENROLL_CERT_REL		"etc/sslmanager.cert"
 #define ENROLL_KEY_REL		"etc/sslmanager.key"
 

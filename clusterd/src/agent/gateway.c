@@ -21,6 +21,7 @@
 #include "base/node.h"
 #include "net/conn.h"
 #include "net/listener.h"
+#include "net/preauth.h"
 
 #define TASK		"Agents"
 #define OUT_LIMIT	(64 * 1024)	/* queued to one agent, then dropped */
@@ -42,6 +43,7 @@ struct gwconn {
 	uint32_t	 outlen;
 	uint32_t	 outoff;
 	char		 addr[46];
+	struct preauth_entry pa;	/* counted until the agent is known */
 	struct gwconn	*prev, *next;
 };
 
@@ -62,6 +64,7 @@ static const char *const reject_names[REJ_COUNT] = {
 static struct {
 	struct node	*node;
 	struct listener	 listener;	/* agents */
+	struct preauth	 pa;		/* connections with no agent yet */
 	ev_timer	 flush;
 	ev_timer	 sweep;
 	struct gwconn	*conns;
@@ -85,6 +88,7 @@ gw_close(struct gwconn *c)
 {
 	ev_io_stop(G.node->loop, &c->io);
 	close(c->fd);
+	preauth_done(&G.pa, &c->pa);
 	if (c->agent != NULL && c->agent->gw == c)
 		c->agent->gw = NULL;
 	if (c->prev != NULL)
@@ -332,6 +336,7 @@ frame(struct gwconn *c, const uint8_t *m, size_t len)
 		a->gw = c;
 		a->gw_seen = 1;
 		c->agent = a;
+		preauth_done(&G.pa, &c->pa);	/* identified */
 	}
 	c->last_rx = ev_now(G.node->loop);
 	return dispatch(c, a, msg, mlen);
@@ -412,6 +417,18 @@ eof:
 	gw_close(c);
 }
 
+/* A connection that named no agent within preauth_timeout. */
+static void
+preauth_expire(struct preauth *pa, struct preauth_entry *e)
+{
+	(void)pa;
+	gw_close(e->owner);
+}
+
+/*
+ * A new agent connection: counted as not identified (and timed out) until
+ * its first message names a known agent.
+ */
 static void
 accept_cb(struct listener *l, int fd, const char *addr, void *arg)
 {
@@ -421,6 +438,11 @@ accept_cb(struct listener *l, int fd, const char *addr, void *arg)
 	(void)arg;
 	if ((c = calloc(1, sizeof(*c))) == NULL) {
 		close(fd);
+		return;
+	}
+	if (preauth_add(&G.pa, &c->pa, addr, c) == -1) {
+		close(fd);
+		free(c);
 		return;
 	}
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
@@ -536,7 +558,12 @@ gateway_set_lb_state(const char *s)
 	return 0;
 }
 
-/* One agent-check connection: the answer, then close. */
+/*
+ * One agent-check connection: the answer, then close, inside the accept.
+ * Nothing waits on the client: the few bytes fit in any fresh socket's
+ * send buffer, so a client that never reads holds no state here, and the
+ * port needs no timeout or per-source bound.
+ */
 static void
 check_cb(struct listener *l, int fd, const char *addr, void *arg)
 {
@@ -582,9 +609,12 @@ gateway_start(struct node *n, const struct gateway_ops *ops)
 	if (archives_open(n->loop, n->cfg.home, n->cfg.node_name) == -1)
 		return -1;
 	raise_nofile();
+	preauth_init(&G.pa, n->loop, &n->cfg, TASK, "agent connections",
+	    "agent message", preauth_expire);
 	if (listener_tcp(&G.listener, n->loop, n->cfg.gateway_address,
 	    n->cfg.gateway_port, 4096, TASK, "agents", accept_cb, NULL) == -1)
 		return -1;
+	listener_set_preauth(&G.listener, &G.pa);
 	if (n->cfg.agent_check_port != 0 && listener_tcp(&G.check, n->loop,
 	    n->cfg.gateway_address, n->cfg.agent_check_port, 64, TASK,
 	    "agent-checks", check_cb, NULL) == -1)
@@ -609,6 +639,7 @@ gateway_stop(void)
 	ev_timer_stop(G.node->loop, &G.sweep);
 	while (G.conns != NULL)
 		gw_close(G.conns);
+	preauth_stop(&G.pa);
 	cJSON_Delete(G.updates);
 	cJSON_Delete(G.alive);
 	G.updates = G.alive = NULL;
@@ -688,6 +719,9 @@ gateway_status(cJSON *o)
 	int	 i;
 
 	cJSON_AddNumberToObject(g, "connections", (double)G.nconns);
+	cJSON_AddNumberToObject(g, "unidentified", (double)G.pa.npending);
+	cJSON_AddNumberToObject(g, "silent_timed_out", (double)G.pa.timeouts);
+	cJSON_AddNumberToObject(g, "silent_refused", (double)G.pa.refused);
 	cJSON_AddNumberToObject(g, "messages", (double)G.messages);
 	cJSON_AddNumberToObject(g, "events", (double)G.events);
 	cJSON_AddStringToObject(g, "balancer_state", G.lb_state ==

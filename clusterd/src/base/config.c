@@ -93,6 +93,8 @@ config_defaults(struct config *c)
 	c->keepalive_interval = 2;
 	c->keepalive_timeout = 8;
 	c->request_timeout = 10;
+	c->preauth_timeout = 30;
+	c->preauth_per_source = 256;
 	c->reconnect_min = 1;
 	c->reconnect_max = 30;
 	c->sync_interval = 30;
@@ -449,6 +451,8 @@ static const struct keyword keywords[] = {
 	{ "keepalive_interval",	set_duration,	F(keepalive_interval), 0 },
 	{ "keepalive_timeout",	set_duration,	F(keepalive_timeout), 0 },
 	{ "request_timeout",	set_duration,	F(request_timeout), 0 },
+	{ "preauth_timeout",	set_duration,	F(preauth_timeout), 0 },
+	{ "preauth_per_source",	set_count,	F(preauth_per_source), 0 },
 	{ "reconnect_min",	set_duration,	F(reconnect_min), 0 },
 	{ "reconnect_max",	set_duration,	F(reconnect_max), 0 },
 	{ "sync_interval",	set_duration,	F(sync_interval), 0 },
@@ -688,6 +692,8 @@ config_print(const struct config *c, FILE *out)
 	fprintf(out, "keepalive_interval %.15gs\n", c->keepalive_interval);
 	fprintf(out, "keepalive_timeout %.15gs\n", c->keepalive_timeout);
 	fprintf(out, "request_timeout %.15gs\n", c->request_timeout);
+	fprintf(out, "preauth_timeout %.15gs\n", c->preauth_timeout);
+	fprintf(out, "preauth_per_source %u\n", c->preauth_per_source);
 	fprintf(out, "reconnect_min %.15gs\n", c->reconnect_min);
 	fprintf(out, "reconnect_max %.15gs\n", c->reconnect_max);
 	fprintf(out, "sync_interval %.15gs\n", c->sync_interval);

@@ -40,6 +40,8 @@ struct config {
 	double		 keepalive_interval;	/* worker sends every ... */
 	double		 keepalive_timeout;	/* master drops a silent worker */
 	double		 request_timeout;	/* unanswered request fails */
+	double		 preauth_timeout;	/* to identify, every service */
+	unsigned	 preauth_per_source;	/* unidentified; 0: no bound */
 	double		 reconnect_min;		/* worker backoff bounds */
 	double		 reconnect_max;
 	double		 sync_interval;		/* full integrity pass */

@@ -141,6 +141,8 @@ on_hup(struct ev_loop *loop, ev_signal *w, int revents)
 	N.cfg.keepalive_interval = nc.keepalive_interval;
 	N.cfg.keepalive_timeout = nc.keepalive_timeout;
 	N.cfg.request_timeout = nc.request_timeout;
+	N.cfg.preauth_timeout = nc.preauth_timeout;
+	N.cfg.preauth_per_source = nc.preauth_per_source;
 	N.cfg.reconnect_min = nc.reconnect_min;
 	N.cfg.reconnect_max = nc.reconnect_max;
 	N.cfg.sync_interval = nc.sync_interval;

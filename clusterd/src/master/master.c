@@ -31,6 +31,7 @@
 #include "net/hello.h"
 #include "net/link.h"
 #include "net/listener.h"
+#include "net/preauth.h"
 
 #define REFUSAL_SLOTS		64
 #define REFUSAL_QUIET		600.0	/* seconds between repeated lines */
@@ -53,6 +54,7 @@ struct peer {
 	double			 connected_since;	/* wall clock */
 	double			 last_keepalive;	/* wall clock */
 	ev_timer		 watchdog;
+	struct preauth_entry	 pa;	/* counted until its hello */
 	TAILQ_ENTRY(peer)	 entry;
 };
 
@@ -68,6 +70,7 @@ static void master_command(const cJSON *, void (*)(void *, cJSON *), void *);
 static struct {
 	struct node		*node;
 	struct listener		 listener;
+	struct preauth		 pa;	/* connections without a hello yet */
 	TAILQ_HEAD(, peer)	 peers;
 	struct refusal		 refusals[REFUSAL_SLOTS];
 	char			 local_address[64];
@@ -182,6 +185,23 @@ watchdog_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	link_close(p->link, reason);
 }
 
+/* No TLS handshake and hello within preauth_timeout. */
+static void
+preauth_expire(struct preauth *pa, struct preauth_entry *e)
+{
+	struct peer	*p = e->owner;
+
+	(void)pa;
+	link_close(p->link, "no hello within preauth_timeout");
+}
+
+/*
+ * A new connection on the cluster port.  Until its hello it is counted as
+ * silent and bounded twice: by the watchdog (request_timeout, as a worker
+ * bounds its own attempt) and by preauth_timeout, whichever ends first;
+ * both run from accept, so a client that never completes the TLS
+ * handshake is closed too.
+ */
 static void
 accept_cb(struct listener *l, int fd, const char *addr, void *arg)
 {
@@ -194,10 +214,12 @@ accept_cb(struct listener *l, int fd, const char *addr, void *arg)
 	}
 	snprintf(p->address, sizeof(p->address), "%s", addr);
 	snprintf(p->ctx, sizeof(p->ctx), "Master %s", M.node->cfg.node_name);
-	if ((p->link = link_accept(l->loop, fd, M.node->ctx, &peer_ops, p,
+	if (preauth_add(&M.pa, &p->pa, addr, p) == -1 ||
+	    (p->link = link_accept(l->loop, fd, M.node->ctx, &peer_ops, p,
 	    M.node->cfg.request_timeout)) == NULL) {
 		log_warnx("Main", "cannot set up a connection from %s",
 		    p->address);
+		preauth_done(&M.pa, &p->pa);
 		close(fd);
 		free(p);
 		return;
@@ -282,6 +304,7 @@ handle_hello(struct peer *p, const struct frame_hdr *h, const cJSON *body)
 	snprintf(p->ctx, sizeof(p->ctx), "%s %s", p->balancer ? "Balancer" :
 	    "Worker", p->name);
 	p->state = PEER_READY;
+	preauth_done(&M.pa, &p->pa);
 	p->connected_since = p->last_keepalive = node_wall_now();
 	p->watchdog.repeat = M.node->cfg.keepalive_timeout;
 	ev_timer_again(M.node->loop, &p->watchdog);
@@ -685,6 +708,7 @@ peer_close(struct link *l, const char *reason)
 	unsigned	 n;
 
 	ev_timer_stop(M.node->loop, &p->watchdog);
+	preauth_done(&M.pa, &p->pa);
 	msync_peer_free(p->sync);
 	p->sync = NULL;
 	if (p->state == PEER_READY) {
@@ -730,9 +754,12 @@ master_start(struct node *n)
 	/* Agents on the master only when asked for (gateway yes). */
 	if (n->cfg.gateway == 1 && gateway_start(n, &master_gateway_ops) == -1)
 		return -1;
+	preauth_init(&M.pa, n->loop, &n->cfg, "Main", "cluster connections",
+	    "hello", preauth_expire);
 	if (listener_tcp(&M.listener, n->loop, n->cfg.bind_address,
 	    n->cfg.port, 128, "Main", "cluster nodes", accept_cb, NULL) == -1)
 		return -1;
+	listener_set_preauth(&M.listener, &M.pa);
 	log_info("Main", "Serving on %s:%u.", n->cfg.bind_address,
 	    n->cfg.port);
 	return 0;
@@ -750,6 +777,7 @@ master_stop(void)
 	ev_timer_stop(M.node->loop, &M.rebalance);
 	while ((p = TAILQ_FIRST(&M.peers)) != NULL)
 		link_close(p->link, "master shutting down");
+	preauth_stop(&M.pa);
 	msync_stop();
 	mreg_stop();
 	pools_stop();

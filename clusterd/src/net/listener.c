@@ -11,6 +11,7 @@
 #include "base/log.h"
 #include "net/conn.h"
 #include "net/listener.h"
+#include "net/preauth.h"
 
 static void accept_cb(struct ev_loop *, ev_io *, int);
 static void resume_cb(struct ev_loop *, ev_timer *, int);
@@ -83,6 +84,13 @@ listener_start(struct listener *l, struct ev_loop *loop, int fd,
 	ev_timer_init(&l->pause, resume_cb, LISTENER_PAUSE, 0);
 	l->pause.data = l;
 	ev_io_start(loop, &l->io);
+}
+
+/* Bound the connections not yet identified per source address (preauth.h). */
+void
+listener_set_preauth(struct listener *l, struct preauth *pa)
+{
+	l->preauth = pa;
 }
 
 void
@@ -171,6 +179,11 @@ accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 		}
 		conn_addr_string(&ss, addr, sizeof(addr));
 		l->accepted++;
+		if (l->preauth != NULL && preauth_refuse(l->preauth, addr)) {
+			l->refused++;
+			close(fd);
+			continue;
+		}
 		l->cb(l, fd, addr, l->arg);
 	}
 }

@@ -7,6 +7,10 @@
  * spinning on a ready socket it cannot accept, and says so in one log line
  * (at most one a minute).  The service gets each accepted socket,
  * non-blocking and close-on-exec, with its peer's printable address.
+ * A service that counts its connections not yet identified (preauth.h)
+ * hands its count to the listener, which closes at once a connection from
+ * an address already at its bound, before the service spends anything on
+ * it.
  */
 #ifndef CLUSTERD_LISTENER_H
 #define CLUSTERD_LISTENER_H
@@ -18,6 +22,7 @@
 #define LISTENER_LOG_EVERY 60.0	/* seconds between "out of descriptors" */
 
 struct listener;
+struct preauth;
 
 /* fd: the accepted socket, the callee's to keep or close. */
 typedef void (*listener_cb)(struct listener *, int fd, const char *addr,
@@ -32,10 +37,12 @@ struct listener {
 	void		*arg;
 	const char	*task;		/* log task */
 	const char	*what;		/* "agents", "enrollment requests" */
+	struct preauth	*preauth;	/* per-source bound, or NULL */
 	double		 last_log;
 	unsigned long	 accepted;	/* counters, for status and metrics */
 	unsigned long	 pauses;
 	unsigned long	 pauses_unlogged;
+	unsigned long	 refused;	/* over the per-source bound */
 };
 
 int	listener_tcp(struct listener *, struct ev_loop *, const char *addr,
@@ -43,6 +50,7 @@ int	listener_tcp(struct listener *, struct ev_loop *, const char *addr,
 	    listener_cb, void *arg);
 void	listener_start(struct listener *, struct ev_loop *, int fd,
 	    const char *task, const char *what, listener_cb, void *arg);
+void	listener_set_preauth(struct listener *, struct preauth *);
 void	listener_close(struct listener *);
 int	listener_paused(struct listener *);
 
