@@ -442,7 +442,7 @@ frontends(const char *verb)
 	snprintf(list, sizeof(list), "%s", B.node->cfg.haproxy_frontends);
 	for (f = strtok_r(list, ",", &sp); f != NULL;
 	    f = strtok_r(NULL, ",", &sp))
-		api(NULL, "%s frontend %s", verb, f);
+		api("already", "%s frontend %s", verb, f);
 }
 
 /* Close every session of every server of both backends. */
