@@ -138,6 +138,14 @@ lab_haproxy_start() {
 		>>"$d/haproxy.log" 2>&1
 }
 
+# lab_haproxy_reload LB: a seamless reload (-x hands the listening sockets
+# over, -sf ends the old process once its sessions are done).
+lab_haproxy_reload() {
+	local d=$LAB_RUN/$1
+	lab_in "$1" haproxy -D -f "$d/haproxy.cfg" -p "$d/haproxy.pid" \
+		-x "$d/admin.sock" -sf "$(cat "$d/haproxy.pid")" >>"$d/haproxy.log" 2>&1
+}
+
 # keepalived in the foreground of its own session (logs to a file; the
 # machine may have no syslog), with pid files of its own: two instances
 # on one machine would otherwise share /run/keepalived*.pid.

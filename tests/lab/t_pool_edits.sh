@@ -26,9 +26,7 @@ after=$(lab_workers | awk '$1 == "worker2" { print $2 }')
 [ "$after" -le "$before" ] || fail "drained worker2 went from $before to $after agents"
 pass "the drained worker gets none of 20 new agents ($(lab_workers | tr '\n' ' '))"
 
-d=$LAB_RUN/lb1
-lab_in lb1 haproxy -D -f "$d/haproxy.cfg" -p "$d/haproxy.pid" -x "$d/admin.sock" \
-	-sf "$(cat "$d/haproxy.pid")" >>"$d/haproxy.log" 2>&1 || fail "HAProxy reload on lb1"
+lab_haproxy_reload lb1 || fail "HAProxy reload on lb1"
 sleep 1
 lab_server_is lb1 workers_agents worker2 DRAIN ||
 	fail "after a reload: $(lab_server lb1 workers_agents worker2)"
