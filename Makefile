@@ -106,6 +106,14 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(TEST_HELPERS) $(LIBS)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $< $(TEST_HELPERS) $(LINK_LIBS) $(LDLIBS) \
 	    -lcmocka
 
+# test_simlink tests a module of the agent simulator, linked in too.
+$(BUILD)/tests/test_simlink: $(BUILD)/obj/tests/test_simlink.o \
+	    $(BUILD)/obj/tools/agentsim/simlink.o $(TEST_HELPERS) $(LIBS)
+	@mkdir -p $(@D)
+	$(msg) LD $@
+	$(Q)$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(LINK_LIBS) $(LDLIBS) \
+	    -lcmocka
+
 unit: $(UNIT_BINS)
 	@set -e; for t in $(UNIT_BINS); do \
 	    echo "== $$t"; (cd tests/unit && ../../$$t); done

@@ -1,11 +1,14 @@
 /*
  * agentsim: simulates N Wazuh 4.x agents against a manager address (a
  * balancer's VIP, or a worker): enrolls them over TLS (or reads a keys
- * file), connects them to the secure-message port, sends startup,
- * keepalives every T seconds with a realistic uname and labels, and events
- * at a chosen rate; honours #!-force_reconnect and reconnects after a loss
- * as agents do (retry interval, fresh address lookup).  Prints periodic
- * stats and a JSON summary.  Uses clusterd's own modules (conn, secmsg).
+ * file), connects them to the secure-message port, sends startup, then
+ * keepalives every notify_time with a realistic uname and labels, and
+ * events at a chosen rate.  Like agentd it waits for the answers: it
+ * reconnects when nothing came back for time-reconnect, honours
+ * #!-force_reconnect and reconnects after a loss (at once, then every retry
+ * interval, with a fresh address lookup); simlink.c makes these decisions.
+ * Prints periodic stats and a JSON summary.  Uses clusterd's own modules
+ * (conn, secmsg).
  */
 #include <sys/resource.h>
 
@@ -25,6 +28,8 @@
 #include "base/reap.h"
 #include "net/conn.h"
 
+#include "simlink.h"
+
 #define KEEPALIVE_FMT							\
 	"#!-Linux |%s |5.10.0-21-amd64 |#1 SMP Debian 5.10.162-1 "	\
 	"(2023-01-21) |x86_64 [Debian GNU/Linux|debian: 11 (bullseye)] - "\
@@ -41,8 +46,10 @@ struct sim_agent {
 	struct secmsg_key	 skey;
 	struct conn		*conn;		/* enrollment or agent link */
 	int			 enrolled;
-	int			 connected;
-	ev_timer		 timer;		/* keepalive, or retry */
+	int			 connected;	/* the TCP connection is open */
+	int			 file_open;	/* inside #!-up file .. close */
+	struct simlink		 link;		/* handshake, keepalives, retry */
+	ev_timer		 timer;		/* simlink's next decision */
 	unsigned long		 global;
 	unsigned		 local;
 	uint8_t			*replay;	/* -x: one sealed event, resent */
@@ -54,7 +61,8 @@ static struct {
 	const char		*host;
 	unsigned		 port, eport;
 	int			 n;
-	double			 keepalive, rate, duration, retry, stats;
+	struct simlink_cfg	 cfg;		/* -k, -T, -R */
+	double			 rate, duration, stats;
 	const char		*prefix, *keys_in, *keys_out;
 	int			 enroll_conc;
 	int			 replay;
@@ -67,20 +75,23 @@ static struct {
 	int			 ev_cursor;
 	unsigned long		 enrolled, enroll_errors, connected_now;
 	unsigned long		 connects, reconnects, acks, events_sent;
-	unsigned long		 keepalives, force_reconnects, conn_errors;
-	unsigned long		 bad_messages;
+	unsigned long		 keepalives, conn_errors, bad_messages;
+	unsigned long		 causes[SIMLINK_CAUSES];
+	unsigned long		 timeouts_logged;
 } S = {
-	.port = 1514, .eport = 1515, .n = 10, .keepalive = 10, .retry = 5,
+	.port = 1514, .eport = 1515, .n = 10,
+	.cfg = { .notify_time = 10, .time_reconnect = 60, .retry = 5 },
 	.prefix = "sim-agent-", .enroll_conc = 32
 };
 
 static void agent_connect(struct sim_agent *);
 static void enroll_next(void);
 
+/* Uniform in [0, 1). */
 static double
-jitter(double base)
+urand(void)
 {
-	return base * (0.5 + 0.5 * ((double)random() / RAND_MAX));
+	return (double)random() / ((double)RAND_MAX + 1);
 }
 
 /* Seal and send one message to the manager, framed. */
@@ -136,29 +147,66 @@ replay_send(struct sim_agent *a, const char *msg)
 }
 
 static void
-keepalive_cb(struct ev_loop *loop, ev_timer *t, int revents)
-{
-	struct sim_agent	*a = t->data;
-	char			 msg[1024];
-
-	(void)loop;
-	(void)revents;
-	if (!a->connected) {		/* the retry timer */
-		agent_connect(a);
-		return;
-	}
-	snprintf(msg, sizeof(msg), KEEPALIVE_FMT, a->name, a->index,
-	    (a->index >> 16) & 255, (a->index >> 8) & 255, a->index & 255);
-	agent_send(a, msg);
-	S.keepalives++;
-}
-
-static void
 schedule(struct sim_agent *a, double after, double repeat)
 {
 	ev_timer_stop(S.loop, &a->timer);
-	ev_timer_set(&a->timer, after, repeat);
+	ev_timer_set(&a->timer, after > 0 ? after : 0, repeat);
 	ev_timer_start(S.loop, &a->timer);
+}
+
+static void
+send_keepalive(struct sim_agent *a)
+{
+	char	msg[1024];
+
+	snprintf(msg, sizeof(msg), KEEPALIVE_FMT, a->name, a->index,
+	    (a->index >> 16) & 255, (a->index >> 8) & 255, a->index & 255);
+	agent_send(a, msg);
+	if (a->connected) {	/* a failed write closed it */
+		simlink_sent(&a->link, ev_now(S.loop), 1);
+		S.keepalives++;
+	}
+}
+
+/*
+ * Do what simlink says is due for a connected agent (a keepalive, or
+ * giving up on a silent manager), then set the timer for its next
+ * decision.
+ */
+static void
+agent_tick(struct sim_agent *a)
+{
+	double	now = ev_now(S.loop), at;
+
+	for (;;) {
+		switch (simlink_next(&a->link, &S.cfg, now, &at)) {
+		case SIMLINK_KEEPALIVE:
+			send_keepalive(a);
+			continue;
+		case SIMLINK_TIMEOUT:
+			if (a->conn != NULL)
+				conn_close(a->conn, SIMLINK_REASON_TIMEOUT);
+			return;
+		case SIMLINK_WAIT:
+			if (at > 0)
+				schedule(a, at - now, 0);
+			return;
+		}
+	}
+}
+
+/* The agent's timer: a retry when idle, else simlink's next decision. */
+static void
+agent_timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct sim_agent	*a = t->data;
+
+	(void)loop;
+	(void)revents;
+	if (a->link.state == SIMLINK_IDLE)
+		agent_connect(a);
+	else
+		agent_tick(a);
 }
 
 static void
@@ -169,7 +217,36 @@ link_open(struct conn *c)
 	a->connected = 1;
 	S.connected_now++;
 	agent_send(a, "#!-agent startup {\"version\":\"v4.14.7\"}");
-	schedule(a, 0.2 + jitter(S.keepalive) * 0.1, S.keepalive);
+	if (a->connected)
+		simlink_sent(&a->link, ev_now(S.loop), 0);
+}
+
+/*
+ * One decrypted message from the manager.  Like agentd, every control
+ * message ("#!-...") and every line of a file being pushed shows the
+ * manager is alive; the ack of the startup lets keepalives and events
+ * flow.  Returns -1 when the connection was closed.
+ */
+static int
+link_message(struct sim_agent *a, const char *msg)
+{
+	int	control = strncmp(msg, "#!-", 3) == 0;
+	int	ack = strcmp(msg, "#!-agent ack ") == 0;
+
+	if (ack)
+		S.acks++;
+	if (strcmp(msg, "#!-force_reconnect") == 0) {
+		conn_close(a->conn, SIMLINK_REASON_FORCE);
+		return -1;
+	}
+	if (strncmp(msg, "#!-up file ", 11) == 0)
+		a->file_open = 1;
+	else if (strncmp(msg, "#!-close file", 13) == 0)
+		a->file_open = 0;
+	if ((control || a->file_open) &&
+	    simlink_received(&a->link, ev_now(S.loop), ack) == 1)
+		agent_tick(a);		/* answered: first keepalive */
+	return a->connected ? 0 : -1;
 }
 
 /* Frames from the manager: acks and control messages. */
@@ -183,6 +260,7 @@ link_data(struct conn *c)
 	uint8_t			*p;
 	uint32_t		 len;
 	size_t			 mlen;
+	int			 rc;
 
 	while (buf_used(&c->in) >= 4) {
 		p = buf_head(&c->in);
@@ -192,59 +270,86 @@ link_data(struct conn *c)
 		}
 		if (buf_used(&c->in) < 4 + (size_t)len)
 			return;
+		rc = 0;
 		if (len > 5 && memcmp(p + 4, "#AES:", 5) == 0 &&
 		    secmsg_open(&a->skey, SECMSG_AES, p + 9, len - 5, msg,
-		    sizeof(msg), &mlen, &ctr, &why) == 0) {
-			if (strcmp(msg, "#!-agent ack ") == 0)
-				S.acks++;
-			else if (strcmp(msg, "#!-force_reconnect") == 0) {
-				S.force_reconnects++;
-				buf_consume(&c->in, 4 + (size_t)len);
-				conn_close(c, "force_reconnect");
-				return;
-			}
-		} else
+		    sizeof(msg), &mlen, &ctr, &why) == 0)
+			rc = link_message(a, msg);
+		else
 			S.bad_messages++;
 		buf_consume(&c->in, 4 + (size_t)len);
+		if (rc == -1)
+			return;
 	}
 }
 
+/* Log the first few silent managers; the stats count them all. */
+static void
+log_timeout(const struct sim_agent *a, int was_up)
+{
+	if (S.timeouts_logged++ >= 5)
+		return;
+	if (was_up)
+		log_warnx("Agent", "%s: nothing from the manager for %g s "
+		    "(time-reconnect): reconnecting", a->name,
+		    S.cfg.time_reconnect);
+	else
+		log_warnx("Agent", "%s: no answer to the startup in %g s: "
+		    "retrying", a->name, S.cfg.time_reconnect);
+}
+
+/*
+ * The connection or the attempt ended: count why, then try again, at once
+ * (spread over a second) after losing an answered connection, after the
+ * retry interval otherwise.
+ */
 static void
 link_close(struct conn *c, const char *reason)
 {
 	struct sim_agent	*a = c->arg;
+	enum simlink_cause	 cause = simlink_cause_of(reason);
+	int			 was_up = a->link.state == SIMLINK_UP;
 
 	if (a->connected)
 		S.connected_now--;
-	if (strcmp(reason, "force_reconnect") != 0)
+	if (cause != SIMLINK_FORCE_RECONNECT)
 		S.conn_errors++;
-	a->connected = 0;
-	a->conn = NULL;
+	if (cause == SIMLINK_ACK_TIMEOUT)
+		log_timeout(a, was_up);
+	S.causes[cause]++;
 	S.reconnects++;
-	/* A forced reconnect goes at once; a loss waits the retry time. */
-	schedule(a, strcmp(reason, "force_reconnect") == 0 ? 0.01 :
-	    jitter(S.retry), 0);
+	a->connected = 0;
+	a->file_open = 0;
+	a->conn = NULL;
+	simlink_lost(&a->link);
+	schedule(a, simlink_retry_delay(&S.cfg, was_up, urand()), 0);
 }
 
 static const struct conn_ops link_ops = {
 	link_open, link_data, NULL, link_close
 };
 
+/* One attempt: resolve, connect, and give the answer time-reconnect. */
 static void
 agent_connect(struct sim_agent *a)
 {
 	char	err[256];
 
 	S.connects++;
+	simlink_attempt(&a->link, ev_now(S.loop));
 	if (conn_connect(S.loop, S.host, S.port, NULL, &link_ops, a, &a->conn,
 	    err, sizeof(err)) == -1) {
 		S.conn_errors++;
+		S.causes[SIMLINK_CONNECT_FAILED]++;
+		S.reconnects++;
 		a->conn = NULL;
-		schedule(a, jitter(S.retry), 0);
+		simlink_lost(&a->link);
+		schedule(a, simlink_retry_delay(&S.cfg, 0, urand()), 0);
 		return;
 	}
 	a->conn->read_chunk = 512;
 	a->conn->in_limit = SECMSG_MAX + 4;
+	agent_tick(a);			/* the handshake's deadline */
 }
 
 /* ---- enrollment ---- */
@@ -351,7 +456,7 @@ events_cb(struct ev_loop *loop, ev_timer *t, int revents)
 		struct sim_agent *a = &S.agents[S.ev_cursor];
 
 		S.ev_cursor = (S.ev_cursor + 1) % S.n;
-		if (!a->connected)
+		if (a->link.state != SIMLINK_UP)
 			continue;
 		snprintf(msg, sizeof(msg), "1:/var/log/syslog:%s sshd[%d]: "
 		    "Accepted publickey for root from 198.18.0.9 port %lu",
@@ -367,17 +472,53 @@ events_cb(struct ev_loop *loop, ev_timer *t, int revents)
 		S.due = S.n;	/* nobody connected: do not pile up */
 }
 
+/*
+ * Connected agents whose oldest startup or keepalive has waited longer than
+ * notify_time for its ack (a live manager answers in milliseconds), and the
+ * longest such wait.
+ */
+static void
+ack_waits(unsigned long *late, double *longest)
+{
+	double	now = ev_now(S.loop), w;
+	int	i;
+
+	*late = 0;
+	*longest = 0;
+	for (i = 0; i < S.n; i++) {
+		if (!S.agents[i].connected)
+			continue;
+		w = simlink_ack_wait(&S.agents[i].link, now);
+		if (w > S.cfg.notify_time)
+			(*late)++;
+		if (w > *longest)
+			*longest = w;
+	}
+}
+
 static void
 summary(FILE *fp, const char *kind)
 {
+	unsigned long	late, up = 0;
+	double		longest;
+	int		i;
+
+	ack_waits(&late, &longest);
+	for (i = 0; i < S.n; i++)
+		if (S.agents[i].link.state == SIMLINK_UP)
+			up++;
 	fprintf(fp, "{\"%s\": {\"agents\": %d, \"enrolled\": %lu, "
-	    "\"enroll_errors\": %lu, \"connected\": %lu, \"connects\": %lu, "
-	    "\"reconnects\": %lu, \"force_reconnects\": %lu, "
-	    "\"keepalives\": %lu, \"acks\": %lu, \"events\": %lu, "
-	    "\"connection_errors\": %lu, \"bad_messages\": %lu}}\n", kind,
-	    S.n, S.enrolled, S.enroll_errors, S.connected_now, S.connects,
-	    S.reconnects, S.force_reconnects, S.keepalives, S.acks,
-	    S.events_sent, S.conn_errors, S.bad_messages);
+	    "\"enroll_errors\": %lu, \"connected\": %lu, \"answered\": %lu, "
+	    "\"ack_late\": %lu, \"ack_wait_max\": %.1f, \"connects\": %lu, "
+	    "\"reconnects\": %lu", kind, S.n, S.enrolled, S.enroll_errors,
+	    S.connected_now, up, late, longest, S.connects, S.reconnects);
+	for (i = 0; i < SIMLINK_CAUSES; i++)
+		fprintf(fp, ", \"%s\": %lu", simlink_cause_name(i),
+		    S.causes[i]);
+	fprintf(fp, ", \"keepalives\": %lu, \"acks\": %lu, \"events\": %lu, "
+	    "\"connection_errors\": %lu, \"bad_messages\": %lu}}\n",
+	    S.keepalives, S.acks, S.events_sent, S.conn_errors,
+	    S.bad_messages);
 	fflush(fp);
 }
 
@@ -443,10 +584,15 @@ usage(void)
 	    "  -n N        agents (default 10)\n"
 	    "  -p PORT     secure-message port (1514)\n"
 	    "  -e PORT     enrollment port (1515)\n"
-	    "  -k SECONDS  keepalive interval (10)\n"
+	    "  -k SECONDS  keepalive interval, agentd's notify_time (10)\n"
 	    "  -r RATE     events per second per agent (0)\n"
 	    "  -t SECONDS  run time, then print the summary (0: until SIGINT)\n"
-	    "  -R SECONDS  retry interval after a lost connection (5)\n"
+	    "  -R SECONDS  retry interval after a failed attempt (5); a lost "
+	    "connection\n"
+	    "              is retried within the first second\n"
+	    "  -T SECONDS  reconnect after this long without a message from "
+	    "the\n"
+	    "              manager, agentd's time-reconnect (60)\n"
 	    "  -s SECONDS  print stats every SECONDS (0: never)\n"
 	    "  -P PREFIX   agent names PREFIX0000001... (sim-agent-)\n"
 	    "  -c N        concurrent enrollments (32)\n"
@@ -462,15 +608,16 @@ main(int argc, char *argv[])
 {
 	int	ch, i;
 
-	while ((ch = getopt(argc, argv, "n:p:e:k:r:t:R:s:P:c:K:o:x")) != -1) {
+	while ((ch = getopt(argc, argv, "n:p:e:k:r:t:R:T:s:P:c:K:o:x")) != -1) {
 		switch (ch) {
 		case 'n': S.n = atoi(optarg); break;
 		case 'p': S.port = (unsigned)atoi(optarg); break;
 		case 'e': S.eport = (unsigned)atoi(optarg); break;
-		case 'k': S.keepalive = atof(optarg); break;
+		case 'k': S.cfg.notify_time = atof(optarg); break;
 		case 'r': S.rate = atof(optarg); break;
 		case 't': S.duration = atof(optarg); break;
-		case 'R': S.retry = atof(optarg); break;
+		case 'R': S.cfg.retry = atof(optarg); break;
+		case 'T': S.cfg.time_reconnect = atof(optarg); break;
 		case 's': S.stats = atof(optarg); break;
 		case 'P': S.prefix = optarg; break;
 		case 'c': S.enroll_conc = atoi(optarg); break;
@@ -480,8 +627,8 @@ main(int argc, char *argv[])
 		default: usage();
 		}
 	}
-	if (optind + 1 != argc || S.n < 1 || S.keepalive <= 0 ||
-	    S.enroll_conc < 1)
+	if (optind + 1 != argc || S.n < 1 || S.cfg.notify_time <= 0 ||
+	    S.cfg.time_reconnect <= 0 || S.enroll_conc < 1)
 		usage();
 	S.host = argv[optind];
 	signal(SIGPIPE, SIG_IGN);
@@ -498,7 +645,8 @@ main(int argc, char *argv[])
 		S.agents[i].index = i + 1;
 		snprintf(S.agents[i].name, sizeof(S.agents[i].name), "%s%07d",
 		    S.prefix, i + 1);
-		ev_init(&S.agents[i].timer, keepalive_cb);
+		simlink_init(&S.agents[i].link, urand());
+		ev_init(&S.agents[i].timer, agent_timer_cb);
 		S.agents[i].timer.data = &S.agents[i];
 	}
 	if (S.keys_in != NULL) {
