@@ -5,7 +5,10 @@
 #   LAB_PREFIX  namespace names' prefix (cl-); a test lab uses its own
 #   LAB_RUN     run directory: configs, homes, pid files, logs (run/lab)
 #   LAB_AGENTS  simulated agents (300), LAB_KEEPALIVE their keepalive
-#               interval (5 s), LAB_RETRY their retry interval (2 s)
+#               interval (notify_time, 5 s), LAB_RETRY their retry interval
+#               (2 s), LAB_TIME_RECONNECT their time-reconnect (20 s: a
+#               manager silent this long is left, as real agents do)
+#   LAB_NODE_EXTRA  lines added to the master's and workers' configs
 #   LAB_JSON    the cluster description (lb/lab.json; its hosts must stay
 #               in 198.18.0.0/24 beside the agents' 198.18.0.50)
 set -u
@@ -17,6 +20,7 @@ LAB_RUN=${LAB_RUN:-$LAB_TOP/run/lab}
 LAB_AGENTS=${LAB_AGENTS:-300}
 LAB_KEEPALIVE=${LAB_KEEPALIVE:-5}
 LAB_RETRY=${LAB_RETRY:-2}
+LAB_TIME_RECONNECT=${LAB_TIME_RECONNECT:-20}
 LAB_JSON=${LAB_JSON:-$LAB_TOP/lb/lab.json}
 LAB_STAT=$LAB_TOP/tests/lab/labstat.py
 
@@ -225,6 +229,9 @@ connection_overtake_time 15s
 CONF
 		;;
 	esac
+	# A test's own settings for the master and the workers.
+	[ -z "${LAB_NODE_EXTRA:-}" ] ||
+		printf '%s\n' "$LAB_NODE_EXTRA" >> "$LAB_RUN/$name.conf"
 }
 
 # lab_clusterd_start HOST [CONF]: clusterd daemonizes; its pid file is
@@ -266,7 +273,8 @@ lab_node_gone() {
 lab_agents_start() {
 	setsid ip netns exec "${LAB_PREFIX}agents" "$LAB_BIN/agentsim" \
 		-n "$LAB_AGENTS" -e 1515 -p 1514 -k "$LAB_KEEPALIVE" \
-		-R "$LAB_RETRY" -s 10 -o "$LAB_RUN/agents.keys" "$LAB_VIP" \
+		-R "$LAB_RETRY" -T "$LAB_TIME_RECONNECT" -s 10 \
+		-o "$LAB_RUN/agents.keys" "$LAB_VIP" \
 		>>"$LAB_RUN/agents.log" 2>&1 </dev/null &
 	echo $! > "$LAB_RUN/agents.pid"
 	disown
