@@ -264,9 +264,26 @@ lab_agents_start() {
 	disown
 }
 
+# lab_agents_stat KEY: the agents' counter KEY (acks, reconnects...) in
+# their last stats line (agentsim -s), from LOG (LAB_RUN/agents.log).
+lab_agents_stat() {
+	grep '"stats"' "${2:-$LAB_RUN/agents.log}" | tail -n 1 |
+	    python3 -c 'import json, sys; print(json.load(sys.stdin)["stats"][sys.argv[1]])' "$1"
+}
+
+# lab_enroll NAME: one enrollment through the VIP from the agents' host, as
+# an agent's agent-auth makes it; prints the answer ("OSSEC K:'...'",
+# "ERROR: ..." or "FAILED ..." when none came).
+lab_enroll() {
+	lab_in agents python3 "$LAB_TOP/tests/integration/enroll.py" \
+	    --timeout 20 "$LAB_VIP" 1515 "OSSEC A:'$1'"
+}
+
 # lab_workers: "NAME ACTIVE" per connected worker, from the master.
 lab_workers() { lab_ctl -i --json | python3 "$LAB_STAT" workers; }
 lab_total() { lab_ctl -a --json | python3 "$LAB_STAT" total; }
+# lab_list: "ID NAME STATUS NODE" per agent in the master's registry.
+lab_list() { lab_ctl -a --json | python3 "$LAB_STAT" list; }
 
 # lab_ready SINCE [SKIP]: agents active on a worker (not SKIP) with a
 # keepalive at SINCE (Unix seconds) or later.
