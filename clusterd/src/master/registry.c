@@ -46,8 +46,8 @@ static struct {
 	int		 running;
 	ev_async	 async;
 	unsigned	 batches;
-	/* The registry thread's own: the failure last logged ("" while
-	 * writes work) and the changes refused since. */
+	/* The registry thread's own: the reason of the failure last
+	 * logged ("" while writes work) and the changes refused since. */
 	char		 failure[256];
 	unsigned long	 refused;
 } R;
@@ -370,17 +370,14 @@ apply_job(struct reg_job *j)
 static void
 store_failed(const char *what, const char *why)
 {
-	char	msg[sizeof(R.failure)];
-
 	R.refused++;
-	snprintf(msg, sizeof(msg), "%s: %s", what, why);
-	if (strcmp(msg, R.failure) == 0) {
-		log_debug(TASK, "%s (again).", msg);
+	if (strcmp(why, R.failure) == 0) {
+		log_debug(TASK, "%s: %s (again).", what, why);
 		return;
 	}
-	log_errx(TASK, "%s (the same failure again is logged at debug until "
-	    "the registry stores again).", msg);
-	snprintf(R.failure, sizeof(R.failure), "%s", msg);
+	log_errx(TASK, "%s: %s (the same failure again is logged at debug "
+	    "until the registry stores again).", what, why);
+	snprintf(R.failure, sizeof(R.failure), "%s", why);
 }
 
 static void
