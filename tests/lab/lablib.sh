@@ -8,6 +8,9 @@
 #               interval (5 s), LAB_RETRY their retry interval (2 s)
 #   LAB_JSON    the cluster description (lb/lab.json; its hosts must stay
 #               in 198.18.0.0/24 beside the agents' 198.18.0.50)
+#   LAB_BEFORE_NODES  a command lab_start runs once the nodes'
+#               configurations are written, before any clusterd starts
+#               (a test gives a home a file system of its own, say)
 set -u
 
 LAB_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -323,6 +326,9 @@ lab_start() {
 
 	lab_node_conf master master
 	for n in "${LAB_WORKERS[@]}"; do lab_node_conf "$n" worker; done
+	if [ -n "${LAB_BEFORE_NODES:-}" ]; then
+		$LAB_BEFORE_NODES || { lab_log "$LAB_BEFORE_NODES failed"; return 1; }
+	fi
 	for n in master "${LAB_WORKERS[@]}"; do
 		lab_clusterd_start "$n" || { lab_log "clusterd $n did not start"; return 1; }
 	done

@@ -28,6 +28,7 @@ setsid ip netns exec "${LAB_PREFIX}agents" "$LAB_BIN/agentsim" -n 3 -P stop- \
 	-e 1515 -p 1514 -k "$LAB_KEEPALIVE" -R "$LAB_RETRY" -s 2 "$LAB_VIP" \
 	>> "$LAB_RUN/stop.log" 2>&1 < /dev/null &
 stop_pid=$!
+disown	# killed below: no "Killed" notice from this shell
 lab_wait 60 stop_active ||
 	fail "the stop- agents are not active: $(lab_list | grep stop- | tr '\n' ' ')"
 # Three agents enrolled before the cut that connect only during it.
@@ -62,6 +63,7 @@ kill -9 "$stop_pid" 2>/dev/null || fail "the stop- agents' agentsim is gone"
 setsid ip netns exec "${LAB_PREFIX}agents" "$LAB_BIN/agentsim" -n 3 \
 	-K "$LAB_RUN/late.keys" -p 1514 -k "$LAB_KEEPALIVE" -R "$LAB_RETRY" -s 2 \
 	"$LAB_VIP" >> "$LAB_RUN/late.log" 2>&1 < /dev/null &
+disown
 lab_wait 30 late_connected || fail "the late agents did not connect: $(tail -n 1 "$LAB_RUN/late.log")"
 pass "during the outage: 3 stop- agents killed, 3 late- agents connected to the workers"
 # A stats line written since the cut shows the workers still acking.
