@@ -368,9 +368,9 @@ apply_job(struct reg_job *j)
  * batch is stored whole again.
  */
 static void
-store_failed(const char *what, const char *why)
+store_failed(const char *what, const char *why, unsigned n)
 {
-	R.refused++;
+	R.refused += n;
 	if (strcmp(why, R.failure) == 0) {
 		log_debug(TASK, "%s: %s (again).", what, why);
 		return;
@@ -395,10 +395,11 @@ static void
 batch_failed(struct reg_job *batch, const char *what, const char *why)
 {
 	struct reg_job	*j;
+	unsigned	 n = 0;
 
-	for (j = batch; j != NULL; j = j->next)
+	for (j = batch; j != NULL; j = j->next, n++)
 		j->ok = 0;
-	store_failed(what, why);
+	store_failed(what, why, n);
 }
 
 /*
@@ -421,17 +422,17 @@ commit_batch(struct reg_job *batch)
 	}
 	for (j = batch; j != NULL; j = j->next) {
 		exec("SAVEPOINT job;", NULL, 0);
-		if ((j->ok = apply_job(j) == 0))
-			goto release;
-		snprintf(err, sizeof(err), "%s", sqlite3_errmsg(R.db));
-		if (sqlite3_get_autocommit(R.db)) {
-			batch_failed(batch, "Cannot store changes", err);
-			return;
+		j->ok = apply_job(j) == 0;
+		if (!j->ok) {
+			snprintf(err, sizeof(err), "%s", sqlite3_errmsg(R.db));
+			if (sqlite3_get_autocommit(R.db)) {
+				batch_failed(batch, "Cannot store changes", err);
+				return;
+			}
+			store_failed("Cannot store a change", err, 1);
+			failed = 1;
+			exec("ROLLBACK TO job;", NULL, 0);
 		}
-		store_failed("Cannot store a change", err);
-		failed = 1;
-		exec("ROLLBACK TO job;", NULL, 0);
-release:
 		exec("RELEASE job;", NULL, 0);
 	}
 	if (exec("COMMIT;", err, sizeof(err)) == -1) {
