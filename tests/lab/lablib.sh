@@ -11,6 +11,9 @@
 #   LAB_NODE_EXTRA  lines added to the master's and workers' configs
 #   LAB_JSON    the cluster description (lb/lab.json; its hosts must stay
 #               in 198.18.0.0/24 beside the agents' 198.18.0.50)
+#   LAB_BEFORE_NODES  a command lab_start runs once the nodes'
+#               configurations are written, before any clusterd starts
+#               (a test gives a home a file system of its own, say)
 set -u
 
 LAB_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -280,9 +283,26 @@ lab_agents_start() {
 	disown
 }
 
+# lab_agents_stat KEY: the agents' counter KEY (acks, reconnects...) in
+# their last stats line (agentsim -s), from LOG (LAB_RUN/agents.log).
+lab_agents_stat() {
+	grep '"stats"' "${2:-$LAB_RUN/agents.log}" | tail -n 1 |
+	    python3 -c 'import json, sys; print(json.load(sys.stdin)["stats"][sys.argv[1]])' "$1"
+}
+
+# lab_enroll NAME: one enrollment through the VIP from the agents' host, as
+# an agent's agent-auth makes it; prints the answer ("OSSEC K:'...'",
+# "ERROR: ..." or "FAILED ..." when none came).
+lab_enroll() {
+	lab_in agents python3 "$LAB_TOP/tests/integration/enroll.py" \
+	    --timeout 20 "$LAB_VIP" 1515 "OSSEC A:'$1'"
+}
+
 # lab_workers: "NAME ACTIVE" per connected worker, from the master.
 lab_workers() { lab_ctl -i --json | python3 "$LAB_STAT" workers; }
 lab_total() { lab_ctl -a --json | python3 "$LAB_STAT" total; }
+# lab_list: "ID NAME STATUS NODE" per agent in the master's registry.
+lab_list() { lab_ctl -a --json | python3 "$LAB_STAT" list; }
 
 # lab_ready SINCE [SKIP]: agents active on a worker (not SKIP) with a
 # keepalive at SINCE (Unix seconds) or later.
@@ -322,6 +342,9 @@ lab_start() {
 
 	lab_node_conf master master
 	for n in "${LAB_WORKERS[@]}"; do lab_node_conf "$n" worker; done
+	if [ -n "${LAB_BEFORE_NODES:-}" ]; then
+		$LAB_BEFORE_NODES || { lab_log "$LAB_BEFORE_NODES failed"; return 1; }
+	fi
 	for n in master "${LAB_WORKERS[@]}"; do
 		lab_clusterd_start "$n" || { lab_log "clusterd $n did not start"; return 1; }
 	done

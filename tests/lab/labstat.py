@@ -5,6 +5,7 @@
   labstat.py total          agents in the registry (from -a)
   labstat.py ids NODE       ids of the agents NODE serves (from -a)
   labstat.py active NODE    agents shown active on NODE (from -a)
+  labstat.py list           "ID NAME STATUS NODE" per agent (from -a)
   labstat.py ready SINCE [--skip NODE] [--ids FILE]
                             agents (from -a) active on a worker (not NODE)
                             with a keepalive at SINCE (Unix time) or later:
@@ -23,7 +24,7 @@ def stamp(s):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("what", choices=("workers", "total", "ids", "active", "ready"))
+    ap.add_argument("what", choices=("workers", "total", "ids", "active", "list", "ready"))
     ap.add_argument("arg", nargs="?")
     ap.add_argument("--skip", default="")
     ap.add_argument("--ids")
@@ -37,6 +38,9 @@ def main():
     elif args.what == "active":
         print(sum(1 for a in data
                   if a["node_name"] == args.arg and a["status"] == "active"))
+    elif args.what == "list":
+        for a in data:
+            print(a["id"], a["name"], a["status"], a["node_name"])
     elif args.what == "total":
         print(len(data))
     elif args.what == "ids":

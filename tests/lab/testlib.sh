@@ -9,6 +9,12 @@ LAB_AGENTS=${LAB_AGENTS:-60}
 
 FAILED=0
 COMPLETED=0	# set by finish: a test that stops early fails
+LAB_CLEANUP=()	# lab_on_cleanup's commands
+
+# lab_on_cleanup COMMAND...: run COMMAND at the end, failure included, once
+# the lab is stopped and before its run directory is removed (to unmount
+# what a test mounted there, say).
+lab_on_cleanup() { LAB_CLEANUP+=("$*"); }
 
 lab_test_cleanup() {
 	local rc=$? f
@@ -17,6 +23,9 @@ lab_test_cleanup() {
 		rc=1
 	fi
 	lab_stop >/dev/null 2>&1
+	for f in "${LAB_CLEANUP[@]}"; do
+		eval "$f" >/dev/null 2>&1
+	done
 	if [ "$rc" -ne 0 ] || [ "$FAILED" -ne 0 ]; then
 		for f in "$LAB_RUN"/*/logs/cluster.log "$LAB_RUN"/*/keepalived.log \
 		    "$LAB_RUN"/*/haproxy.log "$LAB_RUN"/agents.log; do

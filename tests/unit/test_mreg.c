@@ -292,6 +292,57 @@ test_client_keys_written(void **state)
 	assert_string_equal(R.id, "002");
 }
 
+/* The first line of etc/client.keys, or "" when it has none. */
+static const char *
+keys_first_line(void)
+{
+	static char	line[512];
+	char		path[256];
+	FILE		*fp;
+
+	line[0] = '\0';
+	snprintf(path, sizeof(path), "%s/etc/client.keys", F->home);
+	if ((fp = fopen(path, "r")) != NULL) {
+		if (fgets(line, sizeof(line), fp) == NULL)
+			line[0] = '\0';
+		fclose(fp);
+	}
+	return line;
+}
+
+/*
+ * A client.keys that cannot be written (the disk full; here its temp file
+ * is in the way) is written again by itself once it can be, and an agent
+ * that got its key meanwhile is in it.
+ */
+static void
+test_client_keys_retried(void **state)
+{
+	char	blocker[256], want[512];
+	double	end;
+
+	(void)state;
+	start(NULL);
+	snprintf(blocker, sizeof(blocker), "%s/etc/client.keys.new", F->home);
+	assert_int_equal(mkdir(blocker, 0700), 0);
+	enroll_line("OSSEC A:'db1'", "10.1.2.3");
+	assert_true(strncmp(R.answer, "OSSEC K:", 8) == 0);
+	snprintf(want, sizeof(want), "001 db1 any %s\n",
+	    agent_named("db1")->key);
+	end = ev_time() + 2.0;		/* past the rewrite's delay */
+	while (ev_time() < end) {
+		ev_run(F->node.loop, EVRUN_NOWAIT);
+		usleep(10000);
+	}
+	assert_string_equal(keys_first_line(), "");
+	assert_int_equal(rmdir(blocker), 0);
+	end = ev_time() + GUARD_SECONDS;
+	while (strcmp(keys_first_line(), want) != 0) {
+		assert_true(ev_time() < end);
+		ev_run(F->node.loop, EVRUN_ONCE);
+	}
+}
+
 static void
 set_password_file(struct config *c)
 {
@@ -632,6 +683,7 @@ main(void)
 #define T(f)	cmocka_unit_test_setup_teardown(f, setup, teardown)
 		T(test_new_agent),
 		T(test_client_keys_written),
+		T(test_client_keys_retried),
 		T(test_password),
 		T(test_password_when_none_configured),
 		T(test_password_file_too_short),

@@ -412,6 +412,113 @@ test_failed_change(void **state)
 	agent_free(b);
 }
 
+/*
+ * The registry's own connection, caught as it opens: a test limits its
+ * size (PRAGMA max_page_count) to stand for a full disk.
+ */
+static sqlite3	*conn;
+
+static int
+catch_conn(sqlite3 *db, char **err, const void *api)
+{
+	(void)err;
+	(void)api;
+	conn = db;
+	return SQLITE_OK;
+}
+
+static void
+db_limit(long long pages)
+{
+	char	sql[64];
+
+	snprintf(sql, sizeof(sql), "PRAGMA max_page_count = %lld;", pages);
+	assert_non_null(conn);
+	assert_int_equal(sqlite3_exec(conn, sql, NULL, NULL, NULL), SQLITE_OK);
+}
+
+static long long
+db_pages(void)
+{
+	sqlite3_stmt	*st;
+	long long	 n;
+
+	assert_int_equal(sqlite3_prepare_v2(conn, "PRAGMA page_count", -1, &st,
+	    NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	n = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return n;
+}
+
+/*
+ * A full disk (SQLITE_FULL, which may cost the whole transaction): every
+ * change reported stored is there after a re-open, and no change reported
+ * failed is (none committed on its own after the transaction was lost);
+ * once there is room again, changes are stored without a re-open.
+ */
+static void
+test_disk_full(void **state)
+{
+	struct fx	*f = *state;
+	struct agents	 t;
+	struct agent	*a;
+	static int	 ok[201];
+	char		 name[32], id[AGENT_ID_MAX], sql[128];
+	int		 i, stored = 0;
+
+	sqlite3_auto_extension((void (*)(void))catch_conn);
+	open_ok(f, &t);
+	sqlite3_cancel_auto_extension((void (*)(void))catch_conn);
+	expect(1);
+	registry_put_group("warm-up", done_cb, NULL);
+	wait_all();
+	db_limit(db_pages() + 2);
+	/* Agents fill pages; a small group row still fits after a loss. */
+	expect(200);
+	for (i = 0; i < 100; i++) {
+		ok[2 * i] = ok[2 * i + 1] = -1;
+		snprintf(name, sizeof(name), "full-%03d", i + 1);
+		a = sample(i + 1, name, "any", KEY_A, "web");
+		registry_put_agent(a, i + 2, done_cb, &ok[2 * i]);
+		agent_free(a);
+		snprintf(name, sizeof(name), "g-%03d", i + 1);
+		registry_put_group(name, done_cb, &ok[2 * i + 1]);
+	}
+	wait_all();
+	print_message("%d of 200 changes stored before the disk was full\n",
+	    W.ok);
+	assert_true(W.ok < 200);
+	db_limit(1000000);
+	expect(1);
+	a = sample(101, "after-001", "any", KEY_B, NULL);
+	registry_put_agent(a, 102, done_cb, &ok[200]);
+	agent_free(a);
+	wait_all();
+	assert_int_equal(ok[200], 1);
+	registry_close();
+	agents_free(&t);
+
+	for (i = 0; i < 100; i++) {
+		snprintf(sql, sizeof(sql), "SELECT count(*) FROM \"group\" "
+		    "WHERE name = 'g-%03d'", i + 1);
+		assert_int_equal(query_int(f->db, sql), ok[2 * i + 1]);
+	}
+	open_ok(f, &t);
+	for (i = 0; i < 100; i++) {
+		agents_format_id(i + 1, id);
+		if (ok[2 * i] == 1) {
+			assert_non_null(agents_by_id(&t, id));
+			stored++;
+		} else
+			assert_null(agents_by_id(&t, id));
+	}
+	assert_non_null(agents_by_name(&t, "after-001"));
+	assert_int_equal(agents_count(&t), stored + 1);
+	registry_close();
+	agents_free(&t);
+}
+
 /* A database from a newer clusterd is refused, and left as it was. */
 static void
 test_newer_schema_refused(void **state)
@@ -541,6 +648,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_next_id_and_group_delete,
 		    fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_failed_change,
+		    fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_disk_full,
 		    fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_newer_schema_refused,
 		    fx_setup, fx_teardown),

@@ -26,6 +26,7 @@ static void sweep_cb(struct ev_loop *, ev_timer *, int);
 #define KEYS_REL	"etc/client.keys"
 #define SHARED_REL	"etc/shared"
 #define KEYS_DELAY	1.0	/* client.keys rewrite after a burst */
+#define KEYS_RETRY	5.0	/* and again after a failure (disk full) */
 
 static struct {
 	struct node	*node;
@@ -40,6 +41,7 @@ static struct {
 	unsigned	 committing;	/* enrollments not yet durable */
 	unsigned long	 enrolled;
 	unsigned long	 refused;
+	char		 keys_failure[PATH_MAX + 64];	/* last logged */
 } MR;
 
 /* Tell whoever serves the agent's connection that it is leaving. */
@@ -137,55 +139,99 @@ cmp_id(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* Rewrite etc/client.keys from the table: temp file, fsync, rename. */
+/*
+ * A failure to write client.keys: logged once while it lasts (the disk
+ * may stay full for a while), and once more when it is written again.
+ */
 static void
+keys_failed(const char *what, const char *path)
+{
+	char	msg[sizeof(MR.keys_failure)];
+
+	snprintf(msg, sizeof(msg), "%s %s: %s", what, path, strerror(errno));
+	if (strcmp(msg, MR.keys_failure) != 0)
+		log_errx(TASK, "%s; retrying every %.0f s.", msg, KEYS_RETRY);
+	snprintf(MR.keys_failure, sizeof(MR.keys_failure), "%s", msg);
+}
+
+/*
+ * Rewrite etc/client.keys from the table: temp file, fsync, rename.  On a
+ * failure the temp file goes (it would hold space the disk lacks) and
+ * the old file stays whole; the caller retries.
+ */
+static int
 write_keys(void)
 {
 	char		 path[PATH_MAX], tmp[PATH_MAX + 8];
-	struct agent	**v, *a;
+	struct agent	**v = NULL, *a;
 	size_t		 n = agents_count(&MR.t), i = 0, it = 0;
-	FILE		*fp;
-	int		 fd;
+	FILE		*fp = NULL;
+	int		 fd = -1, rv = -1;
 
 	if (config_path(&MR.node->cfg, KEYS_REL, path, sizeof(path)) == -1)
-		return;
+		return -1;
 	snprintf(tmp, sizeof(tmp), "%s.new", path);
 	if ((v = calloc(n + 1, sizeof(*v))) == NULL)
-		return;
+		goto fail;
 	while ((a = strmap_next(&MR.t.by_id, &it)) != NULL)
 		v[i++] = a;
 	qsort(v, n, sizeof(*v), cmp_id);
 	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640)) ==
 	    -1 || (fp = fdopen(fd, "w")) == NULL) {
-		log_warn(TASK, "cannot write %s", tmp);
-		if (fd != -1)
-			close(fd);
-		free(v);
-		return;
+		keys_failed("Cannot write", tmp);
+		goto fail;
 	}
+	fd = -1;
 	for (i = 0; i < n; i++)
 		fprintf(fp, "%s %s %s %s\n", v[i]->id, v[i]->name, v[i]->ip,
 		    v[i]->key);
+	if (fflush(fp) != 0 || fsync(fileno(fp)) != 0) {
+		keys_failed("Cannot write", tmp);
+		goto fail;
+	}
+	if (fclose(fp) != 0) {
+		fp = NULL;
+		keys_failed("Cannot write", tmp);
+		goto fail;
+	}
+	fp = NULL;
+	if (rename(tmp, path) == -1) {
+		keys_failed("Cannot replace", path);
+		goto fail;
+	}
+	if (MR.keys_failure[0] != '\0')
+		log_info(TASK, "%s written again.", KEYS_REL);
+	MR.keys_failure[0] = '\0';
+	rv = 0;
+fail:
+	if (fp != NULL)
+		fclose(fp);
+	if (fd != -1)
+		close(fd);
+	if (rv == -1)
+		unlink(tmp);
 	free(v);
-	if (fflush(fp) != 0 || fsync(fileno(fp)) != 0 || fclose(fp) != 0 ||
-	    rename(tmp, path) == -1)
-		log_warn(TASK, "cannot replace %s", path);
+	return rv;
 }
 
+/* A burst of changes, or a retry after a failure. */
 static void
 keys_timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
 {
-	(void)loop;
-	(void)t;
 	(void)revents;
-	write_keys();
+	if (write_keys() == -1) {
+		ev_timer_set(t, KEYS_RETRY, 0);
+		ev_timer_start(loop, t);
+	}
 }
 
 static void
 keys_changed(void)
 {
-	if (!ev_is_active(&MR.keys_timer))
+	if (!ev_is_active(&MR.keys_timer)) {
+		ev_timer_set(&MR.keys_timer, KEYS_DELAY, 0);
 		ev_timer_start(MR.node->loop, &MR.keys_timer);
+	}
 }
 
 /* The password file, first line, trailing newline removed. */
@@ -229,6 +275,7 @@ mreg_start(struct node *n, const struct mreg_ops *ops)
 
 	MR.node = n;
 	MR.ops = *ops;
+	MR.keys_failure[0] = '\0';
 	agents_init(&MR.t);
 	if (config_path(&n->cfg, "queue/db", path, sizeof(path)) == -1 ||
 	    (mkdir(path, 0750) == -1 && errno != EEXIST) ||
@@ -247,7 +294,10 @@ mreg_start(struct node *n, const struct mreg_ops *ops)
 	ev_timer_init(&MR.sweep_timer, sweep_cb, 5.0, 5.0);
 	ev_timer_start(n->loop, &MR.sweep_timer);
 	load_password();
-	write_keys();
+	if (write_keys() == -1) {
+		ev_timer_set(&MR.keys_timer, KEYS_RETRY, 0);
+		ev_timer_start(n->loop, &MR.keys_timer);
+	}
 	log_info(TASK, "Registry open: %zu agents.", agents_count(&MR.t));
 	return 0;
 }

@@ -46,6 +46,10 @@ static struct {
 	int		 running;
 	ev_async	 async;
 	unsigned	 batches;
+	/* The registry thread's own: the reason of the failure last
+	 * logged ("" while writes work) and the changes refused since. */
+	char		 failure[256];
+	unsigned long	 refused;
 } R;
 
 /* Schema steps: migrations[v] brings version v to v + 1. */
@@ -88,7 +92,9 @@ exec(const char *sql, char *err, size_t errlen)
 	char	*msg = NULL;
 
 	if (sqlite3_exec(R.db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-		snprintf(err, errlen, "%s", msg ? msg : sqlite3_errmsg(R.db));
+		if (err != NULL)
+			snprintf(err, errlen, "%s", msg ? msg :
+			    sqlite3_errmsg(R.db));
 		sqlite3_free(msg);
 		return -1;
 	}
@@ -356,39 +362,86 @@ apply_job(struct reg_job *j)
 }
 
 /*
+ * A failure to store, logged once while the same one lasts: a full disk
+ * fails every change until space returns, and one line per enrollment or
+ * status report would bury the log.  Logged once more, at info, when a
+ * batch is stored whole again.
+ */
+static void
+store_failed(const char *what, const char *why, unsigned n)
+{
+	R.refused += n;
+	if (strcmp(why, R.failure) == 0) {
+		log_debug(TASK, "%s: %s (again).", what, why);
+		return;
+	}
+	log_errx(TASK, "%s: %s (the same failure again is logged at debug "
+	    "until the registry stores again).", what, why);
+	snprintf(R.failure, sizeof(R.failure), "%s", why);
+}
+
+static void
+store_worked(void)
+{
+	if (R.failure[0] == '\0')
+		return;
+	log_info(TASK, "The registry stores changes again (%lu refused "
+	    "meanwhile).", R.refused);
+	R.failure[0] = '\0';
+	R.refused = 0;
+}
+
+static void
+batch_failed(struct reg_job *batch, const char *what, const char *why)
+{
+	struct reg_job	*j;
+	unsigned	 n = 0;
+
+	for (j = batch; j != NULL; j = j->next, n++)
+		j->ok = 0;
+	store_failed(what, why, n);
+}
+
+/*
  * Commit one batch: every job in its own savepoint, so a failing change
  * fails alone; the whole batch is durable at COMMIT (synchronous=FULL).
+ * Some errors (disk full, I/O) may make SQLite roll the whole transaction
+ * back: then the whole batch failed, and no job may run after it, or it
+ * would commit on its own while reported as failed.
  */
 static void
 commit_batch(struct reg_job *batch)
 {
 	struct reg_job	*j;
 	char		 err[256];
-	int		 committed;
+	int		 failed = 0;
 
 	if (exec("BEGIN IMMEDIATE;", err, sizeof(err)) == -1) {
-		log_errx(TASK, "Cannot begin a transaction: %s.", err);
-		for (j = batch; j != NULL; j = j->next)
-			j->ok = 0;
+		batch_failed(batch, "Cannot begin a transaction", err);
 		return;
 	}
 	for (j = batch; j != NULL; j = j->next) {
-		exec("SAVEPOINT job;", err, sizeof(err));
+		exec("SAVEPOINT job;", NULL, 0);
 		j->ok = apply_job(j) == 0;
 		if (!j->ok) {
-			log_errx(TASK, "Cannot store a change: %s.",
-			    sqlite3_errmsg(R.db));
-			exec("ROLLBACK TO job;", err, sizeof(err));
+			snprintf(err, sizeof(err), "%s", sqlite3_errmsg(R.db));
+			if (sqlite3_get_autocommit(R.db)) {
+				batch_failed(batch, "Cannot store changes", err);
+				return;
+			}
+			store_failed("Cannot store a change", err, 1);
+			failed = 1;
+			exec("ROLLBACK TO job;", NULL, 0);
 		}
-		exec("RELEASE job;", err, sizeof(err));
+		exec("RELEASE job;", NULL, 0);
 	}
-	committed = exec("COMMIT;", err, sizeof(err)) == 0;
-	if (!committed) {
-		log_errx(TASK, "Cannot commit: %s.", err);
-		exec("ROLLBACK;", err, sizeof(err));
-		for (j = batch; j != NULL; j = j->next)
-			j->ok = 0;
+	if (exec("COMMIT;", err, sizeof(err)) == -1) {
+		exec("ROLLBACK;", NULL, 0);
+		batch_failed(batch, "Cannot commit", err);
+		return;
 	}
+	if (!failed)
+		store_worked();
 }
 
 static void *
@@ -455,6 +508,8 @@ registry_open(struct ev_loop *loop, const char *path, struct agents *t,
 	R.qtail = &R.queue;
 	R.dtail = &R.done;
 	R.quit = 0;		/* a registry closed before may be opened again */
+	R.failure[0] = '\0';
+	R.refused = 0;
 	if (sqlite3_open_v2(path, &R.db, SQLITE_OPEN_READWRITE |
 	    SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, NULL) != SQLITE_OK) {
 		snprintf(err, errlen, "cannot open %s: %s", path,
