@@ -430,6 +430,31 @@ test_addresses(void **state)
 	    "OSSEC K:'", 9) == 0);
 }
 
+/*
+ * A relayed source address that is not one is refused: it would reach
+ * client.keys, where "1.1.1.1\n77777 ghost any" once added a line.
+ */
+static void
+test_bad_source_address(void **state)
+{
+	static const char *const bad[] = {
+		"1.1.1.1\n77777 ghost any", "1.1.1.1 x", "", "any", "src",
+		"10.0.0.0/8", "300.1.1.1", "\x1b[2J",
+	};
+	size_t	i;
+
+	(void)state;
+	start(NULL);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_string_equal(enroll_line("OSSEC A:'inj' IP:'src'",
+		    bad[i]), "ERROR: Invalid request for new agent");
+	assert_null(agent_named("inj"));
+	assert_null(agents_by_id(mreg_table(), "77777"));
+	/* An IPv6 source is an address. */
+	enroll_line("OSSEC A:'v6' IP:'src'", "fd00::1");
+	assert_string_equal(agent_named("v6")->ip, "fd00::1");
+}
+
 static void
 test_duplicate_name_refused(void **state)
 {
@@ -690,6 +715,7 @@ main(void)
 		T(test_newer_agent_version),
 		T(test_groups_must_exist),
 		T(test_addresses),
+		T(test_bad_source_address),
 		T(test_duplicate_name_refused),
 		T(test_duplicate_name_replaced),
 		T(test_replace_disabled),

@@ -433,6 +433,16 @@ mreg_enroll(const struct enroll_req *req, const char *src_ip,
 	char			 copy[AGENT_GROUPS_MAX + 1], *g, *save = NULL;
 	time_t			 now = time(NULL);
 
+	/* A relayed request's source comes from a peer: it ends up in
+	 * client.keys, so anything but an address is refused (a newline in
+	 * it would add a line of the peer's choosing). */
+	if (!enroll_valid_ip(src_ip) || strchr(src_ip, '/') != NULL) {
+		snprintf(answer, sizeof(answer),
+		    "ERROR: Invalid request for new agent");
+		log_warnx(TASK, "Refused agent '%s': the source address "
+		    "relayed for it is not an address.", req->name);
+		goto refuse;
+	}
 	if (MR.password != NULL ? (!req->has_password ||
 	    strcmp(req->password, MR.password) != 0 || MR.password[0] ==
 	    '\0') : req->has_password) {
