@@ -119,11 +119,42 @@ log_level_name(enum log_level l)
 	return "error";
 }
 
+/*
+ * Copy s into out (of outlen > 0 bytes) with control bytes (below 0x20,
+ * and 0x7f) written as \xNN: a peer's name or field logged verbatim could
+ * otherwise start a forged log line (\r, \n) or drive the terminal of
+ * whoever reads the log (escape sequences).  Other bytes, UTF-8 included,
+ * pass.  The result is cut, never an escape in half.
+ */
+void
+log_escape(const char *s, char *out, size_t outlen)
+{
+	static const char	hex[] = "0123456789abcdef";
+	size_t			n = 0;
+	unsigned char		c;
+
+	for (; (c = (unsigned char)*s) != '\0'; s++) {
+		if (c >= 0x20 && c != 0x7f) {
+			if (n + 1 >= outlen)
+				break;
+			out[n++] = (char)c;
+			continue;
+		}
+		if (n + 4 >= outlen)
+			break;
+		out[n++] = '\\';
+		out[n++] = 'x';
+		out[n++] = hex[c >> 4];
+		out[n++] = hex[c & 0x0f];
+	}
+	out[n] = '\0';
+}
+
 void
 log_vemit(enum log_level level, int with_errno, const char *ctx,
     const char *task, const char *fmt, va_list ap)
 {
-	char		 msg[2048], stamp[32];
+	char		 raw[2048], msg[2048], stamp[32];
 	const char	*err = NULL;
 	struct tm	 tm;
 	time_t		 now;
@@ -132,7 +163,8 @@ log_vemit(enum log_level level, int with_errno, const char *ctx,
 		err = strerror(errno);
 	if (level < lg.level)
 		return;
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	vsnprintf(raw, sizeof(raw), fmt, ap);
+	log_escape(raw, msg, sizeof(msg));
 	now = time(NULL);
 	localtime_r(&now, &tm);
 	strftime(stamp, sizeof(stamp), "%Y/%m/%d %H:%M:%S", &tm);

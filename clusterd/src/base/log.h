@@ -11,6 +11,7 @@
 #define CLUSTERD_LOG_H
 
 #include <stdarg.h>
+#include <stddef.h>
 
 enum log_level {
 	LOG_LVL_DEBUG = 0,
@@ -27,6 +28,7 @@ int	 log_reopen(void);
 void	 log_close(void);
 int	 log_level_parse(const char *, enum log_level *);
 const char *log_level_name(enum log_level);
+void	 log_escape(const char *, char *out, size_t outlen);
 
 void	 log_emit(enum log_level, int with_errno, const char *ctx,
 	    const char *task, const char *fmt, ...)
