@@ -153,6 +153,21 @@ test_linux_ubuntu(void **state)
 	teardown_k();
 }
 
+/* Control bytes an agent sends in its fields are stored as '?'. */
+static void
+test_control_bytes(void **state)
+{
+	(void)state;
+	assert_int_equal(parse("Linux |h\x1b]0;x\x07 |5.10 |#1 |x86_64 "
+	    "[Debian GNU/Linux|debian: 12 (bookworm)] - Wazuh v4\x1b[2J / "
+	    CSUM "\n\"env\":a\x1b[31mb\n" TAIL), 0);
+	assert_string_equal(G.k.version, "Wazuh v4?[2J");
+	assert_null(strchr(G.k.os_uname, 0x1b));
+	assert_null(strchr(G.k.os_uname, 0x07));
+	assert_string_equal(label("env"), "a?[31mb");
+	teardown_k();
+}
+
 /* A version with no minor ("12") and a one-word codename. */
 static void
 test_linux_debian_no_minor(void **state)
@@ -476,7 +491,8 @@ test_missing_config_sum(void **state)
  * lines; real agents, Windows ones included, send "\n".  A CR is thus data
  * of the line it ends: no line is lost or merged, every field before the
  * end of its line is exact, the merged.mg line is still recognized, and
- * the field that ends a line keeps the CR, as Wazuh keeps it.
+ * the field that ends a line keeps the CR, as Wazuh keeps it, written '?'
+ * like any control byte.
  */
 static void
 test_crlf(void **state)
@@ -493,9 +509,9 @@ test_crlf(void **state)
 	assert_string_equal(G.k.os_codename, "Jammy Jellyfish");
 	assert_string_equal(G.k.version, "Wazuh v4.14.7");
 	assert_string_equal(G.k.merged_sum, MSUM);
-	assert_string_equal(G.k.config_sum, CSUM "\r");
-	assert_string_equal(G.k.agent_ip, "10.0.2.15\r");
-	assert_string_equal(label("team"), "blue\r");
+	assert_string_equal(G.k.config_sum, CSUM "?");
+	assert_string_equal(G.k.agent_ip, "10.0.2.15?");
+	assert_string_equal(label("team"), "blue?");
 	assert_int_equal(nlabels(), 1);
 	teardown_k();
 }
@@ -670,6 +686,7 @@ main(void)
 		cmocka_unit_test_teardown(test_second_uname_line, teardown),
 		cmocka_unit_test_teardown(test_long_lines_truncated, teardown),
 		cmocka_unit_test_teardown(test_json, teardown),
+		cmocka_unit_test_teardown(test_control_bytes, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -5,12 +5,21 @@
 
 #include "agent/keepalive.h"
 
+/*
+ * Every field an agent reports is stored, shown by cluster_control and
+ * logged: a control byte in one (an escape sequence in the version, say)
+ * is kept out as '?'.
+ */
 static void
 copy(char *dst, size_t dstlen, const char *s, size_t n)
 {
+	size_t	i;
+
 	if (n >= dstlen)
 		n = dstlen - 1;
-	memcpy(dst, s, n);
+	for (i = 0; i < n; i++)
+		dst[i] = (unsigned char)s[i] < 0x20 || s[i] == 0x7f ? '?' :
+		    s[i];
 	dst[n] = '\0';
 }
 

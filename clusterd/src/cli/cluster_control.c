@@ -361,6 +361,27 @@ print_pools(const cJSON *data)
 	}
 }
 
+/*
+ * Text output shows strings that agents and peers chose (names, versions,
+ * addresses): a control byte among them would reach the operator's
+ * terminal (an escape sequence can clear it or retitle it).  Each is shown
+ * as '?', in place, so the columns keep their widths.  --json is left to
+ * cJSON, which escapes them.
+ */
+static void
+defang(cJSON *o)
+{
+	cJSON		*c;
+	unsigned char	*p;
+
+	if (cJSON_IsString(o) && o->valuestring != NULL)
+		for (p = (unsigned char *)o->valuestring; *p != '\0'; p++)
+			if (*p < 0x20 || *p == 0x7f)
+				*p = '?';
+	for (c = o->child; c != NULL; c = c->next)
+		defang(c);
+}
+
 static void
 print_answer(const char *command, const cJSON *req, const cJSON *data)
 {
@@ -567,12 +588,15 @@ main(int argc, char *argv[])
 	if (json)
 		fputs(answer, stdout);
 	if (!cJSON_IsNumber(err) || err->valueint != 0) {
+		defang(resp);
 		fprintf(stderr, "cluster_control: %s\n", str(resp, "message"));
 		goto done;
 	}
-	if (!json)
+	if (!json) {
+		defang(resp);
 		print_answer(command, req, cJSON_GetObjectItemCaseSensitive(resp,
 		    "data"));
+	}
 	rv = EXIT_OK;
 done:
 	cJSON_free(reqtext);
