@@ -55,6 +55,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const uint8_t		*p = data;
 	size_t			 left = size;
 	cJSON			*body;
+	const char		*why;
 
 	while (left > 0) {
 		st = frame_hdr_decode(p, left, &h);
@@ -69,15 +70,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		CHECK(frame_type_name(h.type) != NULL);
 		if (left < FRAME_HDR_LEN + (size_t)h.len)
 			break;		/* wait for the rest of the payload */
+		/* What a link reads before the hello, and after it. */
+		(void)frame_before_hello(&h);
+		CHECK(frame_json_values(p + FRAME_HDR_LEN, h.len, 1000) >= 1);
 		body = NULL;
 		if (!(h.flags & FRAME_F_BINARY)) {
-#ifdef FRAME_F_ZLIB
-			body = (h.flags & FRAME_F_ZLIB) ?
-			    frame_json_inflate(p + FRAME_HDR_LEN, h.len) :
-			    frame_json_parse(p + FRAME_HDR_LEN, h.len);
-#else
-			body = frame_json_parse(p + FRAME_HDR_LEN, h.len);
-#endif
+			body = frame_body(&h, p + FRAME_HDR_LEN, &why);
 			if (body == NULL)
 				break;	/* not a JSON object: dropped */
 			check_body(body);

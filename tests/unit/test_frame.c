@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <zlib.h>
 
 #include "net/frame.h"
 
@@ -540,6 +541,121 @@ test_json_trailing_garbage(void **state)
 	assert_int_equal(accepted, 0);	/* trailing bytes are refused */
 }
 
+/* frame_json_values: a bound, strings and escapes skipped, early stop. */
+static void
+test_json_values(void **state)
+{
+	static const char	 s1[] = "[0,0,0]";
+	static const char	 s2[] = "{\"a,[{:\\\"\":1}";
+	static const char	 s3[] = "[1,2,3,4,5,6,7,8,9]";
+
+	(void)state;
+	assert_int_equal(frame_json_values((const uint8_t *)s1,
+	    strlen(s1), 100), 4);
+	/* The string "a,[{:\"" holds no separator. */
+	assert_int_equal(frame_json_values((const uint8_t *)s2,
+	    strlen(s2), 100), 3);
+	assert_true(frame_json_values((const uint8_t *)s3, strlen(s3), 3)
+	    <= 4);
+}
+
+/* A text of n values "[0,0,...]" in a heap buffer (to free). */
+static uint8_t *
+many_values(size_t n, size_t *len)
+{
+	uint8_t	*p;
+	size_t	 i;
+
+	*len = 2 * n + 9;
+	p = malloc(*len);
+	assert_non_null(p);
+	memcpy(p, "{\"a\":[0", 7);
+	for (i = 7; i + 2 < *len - 1; i += 2)
+		memcpy(p + i, ",0", 2);
+	p[i++] = ']';
+	p[i++] = '}';
+	*len = i;
+	return p;
+}
+
+/* Each type's bounds, on text and on compressed payloads. */
+static void
+test_body_bounds(void **state)
+{
+	struct frame_hdr	 h = { FRAME_PROTO_MAJOR, FRAME_PROTO_MINOR,
+				    FRAME_HELLO, 0, 1, 0 };
+	uint8_t			*p, *z;
+	uLongf			 zlen;
+	size_t			 len, bytes, values;
+	const char		*why;
+	cJSON			*j;
+
+	(void)state;
+	/* 10,000 values: too many for a hello, fine for a delta. */
+	p = many_values(10000, &len);
+	h.len = (uint32_t)len;
+	assert_null(frame_body(&h, p, &why));
+	assert_string_equal(why, "is larger than its type allows");
+	h.type = FRAME_AGENTS_DELTA;
+	assert_non_null(j = frame_body(&h, p, &why));
+	cJSON_Delete(j);
+	/* The same compressed: inflated within the delta's bounds only. */
+	zlen = compressBound(len);
+	z = malloc(zlen);
+	assert_non_null(z);
+	assert_int_equal(compress(z, &zlen, p, len), Z_OK);
+	h.flags = FRAME_F_ZLIB;
+	h.len = (uint32_t)zlen;
+	assert_non_null(j = frame_body(&h, z, &why));
+	cJSON_Delete(j);
+	h.type = FRAME_KEEPALIVE;
+	assert_null(frame_body(&h, z, &why));
+	assert_string_equal(why, "is larger than its type allows");
+	free(z);
+	free(p);
+	/* 300,000 values: over the pools' bound, under the large one. */
+	p = many_values(300000, &len);
+	h.flags = 0;
+	h.len = (uint32_t)len;
+	h.type = FRAME_POOLS;
+	assert_null(frame_body(&h, p, &why));
+	h.type = FRAME_CONTROL;
+	assert_non_null(j = frame_body(&h, p, &why));
+	cJSON_Delete(j);
+	free(p);
+	frame_json_limits(FRAME_HELLO, &bytes, &values);
+	assert_true(bytes <= 64 * 1024 && values <= 4096);
+	frame_json_limits(FRAME_AGENTS_DELTA, &bytes, &values);
+	assert_int_equal(bytes, FRAME_MAX_INFLATED);
+}
+
+/* Before the hello: a small, plain HELLO only. */
+static void
+test_before_hello(void **state)
+{
+	struct frame_hdr	h = { FRAME_PROTO_MAJOR, FRAME_PROTO_MINOR,
+				    FRAME_HELLO, 0, 1, 200 };
+
+	(void)state;
+	assert_true(frame_before_hello(&h));
+	h.flags = FRAME_F_RESPONSE;
+	assert_true(frame_before_hello(&h));
+	h.len = FRAME_HELLO_MAX;
+	assert_true(frame_before_hello(&h));
+	h.len = FRAME_HELLO_MAX + 1;
+	assert_false(frame_before_hello(&h));
+	h.len = 200;
+	h.flags = FRAME_F_ZLIB;
+	assert_false(frame_before_hello(&h));
+	h.flags = FRAME_F_BINARY;
+	assert_false(frame_before_hello(&h));
+	h.flags = 0;
+	h.type = FRAME_CONTROL;
+	assert_false(frame_before_hello(&h));
+	h.type = FRAME_KEEPALIVE;
+	assert_false(frame_before_hello(&h));
+}
+
 int
 main(void)
 {
@@ -563,6 +679,9 @@ main(void)
 		cmocka_unit_test(test_json_length_shorter),
 		cmocka_unit_test(test_json_no_terminator),
 		cmocka_unit_test(test_json_trailing_garbage),
+		cmocka_unit_test(test_json_values),
+		cmocka_unit_test(test_body_bounds),
+		cmocka_unit_test(test_before_hello),
 	};
 
 	setvbuf(stdout, NULL, _IOLBF, 0);

@@ -77,6 +77,7 @@ struct fx {
 	int			 pause_done;
 	const struct bad_frame	*bad;	/* test_bad_frame's case */
 	enum srv_mode		 mode;
+	int			 expect_hello;	/* srv reads a hello first */
 	struct side		 srv;
 	struct side		 cli;
 	struct frame_hdr	 held[3];
@@ -209,6 +210,8 @@ srv_request(struct link *l, const struct frame_hdr *h, const cJSON *body,
 
 	s->requests++;
 	s->hdr = *h;
+	if (fx->expect_hello && h->type == FRAME_HELLO)
+		link_hello_done(l);
 	free(s->body);
 	s->body = print_json(body);
 	if (body == NULL && h->len <= sizeof(s->payload))
@@ -293,6 +296,8 @@ accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 	fx->srv.link = link_accept(loop, fd, fx->sctx, &srv_ops, fx,
 	    LINK_TIMEOUT_S);
 	assert_non_null(fx->srv.link);
+	if (fx->expect_hello)
+		link_expect_hello(fx->srv.link);
 }
 
 static void
@@ -751,10 +756,82 @@ test_good_then_bad(void **state)
 	assert_string_equal(fx->srv.reason, "protocol error: bad magic");
 }
 
+/* A frame header, as a peer could write it by hand. */
+static void
+write_hdr(struct fx *fx, uint8_t type, uint8_t flags, uint32_t len)
+{
+	struct frame_hdr	h = { FRAME_PROTO_MAJOR, FRAME_PROTO_MINOR,
+				    type, flags, 3, len };
+	uint8_t			b[FRAME_HDR_LEN];
+
+	frame_hdr_encode(&h, b);
+	assert_int_equal(conn_write(fx->cli.link->conn, b, sizeof(b)), 0);
+}
+
+/*
+ * Before its hello, a peer that sends anything but a small plain HELLO
+ * (here the header of a 61 KB compressed control frame) is dropped at the
+ * header, before its payload is read, let alone inflated.
+ */
+static void
+test_before_hello_dropped(void **state)
+{
+	struct fx	*fx = *state;
+
+	fx->mode = SRV_IGNORE;
+	fx->expect_hello = 1;
+	start_open(fx);
+	write_hdr(fx, FRAME_CONTROL, FRAME_F_ZLIB, 61 * 1024);
+	RUN_UNTIL(fx, fx->srv.closed);
+	assert_int_equal(fx->srv.requests, 0);
+	assert_string_equal(fx->srv.reason,
+	    "protocol error: control frame of 62464 bytes before the hello");
+}
+
+/* A hello too large, or compressed, is dropped as well. */
+static void
+test_big_hello_dropped(void **state)
+{
+	struct fx	*fx = *state;
+
+	fx->mode = SRV_IGNORE;
+	fx->expect_hello = 1;
+	start_open(fx);
+	write_hdr(fx, FRAME_HELLO, 0, FRAME_HELLO_MAX + 1);
+	RUN_UNTIL(fx, fx->srv.closed);
+	assert_int_equal(fx->srv.requests, 0);
+	assert_string_equal(fx->srv.reason,
+	    "protocol error: hello frame of 4097 bytes before the hello");
+}
+
+/* After the hello, the link reads every frame as usual. */
+static void
+test_after_hello(void **state)
+{
+	struct fx	*fx = *state;
+
+	fx->mode = SRV_IGNORE;
+	fx->expect_hello = 1;
+	start_open(fx);
+	assert_int_equal(link_send_frame(fx->cli.link, FRAME_HELLO, 0, 1,
+	    "{}", 2), 0);
+	assert_int_equal(link_send_frame(fx->cli.link, FRAME_CONTROL, 0, 2,
+	    "{\"n\":1}", 7), 0);
+	RUN_UNTIL(fx, fx->srv.requests == 2);
+	assert_int_equal(fx->srv.hdr.type, FRAME_CONTROL);
+	assert_int_equal(fx->srv.closed, 0);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest fixed[] = {
+		cmocka_unit_test_setup_teardown(test_before_hello_dropped,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_big_hello_dropped, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_after_hello, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_request_response, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_large_body, setup,

@@ -225,6 +225,7 @@ accept_cb(struct listener *l, int fd, const char *addr, void *arg)
 		return;
 	}
 	link_dead_after(p->link, M.node->cfg.keepalive_timeout);
+	link_expect_hello(p->link);
 	p->state = PEER_HANDSHAKE;
 	p->serial = ++M.next_serial;
 	ev_timer_init(&p->watchdog, watchdog_cb, 0,
@@ -304,6 +305,7 @@ handle_hello(struct peer *p, const struct frame_hdr *h, const cJSON *body)
 	snprintf(p->ctx, sizeof(p->ctx), "%s %s", p->balancer ? "Balancer" :
 	    "Worker", p->name);
 	p->state = PEER_READY;
+	link_hello_done(p->link);
 	preauth_done(&M.pa, &p->pa);
 	p->connected_since = p->last_keepalive = node_wall_now();
 	p->watchdog.repeat = M.node->cfg.keepalive_timeout;

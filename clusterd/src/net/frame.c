@@ -156,11 +156,131 @@ frame_json_parse(const uint8_t *p, size_t len)
 }
 
 /*
+ * How big a JSON body of each type may be, as text and in values: the
+ * memory a peer can make the receiver spend on one frame.  cJSON spends
+ * about 64 bytes per value, so a megabyte of "[0,0,0,...]" would cost 32
+ * MB: bounding the values as well as the text bounds both.  Small frames
+ * (and their answers) get small bounds; the pool lists a medium one; the
+ * agent tables, reports, indexes and forwarded commands, which grow with
+ * the cluster (50,000 agents fit), a large one.
+ */
+void
+frame_json_limits(uint8_t type, size_t *bytes, size_t *values)
+{
+	switch (type) {
+	case FRAME_HELLO:
+	case FRAME_KEEPALIVE:
+	case FRAME_ENROLL:
+	case FRAME_ENROLL_ABORT:
+	case FRAME_REBALANCE:
+		*bytes = 64u * 1024;
+		*values = 4096;
+		break;
+	case FRAME_POOLS:
+	case FRAME_POOL_REPORT:
+		*bytes = 4u * 1024 * 1024;
+		*values = 256u * 1024;
+		break;
+	default:
+		*bytes = FRAME_MAX_INFLATED;
+		*values = 4u * 1024 * 1024;
+		break;
+	}
+}
+
+/*
+ * A bound on the number of JSON values in p[0..len), counted without
+ * parsing: one for the text's start, and one more for each '{', '[', ':'
+ * or ',' outside strings (escapes skipped).  It counts an object's keys
+ * too, so it may be up to twice the values, never fewer.  Stops counting
+ * past stop.  Malformed text is left to the parser.
+ */
+size_t
+frame_json_values(const uint8_t *p, size_t len, size_t stop)
+{
+	size_t	i, n = 1;
+	int	in_str = 0;
+
+	for (i = 0; i < len && n <= stop; i++) {
+		if (in_str) {
+			if (p[i] == '\\')
+				i++;
+			else if (p[i] == '"')
+				in_str = 0;
+			continue;
+		}
+		switch (p[i]) {
+		case '"':
+			in_str = 1;
+			break;
+		case ',':
+		case ':':
+		case '[':
+		case '{':
+			n++;
+			break;
+		default:
+			break;
+		}
+	}
+	return n;
+}
+
+static cJSON *inflate_json(const uint8_t *, size_t, size_t, size_t,
+    const char **);
+
+/*
+ * The JSON body of a frame, within the bounds of its type; NULL when it is
+ * not a JSON object or exceeds them, *why then saying which.
+ */
+cJSON *
+frame_body(const struct frame_hdr *h, const uint8_t *payload,
+    const char **why)
+{
+	size_t	 bytes, values;
+	cJSON	*j;
+
+	frame_json_limits(h->type, &bytes, &values);
+	if (h->flags & FRAME_F_ZLIB)
+		return inflate_json(payload, h->len, bytes, values, why);
+	*why = "is larger than its type allows";
+	if (h->len > bytes || frame_json_values(payload, h->len, values) >
+	    values)
+		return NULL;
+	*why = "is not a JSON object";
+	j = frame_json_parse(payload, h->len);
+	return j;
+}
+
+/*
+ * What a peer may send before its hello is accepted: a HELLO (request or
+ * answer), uncompressed, at most FRAME_HELLO_MAX bytes.  Anything else
+ * from a peer not yet identified would make the receiver inflate and parse
+ * what an unknown party chose.
+ */
+int
+frame_before_hello(const struct frame_hdr *h)
+{
+	return h->type == FRAME_HELLO &&
+	    (h->flags & (FRAME_F_ZLIB | FRAME_F_BINARY)) == 0 &&
+	    h->len <= FRAME_HELLO_MAX;
+}
+
+/*
  * Inflate a compressed JSON payload, refusing anything that would grow past
  * FRAME_MAX_INFLATED, then parse it as frame_json_parse() does.
  */
 cJSON *
 frame_json_inflate(const uint8_t *p, size_t len)
+{
+	const char	*why;
+
+	return inflate_json(p, len, FRAME_MAX_INFLATED, (size_t)-1, &why);
+}
+
+static cJSON *
+inflate_json(const uint8_t *p, size_t len, size_t max, size_t values,
+    const char **why)
 {
 	z_stream	 zs;
 	uint8_t		*out = NULL, *np;
@@ -174,12 +294,13 @@ frame_json_inflate(const uint8_t *p, size_t len)
 	zs.next_in = (Bytef *)(uintptr_t)p;
 	zs.avail_in = (uInt)len;
 	while (zr != Z_STREAM_END) {
+		*why = "inflates beyond what its type allows";
 		if (used == cap) {
-			if (cap >= FRAME_MAX_INFLATED)
+			if (cap >= max)
 				goto done;
 			cap = cap ? cap * 2 : 64 * 1024;
-			if (cap > FRAME_MAX_INFLATED)
-				cap = FRAME_MAX_INFLATED;
+			if (cap > max)
+				cap = max;
 			if ((np = realloc(out, cap)) == NULL)
 				goto done;
 			out = np;
@@ -193,8 +314,15 @@ frame_json_inflate(const uint8_t *p, size_t len)
 		if (zr == Z_BUF_ERROR && zs.avail_in == 0 && used < cap)
 			goto done;	/* truncated stream */
 	}
-	if (zs.avail_in == 0)
-		j = frame_json_parse(out, used);
+	*why = "is not a JSON object";
+	if (zs.avail_in != 0)
+		goto done;
+	*why = "is larger than its type allows";
+	if (values != (size_t)-1 && frame_json_values(out, used, values) >
+	    values)
+		goto done;
+	*why = "is not a JSON object";
+	j = frame_json_parse(out, used);
 done:
 	inflateEnd(&zs);
 	free(out);

@@ -40,6 +40,9 @@
 /* A compressed JSON payload may inflate to at most this much. */
 #define FRAME_MAX_INFLATED	(64u * 1024 * 1024)
 
+/* Before the hello, a peer may send only a HELLO this small, uncompressed. */
+#define FRAME_HELLO_MAX		4096
+
 enum frame_type {
 	FRAME_HELLO = 1,	/* worker -> master: who I am */
 	FRAME_KEEPALIVE,	/* worker -> master: I am alive */
@@ -87,5 +90,11 @@ const char	*frame_status_str(enum frame_status);
 const char	*frame_type_name(uint8_t);
 cJSON		*frame_json_parse(const uint8_t *, size_t);
 cJSON		*frame_json_inflate(const uint8_t *, size_t);
+void		 frame_json_limits(uint8_t type, size_t *bytes,
+		    size_t *values);
+size_t		 frame_json_values(const uint8_t *, size_t, size_t stop);
+cJSON		*frame_body(const struct frame_hdr *, const uint8_t *payload,
+		    const char **why);
+int		 frame_before_hello(const struct frame_hdr *);
 
 #endif

@@ -125,6 +125,23 @@ link_connect(struct ev_loop *loop, const char *host, unsigned port,
 	return l;
 }
 
+/*
+ * Until link_hello_done(), the peer is unknown: only a small uncompressed
+ * HELLO is read from it (frame_before_hello()); any other frame closes
+ * the link as soon as its header arrives, before its payload is buffered.
+ */
+void
+link_expect_hello(struct link *l)
+{
+	l->before_hello = 1;
+}
+
+void
+link_hello_done(struct link *l)
+{
+	l->before_hello = 0;
+}
+
 /* See conn_dead_after(): the link fails when its peer goes silent. */
 void
 link_dead_after(struct link *l, double seconds)
@@ -301,6 +318,7 @@ link_conn_data(struct conn *c)
 	enum frame_status	 st;
 	const uint8_t		*payload;
 	cJSON			*body;
+	const char		*why;
 	char			 reason[96];
 
 	while (!l->closed && buf_used(&c->in) > 0) {
@@ -313,16 +331,21 @@ link_conn_data(struct conn *c)
 			conn_close(c, reason);
 			return;
 		}
+		if (l->before_hello && !frame_before_hello(&h)) {
+			snprintf(reason, sizeof(reason), "protocol error: %s "
+			    "frame of %u bytes before the hello",
+			    frame_type_name(h.type), h.len);
+			conn_close(c, reason);
+			return;
+		}
 		if (buf_used(&c->in) < FRAME_HDR_LEN + (size_t)h.len)
 			return;
 		payload = buf_head(&c->in) + FRAME_HDR_LEN;
 		body = NULL;
-		if (!(h.flags & FRAME_F_BINARY) && (body = (h.flags &
-		    FRAME_F_ZLIB) ? frame_json_inflate(payload, h.len) :
-		    frame_json_parse(payload, h.len)) == NULL) {
+		if (!(h.flags & FRAME_F_BINARY) &&
+		    (body = frame_body(&h, payload, &why)) == NULL) {
 			snprintf(reason, sizeof(reason), "protocol error: "
-			    "%s payload is not a JSON object",
-			    frame_type_name(h.type));
+			    "%s payload %s", frame_type_name(h.type), why);
 			conn_close(c, reason);
 			return;
 		}

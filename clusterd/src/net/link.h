@@ -51,6 +51,7 @@ struct link {
 	ev_timer		 req_timer;
 	double			 req_timeout;
 	int			 closed;
+	int			 before_hello;	/* only a small HELLO accepted */
 };
 
 struct link	*link_accept(struct ev_loop *, int fd, SSL_CTX *,
@@ -71,6 +72,8 @@ void		 link_close(struct link *, const char *reason);
 void		 link_close_after_flush(struct link *);
 const char	*link_peer(const struct link *);
 void		 link_dead_after(struct link *, double seconds);
+void		 link_expect_hello(struct link *);
+void		 link_hello_done(struct link *);
 int		 link_congested(const struct link *);
 
 #endif

@@ -120,6 +120,7 @@ try_connect(void)
 		return;
 	}
 	link_dead_after(U.link, c->keepalive_timeout);
+	link_expect_hello(U.link);
 	/* Bound the whole TCP + TLS + hello exchange. */
 	ev_timer_set(&U.reconnect, c->request_timeout, 0);
 	ev_timer_start(U.node->loop, &U.reconnect);
@@ -187,6 +188,7 @@ hello_done(struct link *l, void *arg, enum link_result r, const cJSON *body)
 			link_close(l, "hello refused");
 		return;
 	}
+	link_hello_done(l);
 	v = cJSON_GetObjectItemCaseSensitive(body, "node_name");
 	snprintf(U.master_name, sizeof(U.master_name), "%s",
 	    cJSON_IsString(v) ? v->valuestring : "?");
