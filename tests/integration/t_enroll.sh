@@ -22,6 +22,30 @@ re="^OSSEC K:'003 web-03 127\.0\.0\.1 "
 [[ $c =~ $re ]] || fail "IP:'src': $c"
 pass "enrolled through the master and through workers"
 
+# TLS 1.2 offers ECDHE with AEAD only: a CBC or SHA-1 suite is refused.
+python3 - "$(cat "$T/master1.enroll_port")" <<'PY' || fail "enrollment TLS suites"
+import socket, ssl, sys
+port = int(sys.argv[1])
+def hs(cipher):
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+    ctx.set_ciphers(cipher)
+    try:
+        with ctx.wrap_socket(socket.create_connection(("127.0.0.1", port), 5)) as s:
+            return s.cipher()[0]
+    except ssl.SSLError:
+        return None
+for bad in ("ECDHE-ECDSA-AES256-SHA:ECDHE-RSA-AES256-SHA",
+            "ECDHE-ECDSA-AES128-SHA256:ECDHE-RSA-AES128-SHA256",
+            "AES256-GCM-SHA384:AES128-SHA"):
+    assert hs(bad) is None, bad
+got = hs("HIGH:!ADH:!EXP:!MD5:!RC4:!3DES:!CAMELLIA:@STRENGTH")
+assert got.startswith("ECDHE-") and ("GCM" in got or "CHACHA" in got), got
+PY
+pass "TLS 1.2: ECDHE with AEAD only (CBC, SHA-1 and RSA key exchange refused)"
+
 key1=$(sed -E "s/^OSSEC K:'001 web-01 any ([0-9a-f]+)'$/\1/" <<<"$a")
 wait_for 5 "client.keys rewritten" grep -qx "001 web-01 any $key1" "$T/master1/etc/client.keys"
 [ "$(stat -c %a "$T/master1/etc/client.keys")" = 640 ] || fail "client.keys mode"
