@@ -8,7 +8,9 @@ cluster description (see lb/cluster.example.json and docs/lb.md).
 Writes DIR/haproxy.cfg, DIR/keepalived.conf and DIR/notify.sh.
 """
 import argparse
+import ipaddress
 import json
+import re
 import os
 import string
 import sys
@@ -25,7 +27,81 @@ def fail(msg):
     sys.exit("render: " + msg)
 
 
+NAME = re.compile(r"[A-Za-z0-9_-]{1,63}\Z")
+IFACE = re.compile(r"[A-Za-z0-9_.-]{1,15}\Z")
+PATH = re.compile(r"/[A-Za-z0-9_./-]{0,254}\Z")
+ARGS = re.compile(r"[A-Za-z0-9_./= -]{1,512}\Z")
+
+
+def validate(c, notify, notify_log, haproxy_args):
+    """Every value that reaches haproxy.cfg, keepalived.conf or notify.sh
+    (which keepalived runs as root) is checked against what it may be:
+    names, addresses, numbers and paths of safe characters.  A value with
+    a newline, a quote or a shell character would otherwise add lines or
+    commands of the description's author's choosing."""
+    def name(v, what):
+        if not isinstance(v, str) or not NAME.match(v):
+            fail("%s: %r is not a name (1 to 63 of A-Z a-z 0-9 _ -)"
+                 % (what, v))
+
+    def addr(v, what, cidr=False):
+        try:
+            if not isinstance(v, str):
+                raise ValueError
+            if cidr:
+                ipaddress.ip_interface(v)
+            else:
+                ipaddress.ip_address(v)
+        except ValueError:
+            fail("%s: %r is not an IP address%s"
+                 % (what, v, " (with an optional /prefix)" if cidr else ""))
+
+    def num(v, what, lo, hi):
+        if not isinstance(v, int) or isinstance(v, bool) or not lo <= v <= hi:
+            fail("%s: %r is not a whole number from %d to %d"
+                 % (what, v, lo, hi))
+
+    def path(v, what):
+        if not isinstance(v, str) or not PATH.match(v) or "/../" in v + "/":
+            fail("%s: %r is not an absolute path of A-Z a-z 0-9 _ . / -"
+                 % (what, v))
+
+    name(c["cluster"], "cluster")
+    if not isinstance(c["interface"], str) or not IFACE.match(c["interface"]):
+        fail("interface: %r is not an interface name" % (c["interface"],))
+    addr(c["vip"]["agents"], "vip.agents", cidr=True)
+    addr(c["vip"]["master"], "vip.master", cidr=True)
+    num(c["vip"]["agents_router_id"], "vip.agents_router_id", 1, 255)
+    num(c["vip"]["master_router_id"], "vip.master_router_id", 1, 255)
+    for i, b in enumerate(c["balancers"]):
+        name(b["name"], "balancers[%d].name" % i)
+        addr(b["address"], "balancers[%d].address" % i)
+        num(b["priority"], "balancers[%d].priority" % i, 1, 254)
+    name(c["master"]["name"], "master.name")
+    addr(c["master"]["address"], "master.address")
+    for i, w in enumerate(c["workers"]):
+        name(w["name"], "workers[%d].name" % i)
+        addr(w["address"], "workers[%d].address" % i)
+    for k in ("agents", "enrollment", "agent_check"):
+        num(c["ports"][k], "ports." + k, 1, 65535)
+    h = c["haproxy"]
+    path(h["stats_socket"], "haproxy.stats_socket")
+    path(h["state_file"], "haproxy.state_file")
+    num(h.get("maxconn", 100000), "haproxy.maxconn", 1, 10000000)
+    page = h["stats_page"]
+    host, _, port = page.rpartition(":") if isinstance(page, str) else ("", "", "")
+    addr(host, "haproxy.stats_page (ADDRESS:PORT)")
+    num(int(port) if port.isdigit() else -1, "haproxy.stats_page's port", 1,
+        65535)
+    path(notify, "--notify")
+    path(notify_log, "--notify-log")
+    if not ARGS.match(haproxy_args):
+        fail("--haproxy-args: %r has characters other than A-Z a-z 0-9 "
+             "_ . / = - and spaces" % haproxy_args)
+
+
 def render(c, me, out, notify, notify_log, haproxy_args):
+    validate(c, notify, notify_log, haproxy_args)
     bal = {b["name"]: b for b in c["balancers"]}
     if me not in bal:
         fail("no balancer %r in the cluster description" % me)
@@ -97,7 +173,7 @@ def main():
             c = json.load(f)
         render(c, args.balancer, args.out, args.notify, args.notify_log,
                args.haproxy_args)
-    except (OSError, ValueError, KeyError) as e:
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as e:
         fail("%s: %s" % (args.cluster, e))
 
 

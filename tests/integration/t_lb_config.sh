@@ -42,4 +42,35 @@ python3 "$TOP/lb/render.py" --cluster "$TOP/lb/cluster.example.json" \
 	--balancer nosuch --out "$T/x" 2>"$T/err" && fail "unknown balancer rendered"
 grep -q "no balancer 'nosuch'" "$T/err" || fail "error message: $(cat "$T/err")"
 pass "an unknown balancer is refused clearly"
+
+# A crafted description: values that would add HAProxy lines or run
+# commands from notify.sh (keepalived runs it as root) are refused, and
+# nothing is written.
+crafted() {	# crafted PYTHON-EXPR-ON-c EXPECTED-ERROR
+	python3 - "$TOP/lb/cluster.example.json" "$T/crafted.json" "$1" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1]))
+exec(sys.argv[3])
+json.dump(c, open(sys.argv[2], "w"))
+PY
+	rm -rf "$T/crafted"
+	if python3 "$TOP/lb/render.py" --cluster "$T/crafted.json" \
+	    --balancer lb1 --out "$T/crafted" 2>"$T/err"; then
+		fail "rendered: $1"
+	fi
+	grep -qF "$2" "$T/err" || fail "error for $1: $(cat "$T/err")"
+	[ ! -e "$T/crafted" ] || fail "files written for $1"
+}
+crafted 'c["haproxy"]["stats_socket"] = "/run/x.sock mode 600\n    stats socket /tmp/y mode 666 level admin"' \
+	"haproxy.stats_socket"
+crafted 'c["workers"][0]["name"] = "w1$(touch /tmp/pwned)"' "workers[0].name"
+crafted 'c["workers"][1]["address"] = "10.0.0.1 check\n    server evil 6.6.6.6"' \
+	"workers[1].address"
+crafted 'c["balancers"][0]["name"] = "lb1; reboot"' "balancers[0].name"
+crafted 'c["interface"] = "eth0\n}"' "interface"
+crafted 'c["ports"]["agents"] = "1514 ssl"' "ports.agents"
+crafted 'c["vip"]["agents"] = "198.18.0.100/24 dev eth0\n}"' "vip.agents"
+crafted 'c["haproxy"]["stats_page"] = "0.0.0.0:8404 user x"' "haproxy.stats_page"
+[ ! -e /tmp/pwned ] || fail "a command ran"
+pass "crafted descriptions (newlines, shell, extra words) are refused, nothing written"
 finish
