@@ -638,9 +638,16 @@ peer_request(struct link *l, const struct frame_hdr *h, const cJSON *body,
 		ev_timer_again(M.node->loop, &p->watchdog);
 	if (p->sync != NULL && msync_on_request(p->sync, h, body))
 		return;
+	/* Each role may send only its own kind of request. */
 	if (p->balancer && h->type != FRAME_KEEPALIVE &&
 	    h->type != FRAME_CONTROL && h->type != FRAME_POOL_REPORT) {
 		link_respond_error(l, h, "not a balancer's request");
+		return;
+	}
+	if (!p->balancer && h->type == FRAME_POOL_REPORT) {
+		log_refusal(p->address, "pool report", "Refused a pool report "
+		    "from worker %s: only balancers send them.", p->name);
+		link_respond_error(l, h, "not a worker's request");
 		return;
 	}
 	switch (h->type) {
