@@ -23,6 +23,7 @@ line of counters to stdout.  Python standard library only.
 """
 import argparse
 import collections
+import heapq
 import json
 import random
 import selectors
@@ -39,6 +40,19 @@ PACKET_ADD_MEMBERSHIP = 1
 PACKET_MR_PROMISC = 1
 MAC_AGE = 300.0		# seconds, as a Linux bridge's ageing_time
 BURST = 64		# frames read from one port before looking at the others
+LATE = 0.010		# a frame sent this much after its time counts as late
+SO_TIMESTAMPNS = 35	# asm-generic/socket.h; not in Python's socket module
+ANC_SPACE = socket.CMSG_SPACE(16)	# struct timespec
+
+
+def arrival(anc, default):
+    """The kernel's receive time of a frame (time.time() scale)."""
+    for level, kind, data in anc:
+        if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS and \
+                len(data) >= 16:
+            sec, nsec = struct.unpack("qq", data[:16])
+            return sec + nsec / 1e9
+    return default
 
 
 class Stopped(Exception):
@@ -67,6 +81,7 @@ class Port:
                                  4 << 20)
         except OSError:
             pass
+        self.sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
         self.sock.setblocking(False)
         self.mtu = int(open("/sys/class/net/%s/mtu" % name).read())
 
@@ -84,8 +99,13 @@ class Switch:
         self.delay = delay
         self.loss = loss
         self.macs = {}		# MAC -> (Port, last seen)
-        self.queue = collections.deque()	# (due, Port, frame), in order
+        # (due, sequence, Port, frame): a heap, since frames read from
+        # one port after another are not in the order they arrived.
+        self.queue = []
+        self.seq = 0
         self.c = collections.Counter()
+        self.late_max = 0.0	# worst lateness of a frame sent, seconds
+        self.lag_max = 0.0	# worst wait of a frame before it was read
 
     def learn(self, mac, port, now):
         if not mac[0] & 1:
@@ -101,9 +121,10 @@ class Switch:
         return [p for p in self.ports if p is not inport]
 
     def receive(self, port, now):
+        # now: time.time() when the port became readable
         for _ in range(BURST):
             try:
-                frame, addr = port.sock.recvfrom(65536)
+                frame, anc, _, addr = port.sock.recvmsg(65536, ANC_SPACE)
             except BlockingIOError:
                 return
             if addr[2] == socket.PACKET_OUTGOING:
@@ -111,19 +132,31 @@ class Switch:
             self.c["frames"] += 1
             if len(frame) < 14:
                 continue
-            self.learn(frame[6:12], port, now)
-            for out in self.egress(frame[0:6], port, now):
+            # The delay runs from the frame's arrival in the kernel, so
+            # that time spent waiting for this process is not added to it.
+            t = arrival(anc, now)
+            if now - t > self.lag_max:
+                self.lag_max = now - t
+            self.learn(frame[6:12], port, t)
+            for out in self.egress(frame[0:6], port, t):
                 if len(frame) > out.mtu + 14:
                     self.c["oversize"] += 1
                 elif random.random() < self.loss:
                     self.c["lost"] += 1
                 else:
-                    self.queue.append((now + self.delay, out, frame))
+                    self.seq += 1
+                    heapq.heappush(self.queue,
+                                   (t + self.delay, self.seq, out, frame))
 
     def send_due(self, now):
         q = self.queue
         while q and q[0][0] <= now:
-            _, out, frame = q.popleft()
+            due, _, out, frame = heapq.heappop(q)
+            late = now - due
+            if late > self.late_max:
+                self.late_max = late
+            if late > LATE:
+                self.c["late"] += 1
             try:
                 out.sock.send(frame)
                 self.c["sent"] += 1
@@ -134,6 +167,8 @@ class Switch:
         d = dict(self.c)
         d["queued"] = len(self.queue)
         d["macs"] = len(self.macs)
+        d["late_max_ms"] = round(self.late_max * 1000, 1)
+        d["lag_max_ms"] = round(self.lag_max * 1000, 1)
         return json.dumps({"impair": d, "time": round(time.time(), 1)})
 
 
@@ -165,18 +200,19 @@ def main():
     sel = selectors.DefaultSelector()
     for p in ports:
         sel.register(p.sock, selectors.EVENT_READ, p)
-    next_stats = time.monotonic() + args.stats
+    # Wall clock time, the kernel's timestamps' scale.
+    next_stats = time.time() + args.stats
     try:
         while True:
-            now = time.monotonic()
+            now = time.time()
             timeout = next_stats - now
             if sw.queue:
                 timeout = min(timeout, sw.queue[0][0] - now)
             events = sel.select(max(timeout, 0))
-            now = time.monotonic()
+            now = time.time()
             for key, _ in events:
                 sw.receive(key.data, now)
-            sw.send_due(time.monotonic())
+            sw.send_due(time.time())
             if now >= next_stats:
                 print(sw.stats(), flush=True)
                 next_stats = now + args.stats
