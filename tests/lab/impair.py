@@ -19,7 +19,10 @@ The hosts' veths must not hand it GSO super-frames or frames with partial
 checksums (ethtool -K ... tx off tso off gso off gro off, on both ends):
 a frame read here is sent as it is.  Oversized frames are counted and
 dropped.  Every --stats seconds, and on exit (SIGTERM), it prints a JSON
-line of counters to stdout.  Python standard library only.
+line of counters to stdout, with the worst lateness of a frame read
+(lag: waiting for this process) and sent (late: after its time), over
+the last interval and since the start.  Run it at a real-time priority
+(chrt) on a busy machine, or its own stalls add to the delay.  Python standard library only.
 """
 import argparse
 import collections
@@ -106,6 +109,7 @@ class Switch:
         self.c = collections.Counter()
         self.late_max = 0.0	# worst lateness of a frame sent, seconds
         self.lag_max = 0.0	# worst wait of a frame before it was read
+        self.late_all = self.lag_all = 0.0
 
     def learn(self, mac, port, now):
         if not mac[0] & 1:
@@ -167,8 +171,14 @@ class Switch:
         d = dict(self.c)
         d["queued"] = len(self.queue)
         d["macs"] = len(self.macs)
+        # Worst since the previous line, and since the start.
+        self.late_all = max(self.late_all, self.late_max)
+        self.lag_all = max(self.lag_all, self.lag_max)
         d["late_max_ms"] = round(self.late_max * 1000, 1)
         d["lag_max_ms"] = round(self.lag_max * 1000, 1)
+        d["late_max_ms_all"] = round(self.late_all * 1000, 1)
+        d["lag_max_ms_all"] = round(self.lag_all * 1000, 1)
+        self.late_max = self.lag_max = 0.0
         return json.dumps({"impair": d, "time": round(time.time(), 1)})
 
 
