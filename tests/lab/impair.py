@@ -20,8 +20,9 @@ checksums (ethtool -K ... tx off tso off gso off gro off, on both ends):
 a frame read here is sent as it is.  Oversized frames are counted and
 dropped.  Every --stats seconds, and on exit (SIGTERM), it prints a JSON
 line of counters to stdout, with the worst lateness of a frame read
-(lag: waiting for this process) and sent (late: after its time), over
-the last interval and since the start.  Run it at a real-time priority
+(lag: waiting for this process) and sent (late: after its time), and
+the worst stall of the loop itself (woken late from its wait, or busy),
+over the last interval and since the start.  Run it at a real-time priority
 (chrt) on a busy machine, or its own stalls add to the delay.  Python standard library only.
 """
 import argparse
@@ -49,7 +50,7 @@ ANC_SPACE = socket.CMSG_SPACE(16)	# struct timespec
 
 
 def arrival(anc, default):
-    """The kernel's receive time of a frame (time.time() scale)."""
+    """The kernel's receive time of a frame (time.time(), wall clock)."""
     for level, kind, data in anc:
         if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS and \
                 len(data) >= 16:
@@ -109,7 +110,8 @@ class Switch:
         self.c = collections.Counter()
         self.late_max = 0.0	# worst lateness of a frame sent, seconds
         self.lag_max = 0.0	# worst wait of a frame before it was read
-        self.late_all = self.lag_all = 0.0
+        self.stall_max = 0.0	# worst oversleep of select() or busy loop
+        self.late_all = self.lag_all = self.stall_all = 0.0
 
     def learn(self, mac, port, now):
         if not mac[0] & 1:
@@ -125,7 +127,8 @@ class Switch:
         return [p for p in self.ports if p is not inport]
 
     def receive(self, port, now):
-        # now: time.time() when the port became readable
+        # now: time.monotonic() when the port became readable
+        wall = time.time()
         for _ in range(BURST):
             try:
                 frame, anc, _, addr = port.sock.recvmsg(65536, ANC_SPACE)
@@ -138,9 +141,12 @@ class Switch:
                 continue
             # The delay runs from the frame's arrival in the kernel, so
             # that time spent waiting for this process is not added to it.
-            t = arrival(anc, now)
-            if now - t > self.lag_max:
-                self.lag_max = now - t
+            lag = wall - arrival(anc, wall)
+            if lag > self.lag_max:
+                self.lag_max = lag
+            # A clock step between the two readings must not make the
+            # frame leave at once, or wait longer than the delay.
+            t = now - min(max(lag, 0.0), self.delay)
             self.learn(frame[6:12], port, t)
             for out in self.egress(frame[0:6], port, t):
                 if len(frame) > out.mtu + 14:
@@ -174,11 +180,11 @@ class Switch:
         # Worst since the previous line, and since the start.
         self.late_all = max(self.late_all, self.late_max)
         self.lag_all = max(self.lag_all, self.lag_max)
-        d["late_max_ms"] = round(self.late_max * 1000, 1)
-        d["lag_max_ms"] = round(self.lag_max * 1000, 1)
-        d["late_max_ms_all"] = round(self.late_all * 1000, 1)
-        d["lag_max_ms_all"] = round(self.lag_all * 1000, 1)
-        self.late_max = self.lag_max = 0.0
+        self.stall_all = max(self.stall_all, self.stall_max)
+        for k in ("late", "lag", "stall"):
+            d[k + "_max_ms"] = round(getattr(self, k + "_max") * 1000, 1)
+            d[k + "_max_ms_all"] = round(getattr(self, k + "_all") * 1000, 1)
+        self.late_max = self.lag_max = self.stall_max = 0.0
         return json.dumps({"impair": d, "time": round(time.time(), 1)})
 
 
@@ -210,22 +216,30 @@ def main():
     sel = selectors.DefaultSelector()
     for p in ports:
         sel.register(p.sock, selectors.EVENT_READ, p)
-    # Wall clock time, the kernel's timestamps' scale.
-    next_stats = time.time() + args.stats
+    # The monotonic clock: a step of the wall clock moves no frame.
+    next_stats = time.monotonic() + args.stats
     try:
         while True:
-            now = time.time()
+            now = time.monotonic()
             timeout = next_stats - now
             if sw.queue:
                 timeout = min(timeout, sw.queue[0][0] - now)
-            events = sel.select(max(timeout, 0))
-            now = time.time()
+            timeout = max(timeout, 0)
+            events = sel.select(timeout)
+            woke = time.monotonic()
+            # Woken later than asked (not scheduled, or the machine
+            # paused): every frame in flight is that much late.
+            if not events and woke - now - timeout > sw.stall_max:
+                sw.stall_max = woke - now - timeout
             for key, _ in events:
-                sw.receive(key.data, now)
-            sw.send_due(time.time())
-            if now >= next_stats:
+                sw.receive(key.data, woke)
+            sw.send_due(time.monotonic())
+            done = time.monotonic()
+            if done - woke > sw.stall_max:
+                sw.stall_max = done - woke
+            if done >= next_stats:
                 print(sw.stats(), flush=True)
-                next_stats = now + args.stats
+                next_stats = done + args.stats
     except Stopped:
         pass
     print(sw.stats(), flush=True)

@@ -32,6 +32,16 @@ checks() {
 	done
 	echo "$n"
 }
+# downs_by_server: "LB/BACKEND/SERVER CHKDOWN" per server of both balancers.
+downs_by_server() {
+	local lb
+	for lb in "${LAB_BALANCERS[@]}"; do
+		echo "show stat" | socat -t 2 stdio "unix-connect:$LAB_RUN/$lb/admin.sock" |
+		    awk -F, -v lb="$lb" '
+			NR == 1 { sub(/^# /, ""); for (i = 1; i <= NF; i++) c[$i] = i; next }
+			$2 != "BACKEND" && $2 != "FRONTEND" && c["chkdown"] { print lb "/" $1 "/" $2, $c["chkdown"] }'
+	done
+}
 # dropped: cluster links the master dropped (workers and balancers).
 dropped() { grep -c "Disconnected" "$LAB_RUN/master/logs/cluster.log"; }
 # vrrp: VRRP transitions of both balancers (notify.log).
@@ -74,13 +84,20 @@ pass "a ruleset change reached all ${#LAB_WORKERS[@]} workers in $(lab_elapsed "
 
 # Watch for LOSSY_SECONDS: a worker missing from the master's list is
 # counted, not fatal, so that the run reports everything that fired.
+# A server marked down is noted with its time, to be matched with the
+# userspace switch's counters (late frames, stalls) printed at the end.
 missing=0
+downs_by_server > "$LAB_RUN/downs.before"
 end=$((SECONDS + LOSSY_SECONDS))
 while [ "$SECONDS" -lt "$end" ]; do
 	sleep 2
 	for w in "${LAB_WORKERS[@]}"; do
-		lab_node_up "$w" || { missing=$((missing + 1)); echo "note: the master does not list $w"; }
+		lab_node_up "$w" || { missing=$((missing + 1)); echo "note: $(date +%T) the master does not list $w"; }
 	done
+	downs_by_server > "$LAB_RUN/downs.now"
+	cmp -s "$LAB_RUN/downs.before" "$LAB_RUN/downs.now" ||
+		echo "note: $(date +%T) marked down: $(diff "$LAB_RUN/downs.before" "$LAB_RUN/downs.now" | awk '/^>/ { print $2 }' | tr '\n' ' ')"
+	mv "$LAB_RUN/downs.now" "$LAB_RUN/downs.before"
 done
 ready=$(lab_ready "$(( $(date +%s) - 20 ))")
 holder=$(lab_vip_holder)
@@ -91,8 +108,21 @@ fails=$(( $(checks chkfail) - fails0 ))
 downs=$(( $(checks chkdown) - downs0 ))
 drops=$(( $(dropped) - dropped0 ))
 flips=$(( $(vrrp) - vrrp0 ))
-[ "$(lab_impair_mode)" = switch ] &&
+if [ "$(lab_impair_mode)" = switch ]; then
 	echo "note: userspace switch: $(tail -n 1 "$LAB_RUN/impair.log")"
+	# Its intervals (10 s, ending at the time shown) with a frame 100 ms
+	# late or more: the emulated link was slower than asked for then.
+	python3 -c '
+import json, sys, time
+for line in open(sys.argv[1]):
+    j = json.loads(line)
+    d = j["impair"]
+    if max(d.get("late_max_ms", 0), d.get("stall_max_ms", 0)) >= 100:
+        print("note: switch late until %s: late %s ms, stall %s ms, lag %s ms" % (
+            time.strftime("%H:%M:%S", time.localtime(j["time"])),
+            d.get("late_max_ms"), d.get("stall_max_ms"), d.get("lag_max_ms")))
+' "$LAB_RUN/impair.log"
+fi
 lab_impair_off
 
 echo "figures: ${impaired} s impaired: agents active $ready/$LAB_AGENTS, agent reconnections $reconnects," \
