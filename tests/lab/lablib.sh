@@ -119,6 +119,99 @@ lab_host_add() {
 	lab_host_on "$1"
 }
 
+# ---- impaired links ----
+
+# lab_impair_on DELAY_MS LOSS_PCT: every port of the switch delays each
+# frame it sends to its host by DELAY_MS and drops it with probability
+# LOSS_PCT %: a frame from one host to another is delayed once and may be
+# lost once (2 x DELAY_MS round trip); a flooded frame draws its loss
+# once per port.  With the kernel's netem, `tc qdisc add dev PORT root
+# netem delay ... loss ...` on every port in the switch namespace.  A
+# kernel without sch_netem gets tests/lab/impair.py instead: a switch in
+# user space, in the switch namespace, that takes the ports out of br0
+# and forwards frames between them the same way (AF_PACKET sockets, MAC
+# learning, flooding); its counters go to LAB_RUN/impair.log.  For it the
+# veths' offloads are turned off on both ends (ethtool; they stay off
+# until the lab stops), so that it reads frames of at most the MTU with
+# whole checksums.  LAB_IMPAIR=netem or LAB_IMPAIR=switch forces one.
+# LAB_RUN/impair.mode says which is on.  A host added (lab_host_add)
+# while the links are impaired joins br0, away from the userspace switch:
+# impair the links again after adding it.
+lab_impair_on() {
+	local delay=$1 loss=$2 sw=${LAB_PREFIX}sw h p rt want=${LAB_IMPAIR:-auto}
+	lab_impair_off
+	if [ "$want" != switch ] &&
+	    ip netns exec "$sw" tc qdisc add dev "${LAB_HOSTS[0]}" root \
+	    netem delay "${delay}ms" loss "${loss}%" 2>/dev/null; then
+		echo netem > "$LAB_RUN/impair.mode"
+		for h in "${LAB_HOSTS[@]:1}"; do
+			ip netns exec "$sw" tc qdisc add dev "$h" root \
+			    netem delay "${delay}ms" loss "${loss}%" ||
+			    { lab_impair_off; return 1; }
+		done
+		return 0
+	fi
+	if [ "$want" = netem ]; then
+		lab_log "tc netem failed: this kernel may lack sch_netem"
+		return 1
+	fi
+	command -v ethtool >/dev/null ||
+	    { lab_log "the userspace switch needs ethtool (scripts/deps.sh)"; return 1; }
+	for h in "${LAB_HOSTS[@]}"; do
+		lab_in "$h" ethtool -K eth0 tx off tso off gso off gro off >/dev/null &&
+		ip netns exec "$sw" ethtool -K "$h" tx off tso off gso off gro off >/dev/null ||
+		    { lab_log "ethtool -K failed on $h"; return 1; }
+	done
+	echo switch > "$LAB_RUN/impair.mode"
+	rm -f "$LAB_RUN/impair.ready"
+	# A real-time priority: on a machine whose CPUs are busy (other labs),
+	# the switch's own stalls would add to the delay it emulates.  It
+	# uses a few % of a CPU.
+	rt=
+	chrt -f 10 true 2>/dev/null && rt="chrt -f 10"
+	setsid $rt ip netns exec "$sw" python3 "$LAB_TOP/tests/lab/impair.py" \
+		--delay-ms "$delay" --loss "$loss" --ready "$LAB_RUN/impair.ready" \
+		"${LAB_HOSTS[@]}" >>"$LAB_RUN/impair.log" 2>&1 </dev/null &
+	p=$!
+	echo "$p" > "$LAB_RUN/impair.pid"
+	disown
+	lab_wait 10 test -s "$LAB_RUN/impair.ready" || {
+		lab_log "the userspace switch did not start: $(tail -n 2 "$LAB_RUN/impair.log")"
+		lab_impair_off
+		return 1
+	}
+}
+
+# lab_impair_mode: netem, switch, or off.
+lab_impair_mode() { cat "$LAB_RUN/impair.mode" 2>/dev/null || echo off; }
+
+lab_gone() { ! kill -0 "$1" 2>/dev/null; }
+
+# lab_impair_off: the links as they were: netem's qdiscs deleted, or the
+# userspace switch stopped (frames it still held are lost) and the ports
+# back in br0.  Safe to repeat.
+lab_impair_off() {
+	local sw=${LAB_PREFIX}sw h p
+	case $(lab_impair_mode) in
+	netem)
+		for h in "${LAB_HOSTS[@]}"; do
+			ip netns exec "$sw" tc qdisc del dev "$h" root 2>/dev/null
+		done ;;
+	switch)
+		p=$(lab_pidof impair.pid)
+		if [ -n "$p" ] && lab_own "$p"; then
+			kill "$p" 2>/dev/null
+			lab_wait 5 lab_gone "$p" || kill -9 "$p" 2>/dev/null
+		fi
+		for h in "${LAB_HOSTS[@]}"; do
+			[ -e "/run/netns/$sw" ] &&
+			    ip -n "$sw" link set dev "$h" master br0 2>/dev/null
+		done ;;
+	esac
+	rm -f "$LAB_RUN/impair.mode" "$LAB_RUN/impair.pid" "$LAB_RUN/impair.ready"
+	return 0
+}
+
 # ---- balancers ----
 
 # lab_render LB: lb/lab.json with this balancer's paths under LAB_RUN/LB,
@@ -333,7 +426,8 @@ lab_start() {
 	local lb n since
 	# Every start is a new cluster: no registry, key or log of a previous one.
 	for n in "${LAB_HOSTS[@]}"; do rm -rf "${LAB_RUN:?}/$n" "$LAB_RUN/$n.conf"; done
-	rm -f "$LAB_RUN"/agents.* "$LAB_RUN/cluster.key" "$LAB_RUN/hosts.added"
+	rm -f "$LAB_RUN"/agents.* "$LAB_RUN"/impair.* "$LAB_RUN/cluster.key" \
+	    "$LAB_RUN/hosts.added"
 	LAB_HOSTS=("${LAB_BALANCERS[@]}" master "${LAB_WORKERS[@]}" agents)
 	mkdir -p "$LAB_RUN"
 	(umask 077; openssl rand -hex 16 > "$LAB_RUN/cluster.key")
@@ -400,10 +494,12 @@ lab_own() {
 	return 1
 }
 
-# Stop everything: TERM (clusterd saves its state), then KILL what is
-# left, then delete the namespaces.  Safe to run again.
+# Stop everything: the userspace switch if the links are impaired, TERM
+# (clusterd saves its state), then KILL what is left, then delete the
+# namespaces.  Safe to run again.
 lab_stop() {
 	local p h left
+	lab_impair_off
 	for p in $(lab_pids | sort -u); do
 		lab_own "$p" && kill "$p" 2>/dev/null
 	done

@@ -28,7 +28,7 @@ lab_test_cleanup() {
 	done
 	if [ "$rc" -ne 0 ] || [ "$FAILED" -ne 0 ]; then
 		for f in "$LAB_RUN"/*/logs/cluster.log "$LAB_RUN"/*/keepalived.log \
-		    "$LAB_RUN"/*/haproxy.log "$LAB_RUN"/agents.log; do
+		    "$LAB_RUN"/*/haproxy.log "$LAB_RUN"/agents.log "$LAB_RUN"/impair.log; do
 			[ -f "$f" ] || continue
 			echo "----- $f"
 			grep -v "Keep alive\] Successful" "$f" | tail -n 15
