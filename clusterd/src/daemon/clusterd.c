@@ -115,6 +115,7 @@ on_hup(struct ev_loop *loop, ev_signal *w, int revents)
 	    strcmp(nc.node_name, N.cfg.node_name) != 0 ||
 	    nc.node_type != N.cfg.node_type ||
 	    strcmp(nc.key, N.cfg.key) != 0 ||
+	    strcmp(nc.key_file, N.cfg.key_file) != 0 ||
 	    strcmp(nc.master_address, N.cfg.master_address) != 0 ||
 	    nc.master_port != N.cfg.master_port ||
 	    strcmp(nc.bind_address, N.cfg.bind_address) != 0 ||
