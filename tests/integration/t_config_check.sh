@@ -35,8 +35,17 @@ for k in replace-this-with-32-random-char aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa \
 done
 pass "weak keys refused"
 
+# --genkey: a new key each time, lower-case hex, that -t accepts.
+k1=$("$CLUSTERD" --genkey) || fail "--genkey failed"
+k2=$("$CLUSTERD" --genkey)
+[[ $k1 =~ ^[0-9a-f]{32}$ ]] || fail "--genkey printed \"$k1\""
+[ "$k1" != "$k2" ] || fail "--genkey printed the same key twice"
+KEY=$k1 write_conf gen master
+"$CLUSTERD" -t -c "$T/gen.conf" 2>"$T/out" || fail "generated key refused: $(cat "$T/out")"
+pass "--genkey"
+
 # key_file: only a file no one else may read; printed by its path.
-echo "$KEY" > "$T/cluster.key"
+"$CLUSTERD" --genkey > "$T/cluster.key"
 chmod 644 "$T/cluster.key"
 write_conf kf master
 sed -i "s|^key .*|key_file $T/cluster.key|" "$T/kf.conf"
