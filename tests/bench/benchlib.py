@@ -9,7 +9,7 @@ import subprocess
 import sys
 import time
 
-KEY = "benchbenchbenchbenchbenchbench32"
+KEY = "4bc7bdd1220587cb1b81fc007f649b58"
 
 
 def machine():

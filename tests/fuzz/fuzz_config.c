@@ -2,6 +2,10 @@
  * fuzz_config: config_parse() on arbitrary file contents.  Errors go to
  * /dev/null; a file the parser calls valid must satisfy every rule of
  * clusterd.conf(5), and is printed to the same sink.
+ *
+ * A "key_file PATH" line makes the parser read PATH: it stats it first and
+ * opens only a regular file, read-only, for its first 4096 bytes, so no
+ * input can block on a FIFO, wake a device or write anything.
  */
 #include <math.h>
 #include <stddef.h>
@@ -26,10 +30,13 @@ duration_ok(double d)
 static void
 check_valid(const struct config *c)
 {
+	char	why[160];
+
 	CHECK(config_valid_name(c->cluster_name));
 	CHECK(config_valid_name(c->node_name));
 	CHECK(c->node_type == NODE_MASTER || c->node_type == NODE_WORKER);
 	CHECK(strlen(c->key) == CONFIG_KEY_LEN);
+	CHECK(!clusterkey_weak(c->key, why, sizeof(why)));
 	CHECK(c->node_type != NODE_WORKER || c->master_address[0] != '\0');
 	CHECK(c->master_port != 0 && c->port != 0);
 	CHECK(c->home[0] == '/');

@@ -4,7 +4,7 @@
 
 write_conf master1 master
 write_conf worker1 worker
-KEY=ffffffffffffffffffffffffffffffff write_conf badkey worker
+KEY=de6c102ce03db74e9d9eea23c9fada41 write_conf badkey worker
 start master1
 start worker1
 wait_for 10 "worker1 connected" listed master1 worker1

@@ -6,6 +6,7 @@
  * or the exact error lines for an invalid one.  Adding a case is adding two
  * files: the directory is enumerated at run time, one cmocka test per case.
  */
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include <dirent.h>
@@ -23,7 +24,10 @@
 
 #include "base/config.h"
 
+#include "helpers/fixture.h"
+
 #define CASE_DIR	"config"
+#define GOOD_KEY	"85482860b191589c071454938c1bd2e1"
 
 /* Read a whole file; NULL if it cannot be opened.  *lenp gets its size. */
 static char *
@@ -318,6 +322,95 @@ test_config_path(void **state)
 	    -1);
 }
 
+/*
+ * Parse "node_name/node_type master/key_file DIR/key.file" with key.file
+ * holding text at mode; *errs gets the error lines, *out the printout of a
+ * valid result.  Key files need modes git cannot keep: hence not golden.
+ */
+static int
+parse_with_key_file(const struct fx_homes *f, const char *text, mode_t mode,
+    char **errs, char **out)
+{
+	char		 conf[512];
+	size_t		 elen = 0, olen = 0;
+	FILE		*in, *errf, *outf;
+	struct config	 cfg;
+	int		 n;
+
+	fx_puts_mode(f->base, "key.file", text, mode);
+	snprintf(conf, sizeof(conf), "node_name m1\nnode_type master\n"
+	    "key_file %s/key.file\n", f->base);
+	assert_non_null(in = fmemopen(conf, strlen(conf), "r"));
+	assert_non_null(errf = open_memstream(errs, &elen));
+	assert_non_null(outf = open_memstream(out, &olen));
+	n = config_parse("k.conf", in, &cfg, errf);
+	if (n == 0)
+		config_print(&cfg, outf);
+	fclose(in);
+	fclose(errf);
+	fclose(outf);
+	return n;
+}
+
+/* A key file of mode 0600 gives the key; the printout names the file. */
+static void
+test_key_file_valid(void **state)
+{
+	struct fx_homes	*f = *state;
+	char		*errs = NULL, *out = NULL, want[256];
+
+	assert_int_equal(parse_with_key_file(f, GOOD_KEY "\n", 0600, &errs,
+	    &out), 0);
+	assert_string_equal(errs, "");
+	snprintf(want, sizeof(want), "\nkey \"(32 characters)\"\n"
+	    "key_file \"%s/key.file\"\n", f->base);
+	if (strstr(out, want) == NULL)
+		fail_msg("no %s in:\n%s", want, out);
+	free(errs);
+	free(out);
+}
+
+/* Mode, length and strength are each refused on key_file's line. */
+static void
+test_key_file_refusals(void **state)
+{
+	struct fx_homes	*f = *state;
+	char		*errs = NULL, *out = NULL, want[512];
+
+	assert_int_equal(parse_with_key_file(f, GOOD_KEY "\n", 0640, &errs,
+	    &out), 1);
+	snprintf(want, sizeof(want), "k.conf:3: key_file \"%s/key.file\" has "
+	    "mode 0640; group and others must have no access to it: "
+	    "chmod 600 %s/key.file\n", f->base, f->base);
+	assert_string_equal(errs, want);
+	free(errs);
+	free(out);
+
+	assert_int_equal(parse_with_key_file(f, "0123456789abcdef0123456789"
+	    "abcdef\n", 0600, &errs, &out), 1);
+	snprintf(want, sizeof(want), "k.conf:3: key_file \"%s/key.file\": weak "
+	    "key: it is a block of 16 characters repeated; generate one with "
+	    "\"clusterd --genkey > %s/key.file\"\n", f->base, f->base);
+	assert_string_equal(errs, want);
+	free(errs);
+	free(out);
+
+	assert_int_equal(parse_with_key_file(f, "short\n" GOOD_KEY "\n", 0600,
+	    &errs, &out), 1);
+	snprintf(want, sizeof(want), "k.conf:3: key_file \"%s/key.file\": key "
+	    "must be exactly 32 characters, this one has 5\n", f->base);
+	assert_string_equal(errs, want);
+	free(errs);
+	free(out);
+
+	assert_int_equal(parse_with_key_file(f, "85482860b191589c 71454938c1bd"
+	    "2e1\n", 0600, &errs, &out), 1);
+	assert_non_null(strstr(errs, "key must be printable characters "
+	    "without spaces"));
+	free(errs);
+	free(out);
+}
+
 int
 main(void)
 {
@@ -328,6 +421,10 @@ main(void)
 		cmocka_unit_test(test_parse_null_errs),
 		cmocka_unit_test(test_valid_name),
 		cmocka_unit_test(test_config_path),
+		cmocka_unit_test_setup_teardown(test_key_file_valid,
+		    fx_homes_setup, fx_homes_teardown),
+		cmocka_unit_test_setup_teardown(test_key_file_refusals,
+		    fx_homes_setup, fx_homes_teardown),
 	};
 	struct CMUnitTest	*golden;
 	char			**names;

@@ -15,7 +15,7 @@
 #include "base/config.h"
 #include "net/hello.h"
 
-#define KEY	"0123456789abcdef0123456789abcdef"
+#define KEY	"85482860b191589c071454938c1bd2e1"
 
 static const char *fields[] = {
 	"cluster_name", "node_name", "node_type", "version"

@@ -40,7 +40,7 @@
 
 #include "helpers/fixture.h"
 
-#define KEY		"0123456789abcdef0123456789abcdef"
+#define KEY		"85482860b191589c071454938c1bd2e1"
 #define GUARD_SECONDS	3.0	/* the longest any wait may take */
 #define QUIET_SECONDS	0.05	/* five push delays: nothing sent */
 #define LEAVE_SHORT	0.2	/* pool_leave_after in the leave tests */

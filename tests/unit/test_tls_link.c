@@ -27,8 +27,8 @@
 #include "net/link.h"
 #include "net/tls.h"
 
-#define KEY		"0123456789abcdef0123456789abcdef"
-#define OTHER_KEY	"0123456789abcdef0123456789abcdeX"
+#define KEY		"85482860b191589c071454938c1bd2e1"
+#define OTHER_KEY	"85482860b191589c071454938c1bd2eX"
 #define GUARD_SECONDS	5.0
 #define LINK_TIMEOUT_S	3.0	/* default request timeout of both links */
 

@@ -18,6 +18,8 @@ struct parse_ctx {
 	int		 line;
 	int		 errors;
 	FILE		*errs;
+	int		 key_line;	/* where key or key_file was set */
+	const char	*key_opt;	/* which of the two */
 };
 
 typedef int (*setter_fn)(struct parse_ctx *, struct config *, const char *,
@@ -182,28 +184,6 @@ set_node_type(struct parse_ctx *p, struct config *c, const char *v,
 		    "\"balancer\", not \"%s\"", v);
 		return -1;
 	}
-	return 0;
-}
-
-static int
-set_key(struct parse_ctx *p, struct config *c, const char *v, void *field)
-{
-	size_t	i, n = strlen(v);
-
-	(void)field;
-	if (n != CONFIG_KEY_LEN) {
-		perr(p, "key must be exactly %d characters, this one has %zu",
-		    CONFIG_KEY_LEN, n);
-		return -1;
-	}
-	for (i = 0; i < n; i++) {
-		if (!isgraph((unsigned char)v[i])) {
-			perr(p, "key must be printable characters without "
-			    "spaces");
-			return -1;
-		}
-	}
-	strcpy(c->key, v);
 	return 0;
 }
 
@@ -386,6 +366,93 @@ set_path(struct parse_ctx *p, struct config *c, const char *v, void *field)
 	return 0;
 }
 
+/*
+ * The one check of a key, given inline or read from key_file: 32 printable
+ * characters (n counts NUL bytes, which a file may hold) that none of the
+ * weak-key rules of clusterkey.c matches.  from is the key file, or NULL.
+ */
+static int
+check_key(struct parse_ctx *p, struct config *c, const char *v, size_t n,
+    const char *from)
+{
+	char	pre[PATH_MAX + 16] = "", why[160];
+	size_t	i;
+
+	if (from != NULL)
+		snprintf(pre, sizeof(pre), "key_file \"%s\": ", from);
+	if (n != CONFIG_KEY_LEN) {
+		perr(p, "%skey must be exactly %d characters, this one has %zu",
+		    pre, CONFIG_KEY_LEN, n);
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
+		if (!isgraph((unsigned char)v[i])) {
+			perr(p, "%skey must be printable characters without "
+			    "spaces", pre);
+			return -1;
+		}
+	}
+	if (clusterkey_weak(v, why, sizeof(why))) {
+		perr(p, "%sweak key: %s; generate one with \"clusterd "
+		    "--genkey%s%s\"", pre, why, from ? " > " : "",
+		    from ? from : "");
+		return -1;
+	}
+	strcpy(c->key, v);
+	return 0;
+}
+
+/* key and key_file are two ways to give one key: the second is refused. */
+static int
+claim_key(struct parse_ctx *p, const char *opt)
+{
+	if (p->key_line != 0) {
+		perr(p, "\"%s\" and \"%s\" (line %d) both set the key: keep "
+		    "one of them", opt, p->key_opt, p->key_line);
+		return -1;
+	}
+	p->key_line = p->line;
+	p->key_opt = opt;
+	return 0;
+}
+
+static int
+set_key(struct parse_ctx *p, struct config *c, const char *v, void *field)
+{
+	(void)field;
+	if (claim_key(p, "key") == -1)
+		return -1;
+	return check_key(p, c, v, strlen(v), NULL);
+}
+
+/*
+ * key_file PATH: the key is the first line of PATH, a regular file that
+ * only its owner may access.  Reading it is the parser's only access to a
+ * file other than the one it parses.
+ */
+static int
+set_key_file(struct parse_ctx *p, struct config *c, const char *v,
+    void *field)
+{
+	char	line[CLUSTERKEY_LINE_MAX + 1], err[PATH_MAX + 128];
+	size_t	n;
+	int	rv = -1;
+
+	if (claim_key(p, "key_file") == -1)
+		return -1;
+	if (set_path(p, c, v, field) == -1)
+		goto done;
+	if (clusterkey_read_file(v, line, sizeof(line), &n, err,
+	    sizeof(err)) == -1) {
+		perr(p, "key_file \"%s\" %s", v, err);
+		goto done;
+	}
+	rv = check_key(p, c, line, n, v);
+done:
+	explicit_bzero(line, sizeof(line));
+	return rv;
+}
+
 static int
 set_version(struct parse_ctx *p, struct config *c, const char *v,
     void *field)
@@ -443,6 +510,7 @@ static const struct keyword keywords[] = {
 	{ "node_name",		set_name,	F(node_name), 0 },
 	{ "node_type",		set_node_type,	0, 0 },
 	{ "key",		set_key,	0, 0 },
+	{ "key_file",		set_key_file,	F(key_file), 0 },
 	{ "master_address",	set_host,	F(master_address), 0 },
 	{ "master_port",	set_port,	F(master_port), 0 },
 	{ "bind_address",	set_bind,	F(bind_address), 0 },
@@ -578,9 +646,9 @@ check_whole(struct parse_ctx *p, struct config *c)
 		perr(p, "node_name is required");
 	if (c->node_type == NODE_NONE)
 		perr(p, "node_type is required (master, worker or balancer)");
-	if (c->key[0] == '\0')
-		perr(p, "key is required (exactly %d characters, the same on "
-		    "every node)", CONFIG_KEY_LEN);
+	if (p->key_line == 0)
+		perr(p, "key or key_file is required (a key of exactly %d "
+		    "characters, the same on every node)", CONFIG_KEY_LEN);
 	if (c->node_type != NODE_MASTER && c->node_type != NODE_NONE &&
 	    c->master_address[0] == '\0')
 		perr(p, "master_address is required on a %s",
@@ -603,7 +671,7 @@ check_whole(struct parse_ctx *p, struct config *c)
 int
 config_parse(const char *name, FILE *in, struct config *c, FILE *errs)
 {
-	struct parse_ctx	 p = { name, 0, 0, errs };
+	struct parse_ctx	 p = { name, 0, 0, errs, 0, NULL };
 	char			*line = NULL, *key, *val;
 	size_t			 cap = 0, i;
 	ssize_t			 n;
@@ -683,6 +751,8 @@ config_print(const struct config *c, FILE *out)
 	fprintf(out, "node_name %s\n", c->node_name);
 	fprintf(out, "node_type %s\n", config_node_type_name(c->node_type));
 	fprintf(out, "key \"(%zu characters)\"\n", strlen(c->key));
+	if (c->key_file[0] != '\0')
+		print_quoted(out, "key_file", c->key_file);
 	if (c->master_address[0] != '\0')
 		fprintf(out, "master_address %s\n", c->master_address);
 	fprintf(out, "master_port %u\n", c->master_port);

@@ -10,9 +10,10 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "base/clusterkey.h"
 #include "base/log.h"
 
-#define CONFIG_KEY_LEN		32
+#define CONFIG_KEY_LEN		CLUSTERKEY_LEN
 #define CONFIG_NAME_MAX		63
 #define CONFIG_DEFAULT_PORT	1516
 #define CONFIG_DEFAULT_ENROLL_PORT 1515
@@ -32,6 +33,7 @@ struct config {
 	char		 node_name[CONFIG_NAME_MAX + 1];
 	enum node_type	 node_type;
 	char		 key[CONFIG_KEY_LEN + 1];
+	char		 key_file[PATH_MAX];	/* "" = key given inline */
 	char		 master_address[256];
 	uint16_t	 master_port;
 	char		 bind_address[64];

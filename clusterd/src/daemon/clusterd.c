@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +23,7 @@
 
 #include "agent/archives.h"
 #include "balancer/balancer.h"
+#include "base/clusterkey.h"
 #include "base/config.h"
 #include "base/log.h"
 #include "base/node.h"
@@ -34,6 +36,7 @@
 #include "worker/worker.h"
 
 #define PIDFILE_REL	"var/run/clusterd.pid"
+#define OPT_GENKEY	256	/* --genkey: no short form */
 
 static struct node	 N;
 static const char	*config_file = CONFIG_DEFAULT_FILE;
@@ -46,11 +49,14 @@ usage(void)
 {
 	fprintf(stderr,
 	    "usage: clusterd [-fdtV] [-c file]\n"
+	    "       clusterd --genkey\n"
 	    "  -c file  configuration file (default %s)\n"
 	    "  -f       stay in the foreground, log to stderr too\n"
 	    "  -d       debug logging (overrides log_level)\n"
 	    "  -t       check the configuration and exit; with -d, print it\n"
-	    "  -V       print the version and exit\n", CONFIG_DEFAULT_FILE);
+	    "  -V       print the version and exit\n"
+	    "  --genkey print a new random cluster key and exit\n",
+	    CONFIG_DEFAULT_FILE);
 	exit(2);
 }
 
@@ -115,6 +121,7 @@ on_hup(struct ev_loop *loop, ev_signal *w, int revents)
 	    strcmp(nc.node_name, N.cfg.node_name) != 0 ||
 	    nc.node_type != N.cfg.node_type ||
 	    strcmp(nc.key, N.cfg.key) != 0 ||
+	    strcmp(nc.key_file, N.cfg.key_file) != 0 ||
 	    strcmp(nc.master_address, N.cfg.master_address) != 0 ||
 	    nc.master_port != N.cfg.master_port ||
 	    strcmp(nc.bind_address, N.cfg.bind_address) != 0 ||
@@ -238,6 +245,32 @@ detach(void)
 	}
 }
 
+/*
+ * --genkey: a new cluster key on standard output, for a key file or the key
+ * option; every node of the cluster then gets a copy of it.
+ */
+static int
+print_new_key(void)
+{
+	char	key[CLUSTERKEY_LEN + 1];
+	int	rv = 1;
+
+	if (clusterkey_generate(key) == -1) {
+		fprintf(stderr, "clusterd: cannot draw random bytes: %s\n",
+		    tls_error_string());
+		goto done;
+	}
+	if (printf("%s\n", key) < 0 || fflush(stdout) == EOF) {
+		fprintf(stderr, "clusterd: cannot write the key: %s\n",
+		    strerror(errno));
+		goto done;
+	}
+	rv = 0;
+done:
+	explicit_bzero(key, sizeof(key));
+	return rv;
+}
+
 static void
 tell_ready(void)
 {
@@ -259,8 +292,18 @@ main(int argc, char *argv[])
 	char	 ctx[CONFIG_NAME_MAX + 16];
 	int	 ch, foreground = 0, test = 0, nerr, rv = 1, pidfd = -1;
 
-	while ((ch = getopt(argc, argv, "c:fdtVh")) != -1) {
+	static const struct option longopts[] = {
+		{ "genkey", no_argument, NULL, OPT_GENKEY },
+		{ NULL, 0, NULL, 0 }
+	};
+
+	while ((ch = getopt_long(argc, argv, "c:fdtVh", longopts, NULL)) !=
+	    -1) {
 		switch (ch) {
+		case OPT_GENKEY:
+			if (optind != argc)
+				usage();
+			return print_new_key();
 		case 'c':
 			config_file = optarg;
 			break;
