@@ -532,11 +532,44 @@ stats_cb(struct ev_loop *loop, ev_timer *t, int revents)
 }
 
 static void
-stop_cb(struct ev_loop *loop, ev_timer *t, int revents)
+flushed_cb(struct ev_loop *loop, ev_timer *t, int revents)
 {
 	(void)t;
 	(void)revents;
 	ev_break(loop, EVBREAK_ALL);
+}
+
+/*
+ * Stopping, as a Wazuh agent does when its service stops: every agent
+ * whose startup was answered tells its manager "#!-agent shutdown " (the
+ * manager shows it disconnected), then the loop runs 0.3 s more to send
+ * it.  A second stop ends at once.
+ */
+static void
+stop_agents(struct ev_loop *loop)
+{
+	static ev_timer	flush_t;
+	static int	stopping;
+	int		i;
+
+	if (stopping++) {
+		ev_break(loop, EVBREAK_ALL);
+		return;
+	}
+	for (i = 0; i < S.n; i++)
+		if (S.agents[i].conn != NULL && S.agents[i].connected &&
+		    S.agents[i].link.state == SIMLINK_UP)
+			agent_send(&S.agents[i], "#!-agent shutdown ");
+	ev_timer_init(&flush_t, flushed_cb, 0.3, 0);
+	ev_timer_start(loop, &flush_t);
+}
+
+static void
+stop_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	(void)t;
+	(void)revents;
+	stop_agents(loop);
 }
 
 /* SIGINT / SIGTERM: stop, write the keys and the summary. */
@@ -545,7 +578,7 @@ signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
 {
 	(void)w;
 	(void)revents;
-	ev_break(loop, EVBREAK_ALL);
+	stop_agents(loop);
 }
 
 static void
