@@ -49,6 +49,9 @@ pass "TLS 1.2: ECDHE with AEAD only (CBC, SHA-1 and RSA key exchange refused)"
 key1=$(sed -E "s/^OSSEC K:'001 web-01 any ([0-9a-f]+)'$/\1/" <<<"$a")
 wait_for 5 "client.keys rewritten" grep -qx "001 web-01 any $key1" "$T/master1/etc/client.keys"
 [ "$(stat -c %a "$T/master1/etc/client.keys")" = 640 ] || fail "client.keys mode"
+# The registry holds the keys too: no access for others.
+[ "$(stat -c %a "$T/master1/queue/db/global.db")" = 640 ] ||
+	fail "global.db mode $(stat -c %a "$T/master1/queue/db/global.db")"
 wait_for 5 "keys on every worker" agents_agree worker1 worker2
 python3 - "$T/worker2/queue/cluster/agents.json" "$key1" <<'PY' || fail "worker2 lacks the key"
 import json, sys, time

@@ -38,6 +38,9 @@ pass "200 agents enrolled and active, each with its worker as node"
 
 # Events were archived as JSON lines on the workers.
 wait_for 10 "events archived" test -s "$T/worker1/logs/archives/archives.json"
+# Made under clusterd's umask 027, whatever the shell's.
+[ "$(stat -c %a "$T/worker1/logs/archives/archives.json")" = 640 ] ||
+	fail "archives.json mode $(stat -c %a "$T/worker1/logs/archives/archives.json")"
 python3 - "$T/worker1/logs/archives/archives.json" <<'PY' || fail "archives"
 import json, sys
 # Writes are buffered: the last line may still be incomplete.

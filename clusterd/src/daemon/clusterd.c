@@ -297,6 +297,11 @@ main(int argc, char *argv[])
 		{ NULL, 0, NULL, 0 }
 	};
 
+	/* Files made without an explicit mode (the registry, whose rows hold
+	 * agents' keys, SQLite's journal, archives) are for the owner and
+	 * its group only. */
+	umask(027);
+
 	while ((ch = getopt_long(argc, argv, "c:fdtVh", longopts, NULL)) !=
 	    -1) {
 		switch (ch) {

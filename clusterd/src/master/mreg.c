@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
 #include <openssl/rand.h>
 
 #include "agent/agents.h"
@@ -417,6 +418,19 @@ done:
 }
 
 /*
+ * The enrollment password, compared in time that does not depend on where
+ * the first difference is (CRYPTO_memcmp over the configured length), so
+ * that timing tells nothing of how much of a guess was right.
+ */
+static int
+password_equal(const char *given, const char *want)
+{
+	size_t	n = strlen(want);
+
+	return strlen(given) == n && CRYPTO_memcmp(given, want, n) == 0;
+}
+
+/*
  * Decide an enrollment.  The answer comes through cb once the new agent
  * is durable, or at once for a refusal.  src_ip is the connection's
  * source, used for IP:'src'.
@@ -444,8 +458,8 @@ mreg_enroll(const struct enroll_req *req, const char *src_ip,
 		goto refuse;
 	}
 	if (MR.password != NULL ? (!req->has_password ||
-	    strcmp(req->password, MR.password) != 0 || MR.password[0] ==
-	    '\0') : req->has_password) {
+	    !password_equal(req->password, MR.password) ||
+	    MR.password[0] == '\0') : req->has_password) {
 		snprintf(answer, sizeof(answer), MR.password != NULL ?
 		    "ERROR: Invalid password" :
 		    "ERROR: Invalid request for new agent");
