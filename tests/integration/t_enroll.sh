@@ -5,7 +5,7 @@
 
 not_in_keys() { ! grep -q "^$1 " "$T/master1/etc/client.keys"; }
 
-write_conf master1 master "force_after_registration_time 8s"
+write_conf master1 master "force_after_registration_time 8s" "worker_writes yes"
 write_conf worker1 worker
 write_conf worker2 worker
 start_cluster

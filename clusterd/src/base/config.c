@@ -555,6 +555,7 @@ static const struct keyword keywords[] = {
 	{ "rebalance_interval",	set_duration,	F(rebalance_interval), 0 },
 	{ "rebalance_chunk",	set_count,	F(rebalance_chunk), 0 },
 	{ "pool_leave_after",	set_duration,	F(pool_leave_after), 0 },
+	{ "worker_writes",	set_bool,	F(worker_writes), 0 },
 	{ "haproxy_socket",	set_path,	F(haproxy_socket), 0 },
 	{ "haproxy_config",	set_path,	F(haproxy_config), 0 },
 	{ "haproxy_state_file",	set_path,	F(haproxy_state_file), 0 },
@@ -810,6 +811,7 @@ config_print(const struct config *c, FILE *out)
 	fprintf(out, "rebalance_interval %.15gs\n", c->rebalance_interval);
 	fprintf(out, "rebalance_chunk %u\n", c->rebalance_chunk);
 	fprintf(out, "pool_leave_after %.15gs\n", c->pool_leave_after);
+	fprintf(out, "worker_writes %s\n", c->worker_writes ? "yes" : "no");
 	print_quoted(out, "haproxy_socket", c->haproxy_socket);
 	if (c->haproxy_config[0] != '\0')
 		print_quoted(out, "haproxy_config", c->haproxy_config);

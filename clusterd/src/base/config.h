@@ -76,6 +76,7 @@ struct config {
 	double		 rebalance_interval;
 	unsigned	 rebalance_chunk;	/* agents moved per round */
 	double		 pool_leave_after;	/* master: gone worker leaves */
+	int		 worker_writes;		/* master: changes from workers */
 	/* balancer role (HAProxy Runtime API) */
 	char		 haproxy_socket[PATH_MAX];
 	char		 haproxy_config[PATH_MAX];	/* "" = not rewritten */

@@ -161,6 +161,7 @@ on_hup(struct ev_loop *loop, ev_signal *w, int revents)
 	N.cfg.connection_overtake_time = nc.connection_overtake_time;
 	N.cfg.enforce_counters = nc.enforce_counters;
 	N.cfg.pool_leave_after = nc.pool_leave_after;
+	N.cfg.worker_writes = nc.worker_writes;
 	N.cfg.pool_drain_timeout = nc.pool_drain_timeout;
 	N.cfg.log_level = debug_flag ? LOG_LVL_DEBUG : nc.log_level;
 	log_set_level(N.cfg.log_level);

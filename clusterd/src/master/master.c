@@ -619,6 +619,36 @@ pools_self(void)
 	cJSON_Delete(j);
 }
 
+/*
+ * A command forwarded from a node's control socket: reads are answered
+ * for anyone; a change (control_is_write) only with worker_writes set,
+ * and it is logged with the node and the local user who asked.
+ */
+static int
+peer_may_command(struct peer *p, const struct frame_hdr *h,
+    const cJSON *body)
+{
+	const cJSON	*cmd = cJSON_GetObjectItemCaseSensitive(body, "command");
+	const cJSON	*user = cJSON_GetObjectItemCaseSensitive(body,
+			    "origin_user");
+
+	if (!cJSON_IsString(cmd) || !control_is_write(cmd->valuestring))
+		return 1;
+	if (!M.node->cfg.worker_writes) {
+		log_refusal(p->address, "command", "Refused command %s from "
+		    "%s %s: cluster-wide changes are made on the master "
+		    "(worker_writes no).", cmd->valuestring, p->balancer ?
+		    "balancer" : "worker", p->name);
+		reply_peer(peer_reply_new(p, h), control_error("cluster-wide "
+		    "changes are made on the master (its worker_writes is "
+		    "no)"));
+		return 0;
+	}
+	plog_info(p->ctx, "Control", "Command %s from %s.", cmd->valuestring,
+	    cJSON_IsString(user) ? user->valuestring : "an unknown user");
+	return 1;
+}
+
 static void
 peer_request(struct link *l, const struct frame_hdr *h, const cJSON *body,
     const uint8_t *payload)
@@ -665,6 +695,8 @@ peer_request(struct link *l, const struct frame_hdr *h, const cJSON *body,
 		link_respond(l, h, 0, NULL);
 		break;
 	case FRAME_CONTROL:
+		if (!peer_may_command(p, h, body))
+			break;
 		master_command(body, reply_peer, peer_reply_new(p, h));
 		break;
 	case FRAME_ENROLL:

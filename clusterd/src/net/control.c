@@ -3,6 +3,7 @@
 #include <sys/un.h>
 
 #include <errno.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,7 +19,56 @@
 struct control_client {
 	struct conn	*conn;		/* NULL once closed */
 	int		 pending;	/* handler called, no reply yet */
+	char		 who[96];	/* "user root (uid 0, pid 42)" */
 };
+
+/* Commands that change the cluster: their origin is logged. */
+static const char *const writes[] = {
+	"agent_remove", "group_create", "group_delete", "group_assign",
+	"group_unassign", "pool_set", "lb_state",
+};
+
+int
+control_is_write(const char *cmd)
+{
+	size_t	i;
+
+	for (i = 0; i < sizeof(writes) / sizeof(writes[0]); i++)
+		if (strcmp(cmd, writes[i]) == 0)
+			return 1;
+	return 0;
+}
+
+const char *
+control_client_who(const struct control_client *cl)
+{
+	return cl->who;
+}
+
+/*
+ * Who is at the other end of a control connection, from the kernel
+ * (SO_PEERCRED): the user and process, for the log of a change.
+ */
+static void
+peer_who(int fd, char *out, size_t outlen)
+{
+	struct ucred	 uc;
+	socklen_t	 len = sizeof(uc);
+	struct passwd	 pw, *res = NULL;
+	char		 buf[1024];
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &uc, &len) == -1) {
+		snprintf(out, outlen, "an unknown local user");
+		return;
+	}
+	if (getpwuid_r(uc.uid, &pw, buf, sizeof(buf), &res) != 0 ||
+	    res == NULL)
+		snprintf(out, outlen, "uid %u (pid %ld)", (unsigned)uc.uid,
+		    (long)uc.pid);
+	else
+		snprintf(out, outlen, "user %.32s (uid %u, pid %ld)",
+		    pw.pw_name, (unsigned)uc.uid, (long)uc.pid);
+}
 
 static struct {
 	struct ev_loop	*loop;
@@ -118,6 +168,11 @@ client_data(struct conn *c)
 		return;
 	}
 	cl->pending = 1;
+	if (control_is_write(cJSON_GetObjectItemCaseSensitive(req,
+	    "command")->valuestring))
+		log_info("Control", "Command %s from %s.",
+		    cJSON_GetObjectItemCaseSensitive(req, "command")->valuestring,
+		    cl->who);
 	ctl.handler(cl, req, ctl.arg);
 	cJSON_Delete(req);
 }
@@ -149,6 +204,7 @@ accept_cb(struct listener *l, int fd, const char *addr, void *arg)
 		return;
 	}
 	cl->conn->in_limit = CONTROL_REQUEST_MAX;
+	peer_who(fd, cl->who, sizeof(cl->who));
 }
 
 /*

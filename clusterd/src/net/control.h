@@ -24,6 +24,8 @@ int	 control_init(struct ev_loop *, const char *path, control_handler,
 void	 control_shutdown(void);
 void	 control_reply(struct control_client *, cJSON *resp);
 cJSON	*control_ok(cJSON *data);
+int	 control_is_write(const char *cmd);
+const char *control_client_who(const struct control_client *);
 cJSON	*control_error(const char *fmt, ...)
 	    __attribute__((format(printf, 1, 2)));
 

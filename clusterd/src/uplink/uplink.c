@@ -341,6 +341,7 @@ void
 uplink_control(struct control_client *cl, const cJSON *req, void *arg)
 {
 	const cJSON	*cmd = cJSON_GetObjectItemCaseSensitive(req, "command");
+	cJSON		*fwd;
 
 	(void)arg;
 	if (strcmp(cmd->valuestring, "status") == 0) {
@@ -355,8 +356,16 @@ uplink_control(struct control_client *cl, const cJSON *req, void *arg)
 		    U.last_error));
 		return;
 	}
-	if (link_request(U.link, FRAME_CONTROL, req, 0, forward_done, cl) ==
-	    -1)
+	/* The master logs who asked for a change, and may refuse it. */
+	fwd = cJSON_Duplicate(req, 1);
+	if (fwd != NULL && control_is_write(cmd->valuestring)) {
+		cJSON_DeleteItemFromObjectCaseSensitive(fwd, "origin_user");
+		cJSON_AddStringToObject(fwd, "origin_user",
+		    control_client_who(cl));
+	}
+	if (fwd == NULL || link_request(U.link, FRAME_CONTROL, fwd, 0,
+	    forward_done, cl) == -1)
 		control_reply(cl, control_error("cannot forward the command to "
 		    "the master"));
+	cJSON_Delete(fwd);
 }
