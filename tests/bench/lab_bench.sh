@@ -135,7 +135,7 @@ table=$(cat <<TABLE
 
 Machine: $(python3 -c 'import sys; sys.path.insert(0, sys.argv[1]); import benchlib; print(benchlib.machine())' "$LAB_TOP/tests/bench").  Command: \`make bench\` (tests/bench/lab_bench.sh, as root).
 
-The lab of docs/lab.md: network namespaces on a bridge, lb1 and lb2 (HAProxy, keepalived with unicast VRRPv3, advert 0.2 s, HAProxy checked every 1 s), a master, three workers (HAProxy checks every 1.5 s, fall 2; cluster keepalive 2 s, timeout 8 s); $LAB_AGENTS simulated agents (keepalive ${LAB_KEEPALIVE} s, retry ${LAB_RETRY} s: 1 to 2 s after a loss) through the VIP.  Each run starts at a random phase.
+The lab of docs/lab.md: network namespaces on a bridge, lb1 and lb2 (HAProxy, keepalived with unicast VRRPv3, advert 0.2 s, HAProxy checked every 1 s), a master, three workers (HAProxy checks every 1.5 s, fall 2; cluster keepalive 2 s, timeout 8 s); $LAB_AGENTS simulated agents (keepalive ${LAB_KEEPALIVE} s, a lost connection retried within a second, a failed attempt after ${LAB_RETRY} s) through the VIP.  Each run starts at a random phase.
 
 | measure | median | min | max | runs |
 |---|---|---|---|---|
@@ -151,7 +151,7 @@ $(stats "a cut-off worker: none of its agents shown active on it" "$LAB_RUN/link
 $(stats "a hung worker's agents active on the others" "$LAB_RUN/stop.times")
 $(stats "a hung worker: none of its agents shown active on it" "$LAB_RUN/stop.gone")
 
-A killed HAProxy is seen by keepalived's check within 1 s (one miss: FAULT, priority 0), a keepalived killed outright when its adverts stop (3 x 0.2 s); agents then reconnect after their retry interval.  A cut-off or hung worker is out of HAProxy after two failed checks (1.5 s apart, then 250 ms; a check reads the agent-check answer within 2 s), and its sessions are shut.
+A killed HAProxy is seen by keepalived's check within 1 s (one miss: FAULT, priority 0), a keepalived killed outright when its adverts stop (3 x 0.2 s); agents then reconnect after their retry interval.  A cut-off or hung worker is out of HAProxy after two failed checks (1.5 s apart, then 250 ms; a check reads the agent-check answer within 2 s), and its sessions are shut.  "Active" counts an agent once its first keepalive after the move reached the master: a moved agent is acked within about a second but shows pending until then, up to one keepalive interval (5 s here) later.
 TABLE
 )
 echo "$table"
