@@ -49,7 +49,7 @@ address_ok(const char *s)
 static void
 command_ok(const struct lbpool_server *s)
 {
-	char	opts[160], small[160], cmd[512];
+	char	opts[LBPOOL_OPTS_MAX], small[LBPOOL_OPTS_MAX], cmd[512];
 	size_t	i, words = 1, olen;
 
 	CHECK(lbpool_server_options(s, opts, sizeof(opts)) == 0);
@@ -68,7 +68,7 @@ command_ok(const struct lbpool_server *s)
 		if (cmd[i] == ' ')
 			words++;
 	}
-	CHECK(words == (s->check_port != 0 ? 18u : 11u));
+	CHECK(words == (s->check_port != 0 ? 26u : 17u));
 }
 
 static void
