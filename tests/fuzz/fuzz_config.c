@@ -34,10 +34,12 @@ check_valid(const struct config *c)
 
 	CHECK(config_valid_name(c->cluster_name));
 	CHECK(config_valid_name(c->node_name));
-	CHECK(c->node_type == NODE_MASTER || c->node_type == NODE_WORKER);
+	CHECK(c->node_type == NODE_MASTER || c->node_type == NODE_WORKER ||
+	    c->node_type == NODE_BALANCER);
 	CHECK(strlen(c->key) == CONFIG_KEY_LEN);
 	CHECK(!clusterkey_weak(c->key, why, sizeof(why)));
-	CHECK(c->node_type != NODE_WORKER || c->master_address[0] != '\0');
+	CHECK(c->node_type == NODE_MASTER || c->master_address[0] != '\0');
+	CHECK(c->node_type != NODE_BALANCER || c->haproxy_socket[0] != '\0');
 	CHECK(c->master_port != 0 && c->port != 0);
 	CHECK(c->home[0] == '/');
 	CHECK(duration_ok(c->keepalive_interval));

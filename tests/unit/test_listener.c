@@ -26,6 +26,7 @@
 
 #include "base/log.h"
 #include "net/listener.h"
+#include "helpers/fixture.h"
 
 #define MAX_ACCEPTED	512
 
@@ -33,13 +34,12 @@ struct fixture {
 	struct ev_loop	*loop;
 	struct listener	 l;
 	unsigned	 port;
-	char		 logpath[64];
 	int		 accepted[MAX_ACCEPTED];
 	size_t		 naccepted;
 	int		 clients[MAX_ACCEPTED];
 	size_t		 nclients;
 	char		 last_addr[64];
-	FILE		*logfp;		/* open before descriptors run out */
+	struct fx_log	 log;
 };
 
 static void
@@ -61,10 +61,7 @@ setup(void **state)
 	socklen_t		 sl = sizeof(sin);
 
 	assert_non_null(f);
-	snprintf(f->logpath, sizeof(f->logpath), "/tmp/test_listener.%d.log",
-	    (int)getpid());
-	assert_int_equal(log_init(f->logpath, 0, LOG_LVL_INFO), 0);
-	assert_non_null(f->logfp = fopen(f->logpath, "r"));
+	fx_log_open(&f->log, "test_listener");
 	f->loop = ev_loop_new(EVFLAG_AUTO);
 	assert_int_equal(listener_tcp(&f->l, f->loop, "127.0.0.1", 0, 1024,
 	    "Test", "test clients", on_accept, f), 0);
@@ -87,9 +84,7 @@ teardown(void **state)
 		close(f->clients[i]);
 	listener_close(&f->l);
 	ev_loop_destroy(f->loop);
-	log_close();
-	fclose(f->logfp);
-	unlink(f->logpath);
+	fx_log_close(&f->log);
 	free(f);
 	return 0;
 }
@@ -113,19 +108,6 @@ connect_clients(struct fixture *f, size_t n)
 		assert_true(f->nclients < MAX_ACCEPTED);
 		f->clients[f->nclients++] = fd;
 	}
-}
-
-static size_t
-log_lines(const struct fixture *f, const char *needle)
-{
-	char	line[1024];
-	size_t	n = 0;
-
-	rewind(f->logfp);
-	while (fgets(line, sizeof(line), f->logfp) != NULL)
-		if (strstr(line, needle) != NULL)
-			n++;
-	return n;
 }
 
 static double
@@ -228,8 +210,8 @@ test_pause_at_descriptor_limit(void **state)
 	assert_true(f->l.pauses >= 2);
 	assert_true(f->l.pauses <= 2.0 / LISTENER_PAUSE + 2);
 	assert_true(cpu < 0.5);
-	assert_int_equal(log_lines(f, "Out of file descriptors"), 1);
-	assert_int_equal(log_lines(f, "limit 128"), 1);
+	assert_int_equal(fx_log_count(&f->log, "Out of file descriptors"), 1);
+	assert_int_equal(fx_log_count(&f->log, "limit 128"), 1);
 
 	/* Descriptors come back: every waiting client is accepted. */
 	for (i = 0; i < nfill; i++)
@@ -238,7 +220,7 @@ test_pause_at_descriptor_limit(void **state)
 	run_for(f, LISTENER_PAUSE + 0.3);
 	assert_int_equal(f->naccepted, 20);
 	assert_false(listener_paused(&f->l));
-	assert_int_equal(log_lines(f, "Out of file descriptors"), 1);
+	assert_int_equal(fx_log_count(&f->log, "Out of file descriptors"), 1);
 }
 
 static void
@@ -264,7 +246,7 @@ test_bad_address(void **state)
 	assert_int_equal(listener_tcp(&l, f->loop, "not-an-address", 1514, 8,
 	    "Test", "test clients", on_accept, f), -1);
 	assert_int_equal(l.fd, -1);
-	assert_int_equal(log_lines(f, "address not-an-address"), 1);
+	assert_int_equal(fx_log_count(&f->log, "address not-an-address"), 1);
 }
 
 int

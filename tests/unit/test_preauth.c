@@ -27,6 +27,7 @@
 #include "base/config.h"
 #include "base/log.h"
 #include "net/listener.h"
+#include "helpers/fixture.h"
 #include "net/preauth.h"
 
 #define NCONN	64
@@ -42,8 +43,7 @@ struct fixture {
 	struct preauth	 pa;
 	struct tconn	 c[NCONN];
 	int		 nexpired;
-	char		 logpath[64];
-	FILE		*logfp;
+	struct fx_log	 log;
 	/* listener test */
 	struct listener	 l;
 	int		 accepted[NCONN];
@@ -69,10 +69,7 @@ setup(void **state)
 	struct fixture	*f = calloc(1, sizeof(*f));
 
 	assert_non_null(f);
-	snprintf(f->logpath, sizeof(f->logpath), "/tmp/test_preauth.%d.log",
-	    (int)getpid());
-	assert_int_equal(log_init(f->logpath, 0, LOG_LVL_INFO), 0);
-	assert_non_null(f->logfp = fopen(f->logpath, "r"));
+	fx_log_open(&f->log, "test_preauth");
 	f->loop = ev_loop_new(EVFLAG_AUTO);
 	config_defaults(&f->cfg);
 	preauth_init(&f->pa, f->loop, &f->cfg, "Test", "test connections",
@@ -92,24 +89,9 @@ teardown(void **state)
 	listener_close(&f->l);
 	preauth_stop(&f->pa);
 	ev_loop_destroy(f->loop);
-	log_close();
-	fclose(f->logfp);
-	unlink(f->logpath);
+	fx_log_close(&f->log);
 	free(f);
 	return 0;
-}
-
-static size_t
-log_lines(const struct fixture *f, const char *needle)
-{
-	char	line[1024];
-	size_t	n = 0;
-
-	rewind(f->logfp);
-	while (fgets(line, sizeof(line), f->logfp) != NULL)
-		if (strstr(line, needle) != NULL)
-			n++;
-	return n;
 }
 
 static double
@@ -180,8 +162,8 @@ test_refuse_at_bound(void **state)
 	preauth_done(&f->pa, &f->c[0].pa);
 	assert_int_equal(preauth_refuse(&f->pa, "10.0.0.1"), 0);
 	/* Ten refusals, one line. */
-	assert_int_equal(log_lines(f, "preauth_per_source"), 1);
-	assert_int_equal(log_lines(f, "from 10.0.0.1 at once"), 1);
+	assert_int_equal(fx_log_count(&f->log, "preauth_per_source"), 1);
+	assert_int_equal(fx_log_count(&f->log, "from 10.0.0.1 at once"), 1);
 }
 
 static void
@@ -229,9 +211,9 @@ test_silent_expire_oldest_first(void **state)
 	run_for(f, 0.15);
 	assert_int_equal(f->c[5].expired, 4);
 	/* One line at once, the rest wait for the minute's summary. */
-	assert_int_equal(log_lines(f, "Closed a silent connection from "
-	    "10.0.0.1: no greeting within 0.05s"), 1);
-	assert_int_equal(log_lines(f, "Closed"), 1);
+	assert_int_equal(fx_log_count(&f->log, "Closed a silent connection "
+	    "from 10.0.0.1: no greeting within 0.05s"), 1);
+	assert_int_equal(fx_log_count(&f->log, "Closed"), 1);
 }
 
 static void
@@ -247,21 +229,21 @@ test_one_summary_a_minute(void **state)
 		preauth_refuse(&f->pa, "10.0.0.1");
 	for (i = 0; i < 5; i++)
 		preauth_refuse(&f->pa, "10.0.0.2");
-	assert_int_equal(log_lines(f, "Closed"), 1);
+	assert_int_equal(fx_log_count(&f->log, "Closed"), 1);
 	assert_true(ev_is_active(&f->pa.logt));
 	/* The minute is up. */
 	ev_invoke(f->loop, &f->pa.logt, EV_TIMER);
-	assert_int_equal(log_lines(f, "Closed"), 2);
-	assert_int_equal(log_lines(f, "Closed 34 silent test connections in "
-	    "the last 60s, 29 of them from 10.0.0.1: 0 without greeting "
-	    "within 30s, 34 beyond 1 not identified per address."), 1);
+	assert_int_equal(fx_log_count(&f->log, "Closed"), 2);
+	assert_int_equal(fx_log_count(&f->log, "Closed 34 silent test "
+	    "connections in the last 60s, 29 of them from 10.0.0.1: 0 without "
+	    "greeting within 30s, 34 beyond 1 not identified per address."), 1);
 	/* A quiet minute logs nothing; the next closing is logged at once. */
 	ev_invoke(f->loop, &f->pa.logt, EV_TIMER);
-	assert_int_equal(log_lines(f, "Closed"), 2);
+	assert_int_equal(fx_log_count(&f->log, "Closed"), 2);
 	assert_false(ev_is_active(&f->pa.logt));
 	preauth_refuse(&f->pa, "10.0.0.2");
-	assert_int_equal(log_lines(f, "Closed a connection from 10.0.0.2"),
-	    1);
+	assert_int_equal(fx_log_count(&f->log,
+	    "Closed a connection from 10.0.0.2"), 1);
 	assert_int_equal(f->pa.refused, 36);
 }
 

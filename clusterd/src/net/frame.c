@@ -237,8 +237,7 @@ cJSON *
 frame_body(const struct frame_hdr *h, const uint8_t *payload,
     const char **why)
 {
-	size_t	 bytes, values;
-	cJSON	*j;
+	size_t	bytes, values;
 
 	frame_json_limits(h->type, &bytes, &values);
 	if (h->flags & FRAME_F_ZLIB)
@@ -248,8 +247,7 @@ frame_body(const struct frame_hdr *h, const uint8_t *payload,
 	    values)
 		return NULL;
 	*why = "is not a JSON object";
-	j = frame_json_parse(payload, h->len);
-	return j;
+	return frame_json_parse(payload, h->len);
 }
 
 /*

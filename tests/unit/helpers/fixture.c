@@ -20,6 +20,7 @@
 #include <cmocka.h>
 #include <openssl/evp.h>
 
+#include "base/log.h"
 #include "sync/syncset.h"
 
 #include "fixture.h"
@@ -204,4 +205,36 @@ fx_md5(const void *data, size_t len, uint8_t out[16])
 
 	assert_int_equal(EVP_Digest(data, len, out, &n, EVP_md5(), NULL), 1);
 	assert_int_equal(n, 16);
+}
+
+/* Log to /tmp/NAME.PID.log at info level, and open it for reading. */
+void
+fx_log_open(struct fx_log *l, const char *name)
+{
+	snprintf(l->path, sizeof(l->path), "/tmp/%s.%d.log", name,
+	    (int)getpid());
+	assert_int_equal(log_init(l->path, 0, LOG_LVL_INFO), 0);
+	assert_non_null(l->fp = fopen(l->path, "r"));
+}
+
+/* How many lines of the log so far contain needle. */
+size_t
+fx_log_count(struct fx_log *l, const char *needle)
+{
+	char	line[1024];
+	size_t	n = 0;
+
+	rewind(l->fp);
+	while (fgets(line, sizeof(line), l->fp) != NULL)
+		if (strstr(line, needle) != NULL)
+			n++;
+	return n;
+}
+
+void
+fx_log_close(struct fx_log *l)
+{
+	log_close();
+	fclose(l->fp);
+	unlink(l->path);
 }

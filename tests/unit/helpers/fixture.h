@@ -11,6 +11,7 @@
 #include <sys/types.h>
 
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 
 /* base/{master,worker,outside}: base is /tmp/<test binary>.XXXXXX. */
@@ -34,5 +35,15 @@ void	 fx_put_mode(const char *, const char *, const void *, size_t,
 void	 fx_puts_mode(const char *, const char *, const char *, mode_t);
 uint8_t	*fx_slurp(const char *, size_t *);
 void	 fx_md5(const void *, size_t, uint8_t[16]);
+
+/* clusterd's log in a file of its own, which the test reads back. */
+struct fx_log {
+	char	 path[64];
+	FILE	*fp;		/* opened before a test may run out of fds */
+};
+
+void	 fx_log_open(struct fx_log *, const char *name);
+size_t	 fx_log_count(struct fx_log *, const char *needle);
+void	 fx_log_close(struct fx_log *);
 
 #endif
