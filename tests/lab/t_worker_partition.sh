@@ -24,32 +24,11 @@ before=$(wc -w < "$LAB_RUN/worker1.ids")
 [ "$before" -gt 0 ] || fail "worker1 serves no agent"
 t0=$(lab_now)
 ip -n "${LAB_PREFIX}worker1" link set eth0 down || fail "link down"
-lab_wait 15 lab_server_is lb1 workers_agents worker1 DOWN ||
-	fail "lb1 still has worker1 $(lab_server lb1 workers_agents worker1)"
-pass "HAProxy marked worker1 down $(lab_elapsed "$t0" "$(lab_now)") s after its link went down"
-lab_wait 30 lab_moved "$(since "$t0")" worker1 "$LAB_RUN/worker1.ids" ||
-	fail "worker1's agents are not all active elsewhere: $(lab_workers | tr '\n' ' ')"
-pass "worker1's $before agents active on the others $(lab_elapsed "$t0" "$(lab_now)") s after its link went down"
-lab_wait 30 lab_none_active worker1 ||
-	fail "the master still shows $(lab_active worker1) agents active on worker1"
-pass "the master shows no agent active on worker1 $(lab_elapsed "$t0" "$(lab_now)") s after its link went down"
-lab_wait 15 lab_node_gone worker1 || fail "the master still lists worker1"
-pass "the master dropped worker1 $(lab_elapsed "$t0" "$(lab_now)") s after its link went down (keepalive_timeout 8 s)"
-lab_wait 15 lab_all_ready "$(since "$t0")" worker1 ||
-	fail "$(lab_ready "$(since "$t0")" worker1) of $LAB_AGENTS agents active on worker2 and worker3"
+lab_worker_lost worker1 "$t0" "its link went down"
 
 t1=$(lab_now)
 ip -n "${LAB_PREFIX}worker1" link set eth0 up || fail "link up"
-lab_wait 40 lab_node_up worker1 || fail "worker1 did not rejoin the master"
-pass "worker1 rejoined the master $(lab_elapsed "$t1" "$(lab_now)") s after its link came back"
-lab_wait 20 lab_server_is lb1 workers_agents worker1 UP ||
-	fail "lb1 has worker1 $(lab_server lb1 workers_agents worker1)"
-# Rebalancing (every 10 s in the lab) moves agents back to it.
-lab_wait 60 lab_some_active worker1 ||
-	fail "worker1 got no agent back: $(lab_workers | tr '\n' ' ')"
-pass "worker1 serves agents again $(lab_elapsed "$t1" "$(lab_now)") s after its link came back ($(lab_workers | tr '\n' ' '))"
-lab_wait 30 lab_all_ready "$(since "$t1")" ||
-	fail "$(lab_ready "$(since "$t1")") of $LAB_AGENTS agents active"
+lab_worker_back worker1 "$t1" "its link came back"
 total=$(lab_total)
 [ "$total" -eq "$LAB_AGENTS" ] || fail "the registry holds $total agents, not $LAB_AGENTS"
 pass "all $LAB_AGENTS agents active; the registry holds all $total"
