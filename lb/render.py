@@ -109,7 +109,7 @@ def render(c, me, out, notify, notify_log, haproxy_args):
     agents_vip = c["vip"]["agents"].split("/")[0]
     # The same server options clusterd's balancer role uses (lbpool.c);
     # docs/lb.md, "Health checks", says why these figures.
-    check = "check inter 1500ms fastinter 250ms downinter 1s fall 2 rise 2 on-marked-down shutdown-sessions"  # noqa: E501
+    check = "check inter 1500ms fastinter 250ms downinter 1s fall 3 rise 2 on-marked-down shutdown-sessions"  # noqa: E501
     agent = (" port %d weight 100 agent-check agent-port %d agent-inter 2s"
              % (ports["agent_check"], ports["agent_check"]))
     workers = "\n".join(

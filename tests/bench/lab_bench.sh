@@ -63,7 +63,10 @@ worker_fault() {
 	: > "$LAB_RUN/$kind.times"
 	: > "$LAB_RUN/$kind.gone"
 	for r in $(seq "$2"); do
-		lab_ids worker1 > "$LAB_RUN/worker1.ids"
+		# A run starts only once worker1 serves agents again.
+		lab_wait 60 eval 'lab_ids worker1 > "$LAB_RUN/worker1.ids" &&
+		    [ -s "$LAB_RUN/worker1.ids" ]' ||
+			die "$kind run $r: worker1 serves no agent"
 		pid=$(lab_pidof worker1/var/run/clusterd.pid)
 		sleep "0.$((RANDOM % 10))"
 		t0=$(lab_now)
@@ -135,7 +138,7 @@ table=$(cat <<TABLE
 
 Machine: $(python3 -c 'import sys; sys.path.insert(0, sys.argv[1]); import benchlib; print(benchlib.machine())' "$LAB_TOP/tests/bench").  Command: \`make bench\` (tests/bench/lab_bench.sh, as root).
 
-The lab of docs/lab.md: network namespaces on a bridge, lb1 and lb2 (HAProxy, keepalived with unicast VRRPv3, advert 0.2 s, HAProxy checked every 1 s), a master, three workers (HAProxy checks every 1.5 s, fall 2; cluster keepalive 2 s, timeout 8 s); $LAB_AGENTS simulated agents (keepalive ${LAB_KEEPALIVE} s, a lost connection retried within a second, a failed attempt after ${LAB_RETRY} s) through the VIP.  Each run starts at a random phase.
+The lab of docs/lab.md: network namespaces on a bridge, lb1 and lb2 (HAProxy, keepalived with unicast VRRPv3, advert 0.2 s, HAProxy checked every 1 s), a master, three workers (HAProxy checks every 1.5 s, fall 3; cluster keepalive 2 s, timeout 8 s); $LAB_AGENTS simulated agents (keepalive ${LAB_KEEPALIVE} s, a lost connection retried within a second, a failed attempt after ${LAB_RETRY} s) through the VIP.  Each run starts at a random phase.
 
 | measure | median | min | max | runs |
 |---|---|---|---|---|
@@ -151,7 +154,7 @@ $(stats "a cut-off worker: none of its agents shown active on it" "$LAB_RUN/link
 $(stats "a hung worker's agents active on the others" "$LAB_RUN/stop.times")
 $(stats "a hung worker: none of its agents shown active on it" "$LAB_RUN/stop.gone")
 
-A killed HAProxy is seen by keepalived's check within 1 s (one miss: FAULT, priority 0), a keepalived killed outright when its adverts stop (3 x 0.2 s); agents then reconnect after their retry interval.  A cut-off or hung worker is out of HAProxy after two failed checks (1.5 s apart, then 250 ms; a check reads the agent-check answer within 2 s), and its sessions are shut.  "Active" counts an agent once its first keepalive after the move reached the master: a moved agent is acked within about a second but shows pending until then, up to one keepalive interval (5 s here) later.
+A killed HAProxy is seen by keepalived's check within 1 s (one miss: FAULT, priority 0), a keepalived killed outright when its adverts stop (3 x 0.2 s); agents then reconnect after their retry interval.  A cut-off or hung worker is out of HAProxy after three failed checks (1.5 s apart, then 250 ms; a check reads the agent-check answer within 2 s), and its sessions are shut.  "Active" counts an agent once its first keepalive after the move reached the master: a moved agent is acked within about a second but shows pending until then, up to one keepalive interval (5 s here) later.
 TABLE
 )
 echo "$table"

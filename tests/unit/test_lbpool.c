@@ -20,7 +20,7 @@
 #include "lb/lbpool.h"
 
 #define CHECK_OPTS	"check inter 1500ms fastinter 250ms downinter 1s " \
-			"fall 2 rise 2 on-marked-down shutdown-sessions"
+			"fall 3 rise 2 on-marked-down shutdown-sessions"
 #define AGENT_OPTS(p)	CHECK_OPTS " port " p " weight 100 agent-check " \
 			"agent-port " p " agent-inter 2s"
 

@@ -112,9 +112,9 @@ lbpool_parse(const cJSON *arr, struct lbpool_server *out, size_t max,
 /*
  * The options after "server NAME ADDR:PORT", the same in haproxy.cfg and
  * in "add server" (runtime servers take no default-server): TCP health
- * checks that take a silent server out in 3-5 s yet ride out one lost
- * SYN (a check's timeout is its inter, and Linux resends a SYN after
- * 1 s), the sessions of a server marked down shut so that its agents
+ * checks that take a silent server out in 5-8 s yet ride out lost
+ * segments (a check connects within its inter, 1.5 s, and Linux resends
+ * a SYN after 1 s; three failures in a row to mark it down), the sessions of a server marked down shut so that its agents
  * reconnect at once, and the worker's agent-check when it answers one
  * (weight 100, so the percentage a worker answers has room).  A worker's
  * health check reads the agent-check port too ("port", and the backend's
@@ -123,7 +123,7 @@ lbpool_parse(const cJSON *arr, struct lbpool_server *out, size_t max,
  * match lb/render.py's; docs/lb.md, "Health checks", has the reasons.
  */
 #define LBPOOL_CHECK	"check inter 1500ms fastinter 250ms downinter 1s " \
-			"fall 2 rise 2 on-marked-down shutdown-sessions"
+			"fall 3 rise 2 on-marked-down shutdown-sessions"
 
 int
 lbpool_server_options(const struct lbpool_server *s, char *out, size_t outlen)
