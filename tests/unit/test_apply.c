@@ -166,7 +166,7 @@ test_apply_round(void **state)
 		{ "etc/rules/new/n.xml", "n", 0644, 1, NULL },
 		{ "etc/rules/stale.xml", "changed meanwhile", 0644, 1,
 		    "what the plan saw" },
-		{ "etc/client.keys", "001 w1 any 00112233\n", 0640, 1, NULL },
+		{ "etc/lists/keys", "001 w1 any 00112233\n", 0640, 1, NULL },
 	};
 	char				*rm[] = {
 		"etc/rules/gone/deep/x.xml", "etc/rules/keep/z.xml",
@@ -199,7 +199,7 @@ test_apply_round(void **state)
 	check_file(x->worker, "etc/rules/old.xml", "the new content of old",
 	    0640);
 	check_file(x->worker, "etc/rules/new/n.xml", "n", 0644);
-	check_file(x->worker, "etc/client.keys", "001 w1 any 00112233\n",
+	check_file(x->worker, "etc/lists/keys", "001 w1 any 00112233\n",
 	    0640);
 	/* The stale file is not installed. */
 	assert_false(exists(x->worker, "etc/rules/stale.xml"));
@@ -220,7 +220,7 @@ test_apply_round(void **state)
 	assert_int_equal(ch.n, 6);
 	assert_true(changed(&ch, "etc/rules/old.xml"));
 	assert_true(changed(&ch, "etc/rules/new/n.xml"));
-	assert_true(changed(&ch, "etc/client.keys"));
+	assert_true(changed(&ch, "etc/lists/keys"));
 	assert_true(changed(&ch, "etc/rules/gone/deep/x.xml"));
 	assert_true(changed(&ch, "etc/rules/keep/z.xml"));
 	assert_true(changed(&ch, "etc/decoders/only.xml"));
@@ -251,7 +251,7 @@ test_modes_masked(void **state)
 		{ "etc/rules/exec.xml", "e", 0755, 1, NULL },
 		{ "etc/rules/private.xml", "p", 0600, 1, NULL },
 		{ "etc/shared/default/sticky.conf", "t", 03775, 1, NULL },
-		{ "etc/client.keys", "k", 0666, 1, NULL },
+		{ "etc/lists/keys", "k", 0666, 1, NULL },
 	};
 	struct fx_homes			 *x = *state;
 	struct bundle_file		*f;
@@ -268,7 +268,7 @@ test_modes_masked(void **state)
 	check_file(x->worker, "etc/rules/exec.xml", "e", 0644);
 	check_file(x->worker, "etc/rules/suid.xml", "s", 0664);
 	check_file(x->worker, "etc/shared/default/sticky.conf", "t", 0664);
-	check_file(x->worker, "etc/client.keys", "k", 0640);
+	check_file(x->worker, "etc/lists/keys", "k", 0664);
 	apply_changes_free(&ch);
 	free_files(f, NELEM(pf));
 }
@@ -308,7 +308,7 @@ test_prune_roots(void **state)
 {
 	char			*rm[] = {
 		"etc/rules/a.xml", "etc/shared/default/agent.conf",
-		"etc/client.keys", "etc/lists/x/y/z/deep.txt",
+		"etc/lists/keys", "etc/lists/x/y/z/deep.txt",
 		"etc/decoders/d/e.xml",
 	};
 	struct fx_homes		 *x = *state;
@@ -320,7 +320,7 @@ test_prune_roots(void **state)
 	memset(none, 0, sizeof(none));
 	fx_puts(x->worker, "etc/rules/a.xml", "a");
 	fx_puts(x->worker, "etc/shared/default/agent.conf", "c");
-	fx_puts(x->worker, "etc/client.keys", "k");
+	fx_puts(x->worker, "etc/lists/keys", "k");
 	fx_puts(x->worker, "etc/lists/x/y/z/deep.txt", "z");
 	fx_puts(x->worker, "etc/lists/x/other", "o");
 	fx_puts(x->worker, "etc/decoders/d/e.xml", "e");
@@ -333,7 +333,7 @@ test_prune_roots(void **state)
 	assert_true(is_dir(x->worker, "etc/shared"));
 	assert_false(exists(x->worker, "etc/shared/default"));
 	assert_true(is_dir(x->worker, "etc"));
-	assert_false(exists(x->worker, "etc/client.keys"));
+	assert_false(exists(x->worker, "etc/lists/keys"));
 	assert_true(is_dir(x->worker, "etc/lists"));
 	assert_true(is_dir(x->worker, "etc/lists/x"));	/* not empty */
 	assert_false(exists(x->worker, "etc/lists/x/y"));
@@ -463,8 +463,6 @@ test_cleanup_temps(void **state)
 		"etc/decoders/" SYNCSET_TMP_PREFIX "c.xml",
 		"etc/lists/amazon/" SYNCSET_TMP_PREFIX "d",
 		"etc/shared/default/" SYNCSET_TMP_PREFIX "agent.conf",
-		/* etc/client.keys's own temp file lives in etc/ */
-		"etc/" SYNCSET_TMP_PREFIX "client.keys",
 	};
 	static const char	*keep[] = {
 		"etc/rules/a.xml", "etc/rules/clusterd-sync.x",
@@ -472,6 +470,8 @@ test_cleanup_temps(void **state)
 		"etc/rules/.clusterd-sync",
 		"etc/rules/sub/deep/b.xml", "etc/decoders/c.xml",
 		"etc/ossec.conf", "etc/client.keys", "etc/rules/a.xml~",
+		/* etc itself is no folder of the set */
+		"etc/" SYNCSET_TMP_PREFIX "client.keys",
 		SYNCSET_TMP_PREFIX "home", "logs/" SYNCSET_TMP_PREFIX "log",
 		"etc/rulesX/" SYNCSET_TMP_PREFIX "x",
 	};
@@ -514,7 +514,7 @@ test_cleanup_after_decode(void **state)
 		{ "etc/rules/a.xml", "a", 0644, 1, NULL },
 		{ "etc/rules/sub/b.xml", "b", 0644, 1, NULL },
 		{ "etc/shared/default/agent.conf", "c", 0644, 1, NULL },
-		{ "etc/client.keys", "k", 0640, 1, NULL },
+		{ "etc/lists/keys", "k", 0640, 1, NULL },
 	};
 	struct fx_homes			 *x = *state;
 	struct bundle_file		*f;
@@ -523,8 +523,6 @@ test_cleanup_after_decode(void **state)
 	f = receive(x, pf, NELEM(pf));
 	assert_int_equal(fx_count_temps(x->worker), NELEM(pf));
 	apply_cleanup_temps(x->worker);
-	if (exists(x->worker, "etc/" SYNCSET_TMP_PREFIX "client.keys"))
-		fail_msg("etc/" SYNCSET_TMP_PREFIX "client.keys left behind");
 	assert_int_equal(fx_count_temps(x->worker), 0);
 	free_files(f, NELEM(pf));
 }

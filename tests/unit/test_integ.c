@@ -139,7 +139,7 @@ static const char big_rule[] =
 
 /* In path (strcmp) order, as the index must be. */
 static const struct want tree[] = {
-	{ "etc/client.keys", "001 agent any 0123456789abcdef\n", 0644, 0640 },
+	{ "etc/decoders/a", "001 agent any 0123456789abcdef\n", 0640, 0640 },
 	{ "etc/decoders/local_decoder.xml", "<decoder name=\"x\"/>\n", 0600,
 	    0600 },
 	{ "etc/lists/abc", "abc", 04644, 0644 },
@@ -397,25 +397,23 @@ test_scan_empty(void **state)
 	rmhome(home);
 }
 
-/* etc/client.keys as a symlink, or a folder, is not shared. */
+/*
+ * etc/client.keys is not shared (each node writes its own from its agent
+ * table), nor is anything else in etc outside the set's folders.
+ */
 static void
-test_scan_single_file_not_regular(void **state)
+test_scan_skips_client_keys(void **state)
 {
-	char			*home = mkhome(), p[PATH_MAX];
+	char			*home = mkhome();
 	struct integ_index	*x;
 
 	(void)state;
-	fx_puts_mode(home, "etc/keys.real", "001 a any k\n", 0640);
-	snprintf(p, sizeof(p), "%s/etc/client.keys", home);
-	assert_int_equal(symlink("keys.real", p), 0);
+	fx_puts_mode(home, "etc/client.keys", "001 a any k\n", 0640);
+	fx_puts_mode(home, "etc/ossec.conf", "<ossec_config/>\n", 0640);
+	fx_puts_mode(home, "etc/rules/a.xml", "<group/>\n", 0640);
 	assert_non_null(x = integ_scan(home, NULL));
-	assert_int_equal(x->nfiles, 0);
-	integ_unref(x);
-	assert_int_equal(unlink(p), 0);
-	assert_int_equal(mkdir(p, 0750), 0);
-	fx_puts_mode(home, "etc/client.keys/x", "y", 0640);
-	assert_non_null(x = integ_scan(home, NULL));
-	assert_int_equal(x->nfiles, 0);
+	assert_int_equal(x->nfiles, 1);
+	assert_string_equal(x->files[0].path, "etc/rules/a.xml");
 	integ_unref(x);
 	rmhome(home);
 }
@@ -511,7 +509,7 @@ test_cache(void **state)
 	integ_unref(b);
 	integ_unref(c);
 	integ_unref(d);
-	integ_hex(integ_find(e, "etc/client.keys")->md5, hex);
+	integ_hex(integ_find(e, "etc/decoders/a")->md5, hex);
 	md5hex(tree[0].data, strlen(tree[0].data), want);
 	assert_string_equal(hex, want);
 	integ_unref(e);
@@ -731,13 +729,13 @@ test_json_unsorted(void **state)
 	(void)state;
 	x = from_str("{\"digest\":\"ignored\",\"files\":["
 	    "[\"etc/rules/b\",\"" MD5_ABC "\",420],"
-	    "[\"etc/client.keys\",\"" MD5_EMPTY "\",416],"
+	    "[\"etc/decoders/k\",\"" MD5_EMPTY "\",416],"
 	    "[\"etc/rules/a\",\"" MD5_EMPTY "\",0],"
 	    "[\"etc/lists/z\",\"" MD5_EMPTY "\",4095]]}", err, sizeof(err));
 	if (x == NULL)
 		fail_msg("refused: %s", err);
 	assert_int_equal(x->nfiles, 4);
-	assert_string_equal(x->files[0].path, "etc/client.keys");
+	assert_string_equal(x->files[0].path, "etc/decoders/k");
 	assert_string_equal(x->files[1].path, "etc/lists/z");
 	assert_string_equal(x->files[2].path, "etc/rules/a");
 	assert_string_equal(x->files[3].path, "etc/rules/b");
@@ -857,7 +855,7 @@ test_json_accepted(void **state)
 		"{\"files\":[[\"etc/rules/a\",\"" MD5_EMPTY "\",4095]]}",
 		"{\"files\":[[\"etc/rules/sub/deep/a\",\"ffffffffffffffff"
 		    "ffffffffffffffff\",420]]}",
-		"{\"files\":[[\"etc/client.keys\",\"00000000000000000000000000"
+		"{\"files\":[[\"etc/decoders/k\",\"00000000000000000000000000"
 		    "000000\",416]]}",
 	};
 	struct integ_index	*x;
@@ -918,7 +916,7 @@ static void
 test_diff(void **state)
 {
 	static const struct hf	 m[] = {
-		{ "etc/client.keys", 1, 0640 },		/* 0 same */
+		{ "etc/decoders/a", 1, 0640 },		/* 0 same */
 		{ "etc/lists/a", 2, 0644 },		/* 1 create */
 		{ "etc/rules/b", 3, 0644 },		/* 2 md5 differs */
 		{ "etc/rules/c", 4, 0644 },		/* 3 mode differs */
@@ -926,7 +924,7 @@ test_diff(void **state)
 		{ "etc/rules/sub/e", 6, 0600 },		/* 5 create */
 	};
 	static const struct hf	 w[] = {
-		{ "etc/client.keys", 1, 0640 },		/* 0 */
+		{ "etc/decoders/a", 1, 0640 },		/* 0 */
 		{ "etc/decoders/x", 9, 0644 },		/* 1 remove */
 		{ "etc/rules/b", 7, 0644 },		/* 2 */
 		{ "etc/rules/c", 4, 0664 },		/* 3 */
@@ -1064,7 +1062,7 @@ main(void)
 		    rm_homes),
 		cmocka_unit_test_teardown(test_scan_empty,
 		    rm_homes),
-		cmocka_unit_test_teardown(test_scan_single_file_not_regular,
+		cmocka_unit_test_teardown(test_scan_skips_client_keys,
 		    rm_homes),
 		cmocka_unit_test_teardown(test_scan_sorted,
 		    rm_homes),

@@ -311,31 +311,36 @@ keys_first_line(void)
 }
 
 /*
- * A client.keys that cannot be written (the disk full; here its temp file
- * is in the way) is written again by itself once it can be, and an agent
- * that got its key meanwhile is in it.
+ * A client.keys that cannot be written (the disk full; here the file and
+ * its temp file are folders in the way: the append fails, then the whole
+ * rewrite it falls back to) is written again by itself once it can be,
+ * and an agent that got its key meanwhile is in it.
  */
 static void
 test_client_keys_retried(void **state)
 {
-	char	blocker[256], want[512];
+	char	keys[256], blocker[300], want[512];
 	double	end;
 
 	(void)state;
 	start(NULL);
-	snprintf(blocker, sizeof(blocker), "%s/etc/client.keys.new", F->home);
+	snprintf(keys, sizeof(keys), "%s/etc/client.keys", F->home);
+	snprintf(blocker, sizeof(blocker), "%s.new", keys);
+	assert_int_equal(unlink(keys), 0);
+	assert_int_equal(mkdir(keys, 0700), 0);
 	assert_int_equal(mkdir(blocker, 0700), 0);
 	enroll_line("OSSEC A:'db1'", "10.1.2.3");
 	assert_true(strncmp(R.answer, "OSSEC K:", 8) == 0);
 	snprintf(want, sizeof(want), "001 db1 any %s\n",
 	    agent_named("db1")->key);
-	end = ev_time() + 2.0;		/* past the rewrite's delay */
+	end = ev_time() + 2.0;		/* past the write's delay */
 	while (ev_time() < end) {
 		ev_run(F->node.loop, EVRUN_NOWAIT);
 		usleep(10000);
 	}
 	assert_string_equal(keys_first_line(), "");
 	assert_int_equal(rmdir(blocker), 0);
+	assert_int_equal(rmdir(keys), 0);
 	end = ev_time() + GUARD_SECONDS;
 	while (strcmp(keys_first_line(), want) != 0) {
 		assert_true(ev_time() < end);

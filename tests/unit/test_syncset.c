@@ -71,15 +71,16 @@ refuses(const char *rel)
 static void
 test_table(void **state)
 {
-	size_t	i, k, ndirs = 0;
+	size_t	i, k;
 
 	(void)state;
-	assert_int_equal(syncset_count, 5);
+	assert_int_equal(syncset_count, 4);
 	assert_non_null(entry("etc/rules"));
 	assert_non_null(entry("etc/decoders"));
 	assert_non_null(entry("etc/lists"));
 	assert_non_null(entry("etc/shared"));
-	assert_non_null(entry("etc/client.keys"));
+	/* Each node writes client.keys from its own agent table. */
+	assert_null(entry("etc/client.keys"));
 	for (i = 0; i < syncset_count; i++) {
 		const struct syncset_entry *e = &syncset_table[i];
 
@@ -96,14 +97,13 @@ test_table(void **state)
 		}
 		/* Never exec, setuid, setgid or sticky bits. */
 		assert_int_equal(e->mode_mask & 07111, 0);
-		if (e->is_dir)
-			ndirs++;
+		/* Every entry is a folder under etc (watch.c relies on it). */
+		assert_int_equal(strncmp(e->path, "etc/", 4), 0);
+		assert_null(strchr(e->path + 4, '/'));
 	}
-	assert_int_equal(ndirs, 4);
-	assert_false(entry("etc/client.keys")->is_dir);
 }
 
-/* Files anywhere under a recursive folder belong to it. */
+/* Files anywhere under a folder of the set belong to it. */
 static void
 test_accepts_folders(void **state)
 {
@@ -119,9 +119,6 @@ test_accepts_folders(void **state)
 	for (i = 0; i < syncset_count; i++) {
 		const struct syncset_entry *e = &syncset_table[i];
 
-		if (!e->is_dir)
-			continue;
-		assert_true(e->recursive);
 		for (k = 0; k < NELEM(rels); k++) {
 			snprintf(p, sizeof(p), "%s/%s", e->path, rels[k]);
 			accepts(p, e);
@@ -129,12 +126,12 @@ test_accepts_folders(void **state)
 	}
 }
 
-/* A single-file entry matches itself exactly and nothing more. */
+/* client.keys is outside the set, and so is anything named like it. */
 static void
-test_accepts_single_file(void **state)
+test_refuses_client_keys(void **state)
 {
 	(void)state;
-	accepts("etc/client.keys", entry("etc/client.keys"));
+	refuses("etc/client.keys");
 	refuses("etc/client.keys/x");
 	refuses("etc/client.keys/");
 	refuses("etc/client.keys2");
@@ -290,8 +287,6 @@ test_refuses_excluded(void **state)
 
 	(void)state;
 	for (k = 0; k < syncset_count; k++) {
-		if (!syncset_table[k].is_dir)
-			continue;
 		for (i = 0; i < NELEM(names); i++) {
 			snprintf(p, sizeof(p), "%s/%s", syncset_table[k].path,
 			    names[i]);
@@ -358,7 +353,6 @@ test_right_entry(void **state)
 	accepts("etc/lists/amazon/aws-eventnames", entry("etc/lists"));
 	accepts("etc/shared/default/agent.conf", entry("etc/shared"));
 	accepts("etc/shared/ar.conf", entry("etc/shared"));
-	accepts("etc/client.keys", entry("etc/client.keys"));
 	/* A folder of one entry named like another entry stays in the first. */
 	accepts("etc/rules/etc/decoders/a", entry("etc/rules"));
 	accepts("etc/shared/client.keys", entry("etc/shared"));
@@ -369,7 +363,6 @@ static void
 test_mode(void **state)
 {
 	const struct syncset_entry	*r = entry("etc/rules");
-	const struct syncset_entry	*k = entry("etc/client.keys");
 	size_t				 i;
 	mode_t				 m, got;
 
@@ -384,12 +377,6 @@ test_mode(void **state)
 	assert_int_equal(syncset_mode(r, 01777), 0664);
 	assert_int_equal(syncset_mode(r, 07777), 0664);
 	assert_int_equal(syncset_mode(r, 0), 0);
-	assert_int_equal(syncset_mode(k, 0640), 0640);
-	assert_int_equal(syncset_mode(k, 0644), 0640);
-	assert_int_equal(syncset_mode(k, 0666), 0640);
-	assert_int_equal(syncset_mode(k, 06755), 0640);
-	assert_int_equal(syncset_mode(k, 0600), 0600);
-	assert_int_equal(syncset_mode(k, 0400), 0400);
 	for (i = 0; i < syncset_count; i++) {
 		for (m = 0; m <= 07777; m++) {
 			got = syncset_mode(&syncset_table[i], m);
@@ -426,7 +413,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_table),
 		cmocka_unit_test(test_accepts_folders),
-		cmocka_unit_test(test_accepts_single_file),
+		cmocka_unit_test(test_refuses_client_keys),
 		cmocka_unit_test(test_refuses_absolute_and_empty),
 		cmocka_unit_test(test_refuses_dots),
 		cmocka_unit_test(test_refuses_empty_components),

@@ -2,6 +2,6 @@
 #define CLUSTERD_VERSION_H
 
 /* Nodes of the same major.minor interoperate; see hello_version_compatible. */
-#define CLUSTERD_VERSION	"0.1.0"
+#define CLUSTERD_VERSION	"0.2.0"
 
 #endif

@@ -13,6 +13,7 @@
 #include <openssl/rand.h>
 
 #include "agent/agents.h"
+#include "agent/keysfile.h"
 #include "base/log.h"
 #include "base/node.h"
 #include "base/safefs.h"
@@ -24,17 +25,15 @@
 static void sweep_cb(struct ev_loop *, ev_timer *, int);
 
 #define TASK		"Agents"
-#define KEYS_REL	"etc/client.keys"
 #define SHARED_REL	"etc/shared"
-#define KEYS_DELAY	1.0	/* client.keys rewrite after a burst */
-#define KEYS_RETRY	5.0	/* and again after a failure (disk full) */
+#define KEYS_DELAY	1.0	/* client.keys written after a burst */
 
 static struct {
 	struct node	*node;
 	struct agents	 t;
 	struct mreg_ops	 ops;
 	char		*password;
-	ev_timer	 keys_timer;
+	struct keysfile	 keys;		/* etc/client.keys */
 	ev_timer	 flush_timer;	/* pending delta to the workers */
 	ev_timer	 sweep_timer;	/* agents silent too long */
 	cJSON		*pend_up;
@@ -42,7 +41,6 @@ static struct {
 	unsigned	 committing;	/* enrollments not yet durable */
 	unsigned long	 enrolled;
 	unsigned long	 refused;
-	char		 keys_failure[PATH_MAX + 64];	/* last logged */
 } MR;
 
 /* Tell whoever serves the agent's connection that it is leaving. */
@@ -141,98 +139,17 @@ cmp_id(const void *a, const void *b)
 }
 
 /*
- * A failure to write client.keys: logged once while it lasts (the disk
- * may stay full for a while), and once more when it is written again.
+ * client.keys follows a committed change: an agent added (appended) and
+ * the ids it or a removal took out (the file rewritten).  Group changes
+ * leave it alone: it holds no groups.
  */
 static void
-keys_failed(const char *what, const char *path)
+keys_follow(const struct agent *added, const cJSON *removed)
 {
-	char	msg[sizeof(MR.keys_failure)];
-
-	snprintf(msg, sizeof(msg), "%s %s: %s", what, path, strerror(errno));
-	if (strcmp(msg, MR.keys_failure) != 0)
-		log_errx(TASK, "%s; retrying every %.0f s.", msg, KEYS_RETRY);
-	snprintf(MR.keys_failure, sizeof(MR.keys_failure), "%s", msg);
-}
-
-/*
- * Rewrite etc/client.keys from the table: temp file, fsync, rename.  On a
- * failure the temp file goes (it would hold space the disk lacks) and
- * the old file stays whole; the caller retries.
- */
-static int
-write_keys(void)
-{
-	char		 path[PATH_MAX], tmp[PATH_MAX + 8];
-	struct agent	**v = NULL, *a;
-	size_t		 n = agents_count(&MR.t), i = 0, it = 0;
-	FILE		*fp = NULL;
-	int		 fd = -1, rv = -1;
-
-	if (config_path(&MR.node->cfg, KEYS_REL, path, sizeof(path)) == -1)
-		return -1;
-	snprintf(tmp, sizeof(tmp), "%s.new", path);
-	if ((v = calloc(n + 1, sizeof(*v))) == NULL)
-		goto fail;
-	while ((a = strmap_next(&MR.t.by_id, &it)) != NULL)
-		v[i++] = a;
-	qsort(v, n, sizeof(*v), cmp_id);
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640)) ==
-	    -1 || (fp = fdopen(fd, "w")) == NULL) {
-		keys_failed("Cannot write", tmp);
-		goto fail;
-	}
-	fd = -1;
-	for (i = 0; i < n; i++)
-		fprintf(fp, "%s %s %s %s\n", v[i]->id, v[i]->name, v[i]->ip,
-		    v[i]->key);
-	if (fflush(fp) != 0 || fsync(fileno(fp)) != 0) {
-		keys_failed("Cannot write", tmp);
-		goto fail;
-	}
-	if (fclose(fp) != 0) {
-		fp = NULL;
-		keys_failed("Cannot write", tmp);
-		goto fail;
-	}
-	fp = NULL;
-	if (rename(tmp, path) == -1) {
-		keys_failed("Cannot replace", path);
-		goto fail;
-	}
-	if (MR.keys_failure[0] != '\0')
-		log_info(TASK, "%s written again.", KEYS_REL);
-	MR.keys_failure[0] = '\0';
-	rv = 0;
-fail:
-	if (fp != NULL)
-		fclose(fp);
-	if (fd != -1)
-		close(fd);
-	if (rv == -1)
-		unlink(tmp);
-	free(v);
-	return rv;
-}
-
-/* A burst of changes, or a retry after a failure. */
-static void
-keys_timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
-{
-	(void)revents;
-	if (write_keys() == -1) {
-		ev_timer_set(t, KEYS_RETRY, 0);
-		ev_timer_start(loop, t);
-	}
-}
-
-static void
-keys_changed(void)
-{
-	if (!ev_is_active(&MR.keys_timer)) {
-		ev_timer_set(&MR.keys_timer, KEYS_DELAY, 0);
-		ev_timer_start(MR.node->loop, &MR.keys_timer);
-	}
+	if (cJSON_GetArraySize(removed) > 0)
+		keysfile_changed(&MR.keys);
+	else if (added != NULL)
+		keysfile_added(&MR.keys, added);
 }
 
 /* The password file, first line, trailing newline removed. */
@@ -276,7 +193,6 @@ mreg_start(struct node *n, const struct mreg_ops *ops)
 
 	MR.node = n;
 	MR.ops = *ops;
-	MR.keys_failure[0] = '\0';
 	agents_init(&MR.t);
 	if (config_path(&n->cfg, "queue/db", path, sizeof(path)) == -1 ||
 	    (mkdir(path, 0750) == -1 && errno != EEXIST) ||
@@ -290,15 +206,15 @@ mreg_start(struct node *n, const struct mreg_ops *ops)
 		log_errx(TASK, "Registry: %s.", err);
 		return -1;
 	}
-	ev_timer_init(&MR.keys_timer, keys_timer_cb, KEYS_DELAY, 0);
 	ev_timer_init(&MR.flush_timer, flush_cb, 0, 0);
 	ev_timer_init(&MR.sweep_timer, sweep_cb, 5.0, 5.0);
 	ev_timer_start(n->loop, &MR.sweep_timer);
 	load_password();
-	if (write_keys() == -1) {
-		ev_timer_set(&MR.keys_timer, KEYS_RETRY, 0);
-		ev_timer_start(n->loop, &MR.keys_timer);
-	}
+	config_path(&n->cfg, KEYSFILE_REL, path, sizeof(path));
+	keysfile_init(&MR.keys, n->loop, path, &MR.t, KEYS_DELAY);
+	/* The registry is the authority: the file starts equal to it. */
+	keysfile_changed(&MR.keys);
+	keysfile_flush(&MR.keys);
 	log_info(TASK, "Registry open: %zu agents.", agents_count(&MR.t));
 	return 0;
 }
@@ -314,10 +230,7 @@ mreg_stop(void)
 	cJSON_Delete(MR.pend_up);
 	cJSON_Delete(MR.pend_rm);
 	MR.pend_up = MR.pend_rm = NULL;
-	if (ev_is_active(&MR.keys_timer)) {
-		ev_timer_stop(MR.node->loop, &MR.keys_timer);
-		write_keys();
-	}
+	keysfile_stop(&MR.keys);
 	agents_free(&MR.t);
 	free(MR.password);
 	MR.password = NULL;
@@ -398,6 +311,7 @@ enroll_done(void *arg, int ok)
 		snprintf(answer, sizeof(answer), "ERROR: Internal manager error "
 		    "adding agent: %s", p->name);
 		p->cb(p->arg, answer, NULL, NULL);
+		keys_follow(NULL, p->removed);
 		broadcast(NULL, p->removed);
 		goto done;
 	}
@@ -409,9 +323,9 @@ enroll_done(void *arg, int ok)
 	up = cJSON_CreateArray();
 	if (a != NULL && strcmp(a->key, p->key) == 0)
 		cJSON_AddItemToArray(up, agent_record_json(a));
+	keys_follow(a, p->removed);
 	/* Workers hear of the key as the agent gets it. */
 	broadcast(up, p->removed);
-	keys_changed();
 	p->cb(p->arg, answer, p->id, p->key);
 done:
 	free(p);
@@ -566,9 +480,10 @@ removed_done(void *arg, int ok)
 		ch->resp = control_error("the registry could not store the "
 		    "change");
 	}
+	keys_follow(NULL, cJSON_GetObjectItemCaseSensitive(ch->delta,
+	    "remove"));
 	broadcast(NULL, cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(
 	    ch->delta, "remove"), 1));
-	keys_changed();
 	if (ch->cb != NULL)
 		ch->cb(ch->arg, ch->resp);
 	else
@@ -785,7 +700,8 @@ change_done(void *arg, int ok)
 	broadcast(cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(ch->delta,
 	    "upsert"), 1), cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(
 	    ch->delta, "remove"), 1));
-	keys_changed();
+	keys_follow(NULL, cJSON_GetObjectItemCaseSensitive(ch->delta,
+	    "remove"));
 	ch->cb(ch->arg, ch->resp);
 	cJSON_Delete(ch->delta);
 	free(ch);

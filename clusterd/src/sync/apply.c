@@ -137,10 +137,8 @@ remove_extra(const char *home, const char *rel)
 		log_warnx(TASK, "Refused to remove \"%s\": %s", rel, err);
 		return -1;
 	}
-	if (safefs_split(rel, dir, sizeof(dir), &base) == -1) {
-		/* a single-file entry such as etc/client.keys has a folder */
+	if (safefs_split(rel, dir, sizeof(dir), &base) == -1)
 		return -1;
-	}
 	if ((dfd = safefs_open_dir(home, dir, 0, err, sizeof(err))) == -1)
 		return errno == ENOENT ? 0 : -1;
 	rv = unlinkat(dfd, base, 0);
@@ -322,28 +320,14 @@ cleanup_dir(int dfd)
 void
 apply_cleanup_temps(const char *home)
 {
-	char		 err[128], dir[SYNCSET_PATH_MAX], tmp[300];
-	const char	*base;
+	char		 err[128];
 	size_t		 i;
 	int		 dfd;
 
 	for (i = 0; i < syncset_count; i++) {
-		const struct syncset_entry *e = &syncset_table[i];
-
-		if (e->is_dir) {
-			dfd = safefs_open_dir(home, e->path, 0, err,
-			    sizeof(err));
-			if (dfd != -1)
-				cleanup_dir(dfd);
-			continue;
-		}
-		/* A single file's temp lives beside it. */
-		if (safefs_split(e->path, dir, sizeof(dir), &base) == -1 ||
-		    (dfd = safefs_open_dir(home, dir, 0, err, sizeof(err))) ==
-		    -1)
-			continue;
-		snprintf(tmp, sizeof(tmp), "%s%s", SYNCSET_TMP_PREFIX, base);
-		unlinkat(dfd, tmp, 0);
-		close(dfd);
+		dfd = safefs_open_dir(home, syncset_table[i].path, 0, err,
+		    sizeof(err));
+		if (dfd != -1)
+			cleanup_dir(dfd);
 	}
 }

@@ -173,8 +173,6 @@ walk(struct scan *s, int dfd, const char *rel, const struct syncset_entry *e)
 			continue;
 		}
 		if (S_ISDIR(st.st_mode)) {
-			if (!e->recursive)
-				continue;
 			fd = openat(dirfd(d), de->d_name, O_RDONLY |
 			    O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 			if (fd != -1)
@@ -215,10 +213,8 @@ struct integ_index *
 integ_scan(const char *home, const struct integ_index *prev)
 {
 	struct scan	 s;
-	struct stat	 st;
 	double		 t0 = mono_now();
 	size_t		 i;
-	int		 rv = 0;
 
 	memset(&s, 0, sizeof(s));
 	s.home = home;
@@ -228,26 +224,11 @@ integ_scan(const char *home, const struct integ_index *prev)
 	s.idx->refs = 1;
 	for (i = 0; i < syncset_count; i++) {
 		const struct syncset_entry *e = &syncset_table[i];
-		char		 dir[PATH_MAX], err[128];
-		const char	*base;
-		int		 dfd, fd;
+		char		 err[128];
+		int		 dfd;
 
-		if (e->is_dir) {
-			dfd = safefs_open_dir(home, e->path, 0, err, sizeof(err));
-			if (dfd != -1 && walk(&s, dfd, e->path, e) == -1)
-				goto fail;
-			continue;
-		}
-		if (safefs_split(e->path, dir, sizeof(dir), &base) == -1 ||
-		    (dfd = safefs_open_dir(home, dir, 0, err, sizeof(err))) ==
-		    -1)
-			continue;
-		if ((fd = open_regular(dfd, base, &st)) != -1) {
-			rv = add_file(&s, e->path, fd, &st, e);
-			close(fd);
-		}
-		close(dfd);
-		if (rv == -1)
+		dfd = safefs_open_dir(home, e->path, 0, err, sizeof(err));
+		if (dfd != -1 && walk(&s, dfd, e->path, e) == -1)
 			goto fail;
 	}
 	if (s.idx->nfiles > 1)

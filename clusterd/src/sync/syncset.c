@@ -4,15 +4,18 @@
 #include "sync/syncset.h"
 
 /*
- * What is synchronized.  Modes: the master's permission bits, masked so a
- * shared file can never become executable or setuid on a worker.
+ * What is synchronized: folders, with their subfolders.  Modes: the
+ * master's permission bits, masked so a shared file can never become
+ * executable or setuid on a worker.  etc/client.keys is not here: each
+ * node writes its own from its agent table, which the master's deltas
+ * keep equal (agent/keysfile.h), so enrolling costs one small delta per
+ * worker instead of the whole file.
  */
 const struct syncset_entry syncset_table[] = {
-	{ "etc/rules",		1, 1, 0664 },
-	{ "etc/decoders",	1, 1, 0664 },
-	{ "etc/lists",		1, 1, 0664 },
-	{ "etc/shared",		1, 1, 0664 },
-	{ "etc/client.keys",	0, 0, 0640 },
+	{ "etc/rules",		0664 },
+	{ "etc/decoders",	0664 },
+	{ "etc/lists",		0664 },
+	{ "etc/shared",		0664 },
 };
 const size_t syncset_count = sizeof(syncset_table) / sizeof(syncset_table[0]);
 
@@ -55,7 +58,7 @@ const struct syncset_entry *
 syncset_check(const char *rel, char *why, size_t whylen)
 {
 	const struct syncset_entry	*e;
-	const char			*p, *comp, *rest;
+	const char			*p, *comp;
 	size_t				 i, n, len;
 	char				 name[256];
 
@@ -98,17 +101,8 @@ syncset_check(const char *rel, char *why, size_t whylen)
 	for (i = 0; i < syncset_count; i++) {
 		e = &syncset_table[i];
 		n = strlen(e->path);
-		if (!e->is_dir) {
-			if (strcmp(rel, e->path) == 0)
-				return e;
-			continue;
-		}
-		if (strncmp(rel, e->path, n) != 0 || rel[n] != '/')
-			continue;
-		rest = rel + n + 1;
-		if (!e->recursive && strchr(rest, '/') != NULL)
-			continue;
-		return e;
+		if (strncmp(rel, e->path, n) == 0 && rel[n] == '/')
+			return e;
 	}
 	snprintf(why, whylen, "outside the synchronized set");
 	return NULL;

@@ -15,9 +15,7 @@
 #define SYNCSET_PATH_MAX	1024
 
 struct syncset_entry {
-	const char	*path;		/* relative to the node's home */
-	int		 is_dir;	/* a folder (else a single file) */
-	int		 recursive;	/* folders: include subfolders */
+	const char	*path;		/* a folder, relative to the home */
 	mode_t		 mode_mask;	/* bits kept from the master's mode */
 };
 

@@ -9,6 +9,7 @@
 
 #include "base/log.h"
 #include "base/strmap.h"
+#include "sync/syncset.h"
 #include "sync/watch.h"
 
 #define WATCH_MASK	(IN_CLOSE_WRITE | IN_MODIFY | IN_ATTRIB | IN_CREATE | \
@@ -19,6 +20,7 @@ struct watch {
 	struct ev_loop	*loop;
 	char		*home;
 	int		 fd;
+	int		 etc_wd;	/* home/etc, watched for new folders */
 	ev_io		 io;
 	ev_timer	 debounce;
 	void		(*cb)(void *);
@@ -37,17 +39,41 @@ debounce_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	w->cb(w->arg);
 }
 
+/*
+ * Whether an event counts.  In home/etc only the set's own folders do:
+ * etc also holds client.keys, which changes with every enrollment and
+ * is not synchronized, and must not cost a scan each time.
+ */
+static int
+relevant(const struct watch *w, const struct inotify_event *ev)
+{
+	size_t	i;
+
+	if (ev->wd != w->etc_wd || ev->len == 0)
+		return 1;
+	for (i = 0; i < syncset_count; i++)
+		if (strcmp(syncset_table[i].path + strlen("etc/"), ev->name) ==
+		    0)
+			return 1;
+	return 0;
+}
+
 static void
 io_cb(struct ev_loop *loop, ev_io *io, int revents)
 {
-	struct watch	*w = io->data;
-	char		 buf[16384] __attribute__((aligned(8)));
-	ssize_t		 n;
-	int		 any = 0;
+	struct watch			*w = io->data;
+	char				 buf[16384] __attribute__((aligned(8)));
+	const struct inotify_event	*ev;
+	ssize_t				 n, off;
+	int				 any = 0;
 
 	(void)revents;
 	while ((n = read(w->fd, buf, sizeof(buf))) > 0)
-		any = 1;
+		for (off = 0; off + (ssize_t)sizeof(*ev) <= n;
+		    off += (ssize_t)(sizeof(*ev) + ev->len)) {
+			ev = (const struct inotify_event *)(buf + off);
+			any |= (ev->mask & IN_Q_OVERFLOW) || relevant(w, ev);
+		}
 	if (n == -1 && errno != EAGAIN && errno != EINTR)
 		log_warn("Local integrity", "inotify read");
 	if (any && !ev_is_active(&w->debounce))
@@ -68,6 +94,7 @@ watch_new(struct ev_loop *loop, const char *home, double debounce,
 	w->loop = loop;
 	w->cb = cb;
 	w->arg = arg;
+	w->etc_wd = -1;
 	strmap_init(&w->watched);
 	if ((w->fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) == -1) {
 		log_warn("Local integrity", "inotify unavailable; relying on "
@@ -108,7 +135,7 @@ watch_dirs(struct watch *w, char *const *rel, size_t n)
 	if (w->fd == -1)
 		return 0;
 	snprintf(path, sizeof(path), "%s/etc", w->home);
-	inotify_add_watch(w->fd, path, WATCH_MASK);
+	w->etc_wd = inotify_add_watch(w->fd, path, WATCH_MASK);
 	for (i = 0; i < n; i++) {
 		if (strmap_get(&w->watched, rel[i]) != NULL)
 			continue;

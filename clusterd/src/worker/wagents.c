@@ -1,8 +1,14 @@
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "agent/agents.h"
+#include "agent/keysfile.h"
 #include "base/log.h"
 #include "base/node.h"
 #include "net/link.h"
@@ -10,13 +16,20 @@
 #include "worker/wagents.h"
 
 #define TASK		"Agents"
-#define SAVE_DELAY	1.0	/* agents.json rewrite after a burst */
+#define SAVE_DELAY	1.0	/* snapshot rewrite after a burst */
+#define KEYS_DELAY	1.0	/* client.keys written after a burst */
+#define JOURNAL_MIN	(1 << 20)	/* no compaction below (bytes) */
+#define JOURNAL_MAX	(64 << 20)	/* longest journal line read back */
 
 static struct {
 	struct node	*node;
 	struct agents	 t;
 	struct link	*link;
+	struct keysfile	 keys;		/* etc/client.keys */
 	ev_timer	 save_timer;
+	int		 jfd;		/* the journal, appended to */
+	off_t		 jbytes;	/* its length */
+	off_t		 snap_bytes;	/* the snapshot's length */
 	int		 checking;
 	double		 synced_at;
 	unsigned long	 deltas;
@@ -43,7 +56,19 @@ hex(char out[33])
 	integ_hex(WA.t.digest, out);
 }
 
-/* Persist the table: temp file, fsync, rename (mode 0600: it holds keys). */
+static void
+journal_path(char *out, size_t len)
+{
+	if (config_path(&WA.node->cfg, WAGENTS_JOURNAL_REL, out, len) == -1)
+		out[0] = '\0';
+}
+
+/*
+ * The snapshot: the whole table in agents.json (temp file, fsync,
+ * rename, mode 0600: it holds keys), then an empty journal.  It costs
+ * the table's size, so it runs after a full resynchronization and when
+ * the journal has grown past the snapshot, never per delta.
+ */
 static void
 save(void)
 {
@@ -61,9 +86,14 @@ save(void)
 	arr = cJSON_AddArrayToObject(j, "agents");
 	while ((a = strmap_next(&WA.t.by_id, &it)) != NULL)
 		cJSON_AddItemToArray(arr, agent_record_json(a));
-	if ((s = cJSON_PrintUnformatted(j)) != NULL &&
+	if ((s = cJSON_PrintUnformatted(j)) == NULL ||
 	    node_write_file(path, s, strlen(s), 0600) == -1)
 		log_warn(TASK, "cannot save %s", path);
+	else {
+		WA.snap_bytes = (off_t)strlen(s);
+		if (WA.jfd != -1 && ftruncate(WA.jfd, 0) == 0)
+			WA.jbytes = 0;
+	}
 	cJSON_free(s);
 	cJSON_Delete(j);
 }
@@ -78,32 +108,87 @@ save_cb(struct ev_loop *loop, ev_timer *t, int revents)
 }
 
 static void
-changed(void)
+save_soon(void)
 {
 	if (!ev_is_active(&WA.save_timer))
 		ev_timer_start(WA.node->loop, &WA.save_timer);
 }
 
-/* Insert or replace one record; the master's word wins on name clashes. */
+/*
+ * One delta at the end of the journal: what it costs is the delta's
+ * size, whatever the table's.  No fsync: the replica is a cache the
+ * master refills (the digest check after each connect), the journal
+ * only spares that transfer after a restart.  A torn last line is
+ * ignored when read back.
+ */
+static void
+journal_append(const cJSON *delta)
+{
+	char	*s;
+	size_t	 n;
+
+	if (WA.jfd == -1 || (s = cJSON_PrintUnformatted(delta)) == NULL)
+		return;
+	n = strlen(s);
+	s[n] = '\n';	/* over the NUL: the line's end */
+	if (write(WA.jfd, s, n + 1) == (ssize_t)(n + 1))
+		WA.jbytes += (off_t)(n + 1);
+	else {
+		log_warn(TASK, "cannot append to the agents journal");
+		save_soon();
+	}
+	cJSON_free(s);
+	if (WA.jbytes > JOURNAL_MIN && WA.jbytes > WA.snap_bytes)
+		save_soon();
+}
+
+/* Remove one agent by id; 1 when it was there. */
+static int
+remove_id(const char *id)
+{
+	struct agent	*a;
+
+	if ((a = agents_remove(&WA.t, id)) == NULL)
+		return 0;
+	log_debug(TASK, "Agent %s removed.", a->id);
+	drop(a, NULL);
+	return 1;
+}
+
+/*
+ * Insert or replace one record; the master's word wins on name clashes.
+ * client.keys follows: a new id is appended, anything else rewrites it.
+ */
 static int
 upsert(const cJSON *rec)
 {
 	struct agent	*a, *old;
 	char		 err[64];
+	int		 same = 0, fresh = 1;
 
 	if ((a = agent_from_record(rec, err, sizeof(err))) == NULL) {
 		log_warnx(TASK, "Ignoring an agent record from the master: %s.",
 		    err);
 		return -1;
 	}
-	if ((old = agents_remove(&WA.t, a->id)) != NULL)
+	if ((old = agents_remove(&WA.t, a->id)) != NULL) {
+		same = keysfile_same_line(old, a);
+		fresh = 0;
 		drop(old, a);
-	if ((old = agents_by_name(&WA.t, a->name)) != NULL)
+	}
+	if ((old = agents_by_name(&WA.t, a->name)) != NULL) {
 		drop(agents_remove(&WA.t, old->id), NULL);
+		same = fresh = 0;
+	}
 	if (agents_add(&WA.t, a) == -1) {
 		agent_free(a);
+		keysfile_changed(&WA.keys);
 		return -1;
 	}
+	if (fresh)
+		keysfile_added(&WA.keys, a);
+	else if (!same)
+		keysfile_changed(&WA.keys);
 	return 0;
 }
 
@@ -123,40 +208,95 @@ take_all(const cJSON *agents)
 		if (WA.gone != NULL)
 			WA.gone(a, agents_by_id(&WA.t, a->id));
 	agents_free(&old);
-	changed();
+	keysfile_changed(&WA.keys);
+}
+
+/* One delta into the table (from the master, or read back). */
+static void
+apply_delta(const cJSON *body)
+{
+	const cJSON	*r;
+
+	cJSON_ArrayForEach(r, cJSON_GetObjectItemCaseSensitive(body,
+	    "upsert"))
+		upsert(r);
+	cJSON_ArrayForEach(r, cJSON_GetObjectItemCaseSensitive(body,
+	    "remove"))
+		if (cJSON_IsString(r) && remove_id(r->valuestring))
+			keysfile_changed(&WA.keys);
+}
+
+/* The journal's deltas over the snapshot, up to the first bad line. */
+static size_t
+replay(const char *path)
+{
+	char	*line = NULL;
+	size_t	 cap = 0, n = 0;
+	ssize_t	 len;
+	cJSON	*d;
+	FILE	*fp;
+
+	if ((fp = fopen(path, "re")) == NULL)
+		return 0;
+	while ((len = getline(&line, &cap, fp)) > 0 && len < JOURNAL_MAX &&
+	    line[len - 1] == '\n' &&
+	    (d = cJSON_ParseWithLength(line, (size_t)len)) != NULL) {
+		apply_delta(d);
+		cJSON_Delete(d);
+		n++;
+	}
+	free(line);
+	fclose(fp);
+	return n;
 }
 
 static void
 load(void)
 {
-	char	 path[PATH_MAX], *text = NULL;
-	cJSON	*j;
-	FILE	*fp;
-	long	 n;
+	char		 path[PATH_MAX], *text = NULL;
+	size_t		 len;
+	cJSON		*j;
 
 	if (config_path(&WA.node->cfg, WAGENTS_FILE_REL, path,
-	    sizeof(path)) == -1 || (fp = fopen(path, "r")) == NULL)
+	    sizeof(path)) == -1)
 		return;
-	if (fseek(fp, 0, SEEK_END) == 0 && (n = ftell(fp)) > 0 &&
-	    fseek(fp, 0, SEEK_SET) == 0 && (text = malloc((size_t)n)) != NULL &&
-	    fread(text, 1, (size_t)n, fp) == (size_t)n &&
-	    (j = cJSON_ParseWithLength(text, (size_t)n)) != NULL) {
-		take_all(cJSON_GetObjectItemCaseSensitive(j, "agents"));
-		ev_timer_stop(WA.node->loop, &WA.save_timer);
-		cJSON_Delete(j);
-	} else
-		log_warnx(TASK, "Cannot read %s; starting empty.", path);
-	free(text);
-	fclose(fp);
+	if (node_read_file(path, JOURNAL_MAX, &text, &len) == 0) {
+		if ((j = cJSON_ParseWithLength(text, len)) != NULL) {
+			take_all(cJSON_GetObjectItemCaseSensitive(j, "agents"));
+			WA.snap_bytes = (off_t)len;
+			cJSON_Delete(j);
+		} else
+			log_warnx(TASK, "Cannot read %s; starting empty.", path);
+		free(text);
+	} else if (errno != ENOENT)
+		log_warn(TASK, "Cannot read %s; starting empty", path);
+	journal_path(path, sizeof(path));
+	replay(path);
+	keysfile_changed(&WA.keys);
 }
 
 int
 wagents_start(struct node *n)
 {
+	char		path[PATH_MAX];
+	struct stat	sb;
+
 	WA.node = n;
+	WA.jfd = -1;
 	agents_init(&WA.t);
 	ev_timer_init(&WA.save_timer, save_cb, SAVE_DELAY, 0);
+	config_path(&n->cfg, KEYSFILE_REL, path, sizeof(path));
+	keysfile_init(&WA.keys, n->loop, path, &WA.t, KEYS_DELAY);
 	load();
+	/* client.keys starts equal to the table. */
+	keysfile_flush(&WA.keys);
+	journal_path(path, sizeof(path));
+	WA.jfd = path[0] != '\0' ? open(path, O_WRONLY | O_CREAT | O_APPEND |
+	    O_CLOEXEC, 0600) : -1;
+	if (WA.jfd == -1)
+		log_warn(TASK, "cannot open the agents journal %s", path);
+	else if (fstat(WA.jfd, &sb) == 0)
+		WA.jbytes = sb.st_size;
 	log_info(TASK, "%zu agent keys loaded.", agents_count(&WA.t));
 	return 0;
 }
@@ -170,6 +310,10 @@ wagents_stop(void)
 		ev_timer_stop(WA.node->loop, &WA.save_timer);
 		save();
 	}
+	keysfile_stop(&WA.keys);
+	if (WA.jfd != -1)
+		close(WA.jfd);
+	WA.jfd = -1;
 	agents_free(&WA.t);
 	WA.node = NULL;
 }
@@ -187,6 +331,7 @@ check_done(struct link *l, void *arg, enum link_result r, const cJSON *body)
 	all = cJSON_GetObjectItemCaseSensitive(body, "agents");
 	if (cJSON_IsArray(all)) {
 		take_all(all);
+		save_soon();
 		log_info(TASK, "Agents resynchronized from the master: %zu.",
 		    agents_count(&WA.t));
 	}
@@ -228,25 +373,14 @@ wagents_link_down(void)
 int
 wagents_on_frame(const struct frame_hdr *h, const cJSON *body)
 {
-	const cJSON	*r, *d;
-	struct agent	*a;
+	const cJSON	*d;
 	char		 mine[33];
 
 	if (h->type != FRAME_AGENTS_DELTA)
 		return 0;
-	cJSON_ArrayForEach(r, cJSON_GetObjectItemCaseSensitive(body,
-	    "upsert"))
-		upsert(r);
-	cJSON_ArrayForEach(r, cJSON_GetObjectItemCaseSensitive(body,
-	    "remove")) {
-		if (cJSON_IsString(r) &&
-		    (a = agents_remove(&WA.t, r->valuestring)) != NULL) {
-			log_debug(TASK, "Agent %s removed.", a->id);
-			drop(a, NULL);
-		}
-	}
+	apply_delta(body);
+	journal_append(body);
 	WA.deltas++;
-	changed();
 	d = cJSON_GetObjectItemCaseSensitive(body, "digest");
 	hex(mine);
 	if (cJSON_IsString(d) && strcmp(d->valuestring, mine) != 0 &&

@@ -1,9 +1,13 @@
 /*
  * wagents: a worker's replica of the agents (id, name, ip, key, groups),
- * in memory and in queue/cluster/agents.json for restarts.  After each
- * connect the worker compares its digest with the master's and takes the
- * full table when they differ; between checks the master's deltas keep it
- * equal, and a delta whose resulting digest disagrees triggers a check.
+ * in memory, in etc/client.keys for Wazuh's tools, and for restarts in
+ * queue/cluster/agents.json (a snapshot) plus agents.journal (each delta
+ * since, one JSON line).  After each connect the worker compares its
+ * digest with the master's and takes the full table when they differ;
+ * between checks the master's deltas keep it equal, and a delta whose
+ * resulting digest disagrees triggers a check.  A delta costs its own
+ * size: it is appended to the journal and to client.keys, and only a
+ * journal grown past the snapshot rewrites it.
  */
 #ifndef CLUSTERD_WAGENTS_H
 #define CLUSTERD_WAGENTS_H
@@ -17,6 +21,7 @@ struct link;
 struct node;
 
 #define WAGENTS_FILE_REL	"queue/cluster/agents.json"
+#define WAGENTS_JOURNAL_REL	"queue/cluster/agents.journal"
 
 int		 wagents_start(struct node *);
 void		 wagents_stop(void);
