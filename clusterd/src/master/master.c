@@ -527,7 +527,7 @@ rebalance_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	}
 	if (n < 2)
 		return;
-	mreg_active_counts(names, counts, n);
+	mreg_node_counts(names, n, NULL, counts);
 	for (i = 0; i < n; i++) {
 		total += counts[i];
 		max = counts[i] > max ? counts[i] : max;
@@ -865,8 +865,11 @@ nodes_json(int health)
 {
 	const struct config	*c = &M.node->cfg;
 	struct peer		*p;
-	cJSON			*data, *arr, *o;
+	cJSON			*data, *arr, *o, *k;
 	const char		*addr;
+	char			**names = NULL;
+	unsigned		*total = NULL, *active = NULL;
+	size_t			 n = 0, i = 0;
 
 	addr = strcmp(c->bind_address, "0.0.0.0") != 0 &&
 	    strcmp(c->bind_address, "::") != 0 ? c->bind_address :
@@ -881,18 +884,39 @@ nodes_json(int health)
 		mreg_health(o);
 	}
 	cJSON_AddItemToArray(arr, o);
+	/* Every worker's agent counts, in one pass over the agents. */
+	TAILQ_FOREACH(p, &M.peers, entry)
+		n++;
+	if (health && n > 0 && ((names = calloc(n, sizeof(*names))) == NULL ||
+	    (total = calloc(n, sizeof(*total))) == NULL ||
+	    (active = calloc(n, sizeof(*active))) == NULL))
+		health = 0;
+	if (health) {
+		TAILQ_FOREACH(p, &M.peers, entry)
+			names[i++] = p->name;
+		mreg_node_counts(names, n, total, active);
+	}
+	i = 0;
 	TAILQ_FOREACH(p, &M.peers, entry) {
-		if (p->state != PEER_READY)
+		if (p->state != PEER_READY) {
+			i++;
 			continue;
+		}
 		o = node_json(p->name, p->balancer ? "balancer" : "worker",
 		    p->version, p->address, p->connected_since,
 		    p->last_keepalive);
 		if (health && !p->balancer) {
 			msync_peer_health(p->sync, o);
-			mreg_node_counts(p->name, o);
+			k = cJSON_AddObjectToObject(o, "agent_counts");
+			cJSON_AddNumberToObject(k, "total", total[i]);
+			cJSON_AddNumberToObject(k, "active", active[i]);
 		}
 		cJSON_AddItemToArray(arr, o);
+		i++;
 	}
+	free(names);
+	free(total);
+	free(active);
 	return data;
 }
 

@@ -1044,46 +1044,42 @@ mreg_node_lost(const char *node)
 	return n;
 }
 
-/* Agent counts of one node for -i: total and active. */
-void
-mreg_node_counts(const char *node, cJSON *o)
-{
-	struct agent	*a;
-	size_t		 it = 0, total = 0, active = 0;
-	cJSON		*c = cJSON_AddObjectToObject(o, "agent_counts");
-
-	while ((a = strmap_next(&MR.t.by_id, &it)) != NULL) {
-		if (strcmp(a->node_name, node) != 0)
-			continue;
-		total++;
-		if (strcmp(a->status, "active") == 0)
-			active++;
-	}
-	cJSON_AddNumberToObject(c, "total", (double)total);
-	cJSON_AddNumberToObject(c, "active", (double)active);
-}
-
 const struct agents *
 mreg_table(void)
 {
 	return &MR.t;
 }
 
-/* Active agents of each named node, in one pass over the table. */
+/*
+ * Agents of each named node, all and active, in one pass over the table
+ * (a map from name to index, so many nodes cost no more than one): the
+ * health view and rebalancing ask for every worker at once.
+ */
 void
-mreg_active_counts(char *const *nodes, unsigned *counts, size_t n)
+mreg_node_counts(char *const *nodes, size_t n, unsigned *total,
+    unsigned *active)
 {
+	struct strmap	 idx;
 	struct agent	*a;
 	size_t		 it = 0, i;
+	void		*v;
 
-	memset(counts, 0, n * sizeof(*counts));
+	memset(active, 0, n * sizeof(*active));
+	if (total != NULL)
+		memset(total, 0, n * sizeof(*total));
+	strmap_init(&idx);
+	for (i = 0; i < n; i++)
+		if (strmap_put(&idx, nodes[i], (void *)(uintptr_t)(i + 1)) == -1)
+			goto done;
 	while ((a = strmap_next(&MR.t.by_id, &it)) != NULL) {
-		if (strcmp(a->status, "active") != 0)
+		if ((v = strmap_get(&idx, a->node_name)) == NULL)
 			continue;
-		for (i = 0; i < n; i++)
-			if (strcmp(a->node_name, nodes[i]) == 0) {
-				counts[i]++;
-				break;
-			}
+		i = (uintptr_t)v - 1;
+		if (total != NULL)
+			total[i]++;
+		if (strcmp(a->status, "active") == 0)
+			active[i]++;
 	}
+done:
+	strmap_free(&idx);
 }

@@ -42,9 +42,10 @@ cJSON	*mreg_check(const char *digest_hex);
 int	 mreg_command(const cJSON *req, mreg_reply_cb, void *arg);
 void	 mreg_health(cJSON *);
 void	 mreg_agent_info(const cJSON *, const char *node);
-void	 mreg_node_counts(const char *node, cJSON *);
 unsigned mreg_node_lost(const char *node);
 const struct agents *mreg_table(void);
-void	 mreg_active_counts(char *const *nodes, unsigned *counts, size_t n);
+/* Agents (total may be NULL) and active agents of each named node. */
+void	 mreg_node_counts(char *const *nodes, size_t n, unsigned *total,
+	    unsigned *active);
 
 #endif

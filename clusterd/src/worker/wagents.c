@@ -64,38 +64,59 @@ journal_path(char *out, size_t len)
 }
 
 /*
- * The snapshot: the whole table in agents.json (temp file, fsync,
- * rename, mode 0600: it holds keys), then an empty journal.  It costs
- * the table's size, so it runs after a full resynchronization and when
- * the journal has grown past the snapshot, never per delta.
+ * The snapshot: a first line {"digest":...}, then one record a line
+ * (temp file, fsync, rename, mode 0600: it holds keys), then an empty
+ * journal.  Written a record at a time, so it costs no memory beside the
+ * table; it costs the table's size in time, so it runs after a full
+ * resynchronization and when the journal has grown past the snapshot,
+ * never per delta.
  */
 static void
 save(void)
 {
-	char		 path[PATH_MAX], *s = NULL, d[33];
+	char		 path[PATH_MAX], tmp[PATH_MAX + 8], *s, d[33];
 	struct agent	*a;
-	cJSON		*j, *arr;
+	cJSON		*rec;
 	size_t		 it = 0;
+	off_t		 bytes = 0;
+	FILE		*fp;
+	int		 fd, ok = 1;
 
 	if (config_path(&WA.node->cfg, WAGENTS_FILE_REL, path,
 	    sizeof(path)) == -1)
 		return;
-	j = cJSON_CreateObject();
-	hex(d);
-	cJSON_AddStringToObject(j, "digest", d);
-	arr = cJSON_AddArrayToObject(j, "agents");
-	while ((a = strmap_next(&WA.t.by_id, &it)) != NULL)
-		cJSON_AddItemToArray(arr, agent_record_json(a));
-	if ((s = cJSON_PrintUnformatted(j)) == NULL ||
-	    node_write_file(path, s, strlen(s), 0600) == -1)
-		log_warn(TASK, "cannot save %s", path);
-	else {
-		WA.snap_bytes = (off_t)strlen(s);
-		if (WA.jfd != -1 && ftruncate(WA.jfd, 0) == 0)
-			WA.jbytes = 0;
+	snprintf(tmp, sizeof(tmp), "%s.new", path);
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) ==
+	    -1 || (fp = fdopen(fd, "w")) == NULL) {
+		log_warn(TASK, "cannot save %s", tmp);
+		if (fd != -1)
+			close(fd);
+		return;
 	}
-	cJSON_free(s);
-	cJSON_Delete(j);
+	hex(d);
+	bytes += fprintf(fp, "{\"digest\":\"%s\"}\n", d);
+	while (ok && (a = strmap_next(&WA.t.by_id, &it)) != NULL) {
+		rec = agent_record_json(a);
+		if ((s = cJSON_PrintUnformatted(rec)) == NULL ||
+		    fprintf(fp, "%s\n", s) < 0)
+			ok = 0;
+		else
+			bytes += (off_t)strlen(s) + 1;
+		cJSON_free(s);
+		cJSON_Delete(rec);
+	}
+	if (fflush(fp) != 0 || fsync(fd) != 0)
+		ok = 0;
+	if (fclose(fp) != 0)
+		ok = 0;
+	if (!ok || rename(tmp, path) == -1) {
+		log_warn(TASK, "cannot save %s", path);
+		unlink(tmp);
+		return;
+	}
+	WA.snap_bytes = bytes;
+	if (WA.jfd != -1 && ftruncate(WA.jfd, 0) == 0)
+		WA.jbytes = 0;
 }
 
 static void
@@ -226,9 +247,14 @@ apply_delta(const cJSON *body)
 			keysfile_changed(&WA.keys);
 }
 
-/* The journal's deltas over the snapshot, up to the first bad line. */
-static size_t
-replay(const char *path)
+/*
+ * Read back a file of JSON lines: the snapshot (records, after its first
+ * line) or the journal (deltas), up to the first line that does not
+ * parse, such as one cut by a crash.  A line at a time: no more memory
+ * than the table.
+ */
+static void
+replay(const char *path, int snapshot)
 {
 	char	*line = NULL;
 	size_t	 cap = 0, n = 0;
@@ -236,42 +262,40 @@ replay(const char *path)
 	cJSON	*d;
 	FILE	*fp;
 
-	if ((fp = fopen(path, "re")) == NULL)
-		return 0;
+	if ((fp = fopen(path, "re")) == NULL) {
+		if (errno != ENOENT)
+			log_warn(TASK, "Cannot read %s", path);
+		return;
+	}
 	while ((len = getline(&line, &cap, fp)) > 0 && len < JOURNAL_MAX &&
 	    line[len - 1] == '\n' &&
 	    (d = cJSON_ParseWithLength(line, (size_t)len)) != NULL) {
-		apply_delta(d);
+		if (!snapshot)
+			apply_delta(d);
+		else if (n > 0)
+			upsert(d);
 		cJSON_Delete(d);
 		n++;
 	}
+	if (!feof(fp))
+		log_warnx(TASK, "%s: stopped at line %zu, which does not parse; "
+		    "the master's table fills in the rest.", path, n + 1);
+	else if (snapshot)
+		WA.snap_bytes = ftello(fp);
 	free(line);
 	fclose(fp);
-	return n;
 }
 
 static void
 load(void)
 {
-	char		 path[PATH_MAX], *text = NULL;
-	size_t		 len;
-	cJSON		*j;
+	char	path[PATH_MAX];
 
 	if (config_path(&WA.node->cfg, WAGENTS_FILE_REL, path,
-	    sizeof(path)) == -1)
-		return;
-	if (node_read_file(path, JOURNAL_MAX, &text, &len) == 0) {
-		if ((j = cJSON_ParseWithLength(text, len)) != NULL) {
-			take_all(cJSON_GetObjectItemCaseSensitive(j, "agents"));
-			WA.snap_bytes = (off_t)len;
-			cJSON_Delete(j);
-		} else
-			log_warnx(TASK, "Cannot read %s; starting empty.", path);
-		free(text);
-	} else if (errno != ENOENT)
-		log_warn(TASK, "Cannot read %s; starting empty", path);
+	    sizeof(path)) == 0)
+		replay(path, 1);
 	journal_path(path, sizeof(path));
-	replay(path);
+	replay(path, 0);
 	keysfile_changed(&WA.keys);
 }
 

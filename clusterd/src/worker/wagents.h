@@ -1,8 +1,8 @@
 /*
  * wagents: a worker's replica of the agents (id, name, ip, key, groups),
  * in memory, in etc/client.keys for Wazuh's tools, and for restarts in
- * queue/cluster/agents.json (a snapshot) plus agents.journal (each delta
- * since, one JSON line).  After each connect the worker compares its
+ * queue/cluster/agents.snapshot (one record a line) plus agents.journal
+ * (each delta since, one JSON line).  After each connect the worker compares its
  * digest with the master's and takes the full table when they differ;
  * between checks the master's deltas keep it equal, and a delta whose
  * resulting digest disagrees triggers a check.  A delta costs its own
@@ -20,7 +20,7 @@ struct frame_hdr;
 struct link;
 struct node;
 
-#define WAGENTS_FILE_REL	"queue/cluster/agents.json"
+#define WAGENTS_FILE_REL	"queue/cluster/agents.snapshot"
 #define WAGENTS_JOURNAL_REL	"queue/cluster/agents.journal"
 
 int		 wagents_start(struct node *);
