@@ -271,8 +271,8 @@ mk(long id, const char *name, const char *ip, const char *key,
 
 	assert_non_null(a);
 	agents_format_id(id, a->id);
-	snprintf(a->name, sizeof(a->name), "%s", name);
-	snprintf(a->ip, sizeof(a->ip), "%s", ip);
+	agent_set_name(a, name);
+	agent_set_ip(a, ip);
 	snprintf(a->key, sizeof(a->key), "%s", key);
 	assert_int_equal(agent_set_groups(a, groups), 0);
 	return a;
@@ -661,7 +661,7 @@ test_key_hash(void **state)
 		sha1_hex(cat, want);
 		assert_string_equal(got, want);
 		/* Neither ip nor groups take part. */
-		snprintf(a->ip, sizeof(a->ip), "203.0.113.9");
+		agent_set_ip(a, "203.0.113.9");
 		assert_int_equal(agent_set_groups(a, "other"), 0);
 		agent_key_hash(a, got);
 		assert_string_equal(got, want);

@@ -63,8 +63,8 @@ setup(void **state)
 	snprintf(path, sizeof(path), "%s/" ARCHIVES_REL, home);
 	memset(&agent, 0, sizeof(agent));
 	strcpy(agent.id, "001");
-	strcpy(agent.name, "web-01");
-	strcpy(agent.ip, "10.0.2.15");
+	agent_set_name(&agent, "web-01");
+	agent_set_ip(&agent, "10.0.2.15");
 	return archives_open(EV_DEFAULT, home, NODE);
 }
 
@@ -388,14 +388,14 @@ test_agent_fields(void **state)
 
 	(void)state;
 	strcpy(agent.id, "1234");
-	strcpy(agent.name, "db.prod-7_x");
-	strcpy(agent.ip, "any");
+	agent_set_name(&agent, "db.prod-7_x");
+	agent_set_ip(&agent, "any");
 	event("1:/var/log/x:a");
 	archives_close();
 	ev = read_events(path);
 	assert_int_equal(cJSON_GetArraySize(ev), 1);
 	assert_int_equal(archives_open(EV_DEFAULT, home, NODE), 0);
-	strcpy(agent.ip, "2001:db8::7");
+	agent_set_ip(&agent, "2001:db8::7");
 	event("1:/var/log/x:b");
 	archives_close();
 	text = slurp(path, &len);

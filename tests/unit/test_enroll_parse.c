@@ -590,10 +590,10 @@ old_agent(struct agent *a)
 {
 	memset(a, 0, sizeof(*a));
 	strcpy(a->id, "007");
-	strcpy(a->name, "web-01");
-	strcpy(a->ip, "10.0.0.7");
+	agent_set_name(a, "web-01");
+	agent_set_ip(a, "10.0.0.7");
 	memset(a->key, 'a', AGENT_KEY_LEN);
-	strcpy(a->status, "disconnected");
+	agent_set_status(a, "disconnected");
 	a->date_add = NOW - 2 * HOUR;
 	a->disconnection_time = NOW - 2 * HOUR;
 }
@@ -665,9 +665,9 @@ test_replace_connected_refused(void **state)
 	(void)state;
 	default_force(&f);
 	old_agent(&a);
-	strcpy(a.status, "active");
+	agent_set_status(&a, "active");
 	assert_int_equal(may(&a, NULL, &f), 0);
-	strcpy(a.status, "pending");
+	agent_set_status(&a, "pending");
 	assert_int_equal(may(&a, NULL, &f), 0);
 	/* Disconnected without a time is not known to be gone long. */
 	old_agent(&a);
@@ -705,7 +705,7 @@ test_replace_never_connected(void **state)
 	(void)state;
 	default_force(&f);
 	old_agent(&a);
-	strcpy(a.status, "never_connected");
+	agent_set_status(&a, "never_connected");
 	a.disconnection_time = 0;
 	assert_int_equal(may(&a, NULL, &f), 1);
 }
@@ -719,7 +719,7 @@ test_replace_registration_time(void **state)
 	(void)state;
 	default_force(&f);
 	old_agent(&a);
-	strcpy(a.status, "never_connected");
+	agent_set_status(&a, "never_connected");
 	a.date_add = NOW - 60;
 	assert_int_equal(may(&a, NULL, &f), 0);
 	a.date_add = NOW - HOUR + 1;
@@ -763,7 +763,7 @@ test_replace_zero_thresholds(void **state)
 	f.disconnected_time = 0;
 	f.after_registration_time = 0;
 	old_agent(&a);
-	strcpy(a.status, "active");
+	agent_set_status(&a, "active");
 	a.date_add = NOW - 1;
 	a.disconnection_time = 0;
 	assert_int_equal(may(&a, NULL, &f), 1);
@@ -774,7 +774,7 @@ test_replace_zero_thresholds(void **state)
 	f.disconnected_time = HOUR;
 	assert_int_equal(may(&a, NULL, &f), 0);
 	a.date_add = NOW;
-	strcpy(a.status, "disconnected");
+	agent_set_status(&a, "disconnected");
 	a.disconnection_time = NOW - HOUR;
 	assert_int_equal(may(&a, NULL, &f), 1);
 }

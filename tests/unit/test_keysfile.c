@@ -65,7 +65,7 @@ add(struct kf *f, long id, const char *name)
 
 	assert_non_null(a);
 	agents_format_id(id, a->id);
-	snprintf(a->name, sizeof(a->name), "%s", name);
+	agent_set_name(a, name);
 	snprintf(a->key, sizeof(a->key), "k%ld", id);
 	assert_int_equal(agents_add(&f->t, a), 0);
 	return a;
@@ -202,29 +202,41 @@ test_timer(void **state)
 	assert_int_equal(f->k.rewrites + f->k.appends, 1);
 }
 
+/* One agent "001 n any k" with groups g. */
+static struct agent *
+line_agent(const char *g)
+{
+	struct agent	*a = agent_new();
+
+	assert_non_null(a);
+	strcpy(a->id, "001");
+	assert_int_equal(agent_set_name(a, "n"), 0);
+	strcpy(a->key, "k");
+	assert_int_equal(agent_set_groups(a, g), 0);
+	return a;
+}
+
 static void
 test_same_line(void **state)
 {
-	struct agent	a, b;
+	struct agent	*a = line_agent(NULL), *b = line_agent("web");
 
 	(void)state;
-	memset(&a, 0, sizeof(a));
-	strcpy(a.id, "001");
-	strcpy(a.name, "n");
-	strcpy(a.ip, "any");
-	strcpy(a.key, "k");
-	b = a;
-	assert_true(keysfile_same_line(&a, &b));
-	b.groups = (char *)"web";	/* groups are not in client.keys */
-	assert_true(keysfile_same_line(&a, &b));
-	strcpy(b.ip, "10.0.0.1");
-	assert_false(keysfile_same_line(&a, &b));
-	b = a;
-	strcpy(b.key, "j");
-	assert_false(keysfile_same_line(&a, &b));
-	b = a;
-	strcpy(b.name, "m");
-	assert_false(keysfile_same_line(&a, &b));
+	/* Groups are not in client.keys. */
+	assert_true(keysfile_same_line(a, b));
+	agent_set_ip(b, "10.0.0.1");
+	assert_false(keysfile_same_line(a, b));
+	agent_set_ip(b, "any");
+	strcpy(b->key, "j");
+	assert_false(keysfile_same_line(a, b));
+	strcpy(b->key, "k");
+	agent_set_name(b, "m");
+	assert_false(keysfile_same_line(a, b));
+	strcpy(b->id, "002");
+	agent_set_name(b, "n");
+	assert_false(keysfile_same_line(a, b));
+	agent_free(a);
+	agent_free(b);
 }
 
 int

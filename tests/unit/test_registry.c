@@ -152,15 +152,18 @@ sample(long id, const char *name, const char *ip, const char *key,
     const char *groups)
 {
 	struct agent	*a = agent_new();
+	char		 buf[64];
 
 	assert_non_null(a);
 	agents_format_id(id, a->id);
-	snprintf(a->name, sizeof(a->name), "%s", name);
-	snprintf(a->ip, sizeof(a->ip), "%s", ip);
-	snprintf(a->register_ip, sizeof(a->register_ip), "%s", ip);
+	agent_set_name(a, name);
+	agent_set_ip(a, ip);
+	agent_set_register_ip(a, ip);
 	snprintf(a->key, sizeof(a->key), "%s", key);
-	snprintf(a->version, sizeof(a->version), "v4.14.%ld", id);
-	snprintf(a->node_name, sizeof(a->node_name), "worker-%ld", id);
+	snprintf(buf, sizeof(buf), "v4.14.%ld", id);
+	agent_set_version(a, buf);
+	snprintf(buf, sizeof(buf), "worker-%ld", id);
+	agent_set_node(a, buf);
 	a->date_add = 1700000000 + id;
 	assert_int_equal(agent_set_groups(a, groups), 0);
 	return a;
@@ -290,7 +293,7 @@ test_changes_survive_reopen(void **state)
 	agents_init(&mem);
 	a = sample(1, "web-01", "10.0.0.1", KEY_A, "a,b");
 	b = sample(2, "db-01", "any", KEY_B, NULL);
-	strcpy(b->status, "active");
+	agent_set_status(b, "active");
 	c = sample(3, "gone-01", "10.0.0.3", KEY_A, "a");
 	for (i = 0; i < 9; i++)
 		ok[i] = -1;

@@ -30,6 +30,61 @@ agents_free(struct agents *t)
 	strmap_free(&t->by_ip);
 }
 
+/* Shared values: never allocated, never freed. */
+static const char S_EMPTY[] = "";
+static const char S_ANY[] = "any";
+static const char S_UNKNOWN[] = "unknown";
+static const char *const STATUSES[] = {
+	"never_connected", "pending", "active", "disconnected"
+};
+
+static int
+shared(const char *p)
+{
+	size_t	i;
+
+	if (p == S_EMPTY || p == S_ANY || p == S_UNKNOWN)
+		return 1;
+	for (i = 0; i < sizeof(STATUSES) / sizeof(STATUSES[0]); i++)
+		if (p == STATUSES[i])
+			return 1;
+	return 0;
+}
+
+static void
+drop_str(const char **f)
+{
+	if (*f != NULL && !shared(*f))
+		free((char *)(uintptr_t)*f);
+	*f = NULL;
+}
+
+/* *f = a copy of s, at most max characters; shared values are not copied. */
+static int
+set_str(const char **f, const char *s, size_t max)
+{
+	const char	*v;
+	char		*c;
+
+	if (s == NULL || *s == '\0')
+		v = S_EMPTY;
+	else if (*f != NULL && strncmp(*f, s, max) == 0 && strlen(*f) ==
+	    strnlen(s, max))
+		return 0;	/* unchanged: reports repeat the same values */
+	else if (strcmp(s, S_ANY) == 0)
+		v = S_ANY;
+	else if (strcmp(s, S_UNKNOWN) == 0)
+		v = S_UNKNOWN;
+	else {
+		if ((c = strndup(s, max)) == NULL)
+			return -1;
+		v = c;
+	}
+	drop_str(f);
+	*f = v;
+	return 0;
+}
+
 struct agent *
 agent_new(void)
 {
@@ -37,10 +92,25 @@ agent_new(void)
 
 	if ((a = calloc(1, sizeof(*a))) == NULL)
 		return NULL;
-	strcpy(a->status, "never_connected");
-	strcpy(a->node_name, "unknown");
-	strcpy(a->ip, "any");
+	a->name = S_EMPTY;
+	a->ip = a->register_ip = S_ANY;
+	a->version = S_EMPTY;
+	a->node_name = S_UNKNOWN;
+	a->status = STATUSES[0];
 	return a;
+}
+
+void
+agent_clear(struct agent *a)
+{
+	drop_str(&a->name);
+	drop_str(&a->ip);
+	drop_str(&a->register_ip);
+	drop_str(&a->version);
+	drop_str(&a->node_name);
+	a->status = NULL;
+	free(a->groups);
+	a->groups = NULL;
 }
 
 void
@@ -48,8 +118,71 @@ agent_free(struct agent *a)
 {
 	if (a == NULL)
 		return;
-	free(a->groups);
+	agent_clear(a);
 	free(a);
+}
+
+int
+agent_set_name(struct agent *a, const char *s)
+{
+	return set_str(&a->name, s, AGENT_NAME_MAX);
+}
+
+int
+agent_set_ip(struct agent *a, const char *s)
+{
+	return set_str(&a->ip, s, AGENT_IP_MAX - 1);
+}
+
+int
+agent_set_register_ip(struct agent *a, const char *s)
+{
+	return set_str(&a->register_ip, s, AGENT_IP_MAX - 1);
+}
+
+int
+agent_set_version(struct agent *a, const char *s)
+{
+	return set_str(&a->version, s, AGENT_FIELD_MAX - 1);
+}
+
+int
+agent_set_node(struct agent *a, const char *s)
+{
+	return set_str(&a->node_name, s, AGENT_FIELD_MAX - 1);
+}
+
+int
+agent_set_status(struct agent *a, const char *s)
+{
+	size_t	i;
+
+	for (i = 0; i < sizeof(STATUSES) / sizeof(STATUSES[0]); i++)
+		if (strcmp(s, STATUSES[i]) == 0) {
+			a->status = STATUSES[i];
+			return 0;
+		}
+	return -1;
+}
+
+int
+agent_copy(struct agent *dst, const struct agent *src)
+{
+	*dst = *src;
+	dst->name = dst->ip = dst->register_ip = dst->version =
+	    dst->node_name = NULL;
+	dst->groups = NULL;
+	dst->gw = NULL;
+	if (agent_set_name(dst, src->name) == -1 ||
+	    agent_set_ip(dst, src->ip) == -1 ||
+	    agent_set_register_ip(dst, src->register_ip) == -1 ||
+	    agent_set_version(dst, src->version) == -1 ||
+	    agent_set_node(dst, src->node_name) == -1 ||
+	    agent_set_groups(dst, src->groups) == -1) {
+		agent_clear(dst);
+		return -1;
+	}
+	return 0;
 }
 
 int
@@ -214,12 +347,21 @@ copy_field(const cJSON *v, char *out, size_t outlen)
 	return 0;
 }
 
+/* A string item of at most max characters, or NULL. */
+static const char *
+str_item(const cJSON *v, size_t max)
+{
+	return cJSON_IsString(v) && strlen(v->valuestring) <= max ?
+	    v->valuestring : NULL;
+}
+
 /* Rebuild a replicated record received from the master, checked. */
 struct agent *
 agent_from_record(const cJSON *r, char *err, size_t errlen)
 {
 	struct agent	*a;
 	const cJSON	*g;
+	const char	*name, *ip;
 	size_t		 i;
 
 	if (!cJSON_IsArray(r) || cJSON_GetArraySize(r) != 5 ||
@@ -228,9 +370,11 @@ agent_from_record(const cJSON *r, char *err, size_t errlen)
 		return NULL;
 	}
 	g = cJSON_GetArrayItem(r, 4);
+	name = str_item(cJSON_GetArrayItem(r, 1), AGENT_NAME_MAX);
+	ip = str_item(cJSON_GetArrayItem(r, 2), AGENT_IP_MAX - 1);
 	if (copy_field(cJSON_GetArrayItem(r, 0), a->id, sizeof(a->id)) ||
-	    copy_field(cJSON_GetArrayItem(r, 1), a->name, sizeof(a->name)) ||
-	    copy_field(cJSON_GetArrayItem(r, 2), a->ip, sizeof(a->ip)) ||
+	    name == NULL || ip == NULL || agent_set_name(a, name) == -1 ||
+	    agent_set_ip(a, ip) == -1 ||
 	    copy_field(cJSON_GetArrayItem(r, 3), a->key, sizeof(a->key)) ||
 	    !cJSON_IsString(g) || strlen(g->valuestring) > AGENT_GROUPS_MAX ||
 	    !agents_valid_id(a->id) || !agents_valid_name(a->name) ||

@@ -25,16 +25,23 @@
 #define AGENT_GROUP_NAME_MAX	255
 #define AGENT_FIELD_MAX		64	/* version, node name */
 
+/*
+ * One agent.  The text fields other than id and key are pointers, set by
+ * the agent_set_*() functions below and owned by the agent: a table of
+ * 50,000 agents held every one of them at its largest size before.
+ * Common values ("", "any", "unknown") and the four statuses are shared
+ * constants, never copied.  Each field's length is bounded by its setter.
+ */
 struct agent {
 	char		 id[AGENT_ID_MAX];
-	char		 name[AGENT_NAME_MAX + 1];
-	char		 ip[AGENT_IP_MAX];		/* "any" or an address */
-	char		 register_ip[AGENT_IP_MAX];
 	char		 key[AGENT_KEY_LEN + 1];
+	const char	*name;		/* at most AGENT_NAME_MAX */
+	const char	*ip;		/* "any" or an address */
+	const char	*register_ip;
+	const char	*version;	/* "" when not known */
+	const char	*node_name;	/* "unknown" until a node serves it */
+	const char	*status;	/* connection_status: a constant */
 	char		*groups;			/* "g1,g2" or NULL */
-	char		 version[AGENT_FIELD_MAX];
-	char		 status[20];		/* connection_status */
-	char		 node_name[AGENT_FIELD_MAX];
 	time_t		 date_add;
 	time_t		 last_keepalive;
 	time_t		 disconnection_time;
@@ -59,6 +66,19 @@ void		 agents_free(struct agents *);
 struct agent	*agent_new(void);
 void		 agent_free(struct agent *);
 int		 agent_set_groups(struct agent *, const char *);
+/* Set a text field to a copy of s, cut at the field's bound; -1 when out
+ * of memory (the field is then unchanged).  A status must be one of the
+ * four (never_connected, pending, active, disconnected): -1 otherwise. */
+int		 agent_set_name(struct agent *, const char *);
+int		 agent_set_ip(struct agent *, const char *);
+int		 agent_set_register_ip(struct agent *, const char *);
+int		 agent_set_version(struct agent *, const char *);
+int		 agent_set_node(struct agent *, const char *);
+int		 agent_set_status(struct agent *, const char *);
+/* A deep copy of src's stored fields into dst (a zeroed or cleared
+ * struct), for another thread; agent_clear() frees what it holds. */
+int		 agent_copy(struct agent *dst, const struct agent *src);
+void		 agent_clear(struct agent *);
 int		 agents_add(struct agents *, struct agent *);
 struct agent	*agents_remove(struct agents *, const char *id);
 struct agent	*agents_by_id(const struct agents *, const char *id);

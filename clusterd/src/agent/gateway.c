@@ -142,7 +142,7 @@ set_status(struct agent *a, const char *st)
 {
 	if (strcmp(a->status, st) == 0)
 		return;
-	snprintf(a->status, sizeof(a->status), "%s", st);
+	agent_set_status(a, st);
 	if (strcmp(st, "disconnected") == 0)
 		a->disconnection_time = time(NULL);
 }
@@ -680,7 +680,7 @@ gateway_agent_gone(struct agent *a, struct agent *r)
 	if (G.node == NULL)
 		return;
 	if (r != NULL && strcmp(r->key, a->key) == 0) {
-		memcpy(r->status, a->status, sizeof(r->status));
+		r->status = a->status;
 		r->last_keepalive = a->last_keepalive;
 		r->disconnection_time = a->disconnection_time;
 		r->info_hash = a->info_hash;

@@ -441,13 +441,12 @@ mreg_enroll(const struct enroll_req *req, const char *src_ip,
 		drop_agent(old_name, p->removed);
 	}
 	agents_format_id(MR.t.next_id++, a->id);
-	snprintf(a->name, sizeof(a->name), "%s", req->name);
-	snprintf(a->ip, sizeof(a->ip), "%s", ip);
-	snprintf(a->register_ip, sizeof(a->register_ip), "%s", ip);
-	snprintf(a->version, sizeof(a->version), "%s", req->version);
 	random_key(a->key);
 	a->date_add = now;
-	if (agent_set_groups(a, req->groups) == -1 || agents_add(&MR.t, a) ==
+	if (agent_set_name(a, req->name) == -1 || agent_set_ip(a, ip) == -1 ||
+	    agent_set_register_ip(a, ip) == -1 ||
+	    agent_set_version(a, req->version) == -1 ||
+	    agent_set_groups(a, req->groups) == -1 || agents_add(&MR.t, a) ==
 	    -1) {
 		agent_free(a);
 		cJSON_Delete(p->removed);
@@ -458,8 +457,8 @@ mreg_enroll(const struct enroll_req *req, const char *src_ip,
 	}
 	memcpy(p->id, a->id, sizeof(p->id));
 	memcpy(p->key, a->key, sizeof(p->key));
-	memcpy(p->name, a->name, sizeof(p->name));
-	memcpy(p->ip, a->ip, sizeof(p->ip));
+	snprintf(p->name, sizeof(p->name), "%s", a->name);
+	snprintf(p->ip, sizeof(p->ip), "%s", a->ip);
 	p->cb = cb;
 	p->arg = arg;
 	MR.committing++;
@@ -962,8 +961,8 @@ mreg_agent_info(const cJSON *body, const char *node)
 		if (strcmp(a->status, v->valuestring) != 0)
 			log_debug(TASK, "Agent %s is %s (%s).", a->id,
 			    v->valuestring, node);
-		snprintf(a->status, sizeof(a->status), "%s", v->valuestring);
-		snprintf(a->node_name, sizeof(a->node_name), "%s", node);
+		agent_set_status(a, v->valuestring);
+		agent_set_node(a, node);
 		v = cJSON_GetObjectItemCaseSensitive(u, "last_keepalive");
 		if (cJSON_IsNumber(v))
 			a->last_keepalive = (time_t)v->valuedouble;
@@ -973,8 +972,7 @@ mreg_agent_info(const cJSON *body, const char *node)
 		info = cJSON_GetObjectItemCaseSensitive(u, "info");
 		v = cJSON_GetObjectItemCaseSensitive(info, "version");
 		if (cJSON_IsString(v))
-			snprintf(a->version, sizeof(a->version), "%s",
-			    v->valuestring);
+			agent_set_version(a, v->valuestring);
 		registry_agent_info(a, info);
 	}
 	at = cJSON_GetObjectItemCaseSensitive(body, "at");
@@ -984,9 +982,9 @@ mreg_agent_info(const cJSON *body, const char *node)
 			continue;
 		if (cJSON_IsNumber(at))
 			a->last_keepalive = (time_t)at->valuedouble;
-		snprintf(a->node_name, sizeof(a->node_name), "%s", node);
+		agent_set_node(a, node);
 		if (strcmp(a->status, "active") != 0) {	/* alive is active */
-			strcpy(a->status, "active");
+			agent_set_status(a, "active");
 			registry_agent_info(a, NULL);
 		}
 	}
@@ -1009,7 +1007,7 @@ sweep_cb(struct ev_loop *loop, ev_timer *t, int revents)
 		    difftime(now, a->last_keepalive) <
 		    MR.node->cfg.agents_disconnection_time)
 			continue;
-		strcpy(a->status, "disconnected");
+		agent_set_status(a, "disconnected");
 		a->disconnection_time = now;
 		registry_agent_info(a, NULL);
 	}
@@ -1036,7 +1034,7 @@ mreg_node_lost(const char *node)
 		    (strcmp(a->status, "active") != 0 &&
 		    strcmp(a->status, "pending") != 0))
 			continue;
-		strcpy(a->status, "disconnected");
+		agent_set_status(a, "disconnected");
 		a->disconnection_time = now;
 		registry_agent_info(a, NULL);
 		n++;

@@ -146,12 +146,19 @@ migrate(char *err, size_t errlen)
 	return 0;
 }
 
-static void
-col_copy(sqlite3_stmt *st, int i, char *out, size_t outlen)
+/* Column i as text; "" for NULL. */
+static const char *
+col_text(sqlite3_stmt *st, int i)
 {
 	const unsigned char	*v = sqlite3_column_text(st, i);
 
-	snprintf(out, outlen, "%s", v != NULL ? (const char *)v : "");
+	return v != NULL ? (const char *)v : "";
+}
+
+static void
+col_copy(sqlite3_stmt *st, int i, char *out, size_t outlen)
+{
+	snprintf(out, outlen, "%s", col_text(st, i));
 }
 
 /* Load every agent with its groups in priority order into t. */
@@ -178,17 +185,19 @@ load(struct agents *t, char *err, size_t errlen)
 		if ((a = agent_new()) == NULL)
 			goto fail;
 		agents_format_id(sqlite3_column_int64(st, 0), a->id);
-		col_copy(st, 1, a->name, sizeof(a->name));
-		col_copy(st, 2, a->ip, sizeof(a->ip));
-		col_copy(st, 3, a->register_ip, sizeof(a->register_ip));
 		col_copy(st, 4, a->key, sizeof(a->key));
-		col_copy(st, 5, a->version, sizeof(a->version));
 		a->date_add = sqlite3_column_int64(st, 6);
 		a->last_keepalive = sqlite3_column_int64(st, 7);
-		col_copy(st, 8, a->status, sizeof(a->status));
 		a->disconnection_time = sqlite3_column_int64(st, 9);
-		col_copy(st, 10, a->node_name, sizeof(a->node_name));
-		if (agents_add(t, a) == -1) {
+		/* A status this version does not know reads as never
+		 * connected; the next report sets it. */
+		agent_set_status(a, col_text(st, 8));
+		if (agent_set_name(a, col_text(st, 1)) == -1 ||
+		    agent_set_ip(a, col_text(st, 2)) == -1 ||
+		    agent_set_register_ip(a, col_text(st, 3)) == -1 ||
+		    agent_set_version(a, col_text(st, 5)) == -1 ||
+		    agent_set_node(a, col_text(st, 10)) == -1 ||
+		    agents_add(t, a) == -1) {
 			agent_free(a);
 			goto fail;
 		}
@@ -539,7 +548,7 @@ done_cb(struct ev_loop *loop, ev_async *w, int revents)
 		next = j->next;
 		if (j->cb != NULL)
 			j->cb(j->arg, j->ok);
-		free(j->a.groups);
+		agent_clear(&j->a);
 		cJSON_Delete(j->info);
 		free(j);
 	}
@@ -633,8 +642,9 @@ registry_put_agent(const struct agent *a, long next_id, registry_done cb,
 {
 	struct reg_job	*j = job_new(REG_PUT_AGENT, cb, arg);
 
-	j->a = *a;
-	j->a.groups = a->groups != NULL ? strdup(a->groups) : NULL;
+	/* The thread gets its own copy: the table's may change meanwhile. */
+	if (agent_copy(&j->a, a) == -1)
+		fatal("registry: out of memory");
 	j->next_id = next_id;
 	enqueue(j);
 }
@@ -695,8 +705,9 @@ registry_agent_info(const struct agent *a, const cJSON *info)
 	struct reg_job	*j = job_new(REG_INFO, NULL, NULL);
 
 	memcpy(j->a.id, a->id, sizeof(j->a.id));
-	memcpy(j->a.status, a->status, sizeof(j->a.status));
-	memcpy(j->a.node_name, a->node_name, sizeof(j->a.node_name));
+	j->a.status = a->status;	/* a constant */
+	if (agent_set_node(&j->a, a->node_name) == -1)
+		fatal("registry: out of memory");
 	j->a.last_keepalive = a->last_keepalive;
 	j->a.disconnection_time = a->disconnection_time;
 	j->info = info != NULL ? cJSON_Duplicate(info, 1) : NULL;
