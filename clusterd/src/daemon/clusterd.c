@@ -133,7 +133,9 @@ on_hup(struct ev_loop *loop, ev_signal *w, int revents)
 	    strcmp(nc.enrollment_key, N.cfg.enrollment_key) != 0 ||
 	    nc.gateway != N.cfg.gateway ||
 	    strcmp(nc.gateway_address, N.cfg.gateway_address) != 0 ||
-	    nc.gateway_port != N.cfg.gateway_port)
+	    nc.gateway_port != N.cfg.gateway_port ||
+	    strcmp(nc.metrics_address, N.cfg.metrics_address) != 0 ||
+	    nc.metrics_port != N.cfg.metrics_port)
 		log_warnx("Main", "Reload: names, key, addresses, ports, "
 		    "certificates and home take effect only after a restart.");
 	/* Enrollment policy applies at once. */
