@@ -26,11 +26,14 @@
 #include "base/clusterkey.h"
 #include "base/config.h"
 #include "base/log.h"
+#include "base/metrics.h"
 #include "base/node.h"
 #include "base/reap.h"
 #include "base/version.h"
 #include "master/master.h"
 #include "net/control.h"
+#include "net/link.h"
+#include "net/scrape.h"
 #include "net/tls.h"
 #include "uplink/uplink.h"
 #include "worker/worker.h"
@@ -69,6 +72,7 @@ on_term(struct ev_loop *loop, ev_signal *w, int revents)
 		master_stop();
 	else
 		uplink_stop();
+	scrape_stop();
 	control_shutdown();
 	ev_break(loop, EVBREAK_ALL);
 }
@@ -383,9 +387,15 @@ main(int argc, char *argv[])
 	if (control_init(N.loop, sockpath, N.cfg.node_type == NODE_MASTER ?
 	    master_control : uplink_control, NULL) == -1)
 		goto done;
+	/* The roles' services register their own collectors as they start. */
+	if (metrics_register(node_metrics, &N) == -1 ||
+	    metrics_register(link_metrics, NULL) == -1)
+		fatalx("too many metrics collectors");
 	if ((N.cfg.node_type == NODE_MASTER ? master_start(&N) :
 	    uplink_start(&N, N.cfg.node_type == NODE_BALANCER ?
 	    &balancer_role : &worker_role)) == -1)
+		goto done;
+	if (N.cfg.metrics_port != 0 && scrape_start(&N) == -1)
 		goto done;
 
 	ev_signal_init(&sig_term, on_term, SIGTERM);
@@ -410,6 +420,7 @@ main(int argc, char *argv[])
 done:
 	if (rv != 0)
 		unlink(pidpath);	/* no stale pid after a failed start */
+	scrape_stop();
 	control_shutdown();
 	tls_ctx_free(N.ctx);
 	log_close();

@@ -939,6 +939,8 @@ master_command(const cJSON *req, void (*reply)(void *, cJSON *), void *arg)
 		reply(arg, control_ok(nodes_json(0)));
 	else if (strcmp(cmd->valuestring, "health") == 0)
 		reply(arg, control_ok(nodes_json(1)));
+	else if (strcmp(cmd->valuestring, "stats") == 0)
+		reply(arg, control_stats());
 	else if (pools_command(req, &resp))
 		reply(arg, resp);
 	else if (!mreg_command(req, reply, arg))

@@ -333,8 +333,8 @@ status_json(void)
 }
 
 /*
- * Control commands on a worker or balancer: "status" and the role's own
- * commands are answered locally; cluster-wide commands are forwarded to
+ * Control commands on a worker or balancer: "status", "stats" and the
+ * role's own commands are answered locally; cluster-wide commands are forwarded to
  * the master, which alone has the whole picture.
  */
 void
@@ -346,6 +346,10 @@ uplink_control(struct control_client *cl, const cJSON *req, void *arg)
 	(void)arg;
 	if (strcmp(cmd->valuestring, "status") == 0) {
 		control_reply(cl, control_ok(status_json()));
+		return;
+	}
+	if (strcmp(cmd->valuestring, "stats") == 0) {
+		control_reply(cl, control_stats());
 		return;
 	}
 	if (U.role->control != NULL && U.role->control(cl, req))
