@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "base/buf.h"
+#include "base/log.h"
 #include "base/metrics.h"
 
 /* One metric of a scrape: its definition and its sample lines so far. */
@@ -28,14 +29,17 @@ static size_t	ncollectors;
 
 /*
  * Add a collector, run at every scrape after those registered before it.
- * Returns -1 when METRICS_COLLECTORS_MAX are registered (a program error,
- * which the caller logs).
+ * Returns -1, logged, when METRICS_COLLECTORS_MAX are registered: a
+ * program error that leaves the collector's metrics out, nothing worse.
  */
 int
 metrics_register(metrics_collector fn, void *arg)
 {
-	if (ncollectors == METRICS_COLLECTORS_MAX)
+	if (ncollectors == METRICS_COLLECTORS_MAX) {
+		log_errx("Metrics", "More than %d collectors: some metrics are "
+		    "left out.", METRICS_COLLECTORS_MAX);
 		return -1;
+	}
 	collectors[ncollectors].fn = fn;
 	collectors[ncollectors].arg = arg;
 	ncollectors++;

@@ -388,9 +388,8 @@ main(int argc, char *argv[])
 	    master_control : uplink_control, NULL) == -1)
 		goto done;
 	/* The roles' services register their own collectors as they start. */
-	if (metrics_register(node_metrics, &N) == -1 ||
-	    metrics_register(link_metrics, NULL) == -1)
-		fatalx("too many metrics collectors");
+	metrics_register(node_metrics, &N);
+	metrics_register(link_metrics, NULL);
 	if ((N.cfg.node_type == NODE_MASTER ? master_start(&N) :
 	    uplink_start(&N, N.cfg.node_type == NODE_BALANCER ?
 	    &balancer_role : &worker_role)) == -1)

@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "base/log.h"
+#include "base/metrics.h"
 #include "base/node.h"
 #include "master/msync.h"
 #include "net/link.h"
@@ -52,7 +53,30 @@ static struct {
 	uint32_t		 next_transfer;
 	double			 scan_at;
 	TAILQ_HEAD(, msync_peer) peers;
+	unsigned long		 rounds;		/* workers' results */
+	double			 rounds_seconds;
 } MS;
+
+static const struct metrics_def M_ROUNDS = {
+	"clusterd_sync_rounds_total", METRICS_COUNTER,
+	"Sync rounds the workers reported applied."
+};
+static const struct metrics_def M_SECONDS = {
+	"clusterd_sync_seconds_total", METRICS_COUNTER,
+	"Seconds the workers' applied sync rounds took, as they reported."
+};
+static const struct metrics_def M_FILES = {
+	"clusterd_sync_files", METRICS_GAUGE,
+	"Files in the master's shared set, at its last scan."
+};
+static const struct metrics_def M_PEER_IN_SYNC = {
+	"clusterd_peer_in_sync", METRICS_GAUGE,
+	"1 when the worker's last integrity check matched the master's files."
+};
+static const struct metrics_def M_PEER_LAST = {
+	"clusterd_peer_sync_last_seconds", METRICS_GAUGE,
+	"Seconds the worker's last applied sync round took, as it reported."
+};
 
 static cJSON *
 digest_json(const uint8_t d[16])
@@ -144,6 +168,26 @@ periodic_cb(struct ev_loop *loop, ev_timer *t, int revents)
  * The first scan runs before workers are served, on the loop's thread:
  * start-up may wait for it, workers must never get a plan from nothing.
  */
+/* A collector (metrics.h): the master's side of sync, every worker. */
+static void
+msync_metrics(struct metrics *m, void *arg)
+{
+	(void)arg;
+	metrics_put(m, &M_ROUNDS, (double)MS.rounds, NULL);
+	metrics_put(m, &M_SECONDS, MS.rounds_seconds, NULL);
+	metrics_put(m, &M_FILES, (double)MS.idx->nfiles, NULL);
+}
+
+/* One worker's sync metrics, labelled peer (master.c's collector). */
+void
+msync_peer_metrics(const struct msync_peer *p, struct metrics *m,
+    const char *peer)
+{
+	metrics_put(m, &M_PEER_IN_SYNC, p->have_digest &&
+	    memcmp(p->digest, MS.idx->digest, 16) == 0, "peer", peer, NULL);
+	metrics_put(m, &M_PEER_LAST, p->sync_took, "peer", peer, NULL);
+}
+
 int
 msync_start(struct node *n)
 {
@@ -166,6 +210,7 @@ msync_start(struct node *n)
 	ev_timer_init(&MS.periodic, periodic_cb, n->cfg.sync_interval,
 	    n->cfg.sync_interval);
 	ev_timer_start(n->loop, &MS.periodic);
+	metrics_register(msync_metrics, NULL);
 	return 0;
 }
 
@@ -174,6 +219,7 @@ msync_stop(void)
 {
 	if (MS.node == NULL)
 		return;
+	metrics_unregister(msync_metrics, NULL);
 	ev_timer_stop(MS.node->loop, &MS.periodic);
 	watch_free(MS.watch);
 	scanner_free(MS.scanner);
@@ -527,7 +573,10 @@ handle_result(struct msync_peer *p, const struct frame_hdr *h,
 	const cJSON	*took = cJSON_GetObjectItemCaseSensitive(body, "took");
 
 	p->sync_at = node_wall_now();
-	p->sync_took = cJSON_IsNumber(took) ? took->valuedouble : 0;
+	p->sync_took = cJSON_IsNumber(took) && took->valuedouble >= 0 ?
+	    took->valuedouble : 0;
+	MS.rounds++;
+	MS.rounds_seconds += p->sync_took;
 	p->created = num(body, "created");
 	p->updated = num(body, "updated");
 	p->deleted = num(body, "deleted");
