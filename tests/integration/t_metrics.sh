@@ -93,6 +93,7 @@ wait_for 15 "the file synchronized" converged master1 worker1
 wait_for 10 "settled again" settled
 [ "$(m worker1 clusterd_sync_rounds_total)" = $((rounds + 1)) ] ||
 	fail "rounds: $rounds before, $(m worker1 clusterd_sync_rounds_total) after"
+expect master1 'clusterd_peer_sync_lag_seconds{peer="worker1"}' 0
 pass "a sync round counted by the worker and the master"
 
 # --stats prints the text the endpoint serves: the same metrics, help

@@ -38,6 +38,7 @@ struct msync_peer {
 	/* for cluster_control -i */
 	uint8_t			 digest[16];	/* worker's, last check */
 	int			 have_digest;
+	ev_tstamp		 since;		/* connected, for the lag */
 	double			 check_at, check_took;
 	double			 sync_at, sync_took;
 	size_t			 created, updated, deleted;
@@ -52,6 +53,7 @@ static struct {
 	ev_timer		 periodic;
 	uint32_t		 next_transfer;
 	double			 scan_at;
+	ev_tstamp		 changed_at;	/* the digest, last */
 	TAILQ_HEAD(, msync_peer) peers;
 	unsigned long		 rounds;		/* workers' results */
 	double			 rounds_seconds;
@@ -72,6 +74,11 @@ static const struct metrics_def M_FILES = {
 static const struct metrics_def M_PEER_IN_SYNC = {
 	"clusterd_peer_in_sync", METRICS_GAUGE,
 	"1 when the worker's last integrity check matched the master's files."
+};
+static const struct metrics_def M_PEER_LAG = {
+	"clusterd_peer_sync_lag_seconds", METRICS_GAUGE,
+	"Seconds the worker has been behind the master's files (since they "
+	"changed, or since it connected); 0 when in sync."
 };
 static const struct metrics_def M_PEER_LAST = {
 	"clusterd_peer_sync_last_seconds", METRICS_GAUGE,
@@ -134,6 +141,7 @@ scan_done(struct integ_index *idx, unsigned gen, void *arg)
 	MS.idx = idx;
 	if (!changed)
 		return;
+	MS.changed_at = ev_now(MS.node->loop);
 	/*
 	 * A worker known to hold the previous tree gets the difference pushed
 	 * at once; any other is told the digest and runs a check.
@@ -178,13 +186,23 @@ msync_metrics(struct metrics *m, void *arg)
 	metrics_put(m, &M_FILES, (double)MS.idx->nfiles, NULL);
 }
 
-/* One worker's sync metrics, labelled peer (master.c's collector). */
+/*
+ * One worker's sync metrics, labelled peer (master.c's collector).  Its
+ * lag counts from the later of the master's last change and its connect
+ * until a check shows it in sync.
+ */
 void
 msync_peer_metrics(const struct msync_peer *p, struct metrics *m,
     const char *peer)
 {
-	metrics_put(m, &M_PEER_IN_SYNC, p->have_digest &&
-	    memcmp(p->digest, MS.idx->digest, 16) == 0, "peer", peer, NULL);
+	int		in_sync = p->have_digest &&
+	    memcmp(p->digest, MS.idx->digest, 16) == 0;
+	ev_tstamp	from = p->since > MS.changed_at ? p->since :
+	    MS.changed_at;
+
+	metrics_put(m, &M_PEER_IN_SYNC, in_sync, "peer", peer, NULL);
+	metrics_put(m, &M_PEER_LAG, in_sync ? 0 : ev_now(MS.node->loop) - from,
+	    "peer", peer, NULL);
 	metrics_put(m, &M_PEER_LAST, p->sync_took, "peer", peer, NULL);
 }
 
@@ -199,6 +217,7 @@ msync_start(struct node *n)
 		return -1;
 	}
 	MS.scan_at = node_wall_now();
+	MS.changed_at = ev_now(n->loop);
 	log_info("Local integrity", "Finished in %.3fs. %zu files.",
 	    MS.idx->duration, MS.idx->nfiles);
 	if ((MS.scanner = scanner_new(n->loop, n->cfg.home, MS.idx, scan_done,
@@ -246,6 +265,7 @@ msync_peer_new(struct link *l, const char *ctx)
 		return NULL;
 	p->link = l;
 	p->ctx = ctx;
+	p->since = ev_now(MS.node->loop);
 	TAILQ_INSERT_TAIL(&MS.peers, p, entry);
 	return p;
 }
