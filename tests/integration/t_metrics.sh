@@ -27,10 +27,11 @@ expect() {
 	[ "$got" = "$3" ] || fail "$1: $2 is $got, not $3"
 }
 
+V=$("$CLUSTERD" -V | cut -d' ' -f2)
 log_has master1 "Serving metrics on http://127\.0\.0\.1:$MPORT/metrics\." ||
 	fail "a bare port must listen on loopback"
-expect master1 'clusterd_info{version="0.1.0",cluster="itest",node="master1",role="master"}' 1
-expect worker1 'clusterd_info{version="0.1.0",cluster="itest",node="worker1",role="worker"}' 1
+expect master1 "clusterd_info{version=\"$V\",cluster=\"itest\",node=\"master1\",role=\"master\"}" 1
+expect worker1 "clusterd_info{version=\"$V\",cluster=\"itest\",node=\"worker1\",role=\"worker\"}" 1
 expect master1 'clusterd_peer_up{peer="worker1",type="worker"}' 1
 expect worker1 clusterd_uplink_up 1
 expect worker1 clusterd_uplink_connects_total 1
