@@ -143,6 +143,11 @@ family(struct metrics *m, const struct metrics_def *def)
 	return f;
 }
 
+/*
+ * One sample of def: "name{k="v",...} value" appended to its metric's
+ * lines, so a collector may put its metrics in any order and several
+ * collectors may add to one metric.
+ */
 void
 metrics_put(struct metrics *m, const struct metrics_def *def, double value,
     ...)

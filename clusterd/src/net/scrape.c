@@ -80,6 +80,7 @@ answer(struct client *cl, int status, int head_only)
 	free(text);
 }
 
+/* Bytes arrived: answer once they make a whole head, or a refused one. */
 static void
 client_data(struct conn *c)
 {
@@ -158,6 +159,10 @@ refuse_busy(int fd, const char *addr)
 	S.busy = 0;
 }
 
+/*
+ * A new connection: counted as silent (preauth) until its head is whole;
+ * reads go 1 KiB at a time and stop at HTTP_HEAD_MAX.
+ */
 static void
 accept_cb(struct listener *l, int fd, const char *addr, void *arg)
 {
