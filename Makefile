@@ -13,6 +13,9 @@
 # a folder may include only headers of folders before it (checked by
 # scripts/check-layers.sh, part of `make check`).
 
+# `make` alone builds the programs, though the libraries' rules come first.
+.DEFAULT_GOAL := all
+
 CC	?= cc
 PREFIX	?= /usr/local
 DESTDIR	?=

@@ -7,6 +7,8 @@
  * opens only a regular file, read-only, for its first 4096 bytes, so no
  * input can block on a FIFO, wake a device or write anything.
  */
+#include <arpa/inet.h>
+
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -24,6 +26,20 @@ static int
 duration_ok(double d)
 {
 	return isfinite(d) && d >= 0.01 - 1e-12 && d <= 86400;
+}
+
+/* metrics_listen: off, or a numeric address the listener can bind. */
+static void
+check_metrics(const struct config *c)
+{
+	unsigned char	bin[16];
+
+	if (c->metrics_port == 0) {
+		CHECK(c->metrics_address[0] == '\0');
+		return;
+	}
+	CHECK(inet_pton(strchr(c->metrics_address, ':') != NULL ? AF_INET6 :
+	    AF_INET, c->metrics_address, bin) == 1);
 }
 
 /* What "valid" promises to the daemon, rule by rule. */
@@ -49,6 +65,7 @@ check_valid(const struct config *c)
 	CHECK(duration_ok(c->reconnect_max));
 	CHECK(c->reconnect_min <= c->reconnect_max);
 	CHECK(c->keepalive_timeout > c->keepalive_interval);
+	check_metrics(c);
 }
 
 int

@@ -2,7 +2,8 @@
 # (loopback addresses): a worker the rendered configuration lacks is added,
 # a server the cluster lacks is deleted, operators' edits (drain, remove,
 # ready) reach both balancers, a HAProxy reload keeps them, a new worker
-# enters both pools by itself and a gone one leaves them.
+# enters both pools by itself and a gone one leaves them.  The balancers'
+# metrics count HAProxy's servers by state and see HAProxy go and return.
 . "$(dirname "$0")/lib.sh"
 
 command -v haproxy >/dev/null || fail "haproxy is not installed"
@@ -124,6 +125,26 @@ ans=$(python3 -c 'import socket,sys; print(socket.create_connection(("127.0.0.1"
 [ "$ans" = "up 50%" ] || fail "worker1's agent-check answer with 10 of max_agents 20: $ans"
 pass "agent-check answers a weight from max_agents: $ans"
 
+# The balancers' metrics (cluster_control --stats): the pools as HAProxy
+# holds them, worker1 up and worker2 drained, and the master's lists.
+lbstat() {	# lbstat NODE SERIES: its value in NODE's --stats
+	ctl "$1" --stats > "$T/$1.stats" &&
+		python3 "$TOP/tests/integration/metrics.py" --file "$T/$1.stats" "$2"
+}
+lbis() { [ "$(lbstat "$1" "$2")" = "$3" ]; }
+for lb in lb1 lb2; do
+	wait_for 10 "$lb: one agents server drained" lbis $lb 'clusterd_balancer_servers{pool="agents",state="drain"}' 1
+	wait_for 10 "$lb: one agents server up" lbis $lb 'clusterd_balancer_servers{pool="agents",state="up"}' 1
+	lbis $lb 'clusterd_balancer_pool_servers{pool="agents"}' 2 || fail "$lb: agents pool"
+	lbis $lb 'clusterd_balancer_pool_servers{pool="enrollment"}' 3 || fail "$lb: enrollment pool"
+	lbis $lb clusterd_balancer_haproxy_up 1 || fail "$lb: haproxy_up"
+	lbis $lb clusterd_balancer_serving 1 || fail "$lb: serving"
+	lbis $lb clusterd_uplink_up 1 || fail "$lb: uplink_up"
+	[ "$(lbstat $lb clusterd_balancer_edits_total)" -ge 2 ] || fail "$lb: edits"
+	lbis master1 "clusterd_peer_up{peer=\"$lb\",type=\"balancer\"}" 1 || fail "master: $lb up"
+done
+pass "the balancers' metrics: servers by state, the master's pools, HAProxy and the uplink up"
+
 # A reload keeps the edit (server-state file) and the added server (config).
 old=$(cat "$T/lb1/haproxy.pid")
 haproxy -D -f "$T/lb1/haproxy.cfg" -p "$T/lb1/haproxy.pid" -x "$T/lb1/admin.sock" \
@@ -167,6 +188,7 @@ pass "a worker gone longer than pool_leave_after leaves both pools"
 # configuration; the balancer notices the outage once and the recovery.
 kill -9 "$(cat "$T/lb2/haproxy.pid")"
 wait_for 10 "lb2 notices HAProxy is gone" log_has lb2 'HAProxy: .*admin.sock'
+wait_for 5 "lb2's metrics say so" lbis lb2 clusterd_balancer_haproxy_up 0
 rm -f "$T/lb2/admin.sock"
 haproxy -D -f "$T/lb2/haproxy.cfg" -p "$T/lb2/haproxy.pid" 2>> "$T/haproxy2.stderr" ||
 	fail "haproxy lb2 restart"
@@ -174,6 +196,7 @@ PIDS+=("$(cat "$T/lb2/haproxy.pid")")
 [ "$(srv lb2 workers_agents worker2)" = "ready 127.0.0.1:$G2" ] ||
 	fail "after a restart: $(srv lb2 workers_agents worker2)"
 wait_for 10 "lb2 sees HAProxy again" log_has lb2 'HAProxy answers again'
+wait_for 5 "and its metrics" lbis lb2 clusterd_balancer_haproxy_up 1
 [ "$(log_count lb2 'HAProxy: .*admin.sock')" -eq 1 ] || fail "the outage is logged more than once"
 pass "a HAProxy restart keeps the pools (rewritten haproxy.cfg); the outage is logged once"
 

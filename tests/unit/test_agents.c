@@ -469,6 +469,41 @@ test_by_ip(void **state)
 	agents_free(&t);
 }
 
+/* Counts by status follow agents_statuses; an unknown one is not counted. */
+static void
+test_count_status(void **state)
+{
+	static const char *const st[] = {
+		"active", "pending", "active", "never_connected", "bogus",
+		"disconnected", "active"
+	};
+	unsigned long	 n[AGENTS_NSTATUS];
+	struct agents	 t;
+	struct agent	*a;
+	size_t		 i;
+
+	(void)state;
+	agents_init(&t);
+	agents_count_status(&t, n);
+	for (i = 0; i < AGENTS_NSTATUS; i++)
+		assert_int_equal(n[i], 0);
+	for (i = 0; i < sizeof(st) / sizeof(st[0]); i++) {
+		a = fleet((int)i);
+		snprintf(a->status, sizeof(a->status), "%s", st[i]);
+		assert_int_equal(agents_add(&t, a), 0);
+	}
+	agents_count_status(&t, n);
+	assert_string_equal(agents_statuses[0], "active");
+	assert_int_equal(n[0], 3);
+	assert_string_equal(agents_statuses[1], "disconnected");
+	assert_int_equal(n[1], 1);
+	assert_string_equal(agents_statuses[2], "pending");
+	assert_int_equal(n[2], 1);
+	assert_string_equal(agents_statuses[3], "never_connected");
+	assert_int_equal(n[3], 1);
+	agents_free(&t);
+}
+
 /* ---- replicated records ---- */
 
 static void
@@ -804,6 +839,7 @@ main(void)
 		cmocka_unit_test(test_rehash_groups),
 		cmocka_unit_test(test_duplicates_refused),
 		cmocka_unit_test(test_by_ip),
+		cmocka_unit_test(test_count_status),
 		cmocka_unit_test(test_record_roundtrip),
 		cmocka_unit_test(test_record_refused),
 		cmocka_unit_test(test_key_hash),

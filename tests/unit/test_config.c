@@ -323,6 +323,79 @@ test_config_path(void **state)
 }
 
 /*
+ * metrics_listen: off, a bare port on loopback, or a numeric address and
+ * port (IPv6 in brackets); each refusal names the line and the value.
+ */
+static void
+test_metrics_listen(void **state)
+{
+	static const struct {
+		const char	*value;
+		const char	*address;	/* NULL: refused */
+		unsigned	 port;
+	} cases[] = {
+		{ "off", "", 0 },
+		{ "9516", "127.0.0.1", 9516 },
+		{ "0.0.0.0:1", "0.0.0.0", 1 },
+		{ "192.0.2.7:65535", "192.0.2.7", 65535 },
+		{ "[::1]:9516", "::1", 9516 },
+		{ "[::]:80", "::", 80 },
+		{ "[fe80::1%eth0]:9516", NULL, 0 },
+		{ "0", NULL, 0 },
+		{ "65536", NULL, 0 },
+		{ "127.0.0.1:0", NULL, 0 },
+		{ "127.0.0.1:", NULL, 0 },
+		{ "127.0.0.1", NULL, 0 },
+		{ ":9516", NULL, 0 },
+		{ "::1:9516", NULL, 0 },
+		{ "[::1]9516", NULL, 0 },
+		{ "[::1]:", NULL, 0 },
+		{ "[]:9516", NULL, 0 },
+		{ "[127.0.0.1]:9516", NULL, 0 },
+		{ "localhost:9516", NULL, 0 },
+		{ "127.0.0.1:+80", NULL, 0 },
+		{ "127.0.0.1:9516x", NULL, 0 },
+		{ "127.0.0.1:009516", NULL, 0 },
+		{ "on", NULL, 0 },
+	};
+	char		 conf[256], *errs = NULL, want[256];
+	size_t		 elen = 0, i;
+	struct config	 cfg;
+	FILE		*in, *errf;
+	int		 n;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(conf, sizeof(conf), "node_name m1\nnode_type master\n"
+		    "key %s\nmetrics_listen %s\n", GOOD_KEY, cases[i].value);
+		assert_non_null(in = fmemopen(conf, strlen(conf), "r"));
+		assert_non_null(errf = open_memstream(&errs, &elen));
+		n = config_parse("m.conf", in, &cfg, errf);
+		fclose(in);
+		fclose(errf);
+		if (cases[i].address == NULL) {
+			snprintf(want, sizeof(want), "m.conf:4: metrics_listen "
+			    "must be off, a port, or a numeric address and "
+			    "port (127.0.0.1:9516, [::1]:9516), not \"%s\"\n",
+			    cases[i].value);
+			if (n != 1 || strcmp(errs, want) != 0)
+				fail_msg("%s: %d error(s): %s", cases[i].value,
+				    n, errs);
+		} else if (n != 0 || strcmp(cfg.metrics_address,
+		    cases[i].address) != 0 || cfg.metrics_port !=
+		    cases[i].port)
+			fail_msg("%s: %d error(s) %s, %s port %u",
+			    cases[i].value, n, errs, cfg.metrics_address,
+			    cfg.metrics_port);
+		free(errs);
+		errs = NULL;
+	}
+	/* Off by default. */
+	config_defaults(&cfg);
+	assert_int_equal(cfg.metrics_port, 0);
+}
+
+/*
  * Parse "node_name/node_type master/key_file DIR/key.file" with key.file
  * holding text at mode; *errs gets the error lines, *out the printout of a
  * valid result.  Key files need modes git cannot keep: hence not golden.
@@ -421,6 +494,7 @@ main(void)
 		cmocka_unit_test(test_parse_null_errs),
 		cmocka_unit_test(test_valid_name),
 		cmocka_unit_test(test_config_path),
+		cmocka_unit_test(test_metrics_listen),
 		cmocka_unit_test_setup_teardown(test_key_file_valid,
 		    fx_homes_setup, fx_homes_teardown),
 		cmocka_unit_test_setup_teardown(test_key_file_refusals,

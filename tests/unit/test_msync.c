@@ -11,8 +11,9 @@
  * Covered: the answers to a check (in sync, need the index, a plan with
  * its creates, updates and deletes), the bundle a plan streams (decoded
  * with the worker's decoder), sync_max_bundle's cut, back-pressure, a
- * check that supersedes a transfer, bad checks, and the push of a change
- * to a worker known to be in sync.
+ * check that supersedes a transfer, bad checks, the push of a change
+ * to a worker known to be in sync, and the metrics of sync rounds, files
+ * and a worker's lag.
  */
 #include <sys/stat.h>
 
@@ -32,6 +33,7 @@
 #include "base/buf.h"
 #include "base/config.h"
 #include "base/log.h"
+#include "base/metrics.h"
 #include "base/node.h"
 #include "master/msync.h"
 #include "net/link.h"
@@ -563,6 +565,68 @@ test_push(void **state)
 	decode_bundle(f, s->body);
 }
 
+/* ---- metrics ---- */
+
+static void
+collect_peer(struct metrics *m, void *arg)
+{
+	msync_peer_metrics(arg, m, "worker1");
+}
+
+/* The value of series in a scrape; fails when it is not there. */
+static double
+metric(const char *series)
+{
+	char	*text, *p, needle[256];
+	size_t	 len;
+	double	 v;
+
+	snprintf(needle, sizeof(needle), "\n%s ", series);
+	assert_non_null(text = metrics_scrape(&len));
+	if ((p = strstr(text, needle)) == NULL ||
+	    sscanf(p + strlen(needle), "%lf", &v) != 1)
+		fail_msg("no %s in:\n%s", series, text);
+	free(text);
+	return v;
+}
+
+/*
+ * A worker behind the master lags from its connect; once a check shows
+ * it in sync it lags 0.  Its reported round counts, with its seconds.
+ */
+static void
+test_metrics(void **state)
+{
+	struct fixture		*f = *state;
+	struct frame_hdr	 h = { 0 };
+	cJSON			*res;
+
+	assert_int_equal(metrics_register(collect_peer, f->peer), 0);
+	assert_true(metric("clusterd_sync_files") == 4);
+	assert_true(metric("clusterd_sync_rounds_total") == 0);
+	usleep(30000);
+	ev_now_update(f->node.loop);
+	check_with(f, worker_digest(f));
+	assert_true(metric("clusterd_peer_in_sync{peer=\"worker1\"}") == 0);
+	assert_true(metric("clusterd_peer_sync_lag_seconds{peer=\"worker1\"}")
+	    >= 0.02);
+	same_trees(f);
+	check_with(f, worker_digest(f));
+	assert_true(metric("clusterd_peer_in_sync{peer=\"worker1\"}") == 1);
+	assert_true(metric("clusterd_peer_sync_lag_seconds{peer=\"worker1\"}")
+	    == 0);
+	h.type = FRAME_SYNC_RESULT;
+	h.id = 9;
+	res = cJSON_Parse("{\"transfer\":1,\"created\":1,\"took\":0.5}");
+	assert_int_equal(msync_on_request(f->peer, &h, res), 1);
+	cJSON_Delete(res);
+	assert_true(metric("clusterd_sync_rounds_total") == 1);
+	assert_true(metric("clusterd_sync_seconds_total") == 0.5);
+	assert_true(metric("clusterd_peer_sync_last_seconds{peer=\"worker1\"}")
+	    == 0.5);
+	metrics_unregister(collect_peer, f->peer);
+}
+
 int
 main(void)
 {
@@ -580,6 +644,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_bad_checks, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_push, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_metrics, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -298,6 +298,30 @@ agents_count(const struct agents *t)
 	return t->by_id.n;
 }
 
+const char *const agents_statuses[AGENTS_NSTATUS] = {
+	"active", "disconnected", "pending", "never_connected"
+};
+
+/*
+ * How many agents have each status, in the order of agents_statuses; an
+ * agent with any other status (none should have one) is not counted.
+ */
+void
+agents_count_status(const struct agents *t,
+    unsigned long counts[AGENTS_NSTATUS])
+{
+	const struct agent	*a;
+	size_t			 it = 0, i;
+
+	memset(counts, 0, AGENTS_NSTATUS * sizeof(counts[0]));
+	while ((a = strmap_next(&t->by_id, &it)) != NULL)
+		for (i = 0; i < AGENTS_NSTATUS; i++)
+			if (strcmp(a->status, agents_statuses[i]) == 0) {
+				counts[i]++;
+				break;
+			}
+}
+
 /* The agent's identity as it sends it in K:: SHA-1 of id, name and key. */
 void
 agent_key_hash(const struct agent *a, char out[41])

@@ -24,6 +24,7 @@
 #define AGENT_GROUPS_MAX	4096	/* the "g1,g2" list */
 #define AGENT_GROUP_NAME_MAX	255
 #define AGENT_FIELD_MAX		64	/* version, node name */
+#define AGENTS_NSTATUS		4	/* agents_statuses */
 
 /*
  * One agent.  The text fields other than id and key are pointers, set by
@@ -52,6 +53,9 @@ struct agent {
 	uint32_t	 info_hash;	/* of the last keepalive text */
 	unsigned long	 last_global;	/* counter, for enforce_counters */
 };
+
+/* An agent's status (connection_status): one of these. */
+extern const char *const agents_statuses[AGENTS_NSTATUS];
 
 struct agents {
 	struct strmap	 by_id;
@@ -85,6 +89,8 @@ struct agent	*agents_by_id(const struct agents *, const char *id);
 struct agent	*agents_by_name(const struct agents *, const char *name);
 struct agent	*agents_by_ip(const struct agents *, const char *ip);
 size_t		 agents_count(const struct agents *);
+void		 agents_count_status(const struct agents *,
+		    unsigned long counts[AGENTS_NSTATUS]);
 void		 agents_rehash(struct agents *, struct agent *, const char *);
 void		 agent_key_hash(const struct agent *, char out[41]);
 cJSON		*agent_record_json(const struct agent *);

@@ -17,6 +17,7 @@
 #include "agent/enroll.h"
 #include "agent/enroll_parse.h"
 #include "base/log.h"
+#include "base/metrics.h"
 #include "base/node.h"
 #include "base/reap.h"
 #include "net/conn.h"
@@ -47,7 +48,18 @@ static struct {
 	struct listener		 listener;
 	struct preauth		 pa;	/* clients without a whole request */
 	unsigned long		 requests;
+	unsigned long		 accepted, refused, undelivered;
 } E = { .listener.fd = -1 };
+
+static const struct metrics_def M_ENROLLMENTS = {
+	"clusterd_enrollments_total", METRICS_COUNTER,
+	"Enrollment requests this node's enrollment port answered, by result."
+};
+static const struct metrics_def M_UNDELIVERED = {
+	"clusterd_enrollments_undelivered_total", METRICS_COUNTER,
+	"Keys this node's enrollment port could not deliver to their agent "
+	"(the enrollment is taken back)."
+};
 
 static void client_data(struct conn *);
 static void client_close(struct conn *, const char *);
@@ -66,8 +78,11 @@ client_free(void *p)
 static void
 undelivered(struct enroll_client *cl)
 {
-	if (cl->id[0] != '\0' && E.ops->undelivered != NULL)
-		E.ops->undelivered(cl->id, cl->key);
+	if (cl->id[0] != '\0') {
+		E.undelivered++;
+		if (E.ops->undelivered != NULL)
+			E.ops->undelivered(cl->id, cl->key);
+	}
 	cl->id[0] = '\0';
 }
 
@@ -77,9 +92,11 @@ enroll_answer(struct enroll_client *cl, const char *answer, const char *id,
 {
 	cl->pending = 0;
 	if (id != NULL && key != NULL) {
+		E.accepted++;
 		snprintf(cl->id, sizeof(cl->id), "%s", id);
 		snprintf(cl->key, sizeof(cl->key), "%s", key);
-	}
+	} else
+		E.refused++;
 	if (cl->conn == NULL) {		/* the agent is gone */
 		undelivered(cl);
 		reap_later(client_free, cl);
@@ -304,6 +321,18 @@ fail:
 	return NULL;
 }
 
+/* A collector (metrics.h): the answers of this node's enrollment port. */
+static void
+enroll_metrics(struct metrics *m, void *arg)
+{
+	(void)arg;
+	metrics_put(m, &M_ENROLLMENTS, (double)E.accepted, "result",
+	    "accepted", NULL);
+	metrics_put(m, &M_ENROLLMENTS, (double)E.refused, "result", "refused",
+	    NULL);
+	metrics_put(m, &M_UNDELIVERED, (double)E.undelivered, NULL);
+}
+
 int
 enroll_start(struct node *n, const struct enroll_ops *ops)
 {
@@ -324,6 +353,7 @@ enroll_start(struct node *n, const struct enroll_ops *ops)
 	    accept_cb, NULL) == -1)
 		return -1;
 	listener_set_preauth(&E.listener, &E.pa);
+	metrics_register(enroll_metrics, NULL);
 	log_info(TASK, "Serving enrollment on %s:%u.",
 	    n->cfg.enrollment_address, n->cfg.enrollment_port);
 	return 0;
@@ -332,6 +362,7 @@ enroll_start(struct node *n, const struct enroll_ops *ops)
 void
 enroll_stop(void)
 {
+	metrics_unregister(enroll_metrics, NULL);
 	listener_close(&E.listener);
 	preauth_stop(&E.pa);
 	SSL_CTX_free(E.ctx);

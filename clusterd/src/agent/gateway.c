@@ -18,6 +18,7 @@
 #include "agent/keepalive.h"
 #include "agent/secmsg.h"
 #include "base/log.h"
+#include "base/metrics.h"
 #include "base/node.h"
 #include "net/conn.h"
 #include "net/listener.h"
@@ -59,6 +60,37 @@ static const char *const reject_names[REJ_COUNT] = {
 	    "(wrong key?)", "frame length over the limit",
 	"agent already connected", "agent id changed on a connection",
 	"agent too slow to read"
+};
+/* The same reasons as metric labels. */
+static const char *const reject_labels[REJ_COUNT] = {
+	"no_id", "malformed", "unknown_agent", "bad_key", "too_long",
+	"duplicate", "id_changed", "slow_reader"
+};
+
+static const struct metrics_def M_CONNECTIONS = {
+	"clusterd_gateway_connections", METRICS_GAUGE,
+	"Connections open on the agents' port, identified or not."
+};
+static const struct metrics_def M_AGENTS = {
+	"clusterd_gateway_agents", METRICS_GAUGE,
+	"Agents connected to this node's agents' port (identified connections)."
+};
+static const struct metrics_def M_MESSAGES = {
+	"clusterd_gateway_messages_total", METRICS_COUNTER,
+	"Agents' messages handled."
+};
+static const struct metrics_def M_EVENTS = {
+	"clusterd_gateway_events_total", METRICS_COUNTER,
+	"Agents' events archived."
+};
+static const struct metrics_def M_REJECTED = {
+	"clusterd_gateway_rejected_total", METRICS_COUNTER,
+	"Agent connections closed, by reason."
+};
+static const struct metrics_def M_LB_STATE = {
+	"clusterd_gateway_lb_state", METRICS_GAUGE,
+	"1 for this node's answer to HAProxy's agent-check (ready, drain or "
+	"maint), 0 for the others."
 };
 
 static struct {
@@ -595,6 +627,37 @@ raise_nofile(void)
 		    (unsigned long)rl.rlim_cur);
 }
 
+/* A collector (metrics.h): the agents' port. */
+static void
+gateway_metrics(struct metrics *m, void *arg)
+{
+	static const struct {
+		enum gateway_lb_state	 st;
+		const char		*name;
+	} states[] = {
+		{ GATEWAY_READY, "ready" }, { GATEWAY_DRAIN, "drain" },
+		{ GATEWAY_MAINT, "maint" }
+	};
+	struct gwconn	*c;
+	size_t		 agents = 0;
+	int		 i;
+
+	(void)arg;
+	for (c = G.conns; c != NULL; c = c->next)
+		if (c->agent != NULL)
+			agents++;
+	metrics_put(m, &M_CONNECTIONS, (double)G.nconns, NULL);
+	metrics_put(m, &M_AGENTS, (double)agents, NULL);
+	metrics_put(m, &M_MESSAGES, (double)G.messages, NULL);
+	metrics_put(m, &M_EVENTS, (double)G.events, NULL);
+	for (i = 0; i < REJ_COUNT; i++)
+		metrics_put(m, &M_REJECTED, (double)G.rejected[i], "reason",
+		    reject_labels[i], NULL);
+	for (i = 0; i < 3; i++)
+		metrics_put(m, &M_LB_STATE, G.lb_state == states[i].st, "state",
+		    states[i].name, NULL);
+}
+
 int
 gateway_start(struct node *n, const struct gateway_ops *ops)
 {
@@ -623,6 +686,7 @@ gateway_start(struct node *n, const struct gateway_ops *ops)
 	ev_timer_start(n->loop, &G.flush);
 	ev_timer_init(&G.sweep, sweep_cb, 1.0, 1.0);
 	ev_timer_start(n->loop, &G.sweep);
+	metrics_register(gateway_metrics, NULL);
 	log_info(TASK, "Serving agents on %s:%u.", n->cfg.gateway_address,
 	    n->cfg.gateway_port);
 	return 0;
@@ -633,6 +697,7 @@ gateway_stop(void)
 {
 	if (G.node == NULL)
 		return;
+	metrics_unregister(gateway_metrics, NULL);
 	listener_close(&G.listener);
 	listener_close(&G.check);
 	ev_timer_stop(G.node->loop, &G.flush);

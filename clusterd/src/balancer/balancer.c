@@ -7,6 +7,7 @@
 #include "balancer/balancer.h"
 #include "balancer/vrrpwatch.h"
 #include "base/log.h"
+#include "base/metrics.h"
 #include "base/node.h"
 #include "lb/haproxy.h"
 #include "lb/lbpool.h"
@@ -17,6 +18,12 @@
 #define LEAVING_MAX	256
 
 enum { BE_AGENTS, BE_ENROLL, BE_N };
+
+/* Servers' states as the metrics count them, from HAProxy's status. */
+enum { ST_UP, ST_DOWN, ST_DRAIN, ST_MAINT, ST_OTHER, ST_N };
+static const char *const state_names[ST_N] = {
+	"up", "down", "drain", "maint", "other"
+};
 
 /* A server HAProxy holds that the pool no longer has: drained, then gone. */
 struct leaving {
@@ -44,7 +51,31 @@ static struct {
 	unsigned long	 edits;
 	int		 serving;	/* 0 while keepalived is gone */
 	unsigned long	 shut;		/* sessions-shut rounds */
+	unsigned	 servers[BE_N][ST_N];	/* at the last good read */
 } B;
+
+static const struct metrics_def M_SERVERS = {
+	"clusterd_balancer_servers", METRICS_GAUGE,
+	"Servers of each pool in the local HAProxy by state (up, down, drain, "
+	"maint, other), as last read."
+};
+static const struct metrics_def M_WANTED = {
+	"clusterd_balancer_pool_servers", METRICS_GAUGE,
+	"Servers of each pool in the master's last pool list."
+};
+static const struct metrics_def M_HAPROXY = {
+	"clusterd_balancer_haproxy_up", METRICS_GAUGE,
+	"1 while HAProxy answers on its stats socket as expected, else 0."
+};
+static const struct metrics_def M_SERVING = {
+	"clusterd_balancer_serving", METRICS_GAUGE,
+	"1 while this balancer serves, 0 while keepalived is gone (frontends "
+	"paused)."
+};
+static const struct metrics_def M_EDITS = {
+	"clusterd_balancer_edits_total", METRICS_COUNTER,
+	"Changes made to HAProxy's servers through the Runtime API."
+};
 
 /* Log a HAProxy problem once until it changes or goes away. */
 static void
@@ -369,6 +400,34 @@ done:
 	free(cur);
 }
 
+/* Count each backend's servers by state, for the metrics. */
+static void
+count_states(const struct haproxy_server *v, size_t n)
+{
+	static const struct {
+		const char	*prefix;
+		int		 st;
+	} map[] = {
+		{ "UP", ST_UP }, { "DOWN", ST_DOWN }, { "DRAIN", ST_DRAIN },
+		{ "NOLB", ST_DRAIN }, { "MAINT", ST_MAINT }
+	};
+	size_t	i, k;
+	int	b, st;
+
+	memset(B.servers, 0, sizeof(B.servers));
+	for (b = 0; b < BE_N; b++)
+		for (i = 0; i < n; i++) {
+			if (strcmp(v[i].backend, B.be[b].name) != 0)
+				continue;
+			st = ST_OTHER;
+			for (k = 0; k < sizeof(map) / sizeof(map[0]); k++)
+				if (strncmp(v[i].status, map[k].prefix,
+				    strlen(map[k].prefix)) == 0)
+					st = map[k].st;
+			B.servers[b][st]++;
+		}
+}
+
 /*
  * Make HAProxy's pools what the master says, then save the server state
  * and report.  Before the first pool list nothing is changed: a balancer
@@ -423,6 +482,7 @@ reconcile(void)
 		log_warn(TASK, "cannot save %s",
 		    B.node->cfg.haproxy_state_file);
 	B.last_sync = node_wall_now();
+	count_states(v, n);
 	if (B.link != NULL) {
 		rep = report_json(v, n);
 		link_notify(B.link, FRAME_POOL_REPORT, rep);
@@ -535,6 +595,26 @@ on_pools(const cJSON *body)
 	reconcile();
 }
 
+/* A collector (metrics.h): the pools in the local HAProxy. */
+static void
+balancer_metrics(struct metrics *m, void *arg)
+{
+	int	b, st;
+
+	(void)arg;
+	for (b = 0; b < BE_N; b++)
+		for (st = 0; st < ST_N; st++)
+			metrics_put(m, &M_SERVERS, B.servers[b][st], "pool",
+			    B.be[b].pool, "state", state_names[st], NULL);
+	for (b = 0; b < BE_N; b++)
+		metrics_put(m, &M_WANTED, (double)B.be[b].nwant, "pool",
+		    B.be[b].pool, NULL);
+	metrics_put(m, &M_HAPROXY, B.last_error[0] == '\0' &&
+	    B.last_sync != 0, NULL);
+	metrics_put(m, &M_SERVING, B.serving, NULL);
+	metrics_put(m, &M_EDITS, (double)B.edits, NULL);
+}
+
 static int
 balancer_start(struct node *n)
 {
@@ -546,6 +626,7 @@ balancer_start(struct node *n)
 	ev_timer_init(&B.check, check_cb, 0.1, n->cfg.pool_check_interval);
 	ev_timer_start(n->loop, &B.check);
 	B.serving = 1;
+	metrics_register(balancer_metrics, NULL);
 	if (n->cfg.keepalived_pid_file[0] != '\0' &&
 	    vrrpwatch_start(n->loop, n->cfg.keepalived_pid_file, 0.2,
 	    on_vrrp) == -1)
@@ -559,6 +640,7 @@ balancer_start(struct node *n)
 static void
 balancer_stop(void)
 {
+	metrics_unregister(balancer_metrics, NULL);
 	ev_timer_stop(B.node->loop, &B.check);
 	vrrpwatch_stop();
 	B.link = NULL;

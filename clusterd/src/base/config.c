@@ -1,4 +1,5 @@
 #include <sys/types.h>
+#include <arpa/inet.h>
 
 #include <ctype.h>
 #include <errno.h>
@@ -491,6 +492,55 @@ set_bind(struct parse_ctx *p, struct config *c, const char *v, void *field)
 	return set_string(p, c, v, field, sizeof(c->bind_address));
 }
 
+/*
+ * metrics_listen: "off", a port (on the loopback address), or a numeric
+ * address and port, "127.0.0.1:9516" or "[::1]:9516".  The endpoint
+ * answers anyone who reaches it, so it listens on another address only
+ * when the file names one.
+ */
+static int
+set_listen(struct parse_ctx *p, struct config *c, const char *v, void *field)
+{
+	char		 addr[sizeof(c->metrics_address)];
+	const char	*colon = strrchr(v, ':'), *port = v;
+	unsigned char	 bin[sizeof(struct in6_addr)];
+	size_t		 alen, n;
+	int		 v6 = v[0] == '[';
+
+	(void)field;
+	if (strcmp(v, "off") == 0) {
+		c->metrics_address[0] = '\0';
+		c->metrics_port = 0;
+		return 0;
+	}
+	snprintf(addr, sizeof(addr), "%s", CONFIG_METRICS_LOOPBACK);
+	if (colon != NULL) {
+		alen = (size_t)(colon - v);
+		if (v6 && (alen < 3 || colon[-1] != ']'))
+			goto bad;
+		if (v6)
+			alen -= 2;
+		if (alen == 0 || alen >= sizeof(addr))
+			goto bad;
+		memcpy(addr, v + v6, alen);
+		addr[alen] = '\0';
+		if (inet_pton(v6 ? AF_INET6 : AF_INET, addr, bin) != 1)
+			goto bad;
+		port = colon + 1;
+	}
+	n = digits(port);
+	if (n == 0 || n > 5 || port[n] != '\0' || strtol(port, NULL, 10) < 1 ||
+	    strtol(port, NULL, 10) > 65535)
+		goto bad;
+	strcpy(c->metrics_address, addr);
+	c->metrics_port = (uint16_t)strtol(port, NULL, 10);
+	return 0;
+bad:
+	perr(p, "metrics_listen must be off, a port, or a numeric address "
+	    "and port (127.0.0.1:9516, [::1]:9516), not \"%s\"", v);
+	return -1;
+}
+
 static int
 set_log_level(struct parse_ctx *p, struct config *c, const char *v,
     void *field)
@@ -566,6 +616,7 @@ static const struct keyword keywords[] = {
 	{ "pool_drain_timeout",	set_duration,	F(pool_drain_timeout), 0 },
 	{ "haproxy_frontends",	set_frontends,	F(haproxy_frontends), 0 },
 	{ "keepalived_pid_file", set_path,	F(keepalived_pid_file), 0 },
+	{ "metrics_listen",	set_listen,	0, 0 },
 	{ "log_level",		set_log_level,	0, 0 },
 };
 #undef F
@@ -825,6 +876,13 @@ config_print(const struct config *c, FILE *out)
 	fprintf(out, "haproxy_frontends %s\n", c->haproxy_frontends);
 	if (c->keepalived_pid_file[0] != '\0')
 		print_quoted(out, "keepalived_pid_file", c->keepalived_pid_file);
+	if (c->metrics_port == 0)
+		fprintf(out, "metrics_listen off\n");
+	else
+		fprintf(out, "metrics_listen %s%s%s:%u\n",
+		    strchr(c->metrics_address, ':') ? "[" : "",
+		    c->metrics_address, strchr(c->metrics_address, ':') ?
+		    "]" : "", c->metrics_port);
 	fprintf(out, "log_level %s\n", log_level_name(c->log_level));
 }
 

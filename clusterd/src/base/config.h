@@ -17,6 +17,7 @@
 #define CONFIG_NAME_MAX		63
 #define CONFIG_DEFAULT_PORT	1516
 #define CONFIG_DEFAULT_ENROLL_PORT 1515
+#define CONFIG_METRICS_LOOPBACK	"127.0.0.1"	/* metrics_listen PORT */
 #define CONFIG_MANAGER_VERSION	"v4.14.7"
 #define CONFIG_DEFAULT_HOME	"/var/lib/clusterd"
 #define CONFIG_DEFAULT_FILE	"/etc/clusterd/clusterd.conf"
@@ -87,6 +88,9 @@ struct config {
 	double		 pool_drain_timeout;	/* then close what is left */
 	char		 haproxy_frontends[2 * CONFIG_NAME_MAX + 2];
 	char		 keepalived_pid_file[PATH_MAX];	/* "" = not watched */
+	/* metrics endpoint (metrics_listen) */
+	char		 metrics_address[64];	/* numeric */
+	uint16_t	 metrics_port;		/* 0: off */
 	enum log_level	 log_level;
 };
 

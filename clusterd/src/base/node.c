@@ -9,7 +9,18 @@
 #include <unistd.h>
 
 #include "base/log.h"
+#include "base/metrics.h"
 #include "base/node.h"
+#include "base/version.h"
+
+static const struct metrics_def M_INFO = {
+	"clusterd_info", METRICS_GAUGE,
+	"Always 1; the labels say which node this is."
+};
+static const struct metrics_def M_START = {
+	"clusterd_start_time_seconds", METRICS_GAUGE,
+	"When the daemon started, in seconds since the epoch."
+};
 
 /* Seconds since the epoch, with fractions: for times shown to operators. */
 double
@@ -126,4 +137,16 @@ node_read_file(const char *path, size_t max, char **data, size_t *len)
 	*data = buf;
 	*len = n;
 	return 0;
+}
+
+/* A collector (metrics.h) of what every node has: who it is, since when. */
+void
+node_metrics(struct metrics *m, void *arg)
+{
+	const struct node	*n = arg;
+
+	metrics_put(m, &M_INFO, 1, "version", CLUSTERD_VERSION, "cluster",
+	    n->cfg.cluster_name, "node", n->cfg.node_name, "role",
+	    config_node_type_name(n->cfg.node_type), NULL);
+	metrics_put(m, &M_START, (double)n->started, NULL);
 }

@@ -15,6 +15,7 @@
 #include "base/config.h"
 
 struct ev_loop;
+struct metrics;
 
 struct node {
 	struct ev_loop	*loop;
@@ -28,5 +29,6 @@ double	 node_wall_now(void);
 int	 node_make_home(const struct config *);
 int	 node_write_file(const char *path, const void *, size_t, mode_t);
 int	 node_read_file(const char *path, size_t max, char **, size_t *);
+void	 node_metrics(struct metrics *, void *node);
 
 #endif

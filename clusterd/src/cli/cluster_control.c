@@ -52,6 +52,8 @@ usage(FILE *out)
 	    "  --pool-state S --node N [--pool P]\n"
 	    "                      set node N ready, drain, maint or remove in the\n"
 	    "                      pools (P: agents or enrollment; default both)\n"
+	    "  --stats             this node's counters, the text its metrics\n"
+	    "                      endpoint serves (local, not forwarded)\n"
 	    "options:\n"
 	    "  -j, --json          print the daemon's JSON answer\n"
 	    "  -H, --home DIR      node home (default $CLUSTERD_HOME or %s)\n"
@@ -244,7 +246,8 @@ enum {
 	OPT_LB_STATE,
 	OPT_POOLS,
 	OPT_POOL_STATE,
-	OPT_POOL
+	OPT_POOL,
+	OPT_STATS
 };
 
 struct column {
@@ -382,6 +385,20 @@ defang(cJSON *o)
 		defang(c);
 }
 
+/*
+ * The metrics text as it is: its lines end in newlines, and any other
+ * control byte (none in a valid text: label values are escaped) is shown
+ * as '?', as defang() does.
+ */
+static void
+print_stats(const cJSON *data)
+{
+	const unsigned char	*p = (const unsigned char *)str(data, "text");
+
+	for (; *p != '\0'; p++)
+		putchar((*p < 0x20 && *p != '\n') || *p == 0x7f ? '?' : *p);
+}
+
 static void
 print_answer(const char *command, const cJSON *req, const cJSON *data)
 {
@@ -445,6 +462,7 @@ main(int argc, char *argv[])
 		{ "pools", no_argument, NULL, OPT_POOLS },
 		{ "pool-state", required_argument, NULL, OPT_POOL_STATE },
 		{ "pool", required_argument, NULL, OPT_POOL },
+		{ "stats", no_argument, NULL, OPT_STATS },
 		{ "json", no_argument, NULL, 'j' },
 		{ "home", required_argument, NULL, 'H' },
 		{ "socket", required_argument, NULL, 's' },
@@ -519,6 +537,10 @@ main(int argc, char *argv[])
 		case OPT_POOL:
 			pool = optarg;
 			break;
+		case OPT_STATS:
+			command = "stats";
+			ncmd++;
+			break;
 		case 'j':
 			json = 1;
 			break;
@@ -592,7 +614,9 @@ main(int argc, char *argv[])
 		fprintf(stderr, "cluster_control: %s\n", str(resp, "message"));
 		goto done;
 	}
-	if (!json) {
+	if (!json && strcmp(command, "stats") == 0)
+		print_stats(cJSON_GetObjectItemCaseSensitive(resp, "data"));
+	else if (!json) {
 		defang(resp);
 		print_answer(command, req, cJSON_GetObjectItemCaseSensitive(resp,
 		    "data"));

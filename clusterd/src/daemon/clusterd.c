@@ -26,11 +26,14 @@
 #include "base/clusterkey.h"
 #include "base/config.h"
 #include "base/log.h"
+#include "base/metrics.h"
 #include "base/node.h"
 #include "base/reap.h"
 #include "base/version.h"
 #include "master/master.h"
 #include "net/control.h"
+#include "net/link.h"
+#include "net/scrape.h"
 #include "net/tls.h"
 #include "uplink/uplink.h"
 #include "worker/worker.h"
@@ -69,6 +72,7 @@ on_term(struct ev_loop *loop, ev_signal *w, int revents)
 		master_stop();
 	else
 		uplink_stop();
+	scrape_stop();
 	control_shutdown();
 	ev_break(loop, EVBREAK_ALL);
 }
@@ -133,7 +137,9 @@ on_hup(struct ev_loop *loop, ev_signal *w, int revents)
 	    strcmp(nc.enrollment_key, N.cfg.enrollment_key) != 0 ||
 	    nc.gateway != N.cfg.gateway ||
 	    strcmp(nc.gateway_address, N.cfg.gateway_address) != 0 ||
-	    nc.gateway_port != N.cfg.gateway_port)
+	    nc.gateway_port != N.cfg.gateway_port ||
+	    strcmp(nc.metrics_address, N.cfg.metrics_address) != 0 ||
+	    nc.metrics_port != N.cfg.metrics_port)
 		log_warnx("Main", "Reload: names, key, addresses, ports, "
 		    "certificates and home take effect only after a restart.");
 	/* Enrollment policy applies at once. */
@@ -381,9 +387,14 @@ main(int argc, char *argv[])
 	if (control_init(N.loop, sockpath, N.cfg.node_type == NODE_MASTER ?
 	    master_control : uplink_control, NULL) == -1)
 		goto done;
+	/* The roles' services register their own collectors as they start. */
+	metrics_register(node_metrics, &N);
+	metrics_register(link_metrics, NULL);
 	if ((N.cfg.node_type == NODE_MASTER ? master_start(&N) :
 	    uplink_start(&N, N.cfg.node_type == NODE_BALANCER ?
 	    &balancer_role : &worker_role)) == -1)
+		goto done;
+	if (N.cfg.metrics_port != 0 && scrape_start(&N) == -1)
 		goto done;
 
 	ev_signal_init(&sig_term, on_term, SIGTERM);
@@ -408,6 +419,7 @@ main(int argc, char *argv[])
 done:
 	if (rv != 0)
 		unlink(pidpath);	/* no stale pid after a failed start */
+	scrape_stop();
 	control_shutdown();
 	tls_ctx_free(N.ctx);
 	log_close();

@@ -17,9 +17,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "agent/agents.h"
 #include "agent/enroll.h"
 #include "agent/gateway.h"
 #include "base/log.h"
+#include "base/metrics.h"
 #include "base/node.h"
 #include "base/reap.h"
 #include "base/version.h"
@@ -35,6 +37,7 @@
 
 #define REFUSAL_SLOTS		64
 #define REFUSAL_QUIET		600.0	/* seconds between repeated lines */
+#define SEEN_MAX		256	/* peers named in the metrics */
 
 enum peer_state {
 	PEER_HANDSHAKE,		/* TLS or hello pending */
@@ -65,6 +68,12 @@ struct refusal {
 	unsigned	 suppressed;
 };
 
+/* A peer admitted since start: the metrics show it up or down. */
+struct seen {
+	char		 name[CONFIG_NAME_MAX + 1];
+	int		 balancer;
+};
+
 static void master_command(const cJSON *, void (*)(void *, cJSON *), void *);
 
 static struct {
@@ -77,7 +86,41 @@ static struct {
 	unsigned long		 next_serial;
 	ev_timer		 rebalance;
 	int			 stopping;
+	unsigned long		 rebalance_rounds, rebalance_moves;
+	struct seen		 seen[SEEN_MAX];
+	size_t			 nseen;
 } M = { .listener.fd = -1 };
+
+static const struct metrics_def M_AGENTS = {
+	"clusterd_agents", METRICS_GAUGE,
+	"Agents in the master's registry, by status."
+};
+static const struct metrics_def M_ENROLLMENTS = {
+	"clusterd_registry_enrollments_total", METRICS_COUNTER,
+	"Enrollments the master decided, from every node's enrollment port, by "
+	"result."
+};
+static const struct metrics_def M_PEER_UP = {
+	"clusterd_peer_up", METRICS_GAUGE,
+	"1 while the worker or balancer is connected, 0 once it has gone (since "
+	"the master started)."
+};
+static const struct metrics_def M_PEER_QUEUE = {
+	"clusterd_peer_queue_bytes", METRICS_GAUGE,
+	"Bytes waiting in the output queue of the link to the peer."
+};
+static const struct metrics_def M_PEER_AGENTS = {
+	"clusterd_peer_agents_active", METRICS_GAUGE,
+	"Active agents whose node is the worker, per the registry."
+};
+static const struct metrics_def M_REBALANCE_ROUNDS = {
+	"clusterd_rebalance_rounds_total", METRICS_COUNTER,
+	"Rebalancing rounds that asked workers to move agents."
+};
+static const struct metrics_def M_REBALANCE_MOVES = {
+	"clusterd_rebalance_moves_total", METRICS_COUNTER,
+	"Agents the workers were asked to move (reconnect elsewhere)."
+};
 
 /* Where an asynchronous answer goes: a worker's request, by serial. */
 struct peer_reply {
@@ -278,6 +321,23 @@ name_taken(const char *name, void *arg)
 	return 0;
 }
 
+/* Remember an admitted peer, for its clusterd_peer_up once it is gone. */
+static void
+seen_add(const struct peer *p)
+{
+	size_t	i;
+
+	for (i = 0; i < M.nseen; i++)
+		if (strcmp(M.seen[i].name, p->name) == 0)
+			break;
+	if (i == SEEN_MAX)
+		return;
+	if (i == M.nseen)
+		M.nseen++;
+	snprintf(M.seen[i].name, sizeof(M.seen[i].name), "%s", p->name);
+	M.seen[i].balancer = p->balancer;
+}
+
 /*
  * Admit or refuse a worker.  A refusal is answered with the reason, then
  * the link is closed once the answer is out.
@@ -305,6 +365,7 @@ handle_hello(struct peer *p, const struct frame_hdr *h, const cJSON *body)
 	snprintf(p->ctx, sizeof(p->ctx), "%s %s", p->balancer ? "Balancer" :
 	    "Worker", p->name);
 	p->state = PEER_READY;
+	seen_add(p);
 	link_hello_done(p->link);
 	preauth_done(&M.pa, &p->pa);
 	p->connected_since = p->last_keepalive = node_wall_now();
@@ -539,6 +600,7 @@ rebalance_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	log_info("Rebalance", "Agents per worker differ by %u (average %u, "
 	    "tolerance %u%%): moving the excess.", max - min, avg,
 	    c->rebalance_tolerance);
+	M.rebalance_rounds++;
 	for (i = 0; i < n; i++) {
 		if (counts[i] <= avg)
 			continue;
@@ -549,7 +611,8 @@ rebalance_cb(struct ev_loop *loop, ev_timer *t, int revents)
 		    "%u agents.", excess, counts[i]);
 		j = cJSON_CreateObject();
 		cJSON_AddNumberToObject(j, "agents", excess);
-		link_notify(v[i]->link, FRAME_REBALANCE, j);
+		if (link_notify(v[i]->link, FRAME_REBALANCE, j) == 0)
+			M.rebalance_moves += excess;
 		cJSON_Delete(j);
 	}
 }
@@ -774,12 +837,69 @@ peer_close(struct link *l, const char *reason)
 	reap_later(peer_free, p);
 }
 
+static struct peer *
+peer_by_name(const char *name)
+{
+	struct peer	*p;
+
+	TAILQ_FOREACH(p, &M.peers, entry)
+		if (p->state == PEER_READY && strcmp(p->name, name) == 0)
+			return p;
+	return NULL;
+}
+
+/*
+ * A collector (metrics.h): the registry's agents and enrollments, each
+ * peer seen since start (up or not, its queue and sync, a worker's active
+ * agents), rebalancing.
+ */
+static void
+master_metrics(struct metrics *m, void *arg)
+{
+	unsigned long	 st[AGENTS_NSTATUS], accepted, refused;
+	unsigned	 counts[SEEN_MAX];
+	char		*names[SEEN_MAX];
+	struct peer	*p;
+	size_t		 i, n = 0;
+
+	(void)arg;
+	agents_count_status(mreg_table(), st);
+	for (i = 0; i < AGENTS_NSTATUS; i++)
+		metrics_put(m, &M_AGENTS, (double)st[i], "status",
+		    agents_statuses[i], NULL);
+	mreg_enroll_counts(&accepted, &refused);
+	metrics_put(m, &M_ENROLLMENTS, (double)accepted, "result", "accepted",
+	    NULL);
+	metrics_put(m, &M_ENROLLMENTS, (double)refused, "result", "refused",
+	    NULL);
+	for (i = 0; i < M.nseen; i++) {
+		p = peer_by_name(M.seen[i].name);
+		metrics_put(m, &M_PEER_UP, p != NULL, "peer", M.seen[i].name,
+		    "type", M.seen[i].balancer ? "balancer" : "worker", NULL);
+		if (p == NULL)
+			continue;
+		metrics_put(m, &M_PEER_QUEUE, (double)link_queued(p->link),
+		    "peer", p->name, NULL);
+		if (p->sync != NULL)
+			msync_peer_metrics(p->sync, m, p->name);
+		if (!p->balancer)
+			names[n++] = p->name;
+	}
+	mreg_node_counts(names, n, NULL, counts);
+	for (i = 0; i < n; i++)
+		metrics_put(m, &M_PEER_AGENTS, counts[i], "peer", names[i],
+		    NULL);
+	metrics_put(m, &M_REBALANCE_ROUNDS, (double)M.rebalance_rounds, NULL);
+	metrics_put(m, &M_REBALANCE_MOVES, (double)M.rebalance_moves, NULL);
+}
+
 int
 master_start(struct node *n)
 {
 	M.node = n;
 	M.stopping = 0;
 	TAILQ_INIT(&M.peers);
+	metrics_register(master_metrics, NULL);
 	/* The registry first: it writes etc/client.keys, which the first
 	 * local integrity scan then sees. */
 	if (mreg_start(n, &master_mreg_ops) == -1 || msync_start(n) == -1 ||
@@ -812,6 +932,7 @@ master_stop(void)
 	struct peer	*p;
 
 	M.stopping = 1;		/* the workers' agents are not lost */
+	metrics_unregister(master_metrics, NULL);
 	listener_close(&M.listener);
 	enroll_stop();
 	gateway_stop();
@@ -939,6 +1060,8 @@ master_command(const cJSON *req, void (*reply)(void *, cJSON *), void *arg)
 		reply(arg, control_ok(nodes_json(0)));
 	else if (strcmp(cmd->valuestring, "health") == 0)
 		reply(arg, control_ok(nodes_json(1)));
+	else if (strcmp(cmd->valuestring, "stats") == 0)
+		reply(arg, control_stats());
 	else if (pools_command(req, &resp))
 		reply(arg, resp);
 	else if (!mreg_command(req, reply, arg))

@@ -1081,3 +1081,11 @@ mreg_node_counts(char *const *nodes, size_t n, unsigned *total,
 done:
 	strmap_free(&idx);
 }
+
+/* Enrollments decided since start, from every node: for the metrics. */
+void
+mreg_enroll_counts(unsigned long *accepted, unsigned long *refused)
+{
+	*accepted = MR.enrolled;
+	*refused = MR.refused;
+}

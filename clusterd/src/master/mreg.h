@@ -47,5 +47,6 @@ const struct agents *mreg_table(void);
 /* Agents (total may be NULL) and active agents of each named node. */
 void	 mreg_node_counts(char *const *nodes, size_t n, unsigned *total,
 	    unsigned *active);
+void	 mreg_enroll_counts(unsigned long *accepted, unsigned long *refused);
 
 #endif

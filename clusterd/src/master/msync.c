@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "base/log.h"
+#include "base/metrics.h"
 #include "base/node.h"
 #include "master/msync.h"
 #include "net/link.h"
@@ -37,6 +38,7 @@ struct msync_peer {
 	/* for cluster_control -i */
 	uint8_t			 digest[16];	/* worker's, last check */
 	int			 have_digest;
+	ev_tstamp		 since;		/* connected, for the lag */
 	double			 check_at, check_took;
 	double			 sync_at, sync_took;
 	size_t			 created, updated, deleted;
@@ -51,8 +53,37 @@ static struct {
 	ev_timer		 periodic;
 	uint32_t		 next_transfer;
 	double			 scan_at;
+	ev_tstamp		 changed_at;	/* the digest, last */
 	TAILQ_HEAD(, msync_peer) peers;
+	unsigned long		 rounds;		/* workers' results */
+	double			 rounds_seconds;
 } MS;
+
+static const struct metrics_def M_ROUNDS = {
+	"clusterd_sync_rounds_total", METRICS_COUNTER,
+	"Sync rounds the workers reported applied."
+};
+static const struct metrics_def M_SECONDS = {
+	"clusterd_sync_seconds_total", METRICS_COUNTER,
+	"Seconds the workers' applied sync rounds took, as they reported."
+};
+static const struct metrics_def M_FILES = {
+	"clusterd_sync_files", METRICS_GAUGE,
+	"Files in the master's shared set, at its last scan."
+};
+static const struct metrics_def M_PEER_IN_SYNC = {
+	"clusterd_peer_in_sync", METRICS_GAUGE,
+	"1 when the worker's last integrity check matched the master's files."
+};
+static const struct metrics_def M_PEER_LAG = {
+	"clusterd_peer_sync_lag_seconds", METRICS_GAUGE,
+	"Seconds the worker has been behind the master's files (since they "
+	"changed, or since it connected); 0 when in sync."
+};
+static const struct metrics_def M_PEER_LAST = {
+	"clusterd_peer_sync_last_seconds", METRICS_GAUGE,
+	"Seconds the worker's last applied sync round took, as it reported."
+};
 
 static cJSON *
 digest_json(const uint8_t d[16])
@@ -110,6 +141,7 @@ scan_done(struct integ_index *idx, unsigned gen, void *arg)
 	MS.idx = idx;
 	if (!changed)
 		return;
+	MS.changed_at = ev_now(MS.node->loop);
 	/*
 	 * A worker known to hold the previous tree gets the difference pushed
 	 * at once; any other is told the digest and runs a check.
@@ -144,6 +176,36 @@ periodic_cb(struct ev_loop *loop, ev_timer *t, int revents)
  * The first scan runs before workers are served, on the loop's thread:
  * start-up may wait for it, workers must never get a plan from nothing.
  */
+/* A collector (metrics.h): the master's side of sync, every worker. */
+static void
+msync_metrics(struct metrics *m, void *arg)
+{
+	(void)arg;
+	metrics_put(m, &M_ROUNDS, (double)MS.rounds, NULL);
+	metrics_put(m, &M_SECONDS, MS.rounds_seconds, NULL);
+	metrics_put(m, &M_FILES, (double)MS.idx->nfiles, NULL);
+}
+
+/*
+ * One worker's sync metrics, labelled peer (master.c's collector).  Its
+ * lag counts from the later of the master's last change and its connect
+ * until a check shows it in sync.
+ */
+void
+msync_peer_metrics(const struct msync_peer *p, struct metrics *m,
+    const char *peer)
+{
+	int		in_sync = p->have_digest &&
+	    memcmp(p->digest, MS.idx->digest, 16) == 0;
+	ev_tstamp	from = p->since > MS.changed_at ? p->since :
+	    MS.changed_at;
+
+	metrics_put(m, &M_PEER_IN_SYNC, in_sync, "peer", peer, NULL);
+	metrics_put(m, &M_PEER_LAG, in_sync ? 0 : ev_now(MS.node->loop) - from,
+	    "peer", peer, NULL);
+	metrics_put(m, &M_PEER_LAST, p->sync_took, "peer", peer, NULL);
+}
+
 int
 msync_start(struct node *n)
 {
@@ -155,6 +217,7 @@ msync_start(struct node *n)
 		return -1;
 	}
 	MS.scan_at = node_wall_now();
+	MS.changed_at = ev_now(n->loop);
 	log_info("Local integrity", "Finished in %.3fs. %zu files.",
 	    MS.idx->duration, MS.idx->nfiles);
 	if ((MS.scanner = scanner_new(n->loop, n->cfg.home, MS.idx, scan_done,
@@ -166,6 +229,7 @@ msync_start(struct node *n)
 	ev_timer_init(&MS.periodic, periodic_cb, n->cfg.sync_interval,
 	    n->cfg.sync_interval);
 	ev_timer_start(n->loop, &MS.periodic);
+	metrics_register(msync_metrics, NULL);
 	return 0;
 }
 
@@ -174,6 +238,7 @@ msync_stop(void)
 {
 	if (MS.node == NULL)
 		return;
+	metrics_unregister(msync_metrics, NULL);
 	ev_timer_stop(MS.node->loop, &MS.periodic);
 	watch_free(MS.watch);
 	scanner_free(MS.scanner);
@@ -200,6 +265,7 @@ msync_peer_new(struct link *l, const char *ctx)
 		return NULL;
 	p->link = l;
 	p->ctx = ctx;
+	p->since = ev_now(MS.node->loop);
 	TAILQ_INSERT_TAIL(&MS.peers, p, entry);
 	return p;
 }
@@ -527,7 +593,10 @@ handle_result(struct msync_peer *p, const struct frame_hdr *h,
 	const cJSON	*took = cJSON_GetObjectItemCaseSensitive(body, "took");
 
 	p->sync_at = node_wall_now();
-	p->sync_took = cJSON_IsNumber(took) ? took->valuedouble : 0;
+	p->sync_took = cJSON_IsNumber(took) && took->valuedouble >= 0 ?
+	    took->valuedouble : 0;
+	MS.rounds++;
+	MS.rounds_seconds += p->sync_took;
 	p->created = num(body, "created");
 	p->updated = num(body, "updated");
 	p->deleted = num(body, "deleted");

@@ -12,6 +12,7 @@
 
 struct frame_hdr;
 struct link;
+struct metrics;
 struct node;
 
 struct msync_peer;
@@ -27,5 +28,7 @@ int	 msync_on_request(struct msync_peer *, const struct frame_hdr *,
 void	 msync_on_drain(struct msync_peer *);
 void	 msync_peer_health(const struct msync_peer *, cJSON *node);
 void	 msync_health(cJSON *master);
+void	 msync_peer_metrics(const struct msync_peer *, struct metrics *,
+	    const char *peer);
 
 #endif

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "base/log.h"
+#include "base/metrics.h"
 #include "base/reap.h"
 #include "net/conn.h"
 #include "net/control.h"
@@ -95,6 +96,25 @@ control_ok(cJSON *data)
 	cJSON_AddItemToObject(j, "data", data != NULL ? data :
 	    cJSON_CreateObject());
 	return j;
+}
+
+/*
+ * The answer to "stats": {"text": ...}, the node's metrics in the very
+ * text the metrics endpoint serves, so the two never differ.
+ */
+cJSON *
+control_stats(void)
+{
+	cJSON	*d;
+	char	*text;
+	size_t	 len;
+
+	if ((text = metrics_scrape(&len)) == NULL)
+		return control_error("out of memory rendering the metrics");
+	d = cJSON_CreateObject();
+	cJSON_AddStringToObject(d, "text", text);
+	free(text);
+	return control_ok(d);
 }
 
 cJSON *

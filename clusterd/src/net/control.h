@@ -4,6 +4,8 @@
  * {"command":"nodes"}; the daemon answers with one JSON object on one line,
  * {"error":0,"data":...} or {"error":1,"message":"..."}, and closes.
  * The role's handler may answer later (a worker forwards to the master).
+ * Every role answers "stats" itself (control_stats()): the node's own
+ * metrics, the text its metrics endpoint serves.
  */
 #ifndef CLUSTERD_CONTROL_H
 #define CLUSTERD_CONTROL_H
@@ -24,6 +26,7 @@ int	 control_init(struct ev_loop *, const char *path, control_handler,
 void	 control_shutdown(void);
 void	 control_reply(struct control_client *, cJSON *resp);
 cJSON	*control_ok(cJSON *data);
+cJSON	*control_stats(void);
 int	 control_is_write(const char *cmd);
 const char *control_client_who(const struct control_client *);
 cJSON	*control_error(const char *fmt, ...)

@@ -4,6 +4,7 @@
 #include <zlib.h>
 
 #include "base/log.h"
+#include "base/metrics.h"
 #include "base/reap.h"
 #include "net/link.h"
 
@@ -14,6 +15,30 @@ struct link_req {
 	link_resp_cb	 cb;
 	void		*arg;
 	struct link_req	*next;
+};
+
+/* Every cluster link of the process since start, for the metrics. */
+static struct {
+	unsigned long long	 frames_sent, frames_received;
+	unsigned long long	 bytes_sent, bytes_received;
+} totals;
+
+static const struct metrics_def M_FRAMES_SENT = {
+	"clusterd_link_frames_sent_total", METRICS_COUNTER,
+	"Frames queued on cluster links, every peer together."
+};
+static const struct metrics_def M_FRAMES_RECEIVED = {
+	"clusterd_link_frames_received_total", METRICS_COUNTER,
+	"Frames received whole on cluster links."
+};
+static const struct metrics_def M_BYTES_SENT = {
+	"clusterd_link_sent_bytes_total", METRICS_COUNTER,
+	"Bytes of frames (headers and payloads, before TLS) queued on cluster "
+	"links."
+};
+static const struct metrics_def M_BYTES_RECEIVED = {
+	"clusterd_link_received_bytes_total", METRICS_COUNTER,
+	"Bytes of frames received whole on cluster links."
 };
 
 static void link_conn_open(struct conn *);
@@ -161,6 +186,25 @@ link_congested(const struct link *l)
 	return l->closed || conn_congested(l->conn);
 }
 
+/* Bytes waiting in the link's output queue. */
+size_t
+link_queued(const struct link *l)
+{
+	return buf_used(&l->conn->out);
+}
+
+/* A collector (metrics.h) of the totals of every link. */
+void
+link_metrics(struct metrics *m, void *arg)
+{
+	(void)arg;
+	metrics_put(m, &M_FRAMES_SENT, (double)totals.frames_sent, NULL);
+	metrics_put(m, &M_FRAMES_RECEIVED, (double)totals.frames_received,
+	    NULL);
+	metrics_put(m, &M_BYTES_SENT, (double)totals.bytes_sent, NULL);
+	metrics_put(m, &M_BYTES_RECEIVED, (double)totals.bytes_received, NULL);
+}
+
 int
 link_send_frame(struct link *l, uint8_t type, uint8_t flags, uint32_t id,
     const void *payload, size_t len)
@@ -180,6 +224,8 @@ link_send_frame(struct link *l, uint8_t type, uint8_t flags, uint32_t id,
 	if (conn_write(l->conn, hdr, sizeof(hdr)) == -1 ||
 	    conn_write(l->conn, payload, len) == -1)
 		return -1;
+	totals.frames_sent++;
+	totals.bytes_sent += sizeof(hdr) + len;
 	return 0;
 }
 
@@ -341,6 +387,8 @@ link_conn_data(struct conn *c)
 		if (buf_used(&c->in) < FRAME_HDR_LEN + (size_t)h.len)
 			return;
 		payload = buf_head(&c->in) + FRAME_HDR_LEN;
+		totals.frames_received++;
+		totals.bytes_received += FRAME_HDR_LEN + (size_t)h.len;
 		body = NULL;
 		if (!(h.flags & FRAME_F_BINARY) &&
 		    (body = frame_body(&h, payload, &why)) == NULL) {

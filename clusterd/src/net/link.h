@@ -17,6 +17,7 @@
 #include "net/frame.h"
 
 struct link;
+struct metrics;
 
 #define LINK_COMPRESS_MIN	(16 * 1024)
 
@@ -75,5 +76,7 @@ void		 link_dead_after(struct link *, double seconds);
 void		 link_expect_hello(struct link *);
 void		 link_hello_done(struct link *);
 int		 link_congested(const struct link *);
+size_t		 link_queued(const struct link *);
+void		 link_metrics(struct metrics *, void *);
 
 #endif

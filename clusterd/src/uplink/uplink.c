@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "base/log.h"
+#include "base/metrics.h"
 #include "base/node.h"
 #include "base/version.h"
 #include "net/control.h"
@@ -42,7 +43,21 @@ static struct {
 	char			 master_name[CONFIG_NAME_MAX + 1];
 	double			 connected_since;
 	double			 last_keepalive;
+	unsigned long		 connects;	/* hellos answered */
 } U;
+
+static const struct metrics_def M_UP = {
+	"clusterd_uplink_up", METRICS_GAUGE,
+	"1 while the link to the master is up (hello answered), else 0."
+};
+static const struct metrics_def M_CONNECTS = {
+	"clusterd_uplink_connects_total", METRICS_COUNTER,
+	"Times the link to the master came up."
+};
+static const struct metrics_def M_QUEUE = {
+	"clusterd_uplink_queue_bytes", METRICS_GAUGE,
+	"Bytes waiting in the output queue of the link to the master."
+};
 
 static void link_open(struct link *);
 static void link_frame(struct link *, const struct frame_hdr *, const cJSON *,
@@ -194,6 +209,7 @@ hello_done(struct link *l, void *arg, enum link_result r, const cJSON *body)
 	    cJSON_IsString(v) ? v->valuestring : "?");
 	ev_timer_stop(U.node->loop, &U.reconnect);
 	U.state = U_READY;
+	U.connects++;
 	U.attempt = 0;
 	U.last_error[0] = '\0';
 	U.connected_since = U.last_keepalive = node_wall_now();
@@ -245,6 +261,17 @@ link_closed(struct link *l, const char *reason)
 		U.state = U_IDLE;
 }
 
+/* A collector (metrics.h): the link to the master. */
+static void
+uplink_metrics(struct metrics *m, void *arg)
+{
+	(void)arg;
+	metrics_put(m, &M_UP, U.state == U_READY, NULL);
+	metrics_put(m, &M_CONNECTS, (double)U.connects, NULL);
+	metrics_put(m, &M_QUEUE, U.link != NULL ? (double)link_queued(U.link) :
+	    0, NULL);
+}
+
 /*
  * Start the role and the first connection attempt; from then on the
  * uplink reconnects by itself until uplink_stop().
@@ -257,6 +284,7 @@ uplink_start(struct node *n, const struct uplink_role *role)
 	srandom((unsigned)time(NULL) ^ ((unsigned)getpid() << 16));
 	ev_init(&U.reconnect, reconnect_cb);
 	ev_init(&U.keepalive, keepalive_cb);
+	metrics_register(uplink_metrics, NULL);
 	if (U.role->start(n) == -1)
 		return -1;
 	try_connect();
@@ -267,6 +295,7 @@ void
 uplink_stop(void)
 {
 	U.stopping = 1;
+	metrics_unregister(uplink_metrics, NULL);
 	ev_timer_stop(U.node->loop, &U.reconnect);
 	ev_timer_stop(U.node->loop, &U.keepalive);
 	if (U.link != NULL)
@@ -333,8 +362,8 @@ status_json(void)
 }
 
 /*
- * Control commands on a worker or balancer: "status" and the role's own
- * commands are answered locally; cluster-wide commands are forwarded to
+ * Control commands on a worker or balancer: "status", "stats" and the
+ * role's own commands are answered locally; cluster-wide commands are forwarded to
  * the master, which alone has the whole picture.
  */
 void
@@ -346,6 +375,10 @@ uplink_control(struct control_client *cl, const cJSON *req, void *arg)
 	(void)arg;
 	if (strcmp(cmd->valuestring, "status") == 0) {
 		control_reply(cl, control_ok(status_json()));
+		return;
+	}
+	if (strcmp(cmd->valuestring, "stats") == 0) {
+		control_reply(cl, control_stats());
 		return;
 	}
 	if (U.role->control != NULL && U.role->control(cl, req))

@@ -8,9 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agent/agents.h"
 #include "agent/enroll.h"
 #include "agent/gateway.h"
 #include "base/log.h"
+#include "base/metrics.h"
 #include "base/node.h"
 #include "net/control.h"
 #include "net/link.h"
@@ -143,10 +145,24 @@ static const struct gateway_ops worker_gateway_ops = {
 	wagents_table, gateway_deliver
 };
 
+static const struct metrics_def M_KEYS = {
+	"clusterd_agent_keys", METRICS_GAUGE,
+	"Agents in this worker's replica of the master's registry."
+};
+
+/* A collector (metrics.h): the replica of agent keys. */
+static void
+worker_metrics(struct metrics *m, void *arg)
+{
+	(void)arg;
+	metrics_put(m, &M_KEYS, (double)agents_count(wagents_table()), NULL);
+}
+
 static int
 services_start(struct node *n)
 {
 	node = n;
+	metrics_register(worker_metrics, NULL);
 	if (wsync_start(n) == -1 || wagents_start(n) == -1 ||
 	    enroll_start(n, &worker_enroll_ops) == -1)
 		return -1;
@@ -159,6 +175,7 @@ services_start(struct node *n)
 static void
 services_stop(void)
 {
+	metrics_unregister(worker_metrics, NULL);
 	enroll_stop();
 	gateway_stop();
 	wsync_stop();

@@ -4,6 +4,7 @@
 #include <time.h>
 
 #include "base/log.h"
+#include "base/metrics.h"
 #include "base/node.h"
 #include "net/link.h"
 #include "sync/apply.h"
@@ -49,7 +50,31 @@ static struct {
 	int			 in_sync;
 	double			 check_at, check_took;
 	double			 sync_at, sync_took;
+	/* for metrics, since start */
+	unsigned long		 rounds, failed;
+	double			 rounds_seconds;
 } WS;
+
+static const struct metrics_def M_ROUNDS = {
+	"clusterd_sync_rounds_total", METRICS_COUNTER,
+	"Sync rounds whose files this worker applied."
+};
+static const struct metrics_def M_FAILED = {
+	"clusterd_sync_failures_total", METRICS_COUNTER,
+	"Integrity checks and sync rounds that failed (retried later)."
+};
+static const struct metrics_def M_SECONDS = {
+	"clusterd_sync_seconds_total", METRICS_COUNTER,
+	"Seconds the applied sync rounds took, from plan to files in place."
+};
+static const struct metrics_def M_LAST = {
+	"clusterd_sync_last_seconds", METRICS_GAUGE,
+	"Seconds the last applied sync round took."
+};
+static const struct metrics_def M_IN_SYNC = {
+	"clusterd_sync_in_sync", METRICS_GAUGE,
+	"1 when the master answered the last integrity check with in sync."
+};
 
 static void start_check(void);
 
@@ -102,6 +127,7 @@ round_failed(const char *task, const char *why)
 		snprintf(WS.last_error, sizeof(WS.last_error), "%s", why);
 	} else
 		log_debug(task, "%s (again).", why);
+	WS.failed++;
 	round_free();
 	WS.st = WS_IDLE;
 	WS.again = 0;
@@ -371,6 +397,8 @@ sync_end(const cJSON *body)
 	}
 	WS.sync_at = node_wall_now();
 	WS.sync_took = ev_time() - WS.t_sync;
+	WS.rounds++;
+	WS.rounds_seconds += WS.sync_took;
 	log_info("Integrity sync", "Finished in %.3fs.", WS.sync_took);
 	log_info("Integrity sync", "Created: %zu | Updated: %zu | Deleted: %zu"
 	    "%s", st.created, st.updated, st.deleted, st.stale || st.failed ?
@@ -501,6 +529,18 @@ wsync_link_down(void)
 	WS.again = 0;
 }
 
+/* A collector (metrics.h): this worker's sync rounds. */
+static void
+wsync_metrics(struct metrics *m, void *arg)
+{
+	(void)arg;
+	metrics_put(m, &M_ROUNDS, (double)WS.rounds, NULL);
+	metrics_put(m, &M_FAILED, (double)WS.failed, NULL);
+	metrics_put(m, &M_SECONDS, WS.rounds_seconds, NULL);
+	metrics_put(m, &M_LAST, WS.sync_took, NULL);
+	metrics_put(m, &M_IN_SYNC, WS.in_sync, NULL);
+}
+
 int
 wsync_start(struct node *n)
 {
@@ -514,6 +554,7 @@ wsync_start(struct node *n)
 	    n->cfg.sync_interval);
 	ev_timer_start(n->loop, &WS.periodic);
 	ev_init(&WS.retry, timer_cb);
+	metrics_register(wsync_metrics, NULL);
 	return 0;
 }
 
@@ -522,6 +563,7 @@ wsync_stop(void)
 {
 	if (WS.node == NULL)
 		return;
+	metrics_unregister(wsync_metrics, NULL);
 	ev_timer_stop(WS.node->loop, &WS.periodic);
 	ev_timer_stop(WS.node->loop, &WS.retry);
 	round_free();
