@@ -469,7 +469,10 @@ test_by_ip(void **state)
 	agents_free(&t);
 }
 
-/* Counts by status follow agents_statuses; an unknown one is not counted. */
+/*
+ * Counts by status follow agents_statuses.  An unknown status is refused
+ * by agent_set_status(), and the agent keeps the one it had.
+ */
 static void
 test_count_status(void **state)
 {
@@ -489,7 +492,8 @@ test_count_status(void **state)
 		assert_int_equal(n[i], 0);
 	for (i = 0; i < sizeof(st) / sizeof(st[0]); i++) {
 		a = fleet((int)i);
-		snprintf(a->status, sizeof(a->status), "%s", st[i]);
+		assert_int_equal(agent_set_status(a, st[i]),
+		    strcmp(st[i], "bogus") == 0 ? -1 : 0);
 		assert_int_equal(agents_add(&t, a), 0);
 	}
 	agents_count_status(&t, n);
@@ -500,7 +504,7 @@ test_count_status(void **state)
 	assert_string_equal(agents_statuses[2], "pending");
 	assert_int_equal(n[2], 1);
 	assert_string_equal(agents_statuses[3], "never_connected");
-	assert_int_equal(n[3], 1);
+	assert_int_equal(n[3], 2);	/* "bogus" left it never_connected */
 	agents_free(&t);
 }
 

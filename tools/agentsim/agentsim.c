@@ -63,6 +63,7 @@ static struct {
 	int			 n;
 	struct simlink_cfg	 cfg;		/* -k, -T, -R */
 	double			 rate, duration, stats;
+	int			 stopping;	/* no new attempts */
 	const char		*prefix, *keys_in, *keys_out;
 	int			 enroll_conc;
 	int			 replay;
@@ -322,7 +323,8 @@ link_close(struct conn *c, const char *reason)
 	a->file_open = 0;
 	a->conn = NULL;
 	simlink_lost(&a->link);
-	schedule(a, simlink_retry_delay(&S.cfg, was_up, urand()), 0);
+	if (!S.stopping)
+		schedule(a, simlink_retry_delay(&S.cfg, was_up, urand()), 0);
 }
 
 static const struct conn_ops link_ops = {
@@ -531,36 +533,53 @@ stats_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	summary(stdout, "stats");
 }
 
+/* Stopping: done once every connection is closed, or after 5 s. */
 static void
 flushed_cb(struct ev_loop *loop, ev_timer *t, int revents)
 {
-	(void)t;
+	static int	ticks;
+	int		i, open = 0;
+
 	(void)revents;
-	ev_break(loop, EVBREAK_ALL);
+	for (i = 0; i < S.n; i++)
+		open += S.agents[i].conn != NULL;
+	if (open == 0 || ++ticks >= 50) {
+		ev_timer_stop(loop, t);
+		ev_break(loop, EVBREAK_ALL);
+	}
 }
 
 /*
  * Stopping, as a Wazuh agent does when its service stops: every agent
  * whose startup was answered tells its manager "#!-agent shutdown " (the
- * manager shows it disconnected), then the loop runs 0.3 s more to send
- * it.  A second stop ends at once.
+ * manager shows it disconnected) and closes once that is written; the
+ * others close at once; nothing connects again.  The loop ends when all
+ * are closed, or after 5 s.  A second stop ends at once.
  */
 static void
 stop_agents(struct ev_loop *loop)
 {
-	static ev_timer	flush_t;
-	static int	stopping;
-	int		i;
+	static ev_timer	 flush_t;
+	struct sim_agent *a;
+	int		 i;
 
-	if (stopping++) {
+	if (S.stopping++) {
 		ev_break(loop, EVBREAK_ALL);
 		return;
 	}
-	for (i = 0; i < S.n; i++)
-		if (S.agents[i].conn != NULL && S.agents[i].connected &&
-		    S.agents[i].link.state == SIMLINK_UP)
-			agent_send(&S.agents[i], "#!-agent shutdown ");
-	ev_timer_init(&flush_t, flushed_cb, 0.3, 0);
+	for (i = 0; i < S.n; i++) {
+		a = &S.agents[i];
+		ev_timer_stop(loop, &a->timer);
+		if (a->conn == NULL)
+			continue;
+		if (a->connected && a->link.state == SIMLINK_UP) {
+			agent_send(a, "#!-agent shutdown ");
+			if (a->conn != NULL)	/* a failed send closes */
+				conn_close_after_flush(a->conn);
+		} else
+			conn_close(a->conn, "stopping");
+	}
+	ev_timer_init(&flush_t, flushed_cb, 0.1, 0.1);
 	ev_timer_start(loop, &flush_t);
 }
 

@@ -34,9 +34,6 @@ agents_free(struct agents *t)
 static const char S_EMPTY[] = "";
 static const char S_ANY[] = "any";
 static const char S_UNKNOWN[] = "unknown";
-static const char *const STATUSES[] = {
-	"never_connected", "pending", "active", "disconnected"
-};
 
 static int
 shared(const char *p)
@@ -45,8 +42,8 @@ shared(const char *p)
 
 	if (p == S_EMPTY || p == S_ANY || p == S_UNKNOWN)
 		return 1;
-	for (i = 0; i < sizeof(STATUSES) / sizeof(STATUSES[0]); i++)
-		if (p == STATUSES[i])
+	for (i = 0; i < AGENTS_NSTATUS; i++)
+		if (p == agents_statuses[i])
 			return 1;
 	return 0;
 }
@@ -96,7 +93,7 @@ agent_new(void)
 	a->ip = a->register_ip = S_ANY;
 	a->version = S_EMPTY;
 	a->node_name = S_UNKNOWN;
-	a->status = STATUSES[0];
+	agent_set_status(a, "never_connected");
 	return a;
 }
 
@@ -157,9 +154,9 @@ agent_set_status(struct agent *a, const char *s)
 {
 	size_t	i;
 
-	for (i = 0; i < sizeof(STATUSES) / sizeof(STATUSES[0]); i++)
-		if (strcmp(s, STATUSES[i]) == 0) {
-			a->status = STATUSES[i];
+	for (i = 0; i < AGENTS_NSTATUS; i++)
+		if (strcmp(s, agents_statuses[i]) == 0) {
+			a->status = agents_statuses[i];
 			return 0;
 		}
 	return -1;
