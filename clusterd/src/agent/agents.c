@@ -35,6 +35,30 @@ static const char S_EMPTY[] = "";
 static const char S_ANY[] = "any";
 static const char S_UNKNOWN[] = "unknown";
 
+/*
+ * Values many agents share (a version, a node's name): the first
+ * POOL_MAX distinct ones are kept once for the process's life, so 50,000
+ * agents on 10 workers hold 10 node names, not 50,000 copies.  The pool
+ * never grows past its size, whatever agents report; values beyond it
+ * are copied per agent.
+ */
+#define POOL_MAX	64
+static char	*pool[POOL_MAX];
+
+static const char *
+pooled(const char *s, size_t max)
+{
+	size_t	i;
+
+	for (i = 0; i < POOL_MAX && pool[i] != NULL; i++)
+		if (strncmp(pool[i], s, max) == 0 && strlen(pool[i]) ==
+		    strnlen(s, max))
+			return pool[i];
+	if (i == POOL_MAX || (pool[i] = strndup(s, max)) == NULL)
+		return NULL;
+	return pool[i];
+}
+
 static int
 shared(const char *p)
 {
@@ -42,6 +66,9 @@ shared(const char *p)
 
 	if (p == S_EMPTY || p == S_ANY || p == S_UNKNOWN)
 		return 1;
+	for (i = 0; i < POOL_MAX && pool[i] != NULL; i++)
+		if (p == pool[i])
+			return 1;
 	for (i = 0; i < AGENTS_NSTATUS; i++)
 		if (p == agents_statuses[i])
 			return 1;
@@ -56,9 +83,12 @@ drop_str(const char **f)
 	*f = NULL;
 }
 
-/* *f = a copy of s, at most max characters; shared values are not copied. */
+/*
+ * *f = a copy of s, at most max characters; shared values are not copied,
+ * and with pool, values from the pool are not either.
+ */
 static int
-set_str(const char **f, const char *s, size_t max)
+set_str_pool(const char **f, const char *s, size_t max, int use_pool)
 {
 	const char	*v;
 	char		*c;
@@ -72,7 +102,7 @@ set_str(const char **f, const char *s, size_t max)
 		v = S_ANY;
 	else if (strcmp(s, S_UNKNOWN) == 0)
 		v = S_UNKNOWN;
-	else {
+	else if (!use_pool || (v = pooled(s, max)) == NULL) {
 		if ((c = strndup(s, max)) == NULL)
 			return -1;
 		v = c;
@@ -80,6 +110,12 @@ set_str(const char **f, const char *s, size_t max)
 	drop_str(f);
 	*f = v;
 	return 0;
+}
+
+static int
+set_str(const char **f, const char *s, size_t max)
+{
+	return set_str_pool(f, s, max, 0);
 }
 
 struct agent *
@@ -140,13 +176,13 @@ agent_set_register_ip(struct agent *a, const char *s)
 int
 agent_set_version(struct agent *a, const char *s)
 {
-	return set_str(&a->version, s, AGENT_FIELD_MAX - 1);
+	return set_str_pool(&a->version, s, AGENT_FIELD_MAX - 1, 1);
 }
 
 int
 agent_set_node(struct agent *a, const char *s)
 {
-	return set_str(&a->node_name, s, AGENT_FIELD_MAX - 1);
+	return set_str_pool(&a->node_name, s, AGENT_FIELD_MAX - 1, 1);
 }
 
 int
