@@ -24,6 +24,7 @@
 #include "base/metrics.h"
 #include "base/node.h"
 #include "base/reap.h"
+#include "base/strmap.h"
 #include "base/version.h"
 #include "master/master.h"
 #include "master/mreg.h"
@@ -144,6 +145,7 @@ struct relayed {
 #define RELAYED_MAX	4096
 static struct relayed	relayed[RELAYED_MAX];
 static size_t		relayed_next;
+static struct strmap	relayed_by_nonce;	/* nonce -> its slot */
 
 static void peer_open(struct link *);
 static void pools_self(void);
@@ -431,27 +433,30 @@ reply_peer(void *arg, cJSON *resp)
 	free(arg);
 }
 
+/* Found through a map: each enrollment's answer looks its nonce up. */
 static struct relayed *
 relayed_find(const char *nonce)
 {
-	size_t	i;
+	struct relayed	*r = strmap_get(&relayed_by_nonce, nonce);
 
-	for (i = 0; i < RELAYED_MAX; i++)
-		if (relayed[i].nonce[0] != '\0' &&
-		    strcmp(relayed[i].nonce, nonce) == 0 &&
-		    ev_now(M.node->loop) - relayed[i].at < 60)
-			return &relayed[i];
-	return NULL;
+	return r != NULL && ev_now(M.node->loop) - r->at < 60 ? r : NULL;
 }
 
+/* The oldest slot of the ring is reused, and its nonce forgotten. */
 static struct relayed *
 relayed_add(const char *nonce)
 {
 	struct relayed	*r = &relayed[relayed_next++ % RELAYED_MAX];
 
+	if (r->nonce[0] != '\0' && strmap_get(&relayed_by_nonce, r->nonce) ==
+	    r)
+		strmap_del(&relayed_by_nonce, r->nonce);
 	memset(r, 0, sizeof(*r));
 	snprintf(r->nonce, sizeof(r->nonce), "%s", nonce);
 	r->at = ev_now(M.node->loop);
+	if (strmap_put(&relayed_by_nonce, r->nonce, r) == -1)
+		log_warnx("Enrollment", "Out of memory for a relayed "
+		    "enrollment.");
 	return r;
 }
 
@@ -943,6 +948,8 @@ master_stop(void)
 	msync_stop();
 	mreg_stop();
 	pools_stop();
+	strmap_free(&relayed_by_nonce);
+	memset(relayed, 0, sizeof(relayed));
 }
 
 /* Timers changed by a reload apply to every connected worker. */
