@@ -51,6 +51,14 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def rss_now_kb(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
 def health(tmp):
     """(registered, active per worker) from the master's registry."""
     d = control(tmp, "master", {"command": "health"})["data"]
@@ -206,6 +214,10 @@ def main():
         r["cpu_worker_max"] = max(cpu)
         r["cpu_master"] = 100 * (cpu_seconds(nodes.procs["master"].pid) -
                                  m0) / dt
+        # Resident now, in steady state, beside the peaks below.
+        r["rss_now_master_kb"] = rss_now_kb(nodes.procs["master"].pid)
+        r["rss_now_worker_kb"] = median([rss_now_kb(p)
+                                         for p in pids.values()])
         r["rules_idle_after"] = propagation_sample(tmp, names, 9)
 
         # Status changes: the last worker's simulator stops (its agents'
@@ -340,6 +352,8 @@ def report(path, r):
         "| peak RSS, workers: median / largest (goal: under 24 MB) | "
         "%.1f MB / %.1f MB |" % (r["rss_worker_median_kb"] / 1024.0,
                                  r["rss_worker_max_kb"] / 1024.0),
+        "| RSS in steady state, master / median worker | %.1f MB / %.1f MB |"
+        % (r["rss_now_master_kb"] / 1024.0, r["rss_now_worker_kb"] / 1024.0),
         "| CPU per worker in steady state, median / largest (one core = "
         "100%%) | %.1f %% / %.1f %% |" % (r["cpu_worker_median"],
                                           r["cpu_worker_max"]),

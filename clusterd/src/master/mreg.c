@@ -39,6 +39,7 @@ static struct {
 	cJSON		*pend_up;
 	cJSON		*pend_rm;
 	unsigned	 committing;	/* enrollments not yet durable */
+	struct pending	*answers, **answers_tail;	/* after the delta */
 	unsigned long	 enrolled;
 	unsigned long	 refused;
 } MR;
@@ -60,6 +61,7 @@ struct pending {
 	cJSON		*removed;	/* ids it replaced */
 	mreg_answer_cb	 cb;
 	void		*arg;
+	struct pending	*next;		/* answers after the next delta */
 };
 
 /* One control change waiting for its commit. */
@@ -106,6 +108,30 @@ broadcast(cJSON *upsert, cJSON *remove)
 		ev_timer_start(MR.node->loop, &MR.flush_timer);
 }
 
+/*
+ * The keys of a committed batch, answered once the delta that carries
+ * them has left for every worker.  The worker that relayed an enrollment
+ * gets the delta first on the same link, so the agent never reaches it
+ * before its key does.
+ */
+static void
+answer_all(void)
+{
+	struct pending	*p, *next;
+	char		 answer[ENROLL_ANSWER_MAX];
+
+	p = MR.answers;
+	MR.answers = NULL;
+	MR.answers_tail = &MR.answers;
+	for (; p != NULL; p = next) {
+		next = p->next;
+		snprintf(answer, sizeof(answer), "OSSEC K:'%s %s %s %s'", p->id,
+		    p->name, p->ip, p->key);
+		p->cb(p->arg, answer, p->id, p->key);
+		free(p);
+	}
+}
+
 static void
 flush_cb(struct ev_loop *loop, ev_timer *t, int revents)
 {
@@ -127,6 +153,7 @@ flush_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	if (MR.ops.delta != NULL)
 		MR.ops.delta(d);
 	cJSON_Delete(d);
+	answer_all();
 }
 
 static int
@@ -193,6 +220,8 @@ mreg_start(struct node *n, const struct mreg_ops *ops)
 
 	MR.node = n;
 	MR.ops = *ops;
+	MR.answers = NULL;
+	MR.answers_tail = &MR.answers;
 	agents_init(&MR.t);
 	if (config_path(&n->cfg, "queue/db", path, sizeof(path)) == -1 ||
 	    (mkdir(path, 0750) == -1 && errno != EEXIST) ||
@@ -225,7 +254,11 @@ mreg_stop(void)
 	if (MR.node == NULL)
 		return;
 	registry_close();
-	ev_timer_stop(MR.node->loop, &MR.flush_timer);
+	/* Keys made durable by the last commits are answered. */
+	if (ev_is_active(&MR.flush_timer)) {
+		ev_timer_stop(MR.node->loop, &MR.flush_timer);
+		flush_cb(MR.node->loop, &MR.flush_timer, 0);
+	}
 	ev_timer_stop(MR.node->loop, &MR.sweep_timer);
 	cJSON_Delete(MR.pend_up);
 	cJSON_Delete(MR.pend_rm);
@@ -315,8 +348,6 @@ enroll_done(void *arg, int ok)
 		broadcast(NULL, p->removed);
 		goto done;
 	}
-	snprintf(answer, sizeof(answer), "OSSEC K:'%s %s %s %s'", p->id,
-	    p->name, p->ip, p->key);
 	MR.enrolled++;
 	log_info(TASK, "Agent '%s' registered with id %s (%s).", p->name,
 	    p->id, p->ip);
@@ -324,9 +355,12 @@ enroll_done(void *arg, int ok)
 	if (a != NULL && strcmp(a->key, p->key) == 0)
 		cJSON_AddItemToArray(up, agent_record_json(a));
 	keys_follow(a, p->removed);
-	/* Workers hear of the key as the agent gets it. */
+	/* Workers hear of the key before the agent gets it. */
 	broadcast(up, p->removed);
-	p->cb(p->arg, answer, p->id, p->key);
+	p->removed = NULL;	/* taken by broadcast */
+	*MR.answers_tail = p;
+	MR.answers_tail = &p->next;
+	return;
 done:
 	free(p);
 }
