@@ -245,7 +245,9 @@ static void
 link_closed(struct link *l, const char *reason)
 {
 	(void)l;
-	if (U.state == U_READY)
+	if (U.stopping)
+		log_info("Main", "Disconnected from the master: %s.", reason);
+	else if (U.state == U_READY)
 		log_errx("Main", "Connection with master lost: %s.", reason);
 	else if (strncmp(reason, "TLS handshake", 13) == 0)
 		connect_problem("Could not connect to master: %s (wrong "
