@@ -10,7 +10,8 @@
                                    "open" (and keeps it open until killed
                                    with --hold)
 
-The header's destination is 127.0.0.1:PORT; its source port is 40000.
+The connection goes to --to (127.0.0.1) PORT; the header names 127.0.0.1:PORT
+as its destination and port 40000 as its source port.
 """
 import argparse
 import socket
@@ -66,6 +67,7 @@ def main():
     ap.add_argument("--v2-local", action="store_true")
     ap.add_argument("--none", action="store_true", help="no header")
     ap.add_argument("--hold", action="store_true")
+    ap.add_argument("--to", default="127.0.0.1")
     ap.add_argument("port", type=int)
     ap.add_argument("what")
     ap.add_argument("text", nargs="?")
@@ -73,7 +75,7 @@ def main():
     s = socket.socket()
     s.bind((args.src, 0))
     s.settimeout(5)
-    s.connect(("127.0.0.1", args.port))
+    s.connect((args.to, args.port))
     hdr = header(args)
     if args.what == "enroll":
         # The header, then the TLS handshake, as HAProxy sends them.
