@@ -5,7 +5,8 @@
 # per-source bound counts the header's source, not the balancer's.  A
 # listed peer without a header is refused, and so is a header from a peer
 # proxy_from does not list (127.0.0.2), while that peer without one is
-# served as before.  agent-check needs no header.
+# served as before.  agent-check needs no header.  A reload applies a new
+# list.
 . "$(dirname "$0")/lib.sh"
 
 PP="python3 $TOP/tests/integration/pp.py"
@@ -108,4 +109,15 @@ import socket
 print(socket.create_connection(('127.0.0.1', $CHECK_PORT), 3).recv(64).decode().strip())")
 [ "$ans" = "up 100%" ] || fail "agent-check: $ans"
 pass "agent-check answers the balancer without a header"
+
+# A reload applies a new list: without 127.0.0.1, its headers are refused
+# and its plain connections served.
+sed -i '/^proxy_from /d' "$T/worker1.conf"
+kill -HUP "$(pid_of worker1)"
+wait_for 5 "reloaded" log_has worker1 "Configuration reloaded"
+[ "$($PP --v2 198.51.100.7 "$GPORT" gw-ping)" = closed ] ||
+	fail "header served once proxy_from no longer lists the peer"
+[ "$($PP --none "$GPORT" gw-ping)" = "#pong" ] ||
+	fail "plain connection refused once proxy_from is empty"
+pass "a reload applies proxy_from"
 finish
