@@ -110,6 +110,15 @@ print(socket.create_connection(('127.0.0.1', $CHECK_PORT), 3).recv(64).decode().
 [ "$ans" = "up 100%" ] || fail "agent-check: $ans"
 pass "agent-check answers the balancer without a header"
 
+# The counts, per port (each test above that sent a header from the
+# listed peer read one; two were refused on 1514, one on 1515).
+ctl worker1 --stats > "$T/stats" || fail "stats"
+grep -qE '^clusterd_proxy_headers_total\{port="enrollment",result="read"\} 3$' "$T/stats" ||
+	fail "enrollment headers: $(grep proxy_headers "$T/stats")"
+grep -qE '^clusterd_proxy_headers_total\{port="agents",result="refused"\} 2$' "$T/stats" ||
+	fail "agents refusals: $(grep proxy_headers "$T/stats")"
+pass "clusterd_proxy_headers_total counts headers and refusals per port"
+
 # A reload applies a new list: without 127.0.0.1, its headers are refused
 # and its plain connections served.
 sed -i '/^proxy_from /d' "$T/worker1.conf"

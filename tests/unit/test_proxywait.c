@@ -75,7 +75,7 @@ setup(void **state)
 	f->loop = ev_loop_new(EVFLAG_AUTO);
 	assert_int_equal(listener_tcp(&f->l, f->loop, "127.0.0.1", 0, 64,
 	    "Test", "test clients", on_accept, f), 0);
-	assert_int_equal(listener_set_proxy(&f->l, &f->cfg), 0);
+	assert_int_equal(listener_set_proxy(&f->l, &f->cfg, "test"), 0);
 	assert_int_equal(getsockname(f->l.fd, (struct sockaddr *)&sin, &sl),
 	    0);
 	f->port = ntohs(sin.sin_port);

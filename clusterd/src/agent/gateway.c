@@ -683,7 +683,7 @@ gateway_start(struct node *n, const struct gateway_ops *ops)
 	    n->cfg.gateway_port, 4096, TASK, "agents", accept_cb, NULL) == -1)
 		return -1;
 	listener_set_preauth(&G.listener, &G.pa);
-	if (listener_set_proxy(&G.listener, &n->cfg) == -1)
+	if (listener_set_proxy(&G.listener, &n->cfg, "agents") == -1)
 		return -1;
 	if (n->cfg.agent_check_port != 0 && listener_tcp(&G.check, n->loop,
 	    n->cfg.gateway_address, n->cfg.agent_check_port, 64, TASK,

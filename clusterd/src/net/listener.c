@@ -96,13 +96,14 @@ listener_set_preauth(struct listener *l, struct preauth *pa)
 
 /*
  * Connections from cfg->proxy_from's peers (read live) must start with a
- * PROXY header, read here before the service sees them.  -1: out of
- * memory.
+ * PROXY header, read here before the service sees them; port names the
+ * service in metrics.  -1: out of memory.
  */
 int
-listener_set_proxy(struct listener *l, const struct config *cfg)
+listener_set_proxy(struct listener *l, const struct config *cfg,
+    const char *port)
 {
-	if ((l->proxy = proxywait_new(l, cfg)) == NULL)
+	if ((l->proxy = proxywait_new(l, cfg, port)) == NULL)
 		return -1;
 	return 0;
 }

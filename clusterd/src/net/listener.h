@@ -56,7 +56,8 @@ int	listener_tcp(struct listener *, struct ev_loop *, const char *addr,
 void	listener_start(struct listener *, struct ev_loop *, int fd,
 	    const char *task, const char *what, listener_cb, void *arg);
 void	listener_set_preauth(struct listener *, struct preauth *);
-int	listener_set_proxy(struct listener *, const struct config *);
+int	listener_set_proxy(struct listener *, const struct config *,
+	    const char *port);
 void	listener_hand(struct listener *, int fd, const char *addr);
 void	listener_close(struct listener *);
 int	listener_paused(struct listener *);

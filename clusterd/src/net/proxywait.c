@@ -9,6 +9,7 @@
 
 #include "base/config.h"
 #include "base/log.h"
+#include "base/metrics.h"
 #include "net/conn.h"
 #include "net/listener.h"
 #include "net/preauth.h"
@@ -30,6 +31,7 @@ struct pwconn {
 struct proxywait {
 	struct listener		*l;
 	const struct config	*cfg;		/* read live: reloads apply */
+	const char		*port;		/* metric label */
 	struct preauth		 pa;
 	TAILQ_HEAD(, pwconn)	 conns;
 	unsigned long		 headers, refused;
@@ -37,12 +39,35 @@ struct proxywait {
 	double			 last_log;
 };
 
+static const struct metrics_def M_HEADERS = {
+	"clusterd_proxy_headers_total", METRICS_COUNTER,
+	"Connections from proxy_from balancers, by what became of their PROXY "
+	"header."
+};
+
 static void read_cb(struct ev_loop *, ev_io *, int);
 static void expire_cb(struct preauth *, struct preauth_entry *);
 
-/* Hold l's connections from cfg->proxy_from's peers; NULL: out of memory. */
+/* A collector (metrics.h): one port's headers. */
+static void
+proxywait_metrics(struct metrics *m, void *arg)
+{
+	struct proxywait	*pw = arg;
+
+	metrics_put(m, &M_HEADERS, (double)pw->headers, "port", pw->port,
+	    "result", "read", NULL);
+	metrics_put(m, &M_HEADERS, (double)pw->refused, "port", pw->port,
+	    "result", "refused", NULL);
+	metrics_put(m, &M_HEADERS, (double)pw->pa.timeouts, "port", pw->port,
+	    "result", "timed_out", NULL);
+}
+
+/*
+ * Hold l's connections from cfg->proxy_from's peers; port names l in
+ * metrics ("agents", "enrollment").  NULL: out of memory.
+ */
 struct proxywait *
-proxywait_new(struct listener *l, const struct config *cfg)
+proxywait_new(struct listener *l, const struct config *cfg, const char *port)
 {
 	struct proxywait	*pw;
 
@@ -50,10 +75,12 @@ proxywait_new(struct listener *l, const struct config *cfg)
 		return NULL;
 	pw->l = l;
 	pw->cfg = cfg;
+	pw->port = port;
 	pw->last_log = -PROXYWAIT_LOG_EVERY;
 	TAILQ_INIT(&pw->conns);
 	preauth_init(&pw->pa, l->loop, cfg, l->task, "connections from "
 	    "balancers", "PROXY header", expire_cb);
+	metrics_register(proxywait_metrics, pw);
 	return pw;
 }
 
@@ -77,6 +104,7 @@ proxywait_free(struct proxywait *pw)
 
 	if (pw == NULL)
 		return;
+	metrics_unregister(proxywait_metrics, pw);
 	while ((c = TAILQ_FIRST(&pw->conns)) != NULL) {
 		close(c->fd);
 		release(c);

@@ -20,7 +20,8 @@ struct config;
 struct listener;
 struct proxywait;
 
-struct proxywait *proxywait_new(struct listener *, const struct config *);
+struct proxywait *proxywait_new(struct listener *, const struct config *,
+	    const char *port);
 void	proxywait_free(struct proxywait *);
 int	proxywait_listed(const struct proxywait *, const void *sockaddr);
 void	proxywait_add(struct proxywait *, int fd, const char *addr);
