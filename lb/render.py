@@ -100,6 +100,15 @@ def validate(c, notify, notify_log, haproxy_args):
              "_ . / = - and spaces" % haproxy_args)
 
 
+def proxy_from(c):
+    """The balancers' addresses and the agents' VIP, for proxy_from."""
+    addrs = [b["address"] for b in c["balancers"]]
+    vip = c["vip"]["agents"].split("/")[0]
+    if vip not in addrs:
+        addrs.append(vip)
+    return ",".join(addrs)
+
+
 def render(c, me, out, notify, notify_log, haproxy_args):
     validate(c, notify, notify_log, haproxy_args)
     bal = {b["name"]: b for b in c["balancers"]}
@@ -108,8 +117,9 @@ def render(c, me, out, notify, notify_log, haproxy_args):
     ports = c["ports"]
     agents_vip = c["vip"]["agents"].split("/")[0]
     # The same server options clusterd's balancer role uses (lbpool.c);
-    # docs/lb.md, "Health checks", says why these figures.
-    check = "check inter 1500ms fastinter 250ms downinter 1s fall 3 rise 2 on-marked-down shutdown-sessions"  # noqa: E501
+    # docs/lb.md, "Health checks", says why these figures, and "PROXY
+    # protocol" why each server gets a PROXY v2 header.
+    check = "send-proxy-v2 check inter 1500ms fastinter 250ms downinter 1s fall 3 rise 2 on-marked-down shutdown-sessions"  # noqa: E501
     agent = (" port %d weight 100 agent-check agent-port %d agent-inter 2s"
              % (ports["agent_check"], ports["agent_check"]))
     workers = "\n".join(
@@ -144,6 +154,14 @@ def render(c, me, out, notify, notify_log, haproxy_args):
         "haproxy_args": haproxy_args,
     }
     os.makedirs(out, exist_ok=True)
+    # The nodes' side of send-proxy-v2: who may, and then must, send a
+    # PROXY header (the agents' VIP too: a balancer holding it may connect
+    # from it).
+    with open(os.path.join(out, "clusterd-proxy_from.conf"), "w") as f:
+        f.write("# Rendered by lb/render.py: add this line to clusterd.conf "
+                "on the master\n# and every worker of cluster %s "
+                "(docs/lb.md, \"PROXY protocol\").\nproxy_from %s\n"
+                % (c["cluster"], proxy_from(c)))
     for name, tmpl in (("haproxy.cfg", "haproxy.cfg.in"),
                        ("keepalived.conf", "keepalived.conf.in"),
                        ("notify.sh", "notify.sh.in")):

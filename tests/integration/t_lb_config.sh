@@ -16,8 +16,14 @@ for lb in lb1 lb2; do
 		|| fail "haproxy -c $lb: $(cat "$T/$lb.haproxy")"
 	grep -q "Configuration file is valid" "$T/$lb.haproxy" || fail "haproxy output"
 done
-grep -qE '^    server worker3 198\.18\.0\.5:1514 check ' "$T/lb1/haproxy.cfg" || fail "worker servers"
-grep -qE '^    server master 198\.18\.0\.2:1515 check ' "$T/lb1/haproxy.cfg" || fail "enrollment servers"
+# Every server gets a PROXY v2 header; the nodes list the balancers.
+grep -qE '^    server worker3 198\.18\.0\.5:1514 send-proxy-v2 check ' "$T/lb1/haproxy.cfg" || fail "worker servers"
+grep -qE '^    server master 198\.18\.0\.2:1515 send-proxy-v2 check ' "$T/lb1/haproxy.cfg" || fail "enrollment servers"
+grep -qx 'proxy_from 198.18.0.11,198.18.0.12,198.18.0.100' "$T/lb1/clusterd-proxy_from.conf" ||
+	fail "proxy_from: $(cat "$T/lb1/clusterd-proxy_from.conf")"
+printf 'node_name w\nnode_type worker\nkey %s\nmaster_address 10.0.0.1\n' "$KEY" |
+	cat - "$T/lb1/clusterd-proxy_from.conf" > "$T/w.conf"
+"$CLUSTERD" -t -c "$T/w.conf" > "$T/w.check" 2>&1 || fail "proxy_from line: $(cat "$T/w.check")"
 grep -q "server master 198.18.0.2:1514" "$T/lb1/haproxy.cfg" && fail "the master is in the agents' pool"
 grep -q "unicast_peer" "$T/lb1/keepalived.conf" || fail "unicast peers"
 grep -A2 unicast_peer "$T/lb1/keepalived.conf" | grep -q 198.18.0.12 || fail "lb1's peer is lb2"

@@ -2,6 +2,8 @@
 # enroll and connect through its VIP and spread over both workers; a
 # worker drained through clusterd's agent-check answer gets no new agents;
 # once it is back, the master rebalances the agents within the tolerance.
+# HAProxy's PROXY v2 headers give the nodes each agent's own address, and
+# its health checks carry one where the nodes expect it.
 . "$(dirname "$0")/lib.sh"
 
 command -v haproxy >/dev/null || fail "haproxy is not installed"
@@ -15,6 +17,8 @@ node() {
 		s/^enrollment_port .*/enrollment_port $E/; \
 		s/^gateway_port .*/gateway_port $G/" "$T/$1.conf"
 	echo "agent_check_port $C" >> "$T/$1.conf"
+	# HAProxy sends PROXY v2 headers, from 127.0.0.1.
+	echo "proxy_from 127.0.0.1" >> "$T/$1.conf"
 }
 node master1 master 127.0.0.1
 echo "rebalance_interval 2s" >> "$T/master1.conf"
@@ -70,6 +74,16 @@ spread() { [ $(( $(count worker1) + $(count worker2) )) -eq 40 ] &&
 	[ "$(count worker1)" -gt 5 ] && [ "$(count worker2)" -gt 5 ]; }
 wait_for 30 "40 agents spread over both workers" spread
 pass "agents enroll and connect through the VIP, spread: worker1 $(count worker1), worker2 $(count worker2)"
+
+# An agent on 127.0.0.5 enrolls through the VIP: the node that serves it
+# registers 127.0.0.5, the header's source, not HAProxy's 127.0.0.1.
+a=$(python3 "$TOP/tests/integration/pp.py" --from 127.0.0.5 --to $VIP --none "$E" \
+	enroll "OSSEC A:'via-vip' IP:'src'" 2>&1)
+[[ $a =~ ^OSSEC\ K:\'[0-9]+\ via-vip\ 127\.0\.0\.5\  ]] || fail "IP:'src' through HAProxy: $a"
+for n in master1 worker1 worker2; do
+	log_has $n "PROXY header" && fail "$n refused a connection from HAProxy: $(grep 'PROXY header' "$T/$n/logs/cluster.log" | head -n 1)"
+done
+pass "through HAProxy's PROXY v2 header, a node sees the agent's address; checks pass"
 
 ctl worker1 --lb-state drain >/dev/null || fail "lb-state"
 drained() { [ "$(hastat worker1 weight)" = 0 ]; }

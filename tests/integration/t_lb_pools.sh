@@ -8,9 +8,10 @@
 
 command -v haproxy >/dev/null || fail "haproxy is not installed"
 
-# Every node on 127.0.0.1 with its own ports (lib.sh); agent-check on +50.
+# Every node on 127.0.0.1 with its own ports (lib.sh); agent-check on +50;
+# HAProxy (send-proxy-v2) connects from 127.0.0.1.
 node() {
-	write_conf "$1" "$2" "pool_leave_after 3s"
+	write_conf "$1" "$2" "pool_leave_after 3s" "proxy_from 127.0.0.1"
 	[ "$2" = worker ] && echo "agent_check_port $(($(cat "$T/$1.enroll_port") + 50))" >> "$T/$1.conf"
 }
 node master1 master
@@ -96,7 +97,7 @@ hastatus() {
 wait_for 15 "worker2 UP in lb2's HAProxy (health and agent checks)" eval '[ "$(hastatus lb2 worker2)" = UP ]'
 pass "both balancers' pools follow the cluster: worker2 added, ghost deleted, worker1 moved, master kept out of 1514"
 
-grep -q "server worker2 127.0.0.1:$G2 check" "$T/lb1/haproxy.cfg" || fail "haproxy.cfg not rewritten"
+grep -q "server worker2 127.0.0.1:$G2 send-proxy-v2 check" "$T/lb1/haproxy.cfg" || fail "haproxy.cfg not rewritten"
 grep -q "server ghost" "$T/lb1/haproxy.cfg" && fail "ghost still in haproxy.cfg"
 haproxy -c -f "$T/lb1/haproxy.cfg" >/dev/null 2>&1 || fail "rewritten haproxy.cfg invalid"
 pass "the persisted haproxy.cfg is rewritten and valid"

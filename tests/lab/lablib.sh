@@ -311,6 +311,14 @@ key_file "$LAB_RUN/cluster.key"
 master_address $LAB_MASTER_ADDR
 home "$LAB_RUN/$name"
 CONF
+	# The balancers send PROXY v2 headers (send-proxy-v2), as
+	# lb/render.py's clusterd-proxy_from.conf says: their addresses and
+	# the agents' VIP.
+	local lb from=
+	for lb in "${LAB_BALANCERS[@]}"; do
+		from="$from${LAB_ADDR[$lb]},"
+	done
+	echo "proxy_from $from$LAB_VIP" >> "$LAB_RUN/$name.conf"
 	case $type in
 	master)
 		# Converge within seconds rather than the default 30 s.

@@ -353,6 +353,8 @@ enroll_start(struct node *n, const struct enroll_ops *ops)
 	    accept_cb, NULL) == -1)
 		return -1;
 	listener_set_preauth(&E.listener, &E.pa);
+	if (listener_set_proxy(&E.listener, &n->cfg, "enrollment") == -1)
+		return -1;
 	metrics_register(enroll_metrics, NULL);
 	log_info(TASK, "Serving enrollment on %s:%u.",
 	    n->cfg.enrollment_address, n->cfg.enrollment_port);

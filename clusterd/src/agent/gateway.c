@@ -51,7 +51,7 @@ struct gwconn {
 /* Reasons a connection is closed, counted and logged at most once a minute. */
 enum reject {
 	REJ_NO_ID, REJ_BAD, REJ_UNKNOWN, REJ_KEY, REJ_LENGTH, REJ_DUP,
-	REJ_SWITCH, REJ_SLOW, REJ_COUNT
+	REJ_SWITCH, REJ_SLOW, REJ_PROXY, REJ_COUNT
 };
 static const char *const reject_names[REJ_COUNT] = {
 	"message without an agent id (identification by source IP is not "
@@ -59,12 +59,13 @@ static const char *const reject_names[REJ_COUNT] = {
 	"malformed message", "unknown agent id", "undecryptable message "
 	    "(wrong key?)", "frame length over the limit",
 	"agent already connected", "agent id changed on a connection",
-	"agent too slow to read"
+	"agent too slow to read", "PROXY header from a peer proxy_from does "
+	    "not list"
 };
 /* The same reasons as metric labels. */
 static const char *const reject_labels[REJ_COUNT] = {
 	"no_id", "malformed", "unknown_agent", "bad_key", "too_long",
-	"duplicate", "id_changed", "slow_reader"
+	"duplicate", "id_changed", "slow_reader", "proxy_unlisted"
 };
 
 static const struct metrics_def M_CONNECTIONS = {
@@ -419,7 +420,11 @@ conn_cb(struct ev_loop *loop, ev_io *w, int revents)
 			if ((c->got += (uint32_t)n) < 4)
 				continue;
 			if (secmsg_frame_length(c->hdr, &len) == -1) {
-				reject(c, REJ_LENGTH, NULL);
+				/* "PROX" or v2's "\r\n\r\n": listed peers'
+				 * headers were read by the listener. */
+				reject(c, memcmp(c->hdr, "PROX", 4) == 0 ||
+				    memcmp(c->hdr, "\r\n\r\n", 4) == 0 ?
+				    REJ_PROXY : REJ_LENGTH, NULL);
 				return;
 			}
 			if ((c->frame = malloc(len)) == NULL) {
@@ -678,6 +683,8 @@ gateway_start(struct node *n, const struct gateway_ops *ops)
 	    n->cfg.gateway_port, 4096, TASK, "agents", accept_cb, NULL) == -1)
 		return -1;
 	listener_set_preauth(&G.listener, &G.pa);
+	if (listener_set_proxy(&G.listener, &n->cfg, "agents") == -1)
+		return -1;
 	if (n->cfg.agent_check_port != 0 && listener_tcp(&G.check, n->loop,
 	    n->cfg.gateway_address, n->cfg.agent_check_port, 64, TASK,
 	    "agent-checks", check_cb, NULL) == -1)

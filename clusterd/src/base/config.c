@@ -541,6 +541,27 @@ bad:
 	return -1;
 }
 
+/*
+ * proxy_from: the balancers allowed, and then required, to say whom they
+ * carry with a PROXY header; addresses or networks, commas or spaces
+ * between them.
+ */
+static int
+set_proxy_from(struct parse_ctx *p, struct config *c, const char *v,
+    void *field)
+{
+	char	err[128];
+
+	(void)field;
+	if (cidr_parse_list(v, c->proxy_from, CONFIG_PROXY_FROM_MAX,
+	    &c->nproxy_from, err, sizeof(err)) == -1) {
+		c->nproxy_from = 0;
+		perr(p, "proxy_from: %s", err);
+		return -1;
+	}
+	return 0;
+}
+
 static int
 set_log_level(struct parse_ctx *p, struct config *c, const char *v,
     void *field)
@@ -571,6 +592,7 @@ static const struct keyword keywords[] = {
 	{ "request_timeout",	set_duration,	F(request_timeout), 0 },
 	{ "preauth_timeout",	set_duration,	F(preauth_timeout), 0 },
 	{ "preauth_per_source",	set_count,	F(preauth_per_source), 0 },
+	{ "proxy_from",		set_proxy_from,	0, 0 },
 	{ "reconnect_min",	set_duration,	F(reconnect_min), 0 },
 	{ "reconnect_max",	set_duration,	F(reconnect_max), 0 },
 	{ "sync_interval",	set_duration,	F(sync_interval), 0 },
@@ -816,6 +838,11 @@ config_print(const struct config *c, FILE *out)
 	fprintf(out, "request_timeout %.15gs\n", c->request_timeout);
 	fprintf(out, "preauth_timeout %.15gs\n", c->preauth_timeout);
 	fprintf(out, "preauth_per_source %u\n", c->preauth_per_source);
+	if (c->nproxy_from > 0) {
+		fputs("proxy_from ", out);
+		cidr_print_list(c->proxy_from, c->nproxy_from, out);
+		fputc('\n', out);
+	}
 	fprintf(out, "reconnect_min %.15gs\n", c->reconnect_min);
 	fprintf(out, "reconnect_max %.15gs\n", c->reconnect_max);
 	fprintf(out, "sync_interval %.15gs\n", c->sync_interval);

@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "base/cidr.h"
 #include "base/clusterkey.h"
 #include "base/log.h"
 
@@ -21,6 +22,7 @@
 #define CONFIG_MANAGER_VERSION	"v4.14.7"
 #define CONFIG_DEFAULT_HOME	"/var/lib/clusterd"
 #define CONFIG_DEFAULT_FILE	"/etc/clusterd/clusterd.conf"
+#define CONFIG_PROXY_FROM_MAX	32	/* proxy_from entries */
 
 enum node_type {
 	NODE_NONE = 0,
@@ -45,6 +47,9 @@ struct config {
 	double		 request_timeout;	/* unanswered request fails */
 	double		 preauth_timeout;	/* to identify, every service */
 	unsigned	 preauth_per_source;	/* unidentified; 0: no bound */
+	/* peers that must start with a PROXY header (1514, 1515) */
+	struct cidr	 proxy_from[CONFIG_PROXY_FROM_MAX];
+	size_t		 nproxy_from;		/* 0: PROXY not accepted */
 	double		 reconnect_min;		/* worker backoff bounds */
 	double		 reconnect_max;
 	double		 sync_interval;		/* full integrity pass */

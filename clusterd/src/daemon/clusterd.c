@@ -156,6 +156,8 @@ on_hup(struct ev_loop *loop, ev_signal *w, int revents)
 	N.cfg.request_timeout = nc.request_timeout;
 	N.cfg.preauth_timeout = nc.preauth_timeout;
 	N.cfg.preauth_per_source = nc.preauth_per_source;
+	memcpy(N.cfg.proxy_from, nc.proxy_from, sizeof(N.cfg.proxy_from));
+	N.cfg.nproxy_from = nc.nproxy_from;
 	N.cfg.reconnect_min = nc.reconnect_min;
 	N.cfg.reconnect_max = nc.reconnect_max;
 	N.cfg.sync_interval = nc.sync_interval;

@@ -119,11 +119,18 @@ lbpool_parse(const cJSON *arr, struct lbpool_server *out, size_t max,
  * (weight 100, so the percentage a worker answers has room).  A worker's
  * health check reads the agent-check port too ("port", and the backend's
  * tcp-check rules): the kernel completes a TCP handshake for a hung
- * clusterd, so only an answer proves the worker alive.  These
- * match lb/render.py's; docs/lb.md, "Health checks", has the reasons.
+ * clusterd, so only an answer proves the worker alive.  Every server
+ * gets a PROXY v2 header (send-proxy-v2), so that a node sees each
+ * agent's address rather than the balancer's (its proxy_from lists the
+ * balancers).  Health checks on the data port (enrollment) carry one too,
+ * with the LOCAL command, HAProxy's default for a server without "port";
+ * checks and agent-checks on the agent-check port carry none, and that
+ * port expects none.  These match lb/render.py's; docs/lb.md, "Health
+ * checks" and "PROXY protocol", has the reasons.
  */
 #define LBPOOL_CHECK	"check inter 1500ms fastinter 250ms downinter 1s " \
 			"fall 3 rise 2 on-marked-down shutdown-sessions"
+#define LBPOOL_PROXY	"send-proxy-v2 "
 
 int
 lbpool_server_options(const struct lbpool_server *s, char *out, size_t outlen)
@@ -131,10 +138,10 @@ lbpool_server_options(const struct lbpool_server *s, char *out, size_t outlen)
 	int	n;
 
 	if (s->check_port != 0)
-		n = snprintf(out, outlen, LBPOOL_CHECK " port %u weight 100 "
-		    "agent-check agent-port %u agent-inter 2s", s->check_port,
-		    s->check_port);
+		n = snprintf(out, outlen, LBPOOL_PROXY LBPOOL_CHECK " port %u "
+		    "weight 100 agent-check agent-port %u agent-inter 2s",
+		    s->check_port, s->check_port);
 	else
-		n = snprintf(out, outlen, LBPOOL_CHECK);
+		n = snprintf(out, outlen, LBPOOL_PROXY LBPOOL_CHECK);
 	return n < 0 || (size_t)n >= outlen ? -1 : 0;
 }

@@ -12,6 +12,7 @@
 #include "net/conn.h"
 #include "net/listener.h"
 #include "net/preauth.h"
+#include "net/proxywait.h"
 
 static void accept_cb(struct ev_loop *, ev_io *, int);
 static void resume_cb(struct ev_loop *, ev_timer *, int);
@@ -93,11 +94,27 @@ listener_set_preauth(struct listener *l, struct preauth *pa)
 	l->preauth = pa;
 }
 
+/*
+ * Connections from cfg->proxy_from's peers (read live) must start with a
+ * PROXY header, read here before the service sees them; port names the
+ * service in metrics.  -1: out of memory.
+ */
+int
+listener_set_proxy(struct listener *l, const struct config *cfg,
+    const char *port)
+{
+	if ((l->proxy = proxywait_new(l, cfg, port)) == NULL)
+		return -1;
+	return 0;
+}
+
 void
 listener_close(struct listener *l)
 {
 	if (l->loop == NULL || l->fd == -1)
 		return;
+	proxywait_free(l->proxy);
+	l->proxy = NULL;
 	ev_io_stop(l->loop, &l->io);
 	ev_timer_stop(l->loop, &l->pause);
 	close(l->fd);
@@ -179,13 +196,26 @@ accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 		}
 		conn_addr_string(&ss, addr, sizeof(addr));
 		l->accepted++;
-		if (l->preauth != NULL && preauth_refuse(l->preauth, addr)) {
-			l->refused++;
-			close(fd);
-			continue;
-		}
-		l->cb(l, fd, addr, l->arg);
+		if (l->proxy != NULL && proxywait_listed(l->proxy, &ss))
+			proxywait_add(l->proxy, fd, addr);
+		else
+			listener_hand(l, fd, addr);
 	}
+}
+
+/*
+ * A connection from addr (its peer's, or its PROXY header's source) goes
+ * to the service, unless addr is at its bound already.
+ */
+void
+listener_hand(struct listener *l, int fd, const char *addr)
+{
+	if (l->preauth != NULL && preauth_refuse(l->preauth, addr)) {
+		l->refused++;
+		close(fd);
+		return;
+	}
+	l->cb(l, fd, addr, l->arg);
 }
 
 static void

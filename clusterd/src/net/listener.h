@@ -10,7 +10,9 @@
  * A service that counts its connections not yet identified (preauth.h)
  * hands its count to the listener, which closes at once a connection from
  * an address already at its bound, before the service spends anything on
- * it.
+ * it.  A service that accepts PROXY headers (proxy_from) has the listener
+ * read the header of a listed peer's connection first (proxywait.h): the
+ * service, and the bound, then see the address the header gives.
  */
 #ifndef CLUSTERD_LISTENER_H
 #define CLUSTERD_LISTENER_H
@@ -21,8 +23,10 @@
 #define LISTENER_PAUSE	0.5	/* seconds without accepting at the limit */
 #define LISTENER_LOG_EVERY 60.0	/* seconds between "out of descriptors" */
 
+struct config;
 struct listener;
 struct preauth;
+struct proxywait;
 
 /* fd: the accepted socket, the callee's to keep or close. */
 typedef void (*listener_cb)(struct listener *, int fd, const char *addr,
@@ -38,6 +42,7 @@ struct listener {
 	const char	*task;		/* log task */
 	const char	*what;		/* "agents", "enrollment requests" */
 	struct preauth	*preauth;	/* per-source bound, or NULL */
+	struct proxywait *proxy;	/* PROXY headers awaited, or NULL */
 	double		 last_log;
 	unsigned long	 accepted;	/* counters, for status and metrics */
 	unsigned long	 pauses;
@@ -51,6 +56,9 @@ int	listener_tcp(struct listener *, struct ev_loop *, const char *addr,
 void	listener_start(struct listener *, struct ev_loop *, int fd,
 	    const char *task, const char *what, listener_cb, void *arg);
 void	listener_set_preauth(struct listener *, struct preauth *);
+int	listener_set_proxy(struct listener *, const struct config *,
+	    const char *port);
+void	listener_hand(struct listener *, int fd, const char *addr);
 void	listener_close(struct listener *);
 int	listener_paused(struct listener *);
 
