@@ -7,6 +7,10 @@ of 10,000 files (about 50 MB).  Measures: the initial sync of a fresh worker
 identical on every worker (50 changes: median, p99), the master's local
 integrity pass next to md5sum over the same tree in the same run, and the
 peak RSS of every node.  Figures go to docs/benchmarks.md between markers.
+
+--only integ|memory measures one part, for --baseline BUILD too when given
+(interleaved, on the same tree, in the same run), and prints medians and
+ratios instead of writing the report.
 """
 import argparse
 import json
@@ -86,12 +90,108 @@ def median_time(cmd, runs):
     return statistics.median(times)
 
 
+def integ_part(build, mhome):
+    """The local integrity pass and md5sum over the same tree, page cache
+    warm for both: md5sum's median, bench_integ's JSON."""
+    md5cmd = "find %s/etc -type f -print0 | xargs -0 md5sum" % mhome
+    subprocess.run(md5cmd, shell=True, stdout=subprocess.DEVNULL)
+    md5 = median_time(md5cmd, 5)
+    out = subprocess.run([os.path.join(build, "bench_integ"), mhome, "9"],
+                         capture_output=True, text=True, check=True)
+    return md5, json.loads(out.stdout)
+
+
+def memory_part(build, tmp, tree, workers):
+    """A master serving the tree, one fresh worker synced, then the others
+    at once: wall times and every node's peak RSS (kB)."""
+    nodes = Nodes(build, tmp)
+    r = {}
+    try:
+        write_conf(tmp, "master", "master", PORT,
+                   ["enrollment no", "gateway no"])
+        for i in range(1, workers + 1):
+            write_conf(tmp, "worker%d" % i, "worker", PORT,
+                       ["enrollment no", "gateway no"])
+        shutil.copytree(os.path.join(tree, "etc"),
+                        os.path.join(tmp, "master", "etc"))
+        nodes.start("master")
+        wait(lambda: health(build, tmp) is not None, 30, "the master")
+        t0 = time.perf_counter()
+        nodes.start("worker1")
+        wait(lambda: in_sync(build, tmp, ["worker1"])[0], 120,
+             "worker1's initial sync")
+        r["initial_wall"] = time.perf_counter() - t0
+        names = ["worker%d" % i for i in range(1, workers + 1)]
+        t0 = time.perf_counter()
+        for n in names[1:]:
+            nodes.start(n)
+        wait(lambda: in_sync(build, tmp, names)[0], 300, "every worker")
+        r["others_wall"] = time.perf_counter() - t0
+        r["rss_kb"] = {n: vmhwm_kb(p.pid) for n, p in nodes.procs.items()}
+    finally:
+        nodes.stop()
+    return r
+
+
+def compare(args, build):
+    """--only: one part for this build (and --baseline's, interleaved, on
+    the same tree, in the same run); medians printed, no report written."""
+    builds = [("new", build)]
+    if args.baseline:
+        builds.insert(0, ("baseline", os.path.abspath(args.baseline)))
+    top = tempfile.mkdtemp(prefix="clusterd-bench.")
+    res = {name: [] for name, _ in builds}
+    try:
+        tree = os.path.join(top, "tree")
+        make_tree(tree, random.Random(42))
+        for k in range(args.rounds):
+            order = builds if k % 2 == 0 else builds[::-1]
+            for name, b in order:
+                if args.only == "integ":
+                    md5, i = integ_part(b, tree)
+                    res[name].append({"md5sum": md5, "warm": i["warm_median"],
+                                      "cold": i["cold_median"],
+                                      "ratio_warm": i["warm_median"] / md5,
+                                      "ratio_cold": i["cold_median"] / md5})
+                else:
+                    tmp = os.path.join(top, "run%d-%s" % (k, name))
+                    os.makedirs(tmp)
+                    m = memory_part(b, tmp, tree, args.workers)
+                    shutil.rmtree(tmp, ignore_errors=True)
+                    rss = m.pop("rss_kb")
+                    m["master_mb"] = rss["master"] / 1024.0
+                    m["worker_mb"] = max(v for n, v in rss.items()
+                                         if n != "master") / 1024.0
+                    res[name].append(m)
+                print(name, json.dumps(res[name][-1]), flush=True)
+    finally:
+        shutil.rmtree(top, ignore_errors=True)
+    summary = {name: {key: statistics.median(r[key] for r in runs)
+                      for key in runs[0]} for name, runs in res.items()}
+    if args.baseline:
+        summary["new/baseline"] = {
+            key: summary["new"][key] / summary["baseline"][key]
+            for key in summary["new"] if summary["baseline"][key]}
+    print(json.dumps(summary, indent=1))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", default="build")
     ap.add_argument("--out", default="docs/benchmarks.md")
+    ap.add_argument("--only", choices=["integ", "memory"],
+                    help="measure one part only; print it, write no report")
+    ap.add_argument("--baseline", metavar="BUILD",
+                    help="with --only: measure this build too, same run")
+    ap.add_argument("--rounds", type=int, default=3,
+                    help="with --only: runs per build (medians)")
+    ap.add_argument("--workers", type=int, default=WORKERS,
+                    help="with --only memory: workers to sync")
     args = ap.parse_args()
     build = os.path.abspath(args.build)
+    if args.only:
+        compare(args, build)
+        return
     rng = random.Random(42)
     tmp = tempfile.mkdtemp(prefix="clusterd-bench.")
     nodes = Nodes(build, tmp)
@@ -105,12 +205,7 @@ def main():
         r["tree_bytes"] = make_tree(mhome, rng)
 
         # Local integrity next to md5sum, page cache warm for both.
-        md5cmd = "find %s/etc -type f -print0 | xargs -0 md5sum" % mhome
-        subprocess.run(md5cmd, shell=True, stdout=subprocess.DEVNULL)
-        r["md5sum"] = median_time(md5cmd, 5)
-        out = subprocess.run([os.path.join(build, "bench_integ"), mhome, "9"],
-                             capture_output=True, text=True, check=True)
-        r["integ"] = json.loads(out.stdout)
+        r["md5sum"], r["integ"] = integ_part(build, mhome)
 
         start = nodes.start
         start("master")
