@@ -450,6 +450,85 @@ test_scan_sorted(void **state)
 	rmhome(home);
 }
 
+/* The digest recomputed from its definition in integ.c. */
+static void
+digest_by_hand(const struct integ_index *x, uint8_t out[16])
+{
+	EVP_MD_CTX	*ctx;
+	char		 hex[33], line[64];
+	unsigned	 len;
+	size_t		 i;
+
+	assert_non_null(ctx = EVP_MD_CTX_new());
+	assert_int_equal(EVP_DigestInit_ex(ctx, EVP_md5(), NULL), 1);
+	for (i = 0; i < x->nfiles; i++) {
+		integ_hex(x->files[i].md5, hex);
+		snprintf(line, sizeof(line), "%s %o\n", hex,
+		    (unsigned)x->files[i].mode);
+		EVP_DigestUpdate(ctx, x->files[i].path,
+		    strlen(x->files[i].path) + 1);
+		EVP_DigestUpdate(ctx, line, strlen(line));
+	}
+	EVP_DigestFinal_ex(ctx, out, &len);
+	EVP_MD_CTX_free(ctx);
+}
+
+/*
+ * Folder and file names where a walk's order and path order differ:
+ * "a-b" < "a/x" < "a0" as paths although "a" < "a-b" < "a0" as names.
+ * The index is in path order, and its digest is the definition's.
+ */
+static void
+test_scan_order_names(void **state)
+{
+	static const char *const paths[] = {
+		"etc/rules/A", "etc/rules/a", "etc/rules/a-b", "etc/rules/a.x",
+		"etc/rules/a0", "etc/rules/a0x/y", "etc/rules/ab/c-d",
+		"etc/rules/ab/c.d", "etc/rules/ab/c/d", "etc/rules/ab/c0",
+		"etc/rules/b-/z", "etc/rules/b/y", "etc/rules/sp ace",
+		"etc/rules/\xc3\xa9", "etc/shared/x.y", "etc/shared/x/y/z",
+		"etc/shared/x0",
+	};
+	char			*home = mkhome(), sub[PATH_MAX];
+	struct integ_index	*x, *y;
+	uint8_t			 d[16];
+	size_t			 i;
+
+	(void)state;
+	/* "etc/rules/a" is a file here and "etc/rules/ab" a folder. */
+	for (i = 0; i < NELEM(paths); i++)
+		fx_puts_mode(home, paths[i], paths[i], 0644);
+	assert_non_null(x = integ_scan(home, NULL));
+	assert_int_equal(x->nfiles, NELEM(paths));
+	for (i = 0; i < NELEM(paths); i++)
+		assert_string_equal(x->files[i].path, paths[i]);
+	digest_by_hand(x, d);
+	assert_memory_equal(x->digest, d, 16);
+	/* Unchanged: nothing read, the same digest. */
+	assert_non_null(y = integ_scan(home, x));
+	assert_int_equal(y->hashed, 0);
+	assert_int_equal(y->nfiles, NELEM(paths));
+	for (i = 0; i < NELEM(paths); i++)
+		assert_string_equal(y->files[i].path, paths[i]);
+	assert_memory_equal(y->digest, d, 16);
+	integ_unref(y);
+	/* A file turned into a folder of the same name moves in the order. */
+	snprintf(sub, sizeof(sub), "%s/etc/rules/a", home);
+	assert_int_equal(unlink(sub), 0);
+	fx_puts_mode(home, "etc/rules/a/z", "z", 0644);
+	assert_non_null(y = integ_scan(home, x));
+	assert_int_equal(y->hashed, 1);
+	for (i = 1; i < y->nfiles; i++)
+		assert_true(strcmp(y->files[i - 1].path, y->files[i].path) < 0);
+	assert_non_null(integ_find(y, "etc/rules/a/z"));
+	assert_null(integ_find(y, "etc/rules/a"));
+	digest_by_hand(y, d);
+	assert_memory_equal(y->digest, d, 16);
+	integ_unref(x);
+	integ_unref(y);
+	rmhome(home);
+}
+
 /* ---- the cache ---- */
 
 static void
@@ -541,30 +620,86 @@ test_cache_mode(void **state)
 	rmhome(home);
 }
 
-/* ---- digest ---- */
-
-/* The digest recomputed from its definition in integ.c. */
+/*
+ * The unchanged pass reuses the previous digest; any difference from the
+ * previous index (a file gone at the end, one added, a mode) must give
+ * the digest of the definition, not the previous one.
+ */
 static void
-digest_by_hand(const struct integ_index *x, uint8_t out[16])
+test_cache_digest(void **state)
 {
-	EVP_MD_CTX	*ctx;
-	char		 hex[33], line[64];
-	unsigned	 len;
-	size_t		 i;
+	char			*home = mkhome(), p[PATH_MAX];
+	struct integ_index	*a, *b;
+	uint8_t			 d[16];
 
-	assert_non_null(ctx = EVP_MD_CTX_new());
-	assert_int_equal(EVP_DigestInit_ex(ctx, EVP_md5(), NULL), 1);
-	for (i = 0; i < x->nfiles; i++) {
-		integ_hex(x->files[i].md5, hex);
-		snprintf(line, sizeof(line), "%s %o\n", hex,
-		    (unsigned)x->files[i].mode);
-		EVP_DigestUpdate(ctx, x->files[i].path,
-		    strlen(x->files[i].path) + 1);
-		EVP_DigestUpdate(ctx, line, strlen(line));
-	}
-	EVP_DigestFinal_ex(ctx, out, &len);
-	EVP_MD_CTX_free(ctx);
+	(void)state;
+	fx_puts_mode(home, "etc/rules/a.xml", "a", 0644);
+	fx_puts_mode(home, "etc/rules/b.xml", "b", 0644);
+	fx_puts_mode(home, "etc/shared/z", "z", 0644);
+	assert_non_null(a = integ_scan(home, NULL));
+	/* The last file goes: every remaining one is where it was. */
+	snprintf(p, sizeof(p), "%s/etc/shared/z", home);
+	assert_int_equal(unlink(p), 0);
+	assert_non_null(b = integ_scan(home, a));
+	assert_int_equal(b->nfiles, 2);
+	assert_int_equal(b->hashed, 0);
+	digest_by_hand(b, d);
+	assert_memory_equal(b->digest, d, 16);
+	assert_memory_not_equal(b->digest, a->digest, 16);
+	integ_unref(a);
+	/* One added at the end. */
+	fx_puts_mode(home, "etc/shared/z", "z", 0644);
+	assert_non_null(a = integ_scan(home, b));
+	assert_int_equal(a->nfiles, 3);
+	digest_by_hand(a, d);
+	assert_memory_equal(a->digest, d, 16);
+	integ_unref(b);
+	/* Unchanged. */
+	assert_non_null(b = integ_scan(home, a));
+	assert_int_equal(b->hashed, 0);
+	assert_memory_equal(b->digest, a->digest, 16);
+	integ_unref(a);
+	integ_unref(b);
+	rmhome(home);
 }
+
+/*
+ * A cached file replaced by a symlink (to a file outside, with the same
+ * size) is dropped, not described by the cache: the pass that does not
+ * open files must follow no more than the one that does.
+ */
+static void
+test_cache_symlink_swap(void **state)
+{
+	char			*home = mkhome(), p[PATH_MAX], q[PATH_MAX];
+	struct integ_index	*a, *b;
+
+	(void)state;
+	fx_puts_mode(home, "etc/rules/r.xml", "secret", 0644);
+	fx_puts_mode(home, "outside", "SECRET", 0644);
+	assert_non_null(a = integ_scan(home, NULL));
+	assert_int_equal(a->nfiles, 1);
+	snprintf(p, sizeof(p), "%s/etc/rules/r.xml", home);
+	snprintf(q, sizeof(q), "%s/outside", home);
+	assert_int_equal(unlink(p), 0);
+	assert_int_equal(symlink(q, p), 0);
+	assert_non_null(b = integ_scan(home, a));
+	assert_int_equal(b->nfiles, 0);
+	assert_int_equal(b->hashed, 0);
+	assert_int_equal(b->skipped, 1);
+	integ_unref(b);
+	/* A hard link is a regular file of the tree: read like one. */
+	assert_int_equal(unlink(p), 0);
+	assert_int_equal(link(q, p), 0);
+	assert_non_null(b = integ_scan(home, a));
+	assert_int_equal(b->nfiles, 1);
+	assert_int_equal(b->hashed, 1);
+	integ_unref(a);
+	integ_unref(b);
+	rmhome(home);
+}
+
+/* ---- digest ---- */
 
 static void
 test_digest(void **state)
@@ -1065,6 +1200,12 @@ main(void)
 		cmocka_unit_test_teardown(test_scan_skips_client_keys,
 		    rm_homes),
 		cmocka_unit_test_teardown(test_scan_sorted,
+		    rm_homes),
+		cmocka_unit_test_teardown(test_scan_order_names,
+		    rm_homes),
+		cmocka_unit_test_teardown(test_cache_digest,
+		    rm_homes),
+		cmocka_unit_test_teardown(test_cache_symlink_swap,
 		    rm_homes),
 		cmocka_unit_test_teardown(test_cache,
 		    rm_homes),

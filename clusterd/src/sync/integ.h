@@ -3,13 +3,14 @@
  *
  * An index lists every file of the set under a home, sorted by path, with
  * MD5, permission bits, size and modification time, plus a digest of the
- * whole tree.  A scan reuses the previous index as its cache: a file whose
- * size and mtime did not change keeps its MD5 without being read, so a pass
- * over an unchanged tree costs stat calls only.  Indexes are immutable once
- * built and reference counted, so the scanning thread and the loop can
- * share them.  The cache key is size, mtime, ctime and inode: a rewrite
- * of the same size in the same mtime tick, or a restore that sets mtime
- * back (cp -p, tar), still changes ctime or the inode.
+ * whole tree.  A scan (integ_scan.c) reuses the previous index as its
+ * cache: a file whose cache key did not change keeps its MD5 without being
+ * opened, so a pass over an unchanged tree costs one fstatat() per file.
+ * Indexes are immutable once built and reference counted, so the scanning
+ * thread and the loop can share them.  The cache key is size, mtime, ctime
+ * and inode: a rewrite of the same size in the same mtime tick, or a
+ * restore that sets mtime back (cp -p, tar), still changes ctime or the
+ * inode.
  */
 #ifndef CLUSTERD_INTEG_H
 #define CLUSTERD_INTEG_H
@@ -31,8 +32,11 @@ struct integ_file {
 	uint64_t	 ino;
 };
 
+struct integ_strblock;
+
 struct integ_index {
 	int			 refs;
+	struct integ_strblock	*strings;	/* paths and dirs live here */
 	struct integ_file	*files;
 	size_t			 nfiles;
 	char			**dirs;		/* folders seen, for inotify */
@@ -54,6 +58,9 @@ struct integ_plan {
 };
 
 struct integ_index *integ_scan(const char *home, const struct integ_index *prev);
+struct integ_index *integ_new(void);
+char	*integ_strdup(struct integ_index *, const char *, size_t len);
+int	 integ_cmp_file(const void *, const void *);
 struct integ_index *integ_ref(struct integ_index *);
 void	 integ_unref(struct integ_index *);
 const struct integ_file *integ_find(const struct integ_index *,
