@@ -57,6 +57,10 @@ static struct {
 	size_t		 n;
 	struct buf	 data;		/* SYNC_DATA payloads, concatenated */
 	int		 congested;
+	size_t		 out_high;	/* what msync asked to queue at most */
+	int		 by_bytes;	/* congested once out_high is queued */
+	size_t		 queued;	/* since the last drain */
+	size_t		 max_queued;
 } L;
 
 static void
@@ -108,6 +112,9 @@ link_send_frame(struct link *l, uint8_t type, uint8_t flags, uint32_t id,
 	assert_int_equal(type, FRAME_SYNC_DATA);
 	assert_true(flags & FRAME_F_BINARY);
 	assert_int_equal(buf_append(&L.data, payload, len), 0);
+	L.queued += len;
+	if (L.queued > L.max_queued)
+		L.max_queued = L.queued;
 	return 0;
 }
 
@@ -115,7 +122,14 @@ int
 link_congested(const struct link *l)
 {
 	(void)l;
-	return L.congested;
+	return L.congested || (L.by_bytes && L.queued > L.out_high);
+}
+
+void
+link_set_out_high(struct link *l, size_t bytes)
+{
+	(void)l;
+	L.out_high = bytes;
 }
 
 static void
@@ -183,6 +197,8 @@ setup(void **state)
 	assert_non_null(f->node.loop = ev_loop_new(EVFLAG_AUTO));
 	buf_init(&L.data);
 	L.congested = 0;
+	L.by_bytes = 0;
+	L.queued = L.max_queued = 0;
 	assert_int_equal(msync_start(&f->node), 0);
 	/* The link pointer is only handed back to the fakes. */
 	assert_non_null(f->peer = msync_peer_new((struct link *)&L, "worker1"));
@@ -472,6 +488,49 @@ test_back_pressure(void **state)
 	decode_bundle(f, plan);
 }
 
+/*
+ * A bundle larger than the link's mark goes out in steps: each drain lets
+ * msync queue about the mark and no more, so the master's memory per
+ * worker does not grow with the tree.
+ */
+static void
+test_streams_in_steps(void **state)
+{
+	struct fixture		*f = *state;
+	const struct sent	*s;
+	uint8_t			*blob;
+	size_t			 i, n = 3 * 1024 * 1024, steps = 0;
+	uint32_t		 x = 1;
+
+	/* Incompressible: compressed about as large as it is. */
+	assert_non_null(blob = malloc(n));
+	for (i = 0; i < n; i++) {
+		x = x * 1103515245 + 12345;
+		blob[i] = (uint8_t)(x >> 16);
+	}
+	fx_put_mode(f->h->master, "etc/lists/huge", blob, n, 0644);
+	free(blob);
+	msync_stop();
+	assert_int_equal(msync_start(&f->node), 0);	/* rescan */
+	/* msync asked the link for a small queue. */
+	assert_true(L.out_high > 0 && L.out_high <= 1024 * 1024);
+	L.by_bytes = 1;
+	sent_clear();
+	check_with(f, worker_index(f));
+	while (count(FRAME_SYNC_END) == 0) {
+		assert_true(steps++ < 100);
+		L.queued = 0;			/* the link drained */
+		msync_on_drain(f->peer);
+	}
+	assert_true(steps >= 2);
+	/* One frame past the mark at most. */
+	assert_true(L.max_queued <= L.out_high + 256 * 1024);
+	assert_true(buf_used(&L.data) > n);
+	s = last(FRAME_INTEGRITY);
+	assert_true(flag(last(FRAME_SYNC_END)->body, "ok"));
+	decode_bundle(f, s->body);
+}
+
 /* A new check while a transfer is in flight ends it as superseded. */
 static void
 test_superseded(void **state)
@@ -638,6 +697,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_bundle_limit, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_back_pressure, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_streams_in_steps, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_superseded, setup,
 		    teardown),

@@ -78,6 +78,9 @@ struct fx {
 	const struct bad_frame	*bad;	/* test_bad_frame's case */
 	enum srv_mode		 mode;
 	int			 expect_hello;	/* srv reads a hello first */
+	int			 srv_drains;	/* srv's on_drain calls */
+	int			 cli_takes_data;	/* cli counts unsolicited */
+	int			 cli_frames;
 	struct side		 srv;
 	struct side		 cli;
 	struct frame_hdr	 held[3];
@@ -247,20 +250,27 @@ srv_request(struct link *l, const struct frame_hdr *h, const cJSON *body,
 	}
 }
 
-/* The client only sends requests in these tests. */
+/* The client only sends requests, unless a test lets it take data. */
 static void
 cli_request(struct link *l, const struct frame_hdr *h, const cJSON *body,
     const uint8_t *payload)
 {
-	(void)l;
 	(void)h;
 	(void)body;
 	(void)payload;
-	fail_msg("the client got an unsolicited frame");
+	if (!fx_of(l)->cli_takes_data)
+		fail_msg("the client got an unsolicited frame");
+	fx_of(l)->cli_frames++;
+}
+
+static void
+srv_drain(struct link *l)
+{
+	fx_of(l)->srv_drains++;
 }
 
 static const struct link_ops srv_ops = {
-	srv_open, srv_request, NULL, srv_close
+	srv_open, srv_request, srv_drain, srv_close
 };
 static const struct link_ops cli_ops = {
 	cli_open, cli_request, NULL, cli_close
@@ -574,6 +584,48 @@ test_binary_frame(void **state)
 	assert_int_equal(fx->srv.closed, 0);
 }
 
+/*
+ * A producer's own mark (link_set_out_high): the link says congested once
+ * more than the mark is queued, far below CONN_OUT_HIGH, and on_drain
+ * comes when the peer has taken it; the peer's requests are answered
+ * meanwhile.
+ */
+static void
+test_out_high(void **state)
+{
+	static uint8_t	 chunk[16 * 1024];
+	struct fx	*fx = *state;
+	struct req	 r = { 0 };
+	int		 n = 0;
+
+	fx->mode = SRV_ECHO;
+	fx->cli_takes_data = 1;
+	start_open(fx);
+	/* The default mark is far away. */
+	assert_int_equal(link_send_frame(fx->srv.link, FRAME_SYNC_DATA,
+	    FRAME_F_BINARY, 1, chunk, sizeof(chunk)), 0);
+	assert_false(link_congested(fx->srv.link));
+	n++;
+	link_set_out_high(fx->srv.link, 64 * 1024);
+	while (!link_congested(fx->srv.link)) {
+		assert_int_equal(link_send_frame(fx->srv.link,
+		    FRAME_SYNC_DATA, FRAME_F_BINARY, 1, chunk, sizeof(chunk)),
+		    0);
+		n++;
+	}
+	/* Congested just past the mark, not before. */
+	assert_int_equal(n, 4);
+	send_n(fx, 9, 0, &r);
+	RUN_UNTIL(fx, r.calls > 0 && fx->srv_drains > 0 &&
+	    fx->cli_frames == n);
+	assert_int_equal(r.result, LINK_OK);
+	assert_int_equal(json_int(r.body, "echo"), 9);
+	assert_int_equal(fx->srv_drains, 1);
+	assert_false(link_congested(fx->srv.link));
+	assert_int_equal(fx->srv.closed, 0);
+	free(r.body);
+}
+
 /* An unanswered request fails after its own timeout; the link stays. */
 static void
 test_timeout(void **state)
@@ -840,6 +892,8 @@ main(void)
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_binary_frame, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_out_high, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_timeout, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_server_close, setup,

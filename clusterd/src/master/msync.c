@@ -15,7 +15,13 @@
 #include "sync/scanner.h"
 #include "sync/watch.h"
 
-#define DATA_CHUNK	(256 * 1024)
+#define DATA_CHUNK	(128 * 1024)	/* bundle bytes per SYNC_DATA frame */
+/*
+ * Bundle bytes queued for one worker before the encoder waits for the
+ * link to drain.  The socket's own buffer keeps the worker fed meanwhile;
+ * more queued here only costs the master memory, times its workers.
+ */
+#define SEND_QUEUE	(1024 * 1024)
 #define SUPERSEDED	"superseded by the worker's check"
 
 struct msync_peer {
@@ -25,7 +31,7 @@ struct msync_peer {
 	/* the transfer in flight */
 	struct bundle_enc	*enc;
 	struct integ_index	*enc_idx;	/* ref: files being sent */
-	char			**paths;
+	char			**paths;	/* enc_idx's own strings */
 	mode_t			*modes;
 	size_t			 npaths;
 	uint32_t		 transfer;
@@ -266,6 +272,7 @@ msync_peer_new(struct link *l, const char *ctx)
 	p->link = l;
 	p->ctx = ctx;
 	p->since = ev_now(MS.node->loop);
+	link_set_out_high(l, SEND_QUEUE);
 	TAILQ_INSERT_TAIL(&MS.peers, p, entry);
 	return p;
 }
@@ -273,12 +280,8 @@ msync_peer_new(struct link *l, const char *ctx)
 static void
 transfer_free(struct msync_peer *p)
 {
-	size_t	i;
-
 	bundle_enc_free(p->enc);
 	p->enc = NULL;
-	for (i = 0; i < p->npaths; i++)
-		free(p->paths[i]);
 	free(p->paths);
 	free(p->modes);
 	p->paths = NULL;
@@ -422,12 +425,8 @@ make_plan(struct msync_peer *p, const struct integ_plan *plan)
 		bytes += m->files[idx].size;
 		cJSON_AddItemToArray(k < plan->ncreate ? cr : up,
 		    file_json(&m->files[idx]));
-		p->paths[p->npaths] = strdup(m->files[idx].path);
+		p->paths[p->npaths] = m->files[idx].path;
 		p->modes[p->npaths] = m->files[idx].mode;
-		if (p->paths[p->npaths] == NULL) {
-			cJSON_Delete(j);
-			return NULL;
-		}
 		p->npaths++;
 	}
 	cJSON_AddBoolToObject(j, "more", more);
@@ -522,6 +521,7 @@ start_transfer(struct msync_peer *p, const struct integ_index *w,
 
 	if (integ_diff(MS.idx, w, plan) == -1)
 		return NULL;
+	p->enc_idx = integ_ref(MS.idx);		/* the paths sent are its own */
 	if ((resp = make_plan(p, plan)) == NULL) {
 		transfer_free(p);
 		return NULL;
@@ -534,7 +534,6 @@ start_transfer(struct msync_peer *p, const struct integ_index *w,
 	cJSON_AddNumberToObject(resp, "transfer", p->transfer);
 	cJSON_AddItemToObject(resp, "digest", digest_json(MS.idx->digest));
 	cJSON_AddItemToObject(resp, "base", digest_json(w->digest));
-	p->enc_idx = integ_ref(MS.idx);
 	p->enc = bundle_enc_new(MS.node->cfg.home, p->paths, p->modes,
 	    p->npaths, 1);
 	p->started = ev_now(MS.node->loop);

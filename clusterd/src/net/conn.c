@@ -111,7 +111,7 @@ conn_update(struct conn *c, int want_read, int want_write)
 		want_read = 0;
 		want_write = 1;
 	} else if (c->state == CONN_OPEN || c->state == CONN_CLOSING) {
-		want_read = want_read || (!c->congested &&
+		want_read = want_read || (!c->out_full &&
 		    buf_used(&c->in) < c->in_limit);
 		want_write = want_write || buf_used(&c->out) > 0;
 	}
@@ -141,6 +141,7 @@ conn_new(struct ev_loop *loop, int fd, SSL_CTX *ctx, int server,
 	c->ops = ops;
 	c->arg = arg;
 	c->in_limit = DEFAULT_IN_LIMIT;
+	c->out_high = CONN_OUT_HIGH;
 	c->read_chunk = READ_CHUNK;
 	buf_init(&c->in);
 	buf_init(&c->out);
@@ -259,14 +260,19 @@ conn_close_after_flush(struct conn *c)
 		conn_update(c, 0, 1);
 }
 
+/* Both marks, each with its hysteresis; on_drain when producers may go on. */
 static void
 conn_set_congestion(struct conn *c)
 {
 	size_t	used = buf_used(&c->out);
 
-	if (!c->congested && used > CONN_OUT_HIGH)
+	if (!c->out_full && used > CONN_OUT_HIGH)
+		c->out_full = 1;
+	else if (c->out_full && used <= CONN_OUT_HIGH / 2)
+		c->out_full = 0;
+	if (!c->congested && used > c->out_high)
 		c->congested = 1;
-	else if (c->congested && used <= CONN_OUT_HIGH / 2) {
+	else if (c->congested && used <= c->out_high / 2) {
 		c->congested = 0;
 		if (c->ops->on_drain != NULL && c->state == CONN_OPEN)
 			c->ops->on_drain(c);
@@ -375,7 +381,7 @@ do_read(struct conn *c)
 
 again:
 	got = 0;
-	while (c->state == CONN_OPEN && !c->congested &&
+	while (c->state == CONN_OPEN && !c->out_full &&
 	    buf_used(&c->in) < c->in_limit) {
 		if (buf_reserve(&c->in, c->read_chunk) == -1) {
 			conn_close(c, "out of memory");
@@ -414,7 +420,7 @@ again:
 	if (c->state == CONN_CLOSED)
 		return -1;
 	if (got && c->ssl != NULL && SSL_pending(c->ssl) > 0 &&
-	    c->state == CONN_OPEN && !c->congested &&
+	    c->state == CONN_OPEN && !c->out_full &&
 	    buf_used(&c->in) < c->in_limit)
 		goto again;
 	return 0;

@@ -3,10 +3,14 @@
  *
  * A conn reads into `in` and hands it to ops->on_data, which consumes what
  * it can; it writes `out` as the socket accepts it.  Back-pressure: while
- * `out` holds more than CONN_OUT_HIGH bytes the conn stops reading (its peer
- * stops being able to make us produce more) and producers should check
- * conn_congested(); ops->on_drain tells them when to go on.  Past
- * CONN_OUT_LIMIT the peer is too slow and is dropped.  Input is bounded by
+ * `out` holds more than out_high bytes (CONN_OUT_HIGH unless the owner set
+ * less) producers should stop, as conn_congested() says, and
+ * ops->on_drain tells them when to go on, once `out` is down to half of
+ * out_high.  While `out` holds more than CONN_OUT_HIGH the conn also stops
+ * reading (its peer stops being able to make us produce more); a producer
+ * held below that by a smaller out_high never stops the conn from reading
+ * its peer's keepalives.  Past CONN_OUT_LIMIT the peer is too slow and is
+ * dropped.  Input is bounded by
  * in_limit.  A closed conn stays valid until the loop's next safe point
  * (see reap.h), so callbacks may close it and still return through it.
  */
@@ -49,9 +53,11 @@ struct conn {
 	struct buf		 in;
 	struct buf		 out;
 	size_t			 in_limit;
+	size_t			 out_high;	/* congested above this */
 	size_t			 read_chunk;	/* bytes reserved per read */
 	enum conn_state		 state;
-	int			 congested;
+	int			 congested;	/* out over out_high */
+	int			 out_full;	/* out over CONN_OUT_HIGH */
 	const struct conn_ops	*ops;
 	void			*arg;
 	char			 peer[64];	/* "address" for logs */

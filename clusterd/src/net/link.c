@@ -205,6 +205,17 @@ link_metrics(struct metrics *m, void *arg)
 	metrics_put(m, &M_BYTES_RECEIVED, (double)totals.bytes_received, NULL);
 }
 
+/*
+ * Queue at most about this much for the peer before link_congested() says
+ * stop (CONN_OUT_HIGH unless set): a producer that streams to many peers
+ * keeps its memory per peer small.  on_drain comes at half of it.
+ */
+void
+link_set_out_high(struct link *l, size_t bytes)
+{
+	l->conn->out_high = bytes;
+}
+
 int
 link_send_frame(struct link *l, uint8_t type, uint8_t flags, uint32_t id,
     const void *payload, size_t len)

@@ -78,5 +78,6 @@ void		 link_hello_done(struct link *);
 int		 link_congested(const struct link *);
 size_t		 link_queued(const struct link *);
 void		 link_metrics(struct metrics *, void *);
+void		 link_set_out_high(struct link *, size_t bytes);
 
 #endif
