@@ -626,6 +626,30 @@ test_out_high(void **state)
 	free(r.body);
 }
 
+/*
+ * Frames arriving faster than they are consumed are handed over in
+ * batches as they come: the receiver's input buffer stays near one batch,
+ * not the link's input limit (8 MiB).
+ */
+static void
+test_read_batches(void **state)
+{
+	static uint8_t	 chunk[64 * 1024];
+	struct fx	*fx = *state;
+	int		 i, n = 64;
+
+	fx->mode = SRV_IGNORE;
+	fx->cli_takes_data = 1;
+	start_open(fx);
+	for (i = 0; i < n; i++)
+		assert_int_equal(link_send_frame(fx->srv.link,
+		    FRAME_SYNC_DATA, FRAME_F_BINARY, 1, chunk, sizeof(chunk)),
+		    0);
+	RUN_UNTIL(fx, fx->cli_frames == n);
+	assert_true(fx->cli.link->conn->in.cap <= 512 * 1024);
+	assert_int_equal(fx->cli.closed, 0);
+}
+
 /* An unanswered request fails after its own timeout; the link stays. */
 static void
 test_timeout(void **state)
@@ -894,6 +918,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_binary_frame, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_out_high, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_read_batches, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_timeout, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_server_close, setup,

@@ -21,6 +21,7 @@
 
 #define READ_CHUNK	(16 * 1024)
 #define DEFAULT_IN_LIMIT (64 * 1024)
+#define READ_BATCH	(256 * 1024)	/* read, then hand over */
 
 static void conn_io_cb(struct ev_loop *, ev_io *, int);
 
@@ -369,20 +370,24 @@ do_handshake(struct conn *c)
 }
 
 /*
- * Read what is available, up to the input limit, and hand it to the owner.
- * Repeats while OpenSSL holds decrypted bytes the socket will not signal
- * again.  Returns -1 if the conn closed.
+ * Read what is available, up to the input limit, and hand it to the owner
+ * at least every READ_BATCH bytes: a peer that sends faster than we
+ * consume (a bundle) then fills `in` with about one frame, not with
+ * in_limit, and the loop's other watchers get their turn; the socket's
+ * watcher calls again for the rest.  Repeats while OpenSSL holds decrypted
+ * bytes the socket will not signal again.  Returns -1 if the conn closed.
  */
 static int
 do_read(struct conn *c)
 {
 	ssize_t	n;
-	int	e, got, saved;
+	size_t	got;
+	int	e, saved;
 
 again:
 	got = 0;
 	while (c->state == CONN_OPEN && !c->out_full &&
-	    buf_used(&c->in) < c->in_limit) {
+	    buf_used(&c->in) < c->in_limit && got < READ_BATCH) {
 		if (buf_reserve(&c->in, c->read_chunk) == -1) {
 			conn_close(c, "out of memory");
 			return -1;
@@ -413,7 +418,7 @@ again:
 			}
 		}
 		buf_commit(&c->in, (size_t)n);
-		got = 1;
+		got += (size_t)n;
 	}
 	if (got && c->ops->on_data != NULL)
 		c->ops->on_data(c);
