@@ -103,6 +103,36 @@ link_respond_error(struct link *l, const struct frame_hdr *req,
 	return 0;
 }
 
+/* A body msync wrote as text must be one JSON object: recorded parsed. */
+static void
+record_text(uint8_t type, const char *json, size_t len)
+{
+	cJSON	*j = cJSON_ParseWithLength(json, len);
+
+	if (!cJSON_IsObject(j))
+		fail_msg("msync sent a body that is not one JSON object: %.*s",
+		    (int)(len < 200 ? len : 200), json);
+	record(type, 0, j);
+	cJSON_Delete(j);
+}
+
+int
+link_notify_text(struct link *l, uint8_t type, const char *json, size_t len)
+{
+	(void)l;
+	record_text(type, json, len);
+	return 0;
+}
+
+int
+link_respond_text(struct link *l, const struct frame_hdr *req,
+    const char *json, size_t len)
+{
+	(void)l;
+	record_text(req->type, json, len);
+	return 0;
+}
+
 int
 link_send_frame(struct link *l, uint8_t type, uint8_t flags, uint32_t id,
     const void *payload, size_t len)

@@ -8,6 +8,7 @@
 #include "base/log.h"
 #include "base/metrics.h"
 #include "base/node.h"
+#include "master/mplan.h"
 #include "master/msync.h"
 #include "net/link.h"
 #include "sync/bundle.h"
@@ -31,9 +32,7 @@ struct msync_peer {
 	/* the transfer in flight */
 	struct bundle_enc	*enc;
 	struct integ_index	*enc_idx;	/* ref: files being sent */
-	char			**paths;	/* enc_idx's own strings */
-	mode_t			*modes;
-	size_t			 npaths;
+	struct mplan		 round;		/* its files, enc_idx's paths */
 	uint32_t		 transfer;
 	double			 started;
 	uint64_t		 sent;		/* compressed bytes */
@@ -101,7 +100,7 @@ digest_json(const uint8_t d[16])
 }
 
 static void push(struct msync_peer *);
-static cJSON *start_transfer(struct msync_peer *, const struct integ_index *,
+static int start_transfer(struct msync_peer *, const struct integ_index *,
     struct integ_plan *);
 
 static void
@@ -282,11 +281,7 @@ transfer_free(struct msync_peer *p)
 {
 	bundle_enc_free(p->enc);
 	p->enc = NULL;
-	free(p->paths);
-	free(p->modes);
-	p->paths = NULL;
-	p->modes = NULL;
-	p->npaths = 0;
+	mplan_free(&p->round);
 	integ_unref(p->enc_idx);
 	p->enc_idx = NULL;
 }
@@ -339,7 +334,8 @@ end_transfer(struct msync_peer *p, const char *error)
 	p->last_sent = p->sent;
 	p->total_sent += p->sent;
 	plog_debug(p->ctx, "Integrity sync", "Sent %zu file(s), %llu bytes "
-	    "compressed, in %.3fs.", p->npaths, (unsigned long long)p->sent,
+	    "compressed, in %.3fs.", p->round.npaths,
+	    (unsigned long long)p->sent,
 	    ev_now(MS.node->loop) - p->started);
 	transfer_free(p);
 }
@@ -377,61 +373,6 @@ void
 msync_on_drain(struct msync_peer *p)
 {
 	pump(p);
-}
-
-static cJSON *
-file_json(const struct integ_file *f)
-{
-	cJSON	*a = cJSON_CreateArray();
-	char	 hex[33];
-
-	integ_hex(f->md5, hex);
-	cJSON_AddItemToArray(a, cJSON_CreateString(f->path));
-	cJSON_AddItemToArray(a, cJSON_CreateString(hex));
-	cJSON_AddItemToArray(a, cJSON_CreateNumber(f->mode));
-	return a;
-}
-
-/*
- * Build the plan for one round and queue its files: creates and updates up
- * to sync_max_bundle bytes (always at least one file), every removal.
- */
-static cJSON *
-make_plan(struct msync_peer *p, const struct integ_plan *plan)
-{
-	const struct integ_index *m = MS.idx;
-	cJSON		*j, *cr, *up;
-	uint64_t	 bytes = 0, limit = MS.node->cfg.sync_max_bundle;
-	size_t		 k, total = plan->ncreate + plan->nupdate, idx;
-	int		 more = 0;
-
-	j = cJSON_CreateObject();
-	cJSON_AddBoolToObject(j, "in_sync", 0);
-	cr = cJSON_AddArrayToObject(j, "create");
-	up = cJSON_AddArrayToObject(j, "update");
-	p->paths = calloc(total ? total : 1, sizeof(*p->paths));
-	p->modes = calloc(total ? total : 1, sizeof(*p->modes));
-	if (p->paths == NULL || p->modes == NULL) {
-		cJSON_Delete(j);
-		return NULL;
-	}
-	for (k = 0; k < total; k++) {
-		idx = k < plan->ncreate ? plan->create[k] :
-		    plan->update[k - plan->ncreate];
-		if (p->npaths > 0 && bytes + m->files[idx].size > limit) {
-			more = 1;
-			break;
-		}
-		bytes += m->files[idx].size;
-		cJSON_AddItemToArray(k < plan->ncreate ? cr : up,
-		    file_json(&m->files[idx]));
-		p->paths[p->npaths] = m->files[idx].path;
-		p->modes[p->npaths] = m->files[idx].mode;
-		p->npaths++;
-	}
-	cJSON_AddBoolToObject(j, "more", more);
-	cJSON_AddNumberToObject(j, "bytes", (double)bytes);
-	return j;
 }
 
 /*
@@ -485,7 +426,7 @@ handle_integrity(struct msync_peer *p, const struct frame_hdr *h,
 		link_respond_error(p->link, h, err);
 		return;
 	}
-	if ((resp = start_transfer(p, w, &plan)) == NULL) {
+	if (start_transfer(p, w, &plan) == -1) {
 		link_respond_error(p->link, h, "out of memory");
 		goto done;
 	}
@@ -495,12 +436,13 @@ handle_integrity(struct msync_peer *p, const struct frame_hdr *h,
 	plog_info(p->ctx, "Integrity check", "Files to create: %zu | Files to "
 	    "update: %zu | Files to delete: %zu", plan.ncreate, plan.nupdate,
 	    plan.nremove);
-	link_respond(p->link, h, 0, resp);
+	link_respond_text(p->link, h, (const char *)buf_head(&p->round.text),
+	    buf_used(&p->round.text));
+	mplan_free_text(&p->round);
 	pump(p);
 done:
 	integ_plan_free(&plan);
 	integ_unref(w);
-	cJSON_Delete(resp);
 	return;
 answer:
 	link_respond(p->link, h, 0, resp);
@@ -508,42 +450,28 @@ answer:
 }
 
 /*
- * Classify the master's index against what the worker holds (w), build the
- * plan answer and set up the bundle; pump() sends it once the plan is out.
- * Returns the plan, or NULL when out of memory.
+ * Classify the master's index against what the worker holds (w), write
+ * the plan and set up the bundle of its round; the caller sends the plan's
+ * text, then pump() the bundle.  Returns 0, or -1 when out of memory.
  */
-static cJSON *
+static int
 start_transfer(struct msync_peer *p, const struct integ_index *w,
     struct integ_plan *plan)
 {
-	cJSON	*resp, *rm;
-	size_t	 i;
-
 	if (integ_diff(MS.idx, w, plan) == -1)
-		return NULL;
+		return -1;
 	p->enc_idx = integ_ref(MS.idx);		/* the paths sent are its own */
-	if ((resp = make_plan(p, plan)) == NULL) {
-		transfer_free(p);
-		return NULL;
-	}
-	rm = cJSON_AddArrayToObject(resp, "delete");
-	for (i = 0; i < plan->nremove; i++)
-		cJSON_AddItemToArray(rm,
-		    cJSON_CreateString(w->files[plan->remove[i]].path));
 	p->transfer = MS.next_transfer++;
-	cJSON_AddNumberToObject(resp, "transfer", p->transfer);
-	cJSON_AddItemToObject(resp, "digest", digest_json(MS.idx->digest));
-	cJSON_AddItemToObject(resp, "base", digest_json(w->digest));
-	p->enc = bundle_enc_new(MS.node->cfg.home, p->paths, p->modes,
-	    p->npaths, 1);
+	if (mplan_build(&p->round, MS.idx, w, plan,
+	    MS.node->cfg.sync_max_bundle, p->transfer) == -1 ||
+	    (p->enc = bundle_enc_new(MS.node->cfg.home, p->round.paths,
+	    p->round.modes, p->round.npaths, 1)) == NULL) {
+		transfer_free(p);
+		return -1;
+	}
 	p->started = ev_now(MS.node->loop);
 	p->sent = 0;
-	if (p->enc == NULL) {
-		transfer_free(p);
-		cJSON_Delete(resp);
-		return NULL;
-	}
-	return resp;
+	return 0;
 }
 
 /*
@@ -557,10 +485,9 @@ push(struct msync_peer *p)
 {
 	struct integ_plan	 plan;
 	struct integ_index	*base = p->known;
-	cJSON			*resp;
 
 	p->known = NULL;	/* unknown until the worker confirms again */
-	if ((resp = start_transfer(p, base, &plan)) == NULL) {
+	if (start_transfer(p, base, &plan) == -1) {
 		integ_unref(base);
 		integ_plan_free(&plan);
 		notify(p);
@@ -569,8 +496,9 @@ push(struct msync_peer *p)
 	plog_info(p->ctx, "Integrity sync", "Pushing changes: Files to "
 	    "create: %zu | Files to update: %zu | Files to delete: %zu",
 	    plan.ncreate, plan.nupdate, plan.nremove);
-	link_notify(p->link, FRAME_SYNC_PUSH, resp);
-	cJSON_Delete(resp);
+	link_notify_text(p->link, FRAME_SYNC_PUSH,
+	    (const char *)buf_head(&p->round.text), buf_used(&p->round.text));
+	mplan_free_text(&p->round);
 	integ_plan_free(&plan);
 	integ_unref(base);
 	pump(p);

@@ -241,39 +241,63 @@ link_send_frame(struct link *l, uint8_t type, uint8_t flags, uint32_t id,
 }
 
 /*
- * Send a JSON payload; one over LINK_COMPRESS_MIN bytes goes compressed
+ * Send a JSON text; one over LINK_COMPRESS_MIN bytes goes compressed
  * (indexes and plans of large trees shrink several times).
  */
+static int
+send_text(struct link *l, uint8_t type, uint8_t flags, uint32_t id,
+    const char *s, size_t len)
+{
+	uint8_t		*z = NULL;
+	uLongf		 zlen;
+	int		 rv = -1;
+
+	if (len > FRAME_MAX_INFLATED)
+		return -1;
+	if (len < LINK_COMPRESS_MIN)
+		return link_send_frame(l, type, flags, id, s, len);
+	zlen = compressBound((uLong)len);
+	if ((z = malloc(zlen)) != NULL &&
+	    compress2(z, &zlen, (const Bytef *)s, (uLong)len, 1) == Z_OK)
+		rv = link_send_frame(l, type, flags | FRAME_F_ZLIB, id, z,
+		    zlen);
+	free(z);
+	return rv;
+}
+
 static int
 send_json(struct link *l, uint8_t type, uint8_t flags, uint32_t id,
     const cJSON *body)
 {
-	char		*s;
-	uint8_t		*z = NULL;
-	uLongf		 zlen;
-	size_t		 len;
-	int		 rv = -1;
+	char	*s;
+	int	 rv;
 
 	if (body == NULL)
 		return link_send_frame(l, type, flags, id, "{}", 2);
 	if ((s = cJSON_PrintUnformatted(body)) == NULL)
 		return -1;
-	len = strlen(s);
-	if (len > FRAME_MAX_INFLATED)
-		goto done;
-	if (len < LINK_COMPRESS_MIN) {
-		rv = link_send_frame(l, type, flags, id, s, len);
-		goto done;
-	}
-	zlen = compressBound((uLong)len);
-	if ((z = malloc(zlen)) == NULL ||
-	    compress2(z, &zlen, (const Bytef *)s, (uLong)len, 1) != Z_OK)
-		goto done;
-	rv = link_send_frame(l, type, flags | FRAME_F_ZLIB, id, z, zlen);
-done:
-	free(z);
+	rv = send_text(l, type, flags, id, s, strlen(s));
 	cJSON_free(s);
 	return rv;
+}
+
+/*
+ * A notification or a response whose JSON the caller wrote itself (one
+ * object, len bytes): for bodies too large to build as a cJSON tree first.
+ */
+int
+link_notify_text(struct link *l, uint8_t type, const char *json, size_t len)
+{
+	return send_text(l, type, 0, 0, json, len);
+}
+
+int
+link_respond_text(struct link *l, const struct frame_hdr *req,
+    const char *json, size_t len)
+{
+	if (req->id == 0)	/* notifications are not answered */
+		return 0;
+	return send_text(l, req->type, FRAME_F_RESPONSE, req->id, json, len);
 }
 
 /* A notification: a request that gets no response (id 0). */

@@ -67,6 +67,10 @@ int		 link_respond(struct link *, const struct frame_hdr *req,
 		    int error, const cJSON *body);
 int		 link_respond_error(struct link *, const struct frame_hdr *,
 		    const char *reason);
+int		 link_notify_text(struct link *, uint8_t type,
+		    const char *json, size_t len);
+int		 link_respond_text(struct link *, const struct frame_hdr *req,
+		    const char *json, size_t len);
 int		 link_send_frame(struct link *, uint8_t type, uint8_t flags,
 		    uint32_t id, const void *payload, size_t len);
 void		 link_close(struct link *, const char *reason);
