@@ -128,9 +128,17 @@ def memory_part(build, tmp, tree, workers):
         wait(lambda: in_sync(build, tmp, names)[0], 300, "every worker")
         r["others_wall"] = time.perf_counter() - t0
         r["rss_kb"] = {n: vmhwm_kb(p.pid) for n, p in nodes.procs.items()}
+        r["cpu_s"] = {n: cpu_seconds(p.pid) for n, p in nodes.procs.items()}
     finally:
         nodes.stop()
     return r
+
+
+def cpu_seconds(pid):
+    """User + system CPU time a process has used so far."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def compare(args, build):
@@ -158,10 +166,15 @@ def compare(args, build):
                     os.makedirs(tmp)
                     m = memory_part(b, tmp, tree, args.workers)
                     shutil.rmtree(tmp, ignore_errors=True)
-                    rss = m.pop("rss_kb")
+                    rss, cpu = m.pop("rss_kb"), m.pop("cpu_s")
                     m["master_mb"] = rss["master"] / 1024.0
                     m["worker_mb"] = max(v for n, v in rss.items()
                                          if n != "master") / 1024.0
+                    # CPU time: less at the mercy of a busy machine than
+                    # wall time.
+                    m["master_cpu_s"] = cpu["master"]
+                    m["workers_cpu_s"] = sum(v for n, v in cpu.items()
+                                             if n != "master")
                     res[name].append(m)
                 print(name, json.dumps(res[name][-1]), flush=True)
     finally:

@@ -22,7 +22,7 @@
  * link to drain.  The socket's own buffer keeps the worker fed meanwhile;
  * more queued here only costs the master memory, times its workers.
  */
-#define SEND_QUEUE	(1024 * 1024)
+#define SEND_QUEUE	(512 * 1024)
 #define SUPERSEDED	"superseded by the worker's check"
 
 struct msync_peer {
