@@ -33,7 +33,6 @@
 struct scan_name {
 	size_t	off;
 	size_t	len;		/* without the '/' */
-	int	is_dir;
 };
 
 struct scan {
@@ -146,6 +145,12 @@ match_prev(struct scan *s, const char *rel)
 	return integ_find(p, rel);
 }
 
+static int64_t
+ns(const struct timespec *ts)
+{
+	return (int64_t)ts->tv_sec * 1000000000 + ts->tv_nsec;
+}
+
 static int
 add_dir(struct scan *s, size_t plen)
 {
@@ -196,10 +201,8 @@ add_file(struct scan *s, int dfd, const char *name, size_t plen,
 	f = &x->files[x->nfiles];
 	hit = old != NULL && old->size == (uint64_t)st->st_size &&
 	    old->ino == (uint64_t)st->st_ino &&
-	    old->mtime_ns == (int64_t)st->st_mtim.tv_sec * 1000000000 +
-	    st->st_mtim.tv_nsec &&
-	    old->ctime_ns == (int64_t)st->st_ctim.tv_sec * 1000000000 +
-	    st->st_ctim.tv_nsec;
+	    old->mtime_ns == ns(&st->st_mtim) &&
+	    old->ctime_ns == ns(&st->st_ctim);
 	if (hit)
 		memcpy(f->md5, old->md5, 16);
 	else if (hash_at(dfd, name, st, f->md5) == -1) {
@@ -210,10 +213,8 @@ add_file(struct scan *s, int dfd, const char *name, size_t plen,
 		x->hashed++;
 	f->mode = syncset_mode(e, st->st_mode & 07777);
 	f->size = (uint64_t)st->st_size;
-	f->mtime_ns = (int64_t)st->st_mtim.tv_sec * 1000000000 +
-	    st->st_mtim.tv_nsec;
-	f->ctime_ns = (int64_t)st->st_ctim.tv_sec * 1000000000 +
-	    st->st_ctim.tv_nsec;
+	f->mtime_ns = ns(&st->st_mtim);
+	f->ctime_ns = ns(&st->st_ctim);
 	f->ino = (uint64_t)st->st_ino;
 	s->same = s->same && hit && old == &s->prev->files[x->nfiles] &&
 	    old->mode == f->mode;
@@ -275,7 +276,6 @@ read_names(struct scan *s, DIR *d)
 		}
 		s->ents[s->elen].off = s->nlen;
 		s->ents[s->elen].len = len;
-		s->ents[s->elen].is_dir = is_dir;
 		s->elen++;
 		memcpy(s->names + s->nlen, de->d_name, len);
 		s->nlen += len;
