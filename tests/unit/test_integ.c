@@ -1021,12 +1021,13 @@ mkidx(const struct hf *f, size_t n)
 	struct integ_index	*x;
 	size_t			 i;
 
-	assert_non_null(x = calloc(1, sizeof(*x)));
-	x->refs = 1;
+	assert_non_null(x = integ_new());
+	assert_int_equal(x->refs, 1);
 	if (n > 0)
 		assert_non_null(x->files = calloc(n, sizeof(*x->files)));
 	for (i = 0; i < n; i++) {
-		assert_non_null(x->files[i].path = strdup(f[i].path));
+		assert_non_null(x->files[i].path = integ_strdup(x, f[i].path,
+		    strlen(f[i].path)));
 		memset(x->files[i].md5, f[i].md5, 16);
 		x->files[i].mode = f[i].mode;
 		if (i > 0)
