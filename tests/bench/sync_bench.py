@@ -157,10 +157,14 @@ def compare(args, build):
             for name, b in order:
                 if args.only == "integ":
                     md5, i = integ_part(b, tree)
-                    res[name].append({"md5sum": md5, "warm": i["warm_median"],
-                                      "cold": i["cold_median"],
-                                      "ratio_warm": i["warm_median"] / md5,
-                                      "ratio_cold": i["cold_median"] / md5})
+                    m = {"md5sum": md5, "warm": i["warm_median"],
+                         "cold": i["cold_median"],
+                         "ratio_warm": i["warm_median"] / md5,
+                         "ratio_cold": i["cold_median"] / md5}
+                    if "stat_median" in i:	# older builds lack it
+                        m["stat"] = i["stat_median"]
+                        m["warm_over_stat"] = i["warm_median"] / m["stat"]
+                    res[name].append(m)
                 else:
                     tmp = os.path.join(top, "run%d-%s" % (k, name))
                     os.makedirs(tmp)
@@ -184,7 +188,7 @@ def compare(args, build):
     if args.baseline:
         summary["new/baseline"] = {
             key: summary["new"][key] / summary["baseline"][key]
-            for key in summary["new"] if summary["baseline"][key]}
+            for key in summary["new"] if summary["baseline"].get(key)}
     print(json.dumps(summary, indent=1))
 
 
@@ -329,6 +333,10 @@ def write_report(path, r):
         "%.1f ms |" % (r["md5sum"] * 1000),
         "| ratio unchanged pass / md5sum | %.3f |"
         % (i["warm_median"] / r["md5sum"]),
+        "| floor: readdir and `fstatat` on each file alone, same run, median "
+        "| %.1f ms |" % (i["stat_median"] * 1000),
+        "| ratio unchanged pass / that floor | %.2f |"
+        % (i["warm_median"] / i["stat_median"]),
         "| ratio cold pass / md5sum | %.2f |"
         % (i["cold_median"] / r["md5sum"]),
         "| peak RSS, master | %.1f MB |" % (rss["master"] / 1024.0),
