@@ -363,6 +363,43 @@ test_answer_in_agent_cipher(void **state)
 	    &ci, &ct, &ctlen), SECMSG_BAD);
 }
 
+/*
+ * enforce_counters as Wazuh's manager: a higher global counter, or the
+ * same with a higher local one, is new; anything else is a replay.
+ */
+static void
+test_counters_newer(void **state)
+{
+	static const struct {
+		unsigned long	global;
+		unsigned	local;
+		int		newer;
+	} cases[] = {
+		{ 1001, 0, 1 },		/* higher global, local reset */
+		{ 1001, 9999, 1 },
+		{ 1000, 501, 1 },	/* same global, higher local */
+		{ 1000, 500, 0 },	/* the same message again */
+		{ 1000, 499, 0 },	/* same global, lower local */
+		{ 1000, 0, 0 },
+		{ 999, 9999, 0 },	/* lower global, whatever the local */
+		{ 0, 0, 0 },
+	};
+	struct secmsg_counters	m = { 0, 0, 0 };
+	size_t			i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		m.global = cases[i].global;
+		m.local = cases[i].local;
+		if (secmsg_counters_newer(&m, 1000, 500) != cases[i].newer)
+			fail_msg("%lu:%u after 1000:500", m.global, m.local);
+	}
+	/* A new agent (nothing seen: 0:0) is accepted from its first. */
+	m.global = 0;
+	m.local = 1;
+	assert_true(secmsg_counters_newer(&m, 0, 0));
+}
+
 /* Frames that are not secure messages, or not from a known agent. */
 static void
 test_split_bad(void **state)
@@ -436,6 +473,7 @@ main(void)
 		cmocka_unit_test(test_seal_open_round_trip),
 		cmocka_unit_test(test_seal_matches_vectors),
 		cmocka_unit_test(test_answer_in_agent_cipher),
+		cmocka_unit_test(test_counters_newer),
 		cmocka_unit_test(test_split_bad),
 		cmocka_unit_test(test_open_bad),
 	};

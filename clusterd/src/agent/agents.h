@@ -51,7 +51,8 @@ struct agent {
 	void		*gw;		/* its live connection, or NULL */
 	int		 gw_seen;	/* this node's gateway served it */
 	uint32_t	 info_hash;	/* of the last keepalive text */
-	unsigned long	 last_global;	/* counter, for enforce_counters */
+	unsigned long	 last_global;	/* counters, for enforce_counters */
+	unsigned	 last_local;
 };
 
 /* An agent's status (connection_status): one of these. */

@@ -355,9 +355,11 @@ frame(struct gwconn *c, const uint8_t *m, size_t len)
 		reject(c, REJ_KEY, id);
 		return -1;
 	}
-	if (G.node->cfg.enforce_counters && ctr.global < a->last_global)
+	if (G.node->cfg.enforce_counters && !secmsg_counters_newer(&ctr,
+	    a->last_global, a->last_local))
 		return 0;		/* a replay: dropped */
 	a->last_global = ctr.global;
+	a->last_local = ctr.local;
 	c->cipher = ci;
 	if (a->gw != c) {
 		old = a->gw;
@@ -759,6 +761,7 @@ gateway_agent_gone(struct agent *a, struct agent *r)
 		r->disconnection_time = a->disconnection_time;
 		r->info_hash = a->info_hash;
 		r->last_global = a->last_global;
+		r->last_local = a->last_local;
 		r->gw_seen = a->gw_seen;
 		r->gw = c;
 		if (c != NULL)

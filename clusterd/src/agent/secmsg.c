@@ -283,6 +283,21 @@ done:
 }
 
 /*
+ * Replay protection as Wazuh's manager does it (ReadSecMSG with
+ * verify_msg_id): a message is new when its global counter is above the
+ * last one seen, or equal with a higher local counter.  Returns 1 for a
+ * new message, 0 for a replay (lower global, or equal global and a local
+ * counter not above the last).
+ */
+int
+secmsg_counters_newer(const struct secmsg_counters *m,
+    unsigned long last_global, unsigned last_local)
+{
+	return m->global > last_global ||
+	    (m->global == last_global && m->local > last_local);
+}
+
+/*
  * The TCP framing: a 4-byte little-endian length, 1 to SECMSG_MAX.
  * Returns 0 with *len set, or -1 for a length that must drop the peer.
  */

@@ -51,6 +51,8 @@ int		 secmsg_seal(const struct secmsg_key *, enum secmsg_cipher,
 		    size_t outcap, size_t *outlen);
 enum secmsg_kind secmsg_split_answer(const uint8_t *, size_t,
 		    enum secmsg_cipher *, const uint8_t **ct, size_t *ctlen);
+int		 secmsg_counters_newer(const struct secmsg_counters *,
+		    unsigned long last_global, unsigned last_local);
 int		 secmsg_init(void);
 void		 secmsg_shutdown(void);
 int		 secmsg_frame_length(const uint8_t hdr[4], uint32_t *len);
