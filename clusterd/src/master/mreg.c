@@ -9,10 +9,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <openssl/crypto.h>
 #include <openssl/rand.h>
 
 #include "agent/agents.h"
+#include "agent/enroll_pass.h"
 #include "agent/keysfile.h"
 #include "base/log.h"
 #include "base/node.h"
@@ -32,7 +32,7 @@ static struct {
 	struct node	*node;
 	struct agents	 t;
 	struct mreg_ops	 ops;
-	char		*password;
+	struct enroll_pass pass;	/* enrollment_password_file */
 	struct keysfile	 keys;		/* etc/client.keys */
 	ev_timer	 flush_timer;	/* pending delta to the workers */
 	ev_timer	 sweep_timer;	/* agents silent too long */
@@ -179,40 +179,6 @@ keys_follow(const struct agent *added, const cJSON *removed)
 		keysfile_added(&MR.keys, added);
 }
 
-/* The password file, first line, trailing newline removed. */
-static void
-load_password(void)
-{
-	const char	*f = MR.node->cfg.enrollment_password_file;
-	char		*line = NULL;
-	size_t		 cap = 0;
-	ssize_t		 n;
-	FILE		*fp;
-
-	free(MR.password);
-	MR.password = NULL;
-	if (f[0] == '\0')
-		return;
-	if ((fp = fopen(f, "r")) == NULL) {
-		log_err(TASK, "Cannot read the enrollment password file %s; "
-		    "every enrollment will be refused", f);
-		MR.password = strdup("");
-		return;
-	}
-	if ((n = getline(&line, &cap, fp)) > 0) {
-		while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
-			line[--n] = '\0';
-	}
-	fclose(fp);
-	if (line == NULL || strlen(line) < 3) {
-		log_errx(TASK, "The enrollment password in %s is empty or too "
-		    "short; every enrollment will be refused", f);
-		free(line);
-		line = strdup("");
-	}
-	MR.password = line;
-}
-
 int
 mreg_start(struct node *n, const struct mreg_ops *ops)
 {
@@ -238,7 +204,7 @@ mreg_start(struct node *n, const struct mreg_ops *ops)
 	ev_timer_init(&MR.flush_timer, flush_cb, 0, 0);
 	ev_timer_init(&MR.sweep_timer, sweep_cb, 5.0, 5.0);
 	ev_timer_start(n->loop, &MR.sweep_timer);
-	load_password();
+	enroll_pass_load(&MR.pass, n->cfg.enrollment_password_file);
 	config_path(&n->cfg, KEYSFILE_REL, path, sizeof(path));
 	keysfile_init(&MR.keys, n->loop, path, &MR.t, KEYS_DELAY);
 	/* The registry is the authority: the file starts equal to it. */
@@ -265,15 +231,14 @@ mreg_stop(void)
 	MR.pend_up = MR.pend_rm = NULL;
 	keysfile_stop(&MR.keys);
 	agents_free(&MR.t);
-	free(MR.password);
-	MR.password = NULL;
+	enroll_pass_free(&MR.pass);
 	MR.node = NULL;
 }
 
 void
 mreg_reload(void)
 {
-	load_password();
+	enroll_pass_load(&MR.pass, MR.node->cfg.enrollment_password_file);
 }
 
 static int
@@ -366,19 +331,6 @@ done:
 }
 
 /*
- * The enrollment password, compared in time that does not depend on where
- * the first difference is (CRYPTO_memcmp over the configured length), so
- * that timing tells nothing of how much of a guess was right.
- */
-static int
-password_equal(const char *given, const char *want)
-{
-	size_t	n = strlen(want);
-
-	return strlen(given) == n && CRYPTO_memcmp(given, want, n) == 0;
-}
-
-/*
  * Decide an enrollment.  The answer comes through cb once the new agent
  * is durable, or at once for a refusal.  src_ip is the connection's
  * source, used for IP:'src'.
@@ -392,6 +344,7 @@ mreg_enroll(const struct enroll_req *req, const char *src_ip,
 	struct agent		*a, *old_ip = NULL, *old_name = NULL;
 	struct pending		*p;
 	char			 answer[ENROLL_ANSWER_MAX], why[128], ip[64];
+	const char		*refusal;
 	char			 copy[AGENT_GROUPS_MAX + 1], *g, *save = NULL;
 	time_t			 now = time(NULL);
 
@@ -405,12 +358,8 @@ mreg_enroll(const struct enroll_req *req, const char *src_ip,
 		    "relayed for it is not an address.", req->name);
 		goto refuse;
 	}
-	if (MR.password != NULL ? (!req->has_password ||
-	    !password_equal(req->password, MR.password) ||
-	    MR.password[0] == '\0') : req->has_password) {
-		snprintf(answer, sizeof(answer), MR.password != NULL ?
-		    "ERROR: Invalid password" :
-		    "ERROR: Invalid request for new agent");
+	if ((refusal = enroll_pass_check(&MR.pass, req)) != NULL) {
+		snprintf(answer, sizeof(answer), "%s", refusal);
 		log_info(TASK, "Refused agent '%s' from %s: %s.", req->name,
 		    src_ip, answer + 7);
 		goto refuse;
