@@ -435,6 +435,43 @@ test_addresses(void **state)
 	    "OSSEC K:'", 9) == 0);
 }
 
+static void
+source_ip(struct config *c)
+{
+	c->use_source_ip = 1;
+}
+
+/*
+ * use_source_ip: a request without IP: gets its source address, in
+ * client.keys' line too; an IP: field, 'src' or an address, still wins.
+ */
+static void
+test_use_source_ip(void **state)
+{
+	(void)state;
+	start(source_ip);
+	assert_true(strncmp(enroll_line("OSSEC A:'s1'", "10.0.0.5"),
+	    "OSSEC K:'001 s1 10.0.0.5 ", 25) == 0);
+	assert_string_equal(agent_named("s1")->ip, "10.0.0.5");
+	assert_string_equal(agent_named("s1")->register_ip, "10.0.0.5");
+	enroll_line("OSSEC A:'s2' IP:'192.168.7.7'", "10.0.0.6");
+	assert_string_equal(agent_named("s2")->ip, "192.168.7.7");
+	enroll_line("OSSEC A:'s3' IP:'src'", "10.0.0.7");
+	assert_string_equal(agent_named("s3")->ip, "10.0.0.7");
+	/* The source is an address now: a second agent from it collides. */
+	assert_string_equal(enroll_line("OSSEC A:'s4'", "10.0.0.5"),
+	    "ERROR: Duplicate IP: 10.0.0.5");
+	enroll_line("OSSEC A:'v6'", "fd00::2");
+	assert_string_equal(agent_named("v6")->ip, "fd00::2");
+	/* Without the option: any. */
+	mreg_stop();
+	fx_rmtree(F->home);
+	assert_non_null(mkdtemp(strcpy(F->home, "/tmp/test_mreg.XXXXXX")));
+	start(NULL);
+	enroll_line("OSSEC A:'s1'", "10.0.0.5");
+	assert_string_equal(agent_named("s1")->ip, "any");
+}
+
 /*
  * A relayed source address that is not one is refused: it would reach
  * client.keys, where "1.1.1.1\n77777 ghost any" once added a line.
@@ -720,6 +757,7 @@ main(void)
 		T(test_newer_agent_version),
 		T(test_groups_must_exist),
 		T(test_addresses),
+		T(test_use_source_ip),
 		T(test_bad_source_address),
 		T(test_duplicate_name_refused),
 		T(test_duplicate_name_replaced),

@@ -612,6 +612,7 @@ static const struct keyword keywords[] = {
 	{ "force_after_registration_time", set_duration0,
 	    F(force_after_registration_time), 0 },
 	{ "force_key_mismatch",	set_bool,	F(force_key_mismatch), 0 },
+	{ "use_source_ip",	set_bool,	F(use_source_ip), 0 },
 	{ "gateway",		set_bool,	F(gateway), 0 },
 	{ "gateway_address",	set_bind,	F(gateway_address), 0 },
 	{ "gateway_port",	set_port,	F(gateway_port), 0 },
@@ -871,6 +872,7 @@ config_print(const struct config *c, FILE *out)
 	    c->force_after_registration_time > 0 ? "s" : "");
 	fprintf(out, "force_key_mismatch %s\n", c->force_key_mismatch ? "yes" :
 	    "no");
+	fprintf(out, "use_source_ip %s\n", c->use_source_ip ? "yes" : "no");
 	if (c->gateway != -1)
 		fprintf(out, "gateway %s\n", c->gateway ? "yes" : "no");
 	fprintf(out, "gateway_address %s\n", c->gateway_address);

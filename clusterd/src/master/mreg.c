@@ -384,8 +384,10 @@ mreg_enroll(const struct enroll_req *req, const char *src_ip,
 			goto refuse;
 		}
 	}
-	snprintf(ip, sizeof(ip), "%s", req->ip[0] == '\0' ? "any" :
-	    strcmp(req->ip, "src") == 0 ? src_ip : req->ip);
+	/* No IP: "any", or with use_source_ip the source, as authd does. */
+	snprintf(ip, sizeof(ip), "%s", req->ip[0] == '\0' ?
+	    (c->use_source_ip ? src_ip : "any") : strcmp(req->ip, "src") ==
+	    0 ? src_ip : req->ip);
 	force_from_config(&force);
 	if (strcmp(ip, "any") != 0 && (old_ip = agents_by_ip(&MR.t, ip)) !=
 	    NULL && !enroll_may_replace(old_ip, req->key_hash, &force, now, why,
