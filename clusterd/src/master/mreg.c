@@ -42,6 +42,7 @@ static struct {
 	struct pending	*answers, **answers_tail;	/* after the delta */
 	unsigned long	 enrolled;
 	unsigned long	 refused;
+	unsigned long	 resent;	/* keys sent again: lost answers */
 } MR;
 
 /* Tell whoever serves the agent's connection that it is leaving. */
@@ -331,6 +332,86 @@ done:
 }
 
 /*
+ * Is this request the retry of an enrollment whose answer was lost (the
+ * master died between the commit and the answer)?  Within
+ * enrollment_retry_window of its registration, before it ever connected,
+ * from the same source address, with the same address and groups, and
+ * not presenting this very key's hash (K:, an agent that holds the key):
+ * the agent cannot have its key in use yet, and giving the same key again
+ * is what lets it connect at all, since the replacement rules refuse a
+ * name registered so recently.
+ */
+static int
+lost_answer_retry(const struct agent *a, const struct enroll_req *req,
+    const char *ip, const char *src_ip, time_t now)
+{
+	double	window = MR.node->cfg.enrollment_retry_window;
+	char	hash[41];
+
+	if (req->key_hash[0] != '\0') {
+		agent_key_hash(a, hash);
+		if (strcmp(hash, req->key_hash) == 0)
+			return 0;
+	}
+	return window > 0 && now >= a->date_add &&
+	    (double)(now - a->date_add) <= window &&
+	    strcmp(a->status, "never_connected") == 0 &&
+	    a->enroll_src[0] != '\0' && strcmp(a->enroll_src, src_ip) == 0 &&
+	    strcmp(a->ip, ip) == 0 &&
+	    strcmp(a->groups != NULL ? a->groups : "", req->groups) == 0;
+}
+
+/*
+ * The same key again, once the registry has made durable everything
+ * queued before (a no-op write of the agent's groups is the barrier: the
+ * first enrollment may still be committing).  An agent removed meanwhile
+ * gets an error, as in enroll_done.
+ */
+static void
+resend_done(void *arg, int ok)
+{
+	struct pending	*p = arg;
+	struct agent	*a = agents_by_id(&MR.t, p->id);
+	char		 answer[ENROLL_ANSWER_MAX];
+
+	if (!ok || a == NULL || strcmp(a->key, p->key) != 0) {
+		snprintf(answer, sizeof(answer), "ERROR: Internal manager error "
+		    "adding agent: %s", p->name);
+		p->cb(p->arg, answer, NULL, NULL);
+	} else {
+		snprintf(answer, sizeof(answer), "OSSEC K:'%s %s %s %s'", p->id,
+		    p->name, p->ip, p->key);
+		log_info(TASK, "Agent '%s' enrolled again before connecting, "
+		    "from the same address: its key (id %s) sent again.",
+		    p->name, p->id);
+		p->cb(p->arg, answer, p->id, p->key);
+	}
+	free(p);
+}
+
+static void
+resend_key(const struct agent *a, mreg_answer_cb cb, void *arg)
+{
+	struct pending	*p;
+	char		 answer[ENROLL_ANSWER_MAX];
+
+	if ((p = calloc(1, sizeof(*p))) == NULL) {
+		snprintf(answer, sizeof(answer), "ERROR: Internal manager error "
+		    "adding agent: %s", a->name);
+		cb(arg, answer, NULL, NULL);
+		return;
+	}
+	memcpy(p->id, a->id, sizeof(p->id));
+	memcpy(p->key, a->key, sizeof(p->key));
+	snprintf(p->name, sizeof(p->name), "%s", a->name);
+	snprintf(p->ip, sizeof(p->ip), "%s", a->ip);
+	p->cb = cb;
+	p->arg = arg;
+	MR.resent++;
+	registry_set_groups(a->id, a->groups, resend_done, p);
+}
+
+/*
  * Decide an enrollment.  The answer comes through cb once the new agent
  * is durable, or at once for a refusal.  src_ip is the connection's
  * source, used for IP:'src'.
@@ -388,6 +469,12 @@ mreg_enroll(const struct enroll_req *req, const char *src_ip,
 	snprintf(ip, sizeof(ip), "%s", req->ip[0] == '\0' ?
 	    (c->use_source_ip ? src_ip : "any") : strcmp(req->ip, "src") ==
 	    0 ? src_ip : req->ip);
+	if ((old_name = agents_by_name(&MR.t, req->name)) != NULL &&
+	    lost_answer_retry(old_name, req, ip, src_ip, now)) {
+		resend_key(old_name, cb, arg);
+		return;
+	}
+	old_name = NULL;
 	force_from_config(&force);
 	if (strcmp(ip, "any") != 0 && (old_ip = agents_by_ip(&MR.t, ip)) !=
 	    NULL && !enroll_may_replace(old_ip, req->key_hash, &force, now, why,
@@ -430,6 +517,7 @@ mreg_enroll(const struct enroll_req *req, const char *src_ip,
 	a->date_add = now;
 	if (agent_set_name(a, req->name) == -1 || agent_set_ip(a, ip) == -1 ||
 	    agent_set_register_ip(a, ip) == -1 ||
+	    agent_set_enroll_src(a, src_ip) == -1 ||
 	    agent_set_version(a, req->version) == -1 ||
 	    agent_set_groups(a, req->groups) == -1 || agents_add(&MR.t, a) ==
 	    -1) {
@@ -906,6 +994,7 @@ mreg_health(cJSON *o)
 	cJSON_AddStringToObject(r, "digest", hex);
 	cJSON_AddNumberToObject(r, "enrolled", (double)MR.enrolled);
 	cJSON_AddNumberToObject(r, "refused", (double)MR.refused);
+	cJSON_AddNumberToObject(r, "resent", (double)MR.resent);
 	cJSON_AddNumberToObject(r, "registry_batches",
 	    (double)registry_batches());
 }
