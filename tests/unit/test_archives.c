@@ -74,6 +74,7 @@ teardown(void **state)
 	(void)state;
 	archives_close();
 	rm_rf(home);
+	agent_clear(&agent);
 	cJSON_Delete(events);
 	events = NULL;
 	free(raw);
