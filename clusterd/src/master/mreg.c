@@ -364,8 +364,9 @@ lost_answer_retry(const struct agent *a, const struct enroll_req *req,
 /*
  * The same key again, once the registry has made durable everything
  * queued before (a no-op write of the agent's groups is the barrier: the
- * first enrollment may still be committing).  An agent removed meanwhile
- * gets an error, as in enroll_done.
+ * first enrollment may still be committing), and like every answer after
+ * the next delta to the workers (the first one's delta may not have left
+ * yet).  An agent removed meanwhile gets an error, as in enroll_done.
  */
 static void
 resend_done(void *arg, int ok)
@@ -378,15 +379,15 @@ resend_done(void *arg, int ok)
 		snprintf(answer, sizeof(answer), "ERROR: Internal manager error "
 		    "adding agent: %s", p->name);
 		p->cb(p->arg, answer, NULL, NULL);
-	} else {
-		snprintf(answer, sizeof(answer), "OSSEC K:'%s %s %s %s'", p->id,
-		    p->name, p->ip, p->key);
-		log_info(TASK, "Agent '%s' enrolled again before connecting, "
-		    "from the same address: its key (id %s) sent again.",
-		    p->name, p->id);
-		p->cb(p->arg, answer, p->id, p->key);
+		free(p);
+		return;
 	}
-	free(p);
+	MR.resent++;
+	log_info(TASK, "Agent '%s' enrolled again before connecting, from the "
+	    "same address: its key (id %s) sent again.", p->name, p->id);
+	*MR.answers_tail = p;
+	MR.answers_tail = &p->next;
+	broadcast(NULL, NULL);	/* a delta, empty if need be, then answers */
 }
 
 static void
@@ -407,7 +408,6 @@ resend_key(const struct agent *a, mreg_answer_cb cb, void *arg)
 	snprintf(p->ip, sizeof(p->ip), "%s", a->ip);
 	p->cb = cb;
 	p->arg = arg;
-	MR.resent++;
 	registry_set_groups(a->id, a->groups, resend_done, p);
 }
 
