@@ -32,7 +32,7 @@ main(int argc, char *argv[])
 		    "sshd[%zu]: Accepted publickey for root from 198.18.0.9 "
 		    "port %zu", i, i * 7);
 		c.global++;
-		if (secmsg_seal(&k, "001", msg, strlen(msg), &c, wire[i],
+		if (secmsg_seal(&k, SECMSG_AES, "001", msg, strlen(msg), &c, wire[i],
 		    sizeof(wire[i]), &len[i]) == -1)
 			return 1;
 	}

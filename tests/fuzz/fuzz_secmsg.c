@@ -112,7 +112,7 @@ static void
 mode_wire(const uint8_t *m, size_t len, unsigned flags)
 {
 	struct secmsg_counters	 ctr, ctr2;
-	enum secmsg_cipher	 ci = (enum secmsg_cipher)-1;
+	enum secmsg_cipher	 ci = (enum secmsg_cipher)-1, wci;
 	enum secmsg_kind	 kind;
 	const uint8_t		*ct = NULL;
 	char			 id[SECMSG_ID_MAX], *out, *out2;
@@ -156,11 +156,12 @@ mode_wire(const uint8_t *m, size_t len, unsigned flags)
 	CHECK(strlen(out) == outlen);
 	/* What opened seals again, and that opens to the same text. */
 	if (outlen <= SEAL_MAX) {
-		CHECK(secmsg_seal(&key, id, out, outlen, &ctr, wire,
+		CHECK(secmsg_seal(&key, ci, id, out, outlen, &ctr, wire,
 		    sizeof(wire), &wlen) == 0);
 		CHECK(wlen <= SECMSG_MAX);
+		wci = ci;
 		CHECK(secmsg_split(wire, wlen, id, &ci, &ct, &ctlen) ==
-		    SECMSG_OK && ci == SECMSG_AES);
+		    SECMSG_OK && ci == wci);
 		CHECK(open_checked(ci, ct, ctlen, outlen + 1, &out2, &out2len,
 		    &ctr2) == 0);
 		CHECK(out2len == outlen && memcmp(out, out2, outlen) == 0);
@@ -176,7 +177,7 @@ static void
 mode_seal(const uint8_t *p, size_t n, unsigned flags)
 {
 	struct secmsg_counters	 ctr, got;
-	enum secmsg_cipher	 ci;
+	enum secmsg_cipher	 ci, sci;
 	enum secmsg_kind	 kind;
 	const uint8_t		*ct;
 	const char		*msg = (const char *)p;
@@ -208,8 +209,9 @@ mode_seal(const uint8_t *p, size_t n, unsigned flags)
 	ctr.local = (unsigned)(h >> 40);
 
 	wlen = (size_t)-1;
-	r = secmsg_seal(&key, (flags & 1) ? NULL : AGENT_ID, msg, len, &ctr,
-	    wire, sizeof(wire), &wlen);
+	sci = (h >> 63) ? SECMSG_BLOWFISH : SECMSG_AES;
+	r = secmsg_seal(&key, sci, (flags & 1) ? NULL : AGENT_ID, msg, len,
+	    &ctr, wire, sizeof(wire), &wlen);
 	CHECK(r == 0 || r == -1);
 	if (len > SEAL_MAX) {
 		CHECK(r == -1);
@@ -218,18 +220,22 @@ mode_seal(const uint8_t *p, size_t n, unsigned flags)
 	CHECK(r == 0);
 	/* A sealed message always fits in one frame. */
 	CHECK(wlen > 5 && wlen <= SECMSG_MAX);
-	kind = secmsg_split(wire, wlen, id, &ci, &ct, &ctlen);
 	if (flags & 1) {
-		CHECK(kind == SECMSG_NO_ID);
-		ct = wire + 5;
-		ctlen = wlen - 5;
-		ci = SECMSG_AES;
+		/* A manager's answer: "#AES:" or ":", as the agent reads it. */
+		kind = secmsg_split_answer(wire, wlen, &ci, &ct, &ctlen);
+		CHECK(kind == SECMSG_OK && ci == sci);
+		CHECK(ct == wire + (sci == SECMSG_AES ? 5 : 1));
+		if (sci == SECMSG_AES)
+			CHECK(secmsg_split(wire, wlen, id, &ci, &ct, &ctlen) ==
+			    SECMSG_NO_ID);
 	} else {
+		kind = secmsg_split(wire, wlen, id, &ci, &ct, &ctlen);
 		CHECK(kind == SECMSG_OK);
-		CHECK(strcmp(id, AGENT_ID) == 0 && ci == SECMSG_AES);
-		CHECK(ct == wire + 10 && ctlen == wlen - 10);
+		CHECK(strcmp(id, AGENT_ID) == 0 && ci == sci);
+		CHECK(ct == wire + (sci == SECMSG_AES ? 10 : 6));
 	}
-	CHECK(ctlen % 16 == 0);
+	CHECK(ct + ctlen == wire + wlen);
+	CHECK(ctlen % (sci == SECMSG_AES ? 16 : 8) == 0);
 
 	/* Exactly len + 1 bytes of room: enough, and nothing past it. */
 	CHECK(open_checked(ci, ct, ctlen, len + 1, &out, &outlen, &got) == 0);

@@ -5,6 +5,8 @@
   enroll.py --many N --concurrency C --prefix P [--out FILE] HOST PORT
       N agents named P0001.. enrolled C at a time; one line per agent
       "NAME ANSWER" to FILE (or stdout); exits 0 even if some fail.
+  enroll.py --names FILE [--concurrency C] [--out FILE] HOST PORT
+      the same for the names listed in FILE, one a line.
 """
 import argparse
 import asyncio
@@ -52,8 +54,7 @@ async def many(args):
     sem = asyncio.Semaphore(args.concurrency)
     out = open(args.out, "w") if args.out else sys.stdout
 
-    async def task(i):
-        name = "%s%04d" % (args.prefix, i)
+    async def task(name):
         async with sem:
             try:
                 ans = await enroll_async(args.host, args.port,
@@ -63,7 +64,11 @@ async def many(args):
         out.write("%s %s\n" % (name, ans or "EMPTY"))
         out.flush()
 
-    await asyncio.gather(*(task(i) for i in range(1, args.many + 1)))
+    if args.names:
+        names = open(args.names).read().split()
+    else:
+        names = ["%s%04d" % (args.prefix, i) for i in range(1, args.many + 1)]
+    await asyncio.gather(*(task(n) for n in names))
 
 
 def main():
@@ -72,12 +77,13 @@ def main():
     ap.add_argument("port", type=int)
     ap.add_argument("line", nargs="?")
     ap.add_argument("--many", type=int)
+    ap.add_argument("--names")
     ap.add_argument("--concurrency", type=int, default=32)
     ap.add_argument("--prefix", default="agent")
     ap.add_argument("--out")
     ap.add_argument("--timeout", type=float, default=10)
     args = ap.parse_args()
-    if args.many:
+    if args.many or args.names:
         asyncio.run(many(args))
         return
     try:

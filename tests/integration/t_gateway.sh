@@ -1,7 +1,8 @@
 # The agent gateway: 200 simulated agents enrolled and connected across two
 # workers show active with the right node; a stopped worker's agents become
 # disconnected after agents_disconnection_time; an agent deleted on the
-# master loses its connection and does not come back.
+# master loses its connection and does not come back; legacy Blowfish
+# agents are answered in Blowfish.
 . "$(dirname "$0")/lib.sh"
 
 SIM=$BIN/agentsim
@@ -80,4 +81,16 @@ w1_gone() { [ "$(count worker1 disconnected)" = 100 ]; }
 wait_for 20 "worker1's agents disconnected" w1_gone
 [ "$(count worker2 active)" = 99 ] || fail "worker2's agents affected: $(count worker2 active)"
 pass "a stopped worker's agents become disconnected after the configured time"
+
+# Legacy Blowfish agents get their acks in Blowfish (the simulator's -b
+# agents count an AES answer as a bad message).
+eport=$(cat "$T/worker2.enroll_port")
+"$SIM" -b -n 5 -P bf- -e "$eport" -p $((eport + 100)) -k 1 -t 4 127.0.0.1 \
+	> "$T/sim-bf.out" 2>&1 || fail "blowfish agents: $(cat "$T/sim-bf.out")"
+python3 - "$T/sim-bf.out" <<'PY' || fail "blowfish answers: $(tail -1 "$T/sim-bf.out")"
+import json, sys
+s = json.loads(open(sys.argv[1]).read().strip().split("\n")[-1])["summary"]
+assert s["enrolled"] == 5 and s["acks"] >= 10 and s["bad_messages"] == 0, s
+PY
+pass "Blowfish agents are answered in Blowfish"
 finish

@@ -74,6 +74,7 @@ teardown(void **state)
 	(void)state;
 	archives_close();
 	rm_rf(home);
+	agent_clear(&agent);
 	cJSON_Delete(events);
 	events = NULL;
 	free(raw);
@@ -533,6 +534,33 @@ test_reopen_appends(void **state)
 	assert_string_equal(field(ev, 2, "full_log"), "three");
 }
 
+/*
+ * The file is created 0640 under the permissive umask 022 too (the
+ * daemon sets 027, but a test or a program linking the module may not),
+ * and again after logrotate moved it away.
+ */
+static void
+test_created_0640(void **state)
+{
+	struct stat	 st;
+	char		 old[300];
+	mode_t		 prev;
+
+	(void)state;
+	archives_close();
+	assert_int_equal(unlink(path), 0);
+	prev = umask(022);
+	assert_int_equal(archives_open(EV_DEFAULT, home, NODE), 0);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0640);
+	snprintf(old, sizeof(old), "%s.1", path);
+	assert_int_equal(rename(path, old), 0);
+	assert_int_equal(archives_reopen(), 0);
+	umask(prev);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0640);
+}
+
 /* A home without logs/: open fails cleanly, events go nowhere. */
 static void
 test_open_fails(void **state)
@@ -578,6 +606,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_reopen_appends, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_open_fails, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_created_0640, setup,
 		    teardown),
 	};
 

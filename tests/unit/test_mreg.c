@@ -435,6 +435,43 @@ test_addresses(void **state)
 	    "OSSEC K:'", 9) == 0);
 }
 
+static void
+source_ip(struct config *c)
+{
+	c->use_source_ip = 1;
+}
+
+/*
+ * use_source_ip: a request without IP: gets its source address, in
+ * client.keys' line too; an IP: field, 'src' or an address, still wins.
+ */
+static void
+test_use_source_ip(void **state)
+{
+	(void)state;
+	start(source_ip);
+	assert_true(strncmp(enroll_line("OSSEC A:'s1'", "10.0.0.5"),
+	    "OSSEC K:'001 s1 10.0.0.5 ", 25) == 0);
+	assert_string_equal(agent_named("s1")->ip, "10.0.0.5");
+	assert_string_equal(agent_named("s1")->register_ip, "10.0.0.5");
+	enroll_line("OSSEC A:'s2' IP:'192.168.7.7'", "10.0.0.6");
+	assert_string_equal(agent_named("s2")->ip, "192.168.7.7");
+	enroll_line("OSSEC A:'s3' IP:'src'", "10.0.0.7");
+	assert_string_equal(agent_named("s3")->ip, "10.0.0.7");
+	/* The source is an address now: a second agent from it collides. */
+	assert_string_equal(enroll_line("OSSEC A:'s4'", "10.0.0.5"),
+	    "ERROR: Duplicate IP: 10.0.0.5");
+	enroll_line("OSSEC A:'v6'", "fd00::2");
+	assert_string_equal(agent_named("v6")->ip, "fd00::2");
+	/* Without the option: any. */
+	mreg_stop();
+	fx_rmtree(F->home);
+	assert_non_null(mkdtemp(strcpy(F->home, "/tmp/test_mreg.XXXXXX")));
+	start(NULL);
+	enroll_line("OSSEC A:'s1'", "10.0.0.5");
+	assert_string_equal(agent_named("s1")->ip, "any");
+}
+
 /*
  * A relayed source address that is not one is refused: it would reach
  * client.keys, where "1.1.1.1\n77777 ghost any" once added a line.
@@ -466,7 +503,8 @@ test_duplicate_name_refused(void **state)
 	(void)state;
 	start(NULL);
 	enroll_line("OSSEC A:'dup'", "10.0.0.1");
-	assert_string_equal(enroll_line("OSSEC A:'dup'", "10.0.0.1"),
+	/* From another source: a lost answer's retry comes from the same. */
+	assert_string_equal(enroll_line("OSSEC A:'dup'", "10.0.0.2"),
 	    "ERROR: Duplicate agent name: dup. Unable to add agent");
 	assert_string_equal(agent_named("dup")->id, "001");
 	assert_int_equal(R.ngone, 0);
@@ -485,7 +523,7 @@ test_duplicate_name_replaced(void **state)
 	(void)state;
 	start(replace_at_once);
 	enroll_line("OSSEC A:'dup'", "10.0.0.1");
-	enroll_line("OSSEC A:'dup'", "10.0.0.1");
+	enroll_line("OSSEC A:'dup'", "10.0.0.2");
 	assert_string_equal(R.id, "002");
 	assert_string_equal(agent_named("dup")->id, "002");
 	assert_null(agents_by_id(mreg_table(), "001"));
@@ -510,7 +548,84 @@ test_replace_disabled(void **state)
 	(void)state;
 	start(no_replace);
 	enroll_line("OSSEC A:'dup'", "10.0.0.1");
-	assert_true(strncmp(enroll_line("OSSEC A:'dup'", "10.0.0.1"),
+	assert_true(strncmp(enroll_line("OSSEC A:'dup'", "10.0.0.2"),
+	    "ERROR: Duplicate agent name", 27) == 0);
+}
+
+/*
+ * A lost answer: the same name again from the same source, before the
+ * agent ever connected and within enrollment_retry_window, gets the same
+ * id and key, after a restart of the master too; anything else is a
+ * duplicate as before.
+ */
+static void
+test_lost_answer_same_key(void **state)
+{
+	struct agent	*a;
+	char		 first[ENROLL_ANSWER_MAX], hash[41], line[128];
+
+	(void)state;
+	start(NULL);
+	snprintf(first, sizeof(first), "%s", enroll_line("OSSEC A:'lost1' "
+	    "G:'default'", "10.0.0.9"));
+	assert_true(strncmp(first, "OSSEC K:'001 lost1 any ", 23) == 0);
+	assert_string_equal(agent_named("lost1")->enroll_src, "10.0.0.9");
+	assert_string_equal(enroll_line("OSSEC A:'lost1' G:'default'",
+	    "10.0.0.9"), first);
+	assert_string_equal(R.id, "001");
+	assert_int_equal(R.ngone, 0);
+	assert_int_equal(agents_count(mreg_table()), 1);
+
+	/* The master restarts: the source was stored with the agent. */
+	mreg_stop();
+	start(NULL);
+	assert_string_equal(enroll_line("OSSEC A:'lost1' G:'default'",
+	    "10.0.0.9"), first);
+
+	/* Not the same request: a duplicate. */
+	assert_true(strncmp(enroll_line("OSSEC A:'lost1' G:'default'",
+	    "10.0.0.8"), "ERROR: Duplicate agent name", 27) == 0);
+	assert_true(strncmp(enroll_line("OSSEC A:'lost1'", "10.0.0.9"),
+	    "ERROR: Duplicate agent name", 27) == 0);
+	assert_true(strncmp(enroll_line("OSSEC A:'lost1' G:'default' "
+	    "IP:'10.0.0.9'", "10.0.0.9"), "ERROR: Duplicate agent name",
+	    27) == 0);
+	/* An agent presenting this key's own hash holds it already. */
+	a = agents_by_name(mreg_table(), "lost1");
+	agent_key_hash(a, hash);
+	snprintf(line, sizeof(line), "OSSEC A:'lost1' G:'default' K:'%s'",
+	    hash);
+	assert_true(strncmp(enroll_line(line, "10.0.0.9"),
+	    "ERROR: Duplicate agent name", 27) == 0);
+	/* Once connected, never again. */
+	agent_set_status(a, "active");
+	assert_true(strncmp(enroll_line("OSSEC A:'lost1' G:'default'",
+	    "10.0.0.9"), "ERROR: Duplicate agent name", 27) == 0);
+	/* Past the window (5 minutes by default), neither. */
+	agent_set_status(a, "never_connected");
+	a->date_add -= 301;
+	assert_true(strncmp(enroll_line("OSSEC A:'lost1' G:'default'",
+	    "10.0.0.9"), "ERROR: Duplicate agent name", 27) == 0);
+	a->date_add += 2;
+	assert_string_equal(enroll_line("OSSEC A:'lost1' G:'default'",
+	    "10.0.0.9"), first);
+	assert_int_equal(agents_count(mreg_table()), 1);
+}
+
+static void
+no_retry_window(struct config *c)
+{
+	c->enrollment_retry_window = 0;
+}
+
+/* enrollment_retry_window 0: a retry is a duplicate like any other. */
+static void
+test_lost_answer_window_off(void **state)
+{
+	(void)state;
+	start(no_retry_window);
+	enroll_line("OSSEC A:'lost2'", "10.0.0.9");
+	assert_true(strncmp(enroll_line("OSSEC A:'lost2'", "10.0.0.9"),
 	    "ERROR: Duplicate agent name", 27) == 0);
 }
 
@@ -720,10 +835,13 @@ main(void)
 		T(test_newer_agent_version),
 		T(test_groups_must_exist),
 		T(test_addresses),
+		T(test_use_source_ip),
 		T(test_bad_source_address),
 		T(test_duplicate_name_refused),
 		T(test_duplicate_name_replaced),
 		T(test_replace_disabled),
+		T(test_lost_answer_same_key),
+		T(test_lost_answer_window_off),
 		T(test_abort_takes_enrollment_back),
 		T(test_group_commands),
 		T(test_group_command_refusals),

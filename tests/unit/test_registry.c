@@ -159,6 +159,8 @@ sample(long id, const char *name, const char *ip, const char *key,
 	agent_set_name(a, name);
 	agent_set_ip(a, ip);
 	agent_set_register_ip(a, ip);
+	snprintf(buf, sizeof(buf), "192.0.2.%ld", id);
+	agent_set_enroll_src(a, buf);
 	snprintf(a->key, sizeof(a->key), "%s", key);
 	snprintf(buf, sizeof(buf), "v4.14.%ld", id);
 	agent_set_version(a, buf);
@@ -177,6 +179,7 @@ same_agent(const struct agent *got, const struct agent *want)
 	assert_string_equal(got->name, want->name);
 	assert_string_equal(got->ip, want->ip);
 	assert_string_equal(got->register_ip, want->register_ip);
+	assert_string_equal(got->enroll_src, want->enroll_src);
 	assert_string_equal(got->key, want->key);
 	assert_string_equal(got->version, want->version);
 	assert_string_equal(got->status, want->status);
@@ -210,7 +213,7 @@ query_int(const char *db, const char *sql)
 
 /* ---- tests ---- */
 
-/* A new file gets schema version 1 and an empty registry. */
+/* A new file gets the current schema version and an empty registry. */
 static void
 test_open_new_file(void **state)
 {
@@ -223,7 +226,7 @@ test_open_new_file(void **state)
 	registry_close();
 	assert_int_equal(query_int(f->db, "PRAGMA user_version"),
 	    REGISTRY_SCHEMA_VERSION);
-	assert_int_equal(REGISTRY_SCHEMA_VERSION, 1);
+	assert_int_equal(REGISTRY_SCHEMA_VERSION, 2);
 	assert_int_equal(query_int(f->db, "SELECT count(*) FROM sqlite_master "
 	    "WHERE type = 'table' AND name IN ('meta', 'agent', 'group', "
 	    "'belongs', 'labels')"), 5);
@@ -522,6 +525,37 @@ test_disk_full(void **state)
 	agents_free(&t);
 }
 
+/*
+ * A version 1 registry (before enroll_src) is migrated: its agents load,
+ * with an empty enrollment source.
+ */
+static void
+test_migrate_from_1(void **state)
+{
+	struct fx	*f = *state;
+	struct agents	 t;
+	sqlite3		*h;
+
+	open_ok(f, &t);
+	registry_close();
+	agents_free(&t);
+	assert_int_equal(sqlite3_open(f->db, &h), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(h, "ALTER TABLE agent DROP COLUMN "
+	    "enroll_src; PRAGMA user_version = 1; INSERT INTO agent (id, name, "
+	    "ip, register_ip, internal_key, version, date_add) VALUES (7, "
+	    "'old-07', 'any', 'any', '" KEY_A "', 'v4.14.7', 1700000000);",
+	    NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(h);
+
+	open_ok(f, &t);
+	assert_int_equal(agents_count(&t), 1);
+	assert_string_equal(agents_by_id(&t, "007")->name, "old-07");
+	assert_string_equal(agents_by_id(&t, "007")->enroll_src, "");
+	registry_close();
+	agents_free(&t);
+	assert_int_equal(query_int(f->db, "PRAGMA user_version"), 2);
+}
+
 /* A database from a newer clusterd is refused, and left as it was. */
 static void
 test_newer_schema_refused(void **state)
@@ -653,6 +687,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_failed_change,
 		    fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_disk_full,
+		    fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_migrate_from_1,
 		    fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_newer_schema_refused,
 		    fx_setup, fx_teardown),

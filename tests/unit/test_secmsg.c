@@ -252,8 +252,8 @@ test_seal_open_round_trip(void **state)
 	(void)state;
 	secmsg_derive("001", "web-01", "c0ffeec0ffeec0ffeec0ffeec0ffeec0ffee"
 	    "c0ffeec0ffeec0ffeec0ffeeabcd", &key);
-	assert_int_equal(secmsg_seal(&key, NULL, "#!-agent ack ", 13, &c, wire,
-	    sizeof(wire), &n), 0);
+	assert_int_equal(secmsg_seal(&key, SECMSG_AES, NULL, "#!-agent ack ",
+	    13, &c, wire, sizeof(wire), &n), 0);
 	assert_memory_equal(wire, "#AES:", 5);
 	assert_int_equal(secmsg_open(&key, SECMSG_AES, wire + 5, n - 5, out,
 	    sizeof(out), &len, &got, &why), 0);
@@ -261,6 +261,143 @@ test_seal_open_round_trip(void **state)
 	assert_int_equal(got.random, 12345);
 	assert_true(got.global == 42);
 	assert_int_equal(got.local, 7);
+}
+
+/*
+ * Sealing a vector's message, with its cipher and counters, as its agent
+ * gives the vector's bytes exactly: the encoder is the agents' own, in
+ * both ciphers.
+ */
+static void
+test_seal_matches_vectors(void **state)
+{
+	static uint8_t		 want[SECMSG_MAX + 64], got[SECMSG_MAX + 64];
+	const cJSON		*c, *ctrs;
+	struct secmsg_key	 key;
+	struct secmsg_counters	 ctr;
+	enum secmsg_cipher	 ci;
+	size_t			 n, len;
+	int			 bf = 0, aes = 0;
+
+	(void)state;
+	cJSON_ArrayForEach(c, cJSON_GetObjectItem(vectors, "cases")) {
+		if (s(c, "wire_b64") == NULL ||
+		    s(c, "plaintext_message") == NULL)
+			continue;
+		ci = strcmp(s(c, "cipher"), "blowfish") == 0 ?
+		    SECMSG_BLOWFISH : SECMSG_AES;
+		ctrs = cJSON_GetObjectItem(c, "counters");
+		ctr.random = (unsigned)cJSON_GetObjectItem(ctrs,
+		    "random")->valueint;
+		ctr.global = (unsigned long)cJSON_GetObjectItem(ctrs,
+		    "global")->valuedouble;
+		ctr.local = (unsigned)cJSON_GetObjectItem(ctrs,
+		    "local")->valueint;
+		secmsg_derive(s(c, "agent_id"), s(c, "agent_name"),
+		    s(c, "agent_key"), &key);
+		n = unb64(s(c, "wire_b64"), want);
+		assert_int_equal(secmsg_seal(&key, ci, s(c, "agent_id"),
+		    s(c, "plaintext_message"), strlen(s(c,
+		    "plaintext_message")), &ctr, got, sizeof(got), &len), 0);
+		assert_int_equal(len, n);
+		assert_memory_equal(got, want, n);
+		if (ci == SECMSG_BLOWFISH)
+			bf++;
+		else
+			aes++;
+	}
+	assert_true(bf >= 1 && aes >= 10);
+}
+
+/*
+ * A Blowfish agent's answers: ":" and Blowfish, which that agent opens
+ * with its 47-byte key; AES ones "#AES:".  Neither opens with the other
+ * cipher.
+ */
+static void
+test_answer_in_agent_cipher(void **state)
+{
+	struct secmsg_key	 key;
+	struct secmsg_counters	 c = { 4242, 1234567890, 17 }, got;
+	enum secmsg_cipher	 ci;
+	uint8_t			 wire[512];
+	char			 out[256];
+	const uint8_t		*ct;
+	const char		*why;
+	size_t			 n, len, ctlen;
+
+	(void)state;
+	secmsg_derive("002", "legacy-box", "a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1"
+	    "a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1", &key);
+	assert_int_equal(secmsg_seal(&key, SECMSG_BLOWFISH, NULL,
+	    "#!-agent ack ", 13, &c, wire, sizeof(wire), &n), 0);
+	assert_int_equal(wire[0], ':');
+	assert_int_equal((n - 1) % 8, 0);
+	assert_int_equal(secmsg_split_answer(wire, n, &ci, &ct, &ctlen),
+	    SECMSG_OK);
+	assert_int_equal(ci, SECMSG_BLOWFISH);
+	assert_ptr_equal(ct, wire + 1);
+	assert_int_equal(secmsg_open(&key, SECMSG_AES, ct, ctlen, out,
+	    sizeof(out), &len, &got, &why), -1);
+	assert_int_equal(secmsg_open(&key, ci, ct, ctlen, out, sizeof(out),
+	    &len, &got, &why), 0);
+	assert_string_equal(out, "#!-agent ack ");
+	assert_true(got.global == 1234567890);
+	assert_int_equal(got.local, 17);
+
+	assert_int_equal(secmsg_seal(&key, SECMSG_AES, NULL,
+	    "#!-force_reconnect", 18, &c, wire, sizeof(wire), &n), 0);
+	assert_int_equal(secmsg_split_answer(wire, n, &ci, &ct, &ctlen),
+	    SECMSG_OK);
+	assert_int_equal(ci, SECMSG_AES);
+	assert_int_equal(secmsg_open(&key, SECMSG_BLOWFISH, ct, ctlen, out,
+	    sizeof(out), &len, &got, &why), -1);
+	assert_int_equal(secmsg_open(&key, ci, ct, ctlen, out, sizeof(out),
+	    &len, &got, &why), 0);
+	assert_string_equal(out, "#!-force_reconnect");
+	assert_int_equal(secmsg_split_answer((const uint8_t *)"#AES:", 5, &ci,
+	    &ct, &ctlen), SECMSG_BAD);
+	assert_int_equal(secmsg_split_answer((const uint8_t *)":", 1, &ci,
+	    &ct, &ctlen), SECMSG_BAD);
+	assert_int_equal(secmsg_split_answer((const uint8_t *)"!001!:x", 7,
+	    &ci, &ct, &ctlen), SECMSG_BAD);
+}
+
+/*
+ * enforce_counters as Wazuh's manager: a higher global counter, or the
+ * same with a higher local one, is new; anything else is a replay.
+ */
+static void
+test_counters_newer(void **state)
+{
+	static const struct {
+		unsigned long	global;
+		unsigned	local;
+		int		newer;
+	} cases[] = {
+		{ 1001, 0, 1 },		/* higher global, local reset */
+		{ 1001, 9999, 1 },
+		{ 1000, 501, 1 },	/* same global, higher local */
+		{ 1000, 500, 0 },	/* the same message again */
+		{ 1000, 499, 0 },	/* same global, lower local */
+		{ 1000, 0, 0 },
+		{ 999, 9999, 0 },	/* lower global, whatever the local */
+		{ 0, 0, 0 },
+	};
+	struct secmsg_counters	m = { 0, 0, 0 };
+	size_t			i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		m.global = cases[i].global;
+		m.local = cases[i].local;
+		if (secmsg_counters_newer(&m, 1000, 500) != cases[i].newer)
+			fail_msg("%lu:%u after 1000:500", m.global, m.local);
+	}
+	/* A new agent (nothing seen: 0:0) is accepted from its first. */
+	m.global = 0;
+	m.local = 1;
+	assert_true(secmsg_counters_newer(&m, 0, 0));
 }
 
 /* Frames that are not secure messages, or not from a known agent. */
@@ -334,6 +471,9 @@ main(void)
 		cmocka_unit_test(test_keepalive_fields),
 		cmocka_unit_test(test_keepalive_windows),
 		cmocka_unit_test(test_seal_open_round_trip),
+		cmocka_unit_test(test_seal_matches_vectors),
+		cmocka_unit_test(test_answer_in_agent_cipher),
+		cmocka_unit_test(test_counters_newer),
 		cmocka_unit_test(test_split_bad),
 		cmocka_unit_test(test_open_bad),
 	};

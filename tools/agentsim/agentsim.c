@@ -67,6 +67,7 @@ static struct {
 	const char		*prefix, *keys_in, *keys_out;
 	int			 enroll_conc;
 	int			 replay;
+	enum secmsg_cipher	 cipher;	/* -b: legacy Blowfish agents */
 	SSL_CTX			*tls;
 	struct sim_agent	*agents;
 	int			 next_enroll, enrolling;
@@ -108,8 +109,8 @@ agent_send(struct sim_agent *a, const char *msg)
 	ctr.random = (unsigned)random() % 100000;
 	ctr.global = ++a->global;
 	ctr.local = a->local = (a->local + 1) % 10000;
-	if (secmsg_seal(&a->skey, a->id, msg, strlen(msg), &ctr, buf,
-	    sizeof(buf), &n) == -1)
+	if (secmsg_seal(&a->skey, S.cipher, a->id, msg, strlen(msg), &ctr,
+	    buf, sizeof(buf), &n) == -1)
 		return;
 	hdr[0] = (uint8_t)n;
 	hdr[1] = (uint8_t)(n >> 8);
@@ -132,8 +133,8 @@ replay_send(struct sim_agent *a, const char *msg)
 	size_t			n;
 
 	if (a->replay == NULL) {
-		if (secmsg_seal(&a->skey, a->id, msg, strlen(msg), &ctr,
-		    buf + 4, sizeof(buf) - 4, &n) == -1 ||
+		if (secmsg_seal(&a->skey, S.cipher, a->id, msg, strlen(msg),
+		    &ctr, buf + 4, sizeof(buf) - 4, &n) == -1 ||
 		    (a->replay = malloc(n + 4)) == NULL)
 			return;
 		buf[0] = (uint8_t)n;
@@ -256,11 +257,13 @@ link_data(struct conn *c)
 {
 	struct sim_agent	*a = c->arg;
 	struct secmsg_counters	 ctr;
+	enum secmsg_cipher	 ci;
 	char			 msg[1024];
 	const char		*why;
+	const uint8_t		*ct;
 	uint8_t			*p;
 	uint32_t		 len;
-	size_t			 mlen;
+	size_t			 mlen, ctlen;
 	int			 rc;
 
 	while (buf_used(&c->in) >= 4) {
@@ -272,9 +275,10 @@ link_data(struct conn *c)
 		if (buf_used(&c->in) < 4 + (size_t)len)
 			return;
 		rc = 0;
-		if (len > 5 && memcmp(p + 4, "#AES:", 5) == 0 &&
-		    secmsg_open(&a->skey, SECMSG_AES, p + 9, len - 5, msg,
-		    sizeof(msg), &mlen, &ctr, &why) == 0)
+		/* An answer in another cipher than ours is unreadable. */
+		if (secmsg_split_answer(p + 4, len, &ci, &ct, &ctlen) ==
+		    SECMSG_OK && ci == S.cipher && secmsg_open(&a->skey, ci,
+		    ct, ctlen, msg, sizeof(msg), &mlen, &ctr, &why) == 0)
 			rc = link_message(a, msg);
 		else
 			S.bad_messages++;
@@ -651,7 +655,9 @@ usage(void)
 	    "  -K FILE     read keys (ID NAME IP KEY) instead of enrolling\n"
 	    "  -o FILE     write the enrolled keys to FILE\n"
 	    "  -x          resend each agent's first sealed event (throughput "
-	    "tests)\n");
+	    "tests)\n"
+	    "  -b          legacy Blowfish agents: write Blowfish, read only "
+	    "Blowfish\n");
 	exit(2);
 }
 
@@ -660,7 +666,7 @@ main(int argc, char *argv[])
 {
 	int	ch, i;
 
-	while ((ch = getopt(argc, argv, "n:p:e:k:r:t:R:T:s:P:c:K:o:x")) != -1) {
+	while ((ch = getopt(argc, argv, "n:p:e:k:r:t:R:T:s:P:c:K:o:xb")) != -1) {
 		switch (ch) {
 		case 'n': S.n = atoi(optarg); break;
 		case 'p': S.port = (unsigned)atoi(optarg); break;
@@ -676,6 +682,7 @@ main(int argc, char *argv[])
 		case 'K': S.keys_in = optarg; break;
 		case 'o': S.keys_out = optarg; break;
 		case 'x': S.replay = 1; break;
+		case 'b': S.cipher = SECMSG_BLOWFISH; break;
 		default: usage();
 		}
 	}
@@ -687,8 +694,11 @@ main(int argc, char *argv[])
 	raise_nofile();
 	srandom((unsigned)time(NULL) ^ (unsigned)getpid());
 	log_init(NULL, 1, LOG_LVL_WARNING);
-	if (secmsg_init() == -1)
+	if (secmsg_init() == -1) {
 		fprintf(stderr, "agentsim: no legacy provider (fine: AES)\n");
+		if (S.cipher == SECMSG_BLOWFISH)
+			return 1;
+	}
 	S.loop = EV_DEFAULT;
 	reap_init(S.loop);
 	if ((S.agents = calloc((size_t)S.n, sizeof(*S.agents))) == NULL)

@@ -127,7 +127,7 @@ agent_new(void)
 		return NULL;
 	a->name = S_EMPTY;
 	a->ip = a->register_ip = S_ANY;
-	a->version = S_EMPTY;
+	a->version = a->enroll_src = S_EMPTY;
 	a->node_name = S_UNKNOWN;
 	agent_set_status(a, "never_connected");
 	return a;
@@ -139,6 +139,7 @@ agent_clear(struct agent *a)
 	drop_str(&a->name);
 	drop_str(&a->ip);
 	drop_str(&a->register_ip);
+	drop_str(&a->enroll_src);
 	drop_str(&a->version);
 	drop_str(&a->node_name);
 	a->status = NULL;
@@ -174,6 +175,12 @@ agent_set_register_ip(struct agent *a, const char *s)
 }
 
 int
+agent_set_enroll_src(struct agent *a, const char *s)
+{
+	return set_str(&a->enroll_src, s, AGENT_IP_MAX - 1);
+}
+
+int
 agent_set_version(struct agent *a, const char *s)
 {
 	return set_str_pool(&a->version, s, AGENT_FIELD_MAX - 1, 1);
@@ -203,12 +210,13 @@ agent_copy(struct agent *dst, const struct agent *src)
 {
 	*dst = *src;
 	dst->name = dst->ip = dst->register_ip = dst->version =
-	    dst->node_name = NULL;
+	    dst->node_name = dst->enroll_src = NULL;
 	dst->groups = NULL;
 	dst->gw = NULL;
 	if (agent_set_name(dst, src->name) == -1 ||
 	    agent_set_ip(dst, src->ip) == -1 ||
 	    agent_set_register_ip(dst, src->register_ip) == -1 ||
+	    agent_set_enroll_src(dst, src->enroll_src) == -1 ||
 	    agent_set_version(dst, src->version) == -1 ||
 	    agent_set_node(dst, src->node_name) == -1 ||
 	    agent_set_groups(dst, src->groups) == -1) {

@@ -39,6 +39,7 @@ struct agent {
 	const char	*name;		/* at most AGENT_NAME_MAX */
 	const char	*ip;		/* "any" or an address */
 	const char	*register_ip;
+	const char	*enroll_src;	/* master: its enrollment's source */
 	const char	*version;	/* "" when not known */
 	const char	*node_name;	/* "unknown" until a node serves it */
 	const char	*status;	/* connection_status: a constant */
@@ -51,7 +52,8 @@ struct agent {
 	void		*gw;		/* its live connection, or NULL */
 	int		 gw_seen;	/* this node's gateway served it */
 	uint32_t	 info_hash;	/* of the last keepalive text */
-	unsigned long	 last_global;	/* counter, for enforce_counters */
+	unsigned long	 last_global;	/* counters, for enforce_counters */
+	unsigned	 last_local;
 };
 
 /* An agent's status (connection_status): one of these. */
@@ -76,6 +78,7 @@ int		 agent_set_groups(struct agent *, const char *);
 int		 agent_set_name(struct agent *, const char *);
 int		 agent_set_ip(struct agent *, const char *);
 int		 agent_set_register_ip(struct agent *, const char *);
+int		 agent_set_enroll_src(struct agent *, const char *);
 int		 agent_set_version(struct agent *, const char *);
 int		 agent_set_node(struct agent *, const char *);
 int		 agent_set_status(struct agent *, const char *);

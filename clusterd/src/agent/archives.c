@@ -1,11 +1,13 @@
 #include <sys/stat.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <ev.h>
 
@@ -14,6 +16,7 @@
 #include "base/log.h"
 
 #define TASK	"Archives"
+#define ARCHIVES_MODE	0640	/* agents' events: owner and group only */
 
 static struct {
 	struct ev_loop	*loop;
@@ -54,13 +57,23 @@ archives_open(struct ev_loop *loop, const char *home, const char *node)
 	return 0;
 }
 
+/*
+ * Open (or, after logrotate, open again) the archive file for appending.
+ * A new file is created 0640 whatever the process's umask: events carry
+ * what agents log, which other local users must not read (fopen would
+ * create it 0666 less the umask, 0644 under a common 022).
+ */
 int
 archives_reopen(void)
 {
 	FILE	*fp;
+	int	 fd;
 
-	if ((fp = fopen(A.path, "a")) == NULL) {
+	if ((fd = open(A.path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
+	    ARCHIVES_MODE)) == -1 || (fp = fdopen(fd, "a")) == NULL) {
 		log_err(TASK, "cannot open %s", A.path);
+		if (fd != -1)
+			close(fd);
 		return -1;
 	}
 	setvbuf(fp, NULL, _IOFBF, 256 * 1024);

@@ -44,6 +44,7 @@ struct gwconn {
 	uint32_t	 outlen;
 	uint32_t	 outoff;
 	char		 addr[46];
+	enum secmsg_cipher cipher;	/* the agent's last message's: answers' */
 	struct preauth_entry pa;	/* counted until the agent is known */
 	struct gwconn	*prev, *next;
 };
@@ -223,7 +224,7 @@ send_frame(struct gwconn *c, const uint8_t *p, size_t n)
 	return 0;
 }
 
-/* Seal a control message for the agent and send it. */
+/* Seal a control message for the agent, in its own cipher, and send it. */
 static int
 send_control(struct gwconn *c, const char *msg)
 {
@@ -236,8 +237,8 @@ send_control(struct gwconn *c, const char *msg)
 	ctr.random = (unsigned)random() % 100000;
 	ctr.global = ++G.global;
 	ctr.local = (unsigned)(G.global % 10000);
-	if (secmsg_seal(&key, NULL, msg, strlen(msg), &ctr, buf, sizeof(buf),
-	    &n) == -1 || send_frame(c, buf, n) == -1)
+	if (secmsg_seal(&key, c->cipher, NULL, msg, strlen(msg), &ctr, buf,
+	    sizeof(buf), &n) == -1 || send_frame(c, buf, n) == -1)
 		return -1;
 	return 0;
 }
@@ -354,9 +355,12 @@ frame(struct gwconn *c, const uint8_t *m, size_t len)
 		reject(c, REJ_KEY, id);
 		return -1;
 	}
-	if (G.node->cfg.enforce_counters && ctr.global < a->last_global)
+	if (G.node->cfg.enforce_counters && !secmsg_counters_newer(&ctr,
+	    a->last_global, a->last_local))
 		return 0;		/* a replay: dropped */
 	a->last_global = ctr.global;
+	a->last_local = ctr.local;
+	c->cipher = ci;
 	if (a->gw != c) {
 		old = a->gw;
 		if (old != NULL && ev_now(G.node->loop) - old->last_rx <
@@ -757,6 +761,7 @@ gateway_agent_gone(struct agent *a, struct agent *r)
 		r->disconnection_time = a->disconnection_time;
 		r->info_hash = a->info_hash;
 		r->last_global = a->last_global;
+		r->last_local = a->last_local;
 		r->gw_seen = a->gw_seen;
 		r->gw = c;
 		if (c != NULL)

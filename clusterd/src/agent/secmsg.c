@@ -109,6 +109,27 @@ secmsg_split(const uint8_t *m, size_t len, char id[SECMSG_ID_MAX],
 	return *ctlen > 0 ? SECMSG_OK : SECMSG_BAD;
 }
 
+/*
+ * Classify a manager's answer, as an agent reads it: "#AES:..." or
+ * ":..." (Blowfish).  SECMSG_OK with the ciphertext, or SECMSG_BAD.
+ */
+enum secmsg_kind
+secmsg_split_answer(const uint8_t *m, size_t len, enum secmsg_cipher *c,
+    const uint8_t **ct, size_t *ctlen)
+{
+	if (len > 5 && memcmp(m, "#AES:", 5) == 0) {
+		*c = SECMSG_AES;
+		*ct = m + 5;
+		*ctlen = len - 5;
+	} else if (len > 1 && m[0] == ':') {
+		*c = SECMSG_BLOWFISH;
+		*ct = m + 1;
+		*ctlen = len - 1;
+	} else
+		return SECMSG_BAD;
+	return SECMSG_OK;
+}
+
 /* Run one CBC pass; padding only for AES.  Returns the length or -1. */
 static int
 cbc(int enc, enum secmsg_cipher c, const struct secmsg_key *k,
@@ -207,18 +228,22 @@ done:
 }
 
 /*
- * Build a message: "#AES:" (manager to agent, id NULL) or "!<id>!#AES:"
- * (agent to manager) and the ciphertext of the '!' padding and the zlib
- * stream of checksum, counters and message.
+ * Build a message in the given cipher: "#AES:" or ":" (manager to agent,
+ * id NULL), "!<id>!#AES:" or "!<id>!:" (agent to manager), then the
+ * ciphertext of the '!' padding and the zlib stream of checksum, counters
+ * and message.  A manager answers in the cipher the agent writes (Wazuh's
+ * CreateSecMSG uses the key entry's last cipher): a Blowfish agent cannot
+ * read AES.
  */
 int
-secmsg_seal(const struct secmsg_key *k, const char *id, const char *msg,
-    size_t len, const struct secmsg_counters *ctr, uint8_t *out,
-    size_t outcap, size_t *outlen)
+secmsg_seal(const struct secmsg_key *k, enum secmsg_cipher c, const char *id,
+    const char *msg, size_t len, const struct secmsg_counters *ctr,
+    uint8_t *out, size_t outcap, size_t *outlen)
 {
 	char		*body = NULL;
 	uint8_t		*plain = NULL;
 	char		 head[32], sum[33], prefix[SECMSG_ID_MAX + 8];
+	const char	*token = c == SECMSG_AES ? "#AES:" : ":";
 	uLongf		 zlen;
 	size_t		 blen, pad, hlen;
 	int		 n, rv = -1;
@@ -242,12 +267,12 @@ secmsg_seal(const struct secmsg_key *k, const char *id, const char *msg,
 	memmove(plain + pad, plain + 8, zlen);
 	memset(plain, '!', pad);
 	hlen = id != NULL ? (size_t)snprintf(prefix, sizeof(prefix),
-	    "!%s!#AES:", id) : (size_t)snprintf(prefix, sizeof(prefix),
-	    "#AES:");
+	    "!%s!%s", id, token) : (size_t)snprintf(prefix, sizeof(prefix),
+	    "%s", token);
 	if (hlen >= sizeof(prefix) || outcap < hlen + pad + zlen + 32)
 		goto done;
 	memcpy(out, prefix, hlen);
-	if ((n = cbc(1, SECMSG_AES, k, plain, pad + zlen, out + hlen)) <= 0)
+	if ((n = cbc(1, c, k, plain, pad + zlen, out + hlen)) <= 0)
 		goto done;
 	*outlen = hlen + (size_t)n;
 	rv = 0;
@@ -255,6 +280,21 @@ done:
 	free(body);
 	free(plain);
 	return rv;
+}
+
+/*
+ * Replay protection as Wazuh's manager does it (ReadSecMSG with
+ * verify_msg_id): a message is new when its global counter is above the
+ * last one seen, or equal with a higher local counter.  Returns 1 for a
+ * new message, 0 for a replay (lower global, or equal global and a local
+ * counter not above the last).
+ */
+int
+secmsg_counters_newer(const struct secmsg_counters *m,
+    unsigned long last_global, unsigned last_local)
+{
+	return m->global > last_global ||
+	    (m->global == last_global && m->local > last_local);
 }
 
 /*

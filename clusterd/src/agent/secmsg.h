@@ -45,9 +45,14 @@ enum secmsg_kind secmsg_split(const uint8_t *, size_t, char id[SECMSG_ID_MAX],
 int		 secmsg_open(const struct secmsg_key *, enum secmsg_cipher,
 		    const uint8_t *ct, size_t ctlen, char *out, size_t outcap,
 		    size_t *outlen, struct secmsg_counters *, const char **why);
-int		 secmsg_seal(const struct secmsg_key *, const char *id,
-		    const char *msg, size_t len, const struct secmsg_counters *,
-		    uint8_t *out, size_t outcap, size_t *outlen);
+int		 secmsg_seal(const struct secmsg_key *, enum secmsg_cipher,
+		    const char *id, const char *msg, size_t len,
+		    const struct secmsg_counters *, uint8_t *out,
+		    size_t outcap, size_t *outlen);
+enum secmsg_kind secmsg_split_answer(const uint8_t *, size_t,
+		    enum secmsg_cipher *, const uint8_t **ct, size_t *ctlen);
+int		 secmsg_counters_newer(const struct secmsg_counters *,
+		    unsigned long last_global, unsigned last_local);
 int		 secmsg_init(void);
 void		 secmsg_shutdown(void);
 int		 secmsg_frame_length(const uint8_t hdr[4], uint32_t *len);

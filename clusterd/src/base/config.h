@@ -68,6 +68,8 @@ struct config {
 	double		 force_disconnected_time;	/* 0 = not checked */
 	double		 force_after_registration_time;
 	int		 force_key_mismatch;
+	int		 use_source_ip;	/* no IP: the source, not "any" */
+	double		 enrollment_retry_window;	/* 0 = off */
 	/* agent gateway (1514) */
 	int		 gateway;		/* -1: by role (workers yes) */
 	char		 gateway_address[64];

@@ -151,6 +151,8 @@ on_hup(struct ev_loop *loop, ev_signal *w, int revents)
 	N.cfg.force_disconnected_time = nc.force_disconnected_time;
 	N.cfg.force_after_registration_time = nc.force_after_registration_time;
 	N.cfg.force_key_mismatch = nc.force_key_mismatch;
+	N.cfg.use_source_ip = nc.use_source_ip;
+	N.cfg.enrollment_retry_window = nc.enrollment_retry_window;
 	N.cfg.keepalive_interval = nc.keepalive_interval;
 	N.cfg.keepalive_timeout = nc.keepalive_timeout;
 	N.cfg.request_timeout = nc.request_timeout;

@@ -9,10 +9,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <openssl/crypto.h>
 #include <openssl/rand.h>
 
 #include "agent/agents.h"
+#include "agent/enroll_pass.h"
 #include "agent/keysfile.h"
 #include "base/log.h"
 #include "base/node.h"
@@ -32,7 +32,7 @@ static struct {
 	struct node	*node;
 	struct agents	 t;
 	struct mreg_ops	 ops;
-	char		*password;
+	struct enroll_pass pass;	/* enrollment_password_file */
 	struct keysfile	 keys;		/* etc/client.keys */
 	ev_timer	 flush_timer;	/* pending delta to the workers */
 	ev_timer	 sweep_timer;	/* agents silent too long */
@@ -42,6 +42,7 @@ static struct {
 	struct pending	*answers, **answers_tail;	/* after the delta */
 	unsigned long	 enrolled;
 	unsigned long	 refused;
+	unsigned long	 resent;	/* keys sent again: lost answers */
 } MR;
 
 /* Tell whoever serves the agent's connection that it is leaving. */
@@ -179,40 +180,6 @@ keys_follow(const struct agent *added, const cJSON *removed)
 		keysfile_added(&MR.keys, added);
 }
 
-/* The password file, first line, trailing newline removed. */
-static void
-load_password(void)
-{
-	const char	*f = MR.node->cfg.enrollment_password_file;
-	char		*line = NULL;
-	size_t		 cap = 0;
-	ssize_t		 n;
-	FILE		*fp;
-
-	free(MR.password);
-	MR.password = NULL;
-	if (f[0] == '\0')
-		return;
-	if ((fp = fopen(f, "r")) == NULL) {
-		log_err(TASK, "Cannot read the enrollment password file %s; "
-		    "every enrollment will be refused", f);
-		MR.password = strdup("");
-		return;
-	}
-	if ((n = getline(&line, &cap, fp)) > 0) {
-		while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
-			line[--n] = '\0';
-	}
-	fclose(fp);
-	if (line == NULL || strlen(line) < 3) {
-		log_errx(TASK, "The enrollment password in %s is empty or too "
-		    "short; every enrollment will be refused", f);
-		free(line);
-		line = strdup("");
-	}
-	MR.password = line;
-}
-
 int
 mreg_start(struct node *n, const struct mreg_ops *ops)
 {
@@ -238,7 +205,7 @@ mreg_start(struct node *n, const struct mreg_ops *ops)
 	ev_timer_init(&MR.flush_timer, flush_cb, 0, 0);
 	ev_timer_init(&MR.sweep_timer, sweep_cb, 5.0, 5.0);
 	ev_timer_start(n->loop, &MR.sweep_timer);
-	load_password();
+	enroll_pass_load(&MR.pass, n->cfg.enrollment_password_file);
 	config_path(&n->cfg, KEYSFILE_REL, path, sizeof(path));
 	keysfile_init(&MR.keys, n->loop, path, &MR.t, KEYS_DELAY);
 	/* The registry is the authority: the file starts equal to it. */
@@ -265,15 +232,14 @@ mreg_stop(void)
 	MR.pend_up = MR.pend_rm = NULL;
 	keysfile_stop(&MR.keys);
 	agents_free(&MR.t);
-	free(MR.password);
-	MR.password = NULL;
+	enroll_pass_free(&MR.pass);
 	MR.node = NULL;
 }
 
 void
 mreg_reload(void)
 {
-	load_password();
+	enroll_pass_load(&MR.pass, MR.node->cfg.enrollment_password_file);
 }
 
 static int
@@ -366,16 +332,83 @@ done:
 }
 
 /*
- * The enrollment password, compared in time that does not depend on where
- * the first difference is (CRYPTO_memcmp over the configured length), so
- * that timing tells nothing of how much of a guess was right.
+ * Is this request the retry of an enrollment whose answer was lost (the
+ * master died between the commit and the answer)?  Within
+ * enrollment_retry_window of its registration, before it ever connected,
+ * from the same source address, with the same address and groups, and
+ * not presenting this very key's hash (K:, an agent that holds the key):
+ * the agent cannot have its key in use yet, and giving the same key again
+ * is what lets it connect at all, since the replacement rules refuse a
+ * name registered so recently.
  */
 static int
-password_equal(const char *given, const char *want)
+lost_answer_retry(const struct agent *a, const struct enroll_req *req,
+    const char *ip, const char *src_ip, time_t now)
 {
-	size_t	n = strlen(want);
+	double	window = MR.node->cfg.enrollment_retry_window;
+	char	hash[41];
 
-	return strlen(given) == n && CRYPTO_memcmp(given, want, n) == 0;
+	if (req->key_hash[0] != '\0') {
+		agent_key_hash(a, hash);
+		if (strcmp(hash, req->key_hash) == 0)
+			return 0;
+	}
+	return window > 0 && now >= a->date_add &&
+	    (double)(now - a->date_add) <= window &&
+	    strcmp(a->status, "never_connected") == 0 &&
+	    a->enroll_src[0] != '\0' && strcmp(a->enroll_src, src_ip) == 0 &&
+	    strcmp(a->ip, ip) == 0 &&
+	    strcmp(a->groups != NULL ? a->groups : "", req->groups) == 0;
+}
+
+/*
+ * The same key again, once the registry has made durable everything
+ * queued before (a no-op write of the agent's groups is the barrier: the
+ * first enrollment may still be committing), and like every answer after
+ * the next delta to the workers (the first one's delta may not have left
+ * yet).  An agent removed meanwhile gets an error, as in enroll_done.
+ */
+static void
+resend_done(void *arg, int ok)
+{
+	struct pending	*p = arg;
+	struct agent	*a = agents_by_id(&MR.t, p->id);
+	char		 answer[ENROLL_ANSWER_MAX];
+
+	if (!ok || a == NULL || strcmp(a->key, p->key) != 0) {
+		snprintf(answer, sizeof(answer), "ERROR: Internal manager error "
+		    "adding agent: %s", p->name);
+		p->cb(p->arg, answer, NULL, NULL);
+		free(p);
+		return;
+	}
+	MR.resent++;
+	log_info(TASK, "Agent '%s' enrolled again before connecting, from the "
+	    "same address: its key (id %s) sent again.", p->name, p->id);
+	*MR.answers_tail = p;
+	MR.answers_tail = &p->next;
+	broadcast(NULL, NULL);	/* a delta, empty if need be, then answers */
+}
+
+static void
+resend_key(const struct agent *a, mreg_answer_cb cb, void *arg)
+{
+	struct pending	*p;
+	char		 answer[ENROLL_ANSWER_MAX];
+
+	if ((p = calloc(1, sizeof(*p))) == NULL) {
+		snprintf(answer, sizeof(answer), "ERROR: Internal manager error "
+		    "adding agent: %s", a->name);
+		cb(arg, answer, NULL, NULL);
+		return;
+	}
+	memcpy(p->id, a->id, sizeof(p->id));
+	memcpy(p->key, a->key, sizeof(p->key));
+	snprintf(p->name, sizeof(p->name), "%s", a->name);
+	snprintf(p->ip, sizeof(p->ip), "%s", a->ip);
+	p->cb = cb;
+	p->arg = arg;
+	registry_set_groups(a->id, a->groups, resend_done, p);
 }
 
 /*
@@ -392,6 +425,7 @@ mreg_enroll(const struct enroll_req *req, const char *src_ip,
 	struct agent		*a, *old_ip = NULL, *old_name = NULL;
 	struct pending		*p;
 	char			 answer[ENROLL_ANSWER_MAX], why[128], ip[64];
+	const char		*refusal;
 	char			 copy[AGENT_GROUPS_MAX + 1], *g, *save = NULL;
 	time_t			 now = time(NULL);
 
@@ -405,12 +439,8 @@ mreg_enroll(const struct enroll_req *req, const char *src_ip,
 		    "relayed for it is not an address.", req->name);
 		goto refuse;
 	}
-	if (MR.password != NULL ? (!req->has_password ||
-	    !password_equal(req->password, MR.password) ||
-	    MR.password[0] == '\0') : req->has_password) {
-		snprintf(answer, sizeof(answer), MR.password != NULL ?
-		    "ERROR: Invalid password" :
-		    "ERROR: Invalid request for new agent");
+	if ((refusal = enroll_pass_check(&MR.pass, req)) != NULL) {
+		snprintf(answer, sizeof(answer), "%s", refusal);
 		log_info(TASK, "Refused agent '%s' from %s: %s.", req->name,
 		    src_ip, answer + 7);
 		goto refuse;
@@ -435,8 +465,16 @@ mreg_enroll(const struct enroll_req *req, const char *src_ip,
 			goto refuse;
 		}
 	}
-	snprintf(ip, sizeof(ip), "%s", req->ip[0] == '\0' ? "any" :
-	    strcmp(req->ip, "src") == 0 ? src_ip : req->ip);
+	/* No IP: "any", or with use_source_ip the source, as authd does. */
+	snprintf(ip, sizeof(ip), "%s", req->ip[0] == '\0' ?
+	    (c->use_source_ip ? src_ip : "any") : strcmp(req->ip, "src") ==
+	    0 ? src_ip : req->ip);
+	if ((old_name = agents_by_name(&MR.t, req->name)) != NULL &&
+	    lost_answer_retry(old_name, req, ip, src_ip, now)) {
+		resend_key(old_name, cb, arg);
+		return;
+	}
+	old_name = NULL;
 	force_from_config(&force);
 	if (strcmp(ip, "any") != 0 && (old_ip = agents_by_ip(&MR.t, ip)) !=
 	    NULL && !enroll_may_replace(old_ip, req->key_hash, &force, now, why,
@@ -479,6 +517,7 @@ mreg_enroll(const struct enroll_req *req, const char *src_ip,
 	a->date_add = now;
 	if (agent_set_name(a, req->name) == -1 || agent_set_ip(a, ip) == -1 ||
 	    agent_set_register_ip(a, ip) == -1 ||
+	    agent_set_enroll_src(a, src_ip) == -1 ||
 	    agent_set_version(a, req->version) == -1 ||
 	    agent_set_groups(a, req->groups) == -1 || agents_add(&MR.t, a) ==
 	    -1) {
@@ -955,6 +994,7 @@ mreg_health(cJSON *o)
 	cJSON_AddStringToObject(r, "digest", hex);
 	cJSON_AddNumberToObject(r, "enrolled", (double)MR.enrolled);
 	cJSON_AddNumberToObject(r, "refused", (double)MR.refused);
+	cJSON_AddNumberToObject(r, "resent", (double)MR.resent);
 	cJSON_AddNumberToObject(r, "registry_batches",
 	    (double)registry_batches());
 }

@@ -89,6 +89,9 @@ static const char *const migrations[] = {
 	"  key TEXT NOT NULL, value TEXT,"
 	"  PRIMARY KEY (id, key));"
 	"INSERT INTO meta VALUES ('next_id', '1');",
+	/* 1 -> 2: the enrollment's source address, for a lost answer's
+	 * retry (mreg.c); '' for agents enrolled before. */
+	"ALTER TABLE agent ADD COLUMN enroll_src TEXT NOT NULL DEFAULT '';",
 };
 
 static int
@@ -178,7 +181,8 @@ load(struct agents *t, char *err, size_t errlen)
 	sqlite3_finalize(st);
 	if (sqlite3_prepare_v2(R.db, "SELECT id, name, ip, register_ip, "
 	    "internal_key, version, date_add, last_keepalive, "
-	    "connection_status, disconnection_time, node_name FROM agent",
+	    "connection_status, disconnection_time, node_name, enroll_src "
+	    "FROM agent",
 	    -1, &st, NULL) != SQLITE_OK)
 		goto fail;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -197,6 +201,7 @@ load(struct agents *t, char *err, size_t errlen)
 		    agent_set_register_ip(a, col_text(st, 3)) == -1 ||
 		    agent_set_version(a, col_text(st, 5)) == -1 ||
 		    agent_set_node(a, col_text(st, 10)) == -1 ||
+		    agent_set_enroll_src(a, col_text(st, 11)) == -1 ||
 		    agents_add(t, a) == -1) {
 			agent_free(a);
 			goto fail;
@@ -388,11 +393,12 @@ apply_job(struct reg_job *j)
 		snprintf(next, sizeof(next), "%ld", j->next_id);
 		if (run("INSERT OR REPLACE INTO agent (id, name, ip, "
 		    "register_ip, internal_key, version, date_add, "
-		    "connection_status, node_name) VALUES (CAST(?1 AS INTEGER),"
-		    " ?2, ?3, ?4, ?5, ?6, CAST(?7 AS INTEGER), ?8, ?9)",
+		    "connection_status, node_name, enroll_src) VALUES "
+		    "(CAST(?1 AS INTEGER), ?2, ?3, ?4, ?5, ?6, "
+		    "CAST(?7 AS INTEGER), ?8, ?9, ?10)",
 		    (const char *[]){ j->a.id, j->a.name, j->a.ip,
 		    j->a.register_ip, j->a.key, j->a.version, date,
-		    j->a.status, j->a.node_name }, 9) == -1)
+		    j->a.status, j->a.node_name, j->a.enroll_src }, 10) == -1)
 			return -1;
 		if (run("UPDATE meta SET value = ?1 WHERE key = 'next_id' AND "
 		    "CAST(value AS INTEGER) < CAST(?1 AS INTEGER)",

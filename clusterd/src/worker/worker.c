@@ -10,6 +10,8 @@
 
 #include "agent/agents.h"
 #include "agent/enroll.h"
+#include "agent/enroll_parse.h"
+#include "agent/enroll_pass.h"
 #include "agent/gateway.h"
 #include "base/log.h"
 #include "base/metrics.h"
@@ -24,6 +26,7 @@
 #define WORKER_ENROLL_TIMEOUT	5.0	/* most an agent waits on the master */
 
 static struct node	*node;
+static struct enroll_pass pass;	/* enrollment_password_file, if set */
 
 struct relay {
 	struct enroll_client	*cl;
@@ -65,7 +68,10 @@ enroll_done(struct link *l, void *arg, enum link_result r, const cJSON *body)
 
 /*
  * Relay an enrollment to the master; with no master, answer at once so
- * the agent never hangs.
+ * the agent never hangs.  A worker with enrollment_password_file checks
+ * the password itself, as the master does: a wrong one is answered here
+ * and never crosses the cluster link.  Without the option it relays the
+ * request as it came, and the master decides.
  */
 static void
 enroll_submit(struct enroll_client *cl, const struct enroll_req *req,
@@ -75,10 +81,17 @@ enroll_submit(struct enroll_client *cl, const struct enroll_req *req,
 	struct link	*l;
 	cJSON	*j;
 	char	*copy;
+	const char *refusal;
 	double	 timeout = node->cfg.request_timeout < WORKER_ENROLL_TIMEOUT ?
 	    node->cfg.request_timeout : WORKER_ENROLL_TIMEOUT;
 
-	(void)req;
+	if (pass.password != NULL && (refusal = enroll_pass_check(&pass,
+	    req)) != NULL) {
+		log_info("Agents", "Refused agent '%s' from %s: %s.", req->name,
+		    src_ip, refusal + 7);
+		enroll_answer(cl, refusal, NULL, NULL);
+		return;
+	}
 	if ((l = uplink_link()) == NULL) {
 		enroll_answer(cl, "ERROR: Unable to reach the master node",
 		    NULL, NULL);
@@ -162,6 +175,7 @@ static int
 services_start(struct node *n)
 {
 	node = n;
+	enroll_pass_load(&pass, n->cfg.enrollment_password_file);
 	metrics_register(worker_metrics, NULL);
 	if (wsync_start(n) == -1 || wagents_start(n) == -1 ||
 	    enroll_start(n, &worker_enroll_ops) == -1)
@@ -177,9 +191,18 @@ services_stop(void)
 {
 	metrics_unregister(worker_metrics, NULL);
 	enroll_stop();
+	enroll_pass_free(&pass);
 	gateway_stop();
 	wsync_stop();
 	wagents_stop();
+}
+
+/* SIGHUP: the sync options, and the password file read again. */
+static void
+services_reconfigure(void)
+{
+	enroll_pass_load(&pass, node->cfg.enrollment_password_file);
+	wsync_reconfigure();
 }
 
 static void
@@ -241,7 +264,7 @@ const struct uplink_role worker_role = {
 	.name = "worker",
 	.start = services_start,
 	.stop = services_stop,
-	.reconfigure = wsync_reconfigure,
+	.reconfigure = services_reconfigure,
 	.up = services_up,
 	.down = services_down,
 	.frame = services_frame,
