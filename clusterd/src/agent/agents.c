@@ -261,11 +261,19 @@ record_hash(const struct agent *a, uint8_t out[16])
 	EVP_MD_CTX_free(ctx);
 }
 
+/*
+ * XOR a's hash into the digest: adding and removing an agent are the same
+ * operation.  The hash is computed each time rather than kept (16 bytes
+ * an agent): the replicated fields never change while the agent is in a
+ * table, except groups, through agents_rehash().
+ */
 static void
-digest_xor(struct agents *t, const uint8_t h[16])
+agent_fold(struct agents *t, const struct agent *a)
 {
+	uint8_t	h[16];
 	int	i;
 
+	record_hash(a, h);
 	for (i = 0; i < 16; i++)
 		t->digest[i] ^= h[i];
 }
@@ -285,8 +293,7 @@ agents_add(struct agents *t, struct agent *a)
 	}
 	if (strcmp(a->ip, "any") != 0)
 		strmap_put(&t->by_ip, a->ip, a);
-	record_hash(a, a->hash);
-	digest_xor(t, a->hash);
+	agent_fold(t, a);
 	return 0;
 }
 
@@ -301,18 +308,17 @@ agents_remove(struct agents *t, const char *id)
 	strmap_del(&t->by_name, a->name);
 	if (strcmp(a->ip, "any") != 0 && strmap_get(&t->by_ip, a->ip) == a)
 		strmap_del(&t->by_ip, a->ip);
-	digest_xor(t, a->hash);
+	agent_fold(t, a);
 	return a;
 }
 
-/* After changing a's groups: fold the new hash into the digest. */
+/* After changing a's groups: its old hash out, the new one in. */
 void
 agents_rehash(struct agents *t, struct agent *a, const char *groups)
 {
-	digest_xor(t, a->hash);
+	agent_fold(t, a);
 	agent_set_groups(a, groups);
-	record_hash(a, a->hash);
-	digest_xor(t, a->hash);
+	agent_fold(t, a);
 }
 
 struct agent *
