@@ -29,6 +29,15 @@ secmsg_init(void)
 	return 0;
 }
 
+/*
+ * One zlib stream each way per thread, reset for every message: compress2()
+ * and uncompress() set up and free a whole stream each time (for deflate
+ * about 256 KiB, mapped and unmapped), which cost more than the rest of
+ * sealing an agent's ack.
+ */
+static _Thread_local z_stream	zdef, zinf;
+static _Thread_local int	zdef_ready, zinf_ready;
+
 void
 secmsg_shutdown(void)
 {
@@ -37,6 +46,51 @@ secmsg_shutdown(void)
 	if (deflt != NULL)
 		OSSL_PROVIDER_unload(deflt);
 	legacy = deflt = NULL;
+	if (zdef_ready)
+		deflateEnd(&zdef);
+	if (zinf_ready)
+		inflateEnd(&zinf);
+	zdef_ready = zinf_ready = 0;
+}
+
+/* in as one zlib stream (level 6) into out; *outlen: room, then length. */
+static int
+zpack(const void *in, size_t inlen, uint8_t *out, uLongf *outlen)
+{
+	if (zdef_ready)
+		deflateReset(&zdef);
+	else if (deflateInit(&zdef, 6) == Z_OK)
+		zdef_ready = 1;
+	else
+		return -1;
+	zdef.next_in = (Bytef *)(uintptr_t)in;
+	zdef.avail_in = (uInt)inlen;
+	zdef.next_out = out;
+	zdef.avail_out = (uInt)*outlen;
+	if (deflate(&zdef, Z_FINISH) != Z_STREAM_END)
+		return -1;
+	*outlen = zdef.total_out;
+	return 0;
+}
+
+/* One whole zlib stream from in into out (as uncompress() would take it). */
+static int
+zunpack(const uint8_t *in, size_t inlen, void *out, uLongf *outlen)
+{
+	if (zinf_ready)
+		inflateReset(&zinf);
+	else if (inflateInit(&zinf) == Z_OK)
+		zinf_ready = 1;
+	else
+		return -1;
+	zinf.next_in = (Bytef *)(uintptr_t)in;
+	zinf.avail_in = (uInt)inlen;
+	zinf.next_out = out;
+	zinf.avail_out = (uInt)*outlen;
+	if (inflate(&zinf, Z_FINISH) != Z_STREAM_END)
+		return -1;
+	*outlen = zinf.total_out;
+	return 0;
 }
 
 static void
@@ -195,8 +249,7 @@ secmsg_open(const struct secmsg_key *k, enum secmsg_cipher c,
 		return -1;
 	*why = "not a zlib stream";
 	if ((z = malloc(zlen + 1)) == NULL ||
-	    uncompress((Bytef *)z, &zlen, plain + i, (uLong)(n - (int)i)) !=
-	    Z_OK)
+	    zunpack(plain + i, (size_t)n - i, z, &zlen) == -1)
 		goto done;
 	*why = "too short";
 	if (zlen < 32 + 5 + 10 + 1 + 4 + 1)
@@ -261,7 +314,7 @@ secmsg_seal(const struct secmsg_key *k, enum secmsg_cipher c, const char *id,
 	memcpy(body, sum, 32);
 	zlen = compressBound((uLong)blen);
 	if ((plain = malloc(zlen + 8)) == NULL ||
-	    compress2(plain + 8, &zlen, (Bytef *)body, (uLong)blen, 6) != Z_OK)
+	    zpack(body, blen, plain + 8, &zlen) == -1)
 		goto done;
 	pad = 8 - zlen % 8;	/* 1 to 8 '!' */
 	memmove(plain + pad, plain + 8, zlen);
