@@ -35,6 +35,7 @@ struct gwconn {
 	int		 fd;
 	ev_io		 io;
 	struct agent	*agent;
+	struct secmsg_key key;		/* derived from agent's, once */
 	ev_tstamp	 last_rx;
 	uint32_t	 need;		/* frame length, 0 while in the header */
 	uint32_t	 got;
@@ -228,16 +229,14 @@ send_frame(struct gwconn *c, const uint8_t *p, size_t n)
 static int
 send_control(struct gwconn *c, const char *msg)
 {
-	struct secmsg_key	 key;
 	struct secmsg_counters	 ctr;
 	uint8_t			 buf[512];
 	size_t			 n;
 
-	secmsg_derive(c->agent->id, c->agent->name, c->agent->key, &key);
 	ctr.random = (unsigned)random() % 100000;
 	ctr.global = ++G.global;
 	ctr.local = (unsigned)(G.global % 10000);
-	if (secmsg_seal(&key, c->cipher, NULL, msg, strlen(msg), &ctr, buf,
+	if (secmsg_seal(&c->key, c->cipher, NULL, msg, strlen(msg), &ctr, buf,
 	    sizeof(buf), &n) == -1 || send_frame(c, buf, n) == -1)
 		return -1;
 	return 0;
@@ -315,7 +314,8 @@ static int
 frame(struct gwconn *c, const uint8_t *m, size_t len)
 {
 	static char		 msg[SECMSG_MAX + 1];
-	struct secmsg_key	 key;
+	struct secmsg_key	 fresh;
+	const struct secmsg_key	*key = &c->key;
 	struct secmsg_counters	 ctr;
 	enum secmsg_cipher	 ci;
 	struct agent		*a;
@@ -349,8 +349,13 @@ frame(struct gwconn *c, const uint8_t *m, size_t len)
 		reject(c, REJ_SWITCH, id);
 		return -1;
 	}
-	secmsg_derive(a->id, a->name, a->key, &key);
-	if (secmsg_open(&key, ci, ct, ctlen, msg, sizeof(msg), &mlen, &ctr,
+	/* The key is derived (two MD5s and more) once per connection, not
+	 * for every message and every ack. */
+	if (c->agent != a) {
+		secmsg_derive(a->id, a->name, a->key, &fresh);
+		key = &fresh;
+	}
+	if (secmsg_open(key, ci, ct, ctlen, msg, sizeof(msg), &mlen, &ctr,
 	    &why) == -1) {
 		reject(c, REJ_KEY, id);
 		return -1;
@@ -373,6 +378,7 @@ frame(struct gwconn *c, const uint8_t *m, size_t len)
 		a->gw = c;
 		a->gw_seen = 1;
 		c->agent = a;
+		c->key = *key;
 		preauth_done(&G.pa, &c->pa);	/* identified */
 	}
 	c->last_rx = ev_now(G.node->loop);
@@ -764,8 +770,10 @@ gateway_agent_gone(struct agent *a, struct agent *r)
 		r->last_local = a->last_local;
 		r->gw_seen = a->gw_seen;
 		r->gw = c;
-		if (c != NULL)
+		if (c != NULL) {
 			c->agent = r;
+			secmsg_derive(r->id, r->name, r->key, &c->key);
+		}
 		a->gw = NULL;
 		return;
 	}
