@@ -41,6 +41,7 @@ static struct {
 	size_t	 ngone;
 	/* the last enrollment answer */
 	int	 answered;
+	int	 key_first;	/* its key had left in a delta before it */
 	char	 answer[ENROLL_ANSWER_MAX];
 	char	 id[AGENT_ID_MAX];
 	/* the last command reply */
@@ -62,6 +63,7 @@ on_gone(struct agent *a)
 }
 
 static const struct mreg_ops fake_ops = { on_delta, on_gone };
+static int delta_has(const char *, const char *);
 
 static void
 on_answer(void *arg, const char *answer, const char *id, const char *key)
@@ -71,6 +73,7 @@ on_answer(void *arg, const char *answer, const char *id, const char *key)
 	R.answered = 1;
 	snprintf(R.answer, sizeof(R.answer), "%s", answer);
 	snprintf(R.id, sizeof(R.id), "%s", id != NULL ? id : "");
+	R.key_first = id != NULL && delta_has("upsert", id);
 }
 
 static void
@@ -262,6 +265,8 @@ test_new_agent(void **state)
 	assert_string_equal(R.answer, want);
 	assert_int_equal(strlen(a->key), AGENT_KEY_LEN);
 	assert_true(delta_has("upsert", "001"));
+	/* The workers got the key before the answer left. */
+	assert_true(R.key_first);
 	assert_int_equal(R.ngone, 0);
 	/* Ids grow and are never reused. */
 	enroll_line("OSSEC A:'web2'", "10.0.0.6");

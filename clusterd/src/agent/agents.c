@@ -345,6 +345,30 @@ agents_count(const struct agents *t)
 	return t->by_id.n;
 }
 
+static int
+cmp_id(const void *a, const void *b)
+{
+	long	x = atol((*(struct agent *const *)a)->id);
+	long	y = atol((*(struct agent *const *)b)->id);
+
+	return x < y ? -1 : x > y;
+}
+
+struct agent **
+agents_sorted(const struct agents *t, size_t *n)
+{
+	struct agent	**v, *a;
+	size_t		 i = 0, it = 0;
+
+	*n = agents_count(t);
+	if ((v = calloc(*n + 1, sizeof(*v))) == NULL)
+		return NULL;
+	while ((a = strmap_next(&t->by_id, &it)) != NULL)
+		v[i++] = a;
+	qsort(v, *n, sizeof(*v), cmp_id);
+	return v;
+}
+
 const char *const agents_statuses[AGENTS_NSTATUS] = {
 	"active", "disconnected", "pending", "never_connected"
 };

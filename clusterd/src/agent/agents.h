@@ -93,6 +93,9 @@ struct agent	*agents_by_id(const struct agents *, const char *id);
 struct agent	*agents_by_name(const struct agents *, const char *name);
 struct agent	*agents_by_ip(const struct agents *, const char *ip);
 size_t		 agents_count(const struct agents *);
+/* Every agent, by numeric id, in an array the caller frees; NULL when
+ * out of memory. */
+struct agent	**agents_sorted(const struct agents *, size_t *n);
 void		 agents_count_status(const struct agents *,
 		    unsigned long counts[AGENTS_NSTATUS]);
 void		 agents_rehash(struct agents *, struct agent *, const char *);

@@ -87,15 +87,6 @@ failed(struct keysfile *k, const char *what, const char *path)
 	snprintf(k->failure, sizeof(k->failure), "%s", msg);
 }
 
-static int
-cmp_id(const void *a, const void *b)
-{
-	long	x = atol((*(struct agent *const *)a)->id);
-	long	y = atol((*(struct agent *const *)b)->id);
-
-	return x < y ? -1 : x > y;
-}
-
 /*
  * The whole file from the table, sorted by id: temp file, fsync, rename.
  * On a failure the temp file goes (it would hold space the disk lacks)
@@ -105,17 +96,14 @@ static int
 rewrite(struct keysfile *k)
 {
 	char		 tmp[PATH_MAX + 8];
-	struct agent	**v, *a;
-	size_t		 n = agents_count(k->t), i = 0, it = 0;
+	struct agent	**v;
+	size_t		 n, i;
 	FILE		*fp = NULL;
 	int		 fd = -1, rv = -1;
 
 	snprintf(tmp, sizeof(tmp), "%s.new", k->path);
-	if ((v = calloc(n + 1, sizeof(*v))) == NULL)
+	if ((v = agents_sorted(k->t, &n)) == NULL)
 		goto fail;
-	while ((a = strmap_next(&k->t->by_id, &it)) != NULL)
-		v[i++] = a;
-	qsort(v, n, sizeof(*v), cmp_id);
 	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640)) ==
 	    -1 || (fp = fdopen(fd, "w")) == NULL) {
 		failed(k, "Cannot write", tmp);

@@ -157,15 +157,6 @@ flush_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	answer_all();
 }
 
-static int
-cmp_id(const void *a, const void *b)
-{
-	long	x = atol((*(struct agent *const *)a)->id);
-	long	y = atol((*(struct agent *const *)b)->id);
-
-	return x < y ? -1 : x > y;
-}
-
 /*
  * client.keys follows a committed change: an agent added (appended) and
  * the ids it or a removal took out (the file rewritten).  Group changes
@@ -630,15 +621,13 @@ list_agents(const cJSON *req)
 {
 	const cJSON	*st = cJSON_GetObjectItemCaseSensitive(req, "status");
 	const cJSON	*nd = cJSON_GetObjectItemCaseSensitive(req, "node");
-	struct agent	**v, *a;
-	cJSON		*arr = cJSON_CreateArray();
-	size_t		 n = agents_count(&MR.t), i = 0, it = 0;
+	struct agent	**v;
+	cJSON		*arr;
+	size_t		 n, i;
 
-	if ((v = calloc(n + 1, sizeof(*v))) == NULL)
+	if ((v = agents_sorted(&MR.t, &n)) == NULL)
 		return control_error("out of memory");
-	while ((a = strmap_next(&MR.t.by_id, &it)) != NULL)
-		v[i++] = a;
-	qsort(v, n, sizeof(*v), cmp_id);
+	arr = cJSON_CreateArray();
 	for (i = 0; i < n; i++) {
 		if (cJSON_IsString(st) && strcmp(st->valuestring,
 		    v[i]->status) != 0)

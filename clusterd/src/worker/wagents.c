@@ -222,6 +222,8 @@ take_all(const cJSON *agents)
 	const cJSON	*r;
 	size_t		 it = 0;
 
+	/* The whole file is due: no agent is noted for appending. */
+	keysfile_changed(&WA.keys);
 	agents_init(&WA.t);
 	cJSON_ArrayForEach(r, agents)
 		upsert(r);
@@ -229,7 +231,6 @@ take_all(const cJSON *agents)
 		if (WA.gone != NULL)
 			WA.gone(a, agents_by_id(&WA.t, a->id));
 	agents_free(&old);
-	keysfile_changed(&WA.keys);
 }
 
 /* One delta into the table (from the master, or read back). */
@@ -291,12 +292,12 @@ load(void)
 {
 	char	path[PATH_MAX];
 
+	keysfile_changed(&WA.keys);	/* written whole once loaded */
 	if (config_path(&WA.node->cfg, WAGENTS_FILE_REL, path,
 	    sizeof(path)) == 0)
 		replay(path, 1);
 	journal_path(path, sizeof(path));
 	replay(path, 0);
-	keysfile_changed(&WA.keys);
 }
 
 int
