@@ -30,6 +30,8 @@ static struct {
 	int		 jfd;		/* the journal, appended to */
 	off_t		 jbytes;	/* its length */
 	off_t		 snap_bytes;	/* the snapshot's length */
+	int		 jfailed;	/* the last append failed (logged) */
+	int		 sfailed;	/* the last snapshot failed (logged) */
 	int		 checking;
 	double		 synced_at;
 	unsigned long	 deltas;
@@ -63,6 +65,15 @@ journal_path(char *out, size_t len)
 		out[0] = '\0';
 }
 
+/* Logged once while snapshots fail (a full disk), not at every try. */
+static void
+save_failed(const char *path)
+{
+	if (!WA.sfailed)
+		log_warn(TASK, "cannot save %s", path);
+	WA.sfailed = 1;
+}
+
 /*
  * The snapshot: a first line {"digest":...}, then one record a line
  * (temp file, fsync, rename, mode 0600: it holds keys), then an empty
@@ -88,7 +99,7 @@ save(void)
 	snprintf(tmp, sizeof(tmp), "%s.new", path);
 	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) ==
 	    -1 || (fp = fdopen(fd, "w")) == NULL) {
-		log_warn(TASK, "cannot save %s", tmp);
+		save_failed(tmp);
 		if (fd != -1)
 			close(fd);
 		return;
@@ -110,10 +121,11 @@ save(void)
 	if (fclose(fp) != 0)
 		ok = 0;
 	if (!ok || rename(tmp, path) == -1) {
-		log_warn(TASK, "cannot save %s", path);
+		save_failed(path);
 		unlink(tmp);
 		return;
 	}
+	WA.sfailed = 0;
 	WA.snap_bytes = bytes;
 	if (WA.jfd != -1 && ftruncate(WA.jfd, 0) == 0)
 		WA.jbytes = 0;
@@ -152,10 +164,15 @@ journal_append(const cJSON *delta)
 		return;
 	n = strlen(s);
 	s[n] = '\n';	/* over the NUL: the line's end */
-	if (write(WA.jfd, s, n + 1) == (ssize_t)(n + 1))
+	if (write(WA.jfd, s, n + 1) == (ssize_t)(n + 1)) {
 		WA.jbytes += (off_t)(n + 1);
-	else {
-		log_warn(TASK, "cannot append to the agents journal");
+		WA.jfailed = 0;
+	} else {
+		/* No torn line stays (later lines would be ignored after
+		 * it); logged once while the failure lasts (a full disk). */
+		if (ftruncate(WA.jfd, WA.jbytes) == -1 || !WA.jfailed)
+			log_warn(TASK, "cannot append to the agents journal");
+		WA.jfailed = 1;
 		save_soon();
 	}
 	cJSON_free(s);
