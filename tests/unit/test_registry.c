@@ -226,7 +226,7 @@ test_open_new_file(void **state)
 	registry_close();
 	assert_int_equal(query_int(f->db, "PRAGMA user_version"),
 	    REGISTRY_SCHEMA_VERSION);
-	assert_int_equal(REGISTRY_SCHEMA_VERSION, 2);
+	assert_int_equal(REGISTRY_SCHEMA_VERSION, 3);
 	assert_int_equal(query_int(f->db, "SELECT count(*) FROM sqlite_master "
 	    "WHERE type = 'table' AND name IN ('meta', 'agent', 'group', "
 	    "'belongs', 'labels')"), 5);

@@ -622,6 +622,21 @@ agent_json(const struct agent *a)
 	return o;
 }
 
+/* One agent in full: the table's fields, then the registry's (OS, sums,
+ * group_config_status, labels). */
+static cJSON *
+agent_detail_json(const struct agent *a)
+{
+	cJSON	*o = agent_json(a), *d = registry_agent_detail(a->id), *c;
+
+	if (d != NULL)
+		while ((c = d->child) != NULL)
+			cJSON_AddItemToObject(o, c->string,
+			    cJSON_DetachItemViaPointer(d, c));
+	cJSON_Delete(d);
+	return o;
+}
+
 static cJSON *
 list_agents(const cJSON *req)
 {
@@ -896,7 +911,7 @@ mreg_command(const cJSON *req, mreg_reply_cb cb, void *arg)
 	}
 	if (strcmp(cmd, "agent") == 0) {	/* one agent, by id */
 		a = id != NULL ? agents_by_id(&MR.t, id) : NULL;
-		cb(arg, a != NULL ? control_ok(agent_json(a)) :
+		cb(arg, a != NULL ? control_ok(agent_detail_json(a)) :
 		    control_error("agent %s does not exist", id ? id :
 		    "(none given)"));
 		return 1;
