@@ -12,9 +12,10 @@
  * An agent in several groups ("a,b": order matters) gets the merge of a
  * folder made of its groups' files, in order: each group's agent.conf
  * appended after a line "<!-- Source file: <group>/agent.conf -->\n", any
- * other file replaced by a later group's.  That merge lives in
- * var/multigroups/<hash>/merged.mg, hash being the first 8 hex digits of
- * the SHA-256 of the group list, and that is its tag too.
+ * other file replaced by a later group's.  Its tag is the first 8 hex
+ * digits of the SHA-256 of the group list, the name of its folder too:
+ * Wazuh keeps it in var/multigroups/<hash>/, we in etc/multigroups/<hash>/,
+ * so that the shared set (folders under etc) carries it to the workers.
  *
  * The sending side: "#!-up file <md5> merged.mg\n", the file in chunks of
  * at most 900 bytes, then "#!-close file ".  Pure but for the folder
@@ -33,7 +34,7 @@
 #define MERGED_CHUNK		900
 #define MERGED_MAX		(64 * 1024 * 1024)	/* one merge, bytes */
 #define MERGED_SHARED_REL	"etc/shared"
-#define MERGED_MULTI_REL	"var/multigroups"
+#define MERGED_MULTI_REL	"etc/multigroups"
 
 /* A merged.mg in memory: its bytes and MD5, shared by reference. */
 struct merged_file {

@@ -90,7 +90,7 @@ multigroups(struct strmap *m, char (*hashes)[9], size_t cap, size_t *n)
 	}
 }
 
-/* Folders of var/multigroups no agent uses any more go. */
+/* Folders of etc/multigroups no agent uses any more go. */
 static int
 prune_multi(const char *multi, const struct strmap *used)
 {

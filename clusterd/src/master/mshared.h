@@ -1,7 +1,7 @@
 /*
  * mshared: the master's merged.mg files.  Each group folder of
  * etc/shared gets its merged.mg, and each multigroup an agent is in gets
- * var/multigroups/<hash>/merged.mg (agent/merged.h has the format).  A
+ * etc/multigroups/<hash>/merged.mg (agent/merged.h has the format).  A
  * file is written only when its bytes change, so the rebuild that the
  * write's own inotify event causes ends there.  Both folders are in the
  * shared set: workers receive the files by file synchronization.
