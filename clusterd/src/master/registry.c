@@ -96,8 +96,8 @@ static const char *const migrations[] = {
 	"ALTER TABLE agent ADD COLUMN enroll_src TEXT NOT NULL DEFAULT '';",
 	/* 2 -> 3: whether the agent's merged.mg is its groups' (Wazuh's
 	 * group_config_status), as the gateway serving it last saw. */
-	"ALTER TABLE agent ADD COLUMN group_config_status TEXT NOT NULL "
-	"DEFAULT 'not synced';",
+	("ALTER TABLE agent ADD COLUMN group_config_status TEXT NOT NULL "
+	"DEFAULT 'not synced';"),
 };
 
 static int
