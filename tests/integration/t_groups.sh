@@ -112,4 +112,15 @@ cmp -s "$T/files/l-0000001.merged.mg" "$M/etc/multigroups/$H/merged.mg" || fail 
 synced l-0000002 "$M/etc/shared/linux/merged.mg" || fail "another agent moved too"
 pass "an agent given a second group receives the multigroup's merge"
 
+# The worker counts what it sent.
+python3 - "$W/queue/cluster/c-socket" <<'PY' || fail "push counters"
+import json, socket, sys
+s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])
+s.sendall(b'{"command":"status"}\n')
+g = json.loads(s.makefile().read())["data"]["gateway"]
+assert g["shared_pushes"] >= 8 and g["shared_bytes"] > 0, g
+print("    worker1 sent %d merged.mg files, %d bytes" % (g["shared_pushes"], g["shared_bytes"]))
+PY
+pass "the worker counts the files it sent"
+
 finish

@@ -60,7 +60,7 @@ struct gwconn {
 	size_t		 push_step;	/* merged_push_next()'s */
 	ev_tstamp	 push_done;	/* when the last push ended */
 	enum gw_sync	 sync;		/* last reported */
-	struct gwconn	*push_next;	/* G.push_q */
+	struct gwconn	*push_prev, *push_next;	/* G.push_q, in order */
 	struct preauth_entry pa;	/* counted until the agent is known */
 	struct gwconn	*prev, *next;
 };
@@ -139,7 +139,7 @@ static struct {
 	unsigned long	 messages, events;
 	struct merged_cache merged;	/* each group list's merged.mg */
 	ev_timer	 push_timer;
-	struct gwconn	*push_q;	/* agents with a push under way */
+	struct gwconn	*push_q, *push_tail;	/* pushes under way, FIFO */
 	double		 push_budget;	/* bytes this tick may still send */
 	unsigned long	 pushes, pushed_bytes;
 } G = { .listener.fd = -1, .check.fd = -1 };
@@ -282,18 +282,19 @@ send_control(struct gwconn *c, const char *msg)
 static void
 push_cancel(struct gwconn *c)
 {
-	struct gwconn	**pp;
-
 	if (c->push == NULL)
 		return;
-	for (pp = &G.push_q; *pp != NULL; pp = &(*pp)->push_next)
-		if (*pp == c) {
-			*pp = c->push_next;
-			break;
-		}
+	if (c->push_prev != NULL)
+		c->push_prev->push_next = c->push_next;
+	else
+		G.push_q = c->push_next;
+	if (c->push_next != NULL)
+		c->push_next->push_prev = c->push_prev;
+	else
+		G.push_tail = c->push_prev;
 	merged_file_unref(c->push);
 	c->push = NULL;
-	c->push_next = NULL;
+	c->push_prev = c->push_next = NULL;
 }
 
 /*
@@ -320,8 +321,13 @@ shared_check(struct gwconn *c, struct agent *a, const char *msg)
 	    now - c->push_done >= PUSH_HOLDOFF)) {
 		c->push = merged_file_ref(f);
 		c->push_step = 0;
-		c->push_next = G.push_q;
-		G.push_q = c;
+		c->push_prev = G.push_tail;
+		c->push_next = NULL;
+		if (G.push_tail != NULL)
+			G.push_tail->push_next = c;
+		else
+			G.push_q = c;
+		G.push_tail = c;
 		G.pushes++;
 		log_debug(TASK, "Agent %s has merged.mg %s, its groups' is %s: "
 		    "sending it.", a->id, have[0] ? have : "(none)", f->md5);
