@@ -69,6 +69,8 @@ assert a["os_name"] == "Debian GNU/Linux" and a["os_platform"] == "debian", a
 assert a["labels"]["env"] == "sim" and a["config_sum"] != "", a' || fail "agent detail: $(agent_json l-0000001)"
 ctl master1 -a --id "$(agent_json l-0000001 | python3 -c 'import json,sys; print(json.load(sys.stdin)["data"]["id"])')" |
 	grep -E "^Group config +synced$" >/dev/null || fail "cluster_control -a --id text"
+ctl worker1 -a --id "$(agent_json l-0000001 | python3 -c 'import json,sys; print(json.load(sys.stdin)["data"]["id"])')" -j |
+	grep -q '"group_config_status":"synced"' || fail "cluster_control -a --id on the worker"
 wait_for 10 "default agent synced" synced d-0000001 "$M/etc/shared/default/merged.mg"
 [ "$(agent_json d-0000001 | python3 -c 'import json,sys; print(json.load(sys.stdin)["data"]["groups"])')" = default ] ||
 	fail "an agent enrolled without G: is not in default"

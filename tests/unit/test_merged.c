@@ -142,6 +142,9 @@ test_rel_path(void **state)
 	assert_int_equal(merged_rel_path("a,b", p, sizeof(p)), 0);
 	assert_string_equal(p, "etc/multigroups/1eb7c54d/merged.mg");
 	assert_int_equal(merged_rel_path("default", p, 10), -1);
+	assert_int_equal(merged_rel_path("..", p, sizeof(p)), -1);
+	assert_int_equal(merged_rel_path("a/b", p, sizeof(p)), -1);
+	assert_int_equal(merged_rel_path("", p, sizeof(p)), -1);
 }
 
 /* The messages of a push, concatenated with "|" between them. */

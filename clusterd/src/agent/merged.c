@@ -9,6 +9,7 @@
 
 #include <openssl/evp.h>
 
+#include "agent/agents.h"
 #include "agent/merged.h"
 #include "base/node.h"
 
@@ -94,10 +95,12 @@ merged_rel_path(const char *groups, char *out, size_t outlen)
 	int	n;
 
 	if (strchr(groups, ',') != NULL) {
-		merged_multigroup_hash(groups, hash);
+		merged_multigroup_hash(groups, hash);	/* hex: a safe name */
 		n = snprintf(out, outlen, MERGED_MULTI_REL "/%s/" MERGED_NAME,
 		    hash);
-	} else
+	} else if (!agents_valid_group(groups))
+		return -1;	/* never "..": the name is a path component */
+	else
 		n = snprintf(out, outlen, MERGED_SHARED_REL "/%s/" MERGED_NAME,
 		    groups);
 	return n < 0 || (size_t)n >= outlen ? -1 : 0;

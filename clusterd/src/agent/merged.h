@@ -59,7 +59,7 @@ void	merged_multigroup_hash(const char *groups, char out[9]);
 int	merged_build(const char *shared, const char *groups, char **out,
 	    size_t *outlen);
 
-/* Where that merge lives, relative to a home. */
+/* Where that merge lives, relative to a home; -1 for an invalid name. */
 int	merged_rel_path(const char *groups, char *out, size_t outlen);
 
 /*
