@@ -115,47 +115,44 @@ prune_multi(const char *multi, const struct strmap *used)
 	return n;
 }
 
-/*
- * Every group folder's merged.mg, then every multigroup's.  Cheap when
- * nothing changed: the folders are read and merged in memory, compared
- * with the files, and nothing is written.
- */
-int
-mshared_rebuild(void)
+/* Each group folder's merged.mg; returns how many were written. */
+static int
+build_groups(const char *shared)
 {
-	struct strmap	 used;
 	DIR		*d;
 	struct dirent	*de;
 	struct stat	 sb;
-	char		 shared[PATH_MAX], multi[PATH_MAX], dir[PATH_MAX + 512];
-	char		 rel[PATH_MAX], (*hashes)[9] = NULL;
-	size_t		 nmulti = 0, i, cap;
+	char		 dir[PATH_MAX + 512], rel[PATH_MAX];
 	int		 n = 0;
 
-	if (S.node == NULL ||
-	    config_path(&S.node->cfg, MERGED_SHARED_REL, shared,
-	    sizeof(shared)) == -1 ||
-	    config_path(&S.node->cfg, MERGED_MULTI_REL, multi,
-	    sizeof(multi)) == -1)
+	if ((d = opendir(shared)) == NULL)
 		return 0;
-	if ((d = opendir(shared)) != NULL) {
-		while ((de = readdir(d)) != NULL) {
-			snprintf(dir, sizeof(dir), "%s/%s", shared, de->d_name);
-			if (!agents_valid_group(de->d_name) ||
-			    lstat(dir, &sb) == -1 || !S_ISDIR(sb.st_mode))
-				continue;
-			snprintf(rel, sizeof(rel), MERGED_SHARED_REL "/%s/"
-			    MERGED_NAME, de->d_name);
-			n += build_one(shared, de->d_name, rel);
-		}
-		closedir(d);
+	while ((de = readdir(d)) != NULL) {
+		snprintf(dir, sizeof(dir), "%s/%s", shared, de->d_name);
+		if (!agents_valid_group(de->d_name) || lstat(dir, &sb) == -1 ||
+		    !S_ISDIR(sb.st_mode))
+			continue;
+		snprintf(rel, sizeof(rel), MERGED_SHARED_REL "/%s/" MERGED_NAME,
+		    de->d_name);
+		n += build_one(shared, de->d_name, rel);
 	}
+	closedir(d);
+	return n;
+}
+
+/* Each multigroup in use, and the folders of those no longer in use. */
+static int
+build_multi(const char *shared, const char *multi)
+{
+	struct strmap	 used;
+	char		 dir[PATH_MAX + 512], rel[PATH_MAX], (*hashes)[9] = NULL;
+	size_t		 nmulti = 0, i, cap = agents_count(S.table());
+	int		 n = 0;
+
 	strmap_init(&used);
-	cap = agents_count(S.table());
-	if (cap > 0 && (hashes = calloc(cap, sizeof(*hashes))) == NULL) {
-		strmap_free(&used);
-		return n;
-	}
+	/* Out of memory: nothing is pruned, in-use folders stay. */
+	if (cap > 0 && (hashes = calloc(cap, sizeof(*hashes))) == NULL)
+		goto done;
 	multigroups(&used, hashes, cap, &nmulti);
 	if (nmulti > 0 && mkdir(multi, 0750) == -1 && errno != EEXIST)
 		log_warn(TASK, "cannot create %s", multi);
@@ -168,9 +165,29 @@ mshared_rebuild(void)
 		n += build_one(shared, strmap_get(&used, hashes[i]), rel);
 	}
 	n += prune_multi(multi, &used);
+done:
 	strmap_free(&used);
 	free(hashes);
 	return n;
+}
+
+/*
+ * Every group folder's merged.mg, then every multigroup's.  Cheap when
+ * nothing changed: the folders are read and merged in memory, compared
+ * with the files, and nothing is written.
+ */
+int
+mshared_rebuild(void)
+{
+	char	shared[PATH_MAX], multi[PATH_MAX];
+
+	if (S.node == NULL ||
+	    config_path(&S.node->cfg, MERGED_SHARED_REL, shared,
+	    sizeof(shared)) == -1 ||
+	    config_path(&S.node->cfg, MERGED_MULTI_REL, multi,
+	    sizeof(multi)) == -1)
+		return 0;
+	return build_groups(shared) + build_multi(shared, multi);
 }
 
 static void
