@@ -167,6 +167,8 @@ report(struct agent *a, cJSON *info)
 	cJSON_AddNumberToObject(u, "last_keepalive", (double)a->last_keepalive);
 	cJSON_AddNumberToObject(u, "disconnection_time",
 	    (double)a->disconnection_time);
+	if (a->source_ip[0] != '\0')
+		cJSON_AddStringToObject(u, "source_ip", a->source_ip);
 	if (info != NULL)
 		cJSON_AddItemToObject(u, "info", info);
 	cJSON_AddItemToArray(G.updates, u);
@@ -292,6 +294,9 @@ dispatch(struct gwconn *c, struct agent *a, const char *msg, size_t len)
 	if (changed || h != a->info_hash) {
 		a->info_hash = h;
 		if (keepalive_parse(msg + 3, &k) == 0) {
+			/* Only an address goes on: not a name, not garbage. */
+			if (agent_set_reported_ip(a, k.agent_ip) == -1)
+				k.agent_ip[0] = '\0';
 			report(a, keepalive_json(&k));
 			keepalive_free(&k);
 		} else
@@ -378,6 +383,9 @@ frame(struct gwconn *c, const uint8_t *m, size_t len)
 		a->gw = c;
 		a->gw_seen = 1;
 		c->agent = a;
+		/* The connection's source: the PROXY header's when a balancer
+		 * sent one (listener.c), checked there and again here. */
+		agent_set_source_ip(a, c->addr);
 		c->key = *key;
 		preauth_done(&G.pa, &c->pa);	/* identified */
 	}

@@ -295,7 +295,8 @@ print_table(const cJSON *rows, const struct column *cols, int ncols)
 				    v->valuedouble);
 				print_cell(num, w[i], i + 1 == ncols);
 			} else
-				print_cell(cJSON_IsString(v) ? v->valuestring :
+				print_cell(cJSON_IsString(v) &&
+				    v->valuestring[0] != '\0' ? v->valuestring :
 				    "-", w[i], i + 1 == ncols);
 		}
 	}
@@ -404,6 +405,7 @@ print_answer(const char *command, const cJSON *req, const cJSON *data)
 {
 	static const struct column agents[] = {
 		{ "ID", "id" }, { "NAME", "name" }, { "IP", "ip" },
+		{ "REPORTED IP", "reported_ip" }, { "SOURCE IP", "source_ip" },
 		{ "STATUS", "status" }, { "VERSION", "version" },
 		{ "NODE NAME", "node_name" },
 	};
@@ -416,7 +418,7 @@ print_answer(const char *command, const cJSON *req, const cJSON *data)
 	else if (strcmp(command, "health") == 0)
 		print_health(data);
 	else if (strcmp(command, "agents") == 0)
-		print_table(data, agents, 6);
+		print_table(data, agents, 8);
 	else if (strcmp(command, "groups") == 0)
 		print_table(data, groups, 2);
 	else if (strcmp(command, "agent_remove") == 0)
