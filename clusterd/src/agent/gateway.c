@@ -15,6 +15,7 @@
 #include "agent/agents.h"
 #include "agent/archives.h"
 #include "agent/gateway.h"
+#include "agent/gwhealth.h"
 #include "agent/keepalive.h"
 #include "agent/secmsg.h"
 #include "base/log.h"
@@ -53,7 +54,7 @@ struct gwconn {
 /* Reasons a connection is closed, counted and logged at most once a minute. */
 enum reject {
 	REJ_NO_ID, REJ_BAD, REJ_UNKNOWN, REJ_KEY, REJ_LENGTH, REJ_DUP,
-	REJ_SWITCH, REJ_SLOW, REJ_PROXY, REJ_COUNT
+	REJ_SWITCH, REJ_SLOW, REJ_PROXY, REJ_STORAGE, REJ_COUNT
 };
 static const char *const reject_names[REJ_COUNT] = {
 	"message without an agent id (identification by source IP is not "
@@ -62,12 +63,13 @@ static const char *const reject_names[REJ_COUNT] = {
 	    "(wrong key?)", "frame length over the limit",
 	"agent already connected", "agent id changed on a connection",
 	"agent too slow to read", "PROXY header from a peer proxy_from does "
-	    "not list"
+	    "not list", "this node cannot store events"
 };
 /* The same reasons as metric labels. */
 static const char *const reject_labels[REJ_COUNT] = {
 	"no_id", "malformed", "unknown_agent", "bad_key", "too_long",
-	"duplicate", "id_changed", "slow_reader", "proxy_unlisted"
+	"duplicate", "id_changed", "slow_reader", "proxy_unlisted",
+	"not_storing"
 };
 
 static const struct metrics_def M_CONNECTIONS = {
@@ -491,6 +493,11 @@ accept_cb(struct listener *l, int fd, const char *addr, void *arg)
 	int		 one = 1;
 
 	(void)arg;
+	if (gwhealth_reason() != NULL) {
+		G.rejected[REJ_STORAGE]++;	/* the failure was logged */
+		close(fd);
+		return;
+	}
 	if ((c = calloc(1, sizeof(*c))) == NULL) {
 		close(fd);
 		return;
@@ -514,6 +521,19 @@ accept_cb(struct listener *l, int fd, const char *addr, void *arg)
 		G.conns->prev = c;
 	G.conns = c;
 	G.nconns++;
+}
+
+/* Every agent connection closed (gwhealth.h); returns how many. */
+static unsigned
+close_all(void)
+{
+	unsigned	n = 0;
+
+	while (G.conns != NULL) {
+		gw_close(G.conns);
+		n++;
+	}
+	return n;
 }
 
 /* Batched reports to the master: status changes, info, alive ids. */
@@ -584,8 +604,11 @@ static const char *
 lb_answer(void)
 {
 	static char	ans[32];
+	const char	*h;
 	unsigned	max, pct;
 
+	if ((h = gwhealth_answer()) != NULL)
+		return h;	/* cannot store events: gwhealth.h */
 	if (G.lb_state == GATEWAY_MAINT)
 		return "down\n";
 	max = G.node != NULL ? G.node->cfg.max_agents : 0;
@@ -712,6 +735,7 @@ gateway_start(struct node *n, const struct gateway_ops *ops)
 	ev_timer_init(&G.sweep, sweep_cb, 1.0, 1.0);
 	ev_timer_start(n->loop, &G.sweep);
 	metrics_register(gateway_metrics, NULL);
+	gwhealth_start(n->loop, ops->health, close_all);
 	log_info(TASK, "Serving agents on %s:%u.", n->cfg.gateway_address,
 	    n->cfg.gateway_port);
 	return 0;
@@ -723,6 +747,7 @@ gateway_stop(void)
 	if (G.node == NULL)
 		return;
 	metrics_unregister(gateway_metrics, NULL);
+	gwhealth_stop();
 	listener_close(&G.listener);
 	listener_close(&G.check);
 	ev_timer_stop(G.node->loop, &G.flush);
@@ -817,6 +842,8 @@ gateway_status(cJSON *o)
 	cJSON_AddNumberToObject(g, "silent_refused", (double)G.pa.refused);
 	cJSON_AddNumberToObject(g, "messages", (double)G.messages);
 	cJSON_AddNumberToObject(g, "events", (double)G.events);
+	cJSON_AddStringToObject(g, "health", gwhealth_reason() != NULL ?
+	    gwhealth_reason() : "ok");
 	cJSON_AddStringToObject(g, "balancer_state", G.lb_state ==
 	    GATEWAY_MAINT ? "maint" : G.lb_state == GATEWAY_DRAIN ? "drain" :
 	    "ready");
