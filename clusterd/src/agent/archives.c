@@ -1,3 +1,4 @@
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 
@@ -39,6 +40,8 @@ static struct {
 	unsigned long	 unstored;
 	unsigned long	 unstored_before;	/* when the failure began */
 	char		 failure[256];	/* "" while the archives are written */
+	double		 probe_every;	/* seconds, doubled on relapses */
+	ev_tstamp	 recovered;	/* when the last failure ended */
 	archives_health_cb health;
 } A = { .fd = -1, .cut = -1 };
 
@@ -64,11 +67,19 @@ fail(const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(A.failure, sizeof(A.failure), fmt, ap);
 	va_end(ap);
+	/* Failing again soon after coming back (room for a moment only):
+	 * probe less often, so that a flapping disk logs little. */
+	if (A.loop != NULL && A.recovered > 0 && ev_now(A.loop) - A.recovered <
+	    ARCHIVES_RELAPSE)
+		A.probe_every = A.probe_every * 2 < ARCHIVES_RELAPSE ?
+		    A.probe_every * 2 : ARCHIVES_RELAPSE;
+	else
+		A.probe_every = ARCHIVES_PROBE;
 	log_errx(TASK, "Cannot store agents' events: %s. This node takes no "
 	    "agents until it can; tried again every %g s.", A.failure,
-	    ARCHIVES_PROBE);
+	    A.probe_every);
 	if (A.loop != NULL) {
-		ev_timer_set(&A.probe, ARCHIVES_PROBE, ARCHIVES_PROBE);
+		ev_timer_set(&A.probe, A.probe_every, A.probe_every);
 		ev_timer_start(A.loop, &A.probe);
 	}
 	if (A.health != NULL)
@@ -158,6 +169,8 @@ static int
 probe(char *why, size_t whylen)
 {
 	struct statvfs	 vfs;
+	struct rlimit	 rl;
+	struct stat	 st;
 	char		 tmp[4200];
 	uint8_t		*zero = NULL;
 	int		 fd = -1, pfd = -1;
@@ -179,6 +192,14 @@ probe(char *why, size_t whylen)
 		snprintf(why, whylen, "%llu KiB free, less than %d",
 		    (unsigned long long)vfs.f_bavail * vfs.f_frsize / 1024,
 		    ARCHIVES_MIN_FREE / 1024);
+		goto fail;
+	}
+	/* The one limit of this file alone: the process's file size. */
+	if (getrlimit(RLIMIT_FSIZE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+	    fstat(fd, &st) == 0 && (unsigned long long)st.st_size +
+	    ARCHIVES_MIN_FREE > (unsigned long long)rl.rlim_cur) {
+		snprintf(why, whylen, "the file size limit (%llu bytes) is "
+		    "near", (unsigned long long)rl.rlim_cur);
 		goto fail;
 	}
 	snprintf(tmp, sizeof(tmp), "%s/" PROBE_NAME, A.dir);
@@ -222,6 +243,7 @@ probe_cb(struct ev_loop *loop, ev_timer *t, int revents)
 		close(A.fd);
 	A.fd = fd;
 	A.failure[0] = '\0';
+	A.recovered = ev_now(loop);
 	log_info(TASK, "Agents' events are stored again (%lu not stored "
 	    "meanwhile). This node takes agents again.",
 	    A.unstored - A.unstored_before);
@@ -234,6 +256,8 @@ archives_open(struct ev_loop *loop, const char *home, const char *node)
 {
 	A.loop = loop;
 	A.failure[0] = '\0';
+	A.recovered = 0;
+	A.probe_every = ARCHIVES_PROBE;
 	A.cut = -1;
 	buf_init(&A.q);
 	A.qlines = A.partial = 0;

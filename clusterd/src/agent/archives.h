@@ -8,8 +8,10 @@
  * cut by the failed write is cut back from the file, the queued lines and
  * every event until recovery are counted as not stored, the failure is
  * logged once, and the health callback hears its reason.  A probe every
- * ARCHIVES_PROBE seconds (reopen, room left, a test write made durable)
- * ends it by itself; the callback then hears NULL.
+ * ARCHIVES_PROBE seconds (reopen, room left, under the file size limit, a
+ * test write made durable) ends it by itself; the callback then hears
+ * NULL.  A failure within ARCHIVES_RELAPSE of the last one's end doubles
+ * the interval (up to ARCHIVES_RELAPSE), so a flapping disk logs little.
  */
 #ifndef CLUSTERD_ARCHIVES_H
 #define CLUSTERD_ARCHIVES_H
@@ -24,6 +26,8 @@ struct ev_loop;
 #define ARCHIVES_QUEUE_MAX	(16 * 1024 * 1024)	/* queued, then failure */
 #define ARCHIVES_PROBE		2.0			/* seconds */
 #define ARCHIVES_MIN_FREE	(1024 * 1024)		/* bytes, to come back */
+#define ARCHIVES_RELAPSE	60.0	/* s: a failure this soon after the
+					 * last doubles the probe interval */
 
 typedef void (*archives_health_cb)(const char *reason);
 
