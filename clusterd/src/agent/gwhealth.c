@@ -44,10 +44,12 @@ close_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	(void)loop;
 	(void)t;
 	(void)revents;
-	n = H.close_all();
-	log_warnx(TASK, "Closed %u agent connections %s: their agents "
-	    "reconnect to other workers.", n, H.answered ? "once agent-check "
-	    "said down" : "(no agent-check heard it)");
+	/* Through HAProxy they are usually gone already: it shuts a
+	 * server's sessions when it marks it down. */
+	if ((n = H.close_all()) > 0)
+		log_warnx(TASK, "Closed %u agent connections %s: their agents "
+		    "reconnect to other workers.", n, H.answered ?
+		    "once agent-check said down" : "(no agent-check heard it)");
 }
 
 static void
