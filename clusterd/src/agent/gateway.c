@@ -86,7 +86,8 @@ static const struct metrics_def M_MESSAGES = {
 };
 static const struct metrics_def M_EVENTS = {
 	"clusterd_gateway_events_total", METRICS_COUNTER,
-	"Agents' events archived."
+	"Agents' events handed to the archives (those it could not store "
+	"included: clusterd_gateway_events_unstored_total)."
 };
 static const struct metrics_def M_REJECTED = {
 	"clusterd_gateway_rejected_total", METRICS_COUNTER,
