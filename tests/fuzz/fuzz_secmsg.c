@@ -34,6 +34,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "agent/agents.h"
 #include "agent/keepalive.h"
 #include "agent/secmsg.h"
 
@@ -295,6 +296,10 @@ mode_keepalive(const uint8_t *p, size_t n)
 	no_newline(k->config_sum, sizeof(k->config_sum));
 	no_newline(k->merged_sum, sizeof(k->merged_sum));
 	no_newline(k->agent_ip, sizeof(k->agent_ip));
+	/* What the gateway keeps of it: an address, or nothing. */
+	if (agents_valid_ip(k->agent_ip))
+		CHECK(strspn(k->agent_ip, "0123456789abcdefABCDEF.:") ==
+		    strlen(k->agent_ip));
 	for (i = 0; archs[i] != NULL; i++)
 		if (strcmp(k->os_arch, archs[i]) == 0)
 			break;

@@ -46,6 +46,7 @@ static struct {
 } A = { .fd = -1, .cut = -1 };
 
 static void probe_cb(struct ev_loop *, ev_timer *, int);
+static void fail(const char *, ...) __attribute__((format(printf, 1, 2)));
 
 /*
  * The archives cannot be written: stop taking events, say so once, and

@@ -95,8 +95,8 @@ static const char *const migrations[] = {
 	/* 2 -> 3: the address an agent reports in its keepalives and the
 	 * one it connects from (behind a balancer, its PROXY header's);
 	 * '' until its next keepalive. */
-	"ALTER TABLE agent ADD COLUMN reported_ip TEXT NOT NULL DEFAULT '';"
-	"ALTER TABLE agent ADD COLUMN source_ip TEXT NOT NULL DEFAULT '';",
+	("ALTER TABLE agent ADD COLUMN reported_ip TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE agent ADD COLUMN source_ip TEXT NOT NULL DEFAULT '';"),
 };
 
 static int
