@@ -5,7 +5,8 @@
 # seconds, the master must show the reason in -l and --pools, the failure
 # must be logged once (no flood while it lasts), and once the file is
 # deleted the worker must come back by itself: UP in HAProxy, agents moved
-# back to it by rebalancing, the recovery logged once.
+# back to it by rebalancing, the recovery logged once.  On the way, the
+# registry shows each agent's own addresses through HAProxy.
 . "$(dirname "$0")/testlib.sh"
 
 W=worker1
@@ -38,6 +39,14 @@ shows_reason() { lab_ctl -l | grep -qE "^$W .* $REASON\$"; }
 shows_ok() { lab_ctl -l | grep -qE "^$W .* ok\$"; }
 
 lab_up
+# Through HAProxy's PROXY headers the registry has each agent's own
+# addresses: the agents' host it connects from, the one it reports.
+addrs=$(lab_ctl -a --json | python3 -c '
+import json, sys
+print(" ".join(sorted({"%s/%s" % (a["source_ip"], a["reported_ip"][:3])
+    for a in json.load(sys.stdin)["data"]})))')
+[ "$addrs" = "${LAB_ADDR[agents]}/10." ] || fail "agents' addresses in the registry: $addrs"
+pass "every agent's source address is the agents' host ${LAB_ADDR[agents]}, its reported one 10.x.y.z"
 lab_ids "$W" > "$LAB_RUN/$W.ids"
 n=$(wc -w < "$LAB_RUN/$W.ids")
 [ "$n" -gt 0 ] || fail "$W serves no agent"

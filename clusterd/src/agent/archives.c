@@ -310,15 +310,17 @@ archives_reopen(void)
 	return 0;
 }
 
+/* What is queued is written first: a failure then starts no probe left
+ * running after close. */
 void
 archives_close(void)
 {
+	if (A.failure[0] == '\0')
+		flush_queue();
 	if (A.loop != NULL) {
 		ev_timer_stop(A.loop, &A.flush);
 		ev_timer_stop(A.loop, &A.probe);
 	}
-	if (A.failure[0] == '\0')
-		flush_queue();
 	if (A.fd != -1)
 		close(A.fd);
 	A.fd = -1;
