@@ -803,6 +803,8 @@ gateway_agent_gone(struct agent *a, struct agent *r)
 		r->last_global = a->last_global;
 		r->last_local = a->last_local;
 		r->gw_seen = a->gw_seen;
+		agent_set_source_ip(r, a->source_ip);
+		agent_set_reported_ip(r, a->reported_ip);
 		r->gw = c;
 		if (c != NULL) {
 			c->agent = r;
