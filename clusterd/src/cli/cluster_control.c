@@ -159,11 +159,12 @@ print_list(const cJSON *data)
 		for (i = 0; i < 4; i++)
 			if ((l = (int)strlen(str(n, cols[i]))) > w[i])
 				w[i] = l;
-	printf("%-*s  %-*s  %-*s  %s\n", w[0], "NAME", w[1], "TYPE", w[2],
-	    "VERSION", "ADDRESS");
+	printf("%-*s  %-*s  %-*s  %-*s  %s\n", w[0], "NAME", w[1], "TYPE",
+	    w[2], "VERSION", w[3], "ADDRESS", "HEALTH");
 	cJSON_ArrayForEach(n, nodes)
-		printf("%-*s  %-*s  %-*s  %s\n", w[0], str(n, "name"), w[1],
-		    str(n, "type"), w[2], str(n, "version"), str(n, "address"));
+		printf("%-*s  %-*s  %-*s  %-*s  %s\n", w[0], str(n, "name"),
+		    w[1], str(n, "type"), w[2], str(n, "version"), w[3],
+		    str(n, "address"), str(n, "health"));
 }
 
 static double
@@ -297,7 +298,8 @@ print_table(const cJSON *rows, const struct column *cols, int ncols)
 				    v->valuedouble);
 				print_cell(num, w[i], i + 1 == ncols);
 			} else
-				print_cell(cJSON_IsString(v) ? v->valuestring :
+				print_cell(cJSON_IsString(v) &&
+				    v->valuestring[0] != '\0' ? v->valuestring :
 				    "-", w[i], i + 1 == ncols);
 		}
 	}
@@ -332,14 +334,15 @@ print_pools(const cJSON *data)
 	const cJSON	*m, *b, *ha, *be, *srv;
 	char		 a[96], e[96], addr[96];
 
-	printf("%-16s %-8s %-9s %-34s %s\n", "NODE", "TYPE", "CONNECTED",
-	    "AGENTS POOL", "ENROLLMENT POOL");
+	printf("%-16s %-8s %-9s %-34s %-34s %s\n", "NODE", "TYPE",
+	    "CONNECTED", "AGENTS POOL", "ENROLLMENT POOL", "HEALTH");
 	cJSON_ArrayForEach(m, cJSON_GetObjectItemCaseSensitive(data,
 	    "members")) {
 		pool_cell(m, "agents", a, sizeof(a));
 		pool_cell(m, "enrollment", e, sizeof(e));
-		printf("%-16s %-8s %-9s %-34s %s\n", str(m, "name"),
-		    str(m, "type"), yes_no(m, "connected"), a, e);
+		printf("%-16s %-8s %-9s %-34s %-34s %s\n", str(m, "name"),
+		    str(m, "type"), yes_no(m, "connected"), a, e,
+		    str(m, "health"));
 	}
 	cJSON_ArrayForEach(b, cJSON_GetObjectItemCaseSensitive(data,
 	    "balancers")) {
@@ -433,6 +436,7 @@ print_answer(const char *command, const cJSON *req, const cJSON *data)
 {
 	static const struct column agents[] = {
 		{ "ID", "id" }, { "NAME", "name" }, { "IP", "ip" },
+		{ "REPORTED IP", "reported_ip" }, { "SOURCE IP", "source_ip" },
 		{ "STATUS", "status" }, { "VERSION", "version" },
 		{ "NODE NAME", "node_name" },
 	};
@@ -445,7 +449,7 @@ print_answer(const char *command, const cJSON *req, const cJSON *data)
 	else if (strcmp(command, "health") == 0)
 		print_health(data);
 	else if (strcmp(command, "agents") == 0)
-		print_table(data, agents, 6);
+		print_table(data, agents, 8);
 	else if (strcmp(command, "groups") == 0)
 		print_table(data, groups, 2);
 	else if (strcmp(command, "agent") == 0)

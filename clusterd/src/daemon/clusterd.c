@@ -382,6 +382,9 @@ main(int argc, char *argv[])
 	if (write_pid(pidfd) == -1)
 		log_warn("Main", "cannot write %s", pidpath);
 	signal(SIGPIPE, SIG_IGN);
+	/* A file past RLIMIT_FSIZE fails its write (EFBIG), which the
+	 * archives handle as a failure to store, rather than killing us. */
+	signal(SIGXFSZ, SIG_IGN);
 
 	N.loop = EV_DEFAULT;
 	N.started = time(NULL);

@@ -20,6 +20,7 @@
 #include "agent/agents.h"
 #include "agent/enroll.h"
 #include "agent/gateway.h"
+#include "agent/gwhealth.h"
 #include "base/log.h"
 #include "base/metrics.h"
 #include "base/node.h"
@@ -58,6 +59,7 @@ struct peer {
 	char			 address[64];
 	double			 connected_since;	/* wall clock */
 	double			 last_keepalive;	/* wall clock */
+	char			 health[192];	/* why it takes no agents; "" ok */
 	ev_timer		 watchdog;
 	struct preauth_entry	 pa;	/* counted until its hello */
 	TAILQ_ENTRY(peer)	 entry;
@@ -392,6 +394,56 @@ handle_hello(struct peer *p, const struct frame_hdr *h, const cJSON *body)
 	pools_node_up(&hello, "worker", p->address);
 }
 
+/*
+ * A worker's health from its keepalive: absent while ok, else why it
+ * takes no agents (it cannot store their events).  Logged on change.
+ */
+static void
+peer_health(struct peer *p, const cJSON *h)
+{
+	const char	*r = cJSON_IsString(h) ? h->valuestring : "";
+	char		 shown[sizeof(p->health)];
+
+	snprintf(shown, sizeof(shown), "%s", r);
+	if (strcmp(shown, p->health) == 0)
+		return;
+	if (shown[0] != '\0')
+		plog_warnx(p->ctx, "Main", "Takes no agents: %s.", shown);
+	else
+		plog_info(p->ctx, "Main", "Takes agents again.");
+	snprintf(p->health, sizeof(p->health), "%s", shown);
+}
+
+/* A node's health as -l and --pools show it. */
+static const char *
+health_of(const char *name)
+{
+	struct peer	*p;
+	const char	*r;
+
+	if (strcmp(name, M.node->cfg.node_name) == 0)
+		return (r = gwhealth_reason()) != NULL ? r : "ok";
+	TAILQ_FOREACH(p, &M.peers, entry)
+		if (p->state == PEER_READY && strcmp(p->name, name) == 0)
+			return p->health[0] != '\0' ? p->health : "ok";
+	return "-";
+}
+
+/* The pools' members, each with its health. */
+static void
+pools_health(cJSON *resp)
+{
+	cJSON	*m, *n;
+
+	cJSON_ArrayForEach(m, cJSON_GetObjectItemCaseSensitive(
+	    cJSON_GetObjectItemCaseSensitive(resp, "data"), "members")) {
+		n = cJSON_GetObjectItemCaseSensitive(m, "name");
+		if (cJSON_IsString(n))
+			cJSON_AddStringToObject(m, "health",
+			    health_of(n->valuestring));
+	}
+}
+
 static struct peer *
 peer_by_serial(unsigned long serial)
 {
@@ -584,6 +636,8 @@ rebalance_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	TAILQ_FOREACH(p, &M.peers, entry) {
 		if (p->state != PEER_READY || p->balancer || n == 256)
 			continue;
+		if (p->health[0] != '\0')
+			continue;	/* takes no agents: neither filled nor emptied */
 		if (!pools_serving(p->name)) {
 			plog_debug(p->ctx, "Rebalance", "Not in service on the "
 			    "balancers yet: left out of this round.");
@@ -632,7 +686,7 @@ master_gateway_deliver(const cJSON *report)
 }
 
 static const struct gateway_ops master_gateway_ops = {
-	mreg_table, master_gateway_deliver
+	mreg_table, master_gateway_deliver, NULL
 };
 
 /* A registry change for every connected worker. */
@@ -761,6 +815,7 @@ peer_request(struct link *l, const struct frame_hdr *h, const cJSON *body,
 		p->last_keepalive = node_wall_now();
 		ev_timer_again(M.node->loop, &p->watchdog);
 		plog_debug(p->ctx, "Keep alive", "Received keep alive.");
+		peer_health(p, cJSON_GetObjectItemCaseSensitive(body, "health"));
 		link_respond(l, h, 0, NULL);
 		break;
 	case FRAME_CONTROL:
@@ -984,6 +1039,8 @@ node_json(const char *name, const char *type, const char *version,
 	cJSON_AddStringToObject(o, "address", address);
 	cJSON_AddItemToObject(o, "connected_since", node_time_json(since));
 	cJSON_AddItemToObject(o, "last_keepalive", node_time_json(keepalive));
+	if (strcmp(type, "balancer") != 0)
+		cJSON_AddStringToObject(o, "health", health_of(name));
 	return o;
 }
 
@@ -1072,8 +1129,11 @@ master_command(const cJSON *req, void (*reply)(void *, cJSON *), void *arg)
 		reply(arg, control_ok(nodes_json(1)));
 	else if (strcmp(cmd->valuestring, "stats") == 0)
 		reply(arg, control_stats());
-	else if (pools_command(req, &resp))
+	else if (pools_command(req, &resp)) {
+		if (strcmp(cmd->valuestring, "pools") == 0)
+			pools_health(resp);
 		reply(arg, resp);
+	}
 	else if (!mreg_command(req, reply, arg))
 		reply(arg, control_error("unknown command \"%s\"",
 		    cmd->valuestring));

@@ -611,6 +611,8 @@ agent_json(const struct agent *a)
 	cJSON_AddStringToObject(o, "name", a->name);
 	cJSON_AddStringToObject(o, "ip", a->ip);
 	cJSON_AddStringToObject(o, "register_ip", a->register_ip);
+	cJSON_AddStringToObject(o, "reported_ip", a->reported_ip);
+	cJSON_AddStringToObject(o, "source_ip", a->source_ip);
 	cJSON_AddStringToObject(o, "status", a->status);
 	cJSON_AddStringToObject(o, "version", a->version);
 	cJSON_AddStringToObject(o, "node_name", a->node_name);
@@ -1060,6 +1062,14 @@ mreg_agent_info(const cJSON *body, const char *node)
 		v = cJSON_GetObjectItemCaseSensitive(info, "version");
 		if (cJSON_IsString(v))
 			agent_set_version(a, v->valuestring);
+		/* Addresses from a worker, checked again: only valid ones
+		 * reach the registry (the setters refuse any other). */
+		v = cJSON_GetObjectItemCaseSensitive(u, "source_ip");
+		if (cJSON_IsString(v))
+			agent_set_source_ip(a, v->valuestring);
+		v = cJSON_GetObjectItemCaseSensitive(info, "agent_ip");
+		if (cJSON_IsString(v))
+			agent_set_reported_ip(a, v->valuestring);
 		registry_agent_info(a, info);
 	}
 	at = cJSON_GetObjectItemCaseSensitive(body, "at");

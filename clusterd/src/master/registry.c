@@ -98,6 +98,11 @@ static const char *const migrations[] = {
 	 * group_config_status), as the gateway serving it last saw. */
 	("ALTER TABLE agent ADD COLUMN group_config_status TEXT NOT NULL "
 	"DEFAULT 'not synced';"),
+	/* 3 -> 4: the address an agent reports in its keepalives and the
+	 * one it connects from (behind a balancer, its PROXY header's);
+	 * '' until its next keepalive. */
+	("ALTER TABLE agent ADD COLUMN reported_ip TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE agent ADD COLUMN source_ip TEXT NOT NULL DEFAULT '';"),
 };
 
 static int
@@ -187,8 +192,8 @@ load(struct agents *t, char *err, size_t errlen)
 	sqlite3_finalize(st);
 	if (sqlite3_prepare_v2(R.db, "SELECT id, name, ip, register_ip, "
 	    "internal_key, version, date_add, last_keepalive, "
-	    "connection_status, disconnection_time, node_name, enroll_src "
-	    "FROM agent",
+	    "connection_status, disconnection_time, node_name, enroll_src, "
+	    "reported_ip, source_ip FROM agent",
 	    -1, &st, NULL) != SQLITE_OK)
 		goto fail;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -202,6 +207,9 @@ load(struct agents *t, char *err, size_t errlen)
 		/* A status this version does not know reads as never
 		 * connected; the next report sets it. */
 		agent_set_status(a, col_text(st, 8));
+		/* An address this version would refuse reads as unknown. */
+		agent_set_reported_ip(a, col_text(st, 12));
+		agent_set_source_ip(a, col_text(st, 13));
 		if (agent_set_name(a, col_text(st, 1)) == -1 ||
 		    agent_set_ip(a, col_text(st, 2)) == -1 ||
 		    agent_set_register_ip(a, col_text(st, 3)) == -1 ||
@@ -351,8 +359,8 @@ store_info(struct reg_job *j)
 	    "COALESCE(?12, os_uname), os_arch = COALESCE(?13, os_arch), "
 	    "config_sum = COALESCE(?14, config_sum), merged_sum = COALESCE(?15,"
 	    " merged_sum), version = COALESCE(?16, version), "
-	    "group_config_status = COALESCE(?17, group_config_status) WHERE "
-	    "id = CAST(?18 AS INTEGER)";
+	    "group_config_status = COALESCE(?17, group_config_status), "
+	    "reported_ip = ?19, source_ip = ?20 WHERE id = CAST(?18 AS INTEGER)";
 	const cJSON	*labels, *l;
 	sqlite3_stmt	*st;
 	char		 ka[32], dt[32];
@@ -370,6 +378,8 @@ store_info(struct reg_job *j)
 		sqlite3_bind_text(st, 5 + i, info_str(j->info, f[i]), -1,
 		    SQLITE_STATIC);
 	sqlite3_bind_text(st, 18, j->a.id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 19, j->a.reported_ip, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 20, j->a.source_ip, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE)
@@ -400,12 +410,13 @@ apply_job(struct reg_job *j)
 		snprintf(next, sizeof(next), "%ld", j->next_id);
 		if (run("INSERT OR REPLACE INTO agent (id, name, ip, "
 		    "register_ip, internal_key, version, date_add, "
-		    "connection_status, node_name, enroll_src) VALUES "
-		    "(CAST(?1 AS INTEGER), ?2, ?3, ?4, ?5, ?6, "
-		    "CAST(?7 AS INTEGER), ?8, ?9, ?10)",
+		    "connection_status, node_name, enroll_src, reported_ip, "
+		    "source_ip) VALUES (CAST(?1 AS INTEGER), ?2, ?3, ?4, ?5, "
+		    "?6, CAST(?7 AS INTEGER), ?8, ?9, ?10, ?11, ?12)",
 		    (const char *[]){ j->a.id, j->a.name, j->a.ip,
 		    j->a.register_ip, j->a.key, j->a.version, date,
-		    j->a.status, j->a.node_name, j->a.enroll_src }, 10) == -1)
+		    j->a.status, j->a.node_name, j->a.enroll_src,
+		    j->a.reported_ip, j->a.source_ip }, 12) == -1)
 			return -1;
 		if (run("UPDATE meta SET value = ?1 WHERE key = 'next_id' AND "
 		    "CAST(value AS INTEGER) < CAST(?1 AS INTEGER)",
@@ -776,7 +787,9 @@ registry_agent_info(const struct agent *a, const cJSON *info)
 
 	memcpy(j->a.id, a->id, sizeof(j->a.id));
 	j->a.status = a->status;	/* a constant */
-	if (agent_set_node(&j->a, a->node_name) == -1)
+	if (agent_set_node(&j->a, a->node_name) == -1 ||
+	    agent_set_reported_ip(&j->a, a->reported_ip) == -1 ||
+	    agent_set_source_ip(&j->a, a->source_ip) == -1)
 		fatal("registry: out of memory");
 	j->a.last_keepalive = a->last_keepalive;
 	j->a.disconnection_time = a->disconnection_time;

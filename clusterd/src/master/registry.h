@@ -19,7 +19,7 @@ struct agents;
 struct ev_loop;
 
 #define REGISTRY_DB_REL		"queue/db/global.db"
-#define REGISTRY_SCHEMA_VERSION	3
+#define REGISTRY_SCHEMA_VERSION	4
 
 /* ok: 1 when durable, 0 when the change could not be stored. */
 typedef void (*registry_done)(void *arg, int ok);

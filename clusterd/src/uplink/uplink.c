@@ -44,6 +44,7 @@ static struct {
 	double			 connected_since;
 	double			 last_keepalive;
 	unsigned long		 connects;	/* hellos answered */
+	char			 health[256];	/* uplink_set_health(): "" ok */
 } U;
 
 static const struct metrics_def M_UP = {
@@ -171,18 +172,44 @@ keepalive_done(struct link *l, void *arg, enum link_result r,
 		log_warnx("Keep alive", "Master refused the keep alive.");
 }
 
+/* A keepalive; it carries this node's health while it is not ok. */
+static void
+send_keepalive(void)
+{
+	cJSON	*body = NULL;
+
+	if (U.state != U_READY || U.ka_inflight)
+		return;
+	if (U.health[0] != '\0') {
+		body = cJSON_CreateObject();
+		cJSON_AddStringToObject(body, "health", U.health);
+	}
+	if (link_request(U.link, FRAME_KEEPALIVE, body,
+	    U.node->cfg.keepalive_timeout, keepalive_done,
+	    NULL) == 0)
+		U.ka_inflight = 1;
+	cJSON_Delete(body);
+}
+
 static void
 keepalive_cb(struct ev_loop *loop, ev_timer *t, int revents)
 {
 	(void)loop;
 	(void)t;
 	(void)revents;
-	if (U.state != U_READY || U.ka_inflight)
-		return;
-	if (link_request(U.link, FRAME_KEEPALIVE, NULL,
-	    U.node->cfg.keepalive_timeout, keepalive_done,
-	    NULL) == 0)
-		U.ka_inflight = 1;
+	send_keepalive();
+}
+
+/*
+ * This node's health as the master shows it (cluster_control -l,
+ * --pools): the reason it takes no agents, or NULL.  Sent at once, then
+ * with every keepalive.
+ */
+void
+uplink_set_health(const char *reason)
+{
+	snprintf(U.health, sizeof(U.health), "%s", reason ? reason : "");
+	send_keepalive();
 }
 
 static void
