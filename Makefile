@@ -27,7 +27,7 @@ PKGS	 = libcjson openssl libsystemd sqlite3
 WARN	 = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 	   -Wpointer-arith -Wcast-qual -Wsign-compare -Wformat=2 -Werror
 CFLAGS	?= -O2 -g
-ALL_CFLAGS = $(CFLAGS) -std=c11 -D_GNU_SOURCE $(WARN) -Iclusterd/src \
+ALL_CFLAGS = $(CPPFLAGS) $(CFLAGS) -std=c11 -D_GNU_SOURCE $(WARN) -Iclusterd/src \
 	   $(shell pkg-config --cflags $(PKGS))
 DEPFLAGS = -MMD -MP
 LDLIBS	 = -lev $(shell pkg-config --libs $(PKGS)) -lz -lpthread -lm
@@ -175,7 +175,7 @@ fuzz: fuzz-build
 # configuration is never overwritten; `make uninstall` removes the rest.
 SBINDIR	 ?= $(PREFIX)/sbin
 BINDIR	 ?= $(PREFIX)/bin
-LIBEXECDIR ?= $(PREFIX)/lib/clusterd
+LIBEXECDIR ?= $(PREFIX)/libexec/clusterd
 DATADIR	 ?= $(PREFIX)/share
 MANDIR	 ?= $(DATADIR)/man
 DOCDIR	 ?= $(DATADIR)/doc/clusterd
@@ -239,6 +239,30 @@ uninstall:
 	    $(DESTDIR)$(SYSCONFDIR)/logrotate.d/clusterd
 	rm -rf $(DESTDIR)$(DOCDIR) $(DESTDIR)$(DATADIR)/clusterd
 	-rmdir $(DESTDIR)$(LIBEXECDIR) 2>/dev/null
+
+# The Debian package (debian/, debhelper 13), built from a copy of the
+# tree so dpkg-buildpackage's files stay under $(BUILD)/deb:
+# $(BUILD)/deb/clusterd_VERSION_ARCH.deb.  Needs dpkg-dev and debhelper
+# (scripts/deps.sh); lintian checks it when present.
+DEB_VERSION = $(shell dpkg-parsechangelog -S Version 2>/dev/null)
+DEB_ARCH = $(shell dpkg --print-architecture 2>/dev/null)
+DEB_SRC = $(BUILD)/deb/src/clusterd-$(DEB_VERSION)
+DEB_FILE = $(BUILD)/deb/clusterd_$(DEB_VERSION)_$(DEB_ARCH).deb
+deb:
+	@v=$$(sed -n 's/^#define CLUSTERD_VERSION[^"]*"\(.*\)"/\1/p' \
+	    clusterd/src/base/version.h); [ "$$v" = "$(DEB_VERSION)" ] || \
+	    { echo "deb: debian/changelog says $(DEB_VERSION), version.h $$v"; exit 1; }
+	rm -rf $(BUILD)/deb && mkdir -p $(DEB_SRC)
+	tar -c --exclude=./$(BUILD) --exclude=./.git --exclude=./run . | \
+	    tar -x -C $(DEB_SRC)
+	cd $(DEB_SRC) && dpkg-buildpackage -b -uc -us
+	mv $(BUILD)/deb/src/*.deb $(BUILD)/deb/src/*.changes \
+	    $(BUILD)/deb/src/*.buildinfo $(BUILD)/deb/
+	rm -rf $(BUILD)/deb/src
+	@if command -v lintian >/dev/null; then \
+	    lintian --fail-on error,warning $(BUILD)/deb/*.changes; \
+	    else echo "deb: lintian is not installed: not checked"; fi
+	@echo "deb: $(DEB_FILE)"
 
 BENCH_BINS = $(addprefix $(BUILD)/,bench_integ bench_secmsg enroll_load)
 $(BUILD)/bench_%: tests/bench/bench_%.c $(LIBS)
