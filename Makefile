@@ -253,14 +253,20 @@ deb:
 	    clusterd/src/base/version.h); [ "$$v" = "$(DEB_VERSION)" ] || \
 	    { echo "deb: debian/changelog says $(DEB_VERSION), version.h $$v"; exit 1; }
 	rm -rf $(BUILD)/deb && mkdir -p $(DEB_SRC)
-	tar -c --exclude=./$(BUILD) --exclude=./.git --exclude=./run . | \
-	    tar -x -C $(DEB_SRC)
-	cd $(DEB_SRC) && dpkg-buildpackage -b -uc -us
+	@# The tree's files (tracked or new, not ignored): no build output.
+	if git rev-parse --git-dir >/dev/null 2>&1; then \
+	    git ls-files -z -co --exclude-standard | tar -c --null -T -; \
+	else tar -c --exclude=./$(BUILD) --exclude=./run .; fi | tar -x -C $(DEB_SRC)
+	@# Not our make's variables (BUILD=...): the copy builds as released.
+	cd $(DEB_SRC) && env -u MAKEFLAGS -u MFLAGS -u MAKEOVERRIDES -u MAKELEVEL -u BUILD \
+	    -u PREFIX -u DESTDIR -u SBINDIR -u BINDIR -u LIBEXECDIR -u SYSCONFDIR \
+	    -u LOCALSTATEDIR -u UNITDIR \
+	    dpkg-buildpackage -b -uc -us
 	mv $(BUILD)/deb/src/*.deb $(BUILD)/deb/src/*.changes \
 	    $(BUILD)/deb/src/*.buildinfo $(BUILD)/deb/
 	rm -rf $(BUILD)/deb/src
 	@if command -v lintian >/dev/null; then \
-	    lintian --fail-on error,warning $(BUILD)/deb/*.changes; \
+	    lintian --fail-on error,warning,info $(BUILD)/deb/*.changes; \
 	    else echo "deb: lintian is not installed: not checked"; fi
 	@echo "deb: $(DEB_FILE)"
 

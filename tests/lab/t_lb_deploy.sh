@@ -23,11 +23,17 @@ NET=198.18.77
 VIP=$NET.100
 HOLDER=
 DPIDS=()
+# Everything this test starts runs in its network namespace: stop what it
+# recorded, then whatever else is left there (HAProxy's and keepalived's
+# children), then the namespace.
 stop_all() {
-	local p
+	local p left
 	for p in "${DPIDS[@]}"; do kill "$p" 2>/dev/null; done
 	sleep 0.5
-	for p in "${DPIDS[@]}"; do kill -9 "$p" 2>/dev/null; done
+	left=$(ip netns pids "$NS" 2>/dev/null)
+	[ -n "$left" ] && kill $left 2>/dev/null && sleep 0.5
+	left=$(ip netns pids "$NS" 2>/dev/null)
+	[ -n "$left" ] && kill -9 $left 2>/dev/null
 	[ -n "$HOLDER" ] && kill "$HOLDER" 2>/dev/null
 	ip netns del "$NS" 2>/dev/null
 }
