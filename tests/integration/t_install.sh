@@ -60,6 +60,27 @@ else
 	echo "note: systemd-analyze missing: units not verified"
 fi
 
+# Each unit refuses the other role's configuration (its ExecStartPre=/bin/sh
+# line, run as systemd would: unquoted by shlex).
+pre() {	# pre UNIT: run its role check on $P/etc/clusterd/clusterd.conf
+	python3 - "$U/$1.service" <<'PY'
+import shlex, subprocess, sys
+for line in open(sys.argv[1]):
+    if line.startswith("ExecStartPre=/bin/sh"):
+        sys.exit(subprocess.run(shlex.split(line[len("ExecStartPre="):]),
+                                stderr=subprocess.DEVNULL).returncode)
+sys.exit(9)
+PY
+}
+C=$P/etc/clusterd/clusterd.conf
+sed -i "s|^key_file .*|key $KEY|" "$C"
+pre clusterd || fail "clusterd.service refuses a master"
+pre clusterd-balancer && fail "clusterd-balancer.service accepts a master"
+sed -e "s|^key_file .*|key $KEY|" "$TOP/configs/balancer.conf" > "$C"
+pre clusterd-balancer || fail "clusterd-balancer.service refuses a balancer"
+pre clusterd && fail "clusterd.service accepts a balancer"
+pass "each unit runs only its role (node_type checked before start)"
+
 # The key helper: a master without a key gets one (0600), nothing else does.
 G=$P/usr/local/libexec/clusterd/clusterd-genkey
 sed "s|^key_file .*|key_file $T/m.key|" "$TOP/configs/master.conf" > "$T/m.conf"
