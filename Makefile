@@ -227,6 +227,14 @@ install: all $(DIST_FILES)
 	install -m 0644 lb/cluster.example.json $(DESTDIR)$(LBDIR)/
 	install -m 0644 lb/templates/*.in $(DESTDIR)$(LBDIR)/templates/
 	install -m 0644 lb/deploy/* $(DESTDIR)$(LBDIR)/deploy/
+	@# Installed for real (as root, no DESTDIR): the units' user and its
+	@# folders, as the package's postinst makes them.
+	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" -eq 0 ]; then \
+	    getent passwd clusterd >/dev/null || \
+	        adduser --quiet --system --group --no-create-home \
+	        --home $(LOCALSTATEDIR)/lib/clusterd clusterd; \
+	    chown root:clusterd $(SYSCONFDIR)/clusterd; \
+	    chown clusterd:clusterd $(LOCALSTATEDIR)/lib/clusterd; fi
 
 # Leaves /etc/clusterd and the home (configuration, key, registry, logs).
 uninstall:
@@ -249,6 +257,8 @@ DEB_ARCH = $(shell dpkg --print-architecture 2>/dev/null)
 DEB_SRC = $(BUILD)/deb/src/clusterd-$(DEB_VERSION)
 DEB_FILE = $(BUILD)/deb/clusterd_$(DEB_VERSION)_$(DEB_ARCH).deb
 deb:
+	@command -v dpkg-buildpackage >/dev/null && command -v dh >/dev/null || \
+	    { echo "deb: needs dpkg-dev and debhelper (scripts/deps.sh)"; exit 1; }
 	@v=$$(sed -n 's/^#define CLUSTERD_VERSION[^"]*"\(.*\)"/\1/p' \
 	    clusterd/src/base/version.h); [ "$$v" = "$(DEB_VERSION)" ] || \
 	    { echo "deb: debian/changelog says $(DEB_VERSION), version.h $$v"; exit 1; }
