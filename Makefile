@@ -228,8 +228,8 @@ install: all $(DIST_FILES)
 	install -m 0644 lb/templates/*.in $(DESTDIR)$(LBDIR)/templates/
 	install -m 0644 lb/deploy/* $(DESTDIR)$(LBDIR)/deploy/
 	@# Installed for real (as root, no DESTDIR): the units' user and its
-	@# folders, as the package's postinst makes them.
-	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" -eq 0 ]; then \
+	@# folders, as the package's postinst makes them (MAKE_USER=no: not).
+	@if [ -z "$(DESTDIR)" ] && [ "$(MAKE_USER)" != no ] && [ "$$(id -u)" -eq 0 ]; then \
 	    getent passwd clusterd >/dev/null || \
 	        adduser --quiet --system --group --no-create-home \
 	        --home $(LOCALSTATEDIR)/lib/clusterd clusterd; \

@@ -5,6 +5,7 @@
 . "$(dirname "$0")/lib.sh"
 
 D=$T/root
+HAD_USER=$(getent passwd clusterd)
 inst() { make -s -C "$TOP" BUILD="$BIN" "$@" > "$T/make.out" 2>&1 || fail "make $*: $(tail -n 5 "$T/make.out")"; }
 inst install DESTDIR="$D" PREFIX=/usr
 for f in usr/sbin/clusterd usr/bin/cluster_control usr/libexec/clusterd/agentsim \
@@ -46,8 +47,10 @@ pass "a second install keeps clusterd.conf; uninstall leaves only it (and the ho
 # Another prefix: the units name its programs; systemd checks them (every
 # path exists in this tree).
 P=$T/prefix
-inst install PREFIX="$P/usr/local" SYSCONFDIR="$P/etc" LOCALSTATEDIR="$P/var"
+# (MAKE_USER=no: this machine gets no user clusterd.)
+inst install PREFIX="$P/usr/local" SYSCONFDIR="$P/etc" LOCALSTATEDIR="$P/var" MAKE_USER=no
 U=$P/usr/local/lib/systemd/system
+[ -z "$HAD_USER" ] && getent passwd clusterd >/dev/null && fail "make install made a user on this machine"
 grep -q "^ExecStart=$P/usr/local/sbin/clusterd -f -c $P/etc/clusterd/clusterd.conf$" \
 	"$U/clusterd.service" || fail "units for another PREFIX: $(grep ExecStart= "$U/clusterd.service")"
 grep -q "^ReadWritePaths=$P/var/lib/clusterd" "$U/clusterd.service" || fail "ReadWritePaths"
