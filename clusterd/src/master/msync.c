@@ -560,9 +560,9 @@ msync_peer_health(const struct msync_peer *p, cJSON *o)
 	cJSON_AddBoolToObject(o, "in_sync", p->have_digest &&
 	    memcmp(p->digest, MS.idx->digest, 16) == 0);
 	cJSON_AddItemToObject(c, "date", node_time_json(p->check_at));
-	cJSON_AddNumberToObject(c, "duration", p->check_took);
+	cJSON_AddNumberToObject(c, "duration", node_seconds(p->check_took));
 	cJSON_AddItemToObject(s, "date", node_time_json(p->sync_at));
-	cJSON_AddNumberToObject(s, "duration", p->sync_took);
+	cJSON_AddNumberToObject(s, "duration", node_seconds(p->sync_took));
 	cJSON_AddNumberToObject(s, "created", (double)p->created);
 	cJSON_AddNumberToObject(s, "updated", (double)p->updated);
 	cJSON_AddNumberToObject(s, "deleted", (double)p->deleted);
@@ -580,5 +580,6 @@ msync_health(cJSON *o)
 	cJSON_AddItemToObject(li, "digest", digest_json(MS.idx->digest));
 	cJSON_AddNumberToObject(li, "files", (double)MS.idx->nfiles);
 	cJSON_AddItemToObject(li, "date", node_time_json(MS.scan_at));
-	cJSON_AddNumberToObject(li, "duration", MS.idx->duration);
+	cJSON_AddNumberToObject(li, "duration",
+	    node_seconds(MS.idx->duration));
 }

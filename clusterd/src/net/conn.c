@@ -112,8 +112,8 @@ conn_update(struct conn *c, int want_read, int want_write)
 		want_read = 0;
 		want_write = 1;
 	} else if (c->state == CONN_OPEN || c->state == CONN_CLOSING) {
-		want_read = want_read || (!c->out_full &&
-		    buf_used(&c->in) < c->in_limit);
+		want_read = !c->eof && (want_read || (!c->out_full &&
+		    buf_used(&c->in) < c->in_limit));
 		want_write = want_write || buf_used(&c->out) > 0;
 	}
 	if (want_read && !ev_is_active(&c->rio))
@@ -386,7 +386,7 @@ do_read(struct conn *c)
 
 again:
 	got = 0;
-	while (c->state == CONN_OPEN && !c->out_full &&
+	while (c->state == CONN_OPEN && !c->out_full && !c->eof &&
 	    buf_used(&c->in) < c->in_limit && got < READ_BATCH) {
 		if (buf_reserve(&c->in, c->read_chunk) == -1) {
 			conn_close(c, "out of memory");
@@ -411,6 +411,12 @@ again:
 			n = read(c->fd, buf_tail(&c->in), c->read_chunk);
 			if (n == -1 && (errno == EAGAIN || errno == EINTR))
 				break;
+			if (n == 0 && c->half_close) {
+				c->eof = 1;
+				if (c->ops->on_data != NULL)
+					c->ops->on_data(c);
+				return c->state == CONN_CLOSED ? -1 : 0;
+			}
 			if (n <= 0) {
 				e = n == 0 ? SSL_ERROR_ZERO_RETURN :
 				    SSL_ERROR_SYSCALL;
