@@ -989,7 +989,7 @@ node_json(const char *name, const char *type, const char *version,
  * health, each node's synchronization state too.
  */
 static cJSON *
-nodes_json(int health)
+nodes_json(int health, const cJSON *only)
 {
 	const struct config	*c = &M.node->cfg;
 	struct peer		*p;
@@ -1011,7 +1011,10 @@ nodes_json(int health)
 		msync_health(o);
 		mreg_health(o);
 	}
-	cJSON_AddItemToArray(arr, o);
+	if (control_match(only, c->node_name))
+		cJSON_AddItemToArray(arr, o);
+	else
+		cJSON_Delete(o);
 	/* Every worker's agent counts, in one pass over the agents. */
 	TAILQ_FOREACH(p, &M.peers, entry)
 		n++;
@@ -1026,7 +1029,7 @@ nodes_json(int health)
 	}
 	i = 0;
 	TAILQ_FOREACH(p, &M.peers, entry) {
-		if (p->state != PEER_READY) {
+		if (p->state != PEER_READY || !control_match(only, p->name)) {
 			i++;
 			continue;
 		}
@@ -1048,6 +1051,57 @@ nodes_json(int health)
 	return data;
 }
 
+/* Whether name is the master or a worker or balancer it admitted. */
+static int
+is_node(const char *name)
+{
+	struct peer	*p;
+
+	if (strcmp(name, M.node->cfg.node_name) == 0)
+		return 1;
+	TAILQ_FOREACH(p, &M.peers, entry)
+		if (p->state == PEER_READY && strcmp(p->name, name) == 0)
+			return 1;
+	return 0;
+}
+
+/* The first name of a node filter that is not a node of the cluster. */
+static const char *
+unknown_node(const cJSON *only)
+{
+	const cJSON	*v;
+
+	if (only == NULL)
+		return NULL;
+	if (cJSON_IsString(only))
+		return is_node(only->valuestring) ? NULL : only->valuestring;
+	if (!cJSON_IsArray(only))
+		return "(not a name)";
+	cJSON_ArrayForEach(v, only) {
+		if (!cJSON_IsString(v))
+			return "(not a name)";
+		if (!is_node(v->valuestring))
+			return v->valuestring;
+	}
+	return NULL;
+}
+
+/*
+ * This node's own view ("status", as workers answer it): its name and
+ * role, and its agents' port when it serves one.
+ */
+static cJSON *
+status_json(void)
+{
+	cJSON	*d = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(d, "node_name", M.node->cfg.node_name);
+	cJSON_AddStringToObject(d, "node_type", "master");
+	if (M.node->cfg.gateway == 1)
+		gateway_status(d);
+	return d;
+}
+
 /*
  * Answer a control command, local or forwarded by a worker; the answer
  * goes to reply (maybe later, once a registry change is durable).
@@ -1055,7 +1109,8 @@ nodes_json(int health)
 static void
 master_command(const cJSON *req, void (*reply)(void *, cJSON *), void *arg)
 {
-	const cJSON	*cmd;
+	const cJSON	*cmd, *only;
+	const char	*missing;
 	cJSON		*resp;
 
 	cmd = cJSON_GetObjectItemCaseSensitive(req, "command");
@@ -1063,10 +1118,17 @@ master_command(const cJSON *req, void (*reply)(void *, cJSON *), void *arg)
 		reply(arg, control_error("request without a command"));
 		return;
 	}
-	if (strcmp(cmd->valuestring, "nodes") == 0)
-		reply(arg, control_ok(nodes_json(0)));
-	else if (strcmp(cmd->valuestring, "health") == 0)
-		reply(arg, control_ok(nodes_json(1)));
+	if (strcmp(cmd->valuestring, "nodes") == 0 ||
+	    strcmp(cmd->valuestring, "health") == 0) {
+		only = cJSON_GetObjectItemCaseSensitive(req, "node");
+		if ((missing = unknown_node(only)) != NULL)
+			reply(arg, control_error("no node \"%s\" in the cluster",
+			    missing));
+		else
+			reply(arg, control_ok(nodes_json(strcmp(cmd->valuestring,
+			    "health") == 0, only)));
+	} else if (strcmp(cmd->valuestring, "status") == 0)
+		reply(arg, control_ok(status_json()));
 	else if (strcmp(cmd->valuestring, "stats") == 0)
 		reply(arg, control_stats());
 	else if (pools_command(req, &resp))

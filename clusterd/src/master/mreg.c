@@ -616,6 +616,7 @@ agent_json(const struct agent *a)
 	return o;
 }
 
+/* "agents": the registry, filtered by status and node (one or several). */
 static cJSON *
 list_agents(const cJSON *req)
 {
@@ -629,11 +630,8 @@ list_agents(const cJSON *req)
 		return control_error("out of memory");
 	arr = cJSON_CreateArray();
 	for (i = 0; i < n; i++) {
-		if (cJSON_IsString(st) && strcmp(st->valuestring,
-		    v[i]->status) != 0)
-			continue;
-		if (cJSON_IsString(nd) && strcmp(nd->valuestring,
-		    v[i]->node_name) != 0)
+		if (!control_match(st, v[i]->status) ||
+		    !control_match(nd, v[i]->node_name))
 			continue;
 		cJSON_AddItemToArray(arr, agent_json(v[i]));
 	}
