@@ -57,6 +57,8 @@ usage(FILE *out)
 	    "                      pools (P: agents or enrollment; default both)\n"
 	    "  --pool-forget --node N\n"
 	    "                      drop a node that is gone from the pools\n"
+	    "  --backup FILE       on the master: a consistent copy of the agent\n"
+	    "                      registry into FILE (new, written by clusterd)\n"
 	    "local commands (answered by this node, not forwarded):\n"
 	    "  --lb-state S        this worker's answer to HAProxy's agent-check:\n"
 	    "                      ready, drain or maint\n"
@@ -264,7 +266,8 @@ enum {
 	OPT_POOL,
 	OPT_POOL_FORGET,
 	OPT_STATS,
-	OPT_GATEWAY
+	OPT_GATEWAY,
+	OPT_BACKUP
 };
 
 struct column {
@@ -485,6 +488,8 @@ print_answer(const char *command, const cJSON *req, const cJSON *data)
 		printf("%s is set to %s in %s.\n", str(req, "node"),
 		    str(req, "state"), cJSON_GetObjectItemCaseSensitive(req,
 		    "pool") != NULL ? str(req, "pool") : "both pools");
+	else if (strcmp(command, "backup") == 0)
+		printf("Registry backed up to %s.\n", str(data, "file"));
 	else if (strcmp(command, "pool_forget") == 0)
 		printf("%s is forgotten by the pools.\n", str(req, "node"));
 	else if (strcmp(command, "lb_state") == 0)
@@ -546,6 +551,7 @@ static const struct command commands[] = {
 	    F_NODE, 1 },
 	{ OPT_STATS, "--stats", "stats", NULL, 0, 0, 0 },
 	{ OPT_GATEWAY, "--gateway", "status", NULL, 0, 0, 0 },
+	{ OPT_BACKUP, "--backup", "backup", "file", 0, 0, 0 },
 };
 
 /* What the command line asked for. */
@@ -768,6 +774,7 @@ main(int argc, char *argv[])
 		{ "pool", required_argument, NULL, OPT_POOL },
 		{ "stats", no_argument, NULL, OPT_STATS },
 		{ "gateway", no_argument, NULL, OPT_GATEWAY },
+		{ "backup", required_argument, NULL, OPT_BACKUP },
 		{ "json", no_argument, NULL, 'j' },
 		{ "home", required_argument, NULL, 'H' },
 		{ "socket", required_argument, NULL, 's' },
@@ -778,6 +785,7 @@ main(int argc, char *argv[])
 	struct request	 r;
 	const char	*home, *sock = NULL, *st;
 	char		 sockbuf[PATH_MAX], optbuf[64], **av = NULL;
+	char		 cwd[PATH_MAX], file[PATH_MAX];
 	cJSON		*req = NULL;
 	size_t		 i;
 	int		 ch, json = 0, rv = EXIT_USAGE, ac;
@@ -862,6 +870,17 @@ main(int argc, char *argv[])
 	if (r.cmd == NULL) {
 		rv = usage_error("no command given");
 		goto done;
+	}
+	/* The daemon writes the backup: it needs the whole path. */
+	if (r.cmd->opt == OPT_BACKUP && r.cmdarg[0] != '/') {
+		if (getcwd(cwd, sizeof(cwd)) == NULL ||
+		    snprintf(file, sizeof(file), "%s/%s", cwd, r.cmdarg) >=
+		    (int)sizeof(file)) {
+			rv = usage_error("cannot make %s an absolute path",
+			    r.cmdarg);
+			goto done;
+		}
+		r.cmdarg = file;
 	}
 	if ((rv = check_request(&r, &req)) != EXIT_OK)
 		goto done;

@@ -785,9 +785,7 @@ peer_request(struct link *l, const struct frame_hdr *h, const cJSON *body,
 		pools_report(p->name, body);
 		break;
 	case FRAME_AGENTS_CHECK:
-		key = cJSON_GetObjectItemCaseSensitive(body, "digest");
-		resp = mreg_check(cJSON_IsString(key) ? key->valuestring :
-		    NULL);
+		resp = mreg_check(p->name, body);
 		if (resp == NULL) {
 			resp = cJSON_CreateObject();
 			cJSON_AddBoolToObject(resp, "in_sync", 1);
@@ -1127,7 +1125,10 @@ master_command(const cJSON *req, void (*reply)(void *, cJSON *), void *arg)
 		else
 			reply(arg, control_ok(nodes_json(strcmp(cmd->valuestring,
 			    "health") == 0, only)));
-	} else if (strcmp(cmd->valuestring, "status") == 0)
+	} else if (strcmp(cmd->valuestring, "backup") == 0)
+		reply(arg, control_error("a backup is made on the master, "
+		    "where its file is written: run it there"));
+	else if (strcmp(cmd->valuestring, "status") == 0)
 		reply(arg, control_ok(status_json()));
 	else if (strcmp(cmd->valuestring, "stats") == 0)
 		reply(arg, control_stats());
@@ -1147,6 +1148,11 @@ reply_control(void *arg, cJSON *resp)
 void
 master_control(struct control_client *cl, const cJSON *req, void *arg)
 {
+	const cJSON	*cmd = cJSON_GetObjectItemCaseSensitive(req, "command");
+
 	(void)arg;
-	master_command(req, reply_control, cl);
+	if (strcmp(cmd->valuestring, "backup") == 0)
+		mreg_backup(req, reply_control, cl);	/* local only */
+	else
+		master_command(req, reply_control, cl);
 }
