@@ -239,6 +239,14 @@ conn_close(struct conn *c, const char *reason)
 {
 	if (c->state == CONN_CLOSED)
 		return;
+	/* A close we chose ends TLS in order (close_notify, best effort):
+	 * the peer can tell a stop from a lost connection. */
+	if (c->ssl != NULL && !c->failed && (c->state == CONN_OPEN ||
+	    c->state == CONN_CLOSING)) {
+		ERR_clear_error();
+		(void)SSL_shutdown(c->ssl);
+		ERR_clear_error();
+	}
 	c->state = CONN_CLOSED;
 	snprintf(c->reason, sizeof(c->reason), "%s", reason);
 	ev_io_stop(c->loop, &c->rio);
@@ -311,10 +319,14 @@ io_failure(struct conn *c, const char *what, int sslerr)
 	else if (sslerr == SSL_ERROR_SSL)
 		snprintf(reason, sizeof(reason), "%s: %s", what,
 		    tls_error_string());
+	else if (sslerr == SSL_ERROR_ZERO_RETURN && c->ssl != NULL)
+		snprintf(reason, sizeof(reason), "%s: connection closed by "
+		    "peer (orderly)", what);
 	else
 		snprintf(reason, sizeof(reason), "%s: connection closed by "
 		    "peer", what);
 	ERR_clear_error();
+	c->failed = 1;
 	conn_close(c, reason);
 }
 

@@ -63,6 +63,7 @@ struct conn {
 	int			 out_full;	/* out over CONN_OUT_HIGH */
 	int			 half_close;	/* owner: peer's EOF ends input only */
 	int			 eof;		/* the peer half-closed (half_close) */
+	int			 failed;	/* closed by an I/O failure */
 	const struct conn_ops	*ops;
 	void			*arg;
 	char			 peer[64];	/* "address" for logs */
