@@ -585,10 +585,12 @@ static int
 set_log_level(struct parse_ctx *p, struct config *c, const char *v,
     void *field)
 {
+	char	err[160];
+
 	(void)field;
-	if (log_level_parse(v, &c->log_level) == -1) {
-		perr(p, "log_level must be debug, info, warning or error, "
-		    "not \"%s\"", v);
+	if (log_levels_parse(v, &c->log_level, c->log_tasks,
+	    sizeof(c->log_tasks), err, sizeof(err)) == -1) {
+		perr(p, "log_level %s", err);
 		return -1;
 	}
 	return 0;
@@ -969,7 +971,8 @@ config_print(const struct config *c, FILE *out)
 		    strchr(c->metrics_address, ':') ? "[" : "",
 		    c->metrics_address, strchr(c->metrics_address, ':') ?
 		    "]" : "", c->metrics_port);
-	fprintf(out, "log_level %s\n", log_level_name(c->log_level));
+	fprintf(out, "log_level %s%s%s\n", log_level_name(c->log_level),
+	    c->log_tasks[0] != '\0' ? "," : "", c->log_tasks);
 }
 
 /* Build home/rel into out; -1 if it does not fit. */

@@ -101,6 +101,7 @@ struct config {
 	char		 metrics_address[64];	/* numeric */
 	uint16_t	 metrics_port;		/* 0: off */
 	enum log_level	 log_level;
+	char		 log_tasks[LOG_SPEC_MAX];	/* "sync=debug,..." */
 };
 
 void		 config_defaults(struct config *);

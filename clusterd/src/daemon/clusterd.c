@@ -209,7 +209,9 @@ on_hup(struct ev_loop *loop, ev_signal *w, int revents)
 	N.cfg.worker_writes = nc.worker_writes;
 	N.cfg.pool_drain_timeout = nc.pool_drain_timeout;
 	N.cfg.log_level = debug_flag ? LOG_LVL_DEBUG : nc.log_level;
+	memcpy(N.cfg.log_tasks, nc.log_tasks, sizeof(N.cfg.log_tasks));
 	log_set_level(N.cfg.log_level);
+	log_set_task_levels(debug_flag ? NULL : N.cfg.log_tasks);
 	if (N.cfg.node_type == NODE_MASTER)
 		master_reconfigure();
 	else
@@ -407,6 +409,7 @@ main(int argc, char *argv[])
 	    sizeof(sockpath)) == -1 ||
 	    config_path(&N.cfg, PIDFILE_REL, pidpath, sizeof(pidpath)) == -1)
 		return 1;
+	log_set_task_levels(debug_flag ? NULL : N.cfg.log_tasks);
 	if (log_init(logpath, foreground, N.cfg.log_level) == -1) {
 		fprintf(stderr, "clusterd: cannot open %s: %s\n", logpath,
 		    strerror(errno));
