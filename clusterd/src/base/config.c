@@ -21,7 +21,7 @@ struct parse_ctx {
 	FILE		*errs;
 	int		 key_line;	/* where key or key_file was set */
 	const char	*key_opt;	/* which of the two */
-	int		 next_line;	/* where key_next or key_next_file was */
+	int		 next_line;	/* where key_next(_file) was set */
 	const char	*next_opt;
 	int		 key_tried;	/* a key line with an error reported */
 };
@@ -444,9 +444,9 @@ set_key(struct parse_ctx *p, struct config *c, const char *v, void *field)
 }
 
 /*
- * key_file PATH (or key_next_file PATH): the key is the first line of PATH,
- * a regular file that only its owner may access.  Reading it is the parser's only access to a
- * file other than the one it parses.
+ * key_file PATH (or key_next_file PATH): the key is the first line of
+ * PATH, a regular file that only its owner may access.  Reading these is
+ * the parser's only access to a file other than the one it parses.
  */
 static int
 set_key_file(struct parse_ctx *p, struct config *c, const char *v,

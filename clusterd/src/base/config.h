@@ -37,7 +37,7 @@ struct config {
 	enum node_type	 node_type;
 	char		 key[CONFIG_KEY_LEN + 1];
 	char		 key_file[PATH_MAX];	/* "" = key given inline */
-	char		 key_next[CONFIG_KEY_LEN + 1];	/* master: also accepted */
+	char		 key_next[CONFIG_KEY_LEN + 1];	/* master: also */
 	char		 key_next_file[PATH_MAX];
 	char		 master_address[256];
 	uint16_t	 master_port;

@@ -181,8 +181,8 @@ log_levels_parse(const char *spec, enum log_level *dflt, char *tasklist,
 			return -1;
 		}
 		if (log_level_parse(eq + 1, &l) == -1) {
-			snprintf(err, errlen, "gives task %s \"%s\", not debug, "
-			    "info, warning or error", item, eq + 1);
+			snprintf(err, errlen, "gives task %s \"%s\", not "
+			    "debug, info, warning or error", item, eq + 1);
 			return -1;
 		}
 		if (++n > LOG_TASKS_MAX) {

@@ -40,7 +40,8 @@ usage(FILE *out)
 	    "commands (on any node; workers forward them to the master):\n"
 	    "  -l, --list, --list-nodes   list the cluster's nodes\n"
 	    "                      (filter: -fn NODE...)\n"
-	    "  -i, --health        show each node's health (filter: -fn NODE...)\n"
+	    "  -i, --health        show each node's health\n"
+	    "                      (filter: -fn NODE...)\n"
 	    "  -a, --agents, --list-agents\n"
 	    "                      list agents (filters: -fs STATUS...,\n"
 	    "                      -fn NODE...; an agent matches one of each)\n"
@@ -57,18 +58,20 @@ usage(FILE *out)
 	    "                      pools (P: agents or enrollment; default both)\n"
 	    "  --pool-forget --node N\n"
 	    "                      drop a node that is gone from the pools\n"
-	    "  --backup FILE       on the master: a consistent copy of the agent\n"
-	    "                      registry into FILE (new, written by clusterd)\n"
+	    "  --backup FILE       on the master: a consistent copy of the\n"
+	    "                      agent registry into FILE (a new file,\n"
+	    "                      written by clusterd)\n"
 	    "local commands (answered by this node, not forwarded):\n"
-	    "  --lb-state S        this worker's answer to HAProxy's agent-check:\n"
-	    "                      ready, drain or maint\n"
+	    "  --lb-state S        this worker's answer to HAProxy's\n"
+	    "                      agent-check: ready, drain or maint\n"
 	    "  --gateway           this node's agents' port counters\n"
 	    "  --stats             this node's counters, the text its metrics\n"
 	    "                      endpoint serves\n"
 	    "filters:\n"
 	    "  -fn, --filter-node NODE...  --node NODE (repeatable)\n"
-	    "  -fs, --filter-agent-status STATUS...  --status STATUS (repeatable):\n"
-	    "                      active, pending, never_connected, disconnected\n"
+	    "  -fs, --filter-agent-status STATUS...  --status STATUS\n"
+	    "                      (repeatable): active, pending,\n"
+	    "                      never_connected, disconnected\n"
 	    "options:\n"
 	    "  -j, --json          print the daemon's JSON answer\n"
 	    "  -H, --home DIR      node home (default $CLUSTERD_HOME or %s)\n"
@@ -235,7 +238,7 @@ print_health(const cJSON *data)
 		printf("        Last keep alive: %s\n",
 		    str(n, "last_keepalive"));
 		if (strcmp(str(n, "type"), "worker") != 0)
-			continue;	/* a balancer holds no agents nor files */
+			continue;	/* a balancer: no agents, no files */
 		c = cJSON_GetObjectItemCaseSensitive(n, "agent_counts");
 		if (c != NULL)
 			printf("        Agents: %.0f active of %.0f\n",

@@ -591,17 +591,26 @@ rebalance_cb(struct ev_loop *loop, ev_timer *t, int revents)
 		v[n] = p;
 		names[n++] = p->name;
 	}
-	if (n < 2)
+	if (n < 2) {
+		log_debug("Rebalance", "%zu worker(s) in service: nothing to "
+		    "even out.", n);
 		return;
+	}
 	mreg_node_counts(names, n, NULL, counts);
 	for (i = 0; i < n; i++) {
 		total += counts[i];
 		max = counts[i] > max ? counts[i] : max;
 		min = counts[i] < min ? counts[i] : min;
+		plog_debug(v[i]->ctx, "Rebalance", "%u active agent(s).",
+		    counts[i]);
 	}
 	avg = (total + (unsigned)n - 1) / (unsigned)n;
-	if (total == 0 || (max - min) * 100 <= c->rebalance_tolerance * avg)
+	if (total == 0 || (max - min) * 100 <= c->rebalance_tolerance * avg) {
+		log_debug("Rebalance", "Spread %u (%u to %u, average %u) within "
+		    "the tolerance of %u%%: no move this round.", max - min,
+		    min, max, avg, c->rebalance_tolerance);
 		return;
+	}
 	log_info("Rebalance", "Agents per worker differ by %u (average %u, "
 	    "tolerance %u%%): moving the excess.", max - min, avg,
 	    c->rebalance_tolerance);
@@ -610,8 +619,12 @@ rebalance_cb(struct ev_loop *loop, ev_timer *t, int revents)
 		if (counts[i] <= avg)
 			continue;
 		excess = counts[i] - avg;
-		if (excess > c->rebalance_chunk)
+		if (excess > c->rebalance_chunk) {
+			plog_debug(v[i]->ctx, "Rebalance", "%u over the "
+			    "average: %u this round (rebalance_chunk).",
+			    excess, c->rebalance_chunk);
 			excess = c->rebalance_chunk;
+		}
 		plog_info(v[i]->ctx, "Rebalance", "Asking it to move %u of its "
 		    "%u agents.", excess, counts[i]);
 		j = cJSON_CreateObject();

@@ -495,11 +495,23 @@ mreg_enroll(const struct enroll_req *req, const char *src_ip,
 	snprintf(ip, sizeof(ip), "%s", req->ip[0] == '\0' ?
 	    (c->use_source_ip ? src_ip : "any") : strcmp(req->ip, "src") ==
 	    0 ? src_ip : req->ip);
+	log_debug(TASK, "Enrollment of '%s' from %s: address %s%s, groups "
+	    "'%s', version '%s', %s.", req->name, src_ip, ip, req->ip[0] ==
+	    '\0' ? (c->use_source_ip ? " (use_source_ip)" : " (none asked)") :
+	    "", req->groups, req->version, req->key_hash[0] != '\0' ?
+	    "with the hash of a key it holds" : "holding no key");
 	if ((old_name = agents_by_name(&MR.t, req->name)) != NULL &&
 	    lost_answer_retry(old_name, req, ip, src_ip, now)) {
+		log_debug(TASK, "'%s' (id %s) enrolled %lds ago from %s and "
+		    "never connected: a lost answer's retry.", req->name,
+		    old_name->id, (long)(now - old_name->date_add), src_ip);
 		resend_key(old_name, cb, arg);
 		return;
 	}
+	if (old_name != NULL)
+		log_debug(TASK, "Name '%s' is agent %s (%s, added %lds ago): "
+		    "the replacement rules decide.", req->name, old_name->id,
+		    old_name->status, (long)(now - old_name->date_add));
 	old_name = NULL;
 	force_from_config(&force);
 	if (strcmp(ip, "any") != 0 && (old_ip = agents_by_ip(&MR.t, ip)) !=
@@ -538,6 +550,8 @@ mreg_enroll(const struct enroll_req *req, const char *src_ip,
 		    old_name->name, old_name->id);
 		drop_agent(old_name, p->removed);
 	}
+	log_debug(TASK, "Accepting '%s': id %03ld, stored before the answer.",
+	    req->name, MR.t.next_id);
 	agents_format_id(MR.t.next_id++, a->id);
 	random_key(a->key);
 	a->date_add = now;

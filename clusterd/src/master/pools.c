@@ -209,6 +209,34 @@ changed(void)
 		ev_timer_start(P.node->loop, &P.push);
 }
 
+static const char *
+json_str(const cJSON *o, const char *key)
+{
+	const cJSON	*v = cJSON_GetObjectItemCaseSensitive(o, key);
+
+	return cJSON_IsString(v) ? v->valuestring : "?";
+}
+
+/* At debug, what the balancers are told: each pool's "name state" list. */
+static void
+log_snapshot(const cJSON *j)
+{
+	const cJSON	*o;
+	char		 line[512];
+	int		 p;
+
+	for (p = 0; p < POOL_N; p++) {
+		line[0] = '\0';
+		cJSON_ArrayForEach(o, cJSON_GetObjectItemCaseSensitive(j,
+		    pool_names[p]))
+			snprintf(line + strlen(line), sizeof(line) -
+			    strlen(line), "%s%s %s", line[0] ? ", " : "",
+			    json_str(o, "name"), json_str(o, "state"));
+		log_debug(TASK, "To the balancers, the %s pool: %s.",
+		    pool_names[p], line[0] ? line : "empty");
+	}
+}
+
 static void
 push_cb(struct ev_loop *loop, ev_timer *t, int revents)
 {
@@ -218,6 +246,7 @@ push_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	(void)t;
 	(void)revents;
 	j = pools_snapshot();
+	log_snapshot(j);
 	P.send(j);
 	cJSON_Delete(j);
 }

@@ -61,8 +61,8 @@ struct conn {
 	enum conn_state		 state;
 	int			 congested;	/* out over out_high */
 	int			 out_full;	/* out over CONN_OUT_HIGH */
-	int			 half_close;	/* owner: peer's EOF ends input only */
-	int			 eof;		/* the peer half-closed (half_close) */
+	int			 half_close;	/* peer's EOF ends input only */
+	int			 eof;		/* the peer half-closed */
 	int			 failed;	/* closed by an I/O failure */
 	const struct conn_ops	*ops;
 	void			*arg;
