@@ -869,39 +869,10 @@ print_quoted(FILE *out, const char *key, const char *v)
 	fputs("\"\n", out);
 }
 
-/* Print the effective configuration, every option, in the file's syntax. */
-void
-config_print(const struct config *c, FILE *out)
+/* The options of the nodes that serve agents and files (not a balancer). */
+static void
+print_serving(const struct config *c, FILE *out)
 {
-	fprintf(out, "cluster_name %s\n", c->cluster_name);
-	fprintf(out, "node_name %s\n", c->node_name);
-	fprintf(out, "node_type %s\n", config_node_type_name(c->node_type));
-	fprintf(out, "key \"(%zu characters)\"\n", strlen(c->key));
-	if (c->key_file[0] != '\0')
-		print_quoted(out, "key_file", c->key_file);
-	if (c->key_next[0] != '\0')
-		fprintf(out, "key_next \"(%zu characters)\"\n",
-		    strlen(c->key_next));
-	if (c->key_next_file[0] != '\0')
-		print_quoted(out, "key_next_file", c->key_next_file);
-	if (c->master_address[0] != '\0')
-		fprintf(out, "master_address %s\n", c->master_address);
-	fprintf(out, "master_port %u\n", c->master_port);
-	fprintf(out, "bind_address %s\n", c->bind_address);
-	fprintf(out, "port %u\n", c->port);
-	print_quoted(out, "home", c->home);
-	fprintf(out, "keepalive_interval %.15gs\n", c->keepalive_interval);
-	fprintf(out, "keepalive_timeout %.15gs\n", c->keepalive_timeout);
-	fprintf(out, "request_timeout %.15gs\n", c->request_timeout);
-	fprintf(out, "preauth_timeout %.15gs\n", c->preauth_timeout);
-	fprintf(out, "preauth_per_source %u\n", c->preauth_per_source);
-	if (c->nproxy_from > 0) {
-		fputs("proxy_from ", out);
-		cidr_print_list(c->proxy_from, c->nproxy_from, out);
-		fputc('\n', out);
-	}
-	fprintf(out, "reconnect_min %.15gs\n", c->reconnect_min);
-	fprintf(out, "reconnect_max %.15gs\n", c->reconnect_max);
 	fprintf(out, "sync_interval %.15gs\n", c->sync_interval);
 	fprintf(out, "sync_debounce %.15gs\n", c->sync_debounce);
 	fprintf(out, "sync_max_bundle %llu\n",
@@ -951,6 +922,12 @@ config_print(const struct config *c, FILE *out)
 	fprintf(out, "rebalance_chunk %u\n", c->rebalance_chunk);
 	fprintf(out, "pool_leave_after %.15gs\n", c->pool_leave_after);
 	fprintf(out, "worker_writes %s\n", c->worker_writes ? "yes" : "no");
+}
+
+/* A balancer's own options. */
+static void
+print_balancer(const struct config *c, FILE *out)
+{
 	print_quoted(out, "haproxy_socket", c->haproxy_socket);
 	if (c->haproxy_config[0] != '\0')
 		print_quoted(out, "haproxy_config", c->haproxy_config);
@@ -964,6 +941,50 @@ config_print(const struct config *c, FILE *out)
 	fprintf(out, "haproxy_frontends %s\n", c->haproxy_frontends);
 	if (c->keepalived_pid_file[0] != '\0')
 		print_quoted(out, "keepalived_pid_file", c->keepalived_pid_file);
+}
+
+/*
+ * Print the effective configuration in the file's syntax: every option
+ * the node's role uses (a balancer's, or a master's and a worker's).
+ */
+void
+config_print(const struct config *c, FILE *out)
+{
+	fprintf(out, "cluster_name %s\n", c->cluster_name);
+	fprintf(out, "node_name %s\n", c->node_name);
+	fprintf(out, "node_type %s\n", config_node_type_name(c->node_type));
+	fprintf(out, "key \"(%zu characters)\"\n", strlen(c->key));
+	if (c->key_file[0] != '\0')
+		print_quoted(out, "key_file", c->key_file);
+	if (c->key_next[0] != '\0')
+		fprintf(out, "key_next \"(%zu characters)\"\n",
+		    strlen(c->key_next));
+	if (c->key_next_file[0] != '\0')
+		print_quoted(out, "key_next_file", c->key_next_file);
+	if (c->master_address[0] != '\0')
+		fprintf(out, "master_address %s\n", c->master_address);
+	fprintf(out, "master_port %u\n", c->master_port);
+	if (c->node_type != NODE_BALANCER) {
+		fprintf(out, "bind_address %s\n", c->bind_address);
+		fprintf(out, "port %u\n", c->port);
+	}
+	print_quoted(out, "home", c->home);
+	fprintf(out, "keepalive_interval %.15gs\n", c->keepalive_interval);
+	fprintf(out, "keepalive_timeout %.15gs\n", c->keepalive_timeout);
+	fprintf(out, "request_timeout %.15gs\n", c->request_timeout);
+	fprintf(out, "preauth_timeout %.15gs\n", c->preauth_timeout);
+	fprintf(out, "preauth_per_source %u\n", c->preauth_per_source);
+	if (c->nproxy_from > 0) {
+		fputs("proxy_from ", out);
+		cidr_print_list(c->proxy_from, c->nproxy_from, out);
+		fputc('\n', out);
+	}
+	fprintf(out, "reconnect_min %.15gs\n", c->reconnect_min);
+	fprintf(out, "reconnect_max %.15gs\n", c->reconnect_max);
+	if (c->node_type != NODE_BALANCER)
+		print_serving(c, out);
+	else
+		print_balancer(c, out);
 	if (c->metrics_port == 0)
 		fprintf(out, "metrics_listen off\n");
 	else
