@@ -592,20 +592,34 @@ bad_option(char *const av[], char *buf, size_t len)
 	return buf;
 }
 
+/* The argv of expand_filters() for an argc, with the strings it made. */
+static void
+free_args(char **v, int argc)
+{
+	int	i;
+
+	if (v == NULL)
+		return;
+	for (i = argc + 1; v[i] != NULL; i++)
+		free(v[i]);
+	free(v);
+}
+
 /*
  * Wazuh's -fn and -fs take several values, as in "-fn worker1 worker2":
  * rewrite each value as its own --node=V or --status=V, which getopt
  * knows.  Returns the new argv (argc in *nargc), NULL on a filter without
- * a value (message printed).  The strings live until exit.
+ * a value (message printed); free it with free_args().
  */
 static char **
 expand_filters(int argc, char *argv[], int *nargc)
 {
 	char	**v, *s;
-	int	  i, n = 0, k;
+	int	  i, n = 0, k, made = 0;
 	const char *opt;
 
-	if ((v = calloc((size_t)argc + 1, sizeof(*v))) == NULL)
+	/* The strings made here follow the argv's end, for free_args(). */
+	if ((v = calloc(2 * (size_t)argc + 2, sizeof(*v))) == NULL)
 		return NULL;
 	for (i = 0; i < argc; i++) {
 		opt = strcmp(argv[i], "-fn") == 0 ||
@@ -618,22 +632,23 @@ expand_filters(int argc, char *argv[], int *nargc)
 			continue;
 		}
 		for (k = i + 1; k < argc && argv[k][0] != '-'; k++) {
-			if (asprintf(&s, "%s%s", opt, argv[k]) == -1) {
-				free(v);
-				return NULL;
-			}
+			if (asprintf(&s, "%s%s", opt, argv[k]) == -1)
+				goto fail;
 			v[n++] = s;
+			v[argc + 1 + made++] = s;
 		}
 		if (k == i + 1) {
 			usage_error("%s needs at least one value", argv[i]);
-			free(v);
-			return NULL;
+			goto fail;
 		}
 		i = k - 1;
 	}
 	v[n] = NULL;
 	*nargc = n;
 	return v;
+fail:
+	free_args(v, argc);
+	return NULL;
 }
 
 /*
@@ -897,6 +912,6 @@ done:
 	cJSON_Delete(req);
 	cJSON_Delete(r.status);
 	cJSON_Delete(r.node);
-	free(av);
+	free_args(av, argc);
 	return rv;
 }
