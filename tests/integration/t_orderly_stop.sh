@@ -7,6 +7,11 @@
 conf_cluster
 start_cluster
 
+# The master serves no agents here: it joins the enrollment pool only.
+log_has master1 '\[Pools\] master1 joins the pools \(enrollment 127\.0\.0\.1:[0-9]+\)\.' ||
+	fail "the master's own pool line: $(grep 'master1 joins' "$T/master1/logs/cluster.log")"
+log_has master1 'port 0' && fail "a pool line still names port 0"
+
 kill "$(pid_of worker2)"
 wait "$(pid_of worker2)" 2>/dev/null
 wait_for 10 "worker2 gone" not_listed master1 worker2
