@@ -45,6 +45,7 @@ usage(FILE *out)
 	    "  -a, --agents, --list-agents\n"
 	    "                      list agents (filters: -fs STATUS...,\n"
 	    "                      -fn NODE...; an agent matches one of each)\n"
+	    "  -a --id ID          one agent: groups, OS, labels, sums, sync\n"
 	    "  -g, --groups        list agent groups\n"
 	    "  --remove-agent ID   remove an agent\n"
 	    "  --create-group G    create a group\n"
@@ -270,7 +271,8 @@ enum {
 	OPT_POOL_FORGET,
 	OPT_STATS,
 	OPT_GATEWAY,
-	OPT_BACKUP
+	OPT_BACKUP,
+	OPT_ID
 };
 
 struct column {
@@ -451,6 +453,33 @@ print_gateway(const cJSON *data)
 	return 0;
 }
 
+/* One agent, a field a line; its labels last. */
+static void
+print_agent(const cJSON *a)
+{
+	static const char *const f[][2] = {
+		{ "ID", "id" }, { "Name", "name" }, { "IP", "ip" },
+		{ "Registered IP", "register_ip" }, { "Status", "status" },
+		{ "Version", "version" }, { "Node", "node_name" },
+		{ "Groups", "groups" }, { "Registered", "date_add" },
+		{ "Last keepalive", "last_keepalive" }, { "OS", "os_name" },
+		{ "OS version", "os_version" }, { "OS platform", "os_platform" },
+		{ "OS codename", "os_codename" }, { "Architecture", "os_arch" },
+		{ "Uname", "os_uname" }, { "Config sum", "config_sum" },
+		{ "Merged sum", "merged_sum" },
+		{ "Group config", "group_config_status" },
+	};
+	const cJSON	*l;
+	size_t		 i;
+
+	for (i = 0; i < sizeof(f) / sizeof(f[0]); i++)
+		printf("%-16s%s\n", f[i][0], str(a, f[i][1]));
+	cJSON_ArrayForEach(l, cJSON_GetObjectItemCaseSensitive(a, "labels"))
+		printf("%-16s%s=%s\n", l == cJSON_GetObjectItemCaseSensitive(a,
+		    "labels")->child ? "Labels" : "", l->string,
+		    cJSON_IsString(l) ? l->valuestring : "");
+}
+
 static void
 print_answer(const char *command, const cJSON *req, const cJSON *data)
 {
@@ -471,6 +500,8 @@ print_answer(const char *command, const cJSON *req, const cJSON *data)
 		print_table(data, agents, 6);
 	else if (strcmp(command, "groups") == 0)
 		print_table(data, groups, 2);
+	else if (strcmp(command, "agent") == 0)
+		print_agent(data);
 	else if (strcmp(command, "agent_remove") == 0)
 		printf("Agent %s removed.\n", str(req, "agent"));
 	else if (strcmp(command, "group_create") == 0)
@@ -511,14 +542,15 @@ enum {
 	F_STATUS = 1 << 0,	/* --status, -fs: several */
 	F_NODE = 1 << 1,	/* --node, -fn: several, or exactly one */
 	F_AGENT = 1 << 2,	/* --agent */
-	F_POOL = 1 << 3		/* --pool */
+	F_POOL = 1 << 3,	/* --pool */
+	F_ID = 1 << 4		/* --id: -a shows that one agent */
 };
 static const struct {
 	unsigned	 bit;
 	const char	*name;
 } filters[] = {
 	{ F_STATUS, "--status (-fs)" }, { F_NODE, "--node (-fn)" },
-	{ F_AGENT, "--agent" }, { F_POOL, "--pool" },
+	{ F_AGENT, "--agent" }, { F_POOL, "--pool" }, { F_ID, "--id" },
 };
 
 struct command {
@@ -534,7 +566,7 @@ struct command {
 static const struct command commands[] = {
 	{ 'l', "-l", "nodes", NULL, F_NODE, 0, 0 },
 	{ 'i', "-i", "health", NULL, F_NODE, 0, 0 },
-	{ 'a', "-a", "agents", NULL, F_STATUS | F_NODE, 0, 0 },
+	{ 'a', "-a", "agents", NULL, F_STATUS | F_NODE | F_ID, 0, 0 },
 	{ 'g', "-g", "groups", NULL, 0, 0, 0 },
 	{ OPT_REMOVE_AGENT, "--remove-agent", "agent_remove", "agent", 0, 0,
 	    0 },
@@ -561,7 +593,7 @@ static const struct command commands[] = {
 struct request {
 	const struct command	*cmd;
 	const char		*cmdarg;
-	const char		*agent, *pool;
+	const char		*agent, *pool, *id;
 	cJSON			*status;	/* array of strings */
 	cJSON			*node;		/* array of strings */
 	unsigned		 given;		/* F_* seen */
@@ -699,6 +731,15 @@ check_request(const struct request *r, cJSON **out)
 	if (r->cmd->one_node && cJSON_GetArraySize(r->node) != 1)
 		return usage_error("%s takes exactly one --node",
 		    r->cmd->flag);
+	if (r->given & F_ID) {		/* -a --id N: one agent in full */
+		if (r->given & (F_STATUS | F_NODE))
+			return usage_error("--id goes with -a alone");
+		req = cJSON_CreateObject();
+		cJSON_AddStringToObject(req, "command", "agent");
+		cJSON_AddStringToObject(req, "agent", r->id);
+		*out = req;
+		return EXIT_OK;
+	}
 	req = cJSON_CreateObject();
 	cJSON_AddStringToObject(req, "command", r->cmd->name);
 	if (r->cmd->argkey != NULL)
@@ -756,7 +797,9 @@ run(const char *sock, const struct command *cmd, cJSON *req, int json)
 			goto done;
 	} else if (!json) {
 		defang(resp);
-		print_answer(cmd->name, req, data);
+		/* The request's command: -a --id asks for "agent". */
+		print_answer(cJSON_GetObjectItemCaseSensitive(req,
+		    "command")->valuestring, req, data);
 	}
 	rv = EXIT_OK;
 done:
@@ -791,6 +834,7 @@ main(int argc, char *argv[])
 		{ "pool-forget", no_argument, NULL, OPT_POOL_FORGET },
 		{ "pool", required_argument, NULL, OPT_POOL },
 		{ "stats", no_argument, NULL, OPT_STATS },
+		{ "id", required_argument, NULL, OPT_ID },
 		{ "gateway", no_argument, NULL, OPT_GATEWAY },
 		{ "backup", required_argument, NULL, OPT_BACKUP },
 		{ "json", no_argument, NULL, 'j' },
@@ -853,6 +897,10 @@ main(int argc, char *argv[])
 		case OPT_POOL:
 			r.pool = optarg;
 			r.given |= F_POOL;
+			break;
+		case OPT_ID:
+			r.id = optarg;
+			r.given |= F_ID;
 			break;
 		case 'j':
 			json = 1;

@@ -28,6 +28,7 @@
 #include "base/version.h"
 #include "master/master.h"
 #include "master/mreg.h"
+#include "master/mshared.h"
 #include "master/msync.h"
 #include "master/pools.h"
 #include "net/control.h"
@@ -918,7 +919,8 @@ master_start(struct node *n)
 	metrics_register(master_metrics, NULL);
 	/* The registry first: it writes etc/client.keys, which the first
 	 * local integrity scan then sees. */
-	if (mreg_start(n, &master_mreg_ops) == -1 || msync_start(n) == -1 ||
+	if (mreg_start(n, &master_mreg_ops) == -1 ||
+	    mshared_start(n, mreg_table) == -1 || msync_start(n) == -1 ||
 	    enroll_start(n, &master_enroll_ops) == -1 ||
 	    pools_start(n, broadcast_pools) == -1)
 		return -1;
@@ -957,6 +959,7 @@ master_stop(void)
 		link_close(p->link, "master shutting down");
 	preauth_stop(&M.pa);
 	msync_stop();
+	mshared_stop();
 	mreg_stop();
 	pools_stop();
 	strmap_free(&relayed_by_nonce);
