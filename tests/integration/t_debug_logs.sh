@@ -18,7 +18,7 @@ wait_for 30 "initial sync" converged master1 worker1 worker2
 
 log_has master1 'DEBUG: \[Worker worker1\] \[Integrity sync\] Plan: create etc/rules/r[0-9]+\.xml\.' ||
 	fail "no sync plan at debug"
-log_has master1 'DEBUG: \[Worker worker1\] \[Integrity sync\] Plan: create 5 more\.' ||
+log_has master1 'DEBUG: \[Worker worker1\] \[Integrity sync\] Plan: create [0-9]+ more\.' ||
 	fail "the plan's tail is not summed up"
 wait_for 10 "pools debug" log_has master1 'DEBUG: .*\[Pools\] To the balancers, the agents pool: worker[12] ready, worker[12] ready\.'
 wait_for 10 "rebalance debug" log_has master1 'DEBUG: .*\[Rebalance\] Spread 0 \(0 to 0, average 0\)|DEBUG: .*\[Worker worker1\] \[Rebalance\] 0 active agent'
