@@ -646,17 +646,26 @@ rebalance_cb(struct ev_loop *loop, ev_timer *t, int revents)
 		v[n] = p;
 		names[n++] = p->name;
 	}
-	if (n < 2)
+	if (n < 2) {
+		log_debug("Rebalance", "%zu worker(s) in service: nothing to "
+		    "even out.", n);
 		return;
+	}
 	mreg_node_counts(names, n, NULL, counts);
 	for (i = 0; i < n; i++) {
 		total += counts[i];
 		max = counts[i] > max ? counts[i] : max;
 		min = counts[i] < min ? counts[i] : min;
+		plog_debug(v[i]->ctx, "Rebalance", "%u active agent(s).",
+		    counts[i]);
 	}
 	avg = (total + (unsigned)n - 1) / (unsigned)n;
-	if (total == 0 || (max - min) * 100 <= c->rebalance_tolerance * avg)
+	if (total == 0 || (max - min) * 100 <= c->rebalance_tolerance * avg) {
+		log_debug("Rebalance", "Spread %u (%u to %u, average %u) within "
+		    "the tolerance of %u%%: no move this round.", max - min,
+		    min, max, avg, c->rebalance_tolerance);
 		return;
+	}
 	log_info("Rebalance", "Agents per worker differ by %u (average %u, "
 	    "tolerance %u%%): moving the excess.", max - min, avg,
 	    c->rebalance_tolerance);
@@ -665,8 +674,12 @@ rebalance_cb(struct ev_loop *loop, ev_timer *t, int revents)
 		if (counts[i] <= avg)
 			continue;
 		excess = counts[i] - avg;
-		if (excess > c->rebalance_chunk)
+		if (excess > c->rebalance_chunk) {
+			plog_debug(v[i]->ctx, "Rebalance", "%u over the "
+			    "average: %u this round (rebalance_chunk).",
+			    excess, c->rebalance_chunk);
 			excess = c->rebalance_chunk;
+		}
 		plog_info(v[i]->ctx, "Rebalance", "Asking it to move %u of its "
 		    "%u agents.", excess, counts[i]);
 		j = cJSON_CreateObject();
@@ -841,9 +854,7 @@ peer_request(struct link *l, const struct frame_hdr *h, const cJSON *body,
 		pools_report(p->name, body);
 		break;
 	case FRAME_AGENTS_CHECK:
-		key = cJSON_GetObjectItemCaseSensitive(body, "digest");
-		resp = mreg_check(cJSON_IsString(key) ? key->valuestring :
-		    NULL);
+		resp = mreg_check(p->name, body);
 		if (resp == NULL) {
 			resp = cJSON_CreateObject();
 			cJSON_AddBoolToObject(resp, "in_sync", 1);
@@ -1049,7 +1060,7 @@ node_json(const char *name, const char *type, const char *version,
  * health, each node's synchronization state too.
  */
 static cJSON *
-nodes_json(int health)
+nodes_json(int health, const cJSON *only)
 {
 	const struct config	*c = &M.node->cfg;
 	struct peer		*p;
@@ -1071,7 +1082,10 @@ nodes_json(int health)
 		msync_health(o);
 		mreg_health(o);
 	}
-	cJSON_AddItemToArray(arr, o);
+	if (control_match(only, c->node_name))
+		cJSON_AddItemToArray(arr, o);
+	else
+		cJSON_Delete(o);
 	/* Every worker's agent counts, in one pass over the agents. */
 	TAILQ_FOREACH(p, &M.peers, entry)
 		n++;
@@ -1086,7 +1100,7 @@ nodes_json(int health)
 	}
 	i = 0;
 	TAILQ_FOREACH(p, &M.peers, entry) {
-		if (p->state != PEER_READY) {
+		if (p->state != PEER_READY || !control_match(only, p->name)) {
 			i++;
 			continue;
 		}
@@ -1108,6 +1122,57 @@ nodes_json(int health)
 	return data;
 }
 
+/* Whether name is the master or a worker or balancer it admitted. */
+static int
+is_node(const char *name)
+{
+	struct peer	*p;
+
+	if (strcmp(name, M.node->cfg.node_name) == 0)
+		return 1;
+	TAILQ_FOREACH(p, &M.peers, entry)
+		if (p->state == PEER_READY && strcmp(p->name, name) == 0)
+			return 1;
+	return 0;
+}
+
+/* The first name of a node filter that is not a node of the cluster. */
+static const char *
+unknown_node(const cJSON *only)
+{
+	const cJSON	*v;
+
+	if (only == NULL)
+		return NULL;
+	if (cJSON_IsString(only))
+		return is_node(only->valuestring) ? NULL : only->valuestring;
+	if (!cJSON_IsArray(only))
+		return "(not a name)";
+	cJSON_ArrayForEach(v, only) {
+		if (!cJSON_IsString(v))
+			return "(not a name)";
+		if (!is_node(v->valuestring))
+			return v->valuestring;
+	}
+	return NULL;
+}
+
+/*
+ * This node's own view ("status", as workers answer it): its name and
+ * role, and its agents' port when it serves one.
+ */
+static cJSON *
+status_json(void)
+{
+	cJSON	*d = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(d, "node_name", M.node->cfg.node_name);
+	cJSON_AddStringToObject(d, "node_type", "master");
+	if (M.node->cfg.gateway == 1)
+		gateway_status(d);
+	return d;
+}
+
 /*
  * Answer a control command, local or forwarded by a worker; the answer
  * goes to reply (maybe later, once a registry change is durable).
@@ -1115,7 +1180,8 @@ nodes_json(int health)
 static void
 master_command(const cJSON *req, void (*reply)(void *, cJSON *), void *arg)
 {
-	const cJSON	*cmd;
+	const cJSON	*cmd, *only;
+	const char	*missing;
 	cJSON		*resp;
 
 	cmd = cJSON_GetObjectItemCaseSensitive(req, "command");
@@ -1123,10 +1189,20 @@ master_command(const cJSON *req, void (*reply)(void *, cJSON *), void *arg)
 		reply(arg, control_error("request without a command"));
 		return;
 	}
-	if (strcmp(cmd->valuestring, "nodes") == 0)
-		reply(arg, control_ok(nodes_json(0)));
-	else if (strcmp(cmd->valuestring, "health") == 0)
-		reply(arg, control_ok(nodes_json(1)));
+	if (strcmp(cmd->valuestring, "nodes") == 0 ||
+	    strcmp(cmd->valuestring, "health") == 0) {
+		only = cJSON_GetObjectItemCaseSensitive(req, "node");
+		if ((missing = unknown_node(only)) != NULL)
+			reply(arg, control_error("no node \"%s\" in the cluster",
+			    missing));
+		else
+			reply(arg, control_ok(nodes_json(strcmp(cmd->valuestring,
+			    "health") == 0, only)));
+	} else if (strcmp(cmd->valuestring, "backup") == 0)
+		reply(arg, control_error("a backup is made on the master, "
+		    "where its file is written: run it there"));
+	else if (strcmp(cmd->valuestring, "status") == 0)
+		reply(arg, control_ok(status_json()));
 	else if (strcmp(cmd->valuestring, "stats") == 0)
 		reply(arg, control_stats());
 	else if (pools_command(req, &resp)) {
@@ -1148,6 +1224,11 @@ reply_control(void *arg, cJSON *resp)
 void
 master_control(struct control_client *cl, const cJSON *req, void *arg)
 {
+	const cJSON	*cmd = cJSON_GetObjectItemCaseSensitive(req, "command");
+
 	(void)arg;
-	master_command(req, reply_control, cl);
+	if (strcmp(cmd->valuestring, "backup") == 0)
+		mreg_backup(req, reply_control, cl);	/* local only */
+	else
+		master_command(req, reply_control, cl);
 }

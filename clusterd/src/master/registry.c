@@ -1,7 +1,10 @@
+#include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <sqlite3.h>
 
@@ -19,7 +22,9 @@ enum reg_op {
 	REG_SET_GROUPS,
 	REG_PUT_GROUP,
 	REG_DEL_GROUP,
-	REG_INFO
+	REG_INFO,
+	REG_NEXT_ID,
+	REG_BACKUP	/* after the batch's commit, outside any transaction */
 };
 
 struct reg_job {
@@ -28,7 +33,10 @@ struct reg_job {
 	long		 next_id;
 	char		 group[AGENT_GROUP_NAME_MAX + 1];
 	cJSON		*info;		/* REG_INFO: os fields and labels */
+	char		*path;		/* REG_BACKUP: the copy to write */
+	char		 why[256];	/* REG_BACKUP: the failure */
 	registry_done	 cb;
+	registry_backup_done bcb;
 	void		*arg;
 	int		 ok;
 	struct reg_job	*next;
@@ -436,8 +444,57 @@ apply_job(struct reg_job *j)
 		    (const char *[]){ j->group }, 1);
 	case REG_INFO:
 		return store_info(j);
+	case REG_NEXT_ID:
+		snprintf(next, sizeof(next), "%ld", j->next_id);
+		return run("UPDATE meta SET value = ?1 WHERE key = 'next_id' "
+		    "AND CAST(value AS INTEGER) < CAST(?1 AS INTEGER)",
+		    (const char *[]){ next }, 1);
+	case REG_BACKUP:
+		return 0;	/* backup() runs it after the commit */
 	}
 	return -1;
+}
+
+/*
+ * A consistent copy of the registry, as committed up to now, into a new
+ * file: created empty first (owner-only: it holds the agents' keys), then
+ * filled by VACUUM INTO, which reads one snapshot, and synced.
+ */
+static void
+backup(struct reg_job *j)
+{
+	sqlite3_stmt	*st = NULL;
+	int		 fd;
+
+	j->ok = 0;
+	if ((fd = open(j->path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+	    0600)) == -1) {
+		snprintf(j->why, sizeof(j->why), "cannot create %s: %s",
+		    j->path, strerror(errno));
+		return;
+	}
+	close(fd);
+	if (sqlite3_prepare_v2(R.db, "VACUUM INTO ?1", -1, &st, NULL) !=
+	    SQLITE_OK || sqlite3_bind_text(st, 1, j->path, -1,
+	    SQLITE_STATIC) != SQLITE_OK || sqlite3_step(st) != SQLITE_DONE) {
+		snprintf(j->why, sizeof(j->why), "%s", sqlite3_errmsg(R.db));
+		goto fail;
+	}
+	if ((fd = open(j->path, O_RDONLY | O_CLOEXEC)) == -1 ||
+	    fsync(fd) == -1) {
+		snprintf(j->why, sizeof(j->why), "cannot sync %s: %s",
+		    j->path, strerror(errno));
+		if (fd != -1)
+			close(fd);
+		goto fail;
+	}
+	close(fd);
+	sqlite3_finalize(st);
+	j->ok = 1;
+	return;
+fail:
+	sqlite3_finalize(st);
+	unlink(j->path);
 }
 
 /*
@@ -541,6 +598,9 @@ registry_main(void *p)
 		pthread_mutex_unlock(&R.mu);
 
 		commit_batch(batch);
+		for (last = batch; last != NULL; last = last->next)
+			if (last->op == REG_BACKUP)
+				backup(last);
 
 		pthread_mutex_lock(&R.mu);
 		R.batches++;
@@ -570,8 +630,11 @@ done_cb(struct ev_loop *loop, ev_async *w, int revents)
 	pthread_mutex_unlock(&R.mu);
 	for (; j != NULL; j = next) {
 		next = j->next;
-		if (j->cb != NULL)
+		if (j->bcb != NULL)
+			j->bcb(j->arg, j->ok ? NULL : j->why);
+		else if (j->cb != NULL)
 			j->cb(j->arg, j->ok);
+		free(j->path);
 		agent_clear(&j->a);
 		cJSON_Delete(j->info);
 		free(j);
@@ -794,5 +857,27 @@ registry_agent_info(const struct agent *a, const cJSON *info)
 	j->a.last_keepalive = a->last_keepalive;
 	j->a.disconnection_time = a->disconnection_time;
 	j->info = info != NULL ? cJSON_Duplicate(info, 1) : NULL;
+	enqueue(j);
+}
+
+/* Persist next_id (kept if the registry's is already higher). */
+void
+registry_set_next_id(long next_id)
+{
+	struct reg_job	*j = job_new(REG_NEXT_ID, NULL, NULL);
+
+	j->next_id = next_id;
+	enqueue(j);
+}
+
+/* A copy of the registry into the new file path, after what is queued. */
+void
+registry_backup(const char *path, registry_backup_done cb, void *arg)
+{
+	struct reg_job	*j = job_new(REG_BACKUP, NULL, arg);
+
+	if ((j->path = strdup(path)) == NULL)
+		fatal("registry: out of memory");
+	j->bcb = cb;
 	enqueue(j);
 }

@@ -40,6 +40,7 @@ static struct {
 	int			 ka_inflight;
 	int			 stopping;
 	char			 last_error[256];
+	int			 orderly;	/* the master closed in order */
 	char			 master_name[CONFIG_NAME_MAX + 1];
 	double			 connected_since;
 	double			 last_keepalive;
@@ -72,6 +73,8 @@ static const struct link_ops uplink_link_ops = {
 /*
  * Log a connection problem once: the same error again while still
  * disconnected goes to debug, so a long outage does not flood the log.
+ * After the master closed in order (a stop or restart) it is a warning
+ * until the next connection: the operator is most likely at work.
  */
 static void
 connect_problem(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -89,7 +92,10 @@ connect_problem(const char *fmt, ...)
 		log_debug("Main", "%s (again)", msg);
 		return;
 	}
-	log_errx("Main", "%s", msg);
+	if (U.orderly)
+		log_warnx("Main", "%s", msg);
+	else
+		log_errx("Main", "%s", msg);
 	snprintf(U.last_error, sizeof(U.last_error), "%s", msg);
 }
 
@@ -239,6 +245,7 @@ hello_done(struct link *l, void *arg, enum link_result r, const cJSON *body)
 	U.connects++;
 	U.attempt = 0;
 	U.last_error[0] = '\0';
+	U.orderly = 0;
 	U.connected_since = U.last_keepalive = node_wall_now();
 	log_info("Main", "Successfully connected to master %s (%s:%u).",
 	    U.master_name, c->master_address, c->master_port);
@@ -274,11 +281,16 @@ link_closed(struct link *l, const char *reason)
 	(void)l;
 	if (U.stopping)
 		log_info("Main", "Disconnected from the master: %s.", reason);
-	else if (U.state == U_READY)
+	else if (U.state == U_READY && strstr(reason, "(orderly)") != NULL) {
+		U.orderly = 1;
+		log_warnx("Main", "The master closed the connection (stopping "
+		    "or restarting?): %s; reconnecting.", reason);
+	} else if (U.state == U_READY)
 		log_errx("Main", "Connection with master lost: %s.", reason);
 	else if (strncmp(reason, "TLS handshake", 13) == 0)
 		connect_problem("Could not connect to master: %s (wrong "
-		    "cluster key?).", reason);
+		    "cluster key, or a master older than this node?).",
+		    reason);
 	else if (strcmp(reason, "hello refused") != 0)
 		connect_problem("Could not connect to master: %s.", reason);
 	U.link = NULL;
