@@ -386,7 +386,8 @@ main(int argc, char *argv[])
 	N.started = time(NULL);
 	reap_init(N.loop);
 	if ((N.ctx = tls_ctx_new(N.cfg.node_type == NODE_MASTER,
-	    N.cfg.key)) == NULL)
+	    N.cfg.key, N.cfg.node_type == NODE_MASTER ? NULL :
+	    N.cfg.node_name)) == NULL)
 		fatalx("cannot set up TLS: %s", tls_error_string());
 	if (control_init(N.loop, sockpath, N.cfg.node_type == NODE_MASTER ?
 	    master_control : uplink_control, NULL) == -1)

@@ -1,9 +1,12 @@
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/kdf.h>
 
+#include "base/clusterkey.h"
 #include "net/tls.h"
 
 static const unsigned char tls13_aes256gcm_sha384[] = { 0x13, 0x02 };
@@ -40,15 +43,39 @@ done:
 	return rv;
 }
 
+/*
+ * What a context carries for its callbacks: the PSK of its own key, the
+ * identity a client offers, and on a master with a nodes_file, how to find
+ * a node's credential.
+ */
+struct tls_data {
+	unsigned char	 psk[TLS_PSK_LEN];
+	char		 identity[sizeof(TLS_PSK_NODE_PREFIX) + 64];
+	tls_node_key_fn	 node_key;
+	void		*node_key_arg;
+};
+
+static int ssl_node_index = -1;
+
+static void
+free_node_name(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx,
+    long argl, void *argp)
+{
+	(void)parent;
+	(void)ad;
+	(void)idx;
+	(void)argl;
+	(void)argp;
+	free(ptr);
+}
+
 /* Build the session object OpenSSL uses to carry an external PSK. */
 static SSL_SESSION *
-psk_session(SSL *ssl)
+psk_session(SSL *ssl, const unsigned char *psk)
 {
-	const unsigned char	*psk;
 	const SSL_CIPHER	*cipher;
 	SSL_SESSION		*sess;
 
-	psk = SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), psk_index);
 	cipher = SSL_CIPHER_find(ssl, tls13_aes256gcm_sha384);
 	if (psk == NULL || cipher == NULL || (sess = SSL_SESSION_new()) == NULL)
 		return NULL;
@@ -61,13 +88,20 @@ psk_session(SSL *ssl)
 	return sess;
 }
 
+static struct tls_data *
+ssl_data(SSL *ssl)
+{
+	return SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), psk_index);
+}
+
 static int
 client_psk_cb(SSL *ssl, const EVP_MD *md, const unsigned char **id,
     size_t *idlen, SSL_SESSION **sessp)
 {
+	struct tls_data	*d = ssl_data(ssl);
 	SSL_SESSION	*sess;
 
-	if ((sess = psk_session(ssl)) == NULL)
+	if (d == NULL || (sess = psk_session(ssl, d->psk)) == NULL)
 		return 0;
 	if (md != NULL && md != SSL_CIPHER_get_handshake_digest(
 	    SSL_SESSION_get0_cipher(sess))) {
@@ -76,50 +110,97 @@ client_psk_cb(SSL *ssl, const EVP_MD *md, const unsigned char **id,
 		*sessp = NULL;
 		return 1;
 	}
-	*id = (const unsigned char *)TLS_PSK_IDENTITY;
-	*idlen = strlen(TLS_PSK_IDENTITY);
+	*id = (const unsigned char *)d->identity;
+	*idlen = strlen(d->identity);
 	*sessp = sess;
 	return 1;
 }
 
+/*
+ * The master's side.  "clusterd-link-v1" is the shared cluster key's PSK,
+ * refused once a nodes_file is in force; "clusterd-node-v1:NAME" names the
+ * node, whose PSK is then derived from its own credential (or from the
+ * cluster key without a nodes_file).  The name is kept on the connection:
+ * the node's hello must carry the same.  An unknown identity or a refused
+ * node gets no session, and the handshake fails.
+ */
 static int
 server_psk_cb(SSL *ssl, const unsigned char *id, size_t idlen,
     SSL_SESSION **sessp)
 {
-	if (idlen != strlen(TLS_PSK_IDENTITY) ||
-	    memcmp(id, TLS_PSK_IDENTITY, idlen) != 0) {
-		*sessp = NULL;	/* unknown identity: handshake will fail */
+	struct tls_data	*d = ssl_data(ssl);
+	unsigned char	 psk[TLS_PSK_LEN];
+	char		 name[65], cred[CLUSTERKEY_LEN + 1], *dup;
+	size_t		 plen = strlen(TLS_PSK_NODE_PREFIX);
+
+	*sessp = NULL;
+	if (d == NULL)
+		return 0;
+	if (idlen == strlen(TLS_PSK_IDENTITY) &&
+	    memcmp(id, TLS_PSK_IDENTITY, idlen) == 0) {
+		if (d->node_key == NULL)
+			*sessp = psk_session(ssl, d->psk);
 		return 1;
 	}
-	*sessp = psk_session(ssl);
-	return *sessp != NULL;
+	if (idlen <= plen || idlen - plen >= sizeof(name) ||
+	    memcmp(id, TLS_PSK_NODE_PREFIX, plen) != 0 ||
+	    memchr(id, '\0', idlen) != NULL)
+		return 1;
+	memcpy(name, id + plen, idlen - plen);
+	name[idlen - plen] = '\0';
+	if ((dup = strdup(name)) == NULL)
+		return 0;
+	free(SSL_get_ex_data(ssl, ssl_node_index));
+	SSL_set_ex_data(ssl, ssl_node_index, dup);
+	if (d->node_key == NULL) {
+		*sessp = psk_session(ssl, d->psk);
+		return 1;
+	}
+	if (d->node_key(name, cred, d->node_key_arg) == 0 &&
+	    tls_derive_psk(cred, psk) == 0)
+		*sessp = psk_session(ssl, psk);
+	OPENSSL_cleanse(cred, sizeof(cred));
+	OPENSSL_cleanse(psk, sizeof(psk));
+	return 1;
 }
 
 /*
  * A context for one side of the link.  The derived PSK lives in the
  * context's ex_data so the callbacks need no globals besides the index.
+ * A client with a node name offers "clusterd-node-v1:NAME"; key is then
+ * the cluster key or, where the master keeps a nodes_file, the node's own
+ * credential.
  */
 SSL_CTX *
-tls_ctx_new(int server, const char *cluster_key)
+tls_ctx_new(int server, const char *key, const char *node_name)
 {
 	SSL_CTX		*ctx;
-	unsigned char	*psk = NULL;
+	struct tls_data	*d = NULL;
 
 	if (psk_index == -1)
 		psk_index = SSL_CTX_get_ex_new_index(0, NULL, NULL, NULL, NULL);
+	if (ssl_node_index == -1)
+		ssl_node_index = SSL_get_ex_new_index(0, NULL, NULL, NULL,
+		    free_node_name);
 	ctx = SSL_CTX_new(server ? TLS_server_method() : TLS_client_method());
 	if (ctx == NULL)
 		return NULL;
-	if ((psk = OPENSSL_malloc(TLS_PSK_LEN)) == NULL)
+	if ((d = OPENSSL_zalloc(sizeof(*d))) == NULL)
 		goto fail;
-	if (tls_derive_psk(cluster_key, psk) == -1)
+	if (tls_derive_psk(key, d->psk) == -1)
+		goto fail;
+	if (node_name == NULL)
+		snprintf(d->identity, sizeof(d->identity), "%s",
+		    TLS_PSK_IDENTITY);
+	else if ((size_t)snprintf(d->identity, sizeof(d->identity), "%s%s",
+	    TLS_PSK_NODE_PREFIX, node_name) >= sizeof(d->identity))
 		goto fail;
 	if (!SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION) ||
 	    !SSL_CTX_set_max_proto_version(ctx, TLS1_3_VERSION) ||
 	    !SSL_CTX_set_ciphersuites(ctx, "TLS_AES_256_GCM_SHA384") ||
-	    !SSL_CTX_set_ex_data(ctx, psk_index, psk))
+	    !SSL_CTX_set_ex_data(ctx, psk_index, d))
 		goto fail;
-	psk = NULL;
+	d = NULL;
 	SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
 	SSL_CTX_set_num_tickets(ctx, 0);
 	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
@@ -130,20 +211,44 @@ tls_ctx_new(int server, const char *cluster_key)
 		SSL_CTX_set_psk_use_session_callback(ctx, client_psk_cb);
 	return ctx;
 fail:
-	OPENSSL_clear_free(psk, TLS_PSK_LEN);
+	OPENSSL_clear_free(d, sizeof(*d));
 	SSL_CTX_free(ctx);
 	return NULL;
+}
+
+/*
+ * From now on the server admits only named nodes that fn accepts, each
+ * with the PSK of the credential fn gives (nodes_file on the master).
+ */
+void
+tls_ctx_set_node_keys(SSL_CTX *ctx, tls_node_key_fn fn, void *arg)
+{
+	struct tls_data	*d = SSL_CTX_get_ex_data(ctx, psk_index);
+
+	if (d == NULL)
+		return;
+	d->node_key = fn;
+	d->node_key_arg = arg;
+}
+
+/* The node name a client's PSK identity gave, or NULL. */
+const char *
+tls_peer_node(const SSL *ssl)
+{
+	if (ssl == NULL || ssl_node_index == -1)
+		return NULL;
+	return SSL_get_ex_data(ssl, ssl_node_index);
 }
 
 void
 tls_ctx_free(SSL_CTX *ctx)
 {
-	unsigned char	*psk;
+	struct tls_data	*d;
 
 	if (ctx == NULL)
 		return;
-	psk = SSL_CTX_get_ex_data(ctx, psk_index);
-	OPENSSL_clear_free(psk, TLS_PSK_LEN);
+	d = SSL_CTX_get_ex_data(ctx, psk_index);
+	OPENSSL_clear_free(d, sizeof(*d));
 	SSL_CTX_free(ctx);
 }
 

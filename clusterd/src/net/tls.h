@@ -12,10 +12,17 @@
 #include <openssl/ssl.h>
 
 #define TLS_PSK_LEN		48	/* SHA-384 output */
-#define TLS_PSK_IDENTITY	"clusterd-link-v1"
+#define TLS_PSK_IDENTITY	"clusterd-link-v1"	/* the shared key's */
+#define TLS_PSK_NODE_PREFIX	"clusterd-node-v1:"	/* then the node name */
+
+/* A node's credential (CLUSTERKEY_LEN characters) into cred: 0, or -1 to
+ * refuse the node. */
+typedef int (*tls_node_key_fn)(const char *node, char *cred, void *arg);
 
 int	 tls_derive_psk(const char *cluster_key, unsigned char *out);
-SSL_CTX	*tls_ctx_new(int server, const char *cluster_key);
+SSL_CTX	*tls_ctx_new(int server, const char *key, const char *node_name);
+void	 tls_ctx_set_node_keys(SSL_CTX *, tls_node_key_fn, void *arg);
+const char *tls_peer_node(const SSL *);
 void	 tls_ctx_free(SSL_CTX *);
 const char *tls_error_string(void);
 
