@@ -85,6 +85,7 @@ struct config {
 	unsigned	 rebalance_chunk;	/* agents moved per round */
 	double		 pool_leave_after;	/* master: gone worker leaves */
 	int		 worker_writes;		/* master: changes from workers */
+	char		 nodes_file[PATH_MAX];	/* master: "" = shared key */
 	/* balancer role (HAProxy Runtime API) */
 	char		 haproxy_socket[PATH_MAX];
 	char		 haproxy_config[PATH_MAX];	/* "" = not rewritten */

@@ -27,6 +27,7 @@
 #include "base/strmap.h"
 #include "base/version.h"
 #include "master/master.h"
+#include "master/mnodes.h"
 #include "master/mreg.h"
 #include "master/msync.h"
 #include "master/pools.h"
@@ -35,6 +36,7 @@
 #include "net/link.h"
 #include "net/listener.h"
 #include "net/preauth.h"
+#include "net/tls.h"
 
 #define REFUSAL_SLOTS		64
 #define REFUSAL_QUIET		600.0	/* seconds between repeated lines */
@@ -51,6 +53,7 @@ struct peer {
 	struct msync_peer	*sync;
 	enum peer_state		 state;
 	int			 balancer;	/* a balancer, not a worker */
+	unsigned		 generation;	/* of its credential (nodes_file) */
 	char			 name[CONFIG_NAME_MAX + 1];
 	char			 ctx[CONFIG_NAME_MAX + 16];	/* log context */
 	char			 version[32];
@@ -353,7 +356,9 @@ handle_hello(struct peer *p, const struct frame_hdr *h, const cJSON *body)
 
 	if (hello_parse(body, &hello, reason, sizeof(reason)) == -1 ||
 	    hello_check(&hello, &M.node->cfg, CLUSTERD_VERSION, name_taken, p,
-	    reason, sizeof(reason)) == -1) {
+	    reason, sizeof(reason)) == -1 ||
+	    mnodes_check(tls_peer_node(p->link->conn->ssl), hello.node_name,
+	    hello.node_type, &p->generation, reason, sizeof(reason)) == -1) {
 		log_refusal(p->address, hello.node_name, "Refused node %s "
 		    "from %s: %s", hello.node_name[0] ? hello.node_name :
 		    "(unnamed)", p->address, reason);
@@ -815,6 +820,7 @@ peer_close(struct link *l, const char *reason)
 {
 	struct peer	*p = l->arg;
 	unsigned	 n;
+	char		 why[160];
 
 	ev_timer_stop(M.node->loop, &p->watchdog);
 	preauth_done(&M.pa, &p->pa);
@@ -832,9 +838,12 @@ peer_close(struct link *l, const char *reason)
 				    p->name);
 		}
 	}
-	else if (strncmp(reason, "TLS handshake", 13) == 0)
+	else if (strncmp(reason, "TLS handshake", 13) == 0) {
+		mnodes_explain(tls_peer_node(p->link->conn->ssl), why,
+		    sizeof(why));
 		log_refusal(p->address, "tls", "Refused connection from %s: "
-		    "%s (wrong cluster key?)", p->address, reason);
+		    "%s (%s)", p->address, reason, why);
+	}
 	else
 		log_debug("Main", "Connection from %s closed before hello: %s",
 		    p->address, reason);
@@ -851,6 +860,26 @@ peer_by_name(const char *name)
 		if (p->state == PEER_READY && strcmp(p->name, name) == 0)
 			return p;
 	return NULL;
+}
+
+/*
+ * The nodes_file changed: a node no longer listed as it was admitted
+ * (removed, revoked, a new generation, another role) is cut off now.
+ */
+static void
+peers_recheck(void)
+{
+	struct peer	*p, *next;
+
+	for (p = TAILQ_FIRST(&M.peers); p != NULL; p = next) {
+		next = TAILQ_NEXT(p, entry);
+		if (p->state != PEER_READY ||
+		    mnodes_admits(p->name, p->balancer, p->generation))
+			continue;
+		plog_warnx(p->ctx, "Main", "No longer admitted by nodes_file: "
+		    "disconnecting.");
+		link_close(p->link, "credential revoked");
+	}
 }
 
 /*
@@ -907,7 +936,8 @@ master_start(struct node *n)
 	metrics_register(master_metrics, NULL);
 	/* The registry first: it writes etc/client.keys, which the first
 	 * local integrity scan then sees. */
-	if (mreg_start(n, &master_mreg_ops) == -1 || msync_start(n) == -1 ||
+	if (mnodes_start(n, peers_recheck) == -1 ||
+	    mreg_start(n, &master_mreg_ops) == -1 || msync_start(n) == -1 ||
 	    enroll_start(n, &master_enroll_ops) == -1 ||
 	    pools_start(n, broadcast_pools) == -1)
 		return -1;
@@ -939,6 +969,7 @@ master_stop(void)
 	M.stopping = 1;		/* the workers' agents are not lost */
 	metrics_unregister(master_metrics, NULL);
 	listener_close(&M.listener);
+	mnodes_stop();
 	enroll_stop();
 	gateway_stop();
 	ev_timer_stop(M.node->loop, &M.rebalance);
