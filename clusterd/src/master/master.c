@@ -29,6 +29,7 @@
 #include "master/master.h"
 #include "master/mnodes.h"
 #include "master/mreg.h"
+#include "master/mscope.h"
 #include "master/msync.h"
 #include "master/pools.h"
 #include "net/control.h"
@@ -54,6 +55,7 @@ struct peer {
 	enum peer_state		 state;
 	int			 balancer;	/* a balancer, not a worker */
 	unsigned		 generation;	/* of its credential (nodes_file) */
+	int			 enrollment;	/* serves enrollment (its hello) */
 	char			 name[CONFIG_NAME_MAX + 1];
 	char			 ctx[CONFIG_NAME_MAX + 16];	/* log context */
 	char			 version[32];
@@ -369,6 +371,7 @@ handle_hello(struct peer *p, const struct frame_hdr *h, const cJSON *body)
 	snprintf(p->name, sizeof(p->name), "%s", hello.node_name);
 	snprintf(p->version, sizeof(p->version), "%s", hello.version);
 	p->balancer = strcmp(hello.node_type, "balancer") == 0;
+	p->enrollment = hello.enrollment_port != 0;
 	snprintf(p->ctx, sizeof(p->ctx), "%s %s", p->balancer ? "Balancer" :
 	    "Worker", p->name);
 	p->state = PEER_READY;
@@ -722,6 +725,22 @@ peer_may_command(struct peer *p, const struct frame_hdr *h,
 	return 1;
 }
 
+/*
+ * Only a node that said in its hello that it serves enrollment relays
+ * enrollments (and their aborts).
+ */
+static int
+peer_serves_enrollment(struct peer *p, const struct frame_hdr *h)
+{
+	if (p->enrollment)
+		return 1;
+	log_refusal(p->address, "enrollment relay", "Refused an enrollment "
+	    "relayed by %s %s: it does not serve enrollment.", p->balancer ?
+	    "balancer" : "worker", p->name);
+	link_respond_error(p->link, h, "this node does not serve enrollment");
+	return 0;
+}
+
 static void
 peer_request(struct link *l, const struct frame_hdr *h, const cJSON *body,
     const uint8_t *payload)
@@ -729,6 +748,7 @@ peer_request(struct link *l, const struct frame_hdr *h, const cJSON *body,
 	struct peer	*p = l->arg;
 	const cJSON	*id, *key;
 	cJSON		*resp;
+	unsigned	 n;
 
 	(void)payload;
 	if (p->state != PEER_READY && h->type != FRAME_HELLO) {
@@ -773,9 +793,13 @@ peer_request(struct link *l, const struct frame_hdr *h, const cJSON *body,
 		master_command(body, reply_peer, peer_reply_new(p, h));
 		break;
 	case FRAME_ENROLL:
+		if (!peer_serves_enrollment(p, h))
+			break;
 		forwarded_enroll(p, h, body);
 		break;
 	case FRAME_ENROLL_ABORT:
+		if (!peer_serves_enrollment(p, h))
+			break;
 		id = cJSON_GetObjectItemCaseSensitive(body, "id");
 		key = cJSON_GetObjectItemCaseSensitive(body, "key");
 		if (cJSON_IsString(id) && cJSON_IsString(key))
@@ -784,7 +808,10 @@ peer_request(struct link *l, const struct frame_hdr *h, const cJSON *body,
 			forwarded_abort(body);
 		break;
 	case FRAME_AGENT_INFO:
-		mreg_agent_info(body, p->name);
+		if ((n = mreg_agent_info(body, p->name)) > 0)
+			log_refusal(p->address, "agent report", "Refused the "
+			    "reports of worker %s on %u agents that another "
+			    "worker serves.", p->name, n);
 		break;
 	case FRAME_POOL_REPORT:
 		pools_report(p->name, body);
@@ -862,6 +889,14 @@ peer_by_name(const char *name)
 	return NULL;
 }
 
+/* For mscope: a node that may still serve agents (the master's own). */
+static int
+node_is_up(const char *name)
+{
+	return peer_by_name(name) != NULL ||
+	    strcmp(name, M.node->cfg.node_name) == 0;
+}
+
 /*
  * The nodes_file changed: a node no longer listed as it was admitted
  * (removed, revoked, a new generation, another role) is cut off now.
@@ -936,6 +971,7 @@ master_start(struct node *n)
 	metrics_register(master_metrics, NULL);
 	/* The registry first: it writes etc/client.keys, which the first
 	 * local integrity scan then sees. */
+	mscope_start(node_is_up, n->cfg.connection_overtake_time);
 	if (mnodes_start(n, peers_recheck) == -1 ||
 	    mreg_start(n, &master_mreg_ops) == -1 || msync_start(n) == -1 ||
 	    enroll_start(n, &master_enroll_ops) == -1 ||
@@ -970,6 +1006,7 @@ master_stop(void)
 	metrics_unregister(master_metrics, NULL);
 	listener_close(&M.listener);
 	mnodes_stop();
+	mscope_stop();
 	enroll_stop();
 	gateway_stop();
 	ev_timer_stop(M.node->loop, &M.rebalance);

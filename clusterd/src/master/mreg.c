@@ -18,6 +18,7 @@
 #include "base/node.h"
 #include "base/safefs.h"
 #include "master/mreg.h"
+#include "master/mscope.h"
 #include "master/registry.h"
 #include "net/control.h"
 #include "sync/integ.h"
@@ -998,13 +999,15 @@ valid_status(const char *s)
 /*
  * A worker's report on its agents.  Only agents that exist are updated:
  * an agent deleted here is never brought back by a late report.  The
- * reporting worker becomes the agent's node.
+ * reporting worker becomes the agent's node, if it may speak for the
+ * agent (mscope.h).  Returns the number of agents refused.
  */
-void
+unsigned
 mreg_agent_info(const cJSON *body, const char *node)
 {
 	const cJSON	*u, *v, *info, *at;
 	struct agent	*a;
+	unsigned	 refused = 0;
 
 	cJSON_ArrayForEach(u, cJSON_GetObjectItemCaseSensitive(body,
 	    "updates")) {
@@ -1012,6 +1015,16 @@ mreg_agent_info(const cJSON *body, const char *node)
 		if (!cJSON_IsString(v) ||
 		    (a = agents_by_id(&MR.t, v->valuestring)) == NULL)
 			continue;
+		if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(u,
+		    "closed"))) {
+			mscope_closed(a, node);
+			continue;
+		}
+		if (!mscope_may_report(a, node)) {
+			refused++;
+			continue;
+		}
+		mscope_reported(a);
 		v = cJSON_GetObjectItemCaseSensitive(u, "status");
 		if (!cJSON_IsString(v) || !valid_status(v->valuestring))
 			continue;
@@ -1043,6 +1056,11 @@ mreg_agent_info(const cJSON *body, const char *node)
 		if (!cJSON_IsString(u) ||
 		    (a = agents_by_id(&MR.t, u->valuestring)) == NULL)
 			continue;
+		if (!mscope_may_report(a, node)) {
+			refused++;
+			continue;
+		}
+		mscope_reported(a);
 		if (cJSON_IsNumber(at))
 			a->last_keepalive = (time_t)at->valuedouble;
 		agent_set_node(a, node);
@@ -1051,6 +1069,7 @@ mreg_agent_info(const cJSON *body, const char *node)
 			registry_agent_info(a, NULL);
 		}
 	}
+	return refused;
 }
 
 /* Agents whose worker went silent become disconnected here too. */
