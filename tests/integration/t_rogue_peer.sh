@@ -16,6 +16,16 @@ C1=$(cred worker1) && C2=$(cred worker2) && CLB=$(cred lb1) ||
 [ "$C1" != "$C2" ] && [ "$C1" != "$KEY" ] || fail "credentials not distinct"
 "$CLUSTERD" -c "$T/master1.conf" --node-key nobody 2>/dev/null &&
 	fail "--node-key printed a credential for an unlisted node"
+# A bad list, or a list on a worker, does not pass clusterd -t.
+printf 'worker1 worker\nworker1 balancer\n' > "$T/bad.nodes"
+write_conf badlist master "nodes_file $T/bad.nodes"
+out=$("$CLUSTERD" -t -c "$T/badlist.conf" 2>&1) && fail "a bad list passed -t"
+grep -q 'nodes_file ".*bad.nodes": line 2: "worker1" listed twice' <<<"$out" ||
+	fail "bad list: $out"
+write_conf wlist worker "nodes_file $T/nodes"
+out=$("$CLUSTERD" -t -c "$T/wlist.conf" 2>&1) && fail "a worker's list passed -t"
+grep -q "nodes_file is the master's" <<<"$out" || fail "worker's list: $out"
+pass "nodes_file checked by clusterd -t"
 KEY=$C1 write_conf worker1 worker
 KEY=$C2 write_conf worker2 worker "enrollment no"
 start master1

@@ -99,6 +99,7 @@ config_defaults(struct config *c)
 	c->request_timeout = 10;
 	c->preauth_timeout = 30;
 	c->preauth_per_source = 256;
+	c->enrollment_rate_limit = 100;
 	c->reconnect_min = 1;
 	c->reconnect_max = 30;
 	c->sync_interval = 30;
@@ -656,6 +657,8 @@ static const struct keyword keywords[] = {
 	{ "pool_leave_after",	set_duration,	F(pool_leave_after), 0 },
 	{ "worker_writes",	set_bool,	F(worker_writes), 0 },
 	{ "nodes_file",		set_nodes_file,	F(nodes_file), 0 },
+	{ "enrollment_rate_limit", set_count,	F(enrollment_rate_limit), 0 },
+	{ "enrollment_max_agents", set_count,	F(enrollment_max_agents), 0 },
 	{ "haproxy_socket",	set_path,	F(haproxy_socket), 0 },
 	{ "haproxy_config",	set_path,	F(haproxy_config), 0 },
 	{ "haproxy_state_file",	set_path,	F(haproxy_state_file), 0 },
@@ -927,6 +930,8 @@ config_print(const struct config *c, FILE *out)
 	fprintf(out, "worker_writes %s\n", c->worker_writes ? "yes" : "no");
 	if (c->nodes_file[0] != '\0')
 		print_quoted(out, "nodes_file", c->nodes_file);
+	fprintf(out, "enrollment_rate_limit %u\n", c->enrollment_rate_limit);
+	fprintf(out, "enrollment_max_agents %u\n", c->enrollment_max_agents);
 	print_quoted(out, "haproxy_socket", c->haproxy_socket);
 	if (c->haproxy_config[0] != '\0')
 		print_quoted(out, "haproxy_config", c->haproxy_config);

@@ -155,6 +155,8 @@ on_hup(struct ev_loop *loop, ev_signal *w, int revents)
 	memcpy(N.cfg.manager_version, nc.manager_version,
 	    sizeof(N.cfg.manager_version));
 	N.cfg.force_replace = nc.force_replace;
+	N.cfg.enrollment_rate_limit = nc.enrollment_rate_limit;
+	N.cfg.enrollment_max_agents = nc.enrollment_max_agents;
 	N.cfg.force_disconnected_time = nc.force_disconnected_time;
 	N.cfg.force_after_registration_time = nc.force_after_registration_time;
 	N.cfg.force_key_mismatch = nc.force_key_mismatch;
