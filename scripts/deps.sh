@@ -11,6 +11,14 @@ PKGS=(
 	# offloads off (a kernel without netem); ping measures the delay.
 	ethtool iputils-ping
 )
+# keepalived runs its scripts as keepalived_script (lb/render.py's
+# script_user), whose group may use HAProxy's admin socket.
+if ! getent passwd keepalived_script >/dev/null; then
+	SUDO=
+	[ "$(id -u)" -eq 0 ] || SUDO=sudo
+	$SUDO useradd --system --user-group --no-create-home \
+		--home-dir /nonexistent --shell /usr/sbin/nologin keepalived_script
+fi
 missing=()
 for p in "${PKGS[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
