@@ -99,7 +99,6 @@ config_defaults(struct config *c)
 	c->request_timeout = 10;
 	c->preauth_timeout = 30;
 	c->preauth_per_source = 256;
-	c->enrollment_rate_limit = 100;
 	c->reconnect_min = 1;
 	c->reconnect_max = 30;
 	c->sync_interval = 30;
