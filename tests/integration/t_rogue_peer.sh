@@ -90,6 +90,14 @@ log_has master1 "Refused an enrollment relayed by worker worker2" ||
 	fail "relay refusal not logged"
 pass "no pool report, relay or agent report outside worker2's scope"
 
+# A balancer's credential: a pool report is its to send, an agent report
+# is not.
+out=$(rogue -k "$CLB" -n lb1 -t balancer pools "active:$ID")
+grep -q "^pools: taken" <<<"$out" || fail "lb1's pool report: $out"
+sleep 1
+[ "$(agent node_name)" = worker1 ] || fail "a balancer moved the agent"
+pass "a balancer's credential sends pool reports, not agent reports"
+
 # Refusals say why, and are logged once per address and kind, not once
 # per attempt.
 log_has master1 'TLS handshake.*wrong credential for node "worker1" \(generation 1' ||
