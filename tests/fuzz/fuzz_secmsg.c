@@ -19,7 +19,7 @@
  *      with flag 4, a repeated pattern.
  *   2  a keepalive text (NUL-terminated copy): keepalive_parse,
  *      keepalive_json, keepalive_free; every field a terminated string
- *      without a newline.
+ *      without a newline; keepalive_merged_sum within its buffer.
  *
  * Seeds (tests/fuzz/seeds/fuzz_secmsg): "wire-*" are the first five
  * agent-vectors.json cases (agent 001) base64-decoded behind a 0x00 byte,
@@ -271,7 +271,7 @@ mode_keepalive(const uint8_t *p, size_t n)
 	struct keepalive	*k;
 	const cJSON		*l;
 	cJSON			*j, *back;
-	char			*text, *s;
+	char			*text, *s, sum[41];
 	int			 r, i;
 
 	text = malloc(n + 1);
@@ -295,6 +295,12 @@ mode_keepalive(const uint8_t *p, size_t n)
 	no_newline(k->config_sum, sizeof(k->config_sum));
 	no_newline(k->merged_sum, sizeof(k->merged_sum));
 	no_newline(k->agent_ip, sizeof(k->agent_ip));
+	/* The sum alone (every keepalive): within its 33 bytes, one line. */
+	memset(sum, 0xa5, sizeof(sum));
+	keepalive_merged_sum(text, sum, 33);
+	no_newline(sum, 33);
+	for (i = 33; i < (int)sizeof(sum); i++)
+		CHECK((unsigned char)sum[i] == 0xa5);
 	for (i = 0; archs[i] != NULL; i++)
 		if (strcmp(k->os_arch, archs[i]) == 0)
 			break;

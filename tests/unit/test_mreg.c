@@ -591,8 +591,8 @@ test_lost_answer_same_key(void **state)
 	/* Not the same request: a duplicate. */
 	assert_true(strncmp(enroll_line("OSSEC A:'lost1' G:'default'",
 	    "10.0.0.8"), "ERROR: Duplicate agent name", 27) == 0);
-	assert_true(strncmp(enroll_line("OSSEC A:'lost1'", "10.0.0.9"),
-	    "ERROR: Duplicate agent name", 27) == 0);
+	/* No G: is the default group: the same request. */
+	assert_string_equal(enroll_line("OSSEC A:'lost1'", "10.0.0.9"), first);
 	assert_true(strncmp(enroll_line("OSSEC A:'lost1' G:'default' "
 	    "IP:'10.0.0.9'", "10.0.0.9"), "ERROR: Duplicate agent name",
 	    27) == 0);
@@ -672,6 +672,8 @@ test_group_commands(void **state)
 	(void)state;
 	start(NULL);
 	enroll_line("OSSEC A:'m1'", "10.0.0.1");
+	/* No G: at enrollment: the default group, as Wazuh's manager. */
+	assert_string_equal(agent_named("m1")->groups, "default");
 	command("{\"command\":\"group_create\",\"group\":\"web\"}");
 	assert_true(reply_ok());
 	snprintf(path, sizeof(path), "%s/etc/shared/web/agent.conf", F->home);
@@ -683,8 +685,11 @@ test_group_commands(void **state)
 	command("{\"command\":\"group_assign\",\"agent\":\"001\","
 	    "\"group\":\"web\"}");
 	assert_true(reply_ok());
-	assert_string_equal(agent_named("m1")->groups, "web");
+	assert_string_equal(agent_named("m1")->groups, "default,web");
 	assert_true(delta_has("upsert", "001"));
+	command("{\"command\":\"group_unassign\",\"agent\":\"001\","
+	    "\"group\":\"default\"}");
+	assert_string_equal(agent_named("m1")->groups, "web");
 	command("{\"command\":\"group_assign\",\"agent\":\"001\","
 	    "\"group\":\"web\"}");
 	assert_string_equal(reply_message(), "agent 001 is already in group "

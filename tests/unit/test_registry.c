@@ -226,7 +226,7 @@ test_open_new_file(void **state)
 	registry_close();
 	assert_int_equal(query_int(f->db, "PRAGMA user_version"),
 	    REGISTRY_SCHEMA_VERSION);
-	assert_int_equal(REGISTRY_SCHEMA_VERSION, 2);
+	assert_int_equal(REGISTRY_SCHEMA_VERSION, 3);
 	assert_int_equal(query_int(f->db, "SELECT count(*) FROM sqlite_master "
 	    "WHERE type = 'table' AND name IN ('meta', 'agent', 'group', "
 	    "'belongs', 'labels')"), 5);
@@ -526,8 +526,8 @@ test_disk_full(void **state)
 }
 
 /*
- * A version 1 registry (before enroll_src) is migrated: its agents load,
- * with an empty enrollment source.
+ * A version 1 registry (before enroll_src and group_config_status) is
+ * migrated: its agents load, with an empty enrollment source.
  */
 static void
 test_migrate_from_1(void **state)
@@ -541,7 +541,8 @@ test_migrate_from_1(void **state)
 	agents_free(&t);
 	assert_int_equal(sqlite3_open(f->db, &h), SQLITE_OK);
 	assert_int_equal(sqlite3_exec(h, "ALTER TABLE agent DROP COLUMN "
-	    "enroll_src; PRAGMA user_version = 1; INSERT INTO agent (id, name, "
+	    "enroll_src; ALTER TABLE agent DROP COLUMN group_config_status; "
+	    "PRAGMA user_version = 1; INSERT INTO agent (id, name, "
 	    "ip, register_ip, internal_key, version, date_add) VALUES (7, "
 	    "'old-07', 'any', 'any', '" KEY_A "', 'v4.14.7', 1700000000);",
 	    NULL, NULL, NULL), SQLITE_OK);
@@ -553,7 +554,11 @@ test_migrate_from_1(void **state)
 	assert_string_equal(agents_by_id(&t, "007")->enroll_src, "");
 	registry_close();
 	agents_free(&t);
-	assert_int_equal(query_int(f->db, "PRAGMA user_version"), 2);
+	assert_int_equal(query_int(f->db, "PRAGMA user_version"),
+	    REGISTRY_SCHEMA_VERSION);
+	/* 2 -> 3: agents start "not synced", as in Wazuh's schema. */
+	assert_int_equal(query_int(f->db, "SELECT count(*) FROM agent WHERE "
+	    "group_config_status = 'not synced'"), 1);
 }
 
 /* A database from a newer clusterd is refused, and left as it was. */

@@ -74,11 +74,12 @@ test_table(void **state)
 	size_t	i, k;
 
 	(void)state;
-	assert_int_equal(syncset_count, 4);
+	assert_int_equal(syncset_count, 5);
 	assert_non_null(entry("etc/rules"));
 	assert_non_null(entry("etc/decoders"));
 	assert_non_null(entry("etc/lists"));
 	assert_non_null(entry("etc/shared"));
+	assert_non_null(entry("etc/multigroups"));
 	/* Each node writes client.keys from its own agent table. */
 	assert_null(entry("etc/client.keys"));
 	for (i = 0; i < syncset_count; i++) {

@@ -7,6 +7,9 @@
  * reconnects when nothing came back for time-reconnect, honours
  * #!-force_reconnect and reconnects after a loss (at once, then every retry
  * interval, with a fresh address lookup); simlink.c makes these decisions.
+ * Receives shared files as agentd does: "#!-up file <md5> <name>", the
+ * chunks, "#!-close file "; an MD5 that matches installs the file (kept in
+ * memory, written under -m DIR) and its sum goes in the next keepalive.
  * Prints periodic stats and a JSON summary.  Uses clusterd's own modules
  * (conn, secmsg).
  */
@@ -23,6 +26,7 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
+#include "agent/merged.h"
 #include "agent/secmsg.h"
 #include "base/log.h"
 #include "base/reap.h"
@@ -30,12 +34,15 @@
 
 #include "simlink.h"
 
+#define FIRST_MERGED_SUM	"d6e3ac3e75ca0319af3e7c262776f331"
+#define SHARED_MAX	(64 * 1024 * 1024)
+
 #define KEEPALIVE_FMT							\
 	"#!-Linux |%s |5.10.0-21-amd64 |#1 SMP Debian 5.10.162-1 "	\
 	"(2023-01-21) |x86_64 [Debian GNU/Linux|debian: 11 (bullseye)] - "\
 	"Wazuh v4.14.7 / ab73af41699f13fdd81903b5f23d8d00\n"		\
 	"\"env\":sim\n\"index\":%d\n"					\
-	"d6e3ac3e75ca0319af3e7c262776f331 merged.mg\n"			\
+	"%s merged.mg\n"							\
 	"#\"_agent_ip\":10.%d.%d.%d\n"
 
 struct sim_agent {
@@ -48,6 +55,10 @@ struct sim_agent {
 	int			 enrolled;
 	int			 connected;	/* the TCP connection is open */
 	int			 file_open;	/* inside #!-up file .. close */
+	char			 file_md5[33];	/* announced by #!-up file */
+	char			*file;		/* received so far */
+	size_t			 file_len;
+	char			 merged_sum[33];	/* what keepalives say */
 	struct simlink		 link;		/* handshake, keepalives, retry */
 	ev_timer		 timer;		/* simlink's next decision */
 	unsigned long		 global;
@@ -80,6 +91,9 @@ static struct {
 	unsigned long		 keepalives, conn_errors, bad_messages;
 	unsigned long		 causes[SIMLINK_CAUSES];
 	unsigned long		 timeouts_logged;
+	unsigned long		 shared_ok, shared_bad;
+	const char		*groups;	/* -G: G:'...' at enrollment */
+	const char		*shared_dir;	/* -m: where files are kept */
 } S = {
 	.port = 1514, .eport = 1515, .n = 10,
 	.cfg = { .notify_time = 10, .time_reconnect = 60, .retry = 5 },
@@ -162,6 +176,7 @@ send_keepalive(struct sim_agent *a)
 	char	msg[1024];
 
 	snprintf(msg, sizeof(msg), KEEPALIVE_FMT, a->name, a->index,
+	    a->merged_sum[0] ? a->merged_sum : FIRST_MERGED_SUM,
 	    (a->index >> 16) & 255, (a->index >> 8) & 255, a->index & 255);
 	agent_send(a, msg);
 	if (a->connected) {	/* a failed write closed it */
@@ -229,8 +244,57 @@ link_open(struct conn *c)
  * manager is alive; the ack of the startup lets keepalives and events
  * flow.  Returns -1 when the connection was closed.
  */
+/*
+ * A shared file is complete: installed when its MD5 is the one announced
+ * (agentd's receiver does the same check), dropped otherwise.
+ */
+static void
+file_close(struct sim_agent *a)
+{
+	char	md5[33], path[4096];
+	FILE	*fp;
+
+	merged_md5_hex(a->file != NULL ? a->file : "", a->file_len, md5);
+	if (strcmp(md5, a->file_md5) != 0) {
+		S.shared_bad++;
+		log_warnx("Agent", "%s: shared file with MD5 %s, announced %s: "
+		    "dropped", a->name, md5, a->file_md5);
+	} else {
+		S.shared_ok++;
+		memcpy(a->merged_sum, md5, sizeof(a->merged_sum));
+		if (S.shared_dir != NULL) {
+			snprintf(path, sizeof(path), "%s/%s.merged.mg",
+			    S.shared_dir, a->name);
+			if ((fp = fopen(path, "w")) != NULL) {
+				fwrite(a->file, 1, a->file_len, fp);
+				fclose(fp);
+			}
+		}
+	}
+	free(a->file);
+	a->file = NULL;
+	a->file_len = 0;
+	a->file_open = 0;
+}
+
+/* A chunk of the file being received. */
+static void
+file_chunk(struct sim_agent *a, const char *p, size_t n)
+{
+	char	*q;
+
+	if (a->file_len + n > SHARED_MAX ||
+	    (q = realloc(a->file, a->file_len + n + 1)) == NULL) {
+		a->file_md5[0] = '\0';		/* fails at the close */
+		return;
+	}
+	memcpy(q + a->file_len, p, n);
+	a->file = q;
+	a->file_len += n;
+}
+
 static int
-link_message(struct sim_agent *a, const char *msg)
+link_message(struct sim_agent *a, const char *msg, size_t len)
 {
 	int	control = strncmp(msg, "#!-", 3) == 0;
 	int	ack = strcmp(msg, "#!-agent ack ") == 0;
@@ -241,10 +305,18 @@ link_message(struct sim_agent *a, const char *msg)
 		conn_close(a->conn, SIMLINK_REASON_FORCE);
 		return -1;
 	}
-	if (strncmp(msg, "#!-up file ", 11) == 0)
+	if (strncmp(msg, "#!-up file ", 11) == 0) {
+		free(a->file);
+		a->file = NULL;
+		a->file_len = 0;
 		a->file_open = 1;
-	else if (strncmp(msg, "#!-close file", 13) == 0)
-		a->file_open = 0;
+		if (sscanf(msg + 11, "%32[0-9a-f] ", a->file_md5) != 1)
+			a->file_md5[0] = '\0';
+	} else if (strncmp(msg, "#!-close file", 13) == 0) {
+		if (a->file_open)
+			file_close(a);
+	} else if (!control && a->file_open)
+		file_chunk(a, msg, len);
 	if ((control || a->file_open) &&
 	    simlink_received(&a->link, ev_now(S.loop), ack) == 1)
 		agent_tick(a);		/* answered: first keepalive */
@@ -279,7 +351,7 @@ link_data(struct conn *c)
 		if (secmsg_split_answer(p + 4, len, &ci, &ct, &ctlen) ==
 		    SECMSG_OK && ci == S.cipher && secmsg_open(&a->skey, ci,
 		    ct, ctlen, msg, sizeof(msg), &mlen, &ctr, &why) == 0)
-			rc = link_message(a, msg);
+			rc = link_message(a, msg, mlen);
 		else
 			S.bad_messages++;
 		buf_consume(&c->in, 4 + (size_t)len);
@@ -364,9 +436,11 @@ static void
 enroll_open(struct conn *c)
 {
 	struct sim_agent	*a = c->arg;
-	char			 req[128];
+	char			 req[512];
 
-	snprintf(req, sizeof(req), "OSSEC A:'%s' V:'v4.14.7'\n", a->name);
+	snprintf(req, sizeof(req), "OSSEC A:'%s' V:'v4.14.7'%s%s%s\n", a->name,
+	    S.groups ? " G:'" : "", S.groups ? S.groups : "", S.groups ? "'" :
+	    "");
 	conn_write(c, req, strlen(req));
 }
 
@@ -522,9 +596,10 @@ summary(FILE *fp, const char *kind)
 		fprintf(fp, ", \"%s\": %lu", simlink_cause_name(i),
 		    S.causes[i]);
 	fprintf(fp, ", \"keepalives\": %lu, \"acks\": %lu, \"events\": %lu, "
-	    "\"connection_errors\": %lu, \"bad_messages\": %lu}}\n",
+	    "\"connection_errors\": %lu, \"bad_messages\": %lu, "
+	    "\"shared_files\": %lu, \"shared_bad\": %lu}}\n",
 	    S.keepalives, S.acks, S.events_sent, S.conn_errors,
-	    S.bad_messages);
+	    S.bad_messages, S.shared_ok, S.shared_bad);
 	fflush(fp);
 }
 
@@ -657,7 +732,10 @@ usage(void)
 	    "  -x          resend each agent's first sealed event (throughput "
 	    "tests)\n"
 	    "  -b          legacy Blowfish agents: write Blowfish, read only "
-	    "Blowfish\n");
+	    "Blowfish\n"
+	    "  -G GROUPS   enroll into these groups (G:'a,b')\n"
+	    "  -m DIR      write each received shared file to "
+	    "DIR/NAME.merged.mg\n");
 	exit(2);
 }
 
@@ -666,7 +744,7 @@ main(int argc, char *argv[])
 {
 	int	ch, i;
 
-	while ((ch = getopt(argc, argv, "n:p:e:k:r:t:R:T:s:P:c:K:o:xb")) != -1) {
+	while ((ch = getopt(argc, argv, "n:p:e:k:r:t:R:T:s:P:c:K:o:xbG:m:")) != -1) {
 		switch (ch) {
 		case 'n': S.n = atoi(optarg); break;
 		case 'p': S.port = (unsigned)atoi(optarg); break;
@@ -683,6 +761,8 @@ main(int argc, char *argv[])
 		case 'o': S.keys_out = optarg; break;
 		case 'x': S.replay = 1; break;
 		case 'b': S.cipher = SECMSG_BLOWFISH; break;
+		case 'G': S.groups = optarg; break;
+		case 'm': S.shared_dir = optarg; break;
 		default: usage();
 		}
 	}

@@ -16,6 +16,7 @@
 #include "agent/archives.h"
 #include "agent/gateway.h"
 #include "agent/keepalive.h"
+#include "agent/merged.h"
 #include "agent/secmsg.h"
 #include "base/log.h"
 #include "base/metrics.h"
@@ -30,6 +31,14 @@
 #define ACK		"#!-agent ack "
 #define GATEWAY_NOFILE	(256 * 1024)	/* descriptors asked for */
 #define REPORT_BACKLOG	100000		/* reports kept while the master is away */
+#define PUSH_TICK	0.1		/* seconds between rounds of shared-file chunks */
+#define PUSH_OUT_MAX	(16 * 1024)	/* an agent's queue above this: its turn waits */
+#define PUSH_TURN	8		/* messages to one agent per turn */
+#define PUSH_HOLDOFF	10.0		/* seconds after a push before another */
+#define MERGED_RECHECK	1.0		/* seconds a merged.mg's stat() is trusted */
+
+/* An agent's shared configuration, as its last keepalive showed it. */
+enum gw_sync { SYNC_UNKNOWN, SYNC_YES, SYNC_NO };
 
 struct gwconn {
 	int		 fd;
@@ -46,6 +55,12 @@ struct gwconn {
 	uint32_t	 outoff;
 	char		 addr[46];
 	enum secmsg_cipher cipher;	/* the agent's last message's: answers' */
+	/* merged.mg push (shared configuration), paced by push_cb */
+	struct merged_file *push;	/* being sent, or NULL */
+	size_t		 push_step;	/* merged_push_next()'s */
+	ev_tstamp	 push_done;	/* when the last push ended */
+	enum gw_sync	 sync;		/* last reported */
+	struct gwconn	*push_prev, *push_next;	/* G.push_q, in order */
 	struct preauth_entry pa;	/* counted until the agent is known */
 	struct gwconn	*prev, *next;
 };
@@ -86,6 +101,14 @@ static const struct metrics_def M_EVENTS = {
 	"clusterd_gateway_events_total", METRICS_COUNTER,
 	"Agents' events archived."
 };
+static const struct metrics_def M_PUSHES = {
+	"clusterd_gateway_shared_pushes_total", METRICS_COUNTER,
+	"merged.mg files sent to agents whose keepalive showed another sum."
+};
+static const struct metrics_def M_PUSHED = {
+	"clusterd_gateway_shared_bytes_total", METRICS_COUNTER,
+	"Bytes of merged.mg files sent to agents (before encryption)."
+};
 static const struct metrics_def M_REJECTED = {
 	"clusterd_gateway_rejected_total", METRICS_COUNTER,
 	"Agent connections closed, by reason."
@@ -114,9 +137,15 @@ static struct {
 	ev_tstamp	 rej_logged[REJ_COUNT];
 	unsigned long	 rej_quiet[REJ_COUNT];
 	unsigned long	 messages, events;
+	struct merged_cache merged;	/* each group list's merged.mg */
+	ev_timer	 push_timer;
+	struct gwconn	*push_q, *push_tail;	/* pushes under way, FIFO */
+	double		 push_budget;	/* bytes this tick may still send */
+	unsigned long	 pushes, pushed_bytes;
 } G = { .listener.fd = -1, .check.fd = -1 };
 
 static void conn_cb(struct ev_loop *, ev_io *, int);
+static void push_cancel(struct gwconn *);
 
 /*
  * Close a connection.  The master hears that an agent's connection here
@@ -131,6 +160,7 @@ gw_close(struct gwconn *c)
 	ev_io_stop(G.node->loop, &c->io);
 	close(c->fd);
 	preauth_done(&G.pa, &c->pa);
+	push_cancel(c);
 	if (c->agent != NULL && c->agent->gw == c) {
 		c->agent->gw = NULL;
 		if (G.updates != NULL && (u = cJSON_CreateObject()) != NULL) {
@@ -238,21 +268,132 @@ send_frame(struct gwconn *c, const uint8_t *p, size_t n)
 	return 0;
 }
 
-/* Seal a control message for the agent, in its own cipher, and send it. */
+/* Seal a message for the agent, in its own cipher, and send it. */
 static int
-send_control(struct gwconn *c, const char *msg)
+send_sealed(struct gwconn *c, const char *msg, size_t len)
 {
 	struct secmsg_counters	 ctr;
-	uint8_t			 buf[512];
+	uint8_t			 buf[2 * MERGED_CHUNK + 512];
 	size_t			 n;
 
 	ctr.random = (unsigned)random() % 100000;
 	ctr.global = ++G.global;
 	ctr.local = (unsigned)(G.global % 10000);
-	if (secmsg_seal(&c->key, c->cipher, NULL, msg, strlen(msg), &ctr, buf,
-	    sizeof(buf), &n) == -1 || send_frame(c, buf, n) == -1)
+	if (len > 2 * MERGED_CHUNK || secmsg_seal(&c->key, c->cipher, NULL,
+	    msg, len, &ctr, buf, sizeof(buf), &n) == -1 ||
+	    send_frame(c, buf, n) == -1)
 		return -1;
 	return 0;
+}
+
+static int
+send_control(struct gwconn *c, const char *msg)
+{
+	return send_sealed(c, msg, strlen(msg));
+}
+
+static void
+push_cancel(struct gwconn *c)
+{
+	if (c->push == NULL)
+		return;
+	if (c->push_prev != NULL)
+		c->push_prev->push_next = c->push_next;
+	else
+		G.push_q = c->push_next;
+	if (c->push_next != NULL)
+		c->push_next->push_prev = c->push_prev;
+	else
+		G.push_tail = c->push_prev;
+	merged_file_unref(c->push);
+	c->push = NULL;
+	c->push_prev = c->push_next = NULL;
+}
+
+/*
+ * Compare the merged.mg sum in a's keepalive with its groups' (no group:
+ * default, as Wazuh's manager assigns).  A different one queues a push of
+ * the file, unless one is under way or just ended (the keepalive may have
+ * left before the agent had it).  Returns 1 when the agent's sync state
+ * changed, for the report to the master.
+ */
+static int
+shared_check(struct gwconn *c, struct agent *a, const char *msg)
+{
+	struct merged_file	*f;
+	char			 have[64];
+	enum gw_sync		 st;
+	ev_tstamp		 now = ev_now(G.node->loop);
+
+	if ((f = merged_cache_get(&G.merged, a->groups != NULL &&
+	    a->groups[0] != '\0' ? a->groups : "default", now)) == NULL)
+		return 0;	/* no merge (yet) for its groups */
+	keepalive_merged_sum(msg, have, sizeof(have));
+	st = strcmp(have, f->md5) == 0 ? SYNC_YES : SYNC_NO;
+	if (st == SYNC_NO && c->push == NULL && (c->push_done == 0 ||
+	    now - c->push_done >= PUSH_HOLDOFF)) {
+		c->push = merged_file_ref(f);
+		c->push_step = 0;
+		c->push_prev = G.push_tail;
+		c->push_next = NULL;
+		if (G.push_tail != NULL)
+			G.push_tail->push_next = c;
+		else
+			G.push_q = c;
+		G.push_tail = c;
+		G.pushes++;
+		log_debug(TASK, "Agent %s has merged.mg %s, its groups' is %s: "
+		    "sending it.", a->id, have[0] ? have : "(none)", f->md5);
+	}
+	if (st == c->sync)
+		return 0;
+	c->sync = st;
+	return 1;
+}
+
+/*
+ * Every PUSH_TICK: chunks of the queued pushes within shared_push_rate,
+ * a few messages per agent per turn, skipping agents whose queue is still
+ * full (a slow reader is not flooded, nor the link of a fast one).
+ */
+static void
+push_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct gwconn	*c, *next;
+	char		 buf[MERGED_CHUNK + 64];
+	size_t		 n;
+	int		 k, progress = 1;
+
+	(void)loop;
+	(void)t;
+	(void)revents;
+	G.push_budget = (double)G.node->cfg.shared_push_rate * PUSH_TICK;
+	while (G.push_budget > 0 && G.push_q != NULL && progress) {
+		progress = 0;
+		for (c = G.push_q; c != NULL && G.push_budget > 0; c = next) {
+			next = c->push_next;
+			if (c->outlen - c->outoff > PUSH_OUT_MAX)
+				continue;
+			for (k = 0; k < PUSH_TURN && G.push_budget > 0; k++) {
+				if ((n = merged_push_next(c->push,
+				    &c->push_step, buf, sizeof(buf))) == 0)
+					break;
+				if (send_sealed(c, buf, n) == -1) {
+					reject(c, REJ_SLOW, NULL);
+					goto next_conn;
+				}
+				G.push_budget -= (double)n;
+				G.pushed_bytes += n;
+				progress = 1;
+			}
+			if (c->push_step >= merged_push_steps(c->push)) {
+				c->push_done = ev_now(G.node->loop);
+				push_cancel(c);
+			}
+next_conn:
+			;
+		}
+	}
 }
 
 static uint32_t
@@ -274,8 +415,9 @@ dispatch(struct gwconn *c, struct agent *a, const char *msg, size_t len)
 {
 	struct keepalive	 k;
 	const char		*prev = a->status;
+	cJSON			*info = NULL;
 	uint32_t		 h;
-	int			 changed;
+	int			 changed, synced;
 
 	G.messages++;
 	if (len < 3 || strncmp(msg, "#!-", 3) != 0) {
@@ -302,13 +444,20 @@ dispatch(struct gwconn *c, struct agent *a, const char *msg, size_t len)
 	set_status(a, "active");
 	a->last_keepalive = time(NULL);
 	h = fnv32(msg, len);
-	if (changed || h != a->info_hash) {
+	synced = shared_check(c, a, msg + 3);
+	if (changed || h != a->info_hash || synced) {
 		a->info_hash = h;
 		if (keepalive_parse(msg + 3, &k) == 0) {
-			report(a, keepalive_json(&k));
+			info = keepalive_json(&k);
 			keepalive_free(&k);
-		} else
-			report(a, NULL);
+		}
+		if (c->sync != SYNC_UNKNOWN) {
+			if (info == NULL)
+				info = cJSON_CreateObject();
+			cJSON_AddStringToObject(info, "group_config_status",
+			    c->sync == SYNC_YES ? "synced" : "not synced");
+		}
+		report(a, info);
 	} else
 		cJSON_AddItemToArray(G.alive, cJSON_CreateString(a->id));
 ack:
@@ -678,6 +827,8 @@ gateway_metrics(struct metrics *m, void *arg)
 	metrics_put(m, &M_AGENTS, (double)agents, NULL);
 	metrics_put(m, &M_MESSAGES, (double)G.messages, NULL);
 	metrics_put(m, &M_EVENTS, (double)G.events, NULL);
+	metrics_put(m, &M_PUSHES, (double)G.pushes, NULL);
+	metrics_put(m, &M_PUSHED, (double)G.pushed_bytes, NULL);
 	for (i = 0; i < REJ_COUNT; i++)
 		metrics_put(m, &M_REJECTED, (double)G.rejected[i], "reason",
 		    reject_labels[i], NULL);
@@ -716,6 +867,9 @@ gateway_start(struct node *n, const struct gateway_ops *ops)
 	ev_timer_start(n->loop, &G.flush);
 	ev_timer_init(&G.sweep, sweep_cb, 1.0, 1.0);
 	ev_timer_start(n->loop, &G.sweep);
+	merged_cache_init(&G.merged, n->cfg.home, MERGED_RECHECK);
+	ev_timer_init(&G.push_timer, push_cb, PUSH_TICK, PUSH_TICK);
+	ev_timer_start(n->loop, &G.push_timer);
 	metrics_register(gateway_metrics, NULL);
 	log_info(TASK, "Serving agents on %s:%u.", n->cfg.gateway_address,
 	    n->cfg.gateway_port);
@@ -732,8 +886,10 @@ gateway_stop(void)
 	listener_close(&G.check);
 	ev_timer_stop(G.node->loop, &G.flush);
 	ev_timer_stop(G.node->loop, &G.sweep);
+	ev_timer_stop(G.node->loop, &G.push_timer);
 	while (G.conns != NULL)
 		gw_close(G.conns);
+	merged_cache_free(&G.merged);
 	preauth_stop(&G.pa);
 	cJSON_Delete(G.updates);
 	cJSON_Delete(G.alive);
@@ -822,6 +978,8 @@ gateway_status(cJSON *o)
 	cJSON_AddNumberToObject(g, "silent_refused", (double)G.pa.refused);
 	cJSON_AddNumberToObject(g, "messages", (double)G.messages);
 	cJSON_AddNumberToObject(g, "events", (double)G.events);
+	cJSON_AddNumberToObject(g, "shared_pushes", (double)G.pushes);
+	cJSON_AddNumberToObject(g, "shared_bytes", (double)G.pushed_bytes);
 	cJSON_AddStringToObject(g, "balancer_state", G.lb_state ==
 	    GATEWAY_MAINT ? "maint" : G.lb_state == GATEWAY_DRAIN ? "drain" :
 	    "ready");

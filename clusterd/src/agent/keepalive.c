@@ -210,6 +210,33 @@ keepalive_parse(const char *text, struct keepalive *k)
 	return found ? 0 : -1;
 }
 
+/*
+ * Only the merged.mg sum of a keepalive text, for the comparison every
+ * keepalive needs (keepalive_parse runs only when the text changed): the
+ * first line "<sum> merged.mg" that is not a label.  "" when none.
+ */
+void
+keepalive_merged_sum(const char *text, char *out, size_t outlen)
+{
+	const char	*line, *nl, *sp;
+	size_t		 len;
+
+	out[0] = '\0';
+	for (line = text; *line != '\0'; line = nl + (*nl != '\0')) {
+		if ((nl = strchr(line, '\n')) == NULL)
+			nl = line + strlen(line);
+		len = (size_t)(nl - line);
+		if (len == 0 || *line == '#' || *line == '!' || *line == '"')
+			continue;
+		if ((sp = memchr(line, ' ', len)) != NULL &&
+		    (size_t)(nl - sp - 1) == 9 && strncmp(sp + 1, "merged.mg",
+		    9) == 0) {
+			copy(out, outlen, line, (size_t)(sp - line));
+			return;
+		}
+	}
+}
+
 void
 keepalive_free(struct keepalive *k)
 {

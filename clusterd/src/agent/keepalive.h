@@ -9,6 +9,8 @@
 #ifndef CLUSTERD_KEEPALIVE_H
 #define CLUSTERD_KEEPALIVE_H
 
+#include <stddef.h>
+
 #include <cjson/cJSON.h>
 
 #define KA_FIELD	128
@@ -34,5 +36,6 @@ struct keepalive {
 int	keepalive_parse(const char *text, struct keepalive *);
 void	keepalive_free(struct keepalive *);
 cJSON	*keepalive_json(const struct keepalive *);
+void	 keepalive_merged_sum(const char *text, char *out, size_t outlen);
 
 #endif

@@ -118,6 +118,7 @@ config_defaults(struct config *c)
 	c->gateway_port = 1514;
 	c->agents_disconnection_time = 900;
 	c->connection_overtake_time = 60;
+	c->shared_push_rate = 1024 * 1024;
 	c->rebalance = 1;
 	c->rebalance_tolerance = 10;
 	c->rebalance_interval = 30;
@@ -646,6 +647,7 @@ static const struct keyword keywords[] = {
 	    F(agents_disconnection_time), 0 },
 	{ "connection_overtake_time", set_duration,
 	    F(connection_overtake_time), 0 },
+	{ "shared_push_rate",	set_size,	F(shared_push_rate), 0 },
 	{ "enforce_counters",	set_bool,	F(enforce_counters), 0 },
 	{ "agent_check_port",	set_port,	F(agent_check_port), 0 },
 	{ "max_agents",		set_count,	F(max_agents), 0 },
@@ -916,6 +918,8 @@ config_print(const struct config *c, FILE *out)
 	    c->agents_disconnection_time);
 	fprintf(out, "connection_overtake_time %.15gs\n",
 	    c->connection_overtake_time);
+	fprintf(out, "shared_push_rate %llu\n",
+	    (unsigned long long)c->shared_push_rate);
 	fprintf(out, "enforce_counters %s\n", c->enforce_counters ? "yes" :
 	    "no");
 	if (c->agent_check_port != 0)

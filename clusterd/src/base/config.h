@@ -76,6 +76,7 @@ struct config {
 	uint16_t	 gateway_port;
 	double		 agents_disconnection_time;
 	double		 connection_overtake_time;
+	uint64_t	 shared_push_rate;	/* merged.mg bytes/s, per node */
 	int		 enforce_counters;
 	uint16_t	 agent_check_port;	/* 0: no agent-check answer */
 	unsigned	 max_agents;		/* 0: no limit; above: drain */

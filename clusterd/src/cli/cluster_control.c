@@ -39,6 +39,7 @@ usage(FILE *out)
 	    "  -l, --list          list the cluster's nodes\n"
 	    "  -i, --health        show each node's health\n"
 	    "  -a, --agents        list agents (filters: --status S, --node N)\n"
+	    "  -a --id ID          one agent: groups, OS, labels, sums, sync\n"
 	    "  -g, --groups        list agent groups\n"
 	    "  --remove-agent ID   remove an agent\n"
 	    "  --create-group G    create a group\n"
@@ -247,7 +248,8 @@ enum {
 	OPT_POOLS,
 	OPT_POOL_STATE,
 	OPT_POOL,
-	OPT_STATS
+	OPT_STATS,
+	OPT_ID
 };
 
 struct column {
@@ -399,6 +401,33 @@ print_stats(const cJSON *data)
 		putchar((*p < 0x20 && *p != '\n') || *p == 0x7f ? '?' : *p);
 }
 
+/* One agent, a field a line; its labels last. */
+static void
+print_agent(const cJSON *a)
+{
+	static const char *const f[][2] = {
+		{ "ID", "id" }, { "Name", "name" }, { "IP", "ip" },
+		{ "Registered IP", "register_ip" }, { "Status", "status" },
+		{ "Version", "version" }, { "Node", "node_name" },
+		{ "Groups", "groups" }, { "Registered", "date_add" },
+		{ "Last keepalive", "last_keepalive" }, { "OS", "os_name" },
+		{ "OS version", "os_version" }, { "OS platform", "os_platform" },
+		{ "OS codename", "os_codename" }, { "Architecture", "os_arch" },
+		{ "Uname", "os_uname" }, { "Config sum", "config_sum" },
+		{ "Merged sum", "merged_sum" },
+		{ "Group config", "group_config_status" },
+	};
+	const cJSON	*l;
+	size_t		 i;
+
+	for (i = 0; i < sizeof(f) / sizeof(f[0]); i++)
+		printf("%-16s%s\n", f[i][0], str(a, f[i][1]));
+	cJSON_ArrayForEach(l, cJSON_GetObjectItemCaseSensitive(a, "labels"))
+		printf("%-16s%s=%s\n", l == cJSON_GetObjectItemCaseSensitive(a,
+		    "labels")->child ? "Labels" : "", l->string,
+		    cJSON_IsString(l) ? l->valuestring : "");
+}
+
 static void
 print_answer(const char *command, const cJSON *req, const cJSON *data)
 {
@@ -419,6 +448,8 @@ print_answer(const char *command, const cJSON *req, const cJSON *data)
 		print_table(data, agents, 6);
 	else if (strcmp(command, "groups") == 0)
 		print_table(data, groups, 2);
+	else if (strcmp(command, "agent") == 0)
+		print_agent(data);
 	else if (strcmp(command, "agent_remove") == 0)
 		printf("Agent %s removed.\n", str(req, "agent"));
 	else if (strcmp(command, "group_create") == 0)
@@ -463,6 +494,7 @@ main(int argc, char *argv[])
 		{ "pool-state", required_argument, NULL, OPT_POOL_STATE },
 		{ "pool", required_argument, NULL, OPT_POOL },
 		{ "stats", no_argument, NULL, OPT_STATS },
+		{ "id", required_argument, NULL, OPT_ID },
 		{ "json", no_argument, NULL, 'j' },
 		{ "home", required_argument, NULL, 'H' },
 		{ "socket", required_argument, NULL, 's' },
@@ -472,7 +504,7 @@ main(int argc, char *argv[])
 	};
 	const char	*home, *sock = NULL, *command = NULL, *agent = NULL;
 	const char	*group = NULL, *status = NULL, *node = NULL;
-	const char	*pool = NULL;
+	const char	*pool = NULL, *agent_id = NULL;
 	char		 sockbuf[PATH_MAX], *reqtext = NULL, *answer = NULL;
 	cJSON		*resp = NULL, *req = NULL;
 	const cJSON	*err;
@@ -541,6 +573,9 @@ main(int argc, char *argv[])
 			command = "stats";
 			ncmd++;
 			break;
+		case OPT_ID:
+			agent_id = optarg;
+			break;
 		case 'j':
 			json = 1;
 			break;
@@ -571,6 +606,16 @@ main(int argc, char *argv[])
 		    strcmp(command, "group_assign") == 0 ? "assign" :
 		    "unassign");
 		return EXIT_USAGE;
+	}
+	if (agent_id != NULL) {		/* -a --id N: one agent in full */
+		if (strcmp(command, "agents") != 0 || status != NULL ||
+		    node != NULL) {
+			fprintf(stderr, "cluster_control: --id goes with -a "
+			    "alone\n");
+			return EXIT_USAGE;
+		}
+		command = "agent";
+		agent = agent_id;
 	}
 	if (node == NULL && strcmp(command, "pool_set") == 0) {
 		fprintf(stderr, "cluster_control: --pool-state needs --node N\n");

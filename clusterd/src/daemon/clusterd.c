@@ -179,6 +179,7 @@ on_hup(struct ev_loop *loop, ev_signal *w, int revents)
 	N.cfg.agents_disconnection_time = nc.agents_disconnection_time;
 	N.cfg.connection_overtake_time = nc.connection_overtake_time;
 	N.cfg.enforce_counters = nc.enforce_counters;
+	N.cfg.shared_push_rate = nc.shared_push_rate;
 	N.cfg.pool_leave_after = nc.pool_leave_after;
 	N.cfg.worker_writes = nc.worker_writes;
 	N.cfg.pool_drain_timeout = nc.pool_drain_timeout;

@@ -30,6 +30,7 @@
 #include "master/mnodes.h"
 #include "master/mreg.h"
 #include "master/mscope.h"
+#include "master/mshared.h"
 #include "master/msync.h"
 #include "master/pools.h"
 #include "net/control.h"
@@ -973,7 +974,8 @@ master_start(struct node *n)
 	 * local integrity scan then sees. */
 	mscope_start(node_is_up, n->cfg.connection_overtake_time);
 	if (mnodes_start(n, peers_recheck) == -1 ||
-	    mreg_start(n, &master_mreg_ops) == -1 || msync_start(n) == -1 ||
+	    mreg_start(n, &master_mreg_ops) == -1 ||
+	    mshared_start(n, mreg_table) == -1 || msync_start(n) == -1 ||
 	    enroll_start(n, &master_enroll_ops) == -1 ||
 	    pools_start(n, broadcast_pools) == -1)
 		return -1;
@@ -1014,6 +1016,7 @@ master_stop(void)
 		link_close(p->link, "master shutting down");
 	preauth_stop(&M.pa);
 	msync_stop();
+	mshared_stop();
 	mreg_stop();
 	pools_stop();
 	strmap_free(&relayed_by_nonce);

@@ -21,6 +21,7 @@
 #include "base/srclimit.h"
 #include "master/mreg.h"
 #include "master/mscope.h"
+#include "master/mshared.h"
 #include "master/registry.h"
 #include "net/control.h"
 #include "sync/integ.h"
@@ -29,6 +30,7 @@ static void sweep_cb(struct ev_loop *, ev_timer *, int);
 
 #define TASK		"Agents"
 #define SHARED_REL	"etc/shared"
+#define DEFAULT_GROUP	"default"	/* agents enrolled without G: */
 #define KEYS_DELAY	1.0	/* client.keys written after a burst */
 
 static struct {
@@ -319,6 +321,8 @@ enroll_done(void *arg, int ok)
 	if (a != NULL && strcmp(a->key, p->key) == 0)
 		cJSON_AddItemToArray(up, agent_record_json(a));
 	keys_follow(a, p->removed);
+	if (a != NULL && a->groups != NULL && strchr(a->groups, ',') != NULL)
+		mshared_kick();		/* perhaps a new multigroup */
 	/* Workers hear of the key before the agent gets it. */
 	broadcast(up, p->removed);
 	p->removed = NULL;	/* taken by broadcast */
@@ -356,7 +360,8 @@ lost_answer_retry(const struct agent *a, const struct enroll_req *req,
 	    strcmp(a->status, "never_connected") == 0 &&
 	    a->enroll_src[0] != '\0' && strcmp(a->enroll_src, src_ip) == 0 &&
 	    strcmp(a->ip, ip) == 0 &&
-	    strcmp(a->groups != NULL ? a->groups : "", req->groups) == 0;
+	    strcmp(a->groups != NULL ? a->groups : "", req->groups[0] !=
+	    '\0' ? req->groups : DEFAULT_GROUP) == 0;
 }
 
 /*
@@ -567,7 +572,8 @@ mreg_enroll(const struct enroll_req *req, const char *src_ip,
 	    agent_set_register_ip(a, ip) == -1 ||
 	    agent_set_enroll_src(a, src_ip) == -1 ||
 	    agent_set_version(a, req->version) == -1 ||
-	    agent_set_groups(a, req->groups) == -1 || agents_add(&MR.t, a) ==
+	    agent_set_groups(a, req->groups[0] != '\0' ? req->groups :
+	    DEFAULT_GROUP) == -1 || agents_add(&MR.t, a) ==
 	    -1) {
 		agent_free(a);
 		cJSON_Delete(p->removed);
@@ -670,6 +676,21 @@ agent_json(const struct agent *a)
 	    a->date_add));
 	cJSON_AddItemToObject(o, "last_keepalive", node_time_json((double)
 	    a->last_keepalive));
+	return o;
+}
+
+/* One agent in full: the table's fields, then the registry's (OS, sums,
+ * group_config_status, labels). */
+static cJSON *
+agent_detail_json(const struct agent *a)
+{
+	cJSON	*o = agent_json(a), *d = registry_agent_detail(a->id), *c;
+
+	if (d != NULL)
+		while ((c = d->child) != NULL)
+			cJSON_AddItemToObject(o, c->string,
+			    cJSON_DetachItemViaPointer(d, c));
+	cJSON_Delete(d);
 	return o;
 }
 
@@ -831,6 +852,7 @@ set_groups(struct agent *a, const char *groups, struct change *ch,
     registry_done done)
 {
 	agents_rehash(&MR.t, a, groups);
+	mshared_kick();
 	cJSON_AddItemToArray(cJSON_GetObjectItemCaseSensitive(ch->delta,
 	    "upsert"), agent_record_json(a));
 	registry_set_groups(a->id, a->groups, done, done != NULL ? ch : NULL);
@@ -885,6 +907,7 @@ group_create(const char *g, struct change *ch, char *err, size_t errlen)
 		fclose(fp);
 	}
 	registry_put_group(g, change_done, ch);
+	mshared_kick();
 	return 0;
 }
 
@@ -916,6 +939,7 @@ group_delete(const char *g, struct change *ch, char *err, size_t errlen)
 		set_groups(a, rest, ch, NULL);
 	}
 	registry_del_group(g, change_done, ch);
+	mshared_kick();
 	return 0;
 }
 
@@ -944,7 +968,7 @@ mreg_command(const cJSON *req, mreg_reply_cb cb, void *arg)
 	}
 	if (strcmp(cmd, "agent") == 0) {	/* one agent, by id */
 		a = id != NULL ? agents_by_id(&MR.t, id) : NULL;
-		cb(arg, a != NULL ? control_ok(agent_json(a)) :
+		cb(arg, a != NULL ? control_ok(agent_detail_json(a)) :
 		    control_error("agent %s does not exist", id ? id :
 		    "(none given)"));
 		return 1;

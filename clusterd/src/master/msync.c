@@ -9,6 +9,7 @@
 #include "base/metrics.h"
 #include "base/node.h"
 #include "master/mplan.h"
+#include "master/mshared.h"
 #include "master/msync.h"
 #include "net/link.h"
 #include "sync/bundle.h"
@@ -161,11 +162,21 @@ scan_done(struct integ_index *idx, unsigned gen, void *arg)
 	}
 }
 
+/* Files changed: the merged.mg files follow first, then the scan. */
 static void
 rescan(void *arg)
 {
 	(void)arg;
+	mshared_rebuild();
 	scanner_request(MS.scanner);
+}
+
+/* Something else wrote in the shared set (mshared.c). */
+void
+msync_rescan(void)
+{
+	if (MS.scanner != NULL)
+		scanner_request(MS.scanner);
 }
 
 static void
@@ -174,6 +185,7 @@ periodic_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	(void)loop;
 	(void)t;
 	(void)revents;
+	mshared_rebuild();
 	scanner_request(MS.scanner);
 }
 

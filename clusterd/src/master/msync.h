@@ -20,6 +20,7 @@ struct msync_peer;
 int	 msync_start(struct node *);
 void	 msync_stop(void);
 void	 msync_reconfigure(void);
+void	 msync_rescan(void);
 struct msync_peer *msync_peer_new(struct link *, const char *ctx);
 void	 msync_peer_free(struct msync_peer *);
 void	 msync_peer_ready(struct msync_peer *);

@@ -49,6 +49,8 @@ static struct {
 	/* The registry thread's own: the reason of the failure last
 	 * logged ("" while writes work) and the changes refused since. */
 	char		 failure[256];
+	char		 path[4096];
+	sqlite3		*reader;	/* the loop's, registry_agent_detail() */
 	unsigned long	 refused;
 	/* The registry thread's prepared statements, by their SQL text. */
 	struct {
@@ -92,6 +94,10 @@ static const char *const migrations[] = {
 	/* 1 -> 2: the enrollment's source address, for a lost answer's
 	 * retry (mreg.c); '' for agents enrolled before. */
 	"ALTER TABLE agent ADD COLUMN enroll_src TEXT NOT NULL DEFAULT '';",
+	/* 2 -> 3: whether the agent's merged.mg is its groups' (Wazuh's
+	 * group_config_status), as the gateway serving it last saw. */
+	("ALTER TABLE agent ADD COLUMN group_config_status TEXT NOT NULL "
+	"DEFAULT 'not synced';"),
 };
 
 static int
@@ -333,7 +339,7 @@ store_info(struct reg_job *j)
 	static const char *const f[] = {
 		"os_name", "os_version", "os_major", "os_minor", "os_codename",
 		"os_build", "os_platform", "os_uname", "os_arch", "config_sum",
-		"merged_sum", "version", NULL
+		"merged_sum", "version", "group_config_status", NULL
 	};
 	static const char sql[] = "UPDATE agent SET connection_status = ?1, "
 	    "last_keepalive = CAST(?2 AS INTEGER), disconnection_time = "
@@ -344,8 +350,9 @@ store_info(struct reg_job *j)
 	    "os_build), os_platform = COALESCE(?11, os_platform), os_uname = "
 	    "COALESCE(?12, os_uname), os_arch = COALESCE(?13, os_arch), "
 	    "config_sum = COALESCE(?14, config_sum), merged_sum = COALESCE(?15,"
-	    " merged_sum), version = COALESCE(?16, version) WHERE id = "
-	    "CAST(?17 AS INTEGER)";
+	    " merged_sum), version = COALESCE(?16, version), "
+	    "group_config_status = COALESCE(?17, group_config_status) WHERE "
+	    "id = CAST(?18 AS INTEGER)";
 	const cJSON	*labels, *l;
 	sqlite3_stmt	*st;
 	char		 ka[32], dt[32];
@@ -362,7 +369,7 @@ store_info(struct reg_job *j)
 	for (i = 0; f[i] != NULL; i++)
 		sqlite3_bind_text(st, 5 + i, info_str(j->info, f[i]), -1,
 		    SQLITE_STATIC);
-	sqlite3_bind_text(st, 17, j->a.id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 18, j->a.id, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE)
@@ -578,6 +585,7 @@ registry_open(struct ev_loop *loop, const char *path, struct agents *t,
 		goto fail;
 	}
 	sqlite3_busy_timeout(R.db, 5000);
+	snprintf(R.path, sizeof(R.path), "%s", path);
 	if (exec("PRAGMA journal_mode = WAL;", err, errlen) == -1 ||
 	    exec("PRAGMA synchronous = FULL;", err, errlen) == -1 ||
 	    exec("PRAGMA foreign_keys = ON;", err, errlen) == -1 ||
@@ -616,7 +624,63 @@ registry_close(void)
 	stmt_free_all();
 	sqlite3_close(R.db);
 	R.db = NULL;
+	sqlite3_close(R.reader);
+	R.reader = NULL;
 	R.running = 0;
+}
+
+/*
+ * What the registry holds of an agent beyond the agent table: OS, sums,
+ * group_config_status, labels.  Read on the loop's thread through a
+ * read-only connection of its own (WAL: readers never wait for the
+ * writer), so it shows what is committed.  NULL when not found.
+ */
+cJSON *
+registry_agent_detail(const char *id)
+{
+	static const char *const cols[] = {
+		"os_name", "os_version", "os_major", "os_minor", "os_codename",
+		"os_build", "os_platform", "os_uname", "os_arch", "config_sum",
+		"merged_sum", "group_config_status"
+	};
+	sqlite3_stmt	*st = NULL;
+	cJSON		*o = NULL, *labels;
+	size_t		 i;
+
+	if (R.reader == NULL && sqlite3_open_v2(R.path, &R.reader,
+	    SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+		sqlite3_close(R.reader);
+		R.reader = NULL;
+		return NULL;
+	}
+	sqlite3_busy_timeout(R.reader, 1000);
+	if (sqlite3_prepare_v2(R.reader, "SELECT os_name, os_version, "
+	    "os_major, os_minor, os_codename, os_build, os_platform, os_uname, "
+	    "os_arch, config_sum, merged_sum, group_config_status FROM agent "
+	    "WHERE id = CAST(?1 AS INTEGER)", -1, &st, NULL) != SQLITE_OK)
+		goto fail;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_ROW)
+		goto fail;
+	o = cJSON_CreateObject();
+	for (i = 0; i < sizeof(cols) / sizeof(cols[0]); i++)
+		cJSON_AddStringToObject(o, cols[i], col_text(st, (int)i));
+	sqlite3_finalize(st);
+	labels = cJSON_AddObjectToObject(o, "labels");
+	if (sqlite3_prepare_v2(R.reader, "SELECT key, value FROM labels WHERE "
+	    "id = CAST(?1 AS INTEGER) ORDER BY key", -1, &st, NULL) !=
+	    SQLITE_OK)
+		goto fail;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	while (sqlite3_step(st) == SQLITE_ROW)
+		cJSON_AddStringToObject(labels, col_text(st, 0),
+		    col_text(st, 1));
+	sqlite3_finalize(st);
+	return o;
+fail:
+	sqlite3_finalize(st);
+	cJSON_Delete(o);
+	return NULL;
 }
 
 static void

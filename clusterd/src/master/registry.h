@@ -19,7 +19,7 @@ struct agents;
 struct ev_loop;
 
 #define REGISTRY_DB_REL		"queue/db/global.db"
-#define REGISTRY_SCHEMA_VERSION	2
+#define REGISTRY_SCHEMA_VERSION	3
 
 /* ok: 1 when durable, 0 when the change could not be stored. */
 typedef void (*registry_done)(void *arg, int ok);
@@ -35,6 +35,7 @@ void	registry_set_groups(const char *id, const char *groups, registry_done,
 void	registry_put_group(const char *name, registry_done, void *arg);
 void	registry_del_group(const char *name, registry_done, void *arg);
 void	registry_agent_info(const struct agent *, const cJSON *info);
+cJSON	*registry_agent_detail(const char *id);
 unsigned registry_batches(void);
 
 #endif

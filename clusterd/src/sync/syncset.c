@@ -16,6 +16,7 @@ const struct syncset_entry syncset_table[] = {
 	{ "etc/decoders",	0664 },
 	{ "etc/lists",		0664 },
 	{ "etc/shared",		0664 },
+	{ "etc/multigroups",	0664 },	/* multigroups' merged.mg */
 };
 const size_t syncset_count = sizeof(syncset_table) / sizeof(syncset_table[0]);
 
