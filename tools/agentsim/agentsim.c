@@ -52,6 +52,8 @@ struct sim_agent {
 	ev_timer		 timer;		/* simlink's next decision */
 	unsigned long		 global;
 	unsigned		 local;
+	double			 lost_at;	/* lost its answered link then */
+	int			 was_up;	/* answered once: it has events */
 	uint8_t			*replay;	/* -x: one sealed event, resent */
 	size_t			 replay_len;
 };
@@ -78,6 +80,8 @@ static struct {
 	unsigned long		 enrolled, enroll_errors, connected_now;
 	unsigned long		 connects, reconnects, acks, events_sent;
 	unsigned long		 keepalives, conn_errors, bad_messages;
+	unsigned long		 events_held;	/* due while not answered */
+	double			 gap_max;	/* longest time without a node */
 	unsigned long		 causes[SIMLINK_CAUSES];
 	unsigned long		 timeouts_logged;
 } S = {
@@ -224,6 +228,24 @@ link_open(struct conn *c)
 }
 
 /*
+ * A startup answered: the agent has a manager again.  The time since it
+ * lost its previous one (its answered connection ended) is a gap.
+ */
+static void
+answered(struct sim_agent *a)
+{
+	double	gap;
+
+	if (a->was_up && a->lost_at > 0) {
+		gap = ev_now(S.loop) - a->lost_at;
+		if (gap > S.gap_max)
+			S.gap_max = gap;
+	}
+	a->was_up = 1;
+	a->lost_at = 0;
+}
+
+/*
  * One decrypted message from the manager.  Like agentd, every control
  * message ("#!-...") and every line of a file being pushed shows the
  * manager is alive; the ack of the startup lets keepalives and events
@@ -246,8 +268,10 @@ link_message(struct sim_agent *a, const char *msg)
 	else if (strncmp(msg, "#!-close file", 13) == 0)
 		a->file_open = 0;
 	if ((control || a->file_open) &&
-	    simlink_received(&a->link, ev_now(S.loop), ack) == 1)
+	    simlink_received(&a->link, ev_now(S.loop), ack) == 1) {
+		answered(a);
 		agent_tick(a);		/* answered: first keepalive */
+	}
 	return a->connected ? 0 : -1;
 }
 
@@ -326,6 +350,8 @@ link_close(struct conn *c, const char *reason)
 	a->connected = 0;
 	a->file_open = 0;
 	a->conn = NULL;
+	if (was_up)
+		a->lost_at = ev_now(S.loop);
 	simlink_lost(&a->link);
 	if (!S.stopping)
 		schedule(a, simlink_retry_delay(&S.cfg, was_up, urand()), 0);
@@ -462,8 +488,15 @@ events_cb(struct ev_loop *loop, ev_timer *t, int revents)
 		struct sim_agent *a = &S.agents[S.ev_cursor];
 
 		S.ev_cursor = (S.ev_cursor + 1) % S.n;
-		if (a->link.state != SIMLINK_UP)
+		if (a->link.state != SIMLINK_UP) {
+			/* An agent that lost its manager buffers its events
+			 * (Wazuh's client buffer) until it has one again. */
+			if (a->was_up) {
+				S.events_held++;
+				S.due -= 1;
+			}
 			continue;
+		}
 		snprintf(msg, sizeof(msg), "1:/var/log/syslog:%s sshd[%d]: "
 		    "Accepted publickey for root from 198.18.0.9 port %lu",
 		    a->name, a->index, S.events_sent);
@@ -506,13 +539,17 @@ static void
 summary(FILE *fp, const char *kind)
 {
 	unsigned long	late, up = 0;
-	double		longest;
+	double		longest, gap = S.gap_max, now = ev_now(S.loop);
 	int		i;
 
 	ack_waits(&late, &longest);
-	for (i = 0; i < S.n; i++)
+	for (i = 0; i < S.n; i++) {
 		if (S.agents[i].link.state == SIMLINK_UP)
 			up++;
+		else if (S.agents[i].was_up && S.agents[i].lost_at > 0 &&
+		    now - S.agents[i].lost_at > gap)
+			gap = now - S.agents[i].lost_at;	/* still out */
+	}
 	fprintf(fp, "{\"%s\": {\"agents\": %d, \"enrolled\": %lu, "
 	    "\"enroll_errors\": %lu, \"connected\": %lu, \"answered\": %lu, "
 	    "\"ack_late\": %lu, \"ack_wait_max\": %.1f, \"connects\": %lu, "
@@ -522,9 +559,10 @@ summary(FILE *fp, const char *kind)
 		fprintf(fp, ", \"%s\": %lu", simlink_cause_name(i),
 		    S.causes[i]);
 	fprintf(fp, ", \"keepalives\": %lu, \"acks\": %lu, \"events\": %lu, "
+	    "\"events_held\": %lu, \"manager_gap_max\": %.1f, "
 	    "\"connection_errors\": %lu, \"bad_messages\": %lu}}\n",
-	    S.keepalives, S.acks, S.events_sent, S.conn_errors,
-	    S.bad_messages);
+	    S.keepalives, S.acks, S.events_sent, S.events_held, gap,
+	    S.conn_errors, S.bad_messages);
 	fflush(fp);
 }
 

@@ -9,6 +9,8 @@
 #ifndef CLUSTERD_GATEWAY_H
 #define CLUSTERD_GATEWAY_H
 
+#include <stddef.h>
+
 #include <cjson/cJSON.h>
 
 struct agent;
@@ -33,6 +35,10 @@ void	gateway_resend(void);
 void	gateway_agent_gone(struct agent *, struct agent *replacement);
 int	gateway_force_reconnect(struct agent *);
 unsigned gateway_shed(unsigned);
+void	gateway_set_share(unsigned, double, unsigned);
+void	gateway_drain(void);
+size_t	gateway_served(int);
+int	gateway_enabled(void);
 
 /* What HAProxy's agent-check hears from this node. */
 enum gateway_lb_state {

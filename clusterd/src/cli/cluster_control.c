@@ -47,6 +47,8 @@ usage(FILE *out)
 	    "  --unassign-group G --agent ID  remove an agent from a group\n"
 	    "  --lb-state S        this worker's answer to HAProxy's agent-check:\n"
 	    "                      ready, drain or maint (local, not forwarded)\n"
+	    "  --drain N           on worker N itself: move its agents away, then\n"
+	    "                      stop, as SIGTERM does (local, not forwarded)\n"
 	    "  --pools             the balancers' pools: members, operators' states,\n"
 	    "                      and each balancer's HAProxy servers\n"
 	    "  --pool-state S --node N [--pool P]\n"
@@ -244,6 +246,7 @@ enum {
 	OPT_ASSIGN_GROUP,
 	OPT_UNASSIGN_GROUP,
 	OPT_LB_STATE,
+	OPT_DRAIN,
 	OPT_POOLS,
 	OPT_POOL_STATE,
 	OPT_POOL,
@@ -434,6 +437,9 @@ print_answer(const char *command, const cJSON *req, const cJSON *data)
 		printf("%s is now %s in %s.\n", str(req, "node"),
 		    str(req, "state"), cJSON_GetObjectItemCaseSensitive(req,
 		    "pool") != NULL ? str(req, "pool") : "both pools");
+	else if (strcmp(command, "drain") == 0)
+		printf("%s is draining: it stops once its agents have moved "
+		    "(drain_timeout at most).\n", str(req, "node"));
 	else if (strcmp(command, "lb_state") == 0)
 		printf("Balancer state of this node: %s.\n", str(req, "state"));
 	else if (strcmp(command, "group_unassign") == 0)
@@ -459,6 +465,7 @@ main(int argc, char *argv[])
 		{ "unassign-group", required_argument, NULL,
 		    OPT_UNASSIGN_GROUP },
 		{ "lb-state", required_argument, NULL, OPT_LB_STATE },
+		{ "drain", required_argument, NULL, OPT_DRAIN },
 		{ "pools", no_argument, NULL, OPT_POOLS },
 		{ "pool-state", required_argument, NULL, OPT_POOL_STATE },
 		{ "pool", required_argument, NULL, OPT_POOL },
@@ -528,6 +535,11 @@ main(int argc, char *argv[])
 		case OPT_POOL_STATE:
 			command = ch == OPT_LB_STATE ? "lb_state" : "pool_set";
 			status = optarg;
+			ncmd++;
+			break;
+		case OPT_DRAIN:
+			command = "drain";
+			node = optarg;
 			ncmd++;
 			break;
 		case OPT_POOLS:

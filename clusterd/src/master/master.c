@@ -51,6 +51,7 @@ struct peer {
 	struct msync_peer	*sync;
 	enum peer_state		 state;
 	int			 balancer;	/* a balancer, not a worker */
+	int			 draining;	/* stopping: out of rebalancing */
 	char			 name[CONFIG_NAME_MAX + 1];
 	char			 ctx[CONFIG_NAME_MAX + 16];	/* log context */
 	char			 version[32];
@@ -560,11 +561,15 @@ static const struct enroll_ops master_enroll_ops = {
  * Even out the workers' agents.  When the busiest and the lightest worker
  * differ by more than rebalance_tolerance percent of the average, each
  * worker above the average is told to move its excess (at most
- * rebalance_chunk a round); the agents reconnect through the balancer,
- * whose leastconn puts them on the lighter workers.  Moving only down to
- * the average, and waiting a whole interval for the counts to settle,
- * keeps it from oscillating.  Workers the balancers do not have UP (new,
- * drained, down) take no part until they do.
+ * rebalance_chunk a round); the agents reconnect through the balancer.
+ * Every worker of the round is also given its share, the average rounded
+ * up, for one interval: an agent that starts up on a worker already
+ * serving its share is sent on (at most rebalance_chunk per worker), so
+ * the moves converge without help from the balancer (leastconn, weights)
+ * and stop at the share.  Moving only down to the average, and waiting a
+ * whole interval for the counts to settle, keeps it from oscillating.
+ * Workers the balancers do not have UP (new, drained, down) and draining
+ * ones take no part.
  */
 static void
 rebalance_cb(struct ev_loop *loop, ev_timer *t, int revents)
@@ -581,7 +586,8 @@ rebalance_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	(void)t;
 	(void)revents;
 	TAILQ_FOREACH(p, &M.peers, entry) {
-		if (p->state != PEER_READY || p->balancer || n == 256)
+		if (p->state != PEER_READY || p->balancer || p->draining ||
+		    n == 256)
 			continue;
 		if (!pools_serving(p->name)) {
 			plog_debug(p->ctx, "Rebalance", "Not in service on the "
@@ -607,15 +613,17 @@ rebalance_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	    c->rebalance_tolerance);
 	M.rebalance_rounds++;
 	for (i = 0; i < n; i++) {
-		if (counts[i] <= avg)
-			continue;
-		excess = counts[i] - avg;
+		excess = counts[i] > avg ? counts[i] - avg : 0;
 		if (excess > c->rebalance_chunk)
 			excess = c->rebalance_chunk;
-		plog_info(v[i]->ctx, "Rebalance", "Asking it to move %u of its "
-		    "%u agents.", excess, counts[i]);
+		if (excess > 0)
+			plog_info(v[i]->ctx, "Rebalance", "Asking it to move %u "
+			    "of its %u agents.", excess, counts[i]);
 		j = cJSON_CreateObject();
 		cJSON_AddNumberToObject(j, "agents", excess);
+		cJSON_AddNumberToObject(j, "share", avg);
+		cJSON_AddNumberToObject(j, "for", c->rebalance_interval);
+		cJSON_AddNumberToObject(j, "budget", c->rebalance_chunk);
 		if (link_notify(v[i]->link, FRAME_REBALANCE, j) == 0)
 			M.rebalance_moves += excess;
 		cJSON_Delete(j);
@@ -783,6 +791,12 @@ peer_request(struct link *l, const struct frame_hdr *h, const cJSON *body,
 		break;
 	case FRAME_POOL_REPORT:
 		pools_report(p->name, body);
+		break;
+	case FRAME_DRAIN:
+		if (!p->draining)
+			plog_info(p->ctx, "Rebalance", "Draining before it "
+			    "stops: left out of rebalancing.");
+		p->draining = 1;
 		break;
 	case FRAME_AGENTS_CHECK:
 		key = cJSON_GetObjectItemCaseSensitive(body, "digest");
