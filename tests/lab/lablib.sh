@@ -11,6 +11,12 @@
 #   LAB_NODE_EXTRA  lines added to the master's and workers' configs
 #   LAB_JSON    the cluster description (lb/lab.json; its hosts must stay
 #               in 198.18.0.0/24 beside the agents' 198.18.0.50)
+#   LAB_L4      1: HAProxy as a plain L4 balancer standing in for a cloud
+#               one (balance roundrobin, no agent-check, health checks
+#               on the agent-check port only) and no balancer role
+#   LAB_RATE    events per second per agent (0); LAB_STATS_EVERY seconds
+#               between the agents' stats lines (10)
+#   LAB_BEFORE_AGENTS  a command lab_start runs before the agents start
 #   LAB_BEFORE_NODES  a command lab_start runs once the nodes'
 #               configurations are written, before any clusterd starts
 #               (a test gives a home a file system of its own, say)
@@ -229,7 +235,18 @@ PY
 	python3 "$LAB_TOP/lb/render.py" --cluster "$d/cluster.json" \
 		--balancer "$lb" --out "$d" --notify "$d/notify.sh" \
 		--notify-log "$d/notify.log" \
-		--haproxy-args "-D -f $d/haproxy.cfg -p $d/haproxy.pid"
+		--haproxy-args "-D -f $d/haproxy.cfg -p $d/haproxy.pid" || return 1
+	[ -z "${LAB_L4:-}" ] || lab_l4_cfg "$d/haproxy.cfg"
+}
+
+# lab_l4_cfg FILE: the rendered configuration as a cloud L4 balancer
+# works: round robin, no agent-check (no weights, no drain from the
+# workers), a plain TCP connect to the workers' agent-check port as the
+# health check.
+lab_l4_cfg() {
+	sed -i -E 's/^([[:space:]]*)balance leastconn/\1balance roundrobin/;
+		s/ agent-check agent-port [0-9]+ agent-inter [0-9a-z]+//;
+		/^[[:space:]]*(option tcp-check|tcp-check expect)/d' "$1"
 }
 
 lab_haproxy_start() {
@@ -377,7 +394,8 @@ lab_node_gone() {
 lab_agents_start() {
 	setsid ip netns exec "${LAB_PREFIX}agents" "$LAB_BIN/agentsim" \
 		-n "$LAB_AGENTS" -e 1515 -p 1514 -k "$LAB_KEEPALIVE" \
-		-R "$LAB_RETRY" -T "$LAB_TIME_RECONNECT" -s 10 \
+		-R "$LAB_RETRY" -T "$LAB_TIME_RECONNECT" \
+		-s "${LAB_STATS_EVERY:-10}" -r "${LAB_RATE:-0}" \
 		-o "$LAB_RUN/agents.keys" "$LAB_VIP" \
 		>>"$LAB_RUN/agents.log" 2>&1 </dev/null &
 	echo $! > "$LAB_RUN/agents.pid"
@@ -459,7 +477,9 @@ lab_start() {
 		lab_render "$lb" || return 1
 		lab_haproxy_start "$lb" || { lab_log "haproxy $lb did not start"; return 1; }
 		lab_keepalived_start "$lb" || { lab_log "keepalived $lb did not start"; return 1; }
-		if lab_balancer_conf "$lb"; then
+		if [ -n "${LAB_L4:-}" ]; then
+			: # a cloud balancer has no balancer role beside it
+		elif lab_balancer_conf "$lb"; then
 			lab_clusterd_start "$lb" "$LAB_RUN/$lb/clusterd.conf" ||
 			    { lab_log "clusterd $lb did not start"; return 1; }
 		else
@@ -469,6 +489,9 @@ lab_start() {
 	lab_wait 15 lab_vip_on lb1 ||
 	    { lab_log "lb1 did not take the VIP (holder: $(lab_vip_holder))"; return 1; }
 
+	if [ -n "${LAB_BEFORE_AGENTS:-}" ]; then
+		$LAB_BEFORE_AGENTS || { lab_log "$LAB_BEFORE_AGENTS failed"; return 1; }
+	fi
 	lab_log "$LAB_AGENTS agents enroll and connect through $LAB_VIP"
 	since=$(date +%s)
 	lab_agents_start
@@ -524,4 +547,79 @@ lab_stop() {
 	done
 	rm -f "$LAB_RUN"/*.pid "$LAB_RUN"/*/*.pid "$LAB_RUN/hosts.added"
 	return 0
+}
+
+# ---- planned restarts, and a balancer that weighs nothing ----
+
+# lab_sim_stat KEY: the agents' KEY in their last stats or summary line.
+lab_sim_stat() {
+	grep -E '"(stats|summary)"' "$LAB_RUN/agents.log" | tail -n 1 |
+	    python3 -c 'import json, sys; d = json.load(sys.stdin); print(list(d.values())[0][sys.argv[1]])' "$1"
+}
+
+# lab_archived: events archived by every worker so far (each worker's
+# archives survive its restarts).
+lab_archived() {
+	cat "$LAB_RUN"/worker*/logs/archives/archives.json 2>/dev/null |
+	    grep -c 'sshd\[' || true
+}
+
+# lab_restart_worker W: SIGTERM (a drain), wait for the process to end,
+# start it again, and wait until HAProxy has it UP and it serves agents.
+# Prints "DRAIN BACK": seconds until it stopped, and from then until it
+# served agents again; 1 on a timeout.
+lab_restart_worker() {
+	local w=$1 pid t0 t1
+	pid=$(lab_pidof "$w/var/run/clusterd.pid") || return 1
+	t0=$(lab_now)
+	kill -TERM "$pid" || return 1
+	lab_wait 60 lab_gone "$pid" || return 1
+	t1=$(lab_now)
+	lab_clusterd_start "$w" || return 1
+	lab_wait 20 lab_node_up "$w" || return 1
+	lab_wait 20 lab_server_is lb1 workers_agents "$w" UP || return 1
+	lab_wait 90 lab_some_active "$w" || return 1
+	echo "$(lab_elapsed "$t0" "$t1") $(lab_elapsed "$t1" "$(lab_now)")"
+}
+
+# lab_events_end: stop the agents (their summary line), then print "SENT
+# ARCHIVED HELD GAP": events sent, archived by the workers, held while an
+# agent had no manager (a real agent buffers them), and the longest time
+# any agent went without a manager.
+lab_events_end() {
+	local pid sent
+	pid=$(lab_pidof agents.pid)
+	[ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null
+	lab_wait 15 lab_gone "$pid"
+	sent=$(lab_sim_stat events)
+	lab_wait 10 eval '[ "$(lab_archived)" -ge "$sent" ]'
+	echo "$sent $(lab_archived) $(lab_sim_stat events_held) $(lab_sim_stat manager_gap_max)"
+}
+
+# lab_within PCT: every connected worker's active agents within PCT % of
+# the average, and every agent counted.
+lab_within() {
+	lab_workers | awk -v n="$LAB_AGENTS" -v pct="$1" '
+		{ c[NR] = $2; s += $2 }
+		END {
+			if (NR == 0 || s != n) exit 1
+			avg = s / NR
+			for (i = 1; i <= NR; i++) {
+				d = c[i] - avg; if (d < 0) d = -d
+				if (d * 100 > pct * avg) exit 1
+			}
+		}'
+}
+
+# lab_min_moves NEW: the fewest agents that must move for every worker,
+# NEW (which has none) included, to hold at most its share (the average
+# rounded up), from the counts now.
+lab_min_moves() {
+	lab_workers | awk -v n="$LAB_AGENTS" '
+		{ c[NR] = $2 }
+		END {
+			w = NR + 1; share = int((n + w - 1) / w)
+			for (i = 1; i <= NR; i++) if (c[i] > share) m += c[i] - share
+			print m + 0
+		}'
 }
