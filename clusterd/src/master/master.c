@@ -564,7 +564,9 @@ static const struct enroll_ops master_enroll_ops = {
  * rebalance_chunk a round); the agents reconnect through the balancer.
  * Every worker of the round is also given its share, the average rounded
  * up, for one interval: an agent that starts up on a worker already
- * serving its share is sent on (at most rebalance_chunk per worker), so
+ * serving its share is sent on (per worker at most twice the agents the
+ * round moves, and rebalance_chunk; shares_clear() drops the shares when
+ * a worker leaves or drains, whose agents need places), so
  * the moves converge without help from the balancer (leastconn, weights)
  * and stop at the share.  Moving only down to the average, and waiting a
  * whole interval for the counts to settle, keeps it from oscillating.
@@ -578,7 +580,7 @@ rebalance_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	struct peer		*p, *v[256];
 	char			*names[256];
 	unsigned		 counts[256], total = 0, max = 0, min = ~0u;
-	unsigned		 avg, excess;
+	unsigned		 avg, excess, moving = 0, budget;
 	size_t			 n = 0, i;
 	cJSON			*j;
 
@@ -612,6 +614,10 @@ rebalance_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	    "tolerance %u%%): moving the excess.", max - min, avg,
 	    c->rebalance_tolerance);
 	M.rebalance_rounds++;
+	for (i = 0; i < n; i++)
+		moving += counts[i] > avg ? counts[i] - avg : 0;
+	budget = 2 * moving < c->rebalance_chunk ? 2 * moving :
+	    c->rebalance_chunk;
 	for (i = 0; i < n; i++) {
 		excess = counts[i] > avg ? counts[i] - avg : 0;
 		if (excess > c->rebalance_chunk)
@@ -623,9 +629,33 @@ rebalance_cb(struct ev_loop *loop, ev_timer *t, int revents)
 		cJSON_AddNumberToObject(j, "agents", excess);
 		cJSON_AddNumberToObject(j, "share", avg);
 		cJSON_AddNumberToObject(j, "for", c->rebalance_interval);
-		cJSON_AddNumberToObject(j, "budget", c->rebalance_chunk);
+		cJSON_AddNumberToObject(j, "budget", budget);
 		if (link_notify(v[i]->link, FRAME_REBALANCE, j) == 0)
 			M.rebalance_moves += excess;
+		cJSON_Delete(j);
+	}
+}
+
+/*
+ * A worker left or is draining: the shares of the last round no longer
+ * add up to the agents (its agents need a place), so every other worker
+ * drops its share until the next round.
+ */
+static void
+shares_clear(const struct peer *gone)
+{
+	struct peer	*p;
+	cJSON		*j;
+
+	TAILQ_FOREACH(p, &M.peers, entry) {
+		if (p == gone || p->state != PEER_READY || p->balancer)
+			continue;
+		j = cJSON_CreateObject();
+		cJSON_AddNumberToObject(j, "agents", 0);
+		cJSON_AddNumberToObject(j, "share", 0);
+		cJSON_AddNumberToObject(j, "for", 0);
+		cJSON_AddNumberToObject(j, "budget", 0);
+		link_notify(p->link, FRAME_REBALANCE, j);
 		cJSON_Delete(j);
 	}
 }
@@ -793,9 +823,11 @@ peer_request(struct link *l, const struct frame_hdr *h, const cJSON *body,
 		pools_report(p->name, body);
 		break;
 	case FRAME_DRAIN:
-		if (!p->draining)
+		if (!p->draining) {
 			plog_info(p->ctx, "Rebalance", "Draining before it "
 			    "stops: left out of rebalancing.");
+			shares_clear(p);
+		}
 		p->draining = 1;
 		break;
 	case FRAME_AGENTS_CHECK:
@@ -840,6 +872,8 @@ peer_close(struct link *l, const char *reason)
 			pools_balancer_down(p->name);
 		else {
 			pools_node_down(p->name);
+			if (!M.stopping && !p->draining)
+				shares_clear(p);
 			if (!M.stopping && (n = mreg_node_lost(p->name)) > 0)
 				plog_info(p->ctx, "Main", "%u agents of %s are "
 				    "disconnected until they report again.", n,

@@ -238,7 +238,8 @@ frame_count(const cJSON *body, const char *name)
  * The master's rebalancing round: move "agents" of ours, and with "share"
  * send away, for "for" seconds and at most "budget" times, agents that
  * start up here while we serve "share" or more (a balancer that does not
- * weigh the workers may bring them straight back).
+ * weigh the workers may bring them straight back).  "for" 0 drops the
+ * share: a worker left, its agents need places.
  */
 static void
 rebalance(const cJSON *body)
@@ -249,7 +250,7 @@ rebalance(const cJSON *body)
 	double		budget = frame_count(body, "budget");
 	unsigned	done;
 
-	if (share >= 0 && secs > 0 && budget >= 0 && gateway_enabled())
+	if (share >= 0 && secs >= 0 && budget >= 0 && gateway_enabled())
 		gateway_set_share((unsigned)share, secs, (unsigned)budget);
 	if (n > 0 && (done = gateway_shed((unsigned)n)) > 0)
 		log_info("Agents", "Rebalancing: asked %u agents to reconnect.",
