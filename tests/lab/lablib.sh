@@ -623,3 +623,59 @@ lab_min_moves() {
 			print m + 0
 		}'
 }
+
+# lab_json_with W ADDRESS: the cluster description plus worker W, in
+# LAB_RUN/with-W.json (a worker the balancers know before it starts, as a
+# cloud target group has it); prints its path.
+lab_json_with() {
+	python3 - "$LAB_JSON" "$1" "$2" > "$LAB_RUN/with-$1.json" <<'PY' || return 1
+import json, sys
+c = json.load(open(sys.argv[1]))
+c["workers"].append({"name": sys.argv[2], "address": sys.argv[3]})
+json.dump(c, sys.stdout, indent=1)
+PY
+	echo "$LAB_RUN/with-$1.json"
+}
+
+# lab_down_everywhere W: both balancers have W DOWN in both pools (a server
+# starts UP in HAProxy until its checks fail): LAB_BEFORE_AGENTS for a
+# worker that starts later.
+lab_down_everywhere() {
+	local lb b
+	for lb in "${LAB_BALANCERS[@]}"; do
+		for b in workers_agents nodes_enrollment; do
+			lab_wait 30 lab_server_is "$lb" "$b" "$1" DOWN || return 1
+		done
+	done
+}
+
+# lab_join W: start worker W (in the balancers' configuration, not yet
+# running) and wait until every worker is within 10% of the average.
+# Prints "SECONDS MOVED LEAST BEFORE -> AFTER": the time from the start to
+# then, the agents moved (#!-force_reconnect the agents received, with
+# LAB_STATS_EVERY 1), the fewest that had to move.  1 after 120 s.
+lab_join() {
+	local w=$1 need forced0 before t0 t
+	lab_node_conf "$w" worker
+	need=$(lab_min_moves)
+	forced0=$(lab_sim_stat force_reconnects)
+	before=$(lab_workers | tr '\n' ' ')
+	t0=$(lab_now)
+	lab_clusterd_start "$w" || return 1
+	lab_wait 20 lab_server_is lb1 workers_agents "$w" UP || return 1
+	lab_wait 120 lab_within 10 || return 1
+	t=$(lab_elapsed "$t0" "$(lab_now)")
+	sleep 2	# a stats line after the last move
+	echo "$t $(( $(lab_sim_stat force_reconnects) - forced0 )) $need $before-> $(lab_workers | tr '\n' ' ')"
+}
+
+# lab_stats LABEL FILE [UNIT]: "| LABEL | median | min | max | runs |" of
+# FILE's numbers (UNIT after each, " s" by default).
+lab_stats() {
+	sort -n "$2" | awk -v label="$1" -v u="${3- s}" '
+	{ v[NR] = $1 }
+	END {
+		m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+		printf "| %s | %.1f%s | %.1f%s | %.1f%s | %d |\n", label, m, u, v[1], u, v[NR], u, NR
+	}'
+}
