@@ -43,14 +43,14 @@ for r in $(seq "$RESTARTS"); do
 	. "$LAB_TOP/tests/lab/lablib.sh"
 	lab_start > "$LAB_RUN/start.log" 2>&1 ||
 		die "the lab did not start: $(tail -n 3 "$LAB_RUN/start.log")"
-	closed0=$(lab_sim_stat closed_by_peer)
+	closed0=$(lab_agents_stat closed_by_peer)
 	for w in "${LAB_WORKERS[@]}"; do
 		t=$(lab_restart_worker "$w") || die "restart $r: $w did not come back"
 		echo "${t% *}" >> "$OUT/drain"
 		echo "restart $r: $w drained in ${t% *} s, serving again ${t#* } s later" >&2
 	done
 	lab_wait 60 lab_all_ready "$(date +%s)" || die "restart $r: not every agent active"
-	echo $(( $(lab_sim_stat closed_by_peer) - closed0 )) >> "$OUT/cut"
+	echo $(( $(lab_agents_stat closed_by_peer) - closed0 )) >> "$OUT/cut"
 	read -r sent archived held gap <<<"$(lab_events_end)"
 	echo "$gap" >> "$OUT/gap"
 	echo "$held" >> "$OUT/held"

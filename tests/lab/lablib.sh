@@ -403,10 +403,11 @@ lab_agents_start() {
 }
 
 # lab_agents_stat KEY: the agents' counter KEY (acks, reconnects...) in
-# their last stats line (agentsim -s), from LOG (LAB_RUN/agents.log).
+# their last stats or summary line (agentsim -s), from LOG
+# (LAB_RUN/agents.log).
 lab_agents_stat() {
-	grep '"stats"' "${2:-$LAB_RUN/agents.log}" | tail -n 1 |
-	    python3 -c 'import json, sys; print(json.load(sys.stdin)["stats"][sys.argv[1]])' "$1"
+	grep -E '"(stats|summary)"' "${2:-$LAB_RUN/agents.log}" | tail -n 1 |
+	    python3 -c 'import json, sys; print(list(json.load(sys.stdin).values())[0][sys.argv[1]])' "$1"
 }
 
 # lab_enroll NAME: one enrollment through the VIP from the agents' host, as
@@ -551,12 +552,6 @@ lab_stop() {
 
 # ---- planned restarts, and a balancer that weighs nothing ----
 
-# lab_sim_stat KEY: the agents' KEY in their last stats or summary line.
-lab_sim_stat() {
-	grep -E '"(stats|summary)"' "$LAB_RUN/agents.log" | tail -n 1 |
-	    python3 -c 'import json, sys; d = json.load(sys.stdin); print(list(d.values())[0][sys.argv[1]])' "$1"
-}
-
 # lab_archived: events archived by every worker so far (each worker's
 # archives survive its restarts).
 lab_archived() {
@@ -591,9 +586,9 @@ lab_events_end() {
 	pid=$(lab_pidof agents.pid)
 	[ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null
 	lab_wait 15 lab_gone "$pid"
-	sent=$(lab_sim_stat events)
+	sent=$(lab_agents_stat events)
 	lab_wait 10 eval '[ "$(lab_archived)" -ge "$sent" ]'
-	echo "$sent $(lab_archived) $(lab_sim_stat events_held) $(lab_sim_stat manager_gap_max)"
+	echo "$sent $(lab_archived) $(lab_agents_stat events_held) $(lab_agents_stat manager_gap_max)"
 }
 
 # lab_within PCT: every connected worker's active agents within PCT % of
@@ -658,7 +653,7 @@ lab_join() {
 	local w=$1 need forced0 before t0 t
 	lab_node_conf "$w" worker
 	need=$(lab_min_moves)
-	forced0=$(lab_sim_stat force_reconnects)
+	forced0=$(lab_agents_stat force_reconnects)
 	before=$(lab_workers | tr '\n' ' ')
 	t0=$(lab_now)
 	lab_clusterd_start "$w" || return 1
@@ -666,7 +661,7 @@ lab_join() {
 	lab_wait 120 lab_within 10 || return 1
 	t=$(lab_elapsed "$t0" "$(lab_now)")
 	sleep 2	# a stats line after the last move
-	echo "$t $(( $(lab_sim_stat force_reconnects) - forced0 )) $need $before-> $(lab_workers | tr '\n' ' ')"
+	echo "$t $(( $(lab_agents_stat force_reconnects) - forced0 )) $need $before-> $(lab_workers | tr '\n' ' ')"
 }
 
 # lab_stats LABEL FILE [UNIT]: "| LABEL | median | min | max | runs |" of

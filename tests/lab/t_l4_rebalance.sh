@@ -17,14 +17,14 @@ lab_up
 grep -q "balance roundrobin" "$LAB_RUN/lb1/haproxy.cfg" && ! grep -q "agent-check agent-port" "$LAB_RUN/lb1/haproxy.cfg" ||
 	fail "the L4 variant of haproxy.cfg still weighs the workers"
 lab_host_add worker4 198.18.0.14 || fail "cannot add worker4's namespace"
-closed0=$(lab_sim_stat closed_by_peer)
+closed0=$(lab_agents_stat closed_by_peer)
 r=$(lab_join worker4) || fail "not within 10% of the average after 120 s: $(lab_workers | tr '\n' ' ')"
 read -r t moved need _ <<<"$r"
 pass "from ${r#* * * } in $t s: $moved agents moved, $need at least"
 [ "$moved" -le $((4 * LAB_AGENTS)) ] || fail "$moved moves for $LAB_AGENTS agents"
 # Settled: a whole rebalance interval later, still within 10%, few moves.
-forced=$(lab_sim_stat force_reconnects)
+forced=$(lab_agents_stat force_reconnects)
 sleep 12
 lab_within 10 || fail "drifted: $(lab_workers | tr '\n' ' ')"
-pass "still within 10% a rebalance interval later ($(( $(lab_sim_stat force_reconnects) - forced )) more moves); $(( $(lab_sim_stat closed_by_peer) - closed0 )) connections closed by the nodes"
+pass "still within 10% a rebalance interval later ($(( $(lab_agents_stat force_reconnects) - forced )) more moves); $(( $(lab_agents_stat closed_by_peer) - closed0 )) connections closed by the nodes"
 finish

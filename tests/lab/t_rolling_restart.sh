@@ -11,7 +11,7 @@ LAB_RATE=${LAB_RATE:-1}
 LAB_STATS_EVERY=1
 
 lab_up
-closed0=$(lab_sim_stat closed_by_peer)
+closed0=$(lab_agents_stat closed_by_peer)
 for w in "${LAB_WORKERS[@]}"; do
 	r=$(lab_restart_worker "$w") || fail "$w: restart did not complete: $(lab_workers | tr '\n' ' ')"
 	grep -q "\[Drain\] Drained after" "$LAB_RUN/$w/logs/cluster.log" ||
@@ -19,7 +19,7 @@ for w in "${LAB_WORKERS[@]}"; do
 	pass "$w drained and stopped in ${r% *} s, served agents again ${r#* } s later ($(lab_workers | tr '\n' ' '))"
 done
 lab_wait 30 lab_all_ready "$(date +%s)" || fail "$(lab_ready "$(date +%s)") of $LAB_AGENTS agents active"
-closed=$(( $(lab_sim_stat closed_by_peer) - closed0 ))
+closed=$(( $(lab_agents_stat closed_by_peer) - closed0 ))
 read -r sent archived held gap <<<"$(lab_events_end)"
 [ "$archived" -eq "$sent" ] || fail "events lost: $sent sent, $archived archived"
 [ "$closed" -eq 0 ] || fail "$closed agent connection(s) closed by a worker or balancer during the drains"

@@ -595,23 +595,19 @@ flushed_cb(struct ev_loop *loop, ev_timer *t, int revents)
  * Stopping, as a Wazuh agent does when its service stops: every agent
  * whose startup was answered tells its manager "#!-agent shutdown " (the
  * manager shows it disconnected) and closes once that is written; the
- * others close at once; nothing connects again.  The loop ends when all
- * are closed, or after 5 s.  A second stop ends at once.
+ * others close at once; nothing connects again.
  */
 static void
-stop_agents(struct ev_loop *loop)
+shutdown_cb(struct ev_loop *loop, ev_timer *t, int revents)
 {
 	static ev_timer	 flush_t;
 	struct sim_agent *a;
 	int		 i;
 
-	if (S.stopping++) {
-		ev_break(loop, EVBREAK_ALL);
-		return;
-	}
+	(void)t;
+	(void)revents;
 	for (i = 0; i < S.n; i++) {
 		a = &S.agents[i];
-		ev_timer_stop(loop, &a->timer);
 		if (a->conn == NULL)
 			continue;
 		if (a->connected && a->link.state == SIMLINK_UP) {
@@ -623,6 +619,30 @@ stop_agents(struct ev_loop *loop)
 	}
 	ev_timer_init(&flush_t, flushed_cb, 0.1, 0.1);
 	ev_timer_start(loop, &flush_t);
+}
+
+/*
+ * Stop: no more events, keepalives or attempts at once; the shutdowns a
+ * second later, once the answers to the last keepalives have come (a
+ * socket closed with unread bytes sends a reset, and a balancer may drop
+ * what it still had to forward: the last events).  The loop ends when
+ * all are closed, or 5 s after the shutdowns.  A second stop ends at once.
+ */
+static void
+stop_agents(struct ev_loop *loop)
+{
+	static ev_timer	 quiet_t;
+	int		 i;
+
+	if (S.stopping++) {
+		ev_break(loop, EVBREAK_ALL);
+		return;
+	}
+	ev_timer_stop(loop, &S.events);
+	for (i = 0; i < S.n; i++)
+		ev_timer_stop(loop, &S.agents[i].timer);
+	ev_timer_init(&quiet_t, shutdown_cb, 1.0, 0);
+	ev_timer_start(loop, &quiet_t);
 }
 
 static void

@@ -339,6 +339,11 @@ dispatch(struct gwconn *c, struct agent *a, const char *msg, size_t len)
 	} else
 		cJSON_AddItemToArray(G.alive, cJSON_CreateString(a->id));
 ack:
+	/* An agent asked to leave is not answered any more: an ack it would
+	 * not read could turn its close into a reset, and a reset can drop
+	 * the events it sent last on their way through a balancer. */
+	if (c->asked)
+		return 0;
 	if (send_control(c, ACK) == -1) {
 		reject(c, REJ_SLOW, NULL);
 		return -1;
