@@ -927,17 +927,9 @@ gateway_enabled(void)
 	return G.node != NULL;
 }
 
-/* Agents this node serves and has not asked to leave. */
+/* Agents acked here whose connection is still open, asked to leave or not. */
 size_t
-gateway_served(int unasked_only)
+gateway_served(void)
 {
-	struct gwconn	*c;
-	size_t		 n = 0;
-
-	if (!unasked_only)
-		return G.nserved;
-	for (c = G.conns; c != NULL; c = c->next)
-		if (c->served && !c->asked)
-			n++;
-	return n;
+	return G.nserved;
 }

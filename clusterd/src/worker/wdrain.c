@@ -29,7 +29,7 @@ finish(const char *why)
 	ev_timer_stop(D.node->loop, &D.deadline);
 	log_info(TASK, "%s after %.1f s: %lu agent(s) asked to reconnect, "
 	    "%zu still here.", why, ev_now(D.node->loop) - D.started,
-	    D.asked, gateway_served(0));
+	    D.asked, gateway_served());
 	D.done = NULL;
 	if (done != NULL)
 		done();
@@ -48,7 +48,7 @@ step_cb(struct ev_loop *loop, ev_timer *t, int revents)
 
 	(void)t;
 	(void)revents;
-	if (gateway_served(0) == 0) {
+	if (gateway_served() == 0) {
 		finish("Drained");
 		return;
 	}
@@ -89,7 +89,7 @@ wdrain_start(struct node *n, void (*done)(void))
 	D.due = 0;
 	gateway_drain();
 	log_info(TASK, "Draining: %zu agent(s) to move, at most %g s "
-	    "(drain_timeout).", gateway_served(0), c->drain_timeout);
+	    "(drain_timeout).", gateway_served(), c->drain_timeout);
 	ev_timer_init(&D.step, step_cb, 0, DRAIN_STEP);
 	ev_timer_start(n->loop, &D.step);
 	ev_timer_init(&D.deadline, deadline_cb, c->drain_timeout, 0);
