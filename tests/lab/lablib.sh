@@ -671,6 +671,7 @@ lab_stats() {
 	{ v[NR] = $1 }
 	END {
 		m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
-		printf "| %s | %.1f%s | %.1f%s | %.1f%s | %d |\n", label, m, u, v[1], u, v[NR], u, NR
+		f = u == "" ? "%g" : "%.1f"	# counts whole, times to 0.1 s
+		printf "| %s | " f "%s | " f "%s | " f "%s | %d |\n", label, m, u, v[1], u, v[NR], u, NR
 	}'
 }

@@ -54,6 +54,7 @@ struct sim_agent {
 	unsigned		 local;
 	double			 lost_at;	/* lost its answered link then */
 	int			 was_up;	/* answered once: it has events */
+	int			 leaving;	/* asked to reconnect: flushing */
 	uint8_t			*replay;	/* -x: one sealed event, resent */
 	size_t			 replay_len;
 };
@@ -259,8 +260,11 @@ link_message(struct sim_agent *a, const char *msg)
 
 	if (ack)
 		S.acks++;
+	/* Leave, once what was written is sent: an agent's writes are
+	 * synchronous, and ours queued in this turn must not be lost. */
 	if (strcmp(msg, "#!-force_reconnect") == 0) {
-		conn_close(a->conn, SIMLINK_REASON_FORCE);
+		a->leaving = 1;
+		conn_close_after_flush(a->conn);
 		return -1;
 	}
 	if (strncmp(msg, "#!-up file ", 11) == 0)
@@ -336,7 +340,8 @@ static void
 link_close(struct conn *c, const char *reason)
 {
 	struct sim_agent	*a = c->arg;
-	enum simlink_cause	 cause = simlink_cause_of(reason);
+	enum simlink_cause	 cause = a->leaving ? SIMLINK_FORCE_RECONNECT :
+				    simlink_cause_of(reason);
 	int			 was_up = a->link.state == SIMLINK_UP;
 
 	if (a->connected)
@@ -349,6 +354,7 @@ link_close(struct conn *c, const char *reason)
 	S.reconnects++;
 	a->connected = 0;
 	a->file_open = 0;
+	a->leaving = 0;
 	a->conn = NULL;
 	if (was_up)
 		a->lost_at = ev_now(S.loop);
@@ -488,7 +494,7 @@ events_cb(struct ev_loop *loop, ev_timer *t, int revents)
 		struct sim_agent *a = &S.agents[S.ev_cursor];
 
 		S.ev_cursor = (S.ev_cursor + 1) % S.n;
-		if (a->link.state != SIMLINK_UP) {
+		if (a->link.state != SIMLINK_UP || a->leaving) {
 			/* An agent that lost its manager buffers its events
 			 * (Wazuh's client buffer) until it has one again. */
 			if (a->was_up) {
