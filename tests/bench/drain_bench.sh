@@ -48,6 +48,10 @@ for r in $(seq "$RESTARTS"); do
 		t=$(lab_restart_worker "$w") || die "restart $r: $w did not come back"
 		echo "${t% *}" >> "$OUT/drain"
 		echo "restart $r: $w drained in ${t% *} s, serving again ${t#* } s later" >&2
+		# A stop that was not a drain: show how it ended.
+		[ "$(grep -c 'Received signal' "$LAB_RUN/$w/logs/cluster.log")" -eq \
+		    "$(grep -cE '\[Drain\] (Drained after|Drain timeout)' "$LAB_RUN/$w/logs/cluster.log")" ] ||
+			tail -n 30 "$LAB_RUN/$w/logs/cluster.log" >&2
 	done
 	lab_wait 60 lab_all_ready "$(date +%s)" || die "restart $r: not every agent active"
 	echo $(( $(lab_agents_stat closed_by_peer) - closed0 )) >> "$OUT/cut"
