@@ -30,16 +30,6 @@ die() {
 [ "$(id -u)" -eq 0 ] || die "needs root (network namespaces)"
 make -C "$LAB_TOP" -s all || die "build failed"
 
-# stats LABEL FILE: "| LABEL | median | min | max | runs |" of FILE's numbers.
-stats() {
-	sort -n "$2" | awk -v label="$1" '
-	{ v[NR] = $1 }
-	END {
-		m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
-		printf "| %s | %.1f s | %.1f s | %.1f s | %d |\n", label, m, v[1], v[NR], NR
-	}'
-}
-
 lab_start > "$LAB_RUN/start.log" 2>&1 ||
 	die "the lab did not start: $(tail -n 3 "$LAB_RUN/start.log")"
 echo "lab up: $LAB_AGENTS agents, VIP on $(lab_vip_holder)" >&2
@@ -142,17 +132,17 @@ The lab of docs/lab.md: network namespaces on a bridge, lb1 and lb2 (HAProxy, ke
 
 | measure | median | min | max | runs |
 |---|---|---|---|---|
-$(stats "VIP on lb2 after lb1's HAProxy is killed" "$LAB_RUN/haproxy.vip")
-$(stats "every agent active again after lb1's HAProxy is killed" "$LAB_RUN/haproxy.agents")
-$(stats "VIP back on lb1 after its HAProxy restarts" "$LAB_RUN/haproxy.return")
-$(stats "VIP on lb2 after lb1's keepalived is killed outright" "$LAB_RUN/keepalived.vip")
-$(stats "every agent active again after lb1's keepalived is killed" "$LAB_RUN/keepalived.agents")
-$(stats "VIP back on lb1 after its keepalived restarts" "$LAB_RUN/keepalived.return")
-$(stats "a killed worker's agents ($per) active on the others" "$LAB_RUN/kill.times")
-$(stats "a cut-off worker's agents active on the others" "$LAB_RUN/link.times")
-$(stats "a cut-off worker: none of its agents shown active on it" "$LAB_RUN/link.gone")
-$(stats "a hung worker's agents active on the others" "$LAB_RUN/stop.times")
-$(stats "a hung worker: none of its agents shown active on it" "$LAB_RUN/stop.gone")
+$(lab_stats "VIP on lb2 after lb1's HAProxy is killed" "$LAB_RUN/haproxy.vip")
+$(lab_stats "every agent active again after lb1's HAProxy is killed" "$LAB_RUN/haproxy.agents")
+$(lab_stats "VIP back on lb1 after its HAProxy restarts" "$LAB_RUN/haproxy.return")
+$(lab_stats "VIP on lb2 after lb1's keepalived is killed outright" "$LAB_RUN/keepalived.vip")
+$(lab_stats "every agent active again after lb1's keepalived is killed" "$LAB_RUN/keepalived.agents")
+$(lab_stats "VIP back on lb1 after its keepalived restarts" "$LAB_RUN/keepalived.return")
+$(lab_stats "a killed worker's agents ($per) active on the others" "$LAB_RUN/kill.times")
+$(lab_stats "a cut-off worker's agents active on the others" "$LAB_RUN/link.times")
+$(lab_stats "a cut-off worker: none of its agents shown active on it" "$LAB_RUN/link.gone")
+$(lab_stats "a hung worker's agents active on the others" "$LAB_RUN/stop.times")
+$(lab_stats "a hung worker: none of its agents shown active on it" "$LAB_RUN/stop.gone")
 
 A killed HAProxy is seen by keepalived's check within 1 s (one miss: FAULT, priority 0), a keepalived killed outright when its adverts stop (3 x 0.2 s); agents then reconnect after their retry interval.  A cut-off or hung worker is out of HAProxy after three failed checks (1.5 s apart, then 250 ms; a check reads the agent-check answer within 2 s), and its sessions are shut.  "Active" counts an agent once its first keepalive after the move reached the master: a moved agent is acked within about a second but shows pending until then, up to one keepalive interval (5 s here) later.
 TABLE

@@ -64,9 +64,9 @@ pass "keys reach every worker (memory and disk) and client.keys"
 
 # Errors, as agents expect them.
 [ "$(enroll worker1 "OSSEC A:'web-01'")" = "ERROR: Duplicate agent name: web-01. Unable to add agent" ] \
-	|| fail "duplicate name via worker"
+	|| fail "duplicate name via worker: $(enroll worker1 "OSSEC A:'web-01'")"
 [ "$(enroll master1 "OSSEC A:'other' IP:'10.1.2.3'")" = "ERROR: Duplicate IP: 10.1.2.3" ] \
-	|| fail "duplicate IP"
+	|| fail "duplicate IP: $(enroll master1 "OSSEC A:'other' IP:'10.1.2.3'")"
 [ "$(enroll worker1 "OSSEC A:'new' V:'v9.0.0'")" = "ERROR: Agent version must be lower or equal to manager version" ] \
 	|| fail "version"
 [ "$(enroll worker1 "OSSEC A:'new' G:'nosuch'")" = "ERROR: Invalid group: nosuch" ] || fail "group"

@@ -12,6 +12,11 @@
 #   LAB_NODE_EXTRA  lines added to the master's and workers' configs
 #   LAB_JSON    the cluster description (lb/lab.json; its hosts must stay
 #               in 198.18.0.0/24 beside the agents' 198.18.0.50)
+#   LAB_L4      1: HAProxy as a plain L4 balancer standing in for a cloud
+#               one (balance roundrobin, no agent-check, health checks
+#               on the agent-check port only) and no balancer role
+#   LAB_STATS_EVERY seconds between the agents' stats lines (10)
+#   LAB_BEFORE_AGENTS  a command lab_start runs before the agents start
 #   LAB_BEFORE_NODES  a command lab_start runs once the nodes'
 #               configurations are written, before any clusterd starts
 #               (a test gives a home a file system of its own, say)
@@ -239,6 +244,17 @@ PY
 	chmod 711 "$LAB_RUN" "$d"
 	touch "$d/notify.log"
 	chown keepalived_script "$d/notify.log"
+	[ -z "${LAB_L4:-}" ] || lab_l4_cfg "$d/haproxy.cfg"
+}
+
+# lab_l4_cfg FILE: the rendered configuration as a cloud L4 balancer
+# works: round robin, no agent-check (no weights, no drain from the
+# workers), a plain TCP connect to the workers' agent-check port as the
+# health check.
+lab_l4_cfg() {
+	sed -i -E 's/^([[:space:]]*)balance leastconn/\1balance roundrobin/;
+		s/ agent-check agent-port [0-9]+ agent-inter [0-9a-z]+//;
+		/^[[:space:]]*(option tcp-check|tcp-check expect)/d' "$1"
 }
 
 lab_haproxy_start() {
@@ -386,8 +402,8 @@ lab_node_gone() {
 lab_agents_start() {
 	setsid ip netns exec "${LAB_PREFIX}agents" "$LAB_BIN/agentsim" \
 		-n "$LAB_AGENTS" -e 1515 -p 1514 -k "$LAB_KEEPALIVE" \
-		-R "$LAB_RETRY" -T "$LAB_TIME_RECONNECT" -s 10 \
-		-r "${LAB_EVENT_RATE:-0}" \
+		-R "$LAB_RETRY" -T "$LAB_TIME_RECONNECT" \
+		-s "${LAB_STATS_EVERY:-10}" -r "${LAB_EVENT_RATE:-0}" \
 		-o "$LAB_RUN/agents.keys" "$LAB_VIP" \
 		>>"$LAB_RUN/agents.log" 2>&1 </dev/null &
 	echo $! > "$LAB_RUN/agents.pid"
@@ -395,10 +411,11 @@ lab_agents_start() {
 }
 
 # lab_agents_stat KEY: the agents' counter KEY (acks, reconnects...) in
-# their last stats line (agentsim -s), from LOG (LAB_RUN/agents.log).
+# their last stats or summary line (agentsim -s), from LOG
+# (LAB_RUN/agents.log).
 lab_agents_stat() {
-	grep '"stats"' "${2:-$LAB_RUN/agents.log}" | tail -n 1 |
-	    python3 -c 'import json, sys; print(json.load(sys.stdin)["stats"][sys.argv[1]])' "$1"
+	grep -E '"(stats|summary)"' "${2:-$LAB_RUN/agents.log}" | tail -n 1 |
+	    python3 -c 'import json, sys; print(list(json.load(sys.stdin).values())[0][sys.argv[1]])' "$1"
 }
 
 # lab_enroll NAME: one enrollment through the VIP from the agents' host, as
@@ -469,7 +486,9 @@ lab_start() {
 		lab_render "$lb" || return 1
 		lab_haproxy_start "$lb" || { lab_log "haproxy $lb did not start"; return 1; }
 		lab_keepalived_start "$lb" || { lab_log "keepalived $lb did not start"; return 1; }
-		if lab_balancer_conf "$lb"; then
+		if [ -n "${LAB_L4:-}" ]; then
+			: # a cloud balancer has no balancer role beside it
+		elif lab_balancer_conf "$lb"; then
 			lab_clusterd_start "$lb" "$LAB_RUN/$lb/clusterd.conf" ||
 			    { lab_log "clusterd $lb did not start"; return 1; }
 		else
@@ -479,6 +498,9 @@ lab_start() {
 	lab_wait 15 lab_vip_on lb1 ||
 	    { lab_log "lb1 did not take the VIP (holder: $(lab_vip_holder))"; return 1; }
 
+	if [ -n "${LAB_BEFORE_AGENTS:-}" ]; then
+		$LAB_BEFORE_AGENTS || { lab_log "$LAB_BEFORE_AGENTS failed"; return 1; }
+	fi
 	lab_log "$LAB_AGENTS agents enroll and connect through $LAB_VIP"
 	since=$(date +%s)
 	lab_agents_start
@@ -534,4 +556,130 @@ lab_stop() {
 	done
 	rm -f "$LAB_RUN"/*.pid "$LAB_RUN"/*/*.pid "$LAB_RUN/hosts.added"
 	return 0
+}
+
+# ---- planned restarts, and a balancer that weighs nothing ----
+
+# lab_archived: events archived by every worker so far (each worker's
+# archives survive its restarts).
+lab_archived() {
+	cat "$LAB_RUN"/worker*/logs/archives/archives.json 2>/dev/null |
+	    grep -c 'sshd\[' || true
+}
+
+# lab_restart_worker W: SIGTERM (a drain), wait for the process to end,
+# start it again, and wait until HAProxy has it UP and it serves agents.
+# Prints "DRAIN BACK": seconds until it stopped, and from then until it
+# served agents again; 1 on a timeout.
+lab_restart_worker() {
+	local w=$1 pid t0 t1
+	pid=$(lab_pidof "$w/var/run/clusterd.pid") || return 1
+	t0=$(lab_now)
+	kill -TERM "$pid" || return 1
+	lab_wait 60 lab_gone "$pid" || return 1
+	t1=$(lab_now)
+	lab_clusterd_start "$w" || return 1
+	lab_wait 20 lab_node_up "$w" || return 1
+	lab_wait 20 lab_server_is lb1 workers_agents "$w" UP || return 1
+	lab_wait 90 lab_some_active "$w" || return 1
+	echo "$(lab_elapsed "$t0" "$t1") $(lab_elapsed "$t1" "$(lab_now)")"
+}
+
+# lab_events_end: stop the agents (their summary line), then print "SENT
+# ARCHIVED HELD GAP": events sent, archived by the workers, held while an
+# agent had no manager (a real agent buffers them), and the longest time
+# any agent went without a manager.
+lab_events_end() {
+	local pid sent
+	pid=$(lab_pidof agents.pid)
+	[ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null
+	lab_wait 15 lab_gone "$pid"
+	sent=$(lab_agents_stat events)
+	lab_wait 10 eval '[ "$(lab_archived)" -ge "$sent" ]'
+	echo "$sent $(lab_archived) $(lab_agents_stat events_held) $(lab_agents_stat manager_gap_max)"
+}
+
+# lab_within PCT: every connected worker's active agents within PCT % of
+# the average, and every agent counted.
+lab_within() {
+	lab_workers | awk -v n="$LAB_AGENTS" -v pct="$1" '
+		{ c[NR] = $2; s += $2 }
+		END {
+			if (NR == 0 || s != n) exit 1
+			avg = s / NR
+			for (i = 1; i <= NR; i++) {
+				d = c[i] - avg; if (d < 0) d = -d
+				if (d * 100 > pct * avg) exit 1
+			}
+		}'
+}
+
+# lab_min_moves NEW: the fewest agents that must move for every worker,
+# NEW (which has none) included, to hold at most its share (the average
+# rounded up), from the counts now.
+lab_min_moves() {
+	lab_workers | awk -v n="$LAB_AGENTS" '
+		{ c[NR] = $2 }
+		END {
+			w = NR + 1; share = int((n + w - 1) / w)
+			for (i = 1; i <= NR; i++) if (c[i] > share) m += c[i] - share
+			print m + 0
+		}'
+}
+
+# lab_json_with W ADDRESS: the cluster description plus worker W, in
+# LAB_RUN/with-W.json (a worker the balancers know before it starts, as a
+# cloud target group has it); prints its path.
+lab_json_with() {
+	python3 - "$LAB_JSON" "$1" "$2" > "$LAB_RUN/with-$1.json" <<'PY' || return 1
+import json, sys
+c = json.load(open(sys.argv[1]))
+c["workers"].append({"name": sys.argv[2], "address": sys.argv[3]})
+json.dump(c, sys.stdout, indent=1)
+PY
+	echo "$LAB_RUN/with-$1.json"
+}
+
+# lab_down_everywhere W: both balancers have W DOWN in both pools (a server
+# starts UP in HAProxy until its checks fail): LAB_BEFORE_AGENTS for a
+# worker that starts later.
+lab_down_everywhere() {
+	local lb b
+	for lb in "${LAB_BALANCERS[@]}"; do
+		for b in workers_agents nodes_enrollment; do
+			lab_wait 30 lab_server_is "$lb" "$b" "$1" DOWN || return 1
+		done
+	done
+}
+
+# lab_join W: start worker W (in the balancers' configuration, not yet
+# running) and wait until every worker is within 10% of the average.
+# Prints "SECONDS MOVED LEAST BEFORE -> AFTER": the time from the start to
+# then, the agents moved (#!-force_reconnect the agents received, with
+# LAB_STATS_EVERY 1), the fewest that had to move.  1 after 120 s.
+lab_join() {
+	local w=$1 need forced0 before t0 t
+	lab_node_conf "$w" worker
+	need=$(lab_min_moves)
+	forced0=$(lab_agents_stat force_reconnects)
+	before=$(lab_workers | tr '\n' ' ')
+	t0=$(lab_now)
+	lab_clusterd_start "$w" || return 1
+	lab_wait 20 lab_server_is lb1 workers_agents "$w" UP || return 1
+	lab_wait 120 lab_within 10 || return 1
+	t=$(lab_elapsed "$t0" "$(lab_now)")
+	sleep 2	# a stats line after the last move
+	echo "$t $(( $(lab_agents_stat force_reconnects) - forced0 )) $need $before-> $(lab_workers | tr '\n' ' ')"
+}
+
+# lab_stats LABEL FILE [UNIT]: "| LABEL | median | min | max | runs |" of
+# FILE's numbers (UNIT after each, " s" by default).
+lab_stats() {
+	sort -n "$2" | awk -v label="$1" -v u="${3- s}" '
+	{ v[NR] = $1 }
+	END {
+		m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+		f = u == "" ? "%g" : "%.1f"	# counts whole, times to 0.1 s
+		printf "| %s | " f "%s | " f "%s | " f "%s | %d |\n", label, m, u, v[1], u, v[NR], u, NR
+	}'
 }

@@ -63,6 +63,9 @@ struct sim_agent {
 	ev_timer		 timer;		/* simlink's next decision */
 	unsigned long		 global;
 	unsigned		 local;
+	double			 lost_at;	/* lost its answered link then */
+	int			 was_up;	/* answered once: it has events */
+	int			 leaving;	/* asked to reconnect: flushing */
 	uint8_t			*replay;	/* -x: one sealed event, resent */
 	size_t			 replay_len;
 };
@@ -89,6 +92,8 @@ static struct {
 	unsigned long		 enrolled, enroll_errors, connected_now;
 	unsigned long		 connects, reconnects, acks, events_sent;
 	unsigned long		 keepalives, conn_errors, bad_messages;
+	unsigned long		 events_held;	/* due while not answered */
+	double			 gap_max;	/* longest time without a node */
 	unsigned long		 causes[SIMLINK_CAUSES];
 	unsigned long		 timeouts_logged;
 	unsigned long		 shared_ok, shared_bad;
@@ -239,6 +244,24 @@ link_open(struct conn *c)
 }
 
 /*
+ * A startup answered: the agent has a manager again.  The time since it
+ * lost its previous one (its answered connection ended) is a gap.
+ */
+static void
+answered(struct sim_agent *a)
+{
+	double	gap;
+
+	if (a->was_up && a->lost_at > 0) {
+		gap = ev_now(S.loop) - a->lost_at;
+		if (gap > S.gap_max)
+			S.gap_max = gap;
+	}
+	a->was_up = 1;
+	a->lost_at = 0;
+}
+
+/*
  * One decrypted message from the manager.  Like agentd, every control
  * message ("#!-...") and every line of a file being pushed shows the
  * manager is alive; the ack of the startup lets keepalives and events
@@ -301,8 +324,11 @@ link_message(struct sim_agent *a, const char *msg, size_t len)
 
 	if (ack)
 		S.acks++;
+	/* Leave, once what was written is sent: an agent's writes are
+	 * synchronous, and ours queued in this turn must not be lost. */
 	if (strcmp(msg, "#!-force_reconnect") == 0) {
-		conn_close(a->conn, SIMLINK_REASON_FORCE);
+		a->leaving = 1;
+		conn_close_after_flush(a->conn);
 		return -1;
 	}
 	if (strncmp(msg, "#!-up file ", 11) == 0) {
@@ -318,8 +344,10 @@ link_message(struct sim_agent *a, const char *msg, size_t len)
 	} else if (!control && a->file_open)
 		file_chunk(a, msg, len);
 	if ((control || a->file_open) &&
-	    simlink_received(&a->link, ev_now(S.loop), ack) == 1)
+	    simlink_received(&a->link, ev_now(S.loop), ack) == 1) {
+		answered(a);
 		agent_tick(a);		/* answered: first keepalive */
+	}
 	return a->connected ? 0 : -1;
 }
 
@@ -384,7 +412,8 @@ static void
 link_close(struct conn *c, const char *reason)
 {
 	struct sim_agent	*a = c->arg;
-	enum simlink_cause	 cause = simlink_cause_of(reason);
+	enum simlink_cause	 cause = a->leaving ? SIMLINK_FORCE_RECONNECT :
+				    simlink_cause_of(reason);
 	int			 was_up = a->link.state == SIMLINK_UP;
 
 	if (a->connected)
@@ -397,7 +426,10 @@ link_close(struct conn *c, const char *reason)
 	S.reconnects++;
 	a->connected = 0;
 	a->file_open = 0;
+	a->leaving = 0;
 	a->conn = NULL;
+	if (was_up)
+		a->lost_at = ev_now(S.loop);
 	simlink_lost(&a->link);
 	if (!S.stopping)
 		schedule(a, simlink_retry_delay(&S.cfg, was_up, urand()), 0);
@@ -536,8 +568,15 @@ events_cb(struct ev_loop *loop, ev_timer *t, int revents)
 		struct sim_agent *a = &S.agents[S.ev_cursor];
 
 		S.ev_cursor = (S.ev_cursor + 1) % S.n;
-		if (a->link.state != SIMLINK_UP)
+		if (a->link.state != SIMLINK_UP || a->leaving) {
+			/* An agent that lost its manager buffers its events
+			 * (Wazuh's client buffer) until it has one again. */
+			if (a->was_up) {
+				S.events_held++;
+				S.due -= 1;
+			}
 			continue;
+		}
 		snprintf(msg, sizeof(msg), "1:/var/log/syslog:%s sshd[%d]: "
 		    "Accepted publickey for root from 198.18.0.9 port %lu",
 		    a->name, a->index, S.events_sent);
@@ -580,13 +619,17 @@ static void
 summary(FILE *fp, const char *kind)
 {
 	unsigned long	late, up = 0;
-	double		longest;
+	double		longest, gap = S.gap_max, now = ev_now(S.loop);
 	int		i;
 
 	ack_waits(&late, &longest);
-	for (i = 0; i < S.n; i++)
+	for (i = 0; i < S.n; i++) {
 		if (S.agents[i].link.state == SIMLINK_UP)
 			up++;
+		else if (S.agents[i].was_up && S.agents[i].lost_at > 0 &&
+		    now - S.agents[i].lost_at > gap)
+			gap = now - S.agents[i].lost_at;	/* still out */
+	}
 	fprintf(fp, "{\"%s\": {\"agents\": %d, \"enrolled\": %lu, "
 	    "\"enroll_errors\": %lu, \"connected\": %lu, \"answered\": %lu, "
 	    "\"ack_late\": %lu, \"ack_wait_max\": %.1f, \"connects\": %lu, "
@@ -596,10 +639,11 @@ summary(FILE *fp, const char *kind)
 		fprintf(fp, ", \"%s\": %lu", simlink_cause_name(i),
 		    S.causes[i]);
 	fprintf(fp, ", \"keepalives\": %lu, \"acks\": %lu, \"events\": %lu, "
+	    "\"events_held\": %lu, \"manager_gap_max\": %.1f, "
 	    "\"connection_errors\": %lu, \"bad_messages\": %lu, "
 	    "\"shared_files\": %lu, \"shared_bad\": %lu}}\n",
-	    S.keepalives, S.acks, S.events_sent, S.conn_errors,
-	    S.bad_messages, S.shared_ok, S.shared_bad);
+	    S.keepalives, S.acks, S.events_sent, S.events_held, gap,
+	    S.conn_errors, S.bad_messages, S.shared_ok, S.shared_bad);
 	fflush(fp);
 }
 
@@ -632,23 +676,19 @@ flushed_cb(struct ev_loop *loop, ev_timer *t, int revents)
  * Stopping, as a Wazuh agent does when its service stops: every agent
  * whose startup was answered tells its manager "#!-agent shutdown " (the
  * manager shows it disconnected) and closes once that is written; the
- * others close at once; nothing connects again.  The loop ends when all
- * are closed, or after 5 s.  A second stop ends at once.
+ * others close at once; nothing connects again.
  */
 static void
-stop_agents(struct ev_loop *loop)
+shutdown_cb(struct ev_loop *loop, ev_timer *t, int revents)
 {
 	static ev_timer	 flush_t;
 	struct sim_agent *a;
 	int		 i;
 
-	if (S.stopping++) {
-		ev_break(loop, EVBREAK_ALL);
-		return;
-	}
+	(void)t;
+	(void)revents;
 	for (i = 0; i < S.n; i++) {
 		a = &S.agents[i];
-		ev_timer_stop(loop, &a->timer);
 		if (a->conn == NULL)
 			continue;
 		if (a->connected && a->link.state == SIMLINK_UP) {
@@ -660,6 +700,30 @@ stop_agents(struct ev_loop *loop)
 	}
 	ev_timer_init(&flush_t, flushed_cb, 0.1, 0.1);
 	ev_timer_start(loop, &flush_t);
+}
+
+/*
+ * Stop: no more events, keepalives or attempts at once; the shutdowns a
+ * second later, once the answers to the last keepalives have come (a
+ * socket closed with unread bytes sends a reset, and a balancer may drop
+ * what it still had to forward: the last events).  The loop ends when
+ * all are closed, or 5 s after the shutdowns.  A second stop ends at once.
+ */
+static void
+stop_agents(struct ev_loop *loop)
+{
+	static ev_timer	 quiet_t;
+	int		 i;
+
+	if (S.stopping++) {
+		ev_break(loop, EVBREAK_ALL);
+		return;
+	}
+	ev_timer_stop(loop, &S.events);
+	for (i = 0; i < S.n; i++)
+		ev_timer_stop(loop, &S.agents[i].timer);
+	ev_timer_init(&quiet_t, shutdown_cb, 1.0, 0);
+	ev_timer_start(loop, &quiet_t);
 }
 
 static void

@@ -30,6 +30,7 @@
 #define OUT_LIMIT	(64 * 1024)	/* queued to one agent, then dropped */
 #define FRAMES_PER_CB	32		/* fairness between agents */
 #define ACK		"#!-agent ack "
+#define FORCE		"#!-force_reconnect"
 #define GATEWAY_NOFILE	(256 * 1024)	/* descriptors asked for */
 #define REPORT_BACKLOG	100000		/* reports kept while the master is away */
 #define PUSH_TICK	0.1		/* seconds between rounds of shared-file chunks */
@@ -63,6 +64,8 @@ struct gwconn {
 	enum gw_sync	 sync;		/* last reported */
 	struct gwconn	*push_prev, *push_next;	/* G.push_q, in order */
 	struct preauth_entry pa;	/* counted until the agent is known */
+	unsigned	 served:1;	/* acked: this worker serves the agent */
+	unsigned	 asked:1;	/* sent #!-force_reconnect */
 	struct gwconn	*prev, *next;
 };
 
@@ -145,6 +148,12 @@ static struct {
 	struct gwconn	*push_q, *push_tail;	/* pushes under way, FIFO */
 	double		 push_budget;	/* bytes this tick may still send */
 	unsigned long	 pushes, pushed_bytes;
+	size_t		 nserved;	/* connections with served set */
+	int		 draining;	/* every agent asked to leave */
+	unsigned	 cap;		/* the master's share for this node */
+	ev_tstamp	 cap_until;	/* ... valid until then */
+	unsigned	 bounces_left;	/* arrivals over cap sent away, at most */
+	unsigned long	 bounced;
 } G = { .listener.fd = -1, .check.fd = -1 };
 
 static void conn_cb(struct ev_loop *, ev_io *, int);
@@ -172,6 +181,8 @@ gw_close(struct gwconn *c)
 			cJSON_AddItemToArray(G.updates, u);
 		}
 	}
+	if (c->served)
+		G.nserved--;
 	if (c->prev != NULL)
 		c->prev->next = c->next;
 	else
@@ -414,6 +425,29 @@ fnv32(const char *s, size_t n)
 	return h;
 }
 
+/*
+ * Whether an agent starting up on c is sent away (#!-force_reconnect
+ * instead of the ack) before this node serves it: always while draining,
+ * and while the master's share for this node holds (gateway_set_share)
+ * and this node already serves that many.  The agent reconnects through
+ * the balancer at once and lands elsewhere; under a balancer that does
+ * not weigh the workers (round robin, random) this is what keeps a node
+ * over its share from filling again.  The share's window and budget bound
+ * the moves when every node is full.
+ */
+static int
+bounce(struct gwconn *c)
+{
+	if (!G.draining && (ev_now(G.node->loop) >= G.cap_until ||
+	    G.bounces_left == 0 || G.nserved < G.cap))
+		return 0;
+	if (!G.draining)
+		G.bounces_left--;
+	G.bounced++;
+	c->asked = 1;
+	return 1;
+}
+
 /* A decrypted message from a's connection; -1 if it was closed. */
 static int
 dispatch(struct gwconn *c, struct agent *a, const char *msg, size_t len)
@@ -422,7 +456,7 @@ dispatch(struct gwconn *c, struct agent *a, const char *msg, size_t len)
 	const char		*prev = a->status;
 	cJSON			*info = NULL;
 	uint32_t		 h;
-	int			 changed, synced;
+	int			 changed, synced, away;
 
 	G.messages++;
 	if (len < 3 || strncmp(msg, "#!-", 3) != 0) {
@@ -431,6 +465,12 @@ dispatch(struct gwconn *c, struct agent *a, const char *msg, size_t len)
 		return 0;
 	}
 	if (strncmp(msg, "#!-agent startup", 16) == 0) {
+		if ((away = bounce(c)) && send_control(c, FORCE) == -1) {
+			reject(c, REJ_SLOW, NULL);
+			return -1;
+		}
+		if (away)
+			return 0;
 		set_status(a, "pending");
 		a->last_keepalive = time(NULL);	/* or the sweep drops it */
 		report(a, NULL);
@@ -469,9 +509,18 @@ dispatch(struct gwconn *c, struct agent *a, const char *msg, size_t len)
 	} else
 		cJSON_AddItemToArray(G.alive, cJSON_CreateString(a->id));
 ack:
+	/* An agent asked to leave is not answered any more: an ack it would
+	 * not read could turn its close into a reset, and a reset can drop
+	 * the events it sent last on their way through a balancer. */
+	if (c->asked)
+		return 0;
 	if (send_control(c, ACK) == -1) {
 		reject(c, REJ_SLOW, NULL);
 		return -1;
+	}
+	if (!c->served) {
+		c->served = 1;
+		G.nserved++;
 	}
 	return 0;
 }
@@ -775,7 +824,8 @@ lb_answer(void)
 	if (G.lb_state == GATEWAY_MAINT)
 		return "down\n";
 	max = G.node != NULL ? G.node->cfg.max_agents : 0;
-	if (G.lb_state == GATEWAY_DRAIN || (max > 0 && G.nconns >= max))
+	if (G.lb_state == GATEWAY_DRAIN || G.draining ||
+	    (max > 0 && G.nconns >= max))
 		return "up 0%\n";
 	if (max == 0)
 		return "up 100%\n";
@@ -999,7 +1049,7 @@ gateway_force_reconnect(struct agent *a)
 
 	if (c == NULL)
 		return -1;
-	return send_control(c, "#!-force_reconnect");
+	return send_control(c, FORCE);
 }
 
 void
@@ -1018,6 +1068,9 @@ gateway_status(cJSON *o)
 	cJSON_AddNumberToObject(g, "shared_bytes", (double)G.pushed_bytes);
 	cJSON_AddStringToObject(g, "health", gwhealth_reason() != NULL ?
 	    gwhealth_reason() : "ok");
+	cJSON_AddNumberToObject(g, "served", (double)G.nserved);
+	cJSON_AddBoolToObject(g, "draining", G.draining);
+	cJSON_AddNumberToObject(g, "bounced", (double)G.bounced);
 	cJSON_AddStringToObject(g, "balancer_state", G.lb_state ==
 	    GATEWAY_MAINT ? "maint" : G.lb_state == GATEWAY_DRAIN ? "drain" :
 	    "ready");
@@ -1029,10 +1082,10 @@ gateway_status(cJSON *o)
 }
 
 /*
- * Ask n connected agents to reconnect (they come back through the
- * balancer, which places them on lighter workers).  The most recently
- * connected go first: they have the least state here.  Returns how many
- * were asked.
+ * Ask n agents this node serves, not asked yet, to reconnect (they come
+ * back through the balancer, which places them elsewhere).  The most
+ * recently connected go first: they have the least state here.  Returns
+ * how many were asked.
  */
 unsigned
 gateway_shed(unsigned n)
@@ -1042,12 +1095,50 @@ gateway_shed(unsigned n)
 
 	for (c = G.conns; c != NULL && done < n; c = next) {
 		next = c->next;
-		if (c->agent == NULL)
+		if (c->agent == NULL || !c->served || c->asked)
 			continue;
-		if (send_control(c, "#!-force_reconnect") == 0)
+		if (send_control(c, FORCE) == 0) {
+			c->asked = 1;
 			done++;
+		}
 	}
-	if (done > 0)
-		log_info(TASK, "Rebalancing: asked %u agents to reconnect.", done);
 	return done;
+}
+
+/*
+ * The master's share for this node: for `seconds', agents starting up
+ * while this node serves `cap' or more are sent away, at most `budget' of
+ * them.
+ */
+void
+gateway_set_share(unsigned cap, double seconds, unsigned budget)
+{
+	G.cap = cap;
+	G.cap_until = ev_now(G.node->loop) + seconds;
+	G.bounces_left = budget;
+}
+
+/*
+ * A drain: agent-check answers "up 0%" (no new agents where HAProxy
+ * weighs the servers) and every agent starting up here is sent away.
+ * The connected ones are asked to leave by gateway_shed, paced by the
+ * caller.
+ */
+void
+gateway_drain(void)
+{
+	G.draining = 1;
+}
+
+int
+gateway_enabled(void)
+{
+	return G.node != NULL;
+}
+
+/* Agents acked here whose connection is still open, asked to leave or not. */
+size_t
+gateway_served(void)
+{
+	return G.nserved;
 }

@@ -9,6 +9,8 @@
 #ifndef CLUSTERD_GATEWAY_H
 #define CLUSTERD_GATEWAY_H
 
+#include <stddef.h>
+
 #include <cjson/cJSON.h>
 
 struct agent;
@@ -36,6 +38,11 @@ void	gateway_resend(void);
 void	gateway_agent_gone(struct agent *, struct agent *replacement);
 int	gateway_force_reconnect(struct agent *);
 unsigned gateway_shed(unsigned);
+/* Rebalancing and drains: lb.md, "Rebalancing" and "Graceful drain". */
+void	gateway_set_share(unsigned, double, unsigned);
+void	gateway_drain(void);
+size_t	gateway_served(void);
+int	gateway_enabled(void);
 
 /* What HAProxy's agent-check hears from this node. */
 enum gateway_lb_state {

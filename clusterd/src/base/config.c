@@ -122,6 +122,9 @@ config_defaults(struct config *c)
 	c->agents_disconnection_time = 900;
 	c->connection_overtake_time = 60;
 	c->shared_push_rate = 1024 * 1024;
+	c->drain_timeout = 30;
+	c->drain_wait = 2.5;
+	c->drain_rate = 200;
 	c->rebalance = 1;
 	c->rebalance_tolerance = 10;
 	c->rebalance_interval = 30;
@@ -673,6 +676,9 @@ static const struct keyword keywords[] = {
 	{ "enforce_counters",	set_bool,	F(enforce_counters), 0 },
 	{ "agent_check_port",	set_port,	F(agent_check_port), 0 },
 	{ "max_agents",		set_count,	F(max_agents), 0 },
+	{ "drain_timeout",	set_duration0,	F(drain_timeout), 0 },
+	{ "drain_wait",		set_duration0,	F(drain_wait), 0 },
+	{ "drain_rate",		set_count,	F(drain_rate), 0 },
 	{ "rebalance",		set_bool,	F(rebalance), 0 },
 	{ "rebalance_tolerance", set_count,	F(rebalance_tolerance), 0 },
 	{ "rebalance_interval",	set_duration,	F(rebalance_interval), 0 },
@@ -949,6 +955,11 @@ print_serving(const struct config *c, FILE *out)
 	if (c->agent_check_port != 0)
 		fprintf(out, "agent_check_port %u\n", c->agent_check_port);
 	fprintf(out, "max_agents %u\n", c->max_agents);
+	fprintf(out, "drain_timeout %.15g%s\n", c->drain_timeout,
+	    c->drain_timeout > 0 ? "s" : "");
+	fprintf(out, "drain_wait %.15g%s\n", c->drain_wait,
+	    c->drain_wait > 0 ? "s" : "");
+	fprintf(out, "drain_rate %u\n", c->drain_rate);
 	fprintf(out, "rebalance %s\n", c->rebalance ? "yes" : "no");
 	fprintf(out, "rebalance_tolerance %u\n", c->rebalance_tolerance);
 	fprintf(out, "rebalance_interval %.15gs\n", c->rebalance_interval);

@@ -82,6 +82,9 @@ struct config {
 	int		 enforce_counters;
 	uint16_t	 agent_check_port;	/* 0: no agent-check answer */
 	unsigned	 max_agents;		/* 0: no limit; above: drain */
+	double		 drain_timeout;		/* SIGTERM: drain at most; 0 off */
+	double		 drain_wait;		/* for agent-check to take effect */
+	unsigned	 drain_rate;		/* agents asked to leave a second */
 	int		 rebalance;		/* master: even out workers */
 	unsigned	 rebalance_tolerance;	/* percent of the average */
 	double		 rebalance_interval;

@@ -65,6 +65,8 @@ usage(FILE *out)
 	    "local commands (answered by this node, not forwarded):\n"
 	    "  --lb-state S        this worker's answer to HAProxy's\n"
 	    "                      agent-check: ready, drain or maint\n"
+	    "  --drain N           on worker N itself: move its agents away,\n"
+	    "                      then stop, as SIGTERM does\n"
 	    "  --gateway           this node's agents' port counters\n"
 	    "  --stats             this node's counters, the text its metrics\n"
 	    "                      endpoint serves\n"
@@ -266,6 +268,7 @@ enum {
 	OPT_ASSIGN_GROUP,
 	OPT_UNASSIGN_GROUP,
 	OPT_LB_STATE,
+	OPT_DRAIN,
 	OPT_POOLS,
 	OPT_POOL_STATE,
 	OPT_POOL,
@@ -530,6 +533,9 @@ print_answer(const char *command, const cJSON *req, const cJSON *data)
 		printf("Registry backed up to %s.\n", str(data, "file"));
 	else if (strcmp(command, "pool_forget") == 0)
 		printf("%s is forgotten by the pools.\n", str(req, "node"));
+	else if (strcmp(command, "drain") == 0)
+		printf("%s is draining: it stops once its agents have moved "
+		    "(drain_timeout at most).\n", str(req, "node"));
 	else if (strcmp(command, "lb_state") == 0)
 		printf("Balancer state of this node: %s.\n", str(req, "state"));
 	else if (strcmp(command, "group_unassign") == 0)
@@ -583,6 +589,7 @@ static const struct command commands[] = {
 	{ OPT_UNASSIGN_GROUP, "--unassign-group", "group_unassign", "group",
 	    F_AGENT, F_AGENT, 0 },
 	{ OPT_LB_STATE, "--lb-state", "lb_state", "state", 0, 0, 0 },
+	{ OPT_DRAIN, "--drain", "drain", "node", 0, 0, 0 },
 	{ OPT_POOLS, "--pools", "pools", NULL, 0, 0, 0 },
 	{ OPT_POOL_STATE, "--pool-state", "pool_set", "state",
 	    F_NODE | F_POOL, F_NODE, 1 },
@@ -833,6 +840,7 @@ main(int argc, char *argv[])
 		{ "unassign-group", required_argument, NULL,
 		    OPT_UNASSIGN_GROUP },
 		{ "lb-state", required_argument, NULL, OPT_LB_STATE },
+		{ "drain", required_argument, NULL, OPT_DRAIN },
 		{ "pools", no_argument, NULL, OPT_POOLS },
 		{ "pool-state", required_argument, NULL, OPT_POOL_STATE },
 		{ "pool-forget", no_argument, NULL, OPT_POOL_FORGET },

@@ -72,17 +72,40 @@ usage(int asked)
 }
 
 static void
-on_term(struct ev_loop *loop, ev_signal *w, int revents)
+stop_now(void)
 {
-	(void)revents;
-	log_info("Main", "Received signal %d: shutting down.", w->signum);
 	if (N.cfg.node_type == NODE_MASTER)
 		master_stop();
 	else
 		uplink_stop();
 	scrape_stop();
 	control_shutdown();
-	ev_break(loop, EVBREAK_ALL);
+	ev_break(N.loop, EVBREAK_ALL);
+}
+
+/*
+ * SIGTERM, SIGINT: a worker drains its agents first (drain_timeout), the
+ * other roles stop at once; a second signal stops a drain at once.
+ */
+static void
+on_term(struct ev_loop *loop, ev_signal *w, int revents)
+{
+	static int	draining;
+
+	(void)loop;
+	(void)revents;
+	if (draining) {
+		log_info("Main", "Received signal %d again: stopping now.",
+		    w->signum);
+		stop_now();
+		return;
+	}
+	log_info("Main", "Received signal %d: shutting down.", w->signum);
+	if (N.cfg.node_type == NODE_WORKER && uplink_drain(stop_now) == 0) {
+		draining = 1;
+		return;
+	}
+	stop_now();
 }
 
 /* Load the config file, sending each error line to the log. */

@@ -58,6 +58,7 @@ struct peer {
 	int			 balancer;	/* a balancer, not a worker */
 	unsigned		 generation;	/* of its credential (nodes_file) */
 	int			 enrollment;	/* serves enrollment (its hello) */
+	int			 draining;	/* stopping: out of rebalancing */
 	char			 name[CONFIG_NAME_MAX + 1];
 	char			 ctx[CONFIG_NAME_MAX + 16];	/* log context */
 	char			 version[32];
@@ -621,11 +622,17 @@ static const struct enroll_ops master_enroll_ops = {
  * Even out the workers' agents.  When the busiest and the lightest worker
  * differ by more than rebalance_tolerance percent of the average, each
  * worker above the average is told to move its excess (at most
- * rebalance_chunk a round); the agents reconnect through the balancer,
- * whose leastconn puts them on the lighter workers.  Moving only down to
- * the average, and waiting a whole interval for the counts to settle,
- * keeps it from oscillating.  Workers the balancers do not have UP (new,
- * drained, down) take no part until they do.
+ * rebalance_chunk a round); the agents reconnect through the balancer.
+ * Every worker of the round is also given its share, the average rounded
+ * up, for one interval: an agent that starts up on a worker already
+ * serving its share is sent on (per worker at most twice the agents the
+ * round moves, and rebalance_chunk; shares_clear() drops the shares when
+ * a worker leaves or drains, whose agents need places), so
+ * the moves converge without help from the balancer (leastconn, weights)
+ * and stop at the share.  Moving only down to the average, and waiting a
+ * whole interval for the counts to settle, keeps it from oscillating.
+ * Workers the balancers do not have UP (new, drained, down) and draining
+ * ones take no part.
  */
 static void
 rebalance_cb(struct ev_loop *loop, ev_timer *t, int revents)
@@ -634,7 +641,7 @@ rebalance_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	struct peer		*p, *v[256];
 	char			*names[256];
 	unsigned		 counts[256], total = 0, max = 0, min = ~0u;
-	unsigned		 avg, excess;
+	unsigned		 avg, excess, moving = 0, budget;
 	size_t			 n = 0, i;
 	cJSON			*j;
 
@@ -642,7 +649,8 @@ rebalance_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	(void)t;
 	(void)revents;
 	TAILQ_FOREACH(p, &M.peers, entry) {
-		if (p->state != PEER_READY || p->balancer || n == 256)
+		if (p->state != PEER_READY || p->balancer || p->draining ||
+		    n == 256)
 			continue;
 		if (p->health[0] != '\0')
 			continue;	/* takes no agents: neither filled nor emptied */
@@ -678,22 +686,52 @@ rebalance_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	    "tolerance %u%%): moving the excess.", max - min, avg,
 	    c->rebalance_tolerance);
 	M.rebalance_rounds++;
+	for (i = 0; i < n; i++)
+		moving += counts[i] > avg ? counts[i] - avg : 0;
+	budget = 2 * moving < c->rebalance_chunk ? 2 * moving :
+	    c->rebalance_chunk;
 	for (i = 0; i < n; i++) {
-		if (counts[i] <= avg)
-			continue;
-		excess = counts[i] - avg;
+		excess = counts[i] > avg ? counts[i] - avg : 0;
 		if (excess > c->rebalance_chunk) {
 			plog_debug(v[i]->ctx, "Rebalance", "%u over the "
 			    "average: %u this round (rebalance_chunk).",
 			    excess, c->rebalance_chunk);
 			excess = c->rebalance_chunk;
 		}
-		plog_info(v[i]->ctx, "Rebalance", "Asking it to move %u of its "
-		    "%u agents.", excess, counts[i]);
+		if (excess > 0)
+			plog_info(v[i]->ctx, "Rebalance", "Asking it to move %u "
+			    "of its %u agents.", excess, counts[i]);
 		j = cJSON_CreateObject();
 		cJSON_AddNumberToObject(j, "agents", excess);
+		cJSON_AddNumberToObject(j, "share", avg);
+		cJSON_AddNumberToObject(j, "for", c->rebalance_interval);
+		cJSON_AddNumberToObject(j, "budget", budget);
 		if (link_notify(v[i]->link, FRAME_REBALANCE, j) == 0)
 			M.rebalance_moves += excess;
+		cJSON_Delete(j);
+	}
+}
+
+/*
+ * A worker left or is draining: the shares of the last round no longer
+ * add up to the agents (its agents need a place), so every other worker
+ * drops its share until the next round.
+ */
+static void
+shares_clear(const struct peer *gone)
+{
+	struct peer	*p;
+	cJSON		*j;
+
+	TAILQ_FOREACH(p, &M.peers, entry) {
+		if (p == gone || p->state != PEER_READY || p->balancer)
+			continue;
+		j = cJSON_CreateObject();
+		cJSON_AddNumberToObject(j, "agents", 0);
+		cJSON_AddNumberToObject(j, "share", 0);
+		cJSON_AddNumberToObject(j, "for", 0);
+		cJSON_AddNumberToObject(j, "budget", 0);
+		link_notify(p->link, FRAME_REBALANCE, j);
 		cJSON_Delete(j);
 	}
 }
@@ -885,6 +923,14 @@ peer_request(struct link *l, const struct frame_hdr *h, const cJSON *body,
 	case FRAME_POOL_REPORT:
 		pools_report(p->name, body);
 		break;
+	case FRAME_DRAIN:
+		if (!p->draining) {
+			plog_info(p->ctx, "Rebalance", "Draining before it "
+			    "stops: left out of rebalancing.");
+			shares_clear(p);
+		}
+		p->draining = 1;
+		break;
 	case FRAME_AGENTS_CHECK:
 		resp = mreg_check(p->name, body);
 		if (resp == NULL) {
@@ -926,6 +972,8 @@ peer_close(struct link *l, const char *reason)
 			pools_balancer_down(p->name);
 		else {
 			pools_node_down(p->name);
+			if (!M.stopping && !p->draining)
+				shares_clear(p);
 			if (!M.stopping && (n = mreg_node_lost(p->name)) > 0)
 				plog_info(p->ctx, "Main", "%u agents of %s are "
 				    "disconnected until they report again.", n,

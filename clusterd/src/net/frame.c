@@ -126,6 +126,8 @@ frame_type_name(uint8_t t)
 		return "pools";
 	case FRAME_POOL_REPORT:
 		return "pool report";
+	case FRAME_DRAIN:
+		return "drain";
 	default:
 		return "unknown";
 	}

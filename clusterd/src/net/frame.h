@@ -61,7 +61,8 @@ enum frame_type {
 	FRAME_REBALANCE,	/* master -> worker: move this many agents */
 	FRAME_POOLS,		/* master -> balancer: the pools' membership */
 	FRAME_POOL_REPORT,	/* balancer -> master: its HAProxy's servers */
-	FRAME_TYPE_MAX = FRAME_POOL_REPORT
+	FRAME_DRAIN,		/* worker -> master: I am draining, then stop */
+	FRAME_TYPE_MAX = FRAME_DRAIN
 };
 
 struct frame_hdr {

@@ -344,6 +344,13 @@ uplink_stop(void)
 	U.role->stop();
 }
 
+/* A graceful stop, if the role has one: 0 when it started. */
+int
+uplink_drain(void (*done)(void))
+{
+	return U.role->drain != NULL ? U.role->drain(done) : -1;
+}
+
 /* The link while it is ready (hello answered), else NULL. */
 struct link *
 uplink_link(void)

@@ -31,10 +31,14 @@ struct uplink_role {
 	void		(*status)(cJSON *);
 	/* A control command answered locally: 1 if handled.  May be NULL. */
 	int		(*control)(struct control_client *, const cJSON *req);
+	/* Drain before stopping; done() once drained.  -1: stop at once.
+	 * May be NULL. */
+	int		(*drain)(void (*done)(void));
 };
 
 int		 uplink_start(struct node *, const struct uplink_role *);
 void		 uplink_stop(void);
+int		 uplink_drain(void (*)(void));
 void		 uplink_reconfigure(void);
 void		 uplink_control(struct control_client *, const cJSON *, void *);
 struct link	*uplink_link(void);

@@ -4,9 +4,11 @@
  * replica (wagents), enrollment relayed to the master (enroll) and the
  * agents' port (gateway), and answers the worker's local commands.
  */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "agent/agents.h"
 #include "agent/enroll.h"
@@ -20,6 +22,7 @@
 #include "net/link.h"
 #include "uplink/uplink.h"
 #include "worker/wagents.h"
+#include "worker/wdrain.h"
 #include "worker/worker.h"
 #include "worker/wsync.h"
 
@@ -191,6 +194,7 @@ static void
 services_stop(void)
 {
 	metrics_unregister(worker_metrics, NULL);
+	wdrain_stop();
 	enroll_stop();
 	enroll_pass_free(&pass);
 	gateway_stop();
@@ -221,19 +225,48 @@ services_down(void)
 	wagents_link_down();
 }
 
+/* A whole number in [0, 1e7] from a frame, or -1. */
+static double
+frame_count(const cJSON *body, const char *name)
+{
+	const cJSON	*n = cJSON_GetObjectItemCaseSensitive(body, name);
+
+	return cJSON_IsNumber(n) && n->valuedouble >= 0 &&
+	    n->valuedouble <= 1e7 ? n->valuedouble : -1;
+}
+
+/*
+ * The master's rebalancing round: move "agents" of ours, and with "share"
+ * send away, for "for" seconds and at most "budget" times, agents that
+ * start up here while we serve "share" or more (a balancer that does not
+ * weigh the workers may bring them straight back).  "for" 0 drops the
+ * share: a worker left, its agents need places.
+ */
+static void
+rebalance(const cJSON *body)
+{
+	double		n = frame_count(body, "agents");
+	double		share = frame_count(body, "share");
+	double		secs = frame_count(body, "for");
+	double		budget = frame_count(body, "budget");
+	unsigned	done;
+
+	if (share >= 0 && secs >= 0 && budget >= 0 && gateway_enabled())
+		gateway_set_share((unsigned)share, secs, (unsigned)budget);
+	if (n > 0 && (done = gateway_shed((unsigned)n)) > 0)
+		log_info("Agents", "Rebalancing: asked %u agents to reconnect.",
+		    done);
+}
+
 static int
 services_frame(const struct frame_hdr *h, const cJSON *body,
     const uint8_t *payload)
 {
-	const cJSON	*n;
-
 	if (wsync_on_frame(h, body, payload) || wagents_on_frame(h, body))
 		return 1;
 	if (h->type != FRAME_REBALANCE)
 		return 0;
-	n = cJSON_GetObjectItemCaseSensitive(body, "agents");
-	if (cJSON_IsNumber(n) && n->valuedouble > 0 && n->valuedouble < 1e7)
-		gateway_shed((unsigned)n->valuedouble);
+	rebalance(body);
 	return 1;
 }
 
@@ -245,13 +278,62 @@ services_status(cJSON *d)
 	gateway_status(d);
 }
 
-/* "lb_state": the worker's own answer to agent-check. */
+/*
+ * A drain on SIGTERM: the master leaves this worker out of rebalancing,
+ * and the agents move (wdrain).  Without the agents' port there is
+ * nothing to drain.
+ */
+static int
+services_drain(void (*done)(void))
+{
+	struct link	*l;
+	cJSON		*j;
+
+	if (!gateway_enabled() || wdrain_start(node, done) == -1)
+		return -1;
+	if ((l = uplink_link()) != NULL) {
+		j = cJSON_CreateObject();
+		link_notify(l, FRAME_DRAIN, j);
+		cJSON_Delete(j);
+	}
+	return 0;
+}
+
+/*
+ * "drain NODE": drain and stop this worker, as SIGTERM does (named, so
+ * that a socket given by mistake does not stop another node).
+ */
+static void
+drain_command(struct control_client *cl, const cJSON *req)
+{
+	const cJSON	*n = cJSON_GetObjectItemCaseSensitive(req, "node");
+
+	if (!cJSON_IsString(n) || strcmp(n->valuestring,
+	    node->cfg.node_name) != 0) {
+		control_reply(cl, control_error("this is %s: run --drain on the "
+		    "node to drain", node->cfg.node_name));
+		return;
+	}
+	if (wdrain_active()) {
+		control_reply(cl, control_error("already draining"));
+		return;
+	}
+	log_info("Drain", "Drain asked by %s.", control_client_who(cl));
+	control_reply(cl, control_ok(NULL));
+	kill(getpid(), SIGTERM);
+}
+
+/* "lb_state": the worker's own answer to agent-check; "drain". */
 static int
 services_control(struct control_client *cl, const cJSON *req)
 {
 	const cJSON	*cmd = cJSON_GetObjectItemCaseSensitive(req, "command");
 	const cJSON	*st;
 
+	if (strcmp(cmd->valuestring, "drain") == 0) {
+		drain_command(cl, req);
+		return 1;
+	}
 	if (strcmp(cmd->valuestring, "lb_state") != 0)
 		return 0;
 	st = cJSON_GetObjectItemCaseSensitive(req, "state");
@@ -271,4 +353,5 @@ const struct uplink_role worker_role = {
 	.frame = services_frame,
 	.status = services_status,
 	.control = services_control,
+	.drain = services_drain,
 };
