@@ -100,6 +100,9 @@ struct config {
 	char		 metrics_address[64];	/* numeric */
 	uint16_t	 metrics_port;		/* 0: off */
 	enum log_level	 log_level;
+	/* master high availability (docs/ha.md): "" = a single master */
+	char		 ha_etcd[1024];		/* host:port,... of etcd */
+	double		 ha_lease_ttl;		/* the active master's lease */
 };
 
 void		 config_defaults(struct config *);

@@ -30,6 +30,7 @@
 #include "base/node.h"
 #include "base/reap.h"
 #include "base/version.h"
+#include "master/ha.h"
 #include "master/master.h"
 #include "net/control.h"
 #include "net/link.h"
@@ -68,7 +69,9 @@ on_term(struct ev_loop *loop, ev_signal *w, int revents)
 {
 	(void)revents;
 	log_info("Main", "Received signal %d: shutting down.", w->signum);
-	if (N.cfg.node_type == NODE_MASTER)
+	if (ha_enabled(&N.cfg))
+		ha_stop();
+	else if (N.cfg.node_type == NODE_MASTER)
 		master_stop();
 	else
 		uplink_stop();
@@ -176,8 +179,10 @@ on_hup(struct ev_loop *loop, ev_signal *w, int revents)
 	N.cfg.pool_drain_timeout = nc.pool_drain_timeout;
 	N.cfg.log_level = debug_flag ? LOG_LVL_DEBUG : nc.log_level;
 	log_set_level(N.cfg.log_level);
-	if (N.cfg.node_type == NODE_MASTER)
-		master_reconfigure();
+	if (N.cfg.node_type == NODE_MASTER) {
+		if (ha_serving())
+			master_reconfigure();
+	}
 	else
 		uplink_reconfigure();
 	log_info("Main", "Configuration reloaded.");
@@ -389,13 +394,15 @@ main(int argc, char *argv[])
 	if ((N.ctx = tls_ctx_new(N.cfg.node_type == NODE_MASTER,
 	    N.cfg.key)) == NULL)
 		fatalx("cannot set up TLS: %s", tls_error_string());
-	if (control_init(N.loop, sockpath, N.cfg.node_type == NODE_MASTER ?
-	    master_control : uplink_control, NULL) == -1)
+	if (control_init(N.loop, sockpath, ha_enabled(&N.cfg) ? ha_control :
+	    N.cfg.node_type == NODE_MASTER ? master_control : uplink_control,
+	    NULL) == -1)
 		goto done;
 	/* The roles' services register their own collectors as they start. */
 	metrics_register(node_metrics, &N);
 	metrics_register(link_metrics, NULL);
-	if ((N.cfg.node_type == NODE_MASTER ? master_start(&N) :
+	if ((ha_enabled(&N.cfg) ? ha_start(&N) :
+	    N.cfg.node_type == NODE_MASTER ? master_start(&N) :
 	    uplink_start(&N, N.cfg.node_type == NODE_BALANCER ?
 	    &balancer_role : &worker_role)) == -1)
 		goto done;
