@@ -55,6 +55,12 @@ usage(FILE *out)
 	    "                      pools (P: agents or enrollment; default both)\n"
 	    "  --stats             this node's counters, the text its metrics\n"
 	    "                      endpoint serves (local, not forwarded)\n"
+	    "master high availability (on a master-eligible node, local):\n"
+	    "  --ha                the master-eligible nodes, the active one, its\n"
+	    "                      term; exit 0\n"
+	    "  --ha-check          exit 0 only if this node is the active master\n"
+	    "                      (keepalived's check for the master's VIP)\n"
+	    "  --step-down         the active master gives up its role\n"
 	    "options:\n"
 	    "  -j, --json          print the daemon's JSON answer\n"
 	    "  -H, --home DIR      node home (default $CLUSTERD_HOME or %s)\n"
@@ -147,6 +153,8 @@ str(const cJSON *o, const char *key)
 	return cJSON_IsString(v) ? v->valuestring : "-";
 }
 
+static void print_ha(const cJSON *);
+
 static void
 print_list(const cJSON *data)
 {
@@ -164,6 +172,7 @@ print_list(const cJSON *data)
 	cJSON_ArrayForEach(n, nodes)
 		printf("%-*s  %-*s  %-*s  %s\n", w[0], str(n, "name"), w[1],
 		    str(n, "type"), w[2], str(n, "version"), str(n, "address"));
+	print_ha(cJSON_GetObjectItemCaseSensitive(data, "ha"));
 }
 
 static double
@@ -172,6 +181,28 @@ num(const cJSON *o, const char *key)
 	const cJSON	*v = cJSON_GetObjectItemCaseSensitive(o, key);
 
 	return cJSON_IsNumber(v) ? v->valuedouble : 0;
+}
+
+/* The master-eligible nodes (docs/ha.md), when the answer has them. */
+static void
+print_ha(const cJSON *ha)
+{
+	const cJSON	*m;
+
+	if (ha == NULL)
+		return;
+	printf("\nMaster-eligible nodes (store %s; active: %s, term %.0f):\n",
+	    str(ha, "store"), *str(ha, "leader") ? str(ha, "leader") :
+	    "none", num(ha, "leader_term"));
+	printf("%-20s  %-8s  %-10s  %s\n", "NAME", "STATE", "TERM",
+	    "ADDRESS");
+	cJSON_ArrayForEach(m, cJSON_GetObjectItemCaseSensitive(ha, "masters"))
+		printf("%-20s  %-8s  %-10.0f  %s:%.0f\n", str(m, "node"),
+		    str(m, "state"), num(m, "term"), str(m, "address"),
+		    num(m, "port"));
+	if (*str(ha, "store_error") != '-' && *str(ha, "store_error"))
+		printf("store error seen by %s: %s\n", str(ha, "node"),
+		    str(ha, "store_error"));
 }
 
 /* "DATE (0.004s)" for a task object, or "never". */
@@ -232,6 +263,7 @@ print_health(const cJSON *data)
 		printf("        In sync: %s\n", cJSON_IsTrue(sync) ? "yes" :
 		    "no");
 	}
+	print_ha(cJSON_GetObjectItemCaseSensitive(data, "ha"));
 }
 
 /* Long options without a short form. */
@@ -249,7 +281,10 @@ enum {
 	OPT_POOL_STATE,
 	OPT_POOL,
 	OPT_STATS,
-	OPT_ID
+	OPT_ID,
+	OPT_HA,
+	OPT_HA_CHECK,
+	OPT_STEP_DOWN
 };
 
 struct column {
@@ -470,6 +505,9 @@ print_answer(const char *command, const cJSON *req, const cJSON *data)
 	else if (strcmp(command, "group_unassign") == 0)
 		printf("Agent %s removed from group %s.\n", str(req, "agent"),
 		    str(req, "group"));
+	else if (strcmp(command, "ha_step_down") == 0)
+		printf("Stepping down: another master-eligible node takes "
+		    "over.\n");
 }
 
 int
@@ -495,6 +533,9 @@ main(int argc, char *argv[])
 		{ "pool", required_argument, NULL, OPT_POOL },
 		{ "stats", no_argument, NULL, OPT_STATS },
 		{ "id", required_argument, NULL, OPT_ID },
+		{ "ha", no_argument, NULL, OPT_HA },
+		{ "ha-check", no_argument, NULL, OPT_HA_CHECK },
+		{ "step-down", no_argument, NULL, OPT_STEP_DOWN },
 		{ "json", no_argument, NULL, 'j' },
 		{ "home", required_argument, NULL, 'H' },
 		{ "socket", required_argument, NULL, 's' },
@@ -508,7 +549,7 @@ main(int argc, char *argv[])
 	char		 sockbuf[PATH_MAX], *reqtext = NULL, *answer = NULL;
 	cJSON		*resp = NULL, *req = NULL;
 	const cJSON	*err;
-	int		 ch, json = 0, rv = EXIT_FAILED, ncmd = 0;
+	int		 ch, json = 0, rv = EXIT_FAILED, ncmd = 0, check = 0;
 
 	if ((home = getenv("CLUSTERD_HOME")) == NULL || *home == '\0')
 		home = CONFIG_DEFAULT_HOME;
@@ -575,6 +616,13 @@ main(int argc, char *argv[])
 			break;
 		case OPT_ID:
 			agent_id = optarg;
+			break;
+		case OPT_HA:
+		case OPT_HA_CHECK:
+		case OPT_STEP_DOWN:
+			command = ch == OPT_STEP_DOWN ? "ha_step_down" : "ha";
+			check = ch == OPT_HA_CHECK;
+			ncmd++;
 			break;
 		case 'j':
 			json = 1;
@@ -659,7 +707,14 @@ main(int argc, char *argv[])
 		fprintf(stderr, "cluster_control: %s\n", str(resp, "message"));
 		goto done;
 	}
-	if (!json && strcmp(command, "stats") == 0)
+	if (check) {		/* --ha-check: the answer is the exit code */
+		rv = strcmp(str(cJSON_GetObjectItemCaseSensitive(resp, "data"),
+		    "state"), "active") == 0 ? EXIT_OK : EXIT_FAILED;
+		goto done;
+	}
+	if (!json && strcmp(command, "ha") == 0)
+		print_ha(cJSON_GetObjectItemCaseSensitive(resp, "data"));
+	else if (!json && strcmp(command, "stats") == 0)
 		print_stats(cJSON_GetObjectItemCaseSensitive(resp, "data"));
 	else if (!json) {
 		defang(resp);

@@ -873,6 +873,13 @@ status_json(void)
 	return o;
 }
 
+void
+ha_annotate(cJSON *data)
+{
+	if (H.running)
+		cJSON_AddItemToObject(data, "ha", status_json());
+}
+
 /*
  * The control socket of a master-eligible node: "ha" (the view),
  * "ha_step_down" (the active master gives up its lease and stays out of
@@ -908,6 +915,18 @@ ha_control(struct control_client *cl, const cJSON *req, void *arg)
 	}
 	if (ha_active()) {
 		master_control(cl, req, arg);
+		return;
+	}
+	/* Read-only on a standby: the master-eligible nodes. */
+	if (cmd != NULL && (strcmp(cmd, "nodes") == 0 || strcmp(cmd,
+	    "health") == 0)) {
+		cJSON	*data = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(data, "cluster_name",
+		    H.node->cfg.cluster_name);
+		cJSON_AddArrayToObject(data, "nodes");
+		ha_annotate(data);
+		control_reply(cl, control_ok(data));
 		return;
 	}
 	pthread_mutex_lock(&H.mu);

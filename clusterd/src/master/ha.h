@@ -31,6 +31,8 @@ int		 ha_active(void);
 int		 ha_serving(void);
 /* The term the active master was elected in (0 without ha). */
 long long	 ha_term(void);
+/* Add the master-eligible nodes' view ("ha") to a nodes answer. */
+void		 ha_annotate(cJSON *data);
 /* The control socket's handler on a master-eligible node. */
 void		 ha_control(struct control_client *, const cJSON *req,
 		    void *arg);

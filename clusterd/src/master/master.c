@@ -1051,6 +1051,7 @@ nodes_json(int health)
 	free(names);
 	free(total);
 	free(active);
+	ha_annotate(data);
 	return data;
 }
 

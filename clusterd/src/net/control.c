@@ -26,7 +26,7 @@ struct control_client {
 /* Commands that change the cluster: their origin is logged. */
 static const char *const writes[] = {
 	"agent_remove", "group_create", "group_delete", "group_assign",
-	"group_unassign", "pool_set", "lb_state",
+	"group_unassign", "pool_set", "lb_state", "ha_step_down",
 };
 
 int
