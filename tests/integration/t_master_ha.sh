@@ -42,8 +42,9 @@ start master1
 wait_for 15 "master1 active" is_active master1
 start master2
 wait_for 10 "master2 standby" is_standby master2
-ctl master2 -l 2>&1 | grep -q "standby master; the active master is master1" ||
+ctl master2 -a 2>&1 | grep -q "standby master; the active master is master1" ||
 	fail "a standby does not say who is active"
+ctl master2 -l | grep -qE "^master1 +active" || fail "a standby's -l does not show master1 active"
 start worker1
 start worker2
 wait_for 15 "workers on master1" listed master1 worker1 worker2
@@ -117,7 +118,10 @@ pass "a hung master is deposed; exactly one active master when it resumes"
 
 # A planned step-down.
 t0=$(now)
-ctl_json master1 '{"command":"ha_step_down"}' | grep -q '"error":0' || fail "step-down refused"
+ctl master2 --step-down >/dev/null 2>&1 && fail "a standby accepted --step-down"
+ctl master1 --ha-check || fail "--ha-check: the active master says it is not"
+ctl master2 --ha-check && fail "--ha-check: a standby says it is active"
+ctl master1 --step-down | grep -q "Stepping down" || fail "step-down refused"
 wait_for 20 "master2 active after the step-down" is_active master2
 wait_for 15 "master1 standby after the step-down" is_standby master1
 echo "figure: step-down to the other master active: $(since "$t0")s"
@@ -125,4 +129,18 @@ wait_for 15 "workers follow" listed master2 worker1 worker2
 n=$(enroll worker2 "OSSEC A:'after-step-down'")
 grep -q "OSSEC K:" <<<"$n" || fail "no enrollment after the step-down: $n"
 pass "a planned step-down moves the role"
+
+# A planned promotion of the standby.
+t0=$(now)
+ctl master1 --promote | grep -q "Taking over" || fail "--promote refused"
+wait_for 20 "master1 active after --promote" is_active master1
+wait_for 15 "master2 standby after --promote" is_standby master2
+echo "figure: --promote to the standby active: $(since "$t0")s"
+wait_for 15 "workers follow" listed master1 worker1 worker2
+out=$(ctl worker1 -l)
+grep -qE "^master1 +active" <<<"$out" || fail "-l through a worker does not show master1 active: $out"
+grep -qE "^master2 +standby" <<<"$out" || fail "-l does not show master2 standby: $out"
+n=$(enroll worker2 "OSSEC A:'after-promote'")
+grep -q "OSSEC K:" <<<"$n" || fail "no enrollment after --promote: $n"
+pass "--promote moves the role to the standby; -l shows the master-eligible nodes"
 finish

@@ -61,6 +61,7 @@ usage(FILE *out)
 	    "  --ha-check          exit 0 only if this node is the active master\n"
 	    "                      (keepalived's check for the master's VIP)\n"
 	    "  --step-down         the active master gives up its role\n"
+	    "  --promote           this standby takes over from the active master\n"
 	    "options:\n"
 	    "  -j, --json          print the daemon's JSON answer\n"
 	    "  -H, --home DIR      node home (default $CLUSTERD_HOME or %s)\n"
@@ -284,7 +285,8 @@ enum {
 	OPT_ID,
 	OPT_HA,
 	OPT_HA_CHECK,
-	OPT_STEP_DOWN
+	OPT_STEP_DOWN,
+	OPT_PROMOTE
 };
 
 struct column {
@@ -508,6 +510,8 @@ print_answer(const char *command, const cJSON *req, const cJSON *data)
 	else if (strcmp(command, "ha_step_down") == 0)
 		printf("Stepping down: another master-eligible node takes "
 		    "over.\n");
+	else if (strcmp(command, "ha_promote") == 0)
+		printf("Taking over: the active master steps down.\n");
 }
 
 int
@@ -536,6 +540,7 @@ main(int argc, char *argv[])
 		{ "ha", no_argument, NULL, OPT_HA },
 		{ "ha-check", no_argument, NULL, OPT_HA_CHECK },
 		{ "step-down", no_argument, NULL, OPT_STEP_DOWN },
+		{ "promote", no_argument, NULL, OPT_PROMOTE },
 		{ "json", no_argument, NULL, 'j' },
 		{ "home", required_argument, NULL, 'H' },
 		{ "socket", required_argument, NULL, 's' },
@@ -620,7 +625,9 @@ main(int argc, char *argv[])
 		case OPT_HA:
 		case OPT_HA_CHECK:
 		case OPT_STEP_DOWN:
-			command = ch == OPT_STEP_DOWN ? "ha_step_down" : "ha";
+		case OPT_PROMOTE:
+			command = ch == OPT_STEP_DOWN ? "ha_step_down" :
+			    ch == OPT_PROMOTE ? "ha_promote" : "ha";
 			check = ch == OPT_HA_CHECK;
 			ncmd++;
 			break;

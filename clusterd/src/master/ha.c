@@ -46,6 +46,8 @@ static struct {
 	double		 holdoff;	/* monotonic: no campaign before */
 	double		 since;		/* wall: state since */
 	int		 step_down;	/* asked by an operator */
+	int		 promote;	/* asked by an operator, on a standby */
+	char		 handover[CONFIG_NAME_MAX + 1];	/* <prefix>handover */
 	char		 leader[CONFIG_NAME_MAX + 1];
 	long long	 leader_term;
 	char		 error[256];	/* last etcd failure, "" when fine */
@@ -449,6 +451,57 @@ refresh_nodes(const char *state)
 }
 
 /*
+ * A planned promotion: the standby asked to take over writes its name in
+ * <prefix>handover, under its own lease (gone if it dies).  While that
+ * key names another node, the active master steps down and the other
+ * standbys do not campaign, so the named one wins.  Read every round.
+ */
+static void
+read_handover(void)
+{
+	cJSON		*req = cJSON_CreateObject(), *ans;
+	char		 err[256], *val;
+	long long	 create;
+
+	add_b64(req, "key", key_b64("handover"));
+	ans = etcd_call(&H.e, "/v3/kv/range", req, err, sizeof(err));
+	cJSON_Delete(req);
+	if (ans == NULL)
+		return;
+	val = first_kv(ans, &create);
+	pthread_mutex_lock(&H.mu);
+	snprintf(H.handover, sizeof(H.handover), "%s", val != NULL &&
+	    config_valid_name(val) ? val : "");
+	pthread_mutex_unlock(&H.mu);
+	free(val);
+	cJSON_Delete(ans);
+}
+
+static void
+write_handover(int clear)
+{
+	const char	*me = H.node->cfg.node_name;
+	cJSON		*req, *ans;
+	char		 err[256];
+
+	if (clear) {
+		req = cJSON_CreateObject();
+		add_b64(req, "key", key_b64("handover"));
+		ans = etcd_call(&H.e, "/v3/kv/deleterange", req, err,
+		    sizeof(err));
+	} else {
+		req = put_op(key_b64("handover"), etcd_b64(me, strlen(me)),
+		    H.lease);
+		ans = etcd_call(&H.e, "/v3/kv/put", cJSON_GetObjectItem(req,
+		    "request_put"), err, sizeof(err));
+	}
+	cJSON_Delete(req);
+	if (ans == NULL)
+		set_error("Cannot write the handover key", err);
+	cJSON_Delete(ans);
+}
+
+/*
  * The HA thread.  Each round (a sixth of the lease, at most 0.5 s): keep
  * the lease, then as a standby campaign, as the active master check that
  * the lease cannot have ended and the leader key is still ours.  The
@@ -463,7 +516,7 @@ ha_main(void *arg)
 	double		 round = H.ttl / 6 > 0.5 ? 0.5 : H.ttl / 6;
 	double		 t0, next_ka = 0, margin = H.ttl / 5;
 	enum ha_state	 st;
-	int		 quit, step;
+	int		 quit, step, promote, other, named;
 
 	(void)arg;
 	for (;;) {
@@ -472,6 +525,8 @@ ha_main(void *arg)
 		quit = H.quit;
 		st = H.state;
 		step = H.step_down;
+		promote = H.promote;
+		H.promote = 0;
 		pthread_mutex_unlock(&H.mu);
 		if (quit)
 			break;
@@ -484,7 +539,22 @@ ha_main(void *arg)
 			clear_error();
 			next_ka = t0 + H.ttl / 3;
 		}
+		if (promote && st == HA_STANDBY && H.lease != 0) {
+			write_handover(0);
+			log_info(TASK, "Taking over: the active master is asked "
+			    "to step down.");
+		}
+		read_handover();
+		pthread_mutex_lock(&H.mu);
+		named = strcmp(H.handover, H.node->cfg.node_name) == 0;
+		other = H.handover[0] != '\0' && !named;
+		pthread_mutex_unlock(&H.mu);
 		if (st == HA_ACTIVE) {
+			if (other) {
+				lease_revoke();
+				depose("handing over to the node promoted",
+				    3 * H.ttl);
+			}
 			if (mono() > H.deadline - margin)
 				depose("its lease was not renewed in time", 0);
 			if (still_leader() == 0)
@@ -493,8 +563,11 @@ ha_main(void *arg)
 				lease_revoke();
 				depose("asked to step down", 3 * H.ttl);
 			}
-		} else if (H.lease != 0 && t0 >= H.holdoff) {
+		} else if (H.lease != 0 && (t0 >= H.holdoff || named) &&
+		    !other) {
 			if (campaign()) {
+				if (H.handover[0] != '\0')
+					write_handover(1);
 				log_info(TASK, "Elected active master, term "
 				    "%lld.", H.term);
 				ev_async_send(H.node->loop, &H.async);
@@ -865,6 +938,7 @@ status_json(void)
 	cJSON_AddNumberToObject(o, "leader_term", (double)H.leader_term);
 	cJSON_AddStringToObject(o, "store", H.node->cfg.ha_etcd);
 	cJSON_AddStringToObject(o, "store_error", H.error);
+	cJSON_AddStringToObject(o, "handover", H.handover);
 	cJSON_AddNumberToObject(o, "lease_ttl", H.ttl);
 	cJSON_AddItemToObject(o, "since", node_time_json(H.since));
 	cJSON_AddItemToObject(o, "masters", H.nodes ?
@@ -883,8 +957,8 @@ ha_annotate(cJSON *data)
 /*
  * The control socket of a master-eligible node: "ha" (the view),
  * "ha_step_down" (the active master gives up its lease and stays out of
- * the next election for a while) everywhere; every other command only on
- * the active master.  A standby answers with who is active.
+ * the next election for a while), "ha_promote" (a standby asks to take
+ * over); every other command only on the active master.  A standby answers with who is active.
  */
 void
 ha_control(struct control_client *cl, const cJSON *req, void *arg)
@@ -911,6 +985,20 @@ ha_control(struct control_client *cl, const cJSON *req, void *arg)
 		    control_client_who(cl));
 		control_reply(cl, control_ok(cJSON_CreateString("stepping "
 		    "down")));
+		return;
+	}
+	if (cmd != NULL && strcmp(cmd, "ha_promote") == 0) {
+		if (ha_active()) {
+			control_reply(cl, control_error("this node is the "
+			    "active master already"));
+			return;
+		}
+		pthread_mutex_lock(&H.mu);
+		H.promote = 1;
+		pthread_mutex_unlock(&H.mu);
+		log_info(TASK, "Promotion asked by %s.", control_client_who(cl));
+		control_reply(cl, control_ok(cJSON_CreateString("taking "
+		    "over")));
 		return;
 	}
 	if (ha_active()) {

@@ -27,6 +27,7 @@ struct control_client {
 static const char *const writes[] = {
 	"agent_remove", "group_create", "group_delete", "group_assign",
 	"group_unassign", "pool_set", "lb_state", "ha_step_down",
+	"ha_promote",
 };
 
 int
