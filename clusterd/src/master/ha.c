@@ -35,6 +35,7 @@ static struct {
 	pthread_t	 thread;
 	int		 running;
 	ev_async	 async;
+	ev_timer	 watch;		/* loop: the lease's deadline */
 	int		 serving;	/* loop: the master role runs */
 	pthread_mutex_t	 mu;
 	/* under mu */
@@ -583,6 +584,26 @@ ha_main(void *arg)
 	return NULL;
 }
 
+/*
+ * The loop checks the lease's deadline too, every 0.1 s: the HA thread
+ * may be waiting on an etcd member that does not answer, and the loop
+ * must not serve a moment longer than the lease may hold.
+ */
+static void
+watch_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	double	deadline;
+
+	(void)loop;
+	(void)t;
+	(void)revents;
+	pthread_mutex_lock(&H.mu);
+	deadline = H.deadline;
+	pthread_mutex_unlock(&H.mu);
+	if (mono() > deadline - H.ttl / 5)
+		depose("its lease was not renewed in time", 0);
+}
+
 /* On the loop, once elected: restore the registry, then serve. */
 static void
 elected_cb(struct ev_loop *loop, ev_async *w, int revents)
@@ -595,6 +616,8 @@ elected_cb(struct ev_loop *loop, ev_async *w, int revents)
 	if (H.serving)
 		return;
 	H.serving = 1;
+	ev_timer_init(&H.watch, watch_cb, 0.1, 0.1);
+	ev_timer_start(H.node->loop, &H.watch);
 	if (master_start(H.node) == -1)
 		depose("the master role could not start", H.ttl);
 	pthread_mutex_lock(&H.mu);
@@ -882,8 +905,10 @@ ha_stop(void)
 {
 	if (!H.running)
 		return;
-	if (H.serving)
+	if (H.serving) {
+		ev_timer_stop(H.node->loop, &H.watch);
 		master_stop();
+	}
 	pthread_mutex_lock(&H.mu);
 	H.quit = 1;
 	pthread_mutex_unlock(&H.mu);
