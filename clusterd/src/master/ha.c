@@ -408,20 +408,37 @@ still_leader(void)
 	return create == H.term;
 }
 
-/* Keep <prefix>nodes/<name> (under our lease) and read every node's. */
+/*
+ * Keep <prefix>nodes/<name> (under our lease) and read every node's.
+ * Written only when it changes: each write is a new revision that etcd
+ * keeps until compacted.
+ */
 static void
 refresh_nodes(const char *state)
 {
-	cJSON	*req, *ans, *list, *kv;
-	char	 rel[CONFIG_NAME_MAX + 8], err[256], *v;
-	size_t	 n;
+	static char		*published;
+	static long long	 published_lease;
+	cJSON			*req, *ans, *list, *kv;
+	char			 rel[CONFIG_NAME_MAX + 8], err[256], *v, *mine;
+	size_t			 n;
 
-	snprintf(rel, sizeof(rel), "nodes/%s", H.node->cfg.node_name);
-	req = put_op(key_b64(rel), self_value(state), H.lease);
-	ans = etcd_call(&H.e, "/v3/kv/put", cJSON_GetObjectItem(req,
-	    "request_put"), err, sizeof(err));
-	cJSON_Delete(req);
-	cJSON_Delete(ans);
+	mine = self_value(state);
+	if (mine != NULL && (published == NULL || published_lease != H.lease ||
+	    strcmp(published, mine) != 0)) {
+		snprintf(rel, sizeof(rel), "nodes/%s", H.node->cfg.node_name);
+		req = put_op(key_b64(rel), strdup(mine), H.lease);
+		ans = etcd_call(&H.e, "/v3/kv/put", cJSON_GetObjectItem(req,
+		    "request_put"), err, sizeof(err));
+		cJSON_Delete(req);
+		if (ans != NULL) {
+			free(published);
+			published = mine;
+			mine = NULL;
+			published_lease = H.lease;
+		}
+		cJSON_Delete(ans);
+	}
+	free(mine);
 	req = cJSON_CreateObject();
 	add_b64(req, "key", key_b64("nodes/"));
 	add_b64(req, "range_end", prefix_end_b64("nodes/"));
