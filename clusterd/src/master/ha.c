@@ -23,6 +23,9 @@
 #define TASK		"HA"
 #define HOLDOFF_ENV	"CLUSTERD_HA_HOLDOFF"
 #define TXN_OPS		100	/* etcd refuses more than 128 by default */
+#ifndef RANGE_PAGE		/* tests build with a small one */
+#define RANGE_PAGE	5000	/* keys per range answer when reading all */
+#endif
 
 enum ha_state { HA_STANDBY, HA_ACTIVE };
 
@@ -785,23 +788,6 @@ done:
 	return rv;
 }
 
-/* Every key under rel: the range's kvs array (detached), or NULL. */
-static cJSON *
-read_prefix(const char *rel, char *err, size_t errlen)
-{
-	cJSON	*req = cJSON_CreateObject(), *ans, *kvs;
-
-	add_b64(req, "key", key_b64(rel));
-	add_b64(req, "range_end", prefix_end_b64(rel));
-	ans = etcd_call(&H.we, "/v3/kv/range", req, err, errlen);
-	cJSON_Delete(req);
-	if (ans == NULL)
-		return NULL;
-	kvs = cJSON_DetachItemFromObjectCaseSensitive(ans, "kvs");
-	cJSON_Delete(ans);
-	return kvs != NULL ? kvs : cJSON_CreateArray();
-}
-
 static char *
 kv_text(const cJSON *kv, const char *field, size_t *n)
 {
@@ -809,6 +795,62 @@ kv_text(const cJSON *kv, const char *field, size_t *n)
 
 	*n = 0;
 	return cJSON_IsString(v) ? etcd_unb64(v->valuestring, n) : NULL;
+}
+
+/*
+ * Every key under rel: the ranges' kvs (one array), or NULL.  Read in
+ * pages of RANGE_PAGE keys, each from the key after the last one read, so
+ * that no answer grows with the registry.
+ */
+static cJSON *
+read_prefix(const char *rel, char *err, size_t errlen)
+{
+	cJSON		*all = cJSON_CreateArray(), *req, *ans, *kvs, *kv;
+	char		*from = key_b64(rel), *k;
+	size_t		 n;
+	int		 more = 1;
+
+	while (more && from != NULL) {
+		req = cJSON_CreateObject();
+		cJSON_AddStringToObject(req, "key", from);
+		add_b64(req, "range_end", prefix_end_b64(rel));
+		add_int(req, "limit", RANGE_PAGE);
+		free(from);
+		from = NULL;
+		ans = etcd_call(&H.we, "/v3/kv/range", req, err, errlen);
+		cJSON_Delete(req);
+		if (ans == NULL) {
+			cJSON_Delete(all);
+			return NULL;
+		}
+		more = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(ans,
+		    "more"));
+		kvs = cJSON_GetObjectItemCaseSensitive(ans, "kvs");
+		while (kvs != NULL && (kv = cJSON_DetachItemFromArray(kvs,
+		    0)) != NULL) {
+			if (more && kvs->child == NULL &&
+			    (k = kv_text(kv, "key", &n)) != NULL) {
+				/* The next page starts just after this key. */
+				char	*next = malloc(n + 2);
+
+				if (next != NULL) {
+					memcpy(next, k, n);
+					next[n] = '\0';
+					from = etcd_b64(next, n + 1);
+					free(next);
+				}
+				free(k);
+			}
+			cJSON_AddItemToArray(all, kv);
+		}
+		cJSON_Delete(ans);
+	}
+	if (more) {
+		snprintf(err, errlen, "out of memory");
+		cJSON_Delete(all);
+		return NULL;
+	}
+	return all;
 }
 
 /*
