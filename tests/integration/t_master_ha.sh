@@ -49,6 +49,8 @@ ctl master2 -l | grep -qE "^master1 +active" || fail "a standby's -l does not sh
 start worker1
 start worker2
 wait_for 15 "workers on master1" listed master1 worker1 worker2
+ctl master1 --stats | grep -qx "clusterd_ha_active 1" || fail "master1's clusterd_ha_active is not 1"
+ctl master2 --stats | grep -qx "clusterd_ha_active 0" || fail "master2's clusterd_ha_active is not 0"
 pass "master1 active, master2 standby, workers connected to master1"
 
 E="python3 $TOP/tests/integration/enroll.py"

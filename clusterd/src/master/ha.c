@@ -13,6 +13,7 @@
 #include "agent/agents.h"
 #include "base/config.h"
 #include "base/log.h"
+#include "base/metrics.h"
 #include "base/node.h"
 #include "master/ha.h"
 #include "master/master.h"
@@ -914,6 +915,36 @@ done:
 	return out;
 }
 
+static const struct metrics_def M_ACTIVE = {
+	"clusterd_ha_active", METRICS_GAUGE,
+	"1 while this master-eligible node is the active master, else 0."
+};
+static const struct metrics_def M_TERM = {
+	"clusterd_ha_term", METRICS_GAUGE,
+	"The active master's term (the leader key's create revision in etcd), "
+	"as this node last saw it."
+};
+static const struct metrics_def M_STORE_UP = {
+	"clusterd_ha_store_up", METRICS_GAUGE,
+	"1 while etcd answered this node's last call, else 0."
+};
+
+static void
+ha_metrics(struct metrics *m, void *arg)
+{
+	int		 store_up;
+	long long	 lt;
+
+	(void)arg;
+	pthread_mutex_lock(&H.mu);
+	store_up = H.error[0] == '\0';
+	lt = H.state == HA_ACTIVE ? H.term : H.leader_term;
+	pthread_mutex_unlock(&H.mu);
+	metrics_put(m, &M_ACTIVE, ha_active() ? 1.0 : 0.0, NULL);
+	metrics_put(m, &M_TERM, (double)lt, NULL);
+	metrics_put(m, &M_STORE_UP, store_up ? 1.0 : 0.0, NULL);
+}
+
 static const struct registry_replica ha_replica = {
 	replica_write,
 	replica_read,
@@ -954,6 +985,7 @@ ha_start(struct node *n)
 		return -1;
 	}
 	H.running = 1;
+	metrics_register(ha_metrics, NULL);
 	log_info(TASK, "Master-eligible node: standby until elected through "
 	    "etcd at %s (lease %gs).", n->cfg.ha_etcd, H.ttl);
 	return 0;
@@ -1089,7 +1121,11 @@ ha_control(struct control_client *cl, const cJSON *req, void *arg)
 		master_control(cl, req, arg);
 		return;
 	}
-	/* Read-only on a standby: the master-eligible nodes. */
+	/* Read-only on a standby: its metrics, the master-eligible nodes. */
+	if (cmd != NULL && strcmp(cmd, "stats") == 0) {
+		control_reply(cl, control_stats());
+		return;
+	}
 	if (cmd != NULL && (strcmp(cmd, "nodes") == 0 || strcmp(cmd,
 	    "health") == 0)) {
 		cJSON	*data = cJSON_CreateObject();
