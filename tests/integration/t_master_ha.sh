@@ -161,4 +161,22 @@ kill -CONT "$ETCD_PID"
 one_active() { is_active master1 && is_standby master2 || { is_active master2 && is_standby master1; }; }
 wait_for 20 "one master active once etcd answers" one_active
 pass "without the store no master serves; with it back, exactly one"
+
+# A master elected makes its registry equal to etcd's records: an agent
+# its SQLite holds but etcd does not (never acknowledged) is dropped, one
+# etcd holds but it does not is added.
+if command -v etcdctl >/dev/null; then
+	E_CTL() { ETCDCTL_API=3 etcdctl --endpoints "127.0.0.1:$EC" "$@"; }
+	kill -9 "$(pid_of master1)" "$(pid_of master2)"
+	victim=$(head -1 "$T/keys.answered" | cut -d' ' -f1)
+	E_CTL del "/clusterd/itest/a/$victim" | grep -qx 1 || fail "etcdctl del"
+	E_CTL put "/clusterd/itest/a/999" '{"id":"999","name":"only-in-etcd","ip":"any","register_ip":"any","key":"'"$(printf 'a%.0s' $(seq 64))"'","groups":"","version":"","enroll_src":"","date_add":1765000000}' >/dev/null || fail "etcdctl put"
+	start master1
+	wait_for 20 "master1 active" is_active master1
+	keys_has() { grep -q "^$1 " "$T/master1/etc/client.keys"; }
+	wait_for 10 "the agent only in etcd in client.keys" keys_has 999
+	keys_has "$victim" && fail "agent $victim, not in etcd, still in the registry"
+	log_has master1 "Registry equal to the cluster store: .* 1 dropped" || fail "no drop logged"
+	pass "the elected master's registry equals etcd's records (one added, one dropped)"
+fi
 finish
