@@ -666,6 +666,9 @@ static const struct keyword keywords[] = {
 	{ "log_level",		set_log_level,	0, 0 },
 	{ "ha_etcd",		set_ha_etcd,	F(ha_etcd), 0 },
 	{ "ha_lease_ttl",	set_duration,	F(ha_lease_ttl), 0 },
+	{ "ha_etcd_ca",		set_path,	F(ha_etcd_ca), 0 },
+	{ "ha_etcd_cert",	set_path,	F(ha_etcd_cert), 0 },
+	{ "ha_etcd_key",	set_path,	F(ha_etcd_key), 0 },
 };
 #undef F
 #define NKEYWORDS (sizeof(keywords) / sizeof(keywords[0]))
@@ -760,6 +763,10 @@ check_whole(struct parse_ctx *p, struct config *c)
 		    "(%gs)", c->reconnect_min, c->reconnect_max);
 	if (c->ha_etcd[0] != '\0' && c->node_type != NODE_MASTER)
 		perr(p, "ha_etcd is for master-eligible nodes only");
+	if ((c->ha_etcd_cert[0] != '\0') != (c->ha_etcd_key[0] != '\0'))
+		perr(p, "ha_etcd_cert and ha_etcd_key go together");
+	if (c->ha_etcd_cert[0] != '\0' && c->ha_etcd_ca[0] == '\0')
+		perr(p, "ha_etcd_cert needs ha_etcd_ca (TLS to etcd)");
 	if (c->ha_lease_ttl < 1)
 		perr(p, "ha_lease_ttl must be at least 1s, not %gs",
 		    c->ha_lease_ttl);
@@ -951,6 +958,12 @@ config_print(const struct config *c, FILE *out)
 	if (c->ha_etcd[0] != '\0') {
 		fprintf(out, "ha_etcd %s\n", c->ha_etcd);
 		fprintf(out, "ha_lease_ttl %.15gs\n", c->ha_lease_ttl);
+		if (c->ha_etcd_ca[0] != '\0')
+			print_quoted(out, "ha_etcd_ca", c->ha_etcd_ca);
+		if (c->ha_etcd_cert[0] != '\0') {
+			print_quoted(out, "ha_etcd_cert", c->ha_etcd_cert);
+			print_quoted(out, "ha_etcd_key", c->ha_etcd_key);
+		}
 	}
 }
 

@@ -103,6 +103,9 @@ struct config {
 	/* master high availability (docs/ha.md): "" = a single master */
 	char		 ha_etcd[1024];		/* host:port,... of etcd */
 	double		 ha_lease_ttl;		/* the active master's lease */
+	char		 ha_etcd_ca[PATH_MAX];	/* "" = plain HTTP */
+	char		 ha_etcd_cert[PATH_MAX];
+	char		 ha_etcd_key[PATH_MAX];
 };
 
 void		 config_defaults(struct config *);

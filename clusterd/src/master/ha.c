@@ -973,6 +973,13 @@ ha_start(struct node *n)
 		log_errx(TASK, "ha_etcd: %s.", err);
 		return -1;
 	}
+	if (n->cfg.ha_etcd_ca[0] != '\0' && (etcd_tls(&H.e, n->cfg.ha_etcd_ca,
+	    n->cfg.ha_etcd_cert, n->cfg.ha_etcd_key, err, sizeof(err)) == -1 ||
+	    etcd_tls(&H.we, n->cfg.ha_etcd_ca, n->cfg.ha_etcd_cert,
+	    n->cfg.ha_etcd_key, err, sizeof(err)) == -1)) {
+		log_errx(TASK, "TLS to etcd: %s.", err);
+		return -1;
+	}
 	H.holdoff = mono() + (h != NULL ? atof(h) : 0);
 	unsetenv(HOLDOFF_ENV);
 	H.since = node_wall_now();
@@ -987,7 +994,8 @@ ha_start(struct node *n)
 	H.running = 1;
 	metrics_register(ha_metrics, NULL);
 	log_info(TASK, "Master-eligible node: standby until elected through "
-	    "etcd at %s (lease %gs).", n->cfg.ha_etcd, H.ttl);
+	    "etcd at %s%s (lease %gs).", n->cfg.ha_etcd, H.e.tls ?
+	    " over TLS" : "", H.ttl);
 	return 0;
 }
 
@@ -1005,6 +1013,8 @@ ha_stop(void)
 	pthread_mutex_unlock(&H.mu);
 	pthread_join(H.thread, NULL);
 	ev_async_stop(H.node->loop, &H.async);
+	etcd_free(&H.e);
+	etcd_free(&H.we);
 	H.running = 0;
 }
 

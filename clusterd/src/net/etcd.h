@@ -11,6 +11,7 @@
 #include <stddef.h>
 
 #include <cjson/cJSON.h>
+#include <openssl/ssl.h>
 
 #define ETCD_RESPONSE_MAX	(64 * 1024 * 1024)
 #define ETCD_ENDPOINTS_MAX	8
@@ -21,11 +22,20 @@ struct etcd {
 	int		 n;
 	int		 good;		/* the endpoint that answered last */
 	double		 timeout;	/* seconds, per call */
+	SSL_CTX		*tls;		/* NULL: plain HTTP */
 };
 
 /* Parse "host:port,host:port" (at most ETCD_ENDPOINTS_MAX). */
 int	 etcd_init(struct etcd *, const char *endpoints, double timeout,
 	    char *err, size_t errlen);
+/*
+ * Speak TLS (1.2 or later) to every endpoint: the members' certificates
+ * must chain to ca and name the endpoint's host (or address); cert and
+ * key, when given, are this client's (etcd's --client-cert-auth).
+ */
+int	 etcd_tls(struct etcd *, const char *ca, const char *cert,
+	    const char *key, char *err, size_t errlen);
+void	 etcd_free(struct etcd *);
 /* One call: POST path with body; the answer's JSON, or NULL with err. */
 cJSON	*etcd_call(struct etcd *, const char *path, const cJSON *body,
 	    char *err, size_t errlen);
