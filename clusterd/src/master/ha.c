@@ -232,6 +232,8 @@ lease_keepalive(void)
 	res = cJSON_GetObjectItemCaseSensitive(ans, "result");
 	ttl = etcd_int(res, "TTL");
 	cJSON_Delete(ans);
+	if (ttl <= 0 && H.state == HA_ACTIVE)
+		depose("etcd says its lease has ended", 0);
 	pthread_mutex_lock(&H.mu);
 	if (ttl > 0)
 		H.deadline = t0 + (double)ttl;
@@ -530,7 +532,8 @@ write_handover(int clear)
  * active master steps down when its lease was last renewed so long ago
  * that etcd may already have let it go (a fifth of the lease early, for
  * clocks that drift); a hung process finds this out the moment it runs
- * again, before anything else of it acts (writes are fenced anyway).
+ * again, here or in the loop's watch (watch_cb), whichever runs first;
+ * whatever else it does meanwhile cannot become durable (fencing).
  */
 static void *
 ha_main(void *arg)
