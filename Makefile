@@ -5,7 +5,8 @@
 #   make fuzz                 build the fuzz targets and run each briefly
 #   make bench                benchmarks, figures into docs/benchmarks.md
 #   make bench-scale          10 workers, 50,000 agents (docs/benchmarks.md)
-#   make install DESTDIR=... PREFIX=...
+#   make install DESTDIR=... PREFIX=...   (make uninstall)
+#   make deb                  Debian package in build/deb/
 #
 # Each folder of clusterd/src below is one layer or role, built as a static
 # library (build/lib/libcd_<folder>.a) that every program, unit test, fuzz
@@ -26,7 +27,7 @@ PKGS	 = libcjson openssl libsystemd sqlite3
 WARN	 = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 	   -Wpointer-arith -Wcast-qual -Wsign-compare -Wformat=2 -Werror
 CFLAGS	?= -O2 -g
-ALL_CFLAGS = $(CFLAGS) -std=c11 -D_GNU_SOURCE $(WARN) -Iclusterd/src \
+ALL_CFLAGS = $(CPPFLAGS) $(CFLAGS) -std=c11 -D_GNU_SOURCE $(WARN) -Iclusterd/src \
 	   $(shell pkg-config --cflags $(PKGS))
 DEPFLAGS = -MMD -MP
 LDLIBS	 = -lev $(shell pkg-config --libs $(PKGS)) -lz -lpthread -lm
@@ -67,7 +68,7 @@ TEST_HELPERS = $(patsubst tests/unit/%.c,$(BUILD)/obj/tests/%.o,\
 	       $(wildcard tests/unit/helpers/*.c))
 
 .PHONY: all libs check unit integration layers fuzz fuzz-build install \
-	uninstall clean run stop bench bench-scale
+	uninstall clean run stop bench bench-scale deb FORCE
 
 all: $(BUILD)/clusterd $(BUILD)/cluster_control $(BUILD)/agentsim
 
@@ -166,20 +167,118 @@ fuzz: fuzz-build
 	done; \
 	echo "fuzz: $(words $(FUZZ_TARGETS)) passed, 0 failed"
 
-install: all
-	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin \
-	    $(DESTDIR)$(PREFIX)/share/man/man5 $(DESTDIR)$(PREFIX)/share/man/man8 \
-	    $(DESTDIR)$(PREFIX)/share/doc/clusterd/examples
-	install -m 0755 $(BUILD)/clusterd $(DESTDIR)$(PREFIX)/sbin/clusterd
-	install -m 0755 $(BUILD)/cluster_control $(DESTDIR)$(PREFIX)/bin/cluster_control
-	install -m 0755 $(BUILD)/agentsim $(DESTDIR)$(PREFIX)/bin/agentsim
+# The layout of the Debian package (debian/rules runs this with
+# PREFIX=/usr): programs, man pages, examples, systemd units made for
+# these paths, /etc/clusterd, the home /var/lib/clusterd, a logrotate file
+# and lb/ (renderer, templates, balancer host files).  agentsim, a test
+# tool, goes beside the key helper in LIBEXECDIR, not on PATH.  Existing
+# configuration is never overwritten; `make uninstall` removes the rest.
+SBINDIR	 ?= $(PREFIX)/sbin
+BINDIR	 ?= $(PREFIX)/bin
+LIBEXECDIR ?= $(PREFIX)/libexec/clusterd
+DATADIR	 ?= $(PREFIX)/share
+MANDIR	 ?= $(DATADIR)/man
+DOCDIR	 ?= $(DATADIR)/doc/clusterd
+SYSCONFDIR ?= /etc
+LOCALSTATEDIR ?= /var
+UNITDIR	 ?= $(if $(filter /usr,$(PREFIX)),/lib,$(PREFIX)/lib)/systemd/system
+LBDIR	 = $(DATADIR)/clusterd/lb
+DIST	 = $(BUILD)/dist
+DIST_FILES = $(addprefix $(DIST)/,clusterd.service clusterd-balancer.service \
+	     clusterd-genkey clusterd.logrotate)
+
+SUBST_PATHS = sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@LIBEXECDIR@|$(LIBEXECDIR)|g' \
+	    -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' -e 's|@LOCALSTATEDIR@|$(LOCALSTATEDIR)|g'
+# The paths are baked in: made again each time (FORCE), as they may differ.
+$(DIST)/%.service: configs/systemd/%.service.in FORCE
+	@mkdir -p $(@D)
+	$(Q)$(SUBST_PATHS) $< > $@
+$(DIST)/clusterd-genkey $(DIST)/clusterd.logrotate: $(DIST)/%: configs/%.in FORCE
+	@mkdir -p $(@D)
+	$(Q)$(SUBST_PATHS) $< > $@
+FORCE:
+
+install: all $(DIST_FILES)
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) \
+	    $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(MANDIR)/man5 \
+	    $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(DOCDIR)/examples \
+	    $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSCONFDIR)/logrotate.d \
+	    $(DESTDIR)$(LBDIR)/templates $(DESTDIR)$(LBDIR)/deploy
+	install -d -m 0750 $(DESTDIR)$(SYSCONFDIR)/clusterd \
+	    $(DESTDIR)$(LOCALSTATEDIR)/lib/clusterd
+	install -m 0755 $(BUILD)/clusterd $(DESTDIR)$(SBINDIR)/clusterd
+	install -m 0755 $(BUILD)/cluster_control $(DESTDIR)$(BINDIR)/cluster_control
+	install -m 0755 $(BUILD)/agentsim $(DESTDIR)$(LIBEXECDIR)/agentsim
+	install -m 0755 $(DIST)/clusterd-genkey $(DESTDIR)$(LIBEXECDIR)/clusterd-genkey
 	install -m 0644 docs/man/clusterd.8 docs/man/cluster_control.8 \
-	    $(DESTDIR)$(PREFIX)/share/man/man8/
-	install -m 0644 docs/man/clusterd.conf.5 $(DESTDIR)$(PREFIX)/share/man/man5/
-	install -d $(DESTDIR)$(PREFIX)/share/man/man1
-	install -m 0644 docs/man/agentsim.1 $(DESTDIR)$(PREFIX)/share/man/man1/
-	install -m 0644 configs/*.conf configs/clusterd.service \
-	    $(DESTDIR)$(PREFIX)/share/doc/clusterd/examples/
+	    $(DESTDIR)$(MANDIR)/man8/
+	install -m 0644 docs/man/clusterd.conf.5 $(DESTDIR)$(MANDIR)/man5/
+	install -m 0644 configs/*.conf \
+	    $(DESTDIR)$(DOCDIR)/examples/
+	install -m 0644 $(DIST)/clusterd.service $(DIST)/clusterd-balancer.service \
+	    $(DESTDIR)$(UNITDIR)/
+	install -m 0644 $(DIST)/clusterd.logrotate \
+	    $(DESTDIR)$(SYSCONFDIR)/logrotate.d/clusterd
+	@# A new host starts as a single-node master (its key is made at
+	@# first start); an existing clusterd.conf is kept.
+	[ -e $(DESTDIR)$(SYSCONFDIR)/clusterd/clusterd.conf ] || \
+	    install -m 0644 configs/master.conf $(DESTDIR)$(SYSCONFDIR)/clusterd/clusterd.conf
+	install -m 0755 lb/render.py $(DESTDIR)$(LBDIR)/render.py
+	install -m 0644 lb/cluster.example.json $(DESTDIR)$(LBDIR)/
+	install -m 0644 lb/templates/*.in $(DESTDIR)$(LBDIR)/templates/
+	install -m 0644 lb/deploy/* $(DESTDIR)$(LBDIR)/deploy/
+	@# Installed for real (as root, no DESTDIR): the units' user and its
+	@# folders, as the package's postinst makes them (MAKE_USER=no: not).
+	@if [ -z "$(DESTDIR)" ] && [ "$(MAKE_USER)" != no ] && [ "$$(id -u)" -eq 0 ]; then \
+	    getent passwd clusterd >/dev/null || \
+	        adduser --quiet --system --group --no-create-home \
+	        --home $(LOCALSTATEDIR)/lib/clusterd clusterd; \
+	    chown root:clusterd $(SYSCONFDIR)/clusterd; \
+	    chown clusterd:clusterd $(LOCALSTATEDIR)/lib/clusterd; fi
+
+# Leaves /etc/clusterd and the home (configuration, key, registry, logs).
+uninstall:
+	rm -f $(DESTDIR)$(SBINDIR)/clusterd $(DESTDIR)$(BINDIR)/cluster_control \
+	    $(DESTDIR)$(LIBEXECDIR)/agentsim $(DESTDIR)$(LIBEXECDIR)/clusterd-genkey \
+	    $(DESTDIR)$(MANDIR)/man8/clusterd.8 $(DESTDIR)$(MANDIR)/man8/cluster_control.8 \
+	    $(DESTDIR)$(MANDIR)/man5/clusterd.conf.5 \
+	    $(DESTDIR)$(UNITDIR)/clusterd.service \
+	    $(DESTDIR)$(UNITDIR)/clusterd-balancer.service \
+	    $(DESTDIR)$(SYSCONFDIR)/logrotate.d/clusterd
+	rm -rf $(DESTDIR)$(DOCDIR) $(DESTDIR)$(DATADIR)/clusterd
+	-rmdir $(DESTDIR)$(LIBEXECDIR) 2>/dev/null
+
+# The Debian package (debian/, debhelper 13), built from a copy of the
+# tree so dpkg-buildpackage's files stay under $(BUILD)/deb:
+# $(BUILD)/deb/clusterd_VERSION_ARCH.deb.  Needs dpkg-dev and debhelper
+# (scripts/deps.sh); lintian checks it when present.
+DEB_VERSION = $(shell dpkg-parsechangelog -S Version 2>/dev/null)
+DEB_ARCH = $(shell dpkg --print-architecture 2>/dev/null)
+DEB_SRC = $(BUILD)/deb/src/clusterd-$(DEB_VERSION)
+DEB_FILE = $(BUILD)/deb/clusterd_$(DEB_VERSION)_$(DEB_ARCH).deb
+deb:
+	@command -v dpkg-buildpackage >/dev/null && command -v dh >/dev/null || \
+	    { echo "deb: needs dpkg-dev and debhelper (scripts/deps.sh)"; exit 1; }
+	@v=$$(sed -n 's/^#define CLUSTERD_VERSION[^"]*"\(.*\)"/\1/p' \
+	    clusterd/src/base/version.h); [ "$$v" = "$(DEB_VERSION)" ] || \
+	    { echo "deb: debian/changelog says $(DEB_VERSION), version.h $$v"; exit 1; }
+	rm -rf $(BUILD)/deb && mkdir -p $(DEB_SRC)
+	@# The tree's files (tracked or new, not ignored): no build output.
+	if git rev-parse --git-dir >/dev/null 2>&1; then \
+	    git ls-files -z -co --exclude-standard | tar -c --null -T -; \
+	else tar -c --exclude=./$(BUILD) --exclude=./run .; fi | tar -x -C $(DEB_SRC)
+	@# Not our make's variables (BUILD=...): the copy builds as released.
+	cd $(DEB_SRC) && env -u MAKEFLAGS -u MFLAGS -u MAKEOVERRIDES -u MAKELEVEL -u BUILD \
+	    -u PREFIX -u DESTDIR -u SBINDIR -u BINDIR -u LIBEXECDIR -u SYSCONFDIR \
+	    -u LOCALSTATEDIR -u UNITDIR \
+	    dpkg-buildpackage -b -uc -us
+	mv $(BUILD)/deb/src/*.deb $(BUILD)/deb/src/*.changes \
+	    $(BUILD)/deb/src/*.buildinfo $(BUILD)/deb/
+	rm -rf $(BUILD)/deb/src
+	@if command -v lintian >/dev/null; then \
+	    lintian --fail-on error,warning,info $(BUILD)/deb/*.changes; \
+	    else echo "deb: lintian is not installed: not checked"; fi
+	@echo "deb: $(DEB_FILE)"
 
 BENCH_BINS = $(addprefix $(BUILD)/,bench_integ bench_secmsg enroll_load)
 $(BUILD)/bench_%: tests/bench/bench_%.c $(LIBS)

@@ -10,6 +10,8 @@ PKGS=(
 	# The lab's impaired links: the userspace switch turns the veths'
 	# offloads off (a kernel without netem); ping measures the delay.
 	ethtool iputils-ping
+	# make deb and its test (t_deb.sh): debhelper 13 and lintian.
+	debhelper lintian
 )
 missing=()
 for p in "${PKGS[@]}"; do

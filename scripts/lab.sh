@@ -10,6 +10,16 @@
 set -u
 . "$(dirname "$0")/../tests/lab/lablib.sh"
 
+# The command line of a lab.sh action for this lab: with the LAB_PREFIX and
+# LAB_RUN it runs with when they are not the defaults, so a printed hint
+# reaches this lab and not the default one.
+lab_cmd() {
+	local env=""
+	[ "$LAB_PREFIX" != cl- ] && env+="LAB_PREFIX=$(printf %q "$LAB_PREFIX") "
+	[ "$LAB_RUN" != "$LAB_TOP/run/lab" ] && env+="LAB_RUN=$(printf %q "$LAB_RUN") "
+	echo "${env}scripts/lab.sh $1"
+}
+
 need_root() {
 	if [ "$(id -u)" -ne 0 ]; then
 		echo "the lab needs root for network namespaces; scripts/cluster.sh start runs a loopback cluster without a VIP" >&2
@@ -31,7 +41,7 @@ failed() {
 start() {
 	need_root
 	if lab_exists; then
-		echo "the lab is already running (scripts/lab.sh status; scripts/lab.sh stop)" >&2
+		echo "the lab is already running ($(lab_cmd status); $(lab_cmd stop))" >&2
 		exit 1
 	fi
 	"$LAB_TOP/scripts/deps.sh" || exit 1
@@ -51,8 +61,8 @@ Logs:            $LAB_RUN/<node>/logs/cluster.log, $LAB_RUN/lb1/keepalived.log,
                  $LAB_RUN/lb1/notify.log, $LAB_RUN/agents.log
 A host's shell:  ip netns exec ${LAB_PREFIX}worker1 bash
 Health:          $LAB_BIN/cluster_control -H $LAB_RUN/master -i
-Status:          scripts/lab.sh status
-Stop:            scripts/lab.sh stop
+Status:          $(lab_cmd status)
+Stop:            $(lab_cmd stop)
 MSG
 }
 

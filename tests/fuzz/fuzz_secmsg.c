@@ -34,6 +34,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "agent/agents.h"
 #include "agent/keepalive.h"
 #include "agent/secmsg.h"
 
@@ -301,6 +302,10 @@ mode_keepalive(const uint8_t *p, size_t n)
 	no_newline(sum, 33);
 	for (i = 33; i < (int)sizeof(sum); i++)
 		CHECK((unsigned char)sum[i] == 0xa5);
+	/* What the gateway keeps of it: an address, or nothing. */
+	if (agents_valid_ip(k->agent_ip))
+		CHECK(strspn(k->agent_ip, "0123456789abcdefABCDEF.:") ==
+		    strlen(k->agent_ip));
 	for (i = 0; archs[i] != NULL; i++)
 		if (strcmp(k->os_arch, archs[i]) == 0)
 			break;

@@ -9,6 +9,10 @@
                                    if the server closes within 1 s, else
                                    "open" (and keeps it open until killed
                                    with --hold)
+  pp.py ... PORT relay LISTENPORT  a balancer: every connection to
+                                   127.0.0.1:LISTENPORT goes on to PORT
+                                   after the header; prints "listening",
+                                   runs until killed
 
 The connection goes to --to (127.0.0.1) PORT; the header names 127.0.0.1:PORT
 as its destination and port 40000 as its source port.
@@ -59,6 +63,44 @@ def closed_within(s, limit):
         return True
 
 
+def pipe(a, b):
+    try:
+        while True:
+            data = a.recv(65536)
+            if not data:
+                break
+            b.sendall(data)
+    except OSError:
+        pass
+    for s in (a, b):
+        try:
+            s.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+
+def relay(args):
+    import threading
+    lst = socket.socket()
+    lst.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    lst.bind(("127.0.0.1", int(args.text)))
+    lst.listen(64)
+    print("listening", flush=True)
+    while True:
+        c, _ = lst.accept()
+        s = socket.socket()
+        s.bind((args.src, 0))
+        try:
+            s.connect((args.to, args.port))
+            s.sendall(header(args))
+        except OSError:
+            c.close()
+            s.close()
+            continue
+        threading.Thread(target=pipe, args=(c, s), daemon=True).start()
+        threading.Thread(target=pipe, args=(s, c), daemon=True).start()
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--from", dest="src", default="127.0.0.1")
@@ -72,6 +114,9 @@ def main():
     ap.add_argument("what")
     ap.add_argument("text", nargs="?")
     args = ap.parse_args()
+    if args.what == "relay":
+        relay(args)
+        return
     s = socket.socket()
     s.bind((args.src, 0))
     s.settimeout(5)

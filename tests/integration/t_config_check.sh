@@ -60,4 +60,11 @@ echo "key $KEY" >> "$T/kf.conf"
 "$CLUSTERD" -t -c "$T/kf.conf" 2>"$T/out" && fail "key and key_file accepted together"
 grep -q "both set the key" "$T/out" || fail "key and key_file: $(cat "$T/out")"
 pass "key_file"
+# -h is a request: the usage on stdout, exit 0; an unknown flag is an
+# error: the usage on stderr, exit 2.
+out=$("$CLUSTERD" -h 2>/dev/null) || fail "clusterd -h exits $?"
+grep -q "^usage: clusterd" <<<"$out" || fail "clusterd -h printed: $out"
+"$CLUSTERD" -Z >/dev/null 2>&1; rc=$?
+[ "$rc" -eq 2 ] || fail "clusterd -Z exits $rc"
+pass "clusterd -h prints the usage and exits 0; an unknown flag exits 2"
 finish

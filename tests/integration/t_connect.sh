@@ -7,9 +7,9 @@ listed master1 master1 || fail "the master does not list itself"
 pass "master lists master1, worker1, worker2"
 
 out=$(ctl master1 -l)
-head -n1 <<<"$out" | grep -qE '^NAME +TYPE +VERSION +ADDRESS$' || fail "bad header: $out"
-grep -qE '^master1 +master +[0-9]+\.[0-9]+\.[0-9]+ +127\.0\.0\.1$' <<<"$out" || fail "master row: $out"
-grep -qE '^worker1 +worker ' <<<"$out" || fail "worker1 row: $out"
+head -n1 <<<"$out" | grep -qE '^NAME +TYPE +VERSION +ADDRESS +HEALTH$' || fail "bad header: $out"
+grep -qE '^master1 +master +[0-9]+\.[0-9]+\.[0-9]+ +127\.0\.0\.1 +ok$' <<<"$out" || fail "master row: $out"
+grep -qE '^worker1 +worker .* ok$' <<<"$out" || fail "worker1 row: $out"
 [ "$(wc -l <<<"$out")" -eq 4 ] || fail "expected 4 lines: $out"
 pass "list format"
 

@@ -32,7 +32,7 @@ print(sum(1 for a in d if a["node_name"] == sys.argv[1] and a["status"] == sys.a
 }
 both_active() { [ "$(count worker1 active)" = 100 ] && [ "$(count worker2 active)" = 100 ]; }
 wait_for 30 "200 agents active on their workers" both_active
-ctl master1 -a | grep -E "^[0-9]+ +w1-0000001 +any +active +Wazuh v4\.14\.7 +worker1$" >/dev/null \
+ctl master1 -a | grep -E "^[0-9]+ +w1-0000001 +any +10\.0\.0\.1 +127\.0\.0\.1 +active +Wazuh v4\.14\.7 +worker1$" >/dev/null \
 	|| fail "agent row: $(ctl master1 -a | grep w1-0000001)"
 ctl master1 -i | grep -q "Agents: 100 active of 100" || fail "health counts: $(ctl master1 -i)"
 pass "200 agents enrolled and active, each with its worker as node"

@@ -39,6 +39,30 @@ c=$($PP --v2-local "$EPORT" enroll "OSSEC A:'pp-local' IP:'src'")
 [[ $c =~ ^OSSEC\ K:\'003\ pp-local\ 127\.0\.0\.1\  ]] || fail "LOCAL: $c"
 pass "enrollment: IP:'src' is the header's source (v1, v2), the socket's for LOCAL"
 
+# An agent through a balancer: the registry keeps the address its
+# keepalives report and the one it connects from (the header's source),
+# each beside its registration address, in -a and -a --json.
+key=$(sed -n "s/^OSSEC K:'001 pp-v2 198\.51\.100\.7 \([0-9a-f]*\)'.*/\1/p" <<<"$a")
+echo "001 pp-v2 198.51.100.7 $key" > "$T/keys"
+$PP --v2 198.51.100.20 "$GPORT" relay $((PORT + 4)) > "$T/relay" & PIDS+=("$!")
+wait_for 5 "relay" grep -q listening "$T/relay"
+"$BIN/agentsim" -K "$T/keys" -n 1 -k 1 -p $((PORT + 4)) -t 30 127.0.0.1 \
+	> "$T/sim" 2>&1 & PIDS+=("$!")
+addrs() {
+	ctl master1 -a --json | python3 -c '
+import json, sys
+a = [a for a in json.load(sys.stdin)["data"] if a["name"] == "pp-v2"][0]
+print(a["register_ip"], a["reported_ip"], a["source_ip"], a["status"])'
+}
+# agentsim's first agent reports 10.0.0.1 (its keepalive's _agent_ip).
+reported() { [ "$(addrs)" = "198.51.100.7 10.0.0.1 198.51.100.20 active" ]; }
+wait_for 10 "pp-v2 active with both addresses" reported
+ctl master1 -a | grep -qE '^001 +pp-v2 +198\.51\.100\.7 +10\.0\.0\.1 +198\.51\.100\.20 +active ' ||
+	fail "cluster_control -a: $(ctl master1 -a)"
+ctl master1 -a | grep -qE '^002 +pp-v1 +203\.0\.113\.9 +- +- +never_connected ' ||
+	fail "cluster_control -a, unknown addresses: $(ctl master1 -a)"
+pass "registry: reported and source addresses through a PROXY header"
+
 # The agents' port: frames pass after a header, and rejections name the
 # header's source.
 [ "$($PP --v2 198.51.100.7 "$GPORT" gw-ping)" = "#pong" ] || fail "v2 ping"

@@ -7,7 +7,8 @@
 #   LAB_AGENTS  simulated agents (300), LAB_KEEPALIVE their keepalive
 #               interval (notify_time, 5 s), LAB_RETRY their retry interval
 #               (2 s), LAB_TIME_RECONNECT their time-reconnect (20 s: a
-#               manager silent this long is left, as real agents do)
+#               manager silent this long is left, as real agents do),
+#               LAB_EVENT_RATE events each agent sends a second (0)
 #   LAB_NODE_EXTRA  lines added to the master's and workers' configs
 #   LAB_JSON    the cluster description (lb/lab.json; its hosts must stay
 #               in 198.18.0.0/24 beside the agents' 198.18.0.50)
@@ -378,6 +379,7 @@ lab_agents_start() {
 	setsid ip netns exec "${LAB_PREFIX}agents" "$LAB_BIN/agentsim" \
 		-n "$LAB_AGENTS" -e 1515 -p 1514 -k "$LAB_KEEPALIVE" \
 		-R "$LAB_RETRY" -T "$LAB_TIME_RECONNECT" -s 10 \
+		-r "${LAB_EVENT_RATE:-0}" \
 		-o "$LAB_RUN/agents.keys" "$LAB_VIP" \
 		>>"$LAB_RUN/agents.log" 2>&1 </dev/null &
 	echo $! > "$LAB_RUN/agents.pid"

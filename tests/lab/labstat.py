@@ -12,14 +12,14 @@
                             back after a failure; only those of FILE
 """
 import argparse
+import datetime
 import json
 import sys
-import time
 
 
 def stamp(s):
-    # Dates are in the master's local time, to the second.
-    return time.mktime(time.strptime(s, "%Y/%m/%d %H:%M:%S")) if s else 0
+    # Dates are ISO 8601 with the master's zone, to the second.
+    return datetime.datetime.fromisoformat(s).timestamp() if s else 0
 
 
 def main():

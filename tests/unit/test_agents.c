@@ -829,6 +829,52 @@ test_agent_new_defaults(void **state)
 	agent_free(NULL);
 }
 
+/*
+ * Addresses from the network: IPv4 and IPv6 text forms only; the setters
+ * refuse anything else and keep the field as it was.
+ */
+static void
+test_valid_ip(void **state)
+{
+	static const char *const good[] = {
+		"10.0.2.15", "0.0.0.0", "255.255.255.255", "::1", "2001:db8::7",
+		"::ffff:192.0.2.1", "fe80::1:2:3:4", NULL
+	};
+	static const char *const bad[] = {
+		"", "any", "10.0.2", "10.0.2.256", "10.0.2.15 ", " 10.0.2.15",
+		"10.0.2.15\n", "host.example", "fe80::1%eth0", "2001:db8:::7",
+		"1.2.3.4/24", "\x1b[2J", "10.0.2.15;x",
+		"1111:2222:3333:4444:5555:6666:7777:8888:9999:aaaa:bbbb:cccc",
+		NULL
+	};
+	struct agent	*a;
+	int		 i;
+
+	(void)state;
+	for (i = 0; good[i] != NULL; i++)
+		assert_true(agents_valid_ip(good[i]));
+	for (i = 0; bad[i] != NULL; i++)
+		assert_false(agents_valid_ip(bad[i]));
+	assert_false(agents_valid_ip(NULL));
+	a = agent_new();
+	assert_non_null(a);
+	assert_string_equal(a->reported_ip, "");
+	assert_string_equal(a->source_ip, "");
+	assert_int_equal(agent_set_reported_ip(a, "192.0.2.7"), 0);
+	assert_int_equal(agent_set_source_ip(a, "2001:db8::9"), 0);
+	for (i = 0; bad[i] != NULL; i++) {
+		if (bad[i][0] == '\0')
+			continue;
+		assert_int_equal(agent_set_reported_ip(a, bad[i]), -1);
+		assert_int_equal(agent_set_source_ip(a, bad[i]), -1);
+	}
+	assert_string_equal(a->reported_ip, "192.0.2.7");
+	assert_string_equal(a->source_ip, "2001:db8::9");
+	assert_int_equal(agent_set_reported_ip(a, ""), 0);
+	assert_string_equal(a->reported_ip, "");
+	agent_free(a);
+}
+
 int
 main(void)
 {
@@ -843,6 +889,7 @@ main(void)
 		cmocka_unit_test(test_duplicates_refused),
 		cmocka_unit_test(test_by_ip),
 		cmocka_unit_test(test_count_status),
+		cmocka_unit_test(test_valid_ip),
 		cmocka_unit_test(test_record_roundtrip),
 		cmocka_unit_test(test_record_refused),
 		cmocka_unit_test(test_key_hash),

@@ -5,9 +5,11 @@
  * agents), JSON escaping of any byte, buffering and the one-second flush,
  * flush on close, and reopening after logrotate renamed the file.
  */
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include <errno.h>
+#include <signal.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -470,6 +472,135 @@ test_timer_flush(void **state)
 	assert_string_equal(field(ev, 0, "full_log"), "buffered");
 }
 
+/* Run the default loop for t seconds. */
+static void
+run_for(double t)
+{
+	ev_timer	stop;
+
+	ev_now_update(EV_DEFAULT);
+	ev_timer_init(&stop, stop_cb, t, 0.);
+	ev_timer_start(EV_DEFAULT, &stop);
+	ev_run(EV_DEFAULT, 0);
+}
+
+/* What the health callback heard. */
+static struct {
+	int	calls;
+	char	last[256];	/* "" for NULL */
+} heard;
+
+static void
+health_cb(const char *reason)
+{
+	heard.calls++;
+	snprintf(heard.last, sizeof(heard.last), "%s", reason ? reason : "");
+}
+
+/*
+ * A write that fails part-way (the file size limit: EFBIG, as ENOSPC
+ * would): the file keeps only whole lines, every event not written is
+ * counted, the callback hears the reason once, events meanwhile are
+ * counted and not written; once writes work again the probe ends the
+ * failure by itself and events are written again.
+ */
+static void
+test_write_fails_then_recovers(void **state)
+{
+	struct rlimit	 saved, small;
+	unsigned long	 stored, unstored0 = archives_unstored();
+	char		 msg[400];
+	size_t		 len;
+	cJSON		*ev;
+	int		 i;
+
+	(void)state;
+	memset(&heard, 0, sizeof(heard));
+	archives_on_health(health_cb);
+	signal(SIGXFSZ, SIG_IGN);
+	assert_int_equal(getrlimit(RLIMIT_FSIZE, &saved), 0);
+	small = saved;
+	small.rlim_cur = 10000;
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &small), 0);
+	for (i = 0; i < 100; i++) {
+		snprintf(msg, sizeof(msg), "1:/var/log/x:event %d %0300d", i, 0);
+		event(msg);
+	}
+	assert_null(archives_failure());
+	run_for(1.3);			/* the flush fails */
+	assert_non_null(archives_failure());
+	assert_non_null(strstr(archives_failure(), "File too large"));
+	assert_int_equal(heard.calls, 1);
+	assert_string_equal(heard.last, archives_failure());
+	raw = slurp(path, &len);
+	assert_true(len > 0 && len <= 10000);
+	assert_true(raw[len - 1] == '\n');	/* the cut line is gone */
+	ev = read_events(path);
+	stored = (unsigned long)cJSON_GetArraySize(ev);
+	assert_true(stored > 0 && stored < 100);
+	assert_int_equal(archives_unstored() - unstored0, 100 - stored);
+	for (i = 0; i < 10; i++)
+		event("1:/var/log/x:while failing");
+	assert_int_equal(archives_unstored() - unstored0, 110 - stored);
+	run_for(2.5);			/* the probe's test write fails too */
+	assert_non_null(archives_failure());
+	assert_int_equal(heard.calls, 1);
+
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &saved), 0);
+	run_for(2.5);			/* the probe succeeds */
+	assert_null(archives_failure());
+	assert_int_equal(heard.calls, 2);
+	assert_string_equal(heard.last, "");
+	event("1:/var/log/x:after recovery");
+	archives_close();
+	ev = read_events(path);
+	assert_int_equal(cJSON_GetArraySize(ev), stored + 1);
+	assert_string_equal(field(ev, (int)stored, "full_log"),
+	    "after recovery");
+	archives_on_health(NULL);
+}
+
+/*
+ * A reopen that fails (the folder replaced by a file) is a failure too;
+ * the probe opens the file once the folder is back.
+ */
+static void
+test_reopen_fails_then_recovers(void **state)
+{
+	char	 dir[160], moved[170];
+	cJSON	*ev;
+	FILE	*fp;
+
+	(void)state;
+	memset(&heard, 0, sizeof(heard));
+	archives_on_health(health_cb);
+	event("1:/var/log/x:before");
+	snprintf(dir, sizeof(dir), "%s/logs/archives", home);
+	snprintf(moved, sizeof(moved), "%s.moved", dir);
+	assert_int_equal(rename(dir, moved), 0);
+	fp = fopen(dir, "w");
+	assert_non_null(fp);
+	fclose(fp);
+	assert_int_equal(archives_reopen(), -1);
+	assert_non_null(archives_failure());
+	assert_non_null(strstr(archives_failure(), "cannot reopen"));
+	assert_int_equal(heard.calls, 1);
+	run_for(2.5);
+	assert_non_null(archives_failure());
+	assert_int_equal(unlink(dir), 0);
+	assert_int_equal(rename(moved, dir), 0);
+	run_for(2.5);
+	assert_null(archives_failure());
+	assert_int_equal(heard.calls, 2);
+	event("1:/var/log/x:after");
+	archives_close();
+	ev = read_events(path);
+	assert_int_equal(cJSON_GetArraySize(ev), 2);
+	assert_string_equal(field(ev, 0, "full_log"), "before");
+	assert_string_equal(field(ev, 1, "full_log"), "after");
+	archives_on_health(NULL);
+}
+
 /* A long event (the longest a secure message holds) is one line. */
 static void
 test_long_event(void **state)
@@ -599,6 +730,10 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_timer_flush, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(test_write_fails_then_recovers,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reopen_fails_then_recovers,
+		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_long_event, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_reopen_after_rename,

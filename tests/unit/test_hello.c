@@ -15,6 +15,9 @@
 #include "base/config.h"
 #include "net/hello.h"
 
+#define VERSION_RULE	"(a node runs the master's major.minor or the minor " \
+			"before; upgrade the master first)"
+
 #define KEY	"85482860b191589c071454938c1bd2e1"
 
 static const char *fields[] = {
@@ -307,11 +310,11 @@ test_check_refusals(void **state)
 		{ "node_name", "master1", "node name \"master1\" is the "
 		    "master's own name" },
 		{ "version", "0.2.0", "incompatible version 0.2.0: the master "
-		    "runs 0.1.0 (same major.minor required)" },
+		    "runs 0.1.0 " VERSION_RULE },
 		{ "version", "1.1.0", "incompatible version 1.1.0: the master "
-		    "runs 0.1.0 (same major.minor required)" },
+		    "runs 0.1.0 " VERSION_RULE },
 		{ "version", "banana", "incompatible version banana: the "
-		    "master runs 0.1.0 (same major.minor required)" },
+		    "master runs 0.1.0 " VERSION_RULE },
 	};
 	struct config	 m;
 	struct hello	 h;
@@ -390,9 +393,12 @@ test_version_compatible(void **state)
 		{ "0.1.0", "0.1", 1 },
 		{ "0.1.0-rc1", "0.1.0", 1 },	/* a pre-release of 0.1 */
 		{ "0.1-rc1", "0.1.2", 1 },
-		{ "0.1.0-rc1", "0.2.0", 0 },
-		{ "0.2.0", "0.1.0", 0 },
-		{ "0.1.0", "0.2.0", 0 },
+		{ "0.1.0-rc1", "0.2.0", 1 },	/* N-1: a rolling upgrade */
+		{ "0.2.0", "0.1.0", 0 },	/* a node newer than its master */
+		{ "0.1.0", "0.2.0", 1 },
+		{ "0.1.9", "0.2.3", 1 },
+		{ "0.1.0", "0.3.0", 0 },	/* N-2 */
+		{ "1.9.0", "2.0.0", 0 },	/* another major */
 		{ "1.1.0", "0.1.0", 0 },
 		{ "10.1.0", "1.1.0", 0 },
 		{ "0.10.0", "0.1.0", 0 },

@@ -239,6 +239,30 @@ test_same_line(void **state)
 	agent_free(b);
 }
 
+/* The highest id a file names, whatever else it holds; 0 when none. */
+static void
+test_max_id(void **state)
+{
+	struct kf	*f = *state;
+	FILE		*fp;
+	char		 longline[6000];
+
+	assert_int_equal(keysfile_max_id(f->path), 0);	/* no file */
+	memset(longline, 'a', sizeof(longline) - 1);
+	longline[sizeof(longline) - 1] = '\0';
+	longline[4095] = '9';	/* a digit where fgets' next chunk starts */
+	assert_non_null(fp = fopen(f->path, "w"));
+	fprintf(fp, "002 web 10.0.0.1 %064d\n"
+	    "# 900 a comment\n"
+	    "017 !removed any %064d\n"
+	    "x12 junk\n"
+	    "99999999999999999999 overflow\n"
+	    "%s\n"
+	    "005 db any %064d", 0, 0, longline, 0);
+	fclose(fp);
+	assert_int_equal(keysfile_max_id(f->path), 17);
+}
+
 int
 main(void)
 {
@@ -255,6 +279,7 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_timer, setup, teardown),
 		cmocka_unit_test(test_same_line),
+		cmocka_unit_test_setup_teardown(test_max_id, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

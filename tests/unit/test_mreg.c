@@ -831,6 +831,46 @@ test_status_reports(void **state)
 	assert_int_equal(agent_named("s1")->last_keepalive, 1700000000);
 }
 
+/*
+ * The addresses a worker reports (the keepalive's agent_ip, the
+ * connection's source_ip) are kept only when they are addresses; the
+ * agents command shows them beside register_ip.
+ */
+static void
+test_reported_addresses(void **state)
+{
+	const cJSON	*a;
+
+	(void)state;
+	start(NULL);
+	enroll_line("OSSEC A:'s1'", "10.0.0.1");
+	report("worker1", "{\"updates\":[{\"id\":\"001\",\"status\":"
+	    "\"active\",\"source_ip\":\"198.51.100.20\",\"info\":"
+	    "{\"agent_ip\":\"10.0.2.15\"}}]}");
+	assert_string_equal(agent_named("s1")->reported_ip, "10.0.2.15");
+	assert_string_equal(agent_named("s1")->source_ip, "198.51.100.20");
+	/* Not addresses: ignored, the last good ones kept. */
+	report("worker1", "{\"updates\":[{\"id\":\"001\",\"status\":"
+	    "\"active\",\"source_ip\":\"evil.example\",\"info\":"
+	    "{\"agent_ip\":\"10.0.2.15\\u001b[2J\"}}]}");
+	assert_string_equal(agent_named("s1")->reported_ip, "10.0.2.15");
+	assert_string_equal(agent_named("s1")->source_ip, "198.51.100.20");
+	report("worker1", "{\"updates\":[{\"id\":\"001\",\"status\":"
+	    "\"active\",\"source_ip\":42,\"info\":{\"agent_ip\":"
+	    "\"2001:db8::1\"}}]}");
+	assert_string_equal(agent_named("s1")->reported_ip, "2001:db8::1");
+	assert_string_equal(agent_named("s1")->source_ip, "198.51.100.20");
+	command("{\"command\":\"agents\"}");
+	a = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(R.reply,
+	    "data"), 0);
+	assert_string_equal(cJSON_GetObjectItemCaseSensitive(a,
+	    "register_ip")->valuestring, "any");
+	assert_string_equal(cJSON_GetObjectItemCaseSensitive(a,
+	    "reported_ip")->valuestring, "2001:db8::1");
+	assert_string_equal(cJSON_GetObjectItemCaseSensitive(a,
+	    "source_ip")->valuestring, "198.51.100.20");
+}
+
 int
 main(void)
 {
@@ -858,6 +898,7 @@ main(void)
 		T(test_agent_remove),
 		T(test_agent_listing),
 		T(test_status_reports),
+		T(test_reported_addresses),
 #undef T
 	};
 

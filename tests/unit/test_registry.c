@@ -226,7 +226,7 @@ test_open_new_file(void **state)
 	registry_close();
 	assert_int_equal(query_int(f->db, "PRAGMA user_version"),
 	    REGISTRY_SCHEMA_VERSION);
-	assert_int_equal(REGISTRY_SCHEMA_VERSION, 3);
+	assert_int_equal(REGISTRY_SCHEMA_VERSION, 4);
 	assert_int_equal(query_int(f->db, "SELECT count(*) FROM sqlite_master "
 	    "WHERE type = 'table' AND name IN ('meta', 'agent', 'group', "
 	    "'belongs', 'labels')"), 5);
@@ -542,6 +542,8 @@ test_migrate_from_1(void **state)
 	assert_int_equal(sqlite3_open(f->db, &h), SQLITE_OK);
 	assert_int_equal(sqlite3_exec(h, "ALTER TABLE agent DROP COLUMN "
 	    "enroll_src; ALTER TABLE agent DROP COLUMN group_config_status; "
+	    "ALTER TABLE agent DROP COLUMN reported_ip; "
+	    "ALTER TABLE agent DROP COLUMN source_ip; "
 	    "PRAGMA user_version = 1; INSERT INTO agent (id, name, "
 	    "ip, register_ip, internal_key, version, date_add) VALUES (7, "
 	    "'old-07', 'any', 'any', '" KEY_A "', 'v4.14.7', 1700000000);",
@@ -552,6 +554,8 @@ test_migrate_from_1(void **state)
 	assert_int_equal(agents_count(&t), 1);
 	assert_string_equal(agents_by_id(&t, "007")->name, "old-07");
 	assert_string_equal(agents_by_id(&t, "007")->enroll_src, "");
+	assert_string_equal(agents_by_id(&t, "007")->reported_ip, "");
+	assert_string_equal(agents_by_id(&t, "007")->source_ip, "");
 	registry_close();
 	agents_free(&t);
 	assert_int_equal(query_int(f->db, "PRAGMA user_version"),
@@ -559,6 +563,51 @@ test_migrate_from_1(void **state)
 	/* 2 -> 3: agents start "not synced", as in Wazuh's schema. */
 	assert_int_equal(query_int(f->db, "SELECT count(*) FROM agent WHERE "
 	    "group_config_status = 'not synced'"), 1);
+}
+
+/*
+ * An agent's reported and source addresses: stored with its status,
+ * loaded again after a re-open; kept by a later status without them; an
+ * address that is not one (edited into the file) loads as unknown.
+ */
+static void
+test_info_addresses(void **state)
+{
+	struct fx	*f = *state;
+	struct agents	 t;
+	struct agent	*a;
+	sqlite3		*h;
+
+	open_ok(f, &t);
+	a = sample(1, "web-01", "any", KEY_A, NULL);
+	expect(1);
+	registry_put_agent(a, 2, done_cb, NULL);
+	wait_all();
+	assert_int_equal(agent_set_reported_ip(a, "10.0.2.15"), 0);
+	assert_int_equal(agent_set_source_ip(a, "2001:db8::7"), 0);
+	agent_set_status(a, "active");
+	registry_agent_info(a, NULL);
+	registry_close();
+	agents_free(&t);
+
+	open_ok(f, &t);
+	assert_string_equal(agents_by_id(&t, "001")->reported_ip, "10.0.2.15");
+	assert_string_equal(agents_by_id(&t, "001")->source_ip, "2001:db8::7");
+	assert_string_equal(agents_by_id(&t, "001")->register_ip, "any");
+	registry_close();
+	agents_free(&t);
+	agent_free(a);
+
+	assert_int_equal(sqlite3_open(f->db, &h), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(h, "UPDATE agent SET reported_ip = "
+	    "'10.0.0.1; DROP', source_ip = 'host.example'", NULL, NULL, NULL),
+	    SQLITE_OK);
+	sqlite3_close(h);
+	open_ok(f, &t);
+	assert_string_equal(agents_by_id(&t, "001")->reported_ip, "");
+	assert_string_equal(agents_by_id(&t, "001")->source_ip, "");
+	registry_close();
+	agents_free(&t);
 }
 
 /* A database from a newer clusterd is refused, and left as it was. */
@@ -694,6 +743,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_disk_full,
 		    fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_migrate_from_1,
+		    fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_info_addresses,
 		    fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_newer_schema_refused,
 		    fx_setup, fx_teardown),

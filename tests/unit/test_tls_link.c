@@ -29,6 +29,7 @@
 
 #define KEY		"85482860b191589c071454938c1bd2e1"
 #define OTHER_KEY	"85482860b191589c071454938c1bd2eX"
+#define THIRD_KEY	"85482860b191589c071454938c1bd2eY"
 #define GUARD_SECONDS	5.0
 #define LINK_TIMEOUT_S	3.0	/* default request timeout of both links */
 
@@ -354,7 +355,7 @@ setup(void **state)
 	fx->loop = ev_loop_new(EVFLAG_AUTO);
 	assert_non_null(fx->loop);
 	reap_init(fx->loop);
-	fx->sctx = tls_ctx_new(1, KEY);
+	fx->sctx = tls_ctx_new(1, KEY, NULL);
 	assert_non_null(fx->sctx);
 
 	fx->lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
@@ -410,7 +411,7 @@ start(struct fx *fx, const char *key)
 {
 	char	err[256];
 
-	fx->cctx = tls_ctx_new(0, key);
+	fx->cctx = tls_ctx_new(0, key, NULL);
 	assert_non_null(fx->cctx);
 	fx->cli.link = link_connect(fx->loop, "127.0.0.1", fx->port, fx->cctx,
 	    &cli_ops, fx, LINK_TIMEOUT_S, err, sizeof(err));
@@ -744,6 +745,46 @@ test_wrong_key(void **state)
 	assert_int_equal(fx->srv.closed + fx->cli.closed, 2);
 }
 
+/* A server given a next key (rotation) admits clients on either key. */
+static void
+test_key_next(void **state)
+{
+	struct fx	*fx = *state;
+
+	tls_ctx_free(fx->sctx);
+	fx->sctx = tls_ctx_new(1, KEY, OTHER_KEY);
+	assert_non_null(fx->sctx);
+	start(fx, OTHER_KEY);
+	RUN_UNTIL(fx, fx->cli.opened && fx->srv.opened);
+	assert_int_equal(fx->cli.opened + fx->srv.opened, 2);
+	link_close(fx->cli.link, "next");
+	tls_ctx_free(fx->cctx);
+	fx->cctx = NULL;
+	RUN_UNTIL(fx, fx->srv.closed);
+	fx->cli.opened = fx->srv.opened = 0;
+	fx->cli.closed = fx->srv.closed = 0;
+	ev_io_start(fx->loop, &fx->accept_w);	/* a second connection */
+	start(fx, KEY);
+	RUN_UNTIL(fx, fx->cli.opened && fx->srv.opened);
+	assert_int_equal(fx->cli.opened + fx->srv.opened, 2);
+}
+
+/* A key that is neither the key nor the next one is refused. */
+static void
+test_key_next_third(void **state)
+{
+	struct fx	*fx = *state;
+
+	tls_ctx_free(fx->sctx);
+	fx->sctx = tls_ctx_new(1, OTHER_KEY, THIRD_KEY);
+	assert_non_null(fx->sctx);
+	start(fx, KEY);
+	RUN_UNTIL(fx, fx->srv.closed && fx->cli.closed);
+	assert_int_equal(fx->srv.opened + fx->cli.opened, 0);
+	if (strncmp(fx->srv.reason, "TLS handshake", 13) != 0)
+		fail_msg("server reason: %s", fx->srv.reason);
+}
+
 /*
  * A frame the server must refuse, written raw into the client's TLS
  * stream, and the reason the server must close with.
@@ -925,6 +966,9 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_server_close, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_refuse_then_close, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_key_next, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_key_next_third, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_wrong_key, setup,
 		    teardown),

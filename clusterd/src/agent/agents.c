@@ -1,3 +1,5 @@
+#include <arpa/inet.h>
+
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -127,7 +129,7 @@ agent_new(void)
 		return NULL;
 	a->name = S_EMPTY;
 	a->ip = a->register_ip = S_ANY;
-	a->version = a->enroll_src = S_EMPTY;
+	a->version = a->enroll_src = a->reported_ip = a->source_ip = S_EMPTY;
 	a->node_name = S_UNKNOWN;
 	agent_set_status(a, "never_connected");
 	return a;
@@ -140,6 +142,8 @@ agent_clear(struct agent *a)
 	drop_str(&a->ip);
 	drop_str(&a->register_ip);
 	drop_str(&a->enroll_src);
+	drop_str(&a->reported_ip);
+	drop_str(&a->source_ip);
 	drop_str(&a->version);
 	drop_str(&a->node_name);
 	a->status = NULL;
@@ -181,6 +185,22 @@ agent_set_enroll_src(struct agent *a, const char *s)
 }
 
 int
+agent_set_reported_ip(struct agent *a, const char *s)
+{
+	if (s != NULL && *s != '\0' && !agents_valid_ip(s))
+		return -1;
+	return set_str(&a->reported_ip, s, AGENT_IP_MAX - 1);
+}
+
+int
+agent_set_source_ip(struct agent *a, const char *s)
+{
+	if (s != NULL && *s != '\0' && !agents_valid_ip(s))
+		return -1;
+	return set_str(&a->source_ip, s, AGENT_IP_MAX - 1);
+}
+
+int
 agent_set_version(struct agent *a, const char *s)
 {
 	return set_str_pool(&a->version, s, AGENT_FIELD_MAX - 1, 1);
@@ -210,13 +230,16 @@ agent_copy(struct agent *dst, const struct agent *src)
 {
 	*dst = *src;
 	dst->name = dst->ip = dst->register_ip = dst->version =
-	    dst->node_name = dst->enroll_src = NULL;
+	    dst->node_name = dst->enroll_src = dst->reported_ip =
+	    dst->source_ip = NULL;
 	dst->groups = NULL;
 	dst->gw = NULL;
 	if (agent_set_name(dst, src->name) == -1 ||
 	    agent_set_ip(dst, src->ip) == -1 ||
 	    agent_set_register_ip(dst, src->register_ip) == -1 ||
 	    agent_set_enroll_src(dst, src->enroll_src) == -1 ||
+	    agent_set_reported_ip(dst, src->reported_ip) == -1 ||
+	    agent_set_source_ip(dst, src->source_ip) == -1 ||
 	    agent_set_version(dst, src->version) == -1 ||
 	    agent_set_node(dst, src->node_name) == -1 ||
 	    agent_set_groups(dst, src->groups) == -1) {
@@ -532,6 +555,23 @@ agents_valid_id(const char *s)
 		if (!isdigit((unsigned char)s[i]))
 			return 0;
 	return 1;
+}
+
+/*
+ * Addresses from the network (a keepalive's _agent_ip, a PROXY header's
+ * source) go into the registry and onto operators' screens: only an
+ * address inet_pton() reads, no name, no scope, no trailing bytes.
+ */
+int
+agents_valid_ip(const char *s)
+{
+	struct in6_addr	a6;
+	struct in_addr	a4;
+
+	if (s == NULL || strnlen(s, AGENT_IP_MAX) >= AGENT_IP_MAX)
+		return 0;
+	return inet_pton(AF_INET, s, &a4) == 1 ||
+	    inet_pton(AF_INET6, s, &a6) == 1;
 }
 
 void

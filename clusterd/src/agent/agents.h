@@ -32,17 +32,21 @@
  * 50,000 agents held every one of them at its largest size before.
  * Common values ("", "any", "unknown") and the four statuses are shared
  * constants, never copied.  Each field's length is bounded by its setter.
+ * The two addresses reported_ip and source_ip are the master's (and the
+ * gateway's): never replicated, not in the digest.
  */
 struct agent {
 	char		 id[AGENT_ID_MAX];
 	char		 key[AGENT_KEY_LEN + 1];
-	/* Small fields in the key's padding: an agent is 200 bytes, one
-	 * 208-byte allocation (50,000 of them in a large registry). */
+	/* Small fields in the key's padding: an agent is 216 bytes, one
+	 * 224-byte allocation (50,000 of them in a large registry). */
 	uint8_t		 gw_seen;	/* this node's gateway served it */
 	unsigned	 last_local;	/* counters, for enforce_counters */
 	const char	*name;		/* at most AGENT_NAME_MAX */
 	const char	*ip;		/* "any" or an address */
 	const char	*register_ip;
+	const char	*reported_ip;	/* keepalive's _agent_ip, "" unknown */
+	const char	*source_ip;	/* connected from (PROXY's source) */
 	const char	*enroll_src;	/* master: its enrollment's source */
 	const char	*version;	/* "" when not known */
 	const char	*node_name;	/* "unknown" until a node serves it */
@@ -80,6 +84,10 @@ int		 agent_set_name(struct agent *, const char *);
 int		 agent_set_ip(struct agent *, const char *);
 int		 agent_set_register_ip(struct agent *, const char *);
 int		 agent_set_enroll_src(struct agent *, const char *);
+/* The address an agent reports and the one it connects from: "" or a
+ * valid IPv4 or IPv6 address (agents_valid_ip), else -1 and unchanged. */
+int		 agent_set_reported_ip(struct agent *, const char *);
+int		 agent_set_source_ip(struct agent *, const char *);
 int		 agent_set_version(struct agent *, const char *);
 int		 agent_set_node(struct agent *, const char *);
 int		 agent_set_status(struct agent *, const char *);
@@ -105,6 +113,8 @@ struct agent	*agent_from_record(const cJSON *, char *err, size_t);
 int		 agents_valid_name(const char *);
 int		 agents_valid_group(const char *);
 int		 agents_valid_id(const char *);
+/* 1 when s is an IPv4 or IPv6 address in its usual text form. */
+int		 agents_valid_ip(const char *s);
 void		 agents_format_id(long, char out[AGENT_ID_MAX]);
 
 #endif

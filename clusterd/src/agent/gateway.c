@@ -15,6 +15,7 @@
 #include "agent/agents.h"
 #include "agent/archives.h"
 #include "agent/gateway.h"
+#include "agent/gwhealth.h"
 #include "agent/keepalive.h"
 #include "agent/merged.h"
 #include "agent/secmsg.h"
@@ -68,7 +69,7 @@ struct gwconn {
 /* Reasons a connection is closed, counted and logged at most once a minute. */
 enum reject {
 	REJ_NO_ID, REJ_BAD, REJ_UNKNOWN, REJ_KEY, REJ_LENGTH, REJ_DUP,
-	REJ_SWITCH, REJ_SLOW, REJ_PROXY, REJ_COUNT
+	REJ_SWITCH, REJ_SLOW, REJ_PROXY, REJ_STORAGE, REJ_COUNT
 };
 static const char *const reject_names[REJ_COUNT] = {
 	"message without an agent id (identification by source IP is not "
@@ -77,12 +78,13 @@ static const char *const reject_names[REJ_COUNT] = {
 	    "(wrong key?)", "frame length over the limit",
 	"agent already connected", "agent id changed on a connection",
 	"agent too slow to read", "PROXY header from a peer proxy_from does "
-	    "not list"
+	    "not list", "this node cannot store events"
 };
 /* The same reasons as metric labels. */
 static const char *const reject_labels[REJ_COUNT] = {
 	"no_id", "malformed", "unknown_agent", "bad_key", "too_long",
-	"duplicate", "id_changed", "slow_reader", "proxy_unlisted"
+	"duplicate", "id_changed", "slow_reader", "proxy_unlisted",
+	"not_storing"
 };
 
 static const struct metrics_def M_CONNECTIONS = {
@@ -99,7 +101,8 @@ static const struct metrics_def M_MESSAGES = {
 };
 static const struct metrics_def M_EVENTS = {
 	"clusterd_gateway_events_total", METRICS_COUNTER,
-	"Agents' events archived."
+	"Agents' events handed to the archives (those it could not store "
+	"included: clusterd_gateway_events_unstored_total)."
 };
 static const struct metrics_def M_PUSHES = {
 	"clusterd_gateway_shared_pushes_total", METRICS_COUNTER,
@@ -197,6 +200,8 @@ report(struct agent *a, cJSON *info)
 	cJSON_AddNumberToObject(u, "last_keepalive", (double)a->last_keepalive);
 	cJSON_AddNumberToObject(u, "disconnection_time",
 	    (double)a->disconnection_time);
+	if (a->source_ip[0] != '\0')
+		cJSON_AddStringToObject(u, "source_ip", a->source_ip);
 	if (info != NULL)
 		cJSON_AddItemToObject(u, "info", info);
 	cJSON_AddItemToArray(G.updates, u);
@@ -435,6 +440,9 @@ dispatch(struct gwconn *c, struct agent *a, const char *msg, size_t len)
 	if (changed || h != a->info_hash || synced) {
 		a->info_hash = h;
 		if (keepalive_parse(msg + 3, &k) == 0) {
+			/* Only an address goes on: not a name, not garbage. */
+			if (agent_set_reported_ip(a, k.agent_ip) == -1)
+				k.agent_ip[0] = '\0';
 			info = keepalive_json(&k);
 			keepalive_free(&k);
 		}
@@ -527,6 +535,9 @@ frame(struct gwconn *c, const uint8_t *m, size_t len)
 		a->gw = c;
 		a->gw_seen = 1;
 		c->agent = a;
+		/* The connection's source: the PROXY header's when a balancer
+		 * sent one (listener.c), checked there and again here. */
+		agent_set_source_ip(a, c->addr);
 		c->key = *key;
 		preauth_done(&G.pa, &c->pa);	/* identified */
 	}
@@ -632,6 +643,11 @@ accept_cb(struct listener *l, int fd, const char *addr, void *arg)
 	int		 one = 1;
 
 	(void)arg;
+	if (gwhealth_reason() != NULL) {
+		G.rejected[REJ_STORAGE]++;	/* the failure was logged */
+		close(fd);
+		return;
+	}
 	if ((c = calloc(1, sizeof(*c))) == NULL) {
 		close(fd);
 		return;
@@ -655,6 +671,19 @@ accept_cb(struct listener *l, int fd, const char *addr, void *arg)
 		G.conns->prev = c;
 	G.conns = c;
 	G.nconns++;
+}
+
+/* Every agent connection closed (gwhealth.h); returns how many. */
+static unsigned
+close_all(void)
+{
+	unsigned	n = 0;
+
+	while (G.conns != NULL) {
+		gw_close(G.conns);
+		n++;
+	}
+	return n;
 }
 
 /* Batched reports to the master: status changes, info, alive ids. */
@@ -725,8 +754,11 @@ static const char *
 lb_answer(void)
 {
 	static char	ans[32];
+	const char	*h;
 	unsigned	max, pct;
 
+	if ((h = gwhealth_answer()) != NULL)
+		return h;	/* cannot store events: gwhealth.h */
 	if (G.lb_state == GATEWAY_MAINT)
 		return "down\n";
 	max = G.node != NULL ? G.node->cfg.max_agents : 0;
@@ -858,6 +890,7 @@ gateway_start(struct node *n, const struct gateway_ops *ops)
 	ev_timer_init(&G.push_timer, push_cb, PUSH_TICK, PUSH_TICK);
 	ev_timer_start(n->loop, &G.push_timer);
 	metrics_register(gateway_metrics, NULL);
+	gwhealth_start(n->loop, ops->health, close_all);
 	log_info(TASK, "Serving agents on %s:%u.", n->cfg.gateway_address,
 	    n->cfg.gateway_port);
 	return 0;
@@ -869,6 +902,7 @@ gateway_stop(void)
 	if (G.node == NULL)
 		return;
 	metrics_unregister(gateway_metrics, NULL);
+	gwhealth_stop();
 	listener_close(&G.listener);
 	listener_close(&G.check);
 	ev_timer_stop(G.node->loop, &G.flush);
@@ -925,6 +959,8 @@ gateway_agent_gone(struct agent *a, struct agent *r)
 		r->last_global = a->last_global;
 		r->last_local = a->last_local;
 		r->gw_seen = a->gw_seen;
+		agent_set_source_ip(r, a->source_ip);
+		agent_set_reported_ip(r, a->reported_ip);
 		r->gw = c;
 		if (c != NULL) {
 			c->agent = r;
@@ -967,6 +1003,8 @@ gateway_status(cJSON *o)
 	cJSON_AddNumberToObject(g, "events", (double)G.events);
 	cJSON_AddNumberToObject(g, "shared_pushes", (double)G.pushes);
 	cJSON_AddNumberToObject(g, "shared_bytes", (double)G.pushed_bytes);
+	cJSON_AddStringToObject(g, "health", gwhealth_reason() != NULL ?
+	    gwhealth_reason() : "ok");
 	cJSON_AddStringToObject(g, "balancer_state", G.lb_state ==
 	    GATEWAY_MAINT ? "maint" : G.lb_state == GATEWAY_DRAIN ? "drain" :
 	    "ready");

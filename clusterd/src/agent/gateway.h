@@ -25,6 +25,9 @@ struct node;
 struct gateway_ops {
 	const struct agents *(*table)(void);
 	int	(*deliver)(const cJSON *report);
+	/* This node stopped storing events (the reason), or stores them
+	 * again (NULL): gwhealth.h.  May be NULL. */
+	void	(*health)(const char *reason);
 };
 
 int	gateway_start(struct node *, const struct gateway_ops *);

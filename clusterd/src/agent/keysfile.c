@@ -258,3 +258,33 @@ keysfile_stop(struct keysfile *k)
 	k->nadded = k->cap = 0;
 	k->loop = NULL;
 }
+
+/*
+ * The highest agent id a client.keys file names (removed agents' lines
+ * too: their ids are spent), 0 when it names none or cannot be read.
+ * Read before the master rewrites the file from its registry, it tells
+ * the ids a registry restored from an older backup has forgotten.
+ */
+long
+keysfile_max_id(const char *path)
+{
+	FILE	*f;
+	char	 line[4096], *end;
+	long	 id, max = 0;
+	int	 start = 1;	/* line holds the start of a line */
+
+	if ((f = fopen(path, "re")) == NULL)
+		return 0;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		id = start;
+		start = strchr(line, '\n') != NULL;
+		if (!id || line[0] < '0' || line[0] > '9')
+			continue;
+		errno = 0;
+		id = strtol(line, &end, 10);
+		if (errno == 0 && *end == ' ' && id > max && id < 100000000)
+			max = id;
+	}
+	fclose(f);
+	return max;
+}

@@ -43,6 +43,8 @@ void	keysfile_changed(struct keysfile *);
 int	keysfile_flush(struct keysfile *);
 /* Write what is pending and stop. */
 void	keysfile_stop(struct keysfile *);
+/* The highest id the file at path names; 0 if none. */
+long	keysfile_max_id(const char *path);
 /* Whether the two agents give the same client.keys line. */
 int	keysfile_same_line(const struct agent *, const struct agent *);
 

@@ -77,14 +77,21 @@ static const struct metrics_def M_EDITS = {
 	"Changes made to HAProxy's servers through the Runtime API."
 };
 
-/* Log a HAProxy problem once until it changes or goes away. */
+/*
+ * Log a HAProxy outage once, when it starts.  Its cause may change while
+ * it lasts (a restart: the socket refuses, then is gone, then refuses):
+ * the status shows the latest, the log says it at debug only.
+ */
 static void
 haproxy_problem(const char *msg)
 {
 	if (strcmp(msg, B.last_error) == 0)
 		return;
+	if (B.last_error[0] == '\0')
+		log_errx(TASK, "HAProxy: %s.", msg);
+	else
+		log_debug(TASK, "HAProxy, still out: %s.", msg);
 	snprintf(B.last_error, sizeof(B.last_error), "%s", msg);
-	log_errx(TASK, "HAProxy: %s.", msg);
 }
 
 /*

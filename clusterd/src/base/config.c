@@ -21,6 +21,9 @@ struct parse_ctx {
 	FILE		*errs;
 	int		 key_line;	/* where key or key_file was set */
 	const char	*key_opt;	/* which of the two */
+	int		 next_line;	/* where key_next(_file) was set */
+	const char	*next_opt;
+	int		 key_tried;	/* a key line with an error reported */
 };
 
 typedef int (*setter_fn)(struct parse_ctx *, struct config *, const char *,
@@ -373,17 +376,18 @@ set_path(struct parse_ctx *p, struct config *c, const char *v, void *field)
 /*
  * The one check of a key, given inline or read from key_file: 32 printable
  * characters (n counts NUL bytes, which a file may hold) that none of the
- * weak-key rules of clusterkey.c matches.  from is the key file, or NULL.
+ * weak-key rules of clusterkey.c matches, copied to dst (the key or the
+ * next key).  from is the key file (option fileopt), or NULL.
  */
 static int
-check_key(struct parse_ctx *p, struct config *c, const char *v, size_t n,
-    const char *from)
+check_key(struct parse_ctx *p, char *dst, const char *v, size_t n,
+    const char *fileopt, const char *from)
 {
-	char	pre[PATH_MAX + 16] = "", why[160];
+	char	pre[PATH_MAX + 32] = "", why[160];
 	size_t	i;
 
 	if (from != NULL)
-		snprintf(pre, sizeof(pre), "key_file \"%s\": ", from);
+		snprintf(pre, sizeof(pre), "%s \"%s\": ", fileopt, from);
 	if (n != CONFIG_KEY_LEN) {
 		perr(p, "%skey must be exactly %d characters, this one has %zu",
 		    pre, CONFIG_KEY_LEN, n);
@@ -402,37 +406,49 @@ check_key(struct parse_ctx *p, struct config *c, const char *v, size_t n,
 		    from ? from : "");
 		return -1;
 	}
-	strcpy(c->key, v);
+	strcpy(dst, v);
 	return 0;
-}
-
-/* key and key_file are two ways to give one key: the second is refused. */
-static int
-claim_key(struct parse_ctx *p, const char *opt)
-{
-	if (p->key_line != 0) {
-		perr(p, "\"%s\" and \"%s\" (line %d) both set the key: keep "
-		    "one of them", opt, p->key_opt, p->key_line);
-		return -1;
-	}
-	p->key_line = p->line;
-	p->key_opt = opt;
-	return 0;
-}
-
-static int
-set_key(struct parse_ctx *p, struct config *c, const char *v, void *field)
-{
-	(void)field;
-	if (claim_key(p, "key") == -1)
-		return -1;
-	return check_key(p, c, v, strlen(v), NULL);
 }
 
 /*
- * key_file PATH: the key is the first line of PATH, a regular file that
- * only its owner may access.  Reading it is the parser's only access to a
- * file other than the one it parses.
+ * key and key_file are two ways to give one key, key_next and
+ * key_next_file two ways to give the next one: the second is refused.
+ */
+static int
+claim_key(struct parse_ctx *p, const char *opt)
+{
+	int		*line = strncmp(opt, "key_next", 8) == 0 ?
+			    &p->next_line : &p->key_line;
+	const char	**prev = line == &p->next_line ? &p->next_opt :
+			    &p->key_opt;
+
+	if (*line != 0) {
+		perr(p, "\"%s\" and \"%s\" (line %d) both set the %s: keep "
+		    "one of them", opt, *prev, *line, line == &p->next_line ?
+		    "next key" : "key");
+		return -1;
+	}
+	*line = p->line;
+	*prev = opt;
+	return 0;
+}
+
+/* key KEY, or key_next KEY (field: the config's key_next). */
+static int
+set_key(struct parse_ctx *p, struct config *c, const char *v, void *field)
+{
+	int	 next = field == (void *)c->key_next;
+	char	*dst = next ? c->key_next : c->key;
+
+	if (claim_key(p, next ? "key_next" : "key") == -1)
+		return -1;
+	return check_key(p, dst, v, strlen(v), NULL, NULL);
+}
+
+/*
+ * key_file PATH (or key_next_file PATH): the key is the first line of
+ * PATH, a regular file that only its owner may access.  Reading these is
+ * the parser's only access to a file other than the one it parses.
  */
 static int
 set_key_file(struct parse_ctx *p, struct config *c, const char *v,
@@ -440,18 +456,20 @@ set_key_file(struct parse_ctx *p, struct config *c, const char *v,
 {
 	char	line[CLUSTERKEY_LINE_MAX + 1], err[PATH_MAX + 128];
 	size_t	n;
-	int	rv = -1;
+	int	rv = -1, next = field == (void *)c->key_next_file;
 
-	if (claim_key(p, "key_file") == -1)
+	if (claim_key(p, next ? "key_next_file" : "key_file") == -1)
 		return -1;
 	if (set_path(p, c, v, field) == -1)
 		goto done;
 	if (clusterkey_read_file(v, line, sizeof(line), &n, err,
 	    sizeof(err)) == -1) {
-		perr(p, "key_file \"%s\" %s", v, err);
+		perr(p, "%s \"%s\" %s", next ? "key_next_file" : "key_file",
+		    v, err);
 		goto done;
 	}
-	rv = check_key(p, c, line, n, v);
+	rv = check_key(p, next ? c->key_next : c->key, line, n, next ?
+	    "key_next_file" : "key_file", v);
 done:
 	explicit_bzero(line, sizeof(line));
 	return rv;
@@ -569,10 +587,12 @@ static int
 set_log_level(struct parse_ctx *p, struct config *c, const char *v,
     void *field)
 {
+	char	err[160];
+
 	(void)field;
-	if (log_level_parse(v, &c->log_level) == -1) {
-		perr(p, "log_level must be debug, info, warning or error, "
-		    "not \"%s\"", v);
+	if (log_levels_parse(v, &c->log_level, c->log_tasks,
+	    sizeof(c->log_tasks), err, sizeof(err)) == -1) {
+		perr(p, "log_level %s", err);
 		return -1;
 	}
 	return 0;
@@ -602,6 +622,8 @@ static const struct keyword keywords[] = {
 	{ "node_type",		set_node_type,	0, 0 },
 	{ "key",		set_key,	0, 0 },
 	{ "key_file",		set_key_file,	F(key_file), 0 },
+	{ "key_next",		set_key,	F(key_next), 0 },
+	{ "key_next_file",	set_key_file,	F(key_next_file), 0 },
 	{ "master_address",	set_host,	F(master_address), 0 },
 	{ "master_port",	set_port,	F(master_port), 0 },
 	{ "bind_address",	set_bind,	F(bind_address), 0 },
@@ -673,6 +695,20 @@ static const struct keyword keywords[] = {
 #undef F
 #define NKEYWORDS (sizeof(keywords) / sizeof(keywords[0]))
 
+/* A word alone: an option without its value, or no option at all. */
+static void
+no_value(struct parse_ctx *p, const char *k)
+{
+	size_t	i;
+
+	for (i = 0; i < NKEYWORDS; i++)
+		if (strcmp(keywords[i].name, k) == 0) {
+			perr(p, "\"%s\" has no value", k);
+			return;
+		}
+	perr(p, "unknown option \"%s\"", k);
+}
+
 /*
  * Split one line into key and value in place.  Returns 0 for a blank or
  * comment line, 1 with *key and *val set, -1 on a syntax error (reported).
@@ -686,12 +722,12 @@ split_line(struct parse_ctx *p, char *s, char **key, char **val)
 		s++;
 	if (*s == '\0' || *s == '#')
 		return 0;
-	k = s;
+	*key = k = s;	/* for the caller, also after an error */
 	while (*s != '\0' && !isspace((unsigned char)*s) && *s != '#')
 		s++;
 	if (*s == '#' || *s == '\0') {
 		*s = '\0';
-		perr(p, "\"%s\" has no value", k);
+		no_value(p, k);
 		return -1;
 	}
 	*s++ = '\0';
@@ -731,7 +767,7 @@ split_line(struct parse_ctx *p, char *s, char **key, char **val)
 		}
 		*s = '\0';
 		if (*v == '\0') {
-			perr(p, "\"%s\" has no value", k);
+			no_value(p, k);
 			return -1;
 		}
 	}
@@ -749,9 +785,16 @@ check_whole(struct parse_ctx *p, struct config *c)
 		perr(p, "node_name is required");
 	if (c->node_type == NODE_NONE)
 		perr(p, "node_type is required (master, worker or balancer)");
-	if (p->key_line == 0)
+	if (p->key_line == 0 && !p->key_tried)
 		perr(p, "key or key_file is required (a key of exactly %d "
 		    "characters, the same on every node)", CONFIG_KEY_LEN);
+	if (p->next_line != 0 && c->node_type != NODE_MASTER &&
+	    c->node_type != NODE_NONE)
+		perr(p, "key_next is for the master, which accepts both keys "
+		    "during a rotation; a %s connects with key",
+		    config_node_type_name(c->node_type));
+	if (c->key_next[0] != '\0' && strcmp(c->key_next, c->key) == 0)
+		perr(p, "key_next is the same as key: give the new key");
 	if (c->node_type != NODE_MASTER && c->node_type != NODE_NONE &&
 	    c->master_address[0] == '\0')
 		perr(p, "master_address is required on a %s",
@@ -783,11 +826,11 @@ check_whole(struct parse_ctx *p, struct config *c)
 int
 config_parse(const char *name, FILE *in, struct config *c, FILE *errs)
 {
-	struct parse_ctx	 p = { name, 0, 0, errs, 0, NULL };
+	struct parse_ctx	 p = { name, 0, 0, errs, 0, NULL, 0, NULL, 0 };
 	char			*line = NULL, *key, *val;
 	size_t			 cap = 0, i;
 	ssize_t			 n;
-	int			 seen[NKEYWORDS] = { 0 };
+	int			 seen[NKEYWORDS] = { 0 }, r;
 
 	config_defaults(c);
 	while ((n = getline(&line, &cap, in)) != -1) {
@@ -802,8 +845,13 @@ config_parse(const char *name, FILE *in, struct config *c, FILE *errs)
 			perr(&p, "line contains a NUL byte");
 			continue;
 		}
-		if (split_line(&p, line, &key, &val) != 1)
+		if ((r = split_line(&p, line, &key, &val)) != 1) {
+			/* That error is enough: not "key is required" too. */
+			if (r == -1 && (strcmp(key, "key") == 0 ||
+			    strcmp(key, "key_file") == 0))
+				p.key_tried = 1;
 			continue;
+		}
 		for (i = 0; i < NKEYWORDS; i++)
 			if (strcmp(keywords[i].name, key) == 0)
 				break;
@@ -855,34 +903,10 @@ print_quoted(FILE *out, const char *key, const char *v)
 	fputs("\"\n", out);
 }
 
-/* Print the effective configuration, every option, in the file's syntax. */
-void
-config_print(const struct config *c, FILE *out)
+/* The options of the nodes that serve agents and files (not a balancer). */
+static void
+print_serving(const struct config *c, FILE *out)
 {
-	fprintf(out, "cluster_name %s\n", c->cluster_name);
-	fprintf(out, "node_name %s\n", c->node_name);
-	fprintf(out, "node_type %s\n", config_node_type_name(c->node_type));
-	fprintf(out, "key \"(%zu characters)\"\n", strlen(c->key));
-	if (c->key_file[0] != '\0')
-		print_quoted(out, "key_file", c->key_file);
-	if (c->master_address[0] != '\0')
-		fprintf(out, "master_address %s\n", c->master_address);
-	fprintf(out, "master_port %u\n", c->master_port);
-	fprintf(out, "bind_address %s\n", c->bind_address);
-	fprintf(out, "port %u\n", c->port);
-	print_quoted(out, "home", c->home);
-	fprintf(out, "keepalive_interval %.15gs\n", c->keepalive_interval);
-	fprintf(out, "keepalive_timeout %.15gs\n", c->keepalive_timeout);
-	fprintf(out, "request_timeout %.15gs\n", c->request_timeout);
-	fprintf(out, "preauth_timeout %.15gs\n", c->preauth_timeout);
-	fprintf(out, "preauth_per_source %u\n", c->preauth_per_source);
-	if (c->nproxy_from > 0) {
-		fputs("proxy_from ", out);
-		cidr_print_list(c->proxy_from, c->nproxy_from, out);
-		fputc('\n', out);
-	}
-	fprintf(out, "reconnect_min %.15gs\n", c->reconnect_min);
-	fprintf(out, "reconnect_max %.15gs\n", c->reconnect_max);
 	fprintf(out, "sync_interval %.15gs\n", c->sync_interval);
 	fprintf(out, "sync_debounce %.15gs\n", c->sync_debounce);
 	fprintf(out, "sync_max_bundle %llu\n",
@@ -934,6 +958,12 @@ config_print(const struct config *c, FILE *out)
 	fprintf(out, "rebalance_chunk %u\n", c->rebalance_chunk);
 	fprintf(out, "pool_leave_after %.15gs\n", c->pool_leave_after);
 	fprintf(out, "worker_writes %s\n", c->worker_writes ? "yes" : "no");
+}
+
+/* A balancer's own options. */
+static void
+print_balancer(const struct config *c, FILE *out)
+{
 	print_quoted(out, "haproxy_socket", c->haproxy_socket);
 	if (c->haproxy_config[0] != '\0')
 		print_quoted(out, "haproxy_config", c->haproxy_config);
@@ -947,6 +977,50 @@ config_print(const struct config *c, FILE *out)
 	fprintf(out, "haproxy_frontends %s\n", c->haproxy_frontends);
 	if (c->keepalived_pid_file[0] != '\0')
 		print_quoted(out, "keepalived_pid_file", c->keepalived_pid_file);
+}
+
+/*
+ * Print the effective configuration in the file's syntax: every option
+ * the node's role uses (a balancer's, or a master's and a worker's).
+ */
+void
+config_print(const struct config *c, FILE *out)
+{
+	fprintf(out, "cluster_name %s\n", c->cluster_name);
+	fprintf(out, "node_name %s\n", c->node_name);
+	fprintf(out, "node_type %s\n", config_node_type_name(c->node_type));
+	fprintf(out, "key \"(%zu characters)\"\n", strlen(c->key));
+	if (c->key_file[0] != '\0')
+		print_quoted(out, "key_file", c->key_file);
+	if (c->key_next[0] != '\0')
+		fprintf(out, "key_next \"(%zu characters)\"\n",
+		    strlen(c->key_next));
+	if (c->key_next_file[0] != '\0')
+		print_quoted(out, "key_next_file", c->key_next_file);
+	if (c->master_address[0] != '\0')
+		fprintf(out, "master_address %s\n", c->master_address);
+	fprintf(out, "master_port %u\n", c->master_port);
+	if (c->node_type != NODE_BALANCER) {
+		fprintf(out, "bind_address %s\n", c->bind_address);
+		fprintf(out, "port %u\n", c->port);
+	}
+	print_quoted(out, "home", c->home);
+	fprintf(out, "keepalive_interval %.15gs\n", c->keepalive_interval);
+	fprintf(out, "keepalive_timeout %.15gs\n", c->keepalive_timeout);
+	fprintf(out, "request_timeout %.15gs\n", c->request_timeout);
+	fprintf(out, "preauth_timeout %.15gs\n", c->preauth_timeout);
+	fprintf(out, "preauth_per_source %u\n", c->preauth_per_source);
+	if (c->nproxy_from > 0) {
+		fputs("proxy_from ", out);
+		cidr_print_list(c->proxy_from, c->nproxy_from, out);
+		fputc('\n', out);
+	}
+	fprintf(out, "reconnect_min %.15gs\n", c->reconnect_min);
+	fprintf(out, "reconnect_max %.15gs\n", c->reconnect_max);
+	if (c->node_type != NODE_BALANCER)
+		print_serving(c, out);
+	else
+		print_balancer(c, out);
 	if (c->metrics_port == 0)
 		fprintf(out, "metrics_listen off\n");
 	else
@@ -954,7 +1028,8 @@ config_print(const struct config *c, FILE *out)
 		    strchr(c->metrics_address, ':') ? "[" : "",
 		    c->metrics_address, strchr(c->metrics_address, ':') ?
 		    "]" : "", c->metrics_port);
-	fprintf(out, "log_level %s\n", log_level_name(c->log_level));
+	fprintf(out, "log_level %s%s%s\n", log_level_name(c->log_level),
+	    c->log_tasks[0] != '\0' ? "," : "", c->log_tasks);
 	if (c->ha_etcd[0] != '\0') {
 		fprintf(out, "ha_etcd %s\n", c->ha_etcd);
 		fprintf(out, "ha_lease_ttl %.15gs\n", c->ha_lease_ttl);

@@ -37,6 +37,8 @@ struct config {
 	enum node_type	 node_type;
 	char		 key[CONFIG_KEY_LEN + 1];
 	char		 key_file[PATH_MAX];	/* "" = key given inline */
+	char		 key_next[CONFIG_KEY_LEN + 1];	/* master: also */
+	char		 key_next_file[PATH_MAX];
 	char		 master_address[256];
 	uint16_t	 master_port;
 	char		 bind_address[64];
@@ -100,6 +102,7 @@ struct config {
 	char		 metrics_address[64];	/* numeric */
 	uint16_t	 metrics_port;		/* 0: off */
 	enum log_level	 log_level;
+	char		 log_tasks[LOG_SPEC_MAX];	/* "sync=debug,..." */
 	/* master high availability (docs/ha.md): "" = a single master */
 	char		 ha_etcd[1024];		/* host:port,... of etcd */
 	double		 ha_lease_ttl;		/* the active master's lease */

@@ -26,7 +26,14 @@ void	 log_set_context(const char *);
 void	 log_set_level(enum log_level);
 int	 log_reopen(void);
 void	 log_close(void);
+#define LOG_SPEC_MAX	256	/* a log_level value */
+#define LOG_TASK_MAX	32	/* a task's words, "integrity_sync" */
+#define LOG_TASKS_MAX	16
+
 int	 log_level_parse(const char *, enum log_level *);
+int	 log_levels_parse(const char *spec, enum log_level *dflt,
+	    char *tasklist, size_t tasklen, char *err, size_t errlen);
+void	 log_set_task_levels(const char *tasklist);
 const char *log_level_name(enum log_level);
 void	 log_escape(const char *, char *out, size_t outlen);
 

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,19 +33,34 @@ node_wall_now(void)
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-/* A wall-clock time as the "YYYY/MM/DD HH:MM:SS" of the logs, or null. */
+/*
+ * A wall-clock time for the control answers: ISO 8601 in the node's local
+ * time with its offset, "2026-12-06T10:51:41+01:00", so a script reads it
+ * without knowing the node's zone; null for never.
+ */
 cJSON *
 node_time_json(double t)
 {
-	char		 s[32];
+	char		 s[40];
 	struct tm	 tm;
 	time_t		 tt = (time_t)t;
+	long		 off;
 
 	if (t <= 0)
 		return cJSON_CreateNull();
 	localtime_r(&tt, &tm);
-	strftime(s, sizeof(s), "%Y/%m/%d %H:%M:%S", &tm);
+	off = tm.tm_gmtoff / 60;
+	strftime(s, sizeof(s), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(s + strlen(s), sizeof(s) - strlen(s), "%c%02ld:%02ld",
+	    off < 0 ? '-' : '+', labs(off) / 60, labs(off) % 60);
 	return cJSON_CreateString(s);
+}
+
+/* A duration for the control answers: seconds, rounded to milliseconds. */
+double
+node_seconds(double d)
+{
+	return round(d * 1000) / 1000;
 }
 
 /*

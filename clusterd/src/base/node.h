@@ -25,6 +25,7 @@ struct node {
 };
 
 cJSON	*node_time_json(double);
+double	 node_seconds(double);
 double	 node_wall_now(void);
 int	 node_make_home(const struct config *);
 int	 node_write_file(const char *path, const void *, size_t, mode_t);

@@ -48,20 +48,22 @@ static int		 debug_flag;	/* -d: survives reloads */
 static int		 ready_fd = -1;	/* to the waiting parent (no -f) */
 static ev_signal	 sig_term, sig_int, sig_hup;
 
+/* The usage on stderr and exit 2, or for -h on stdout and exit 0. */
 static void
-usage(void)
+usage(int asked)
 {
-	fprintf(stderr,
-	    "usage: clusterd [-fdtV] [-c file]\n"
+	fprintf(asked ? stdout : stderr,
+	    "usage: clusterd [-fdtVh] [-c file]\n"
 	    "       clusterd --genkey\n"
 	    "  -c file  configuration file (default %s)\n"
 	    "  -f       stay in the foreground, log to stderr too\n"
 	    "  -d       debug logging (overrides log_level)\n"
 	    "  -t       check the configuration and exit; with -d, print it\n"
 	    "  -V       print the version and exit\n"
+	    "  -h       print this help and exit\n"
 	    "  --genkey print a new random cluster key and exit\n",
 	    CONFIG_DEFAULT_FILE);
-	exit(2);
+	exit(asked ? 0 : 2);
 }
 
 static void
@@ -101,9 +103,43 @@ load_logged(struct config *c)
 }
 
 /*
+ * The cluster keys apply at once to new connections: a key rotation
+ * (key_next on the master, then key on each node, then key alone on the
+ * master) never cuts a link, since established ones keep their session and
+ * the context they were made with.
+ */
+static void
+reload_keys(const struct config *nc)
+{
+	SSL_CTX	*ctx;
+
+	if (strcmp(nc->key, N.cfg.key) == 0 &&
+	    strcmp(nc->key_next, N.cfg.key_next) == 0)
+		return;
+	if ((ctx = tls_ctx_new(N.cfg.node_type == NODE_MASTER, nc->key,
+	    nc->key_next)) == NULL) {
+		log_errx("Main", "Reload: cannot set up TLS with the new keys "
+		    "(%s): keeping the running ones.", tls_error_string());
+		return;
+	}
+	tls_ctx_free(N.ctx);
+	N.ctx = ctx;
+	log_info("Main", "Reload: the cluster key is %s%s; new connections "
+	    "use %s, established links go on.", strcmp(nc->key, N.cfg.key) !=
+	    0 ? "new" : "unchanged", nc->key_next[0] != '\0' ? ", with a next "
+	    "key" : N.cfg.key_next[0] != '\0' ? ", the next key retired" : "",
+	    nc->key_next[0] != '\0' ? "either key" : "the key");
+	memcpy(N.cfg.key, nc->key, sizeof(N.cfg.key));
+	memcpy(N.cfg.key_file, nc->key_file, sizeof(N.cfg.key_file));
+	memcpy(N.cfg.key_next, nc->key_next, sizeof(N.cfg.key_next));
+	memcpy(N.cfg.key_next_file, nc->key_next_file,
+	    sizeof(N.cfg.key_next_file));
+}
+
+/*
  * SIGHUP: reopen the log (logrotate) and re-read the configuration.  Log
- * level and timers apply at once; identity, key and addresses need a
- * restart, and a change to them is reported, not applied.
+ * level, timers and the cluster keys apply at once; identity and
+ * addresses need a restart, and a change to them is reported, not applied.
  */
 static void
 on_hup(struct ev_loop *loop, ev_signal *w, int revents)
@@ -127,8 +163,6 @@ on_hup(struct ev_loop *loop, ev_signal *w, int revents)
 	if (strcmp(nc.cluster_name, N.cfg.cluster_name) != 0 ||
 	    strcmp(nc.node_name, N.cfg.node_name) != 0 ||
 	    nc.node_type != N.cfg.node_type ||
-	    strcmp(nc.key, N.cfg.key) != 0 ||
-	    strcmp(nc.key_file, N.cfg.key_file) != 0 ||
 	    strcmp(nc.master_address, N.cfg.master_address) != 0 ||
 	    nc.master_port != N.cfg.master_port ||
 	    strcmp(nc.bind_address, N.cfg.bind_address) != 0 ||
@@ -143,8 +177,9 @@ on_hup(struct ev_loop *loop, ev_signal *w, int revents)
 	    nc.gateway_port != N.cfg.gateway_port ||
 	    strcmp(nc.metrics_address, N.cfg.metrics_address) != 0 ||
 	    nc.metrics_port != N.cfg.metrics_port)
-		log_warnx("Main", "Reload: names, key, addresses, ports, "
+		log_warnx("Main", "Reload: names, addresses, ports, "
 		    "certificates and home take effect only after a restart.");
+	reload_keys(&nc);
 	/* Enrollment policy applies at once. */
 	memcpy(N.cfg.enrollment_password_file, nc.enrollment_password_file,
 	    sizeof(N.cfg.enrollment_password_file));
@@ -178,7 +213,9 @@ on_hup(struct ev_loop *loop, ev_signal *w, int revents)
 	N.cfg.worker_writes = nc.worker_writes;
 	N.cfg.pool_drain_timeout = nc.pool_drain_timeout;
 	N.cfg.log_level = debug_flag ? LOG_LVL_DEBUG : nc.log_level;
+	memcpy(N.cfg.log_tasks, nc.log_tasks, sizeof(N.cfg.log_tasks));
 	log_set_level(N.cfg.log_level);
+	log_set_task_levels(debug_flag ? NULL : N.cfg.log_tasks);
 	if (N.cfg.node_type == NODE_MASTER) {
 		if (ha_serving())
 			master_reconfigure();
@@ -324,7 +361,7 @@ main(int argc, char *argv[])
 		switch (ch) {
 		case OPT_GENKEY:
 			if (optind != argc)
-				usage();
+				usage(0);
 			return print_new_key();
 		case 'c':
 			config_file = optarg;
@@ -341,12 +378,15 @@ main(int argc, char *argv[])
 		case 'V':
 			printf("clusterd %s\n", CLUSTERD_VERSION);
 			return 0;
+		case 'h':
+			usage(1);
+			break;
 		default:
-			usage();
+			usage(0);
 		}
 	}
 	if (optind != argc)
-		usage();
+		usage(0);
 
 	nerr = config_load(config_file, &N.cfg, stderr);
 	if (test) {
@@ -375,6 +415,7 @@ main(int argc, char *argv[])
 	    sizeof(sockpath)) == -1 ||
 	    config_path(&N.cfg, PIDFILE_REL, pidpath, sizeof(pidpath)) == -1)
 		return 1;
+	log_set_task_levels(debug_flag ? NULL : N.cfg.log_tasks);
 	if (log_init(logpath, foreground, N.cfg.log_level) == -1) {
 		fprintf(stderr, "clusterd: cannot open %s: %s\n", logpath,
 		    strerror(errno));
@@ -387,12 +428,15 @@ main(int argc, char *argv[])
 	if (write_pid(pidfd) == -1)
 		log_warn("Main", "cannot write %s", pidpath);
 	signal(SIGPIPE, SIG_IGN);
+	/* A file past RLIMIT_FSIZE fails its write (EFBIG), which the
+	 * archives handle as a failure to store, rather than killing us. */
+	signal(SIGXFSZ, SIG_IGN);
 
 	N.loop = EV_DEFAULT;
 	N.started = time(NULL);
 	reap_init(N.loop);
 	if ((N.ctx = tls_ctx_new(N.cfg.node_type == NODE_MASTER,
-	    N.cfg.key)) == NULL)
+	    N.cfg.key, N.cfg.key_next)) == NULL)
 		fatalx("cannot set up TLS: %s", tls_error_string());
 	if (control_init(N.loop, sockpath, ha_enabled(&N.cfg) ? ha_control :
 	    N.cfg.node_type == NODE_MASTER ? master_control : uplink_control,

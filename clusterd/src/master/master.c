@@ -20,6 +20,7 @@
 #include "agent/agents.h"
 #include "agent/enroll.h"
 #include "agent/gateway.h"
+#include "agent/gwhealth.h"
 #include "base/log.h"
 #include "base/metrics.h"
 #include "base/node.h"
@@ -59,6 +60,7 @@ struct peer {
 	char			 address[64];
 	double			 connected_since;	/* wall clock */
 	double			 last_keepalive;	/* wall clock */
+	char			 health[192];	/* why it takes no agents; "" ok */
 	ev_timer		 watchdog;
 	struct preauth_entry	 pa;	/* counted until its hello */
 	TAILQ_ENTRY(peer)	 entry;
@@ -395,6 +397,56 @@ handle_hello(struct peer *p, const struct frame_hdr *h, const cJSON *body)
 	pools_node_up(&hello, "worker", p->address);
 }
 
+/*
+ * A worker's health from its keepalive: absent while ok, else why it
+ * takes no agents (it cannot store their events).  Logged on change.
+ */
+static void
+peer_health(struct peer *p, const cJSON *h)
+{
+	const char	*r = cJSON_IsString(h) ? h->valuestring : "";
+	char		 shown[sizeof(p->health)];
+
+	snprintf(shown, sizeof(shown), "%s", r);
+	if (strcmp(shown, p->health) == 0)
+		return;
+	if (shown[0] != '\0')
+		plog_warnx(p->ctx, "Main", "Takes no agents: %s.", shown);
+	else
+		plog_info(p->ctx, "Main", "Takes agents again.");
+	snprintf(p->health, sizeof(p->health), "%s", shown);
+}
+
+/* A node's health as -l and --pools show it. */
+static const char *
+health_of(const char *name)
+{
+	struct peer	*p;
+	const char	*r;
+
+	if (strcmp(name, M.node->cfg.node_name) == 0)
+		return (r = gwhealth_reason()) != NULL ? r : "ok";
+	TAILQ_FOREACH(p, &M.peers, entry)
+		if (p->state == PEER_READY && strcmp(p->name, name) == 0)
+			return p->health[0] != '\0' ? p->health : "ok";
+	return "-";
+}
+
+/* The pools' members, each with its health. */
+static void
+pools_health(cJSON *resp)
+{
+	cJSON	*m, *n;
+
+	cJSON_ArrayForEach(m, cJSON_GetObjectItemCaseSensitive(
+	    cJSON_GetObjectItemCaseSensitive(resp, "data"), "members")) {
+		n = cJSON_GetObjectItemCaseSensitive(m, "name");
+		if (cJSON_IsString(n))
+			cJSON_AddStringToObject(m, "health",
+			    health_of(n->valuestring));
+	}
+}
+
 static struct peer *
 peer_by_serial(unsigned long serial)
 {
@@ -587,6 +639,8 @@ rebalance_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	TAILQ_FOREACH(p, &M.peers, entry) {
 		if (p->state != PEER_READY || p->balancer || n == 256)
 			continue;
+		if (p->health[0] != '\0')
+			continue;	/* takes no agents: neither filled nor emptied */
 		if (!pools_serving(p->name)) {
 			plog_debug(p->ctx, "Rebalance", "Not in service on the "
 			    "balancers yet: left out of this round.");
@@ -595,17 +649,26 @@ rebalance_cb(struct ev_loop *loop, ev_timer *t, int revents)
 		v[n] = p;
 		names[n++] = p->name;
 	}
-	if (n < 2)
+	if (n < 2) {
+		log_debug("Rebalance", "%zu worker(s) in service: nothing to "
+		    "even out.", n);
 		return;
+	}
 	mreg_node_counts(names, n, NULL, counts);
 	for (i = 0; i < n; i++) {
 		total += counts[i];
 		max = counts[i] > max ? counts[i] : max;
 		min = counts[i] < min ? counts[i] : min;
+		plog_debug(v[i]->ctx, "Rebalance", "%u active agent(s).",
+		    counts[i]);
 	}
 	avg = (total + (unsigned)n - 1) / (unsigned)n;
-	if (total == 0 || (max - min) * 100 <= c->rebalance_tolerance * avg)
+	if (total == 0 || (max - min) * 100 <= c->rebalance_tolerance * avg) {
+		log_debug("Rebalance", "Spread %u (%u to %u, average %u) within "
+		    "the tolerance of %u%%: no move this round.", max - min,
+		    min, max, avg, c->rebalance_tolerance);
 		return;
+	}
 	log_info("Rebalance", "Agents per worker differ by %u (average %u, "
 	    "tolerance %u%%): moving the excess.", max - min, avg,
 	    c->rebalance_tolerance);
@@ -614,8 +677,12 @@ rebalance_cb(struct ev_loop *loop, ev_timer *t, int revents)
 		if (counts[i] <= avg)
 			continue;
 		excess = counts[i] - avg;
-		if (excess > c->rebalance_chunk)
+		if (excess > c->rebalance_chunk) {
+			plog_debug(v[i]->ctx, "Rebalance", "%u over the "
+			    "average: %u this round (rebalance_chunk).",
+			    excess, c->rebalance_chunk);
 			excess = c->rebalance_chunk;
+		}
 		plog_info(v[i]->ctx, "Rebalance", "Asking it to move %u of its "
 		    "%u agents.", excess, counts[i]);
 		j = cJSON_CreateObject();
@@ -635,7 +702,7 @@ master_gateway_deliver(const cJSON *report)
 }
 
 static const struct gateway_ops master_gateway_ops = {
-	mreg_table, master_gateway_deliver
+	mreg_table, master_gateway_deliver, NULL
 };
 
 /* A registry change for every connected worker. */
@@ -764,6 +831,7 @@ peer_request(struct link *l, const struct frame_hdr *h, const cJSON *body,
 		p->last_keepalive = node_wall_now();
 		ev_timer_again(M.node->loop, &p->watchdog);
 		plog_debug(p->ctx, "Keep alive", "Received keep alive.");
+		peer_health(p, cJSON_GetObjectItemCaseSensitive(body, "health"));
 		link_respond(l, h, 0, NULL);
 		break;
 	case FRAME_CONTROL:
@@ -789,9 +857,7 @@ peer_request(struct link *l, const struct frame_hdr *h, const cJSON *body,
 		pools_report(p->name, body);
 		break;
 	case FRAME_AGENTS_CHECK:
-		key = cJSON_GetObjectItemCaseSensitive(body, "digest");
-		resp = mreg_check(cJSON_IsString(key) ? key->valuestring :
-		    NULL);
+		resp = mreg_check(p->name, body);
 		if (resp == NULL) {
 			resp = cJSON_CreateObject();
 			cJSON_AddBoolToObject(resp, "in_sync", 1);
@@ -987,6 +1053,8 @@ node_json(const char *name, const char *type, const char *version,
 	cJSON_AddStringToObject(o, "address", address);
 	cJSON_AddItemToObject(o, "connected_since", node_time_json(since));
 	cJSON_AddItemToObject(o, "last_keepalive", node_time_json(keepalive));
+	if (strcmp(type, "balancer") != 0)
+		cJSON_AddStringToObject(o, "health", health_of(name));
 	return o;
 }
 
@@ -995,7 +1063,7 @@ node_json(const char *name, const char *type, const char *version,
  * health, each node's synchronization state too.
  */
 static cJSON *
-nodes_json(int health)
+nodes_json(int health, const cJSON *only)
 {
 	const struct config	*c = &M.node->cfg;
 	struct peer		*p;
@@ -1017,7 +1085,10 @@ nodes_json(int health)
 		msync_health(o);
 		mreg_health(o);
 	}
-	cJSON_AddItemToArray(arr, o);
+	if (control_match(only, c->node_name))
+		cJSON_AddItemToArray(arr, o);
+	else
+		cJSON_Delete(o);
 	/* Every worker's agent counts, in one pass over the agents. */
 	TAILQ_FOREACH(p, &M.peers, entry)
 		n++;
@@ -1032,7 +1103,7 @@ nodes_json(int health)
 	}
 	i = 0;
 	TAILQ_FOREACH(p, &M.peers, entry) {
-		if (p->state != PEER_READY) {
+		if (p->state != PEER_READY || !control_match(only, p->name)) {
 			i++;
 			continue;
 		}
@@ -1055,6 +1126,57 @@ nodes_json(int health)
 	return data;
 }
 
+/* Whether name is the master or a worker or balancer it admitted. */
+static int
+is_node(const char *name)
+{
+	struct peer	*p;
+
+	if (strcmp(name, M.node->cfg.node_name) == 0)
+		return 1;
+	TAILQ_FOREACH(p, &M.peers, entry)
+		if (p->state == PEER_READY && strcmp(p->name, name) == 0)
+			return 1;
+	return 0;
+}
+
+/* The first name of a node filter that is not a node of the cluster. */
+static const char *
+unknown_node(const cJSON *only)
+{
+	const cJSON	*v;
+
+	if (only == NULL)
+		return NULL;
+	if (cJSON_IsString(only))
+		return is_node(only->valuestring) ? NULL : only->valuestring;
+	if (!cJSON_IsArray(only))
+		return "(not a name)";
+	cJSON_ArrayForEach(v, only) {
+		if (!cJSON_IsString(v))
+			return "(not a name)";
+		if (!is_node(v->valuestring))
+			return v->valuestring;
+	}
+	return NULL;
+}
+
+/*
+ * This node's own view ("status", as workers answer it): its name and
+ * role, and its agents' port when it serves one.
+ */
+static cJSON *
+status_json(void)
+{
+	cJSON	*d = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(d, "node_name", M.node->cfg.node_name);
+	cJSON_AddStringToObject(d, "node_type", "master");
+	if (M.node->cfg.gateway == 1)
+		gateway_status(d);
+	return d;
+}
+
 /*
  * Answer a control command, local or forwarded by a worker; the answer
  * goes to reply (maybe later, once a registry change is durable).
@@ -1062,7 +1184,8 @@ nodes_json(int health)
 static void
 master_command(const cJSON *req, void (*reply)(void *, cJSON *), void *arg)
 {
-	const cJSON	*cmd;
+	const cJSON	*cmd, *only;
+	const char	*missing;
 	cJSON		*resp;
 
 	cmd = cJSON_GetObjectItemCaseSensitive(req, "command");
@@ -1070,14 +1193,27 @@ master_command(const cJSON *req, void (*reply)(void *, cJSON *), void *arg)
 		reply(arg, control_error("request without a command"));
 		return;
 	}
-	if (strcmp(cmd->valuestring, "nodes") == 0)
-		reply(arg, control_ok(nodes_json(0)));
-	else if (strcmp(cmd->valuestring, "health") == 0)
-		reply(arg, control_ok(nodes_json(1)));
+	if (strcmp(cmd->valuestring, "nodes") == 0 ||
+	    strcmp(cmd->valuestring, "health") == 0) {
+		only = cJSON_GetObjectItemCaseSensitive(req, "node");
+		if ((missing = unknown_node(only)) != NULL)
+			reply(arg, control_error("no node \"%s\" in the cluster",
+			    missing));
+		else
+			reply(arg, control_ok(nodes_json(strcmp(cmd->valuestring,
+			    "health") == 0, only)));
+	} else if (strcmp(cmd->valuestring, "backup") == 0)
+		reply(arg, control_error("a backup is made on the master, "
+		    "where its file is written: run it there"));
+	else if (strcmp(cmd->valuestring, "status") == 0)
+		reply(arg, control_ok(status_json()));
 	else if (strcmp(cmd->valuestring, "stats") == 0)
 		reply(arg, control_stats());
-	else if (pools_command(req, &resp))
+	else if (pools_command(req, &resp)) {
+		if (strcmp(cmd->valuestring, "pools") == 0)
+			pools_health(resp);
 		reply(arg, resp);
+	}
 	else if (!mreg_command(req, reply, arg))
 		reply(arg, control_error("unknown command \"%s\"",
 		    cmd->valuestring));
@@ -1092,6 +1228,11 @@ reply_control(void *arg, cJSON *resp)
 void
 master_control(struct control_client *cl, const cJSON *req, void *arg)
 {
+	const cJSON	*cmd = cJSON_GetObjectItemCaseSensitive(req, "command");
+
 	(void)arg;
-	master_command(req, reply_control, cl);
+	if (strcmp(cmd->valuestring, "backup") == 0)
+		mreg_backup(req, reply_control, cl);	/* local only */
+	else
+		master_command(req, reply_control, cl);
 }

@@ -173,6 +173,38 @@ keys_follow(const struct agent *added, const cJSON *removed)
 		keysfile_added(&MR.keys, added);
 }
 
+/* The highest id in the registry's table, 0 when it is empty. */
+static long
+table_max_id(void)
+{
+	struct agent	*a;
+	size_t		 it = 0;
+	long		 max = 0;
+
+	while ((a = strmap_next(&MR.t.by_id, &it)) != NULL)
+		if (atol(a->id) > max)
+			max = atol(a->id);
+	return max;
+}
+
+/*
+ * Ids up to max were given out, as another copy of the agents (the old
+ * client.keys, a worker's replica) shows: if the registry would hand one
+ * out again (a registry restored from an older backup), the next id
+ * moves past them, durably.  Ids are never reused.
+ */
+static void
+ids_spent(long max, const char *who)
+{
+	if (max < MR.t.next_id)
+		return;
+	log_warnx(TASK, "%s knows agent ids up to %03ld, past the registry's "
+	    "next id %03ld (a registry restored from an older backup?): new "
+	    "agents get ids from %03ld.", who, max, MR.t.next_id, max + 1);
+	MR.t.next_id = max + 1;
+	registry_set_next_id(MR.t.next_id);
+}
+
 int
 mreg_start(struct node *n, const struct mreg_ops *ops)
 {
@@ -195,11 +227,14 @@ mreg_start(struct node *n, const struct mreg_ops *ops)
 		log_errx(TASK, "Registry: %s.", err);
 		return -1;
 	}
+	ids_spent(table_max_id(), "The registry's own table");
 	ev_timer_init(&MR.flush_timer, flush_cb, 0, 0);
 	ev_timer_init(&MR.sweep_timer, sweep_cb, 5.0, 5.0);
 	ev_timer_start(n->loop, &MR.sweep_timer);
 	enroll_pass_load(&MR.pass, n->cfg.enrollment_password_file);
 	config_path(&n->cfg, KEYSFILE_REL, path, sizeof(path));
+	/* Before the file is rewritten: ids it knows stay spent. */
+	ids_spent(keysfile_max_id(path), KEYSFILE_REL);
 	keysfile_init(&MR.keys, n->loop, path, &MR.t, KEYS_DELAY);
 	/* The registry is the authority: the file starts equal to it. */
 	keysfile_changed(&MR.keys);
@@ -465,11 +500,23 @@ mreg_enroll(const struct enroll_req *req, const char *src_ip,
 	snprintf(ip, sizeof(ip), "%s", req->ip[0] == '\0' ?
 	    (c->use_source_ip ? src_ip : "any") : strcmp(req->ip, "src") ==
 	    0 ? src_ip : req->ip);
+	log_debug(TASK, "Enrollment of '%s' from %s: address %s%s, groups "
+	    "'%s', version '%s', %s.", req->name, src_ip, ip, req->ip[0] ==
+	    '\0' ? (c->use_source_ip ? " (use_source_ip)" : " (none asked)") :
+	    "", req->groups, req->version, req->key_hash[0] != '\0' ?
+	    "with the hash of a key it holds" : "holding no key");
 	if ((old_name = agents_by_name(&MR.t, req->name)) != NULL &&
 	    lost_answer_retry(old_name, req, ip, src_ip, now)) {
+		log_debug(TASK, "'%s' (id %s) enrolled %lds ago from %s and "
+		    "never connected: a lost answer's retry.", req->name,
+		    old_name->id, (long)(now - old_name->date_add), src_ip);
 		resend_key(old_name, cb, arg);
 		return;
 	}
+	if (old_name != NULL)
+		log_debug(TASK, "Name '%s' is agent %s (%s, added %lds ago): "
+		    "the replacement rules decide.", req->name, old_name->id,
+		    old_name->status, (long)(now - old_name->date_add));
 	old_name = NULL;
 	force_from_config(&force);
 	if (strcmp(ip, "any") != 0 && (old_ip = agents_by_ip(&MR.t, ip)) !=
@@ -508,6 +555,8 @@ mreg_enroll(const struct enroll_req *req, const char *src_ip,
 		    old_name->name, old_name->id);
 		drop_agent(old_name, p->removed);
 	}
+	log_debug(TASK, "Accepting '%s': id %03ld, stored before the answer.",
+	    req->name, MR.t.next_id);
 	agents_format_id(MR.t.next_id++, a->id);
 	random_key(a->key);
 	a->date_add = now;
@@ -582,16 +631,49 @@ mreg_enroll_abort(const char *id, const char *key)
 	registry_del_agent(id, removed_done, ch);
 }
 
+/*
+ * What a worker's replica holds beyond the registry (it sends its count
+ * and highest id with its digest): after a restore from an older backup,
+ * the agents enrolled since are about to be dropped from the workers.
+ * Said loudly, once per worker check; their ids stay spent.
+ */
+static void
+check_replica(const char *worker, const cJSON *body)
+{
+	const cJSON	*max = cJSON_GetObjectItemCaseSensitive(body, "max_id");
+	const cJSON	*cnt = cJSON_GetObjectItemCaseSensitive(body, "count");
+	long		 mine = table_max_id();
+	char		 who[CONFIG_NAME_MAX + 32];
+
+	if (!cJSON_IsNumber(max) || !cJSON_IsNumber(cnt))
+		return;		/* an older worker */
+	if (max->valuedouble > mine)
+		log_errx(TASK, "Worker %s holds agents up to id %03.0f, the "
+		    "registry only up to %03ld (%zu agents, the worker %.0f): "
+		    "the registry is older than the workers' copy (restored "
+		    "from a backup?). Agents missing from the registry are "
+		    "dropped from the workers now and must enroll again; "
+		    "their ids are not reused.", worker, max->valuedouble,
+		    mine, agents_count(&MR.t), cnt->valuedouble);
+	snprintf(who, sizeof(who), "Worker %s", worker);
+	if (max->valuedouble > 0 && max->valuedouble < 1e8)
+		ids_spent((long)max->valuedouble, who);
+}
+
 /* A worker's digest: NULL when equal, else every agent's record. */
 cJSON *
-mreg_check(const char *digest_hex)
+mreg_check(const char *worker, const cJSON *body)
 {
+	const cJSON	*d = cJSON_GetObjectItemCaseSensitive(body, "digest");
+	const char	*digest_hex = cJSON_IsString(d) ? d->valuestring : NULL;
 	struct agent	*a;
 	cJSON		*j, *arr;
 	char		 hex[33];
 	size_t		 it = 0;
 
 	hex_digest(hex);
+	if (digest_hex == NULL || strcmp(hex, digest_hex) != 0)
+		check_replica(worker, body);
 	if (digest_hex != NULL && strcmp(hex, digest_hex) == 0)
 		return NULL;
 	j = cJSON_CreateObject();
@@ -611,6 +693,8 @@ agent_json(const struct agent *a)
 	cJSON_AddStringToObject(o, "name", a->name);
 	cJSON_AddStringToObject(o, "ip", a->ip);
 	cJSON_AddStringToObject(o, "register_ip", a->register_ip);
+	cJSON_AddStringToObject(o, "reported_ip", a->reported_ip);
+	cJSON_AddStringToObject(o, "source_ip", a->source_ip);
 	cJSON_AddStringToObject(o, "status", a->status);
 	cJSON_AddStringToObject(o, "version", a->version);
 	cJSON_AddStringToObject(o, "node_name", a->node_name);
@@ -637,6 +721,7 @@ agent_detail_json(const struct agent *a)
 	return o;
 }
 
+/* "agents": the registry, filtered by status and node (one or several). */
 static cJSON *
 list_agents(const cJSON *req)
 {
@@ -650,11 +735,8 @@ list_agents(const cJSON *req)
 		return control_error("out of memory");
 	arr = cJSON_CreateArray();
 	for (i = 0; i < n; i++) {
-		if (cJSON_IsString(st) && strcmp(st->valuestring,
-		    v[i]->status) != 0)
-			continue;
-		if (cJSON_IsString(nd) && strcmp(nd->valuestring,
-		    v[i]->node_name) != 0)
+		if (!control_match(st, v[i]->status) ||
+		    !control_match(nd, v[i]->node_name))
 			continue;
 		cJSON_AddItemToArray(arr, agent_json(v[i]));
 	}
@@ -1060,6 +1142,14 @@ mreg_agent_info(const cJSON *body, const char *node)
 		v = cJSON_GetObjectItemCaseSensitive(info, "version");
 		if (cJSON_IsString(v))
 			agent_set_version(a, v->valuestring);
+		/* Addresses from a worker, checked again: only valid ones
+		 * reach the registry (the setters refuse any other). */
+		v = cJSON_GetObjectItemCaseSensitive(u, "source_ip");
+		if (cJSON_IsString(v))
+			agent_set_source_ip(a, v->valuestring);
+		v = cJSON_GetObjectItemCaseSensitive(info, "agent_ip");
+		if (cJSON_IsString(v))
+			agent_set_reported_ip(a, v->valuestring);
 		registry_agent_info(a, info);
 	}
 	at = cJSON_GetObjectItemCaseSensitive(body, "at");
@@ -1175,4 +1265,56 @@ mreg_enroll_counts(unsigned long *accepted, unsigned long *refused)
 {
 	*accepted = MR.enrolled;
 	*refused = MR.refused;
+}
+
+struct backup_req {
+	mreg_reply_cb	 cb;
+	void		*arg;
+	char		 path[PATH_MAX];
+};
+
+static void
+backup_done(void *arg, const char *error)
+{
+	struct backup_req	*b = arg;
+	cJSON			*d;
+
+	if (error != NULL) {
+		log_warnx(TASK, "Registry backup to %s failed: %s.", b->path,
+		    error);
+		b->cb(b->arg, control_error("backup failed: %s", error));
+	} else {
+		log_info(TASK, "Registry backed up to %s.", b->path);
+		d = cJSON_CreateObject();
+		cJSON_AddStringToObject(d, "file", b->path);
+		b->cb(b->arg, control_ok(d));
+	}
+	free(b);
+}
+
+/*
+ * "backup" {"file": an absolute path that does not exist}: a consistent
+ * copy of the registry as committed, made by the registry's thread after
+ * the changes already queued; the answer comes once it is on disk.
+ */
+void
+mreg_backup(const cJSON *req, mreg_reply_cb cb, void *arg)
+{
+	const cJSON		*f = cJSON_GetObjectItemCaseSensitive(req,
+				    "file");
+	struct backup_req	*b;
+
+	if (!cJSON_IsString(f) || f->valuestring[0] != '/' ||
+	    strlen(f->valuestring) >= sizeof(b->path)) {
+		cb(arg, control_error("backup needs an absolute file path"));
+		return;
+	}
+	if ((b = calloc(1, sizeof(*b))) == NULL) {
+		cb(arg, control_error("out of memory"));
+		return;
+	}
+	b->cb = cb;
+	b->arg = arg;
+	snprintf(b->path, sizeof(b->path), "%s", f->valuestring);
+	registry_backup(b->path, backup_done, b);
 }

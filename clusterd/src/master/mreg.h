@@ -38,8 +38,9 @@ void	 mreg_reload(void);
 void	 mreg_enroll(const struct enroll_req *, const char *src_ip,
 	    mreg_answer_cb, void *arg);
 void	 mreg_enroll_abort(const char *id, const char *key);
-cJSON	*mreg_check(const char *digest_hex);
+cJSON	*mreg_check(const char *worker, const cJSON *body);
 int	 mreg_command(const cJSON *req, mreg_reply_cb, void *arg);
+void	 mreg_backup(const cJSON *req, mreg_reply_cb, void *arg);
 void	 mreg_health(cJSON *);
 void	 mreg_agent_info(const cJSON *, const char *node);
 unsigned mreg_node_lost(const char *node);

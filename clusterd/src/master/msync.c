@@ -11,6 +11,8 @@
 #include "master/mplan.h"
 #include "master/mshared.h"
 #include "master/msync.h"
+
+#define PLAN_LOGGED	20	/* paths of each kind logged at debug */
 #include "net/link.h"
 #include "sync/bundle.h"
 #include "sync/integ.h"
@@ -462,6 +464,40 @@ answer:
 }
 
 /*
+ * At debug, the plan a transfer follows: the first paths of each kind,
+ * and whether sync_max_bundle leaves files to a later round.
+ */
+static void
+plan_paths(const struct msync_peer *p, const char *what,
+    const struct integ_index *idx, const size_t *v, size_t n)
+{
+	size_t	i;
+
+	for (i = 0; i < n && i < PLAN_LOGGED; i++)
+		plog_debug(p->ctx, "Integrity sync", "Plan: %s %s.", what,
+		    idx->files[v[i]].path);
+	if (n > PLAN_LOGGED)
+		plog_debug(p->ctx, "Integrity sync", "Plan: %s %zu more.",
+		    what, n - PLAN_LOGGED);
+}
+
+static void
+log_plan(const struct msync_peer *p, const struct integ_index *w,
+    const struct integ_plan *plan)
+{
+	plan_paths(p, "create", MS.idx, plan->create, plan->ncreate);
+	plan_paths(p, "update", MS.idx, plan->update, plan->nupdate);
+	plan_paths(p, "delete", w, plan->remove, plan->nremove);
+	if (p->round.more)
+		plog_debug(p->ctx, "Integrity sync", "This round sends %zu of "
+		    "the %zu files to write, %llu bytes (sync_max_bundle "
+		    "%llu); a later round sends the rest.", p->round.npaths,
+		    plan->ncreate + plan->nupdate,
+		    (unsigned long long)p->round.bytes,
+		    (unsigned long long)MS.node->cfg.sync_max_bundle);
+}
+
+/*
  * Classify the master's index against what the worker holds (w), write
  * the plan and set up the bundle of its round; the caller sends the plan's
  * text, then pump() the bundle.  Returns 0, or -1 when out of memory.
@@ -483,6 +519,7 @@ start_transfer(struct msync_peer *p, const struct integ_index *w,
 	}
 	p->started = ev_now(MS.node->loop);
 	p->sent = 0;
+	log_plan(p, w, plan);
 	return 0;
 }
 
@@ -572,9 +609,9 @@ msync_peer_health(const struct msync_peer *p, cJSON *o)
 	cJSON_AddBoolToObject(o, "in_sync", p->have_digest &&
 	    memcmp(p->digest, MS.idx->digest, 16) == 0);
 	cJSON_AddItemToObject(c, "date", node_time_json(p->check_at));
-	cJSON_AddNumberToObject(c, "duration", p->check_took);
+	cJSON_AddNumberToObject(c, "duration", node_seconds(p->check_took));
 	cJSON_AddItemToObject(s, "date", node_time_json(p->sync_at));
-	cJSON_AddNumberToObject(s, "duration", p->sync_took);
+	cJSON_AddNumberToObject(s, "duration", node_seconds(p->sync_took));
 	cJSON_AddNumberToObject(s, "created", (double)p->created);
 	cJSON_AddNumberToObject(s, "updated", (double)p->updated);
 	cJSON_AddNumberToObject(s, "deleted", (double)p->deleted);
@@ -592,5 +629,6 @@ msync_health(cJSON *o)
 	cJSON_AddItemToObject(li, "digest", digest_json(MS.idx->digest));
 	cJSON_AddNumberToObject(li, "files", (double)MS.idx->nfiles);
 	cJSON_AddItemToObject(li, "date", node_time_json(MS.scan_at));
-	cJSON_AddNumberToObject(li, "duration", MS.idx->duration);
+	cJSON_AddNumberToObject(li, "duration",
+	    node_seconds(MS.idx->duration));
 }

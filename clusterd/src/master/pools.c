@@ -209,6 +209,34 @@ changed(void)
 		ev_timer_start(P.node->loop, &P.push);
 }
 
+static const char *
+json_str(const cJSON *o, const char *key)
+{
+	const cJSON	*v = cJSON_GetObjectItemCaseSensitive(o, key);
+
+	return cJSON_IsString(v) ? v->valuestring : "?";
+}
+
+/* At debug, what the balancers are told: each pool's "name state" list. */
+static void
+log_snapshot(const cJSON *j)
+{
+	const cJSON	*o;
+	char		 line[512];
+	int		 p;
+
+	for (p = 0; p < POOL_N; p++) {
+		line[0] = '\0';
+		cJSON_ArrayForEach(o, cJSON_GetObjectItemCaseSensitive(j,
+		    pool_names[p]))
+			snprintf(line + strlen(line), sizeof(line) -
+			    strlen(line), "%s%s %s", line[0] ? ", " : "",
+			    json_str(o, "name"), json_str(o, "state"));
+		log_debug(TASK, "To the balancers, the %s pool: %s.",
+		    pool_names[p], line[0] ? line : "empty");
+	}
+}
+
 static void
 push_cb(struct ev_loop *loop, ev_timer *t, int revents)
 {
@@ -218,6 +246,7 @@ push_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	(void)t;
 	(void)revents;
 	j = pools_snapshot();
+	log_snapshot(j);
 	P.send(j);
 	cJSON_Delete(j);
 }
@@ -306,6 +335,33 @@ reachable(char *dst, size_t len, const char *addr, const char *peer)
 	    addr);
 }
 
+/* "pool ADDRESS:PORT", or nothing for a pool the node does not serve. */
+static void
+served(char *out, size_t len, const struct member *m, enum pool p)
+{
+	if (m->port[p] == 0)
+		out[0] = '\0';
+	else
+		snprintf(out, len, "%s %s:%u", pool_names[p], m->address[p],
+		    m->port[p]);
+}
+
+/* A new member, with the pools it serves; one serving none is no news. */
+static void
+log_joined(const struct member *m)
+{
+	char	a[96], e[96];
+
+	served(a, sizeof(a), m, POOL_AGENTS);
+	served(e, sizeof(e), m, POOL_ENROLL);
+	if (a[0] == '\0' && e[0] == '\0')
+		log_debug(TASK, "%s serves neither pool: not a pool member.",
+		    m->name);
+	else
+		log_info(TASK, "%s joins the pools (%s%s%s).", m->name, a,
+		    a[0] != '\0' && e[0] != '\0' ? ", " : "", e);
+}
+
 /*
  * A node (a worker, or the master itself) is up with what its hello says
  * it serves.  New nodes join the pools ready; a known one keeps the
@@ -355,10 +411,7 @@ pools_node_up(const struct hello *h, const char *type, const char *peer)
 	m->left = 0;
 	m->gone_since = 0;
 	if (isnew)
-		log_info(TASK, "%s joins the pools (agents %s:%u, enrollment "
-		    "%s:%u; port 0: not served).", m->name,
-		    m->address[POOL_AGENTS], m->port[POOL_AGENTS],
-		    m->address[POOL_ENROLL], m->port[POOL_ENROLL]);
+		log_joined(m);
 	/* HAProxy's health check of the agents' pool reads agent-check. */
 	if (m->port[POOL_AGENTS] != 0 && m->check_port == 0 &&
 	    (isnew || old.check_port != 0))
@@ -522,6 +575,34 @@ pool_set(const cJSON *req)
 }
 
 /*
+ * An operator's "pool_forget" {"node"}: the entry goes from the pools and
+ * from var/pools.json, edits and all, as if the node had never joined.
+ * A connected node is refused: it would only join again; stop it first
+ * (or set it remove to keep it out while it runs).
+ */
+static cJSON *
+pool_forget(const cJSON *req)
+{
+	const cJSON	*node = cJSON_GetObjectItemCaseSensitive(req, "node");
+	struct member	*m;
+
+	if (!cJSON_IsString(node))
+		return control_error("pool_forget needs a node");
+	if ((m = find(node->valuestring)) == NULL)
+		return control_error("no node \"%s\" in the pools",
+		    node->valuestring);
+	if (m->connected)
+		return control_error("%s is connected: stop it first (or set "
+		    "it remove to keep it out of the pools)", m->name);
+	log_info(TASK, "Pool edit: %s forgotten (it joins again as new if "
+	    "it comes back).", m->name);
+	*m = P.m[--P.n];
+	save();
+	changed();
+	return control_ok(NULL);
+}
+
+/*
  * Is node name taking agents through the balancers: UP with a weight in
  * the agents' pool of some connected balancer's last report?  With no reports (no
  * balancer role deployed) every node counts as serving.  Rebalancing
@@ -555,7 +636,7 @@ pools_serving(const char *name)
 	return reports == 0;
 }
 
-/* Control commands "pools" and "pool_set"; 0 when req is neither. */
+/* Control commands "pools", "pool_set", "pool_forget"; 0 for others. */
 int
 pools_command(const cJSON *req, cJSON **resp)
 {
@@ -567,6 +648,8 @@ pools_command(const cJSON *req, cJSON **resp)
 		*resp = control_ok(pools_json());
 	else if (strcmp(cmd->valuestring, "pool_set") == 0)
 		*resp = pool_set(req);
+	else if (strcmp(cmd->valuestring, "pool_forget") == 0)
+		*resp = pool_forget(req);
 	else
 		return 0;
 	return 1;

@@ -1,7 +1,10 @@
+#include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <sqlite3.h>
 
@@ -21,7 +24,9 @@ enum reg_op {
 	REG_SET_GROUPS,
 	REG_PUT_GROUP,
 	REG_DEL_GROUP,
-	REG_INFO
+	REG_INFO,
+	REG_NEXT_ID,
+	REG_BACKUP	/* after the batch's commit, outside any transaction */
 };
 
 struct reg_job {
@@ -30,7 +35,10 @@ struct reg_job {
 	long		 next_id;
 	char		 group[AGENT_GROUP_NAME_MAX + 1];
 	cJSON		*info;		/* REG_INFO: os fields and labels */
+	char		*path;		/* REG_BACKUP: the copy to write */
+	char		 why[256];	/* REG_BACKUP: the failure */
 	registry_done	 cb;
+	registry_backup_done bcb;
 	void		*arg;
 	int		 ok;
 	struct reg_job	*next;
@@ -102,6 +110,11 @@ static const char *const migrations[] = {
 	 * group_config_status), as the gateway serving it last saw. */
 	("ALTER TABLE agent ADD COLUMN group_config_status TEXT NOT NULL "
 	"DEFAULT 'not synced';"),
+	/* 3 -> 4: the address an agent reports in its keepalives and the
+	 * one it connects from (behind a balancer, its PROXY header's);
+	 * '' until its next keepalive. */
+	("ALTER TABLE agent ADD COLUMN reported_ip TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE agent ADD COLUMN source_ip TEXT NOT NULL DEFAULT '';"),
 };
 
 static int
@@ -191,8 +204,8 @@ load(struct agents *t, char *err, size_t errlen)
 	sqlite3_finalize(st);
 	if (sqlite3_prepare_v2(R.db, "SELECT id, name, ip, register_ip, "
 	    "internal_key, version, date_add, last_keepalive, "
-	    "connection_status, disconnection_time, node_name, enroll_src "
-	    "FROM agent",
+	    "connection_status, disconnection_time, node_name, enroll_src, "
+	    "reported_ip, source_ip FROM agent",
 	    -1, &st, NULL) != SQLITE_OK)
 		goto fail;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -206,6 +219,9 @@ load(struct agents *t, char *err, size_t errlen)
 		/* A status this version does not know reads as never
 		 * connected; the next report sets it. */
 		agent_set_status(a, col_text(st, 8));
+		/* An address this version would refuse reads as unknown. */
+		agent_set_reported_ip(a, col_text(st, 12));
+		agent_set_source_ip(a, col_text(st, 13));
 		if (agent_set_name(a, col_text(st, 1)) == -1 ||
 		    agent_set_ip(a, col_text(st, 2)) == -1 ||
 		    agent_set_register_ip(a, col_text(st, 3)) == -1 ||
@@ -355,8 +371,8 @@ store_info(struct reg_job *j)
 	    "COALESCE(?12, os_uname), os_arch = COALESCE(?13, os_arch), "
 	    "config_sum = COALESCE(?14, config_sum), merged_sum = COALESCE(?15,"
 	    " merged_sum), version = COALESCE(?16, version), "
-	    "group_config_status = COALESCE(?17, group_config_status) WHERE "
-	    "id = CAST(?18 AS INTEGER)";
+	    "group_config_status = COALESCE(?17, group_config_status), "
+	    "reported_ip = ?19, source_ip = ?20 WHERE id = CAST(?18 AS INTEGER)";
 	const cJSON	*labels, *l;
 	sqlite3_stmt	*st;
 	char		 ka[32], dt[32];
@@ -374,6 +390,8 @@ store_info(struct reg_job *j)
 		sqlite3_bind_text(st, 5 + i, info_str(j->info, f[i]), -1,
 		    SQLITE_STATIC);
 	sqlite3_bind_text(st, 18, j->a.id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 19, j->a.reported_ip, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 20, j->a.source_ip, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE)
@@ -404,12 +422,13 @@ apply_job(struct reg_job *j)
 		snprintf(next, sizeof(next), "%ld", j->next_id);
 		if (run("INSERT OR REPLACE INTO agent (id, name, ip, "
 		    "register_ip, internal_key, version, date_add, "
-		    "connection_status, node_name, enroll_src) VALUES "
-		    "(CAST(?1 AS INTEGER), ?2, ?3, ?4, ?5, ?6, "
-		    "CAST(?7 AS INTEGER), ?8, ?9, ?10)",
+		    "connection_status, node_name, enroll_src, reported_ip, "
+		    "source_ip) VALUES (CAST(?1 AS INTEGER), ?2, ?3, ?4, ?5, "
+		    "?6, CAST(?7 AS INTEGER), ?8, ?9, ?10, ?11, ?12)",
 		    (const char *[]){ j->a.id, j->a.name, j->a.ip,
 		    j->a.register_ip, j->a.key, j->a.version, date,
-		    j->a.status, j->a.node_name, j->a.enroll_src }, 10) == -1)
+		    j->a.status, j->a.node_name, j->a.enroll_src,
+		    j->a.reported_ip, j->a.source_ip }, 12) == -1)
 			return -1;
 		if (run("UPDATE meta SET value = ?1 WHERE key = 'next_id' AND "
 		    "CAST(value AS INTEGER) < CAST(?1 AS INTEGER)",
@@ -429,8 +448,57 @@ apply_job(struct reg_job *j)
 		    (const char *[]){ j->group }, 1);
 	case REG_INFO:
 		return store_info(j);
+	case REG_NEXT_ID:
+		snprintf(next, sizeof(next), "%ld", j->next_id);
+		return run("UPDATE meta SET value = ?1 WHERE key = 'next_id' "
+		    "AND CAST(value AS INTEGER) < CAST(?1 AS INTEGER)",
+		    (const char *[]){ next }, 1);
+	case REG_BACKUP:
+		return 0;	/* backup() runs it after the commit */
 	}
 	return -1;
+}
+
+/*
+ * A consistent copy of the registry, as committed up to now, into a new
+ * file: created empty first (owner-only: it holds the agents' keys), then
+ * filled by VACUUM INTO, which reads one snapshot, and synced.
+ */
+static void
+backup(struct reg_job *j)
+{
+	sqlite3_stmt	*st = NULL;
+	int		 fd;
+
+	j->ok = 0;
+	if ((fd = open(j->path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+	    0600)) == -1) {
+		snprintf(j->why, sizeof(j->why), "cannot create %s: %s",
+		    j->path, strerror(errno));
+		return;
+	}
+	close(fd);
+	if (sqlite3_prepare_v2(R.db, "VACUUM INTO ?1", -1, &st, NULL) !=
+	    SQLITE_OK || sqlite3_bind_text(st, 1, j->path, -1,
+	    SQLITE_STATIC) != SQLITE_OK || sqlite3_step(st) != SQLITE_DONE) {
+		snprintf(j->why, sizeof(j->why), "%s", sqlite3_errmsg(R.db));
+		goto fail;
+	}
+	if ((fd = open(j->path, O_RDONLY | O_CLOEXEC)) == -1 ||
+	    fsync(fd) == -1) {
+		snprintf(j->why, sizeof(j->why), "cannot sync %s: %s",
+		    j->path, strerror(errno));
+		if (fd != -1)
+			close(fd);
+		goto fail;
+	}
+	close(fd);
+	sqlite3_finalize(st);
+	j->ok = 1;
+	return;
+fail:
+	sqlite3_finalize(st);
+	unlink(j->path);
 }
 
 /*
@@ -686,6 +754,9 @@ registry_main(void *p)
 		pthread_mutex_unlock(&R.mu);
 
 		commit_batch(batch);
+		for (last = batch; last != NULL; last = last->next)
+			if (last->op == REG_BACKUP)
+				backup(last);
 
 		pthread_mutex_lock(&R.mu);
 		R.batches++;
@@ -715,8 +786,11 @@ done_cb(struct ev_loop *loop, ev_async *w, int revents)
 	pthread_mutex_unlock(&R.mu);
 	for (; j != NULL; j = next) {
 		next = j->next;
-		if (j->cb != NULL)
+		if (j->bcb != NULL)
+			j->bcb(j->arg, j->ok ? NULL : j->why);
+		else if (j->cb != NULL)
 			j->cb(j->arg, j->ok);
+		free(j->path);
 		agent_clear(&j->a);
 		cJSON_Delete(j->info);
 		free(j);
@@ -933,10 +1007,34 @@ registry_agent_info(const struct agent *a, const cJSON *info)
 
 	memcpy(j->a.id, a->id, sizeof(j->a.id));
 	j->a.status = a->status;	/* a constant */
-	if (agent_set_node(&j->a, a->node_name) == -1)
+	if (agent_set_node(&j->a, a->node_name) == -1 ||
+	    agent_set_reported_ip(&j->a, a->reported_ip) == -1 ||
+	    agent_set_source_ip(&j->a, a->source_ip) == -1)
 		fatal("registry: out of memory");
 	j->a.last_keepalive = a->last_keepalive;
 	j->a.disconnection_time = a->disconnection_time;
 	j->info = info != NULL ? cJSON_Duplicate(info, 1) : NULL;
+	enqueue(j);
+}
+
+/* Persist next_id (kept if the registry's is already higher). */
+void
+registry_set_next_id(long next_id)
+{
+	struct reg_job	*j = job_new(REG_NEXT_ID, NULL, NULL);
+
+	j->next_id = next_id;
+	enqueue(j);
+}
+
+/* A copy of the registry into the new file path, after what is queued. */
+void
+registry_backup(const char *path, registry_backup_done cb, void *arg)
+{
+	struct reg_job	*j = job_new(REG_BACKUP, NULL, arg);
+
+	if ((j->path = strdup(path)) == NULL)
+		fatal("registry: out of memory");
+	j->bcb = cb;
 	enqueue(j);
 }

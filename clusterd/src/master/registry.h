@@ -19,10 +19,12 @@ struct agents;
 struct ev_loop;
 
 #define REGISTRY_DB_REL		"queue/db/global.db"
-#define REGISTRY_SCHEMA_VERSION	3
+#define REGISTRY_SCHEMA_VERSION	4
 
 /* ok: 1 when durable, 0 when the change could not be stored. */
 typedef void (*registry_done)(void *arg, int ok);
+/* error: NULL when the copy is whole and synced, else why not. */
+typedef void (*registry_backup_done)(void *arg, const char *error);
 
 int	registry_open(struct ev_loop *, const char *path, struct agents *,
 	    char *err, size_t errlen);
@@ -37,6 +39,8 @@ void	registry_del_group(const char *name, registry_done, void *arg);
 void	registry_agent_info(const struct agent *, const cJSON *info);
 cJSON	*registry_agent_detail(const char *id);
 unsigned registry_batches(void);
+void	registry_set_next_id(long next_id);
+void	registry_backup(const char *path, registry_backup_done, void *arg);
 
 /*
  * A replica that must hold every change before the registry does (master

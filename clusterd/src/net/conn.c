@@ -112,8 +112,8 @@ conn_update(struct conn *c, int want_read, int want_write)
 		want_read = 0;
 		want_write = 1;
 	} else if (c->state == CONN_OPEN || c->state == CONN_CLOSING) {
-		want_read = want_read || (!c->out_full &&
-		    buf_used(&c->in) < c->in_limit);
+		want_read = !c->eof && (want_read || (!c->out_full &&
+		    buf_used(&c->in) < c->in_limit));
 		want_write = want_write || buf_used(&c->out) > 0;
 	}
 	if (want_read && !ev_is_active(&c->rio))
@@ -239,6 +239,14 @@ conn_close(struct conn *c, const char *reason)
 {
 	if (c->state == CONN_CLOSED)
 		return;
+	/* A close we chose ends TLS in order (close_notify, best effort):
+	 * the peer can tell a stop from a lost connection. */
+	if (c->ssl != NULL && !c->failed && (c->state == CONN_OPEN ||
+	    c->state == CONN_CLOSING)) {
+		ERR_clear_error();
+		(void)SSL_shutdown(c->ssl);
+		ERR_clear_error();
+	}
 	c->state = CONN_CLOSED;
 	snprintf(c->reason, sizeof(c->reason), "%s", reason);
 	ev_io_stop(c->loop, &c->rio);
@@ -311,10 +319,14 @@ io_failure(struct conn *c, const char *what, int sslerr)
 	else if (sslerr == SSL_ERROR_SSL)
 		snprintf(reason, sizeof(reason), "%s: %s", what,
 		    tls_error_string());
+	else if (sslerr == SSL_ERROR_ZERO_RETURN && c->ssl != NULL)
+		snprintf(reason, sizeof(reason), "%s: connection closed by "
+		    "peer (orderly)", what);
 	else
 		snprintf(reason, sizeof(reason), "%s: connection closed by "
 		    "peer", what);
 	ERR_clear_error();
+	c->failed = 1;
 	conn_close(c, reason);
 }
 
@@ -386,7 +398,7 @@ do_read(struct conn *c)
 
 again:
 	got = 0;
-	while (c->state == CONN_OPEN && !c->out_full &&
+	while (c->state == CONN_OPEN && !c->out_full && !c->eof &&
 	    buf_used(&c->in) < c->in_limit && got < READ_BATCH) {
 		if (buf_reserve(&c->in, c->read_chunk) == -1) {
 			conn_close(c, "out of memory");
@@ -411,6 +423,12 @@ again:
 			n = read(c->fd, buf_tail(&c->in), c->read_chunk);
 			if (n == -1 && (errno == EAGAIN || errno == EINTR))
 				break;
+			if (n == 0 && c->half_close) {
+				c->eof = 1;
+				if (c->ops->on_data != NULL)
+					c->ops->on_data(c);
+				return c->state == CONN_CLOSED ? -1 : 0;
+			}
 			if (n <= 0) {
 				e = n == 0 ? SSL_ERROR_ZERO_RETURN :
 				    SSL_ERROR_SYSCALL;

@@ -13,6 +13,9 @@
  * dropped.  Input is bounded by
  * in_limit.  A closed conn stays valid until the loop's next safe point
  * (see reap.h), so callbacks may close it and still return through it.
+ * With half_close set by its owner, a plain conn whose peer shuts down its
+ * sending side stays open for the answer: eof is set, on_data is called
+ * once more, and the owner closes when it has answered.
  */
 #ifndef CLUSTERD_CONN_H
 #define CLUSTERD_CONN_H
@@ -58,6 +61,9 @@ struct conn {
 	enum conn_state		 state;
 	int			 congested;	/* out over out_high */
 	int			 out_full;	/* out over CONN_OUT_HIGH */
+	int			 half_close;	/* peer's EOF ends input only */
+	int			 eof;		/* the peer half-closed */
+	int			 failed;	/* closed by an I/O failure */
 	const struct conn_ops	*ops;
 	void			*arg;
 	char			 peer[64];	/* "address" for logs */

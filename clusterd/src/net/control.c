@@ -26,7 +26,7 @@ struct control_client {
 /* Commands that change the cluster: their origin is logged. */
 static const char *const writes[] = {
 	"agent_remove", "group_create", "group_delete", "group_assign",
-	"group_unassign", "pool_set", "lb_state", "ha_step_down",
+	"group_unassign", "pool_set", "pool_forget", "lb_state", "ha_step_down",
 	"ha_promote",
 };
 
@@ -93,6 +93,7 @@ control_ok(cJSON *data)
 {
 	cJSON	*j = cJSON_CreateObject();
 
+	cJSON_AddNumberToObject(j, "api", CONTROL_API);
 	cJSON_AddNumberToObject(j, "error", 0);
 	cJSON_AddItemToObject(j, "data", data != NULL ? data :
 	    cJSON_CreateObject());
@@ -128,9 +129,29 @@ control_error(const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	cJSON_AddNumberToObject(j, "api", CONTROL_API);
 	cJSON_AddNumberToObject(j, "error", 1);
 	cJSON_AddStringToObject(j, "message", msg);
 	return j;
+}
+
+/*
+ * A request's filter: absent (matches all), one string, or an array of
+ * strings (matches any of them).
+ */
+int
+control_match(const cJSON *filter, const char *value)
+{
+	const cJSON	*v;
+
+	if (filter == NULL || cJSON_IsNull(filter))
+		return 1;
+	if (cJSON_IsString(filter))
+		return strcmp(filter->valuestring, value) == 0;
+	cJSON_ArrayForEach(v, filter)
+		if (cJSON_IsString(v) && strcmp(v->valuestring, value) == 0)
+			return 1;
+	return 0;
 }
 
 static void
@@ -169,10 +190,16 @@ client_data(struct conn *c)
 	uint8_t			*nl;
 	cJSON			*req;
 
-	if (cl->pending)
+	if (cl->pending || c->state != CONN_OPEN)
 		return;
 	nl = memchr(buf_head(&c->in), '\n', buf_used(&c->in));
-	if (nl == NULL) {
+	if (nl == NULL && c->eof && buf_used(&c->in) == 0) {
+		conn_close(c, "client left without a request");
+		return;
+	}
+	if (nl == NULL && c->eof)	/* the request's end is its EOF */
+		nl = buf_head(&c->in) + buf_used(&c->in);
+	else if (nl == NULL) {
 		if (buf_used(&c->in) >= CONTROL_REQUEST_MAX)
 			control_reply(cl, control_error("request too long"));
 		return;
@@ -225,6 +252,7 @@ accept_cb(struct listener *l, int fd, const char *addr, void *arg)
 		return;
 	}
 	cl->conn->in_limit = CONTROL_REQUEST_MAX;
+	cl->conn->half_close = 1;	/* socat, printf | nc: answer anyway */
 	peer_who(fd, cl->who, sizeof(cl->who));
 }
 

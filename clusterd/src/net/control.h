@@ -2,7 +2,11 @@
  * control: the local control socket (unix, owner-only) that cluster_control
  * talks to.  Protocol: the client sends one JSON object on one line, e.g.
  * {"command":"nodes"}; the daemon answers with one JSON object on one line,
- * {"error":0,"data":...} or {"error":1,"message":"..."}, and closes.
+ * {"api":1,"error":0,"data":...} or {"api":1,"error":1,"message":"..."},
+ * and closes; "api" is the answer format's version (CONTROL_API), raised
+ * when a member changes meaning or goes away, not when one is added.
+ * A client may half-close its side after the request: the answer still
+ * comes.
  * The role's handler may answer later (a worker forwards to the master).
  * Every role answers "stats" itself (control_stats()): the node's own
  * metrics, the text its metrics endpoint serves.
@@ -15,6 +19,7 @@
 
 #define CONTROL_SOCKET_REL	"queue/cluster/c-socket"
 #define CONTROL_REQUEST_MAX	(64 * 1024)
+#define CONTROL_API		1
 
 struct control_client;
 
@@ -28,6 +33,7 @@ void	 control_reply(struct control_client *, cJSON *resp);
 cJSON	*control_ok(cJSON *data);
 cJSON	*control_stats(void);
 int	 control_is_write(const char *cmd);
+int	 control_match(const cJSON *filter, const char *value);
 const char *control_client_who(const struct control_client *);
 cJSON	*control_error(const char *fmt, ...)
 	    __attribute__((format(printf, 1, 2)));

@@ -144,8 +144,11 @@ major_minor(const char *v, long *maj, long *min)
 }
 
 /*
- * Same major.minor interoperates; patch releases must not split a cluster
- * during a rolling upgrade.
+ * Whether a node of version a may join a master of version b: the same
+ * major, and the master's minor or the one before it, so a rolling
+ * upgrade (the master first, then each node) never stops the cluster
+ * link; patch releases do not matter.  A node newer than its master is
+ * refused: upgrade the master first.
  */
 int
 hello_version_compatible(const char *a, const char *b)
@@ -155,7 +158,7 @@ hello_version_compatible(const char *a, const char *b)
 	if (major_minor(a, &amaj, &amin) == -1 ||
 	    major_minor(b, &bmaj, &bmin) == -1)
 		return 0;
-	return amaj == bmaj && amin == bmin;
+	return amaj == bmaj && (amin == bmin || amin + 1 == bmin);
 }
 
 /*
@@ -190,7 +193,8 @@ hello_check(const struct hello *h, const struct config *m,
 	}
 	if (!hello_version_compatible(h->version, master_version)) {
 		snprintf(reason, reasonlen, "incompatible version %s: the "
-		    "master runs %s (same major.minor required)", h->version,
+		    "master runs %s (a node runs the master's major.minor or "
+		    "the minor before; upgrade the master first)", h->version,
 		    master_version);
 		return -1;
 	}

@@ -40,10 +40,12 @@ static struct {
 	int			 ka_inflight;
 	int			 stopping;
 	char			 last_error[256];
+	int			 orderly;	/* the master closed in order */
 	char			 master_name[CONFIG_NAME_MAX + 1];
 	double			 connected_since;
 	double			 last_keepalive;
 	unsigned long		 connects;	/* hellos answered */
+	char			 health[256];	/* uplink_set_health(): "" ok */
 	/* master_address may list the master-eligible nodes, "a,b,c":
 	 * each new attempt after a failure tries the next one. */
 	unsigned		 addr_idx;
@@ -76,6 +78,8 @@ static const struct link_ops uplink_link_ops = {
 /*
  * Log a connection problem once: the same error again while still
  * disconnected goes to debug, so a long outage does not flood the log.
+ * After the master closed in order (a stop or restart) it is a warning
+ * until the next connection: the operator is most likely at work.
  */
 static void
 connect_problem(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -93,7 +97,10 @@ connect_problem(const char *fmt, ...)
 		log_debug("Main", "%s (again)", msg);
 		return;
 	}
-	log_errx("Main", "%s", msg);
+	if (U.orderly)
+		log_warnx("Main", "%s", msg);
+	else
+		log_errx("Main", "%s", msg);
 	snprintf(U.last_error, sizeof(U.last_error), "%s", msg);
 }
 
@@ -193,18 +200,44 @@ keepalive_done(struct link *l, void *arg, enum link_result r,
 		log_warnx("Keep alive", "Master refused the keep alive.");
 }
 
+/* A keepalive; it carries this node's health while it is not ok. */
+static void
+send_keepalive(void)
+{
+	cJSON	*body = NULL;
+
+	if (U.state != U_READY || U.ka_inflight)
+		return;
+	if (U.health[0] != '\0') {
+		body = cJSON_CreateObject();
+		cJSON_AddStringToObject(body, "health", U.health);
+	}
+	if (link_request(U.link, FRAME_KEEPALIVE, body,
+	    U.node->cfg.keepalive_timeout, keepalive_done,
+	    NULL) == 0)
+		U.ka_inflight = 1;
+	cJSON_Delete(body);
+}
+
 static void
 keepalive_cb(struct ev_loop *loop, ev_timer *t, int revents)
 {
 	(void)loop;
 	(void)t;
 	(void)revents;
-	if (U.state != U_READY || U.ka_inflight)
-		return;
-	if (link_request(U.link, FRAME_KEEPALIVE, NULL,
-	    U.node->cfg.keepalive_timeout, keepalive_done,
-	    NULL) == 0)
-		U.ka_inflight = 1;
+	send_keepalive();
+}
+
+/*
+ * This node's health as the master shows it (cluster_control -l,
+ * --pools): the reason it takes no agents, or NULL.  Sent at once, then
+ * with every keepalive.
+ */
+void
+uplink_set_health(const char *reason)
+{
+	snprintf(U.health, sizeof(U.health), "%s", reason ? reason : "");
+	send_keepalive();
 }
 
 static void
@@ -246,6 +279,7 @@ hello_done(struct link *l, void *arg, enum link_result r, const cJSON *body)
 	U.connects++;
 	U.attempt = 0;
 	U.last_error[0] = '\0';
+	U.orderly = 0;
 	U.connected_since = U.last_keepalive = node_wall_now();
 	log_info("Main", "Successfully connected to master %s (%s:%u).",
 	    U.master_name, U.addr, c->master_port);
@@ -281,11 +315,16 @@ link_closed(struct link *l, const char *reason)
 	(void)l;
 	if (U.stopping)
 		log_info("Main", "Disconnected from the master: %s.", reason);
-	else if (U.state == U_READY)
+	else if (U.state == U_READY && strstr(reason, "(orderly)") != NULL) {
+		U.orderly = 1;
+		log_warnx("Main", "The master closed the connection (stopping "
+		    "or restarting?): %s; reconnecting.", reason);
+	} else if (U.state == U_READY)
 		log_errx("Main", "Connection with master lost: %s.", reason);
 	else if (strncmp(reason, "TLS handshake", 13) == 0)
 		connect_problem("Could not connect to master: %s (wrong "
-		    "cluster key?).", reason);
+		    "cluster key, or a master older than this node?).",
+		    reason);
 	else if (strcmp(reason, "hello refused") != 0)
 		connect_problem("Could not connect to master: %s.", reason);
 	U.link = NULL;

@@ -38,5 +38,6 @@ void		 uplink_stop(void);
 void		 uplink_reconfigure(void);
 void		 uplink_control(struct control_client *, const cJSON *, void *);
 struct link	*uplink_link(void);
+void		 uplink_set_health(const char *reason);
 
 #endif

@@ -230,23 +230,57 @@ upsert(const cJSON *rec)
 	return 0;
 }
 
-/* Replace the whole table with the master's; live agents carry over. */
+/* The highest id in t, 0 when empty. */
+static long
+max_id(const struct agents *t)
+{
+	struct agent	*a;
+	size_t		 it = 0;
+	long		 max = 0;
+
+	while ((a = strmap_next(&t->by_id, &it)) != NULL)
+		if (atol(a->id) > max)
+			max = atol(a->id);
+	return max;
+}
+
+/*
+ * Replace the whole table with the master's; live agents carry over.
+ * Agents the master no longer has are dropped: removals missed while
+ * disconnected, or a registry restored from an older backup, which is
+ * worth a warning when it takes many.
+ */
 static void
 take_all(const cJSON *agents)
 {
 	struct agents	 old = WA.t;
 	struct agent	*a;
 	const cJSON	*r;
-	size_t		 it = 0;
+	size_t		 it = 0, dropped = 0;
+	long		 top = 0;
 
 	/* The whole file is due: no agent is noted for appending. */
 	keysfile_changed(&WA.keys);
 	agents_init(&WA.t);
 	cJSON_ArrayForEach(r, agents)
 		upsert(r);
-	while ((a = strmap_next(&old.by_id, &it)) != NULL)
+	while ((a = strmap_next(&old.by_id, &it)) != NULL) {
+		if (agents_by_id(&WA.t, a->id) == NULL) {
+			dropped++;
+			if (atol(a->id) > top)
+				top = atol(a->id);
+		}
 		if (WA.gone != NULL)
 			WA.gone(a, agents_by_id(&WA.t, a->id));
+	}
+	if (dropped > 0 && top > max_id(&WA.t))
+		log_warnx(TASK, "The master's agents lack %zu this worker "
+		    "knew, up to id %03ld past its highest %03ld: was its "
+		    "registry restored from an older backup? They are dropped "
+		    "and must enroll again.", dropped, top, max_id(&WA.t));
+	else if (dropped > 0)
+		log_debug(TASK, "Resynchronization drops %zu agent(s) the "
+		    "master no longer has.", dropped);
 	agents_free(&old);
 }
 
@@ -391,6 +425,9 @@ check(void)
 	j = cJSON_CreateObject();
 	hex(d);
 	cJSON_AddStringToObject(j, "digest", d);
+	/* What the master needs to see it has forgotten agents. */
+	cJSON_AddNumberToObject(j, "count", (double)agents_count(&WA.t));
+	cJSON_AddNumberToObject(j, "max_id", (double)max_id(&WA.t));
 	if (link_request(WA.link, FRAME_AGENTS_CHECK, j, 0, check_done,
 	    NULL) == 0)
 		WA.checking = 1;

@@ -155,7 +155,7 @@ gateway_deliver(const cJSON *report)
 }
 
 static const struct gateway_ops worker_gateway_ops = {
-	wagents_table, gateway_deliver
+	wagents_table, gateway_deliver, uplink_set_health
 };
 
 static const struct metrics_def M_KEYS = {

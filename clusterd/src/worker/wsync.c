@@ -593,7 +593,7 @@ wsync_status(cJSON *o)
 	if (WS.local != NULL)
 		cJSON_AddItemToObject(o, "digest", digest_json(WS.local->digest));
 	cJSON_AddItemToObject(c, "date", node_time_json(WS.check_at));
-	cJSON_AddNumberToObject(c, "duration", WS.check_took);
+	cJSON_AddNumberToObject(c, "duration", node_seconds(WS.check_took));
 	cJSON_AddItemToObject(s, "date", node_time_json(WS.sync_at));
-	cJSON_AddNumberToObject(s, "duration", WS.sync_took);
+	cJSON_AddNumberToObject(s, "duration", node_seconds(WS.sync_took));
 }

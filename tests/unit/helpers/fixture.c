@@ -193,6 +193,7 @@ fx_slurp(const char *path, size_t *lenp)
 	assert_non_null(p = malloc((size_t)st.st_size + 1));
 	assert_int_equal(read(fd, p, (size_t)st.st_size), st.st_size);
 	close(fd);
+	p[st.st_size] = '\0';	/* callers may read it as a string */
 	*lenp = (size_t)st.st_size;
 	return p;
 }
