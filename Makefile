@@ -70,7 +70,8 @@ TEST_HELPERS = $(patsubst tests/unit/%.c,$(BUILD)/obj/tests/%.o,\
 .PHONY: all libs check unit integration layers fuzz fuzz-build install \
 	uninstall clean run stop bench bench-scale deb FORCE
 
-all: $(BUILD)/clusterd $(BUILD)/cluster_control $(BUILD)/agentsim
+all: $(BUILD)/clusterd $(BUILD)/cluster_control $(BUILD)/agentsim \
+     $(BUILD)/roguepeer
 
 libs: $(LIBS)
 
@@ -104,6 +105,11 @@ AGENTSIM_OBJS = $(patsubst tools/%.c,$(BUILD)/obj/tools/%.o,\
 $(BUILD)/agentsim: $(AGENTSIM_OBJS) $(LIBS)
 	$(msg) LD $@
 	$(Q)$(CC) $(LDFLAGS) -o $@ $(AGENTSIM_OBJS) $(LINK_LIBS) $(LDLIBS)
+
+# A hostile cluster member for the integration tests (t_rogue_peer).
+$(BUILD)/roguepeer: $(BUILD)/obj/tools/roguepeer/roguepeer.o $(LIBS)
+	$(msg) LD $@
+	$(Q)$(CC) $(LDFLAGS) -o $@ $< $(LINK_LIBS) $(LDLIBS)
 
 $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(TEST_HELPERS) $(LIBS)
 	@mkdir -p $(@D)

@@ -16,6 +16,7 @@ import ipaddress
 import json
 import re
 import os
+import secrets
 import string
 import sys
 
@@ -101,11 +102,39 @@ def validate(c, notify, notify_log, haproxy_args):
     addr(host, "haproxy.stats_page (ADDRESS:PORT)")
     num(int(port) if port.isdigit() else -1, "haproxy.stats_page's port", 1,
         65535)
+    for k, v in HAPROXY_DEFAULTS.items():
+        (path if k == "chroot" else name)(h.get(k, v), "haproxy." + k)
+    name(c.get("keepalived", {}).get("script_user", SCRIPT_USER),
+         "keepalived.script_user")
     path(notify, "--notify")
     path(notify_log, "--notify-log")
     if not ARGS.match(haproxy_args):
         fail("--haproxy-args: %r has characters other than A-Z a-z 0-9 "
              "_ . / = - and spaces" % haproxy_args)
+
+
+SCRIPT_USER = "keepalived_script"
+
+
+# HAProxy's user, group, chroot and stats page user, unless the
+# description's "haproxy" names others.
+HAPROXY_DEFAULTS = {"user": "haproxy", "group": "haproxy",
+                    "chroot": "/var/lib/haproxy", "stats_user": "admin"}
+
+
+def stats_password(out):
+    """The stats page's password: OUT/stats-password, made once (16
+    random bytes in hex, mode 0600) and kept across renders."""
+    p = os.path.join(out, "stats-password")
+    if not os.path.exists(p):
+        fd = os.open(p, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_hex(16) + "\n")
+    with open(p) as f:
+        pw = f.read().strip()
+    if not re.fullmatch(r"[A-Za-z0-9_.-]{8,128}", pw):
+        fail("%s: a password of 8 to 128 of A-Z a-z 0-9 _ . -" % p)
+    return pw
 
 
 def proxy_from(c):
@@ -146,6 +175,9 @@ def render(c, me, out, notify, notify_log, haproxy_args):
             bal[me]["address"], "\n".join("        " + p["address"]
                                           for p in peers))
     h = c["haproxy"]
+    hd = {k: h.get(k, v) for k, v in HAPROXY_DEFAULTS.items()}
+    script_user = c.get("keepalived", {}).get("script_user", SCRIPT_USER)
+    os.makedirs(out, exist_ok=True)
     values = {
         "cluster": c["cluster"], "balancer": me,
         "stats_socket": h["stats_socket"], "state_file": h["state_file"],
@@ -160,6 +192,10 @@ def render(c, me, out, notify, notify_log, haproxy_args):
         "agents_vip": c["vip"]["agents"], "master_vip": c["vip"]["master"],
         "unicast": unicast, "notify": notify, "notify_log": notify_log,
         "haproxy_args": haproxy_args,
+        "haproxy_user": hd["user"], "haproxy_group": hd["group"],
+        "chroot": hd["chroot"], "stats_user": hd["stats_user"],
+        "stats_password": stats_password(out),
+        "script_user": script_user, "script_group": script_user,
         # With master-eligible hosts, they hold the master's VIP.
         "master_vip_instance": "" if c.get("masters") else
         template("master_vip.in").substitute(
@@ -167,7 +203,6 @@ def render(c, me, out, notify, notify_log, haproxy_args):
             interface=c["interface"], priority=bal[me]["priority"],
             unicast=unicast, master_vip=c["vip"]["master"], notify=notify),
     }
-    os.makedirs(out, exist_ok=True)
     # The nodes' side of send-proxy-v2: who may, and then must, send a
     # PROXY header (the agents' VIP too: a balancer holding it may connect
     # from it).
@@ -182,8 +217,9 @@ def render(c, me, out, notify, notify_log, haproxy_args):
         path = os.path.join(out, name)
         with open(path, "w") as f:
             f.write(template(tmpl).substitute(values))
-        if name == "notify.sh":
-            os.chmod(path, 0o755)
+        # haproxy.cfg holds the stats page's password.
+        os.chmod(path, 0o755 if name == "notify.sh" else
+                 0o600 if name == "haproxy.cfg" else 0o644)
 
 
 def render_master(c, me, out, cluster_control, home):

@@ -13,6 +13,14 @@ PKGS=(
 	# make deb and its test (t_deb.sh): debhelper 13 and lintian.
 	debhelper lintian
 )
+# keepalived runs its scripts as keepalived_script (lb/render.py's
+# script_user), whose group may use HAProxy's admin socket.
+if ! getent passwd keepalived_script >/dev/null; then
+	SUDO=
+	[ "$(id -u)" -eq 0 ] || SUDO=sudo
+	$SUDO useradd --system --user-group --no-create-home \
+		--home-dir /nonexistent --shell /usr/sbin/nologin keepalived_script
+fi
 missing=()
 for p in "${PKGS[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||

@@ -27,7 +27,7 @@ done
 [ -e "$D/usr/bin/agentsim" ] && fail "agentsim on PATH"
 grep -q "^ExecStart=/usr/sbin/clusterd -f -c /etc/clusterd/clusterd.conf$" \
 	"$D/lib/systemd/system/clusterd.service" || fail "clusterd.service: $(grep Exec "$D/lib/systemd/system/clusterd.service")"
-grep -q "@[A-Z]*@" -r "$D/lib" "$D/etc" "$D/usr/libexec" && fail "an unsubstituted @PATH@"
+grep -qrI "@[A-Z]*@" "$D/lib" "$D/etc" "$D/usr/libexec" && fail "an unsubstituted @PATH@"
 grep -q "/var/lib/clusterd/logs/cluster.log" "$D/etc/logrotate.d/clusterd" || fail "logrotate"
 # The renderer runs from where it is installed.
 "$D/usr/share/clusterd/lb/render.py" --cluster "$D/usr/share/clusterd/lb/cluster.example.json" \

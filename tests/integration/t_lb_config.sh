@@ -38,11 +38,37 @@ pass "HAProxy 2.6 accepts both balancers' configuration"
 ip netns add "$NS" || fail "ip netns add (needs root)"
 ip netns exec "$NS" ip link add eth0 type veth peer name eth1
 ip netns exec "$NS" ip link set eth0 up
+# keepalived 2.2's -t ends by a SIGTERM to itself, with no output, when
+# script_user is not root: the syntax is checked on a copy run as root;
+# the lab runs the scripts as keepalived_script for real.
 for lb in lb1 lb2; do
-	ip netns exec "$NS" keepalived -t -f "$T/$lb/keepalived.conf" \
+	grep -qx '    script_user keepalived_script keepalived_script' \
+		"$T/$lb/keepalived.conf" || fail "script_user $lb"
+	sed 's/^    script_user .*/    script_user root/' "$T/$lb/keepalived.conf" \
+		> "$T/$lb/keepalived-check.conf"
+	ip netns exec "$NS" keepalived -t -f "$T/$lb/keepalived-check.conf" \
 		> "$T/$lb.keepalived" 2>&1 || fail "keepalived -t $lb: $(cat "$T/$lb.keepalived")"
 done
 pass "keepalived 2.2 accepts both balancers' configuration"
+
+# HAProxy drops to its own user in a chroot; its admin socket is for the
+# script user's group; the stats page asks for a password kept beside the
+# configuration, both readable by root only; a new render keeps it.
+for l in "    user haproxy" "    group haproxy" "    chroot /var/lib/haproxy" \
+	"    stats auth admin:$(cat "$T/lb1/stats-password")" "    stats realm clusterd"; do
+	grep -qxF -- "$l" "$T/lb1/haproxy.cfg" || fail "haproxy.cfg lacks: $l"
+done
+grep -qE '^    stats socket /run/haproxy/admin.sock mode 660 group keepalived_script level admin ' \
+	"$T/lb1/haproxy.cfg" || fail "stats socket: $(grep 'stats socket' "$T/lb1/haproxy.cfg")"
+[ "$(stat -c %a "$T/lb1/haproxy.cfg") $(stat -c %a "$T/lb1/stats-password")" = "600 600" ] ||
+	fail "modes: $(stat -c '%n %a' "$T"/lb1/*)"
+[ "$(cat "$T/lb1/stats-password")" != "$(cat "$T/lb2/stats-password")" ] ||
+	fail "both balancers got the same password"
+pw=$(cat "$T/lb1/stats-password")
+python3 "$TOP/lb/render.py" --cluster "$TOP/lb/cluster.example.json" \
+	--balancer lb1 --out "$T/lb1" --notify "$T/lb1/notify.sh" || fail "render again"
+[ "$(cat "$T/lb1/stats-password")" = "$pw" ] || fail "a new render changed the password"
+pass "HAProxy as haproxy in a chroot, stats page with a password, admin socket for the script user"
 
 python3 "$TOP/lb/render.py" --cluster "$TOP/lb/cluster.example.json" \
 	--balancer nosuch --out "$T/x" 2>"$T/err" && fail "unknown balancer rendered"
@@ -77,6 +103,10 @@ crafted 'c["interface"] = "eth0\n}"' "interface"
 crafted 'c["ports"]["agents"] = "1514 ssl"' "ports.agents"
 crafted 'c["vip"]["agents"] = "198.18.0.100/24 dev eth0\n}"' "vip.agents"
 crafted 'c["haproxy"]["stats_page"] = "0.0.0.0:8404 user x"' "haproxy.stats_page"
+crafted 'c["haproxy"]["user"] = "root\n    stats socket /tmp/z mode 666 level admin"' "haproxy.user"
+crafted 'c["haproxy"]["chroot"] = "/var/lib/haproxy\n    user root"' "haproxy.chroot"
+crafted 'c["keepalived"] = {"script_user": "root }\nvrrp_script x { script /tmp/x"}' \
+	"keepalived.script_user"
 [ ! -e /tmp/pwned ] || fail "a command ran"
 crafted 'c["masters"] = [{"name": "m1", "address": "198.18.0.2; reboot", "priority": 100}]' \
 	"masters[0].address"

@@ -230,7 +230,15 @@ PY
 	python3 "$LAB_TOP/lb/render.py" --cluster "$d/cluster.json" \
 		--balancer "$lb" --out "$d" --notify "$d/notify.sh" \
 		--notify-log "$d/notify.log" \
-		--haproxy-args "-D -f $d/haproxy.cfg -p $d/haproxy.pid"
+		--haproxy-args "-D -f $d/haproxy.cfg -p $d/haproxy.pid" || return 1
+	# keepalived runs chk_haproxy and notify.sh as keepalived_script
+	# (scripts/deps.sh makes it): it must reach notify.sh and write the
+	# notify log, and nothing more.
+	getent passwd keepalived_script >/dev/null ||
+		{ lab_log "no keepalived_script user: run scripts/deps.sh"; return 1; }
+	chmod 711 "$LAB_RUN" "$d"
+	touch "$d/notify.log"
+	chown keepalived_script "$d/notify.log"
 }
 
 lab_haproxy_start() {

@@ -28,6 +28,7 @@
 #include "base/log.h"
 #include "base/node.h"
 #include "master/mreg.h"
+#include "master/mscope.h"
 
 #include "helpers/fixture.h"
 
@@ -799,6 +800,18 @@ report(const char *node, const char *json)
 	cJSON_Delete(b);
 }
 
+static unsigned
+mreg_agent_info_text(const char *node, const char *json)
+{
+	cJSON		*b = cJSON_Parse(json);
+	unsigned	 n;
+
+	assert_non_null(b);
+	n = mreg_agent_info(b, node);
+	cJSON_Delete(b);
+	return n;
+}
+
 static void
 test_status_reports(void **state)
 {
@@ -871,12 +884,69 @@ test_reported_addresses(void **state)
 	    "source_ip")->valuestring, "198.51.100.20");
 }
 
+static int node_up_answer = 1;
+
+static int
+node_up(const char *name)
+{
+	(void)name;
+	return node_up_answer;
+}
+
+/*
+ * Another worker takes an agent over only once its node cannot be serving
+ * it: the node says the connection closed, the node is gone, or the
+ * agent's last report is older than the window.
+ */
+static void
+test_report_scope(void **state)
+{
+	char	now[128];
+
+	(void)state;
+	start(NULL);
+	mscope_start(node_up, 60);
+	enroll_line("OSSEC A:'s1'", "10.0.0.1");
+	snprintf(now, sizeof(now), "{\"alive\":[\"001\"],\"at\":%lld}",
+	    (long long)time(NULL));
+	report("worker1", "{\"updates\":[{\"id\":\"001\",\"status\":"
+	    "\"active\"}]}");
+	report("worker1", now);
+	assert_string_equal(agent_named("s1")->node_name, "worker1");
+	/* worker2 claims it, new or alive: refused, counted. */
+	assert_int_equal(mreg_agent_info_text("worker2", "{\"updates\":[{"
+	    "\"id\":\"001\",\"status\":\"active\"}]}"), 1);
+	assert_int_equal(mreg_agent_info_text("worker2", now), 1);
+	assert_string_equal(agent_named("s1")->node_name, "worker1");
+	/* Only its node says its connection closed; then worker2 may. */
+	report("worker2", "{\"updates\":[{\"id\":\"001\",\"closed\":true}]}");
+	assert_int_equal(mreg_agent_info_text("worker2", now), 1);
+	report("worker1", "{\"updates\":[{\"id\":\"001\",\"closed\":true}]}");
+	assert_int_equal(mreg_agent_info_text("worker2", now), 0);
+	assert_string_equal(agent_named("s1")->node_name, "worker2");
+	/* Back to worker1 only once worker2 is gone, or its report old. */
+	assert_int_equal(mreg_agent_info_text("worker1", now), 1);
+	node_up_answer = 0;
+	assert_int_equal(mreg_agent_info_text("worker1", now), 0);
+	assert_string_equal(agent_named("s1")->node_name, "worker1");
+	node_up_answer = 1;
+	assert_int_equal(mreg_agent_info_text("worker2",
+	    "{\"alive\":[\"001\"],\"at\":1700000000}"), 1);
+	snprintf(now, sizeof(now), "{\"alive\":[\"001\"],\"at\":%lld}",
+	    (long long)time(NULL) - 61);
+	report("worker1", now);
+	assert_int_equal(mreg_agent_info_text("worker2", now), 0);
+	assert_string_equal(agent_named("s1")->node_name, "worker2");
+	mscope_stop();
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 #define T(f)	cmocka_unit_test_setup_teardown(f, setup, teardown)
 		T(test_new_agent),
+		T(test_report_scope),
 		T(test_client_keys_written),
 		T(test_client_keys_retried),
 		T(test_password),

@@ -21,6 +21,7 @@
 
 #include <cmocka.h>
 
+#include "base/clusterkey.h"
 #include "base/reap.h"
 #include "net/conn.h"
 #include "net/frame.h"
@@ -355,7 +356,7 @@ setup(void **state)
 	fx->loop = ev_loop_new(EVFLAG_AUTO);
 	assert_non_null(fx->loop);
 	reap_init(fx->loop);
-	fx->sctx = tls_ctx_new(1, KEY, NULL);
+	fx->sctx = tls_ctx_new(1, KEY, NULL, NULL);
 	assert_non_null(fx->sctx);
 
 	fx->lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
@@ -405,18 +406,25 @@ teardown(void **state)
 	return 0;
 }
 
-/* Connect the client with the given key; the server always has KEY. */
+/* Connect the client with the given key and node name (NULL: none). */
 static void
-start(struct fx *fx, const char *key)
+start_as(struct fx *fx, const char *key, const char *node)
 {
 	char	err[256];
 
-	fx->cctx = tls_ctx_new(0, key, NULL);
+	fx->cctx = tls_ctx_new(0, key, NULL, node);
 	assert_non_null(fx->cctx);
 	fx->cli.link = link_connect(fx->loop, "127.0.0.1", fx->port, fx->cctx,
 	    &cli_ops, fx, LINK_TIMEOUT_S, err, sizeof(err));
 	if (fx->cli.link == NULL)
 		fail_msg("link_connect: %s", err);
+}
+
+/* The server always has KEY. */
+static void
+start(struct fx *fx, const char *key)
+{
+	start_as(fx, key, "w1");
 }
 
 static void
@@ -752,7 +760,7 @@ test_key_next(void **state)
 	struct fx	*fx = *state;
 
 	tls_ctx_free(fx->sctx);
-	fx->sctx = tls_ctx_new(1, KEY, OTHER_KEY);
+	fx->sctx = tls_ctx_new(1, KEY, OTHER_KEY, NULL);
 	assert_non_null(fx->sctx);
 	start(fx, OTHER_KEY);
 	RUN_UNTIL(fx, fx->cli.opened && fx->srv.opened);
@@ -776,13 +784,106 @@ test_key_next_third(void **state)
 	struct fx	*fx = *state;
 
 	tls_ctx_free(fx->sctx);
-	fx->sctx = tls_ctx_new(1, OTHER_KEY, THIRD_KEY);
+	fx->sctx = tls_ctx_new(1, OTHER_KEY, THIRD_KEY, NULL);
 	assert_non_null(fx->sctx);
 	start(fx, KEY);
 	RUN_UNTIL(fx, fx->srv.closed && fx->cli.closed);
 	assert_int_equal(fx->srv.opened + fx->cli.opened, 0);
 	if (strncmp(fx->srv.reason, "TLS handshake", 13) != 0)
 		fail_msg("server reason: %s", fx->srv.reason);
+}
+
+/* Both ends fail the handshake and nothing opens. */
+static void
+assert_refused(struct fx *fx)
+{
+	RUN_UNTIL(fx, fx->srv.closed && fx->cli.closed);
+	assert_int_equal(fx->srv.opened + fx->cli.opened, 0);
+	if (strncmp(fx->srv.reason, "TLS handshake", 13) != 0)
+		fail_msg("server reason: %s", fx->srv.reason);
+}
+
+/* The master's nodes_file, as the server's callback sees it: w1, w2. */
+static int
+listed_node(const char *node, char *cred, void *arg)
+{
+	(void)arg;
+	if (strcmp(node, "w1") != 0 && strcmp(node, "w2") != 0)
+		return -1;
+	return clusterkey_node_credential(KEY, node, 1, cred);
+}
+
+static void
+start_node(struct fx *fx, const char *cred_of, const char *as)
+{
+	char	cred[CLUSTERKEY_LEN + 1];
+
+	tls_ctx_set_node_keys(fx->sctx, listed_node, NULL);
+	assert_int_equal(clusterkey_node_credential(KEY, cred_of, 1, cred), 0);
+	start_as(fx, cred, as);
+}
+
+/* A listed node with its own credential joins; its name is kept. */
+static void
+test_node_credential(void **state)
+{
+	struct fx	*fx = *state;
+
+	start_node(fx, "w1", "w1");
+	RUN_UNTIL(fx, fx->cli.opened && fx->srv.opened);
+	assert_int_equal(fx->srv.opened, 1);
+	assert_non_null(fx->srv.link);
+	assert_string_equal(tls_peer_node(fx->srv.link->conn->ssl), "w1");
+}
+
+/* w1's credential does not open a link under the name w2. */
+static void
+test_node_other_name(void **state)
+{
+	start_node(*state, "w1", "w2");
+	assert_refused(*state);
+}
+
+/* A name the list does not hold is refused, whatever its credential. */
+static void
+test_node_unlisted(void **state)
+{
+	start_node(*state, "w3", "w3");
+	assert_refused(*state);
+}
+
+/* With a list, the cluster key itself, under any name, opens nothing. */
+static void
+test_node_cluster_key_refused(void **state)
+{
+	struct fx	*fx = *state;
+
+	tls_ctx_set_node_keys(fx->sctx, listed_node, NULL);
+	start_as(fx, KEY, "w1");
+	assert_refused(fx);
+}
+
+/* Nor does the shared identity of older nodes. */
+static void
+test_node_shared_identity_refused(void **state)
+{
+	struct fx	*fx = *state;
+
+	tls_ctx_set_node_keys(fx->sctx, listed_node, NULL);
+	start_as(fx, KEY, NULL);
+	assert_refused(fx);
+}
+
+/* Without a list, the shared identity still works (older workers). */
+static void
+test_shared_identity(void **state)
+{
+	struct fx	*fx = *state;
+
+	start_as(fx, KEY, NULL);
+	RUN_UNTIL(fx, fx->cli.opened && fx->srv.opened);
+	assert_int_equal(fx->srv.opened, 1);
+	assert_null(tls_peer_node(fx->srv.link->conn->ssl));
 }
 
 /*
@@ -973,6 +1074,18 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_wrong_key, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_good_then_bad, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_node_credential, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_node_other_name, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_node_unlisted, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_node_cluster_key_refused,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_node_shared_identity_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_shared_identity, setup,
 		    teardown),
 	};
 	struct CMUnitTest	tests[sizeof(fixed) / sizeof(fixed[0]) + NBAD];

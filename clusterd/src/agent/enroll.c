@@ -20,6 +20,7 @@
 #include "base/metrics.h"
 #include "base/node.h"
 #include "base/reap.h"
+#include "base/srclimit.h"
 #include "net/conn.h"
 #include "net/listener.h"
 #include "net/preauth.h"
@@ -49,6 +50,9 @@ static struct {
 	struct preauth		 pa;	/* clients without a whole request */
 	unsigned long		 requests;
 	unsigned long		 accepted, refused, undelivered;
+	unsigned long		 rate_limited;	/* connections closed at once */
+	struct srclimit		 limit;		/* enrollment_rate_limit */
+	ev_timer		 flush;		/* the limit's refusal tallies */
 } E = { .listener.fd = -1 };
 
 static const struct metrics_def M_ENROLLMENTS = {
@@ -144,8 +148,10 @@ client_data(struct conn *c)
 	E.requests++;
 	if (enroll_parse((const char *)buf_head(&c->in), len, &req, answer,
 	    sizeof(answer)) == -1) {
-		log_info(TASK, "Refused a request from %s: %s", cl->src,
-		    answer);
+		if (srclimit_refused(&E.limit, cl->src, answer,
+		    ev_now(E.node->loop)))
+			log_info(TASK, "Refused a request from %s: %s",
+			    cl->src, answer);
 		enroll_answer(cl, answer, NULL, NULL);
 		return;
 	}
@@ -199,8 +205,22 @@ static void
 accept_cb(struct listener *l, int fd, const char *addr, void *arg)
 {
 	struct enroll_client	*cl;
+	ev_tstamp		 now = ev_now(l->loop);
 
 	(void)arg;
+	/* Over its rate, an address's connection is closed before TLS: a
+	 * flood costs a close, not a handshake and a registry write. */
+	srclimit_set_rate(&E.limit, E.node->cfg.enrollment_rate_limit);
+	if (!srclimit_take(&E.limit, addr, now)) {
+		E.rate_limited++;
+		if (srclimit_refused(&E.limit, addr, "over "
+		    "enrollment_rate_limit", now))
+			log_warnx(TASK, "Refused enrollment connections from "
+			    "%s: more than %u a minute (enrollment_rate_limit).",
+			    addr, E.node->cfg.enrollment_rate_limit);
+		close(fd);
+		return;
+	}
 	if ((cl = calloc(1, sizeof(*cl))) == NULL)
 		goto fail;
 	snprintf(cl->src, sizeof(cl->src), "%s", addr);
@@ -330,7 +350,36 @@ enroll_metrics(struct metrics *m, void *arg)
 	    "accepted", NULL);
 	metrics_put(m, &M_ENROLLMENTS, (double)E.refused, "result", "refused",
 	    NULL);
+	metrics_put(m, &M_ENROLLMENTS, (double)E.rate_limited, "result",
+	    "rate_limited", NULL);
 	metrics_put(m, &M_UNDELIVERED, (double)E.undelivered, NULL);
+}
+
+/*
+ * A refusal of a request from src, decided by the role (a wrong password
+ * on a worker): 1 if it is logged now, 0 if it joins the address's tally
+ * of the minute.
+ */
+int
+enroll_log_now(const char *src, const char *why)
+{
+	return srclimit_refused(&E.limit, src, why, ev_now(E.node->loop));
+}
+
+static void
+limit_emit(const char *addr, unsigned n, const char *why, void *arg)
+{
+	(void)arg;
+	log_warnx(TASK, "%u more enrollment requests refused from %s in the "
+	    "last minute (the last: %s).", n, addr, why);
+}
+
+static void
+flush_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	(void)t;
+	(void)revents;
+	srclimit_flush(&E.limit, ev_now(loop), limit_emit, NULL);
 }
 
 int
@@ -346,6 +395,13 @@ enroll_start(struct node *n, const struct enroll_ops *ops)
 		log_errx(TASK, "Cannot start: %s.", err);
 		return -1;
 	}
+	if (srclimit_init(&E.limit, 1024, n->cfg.enrollment_rate_limit) ==
+	    -1) {
+		log_errx(TASK, "Cannot start: out of memory.");
+		return -1;
+	}
+	ev_timer_init(&E.flush, flush_cb, 5.0, 5.0);
+	ev_timer_start(n->loop, &E.flush);
 	preauth_init(&E.pa, n->loop, &n->cfg, TASK, "enrollment connections",
 	    "complete request", preauth_expire);
 	if (listener_tcp(&E.listener, n->loop, n->cfg.enrollment_address,
@@ -365,6 +421,9 @@ void
 enroll_stop(void)
 {
 	metrics_unregister(enroll_metrics, NULL);
+	if (E.node != NULL)
+		ev_timer_stop(E.node->loop, &E.flush);
+	srclimit_free(&E.limit);
 	listener_close(&E.listener);
 	preauth_stop(&E.pa);
 	SSL_CTX_free(E.ctx);

@@ -150,15 +150,28 @@ static struct {
 static void conn_cb(struct ev_loop *, ev_io *, int);
 static void push_cancel(struct gwconn *);
 
+/*
+ * Close a connection.  The master hears that an agent's connection here
+ * closed: another worker may take the agent over at once, rather than
+ * after connection_overtake_time (mscope.h).
+ */
 static void
 gw_close(struct gwconn *c)
 {
+	cJSON	*u;
+
 	ev_io_stop(G.node->loop, &c->io);
 	close(c->fd);
 	preauth_done(&G.pa, &c->pa);
 	push_cancel(c);
-	if (c->agent != NULL && c->agent->gw == c)
+	if (c->agent != NULL && c->agent->gw == c) {
 		c->agent->gw = NULL;
+		if (G.updates != NULL && (u = cJSON_CreateObject()) != NULL) {
+			cJSON_AddStringToObject(u, "id", c->agent->id);
+			cJSON_AddBoolToObject(u, "closed", 1);
+			cJSON_AddItemToArray(G.updates, u);
+		}
+	}
 	if (c->prev != NULL)
 		c->prev->next = c->next;
 	else

@@ -44,6 +44,8 @@
 #include <unistd.h>
 
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/kdf.h>
 #include <openssl/rand.h>
 
 #include "base/clusterkey.h"
@@ -278,5 +280,66 @@ clusterkey_read_file(const char *path, char *line, size_t linesize,
 done:
 	if (fd != -1)
 		close(fd);
+	return rv;
+}
+
+/*
+ * A node's credential: HKDF-SHA256 of the cluster key, with the node's
+ * name and generation as info, written as 32 lower-case hex characters so
+ * it is a key of its own kind (key or key_file on that node).  Only the
+ * master holds the cluster key: a node's credential gives no other node's,
+ * and raising a generation makes every older credential of that name
+ * useless.  A credential the weak-key rules would refuse (chance under
+ * 4.4e-10, see above) is derived again with a counter in the info, so
+ * every credential loads as a key.
+ */
+int
+clusterkey_node_credential(const char *cluster_key, const char *node,
+    unsigned generation, char out[CLUSTERKEY_LEN + 1])
+{
+	static const char	 salt[] = "clusterd node credential v1";
+	static const char	 hex[] = "0123456789abcdef";
+	EVP_PKEY_CTX		*pctx = NULL;
+	unsigned char		 b[CLUSTERKEY_LEN / 2];
+	char			 info[CLUSTERKEY_NODE_MAX + 32], why[160];
+	size_t			 blen, i;
+	unsigned		 round;
+	int			 n, rv = -1;
+
+	for (round = 0; round < 16; round++) {
+		n = snprintf(info, sizeof(info), "%s%c%u%c%u", node, 0,
+		    generation, 0, round);
+		if (n < 0 || (size_t)n >= sizeof(info) ||
+		    (pctx = EVP_PKEY_CTX_new_id(EVP_PKEY_HKDF, NULL)) == NULL)
+			goto done;
+		blen = sizeof(b);
+		if (EVP_PKEY_derive_init(pctx) <= 0 ||
+		    EVP_PKEY_CTX_set_hkdf_md(pctx, EVP_sha256()) <= 0 ||
+		    EVP_PKEY_CTX_set1_hkdf_salt(pctx,
+		    (const unsigned char *)salt, sizeof(salt) - 1) <= 0 ||
+		    EVP_PKEY_CTX_set1_hkdf_key(pctx,
+		    (const unsigned char *)cluster_key,
+		    (int)strlen(cluster_key)) <= 0 ||
+		    EVP_PKEY_CTX_add1_hkdf_info(pctx,
+		    (const unsigned char *)info, n) <= 0 ||
+		    EVP_PKEY_derive(pctx, b, &blen) <= 0 || blen != sizeof(b))
+			goto done;
+		EVP_PKEY_CTX_free(pctx);
+		pctx = NULL;
+		for (i = 0; i < sizeof(b); i++) {
+			out[2 * i] = hex[b[i] >> 4];
+			out[2 * i + 1] = hex[b[i] & 15];
+		}
+		out[CLUSTERKEY_LEN] = '\0';
+		if (!clusterkey_weak(out, why, sizeof(why))) {
+			rv = 0;
+			break;
+		}
+	}
+done:
+	EVP_PKEY_CTX_free(pctx);
+	OPENSSL_cleanse(b, sizeof(b));
+	if (rv == -1)
+		OPENSSL_cleanse(out, CLUSTERKEY_LEN + 1);
 	return rv;
 }

@@ -12,10 +12,13 @@
 
 #define CLUSTERKEY_LEN		32	/* characters */
 #define CLUSTERKEY_LINE_MAX	4096	/* longest first line of a key file */
+#define CLUSTERKEY_NODE_MAX	64	/* longest node name it derives for */
 
 int	clusterkey_weak(const char *key, char *why, size_t whylen);
 int	clusterkey_generate(char out[CLUSTERKEY_LEN + 1]);
 int	clusterkey_read_file(const char *path, char *line, size_t linesize,
 	    size_t *lenp, char *err, size_t errlen);
+int	clusterkey_node_credential(const char *cluster_key, const char *node,
+	    unsigned generation, char out[CLUSTERKEY_LEN + 1]);
 
 #endif

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "base/config.h"
+#include "base/nodelist.h"
 
 #define LINE_MAX_LEN	4096
 
@@ -475,6 +476,28 @@ done:
 	return rv;
 }
 
+/*
+ * nodes_file PATH (master): the expected nodes, read now so that
+ * "clusterd -t" reports a bad line; the master reads it again whenever it
+ * changes.
+ */
+static int
+set_nodes_file(struct parse_ctx *p, struct config *c, const char *v,
+    void *field)
+{
+	struct nodelist	l;
+	char		err[256];
+
+	if (set_path(p, c, v, field) == -1)
+		return -1;
+	if (nodelist_load(v, &l, err, sizeof(err)) == -1) {
+		perr(p, "nodes_file \"%s\": %s", v, err);
+		return -1;
+	}
+	nodelist_free(&l);
+	return 0;
+}
+
 static int
 set_version(struct parse_ctx *p, struct config *c, const char *v,
     void *field)
@@ -674,6 +697,9 @@ static const struct keyword keywords[] = {
 	{ "rebalance_chunk",	set_count,	F(rebalance_chunk), 0 },
 	{ "pool_leave_after",	set_duration,	F(pool_leave_after), 0 },
 	{ "worker_writes",	set_bool,	F(worker_writes), 0 },
+	{ "nodes_file",		set_nodes_file,	F(nodes_file), 0 },
+	{ "enrollment_rate_limit", set_count,	F(enrollment_rate_limit), 0 },
+	{ "enrollment_max_agents", set_count,	F(enrollment_max_agents), 0 },
 	{ "haproxy_socket",	set_path,	F(haproxy_socket), 0 },
 	{ "haproxy_config",	set_path,	F(haproxy_config), 0 },
 	{ "haproxy_state_file",	set_path,	F(haproxy_state_file), 0 },
@@ -799,6 +825,9 @@ check_whole(struct parse_ctx *p, struct config *c)
 	    c->master_address[0] == '\0')
 		perr(p, "master_address is required on a %s",
 		    config_node_type_name(c->node_type));
+	if (c->nodes_file[0] != '\0' && c->node_type != NODE_MASTER)
+		perr(p, "nodes_file is the master's; a worker or balancer "
+		    "holds its own credential as its key");
 	if (c->node_type == NODE_BALANCER && c->haproxy_socket[0] == '\0')
 		perr(p, "haproxy_socket is required on a balancer");
 	if (c->reconnect_min > c->reconnect_max)
@@ -958,6 +987,10 @@ print_serving(const struct config *c, FILE *out)
 	fprintf(out, "rebalance_chunk %u\n", c->rebalance_chunk);
 	fprintf(out, "pool_leave_after %.15gs\n", c->pool_leave_after);
 	fprintf(out, "worker_writes %s\n", c->worker_writes ? "yes" : "no");
+	if (c->nodes_file[0] != '\0')
+		print_quoted(out, "nodes_file", c->nodes_file);
+	fprintf(out, "enrollment_rate_limit %u\n", c->enrollment_rate_limit);
+	fprintf(out, "enrollment_max_agents %u\n", c->enrollment_max_agents);
 }
 
 /* A balancer's own options. */

@@ -88,6 +88,9 @@ struct config {
 	unsigned	 rebalance_chunk;	/* agents moved per round */
 	double		 pool_leave_after;	/* master: gone worker leaves */
 	int		 worker_writes;		/* master: changes from workers */
+	char		 nodes_file[PATH_MAX];	/* master: "" = shared key */
+	unsigned	 enrollment_rate_limit;	/* per address a minute; 0 off */
+	unsigned	 enrollment_max_agents;	/* master: 0 = no cap */
 	/* balancer role (HAProxy Runtime API) */
 	char		 haproxy_socket[PATH_MAX];
 	char		 haproxy_config[PATH_MAX];	/* "" = not rewritten */

@@ -28,6 +28,7 @@
 #include "base/log.h"
 #include "base/metrics.h"
 #include "base/node.h"
+#include "base/nodelist.h"
 #include "base/reap.h"
 #include "base/version.h"
 #include "master/ha.h"
@@ -41,6 +42,7 @@
 
 #define PIDFILE_REL	"var/run/clusterd.pid"
 #define OPT_GENKEY	256	/* --genkey: no short form */
+#define OPT_NODE_KEY	257	/* --node-key NAME */
 
 static struct node	 N;
 static const char	*config_file = CONFIG_DEFAULT_FILE;
@@ -55,13 +57,17 @@ usage(int asked)
 	fprintf(asked ? stdout : stderr,
 	    "usage: clusterd [-fdtVh] [-c file]\n"
 	    "       clusterd --genkey\n"
+	    "       clusterd [-c file] --node-key name\n"
 	    "  -c file  configuration file (default %s)\n"
 	    "  -f       stay in the foreground, log to stderr too\n"
 	    "  -d       debug logging (overrides log_level)\n"
 	    "  -t       check the configuration and exit; with -d, print it\n"
 	    "  -V       print the version and exit\n"
 	    "  -h       print this help and exit\n"
-	    "  --genkey print a new random cluster key and exit\n",
+	    "  --genkey print a new random cluster key and exit\n"
+	    "  --node-key name\n"
+	    "           print the credential of a node of the master's "
+	    "nodes_file\n",
 	    CONFIG_DEFAULT_FILE);
 	exit(asked ? 0 : 2);
 }
@@ -117,11 +123,13 @@ reload_keys(const struct config *nc)
 	    strcmp(nc->key_next, N.cfg.key_next) == 0)
 		return;
 	if ((ctx = tls_ctx_new(N.cfg.node_type == NODE_MASTER, nc->key,
-	    nc->key_next)) == NULL) {
+	    nc->key_next, N.cfg.node_type == NODE_MASTER ? NULL :
+	    N.cfg.node_name)) == NULL) {
 		log_errx("Main", "Reload: cannot set up TLS with the new keys "
 		    "(%s): keeping the running ones.", tls_error_string());
 		return;
 	}
+	tls_ctx_inherit_node_keys(ctx, N.ctx);
 	tls_ctx_free(N.ctx);
 	N.ctx = ctx;
 	log_info("Main", "Reload: the cluster key is %s%s; new connections "
@@ -176,7 +184,8 @@ on_hup(struct ev_loop *loop, ev_signal *w, int revents)
 	    strcmp(nc.gateway_address, N.cfg.gateway_address) != 0 ||
 	    nc.gateway_port != N.cfg.gateway_port ||
 	    strcmp(nc.metrics_address, N.cfg.metrics_address) != 0 ||
-	    nc.metrics_port != N.cfg.metrics_port)
+	    nc.metrics_port != N.cfg.metrics_port ||
+	    strcmp(nc.nodes_file, N.cfg.nodes_file) != 0)
 		log_warnx("Main", "Reload: names, addresses, ports, "
 		    "certificates and home take effect only after a restart.");
 	reload_keys(&nc);
@@ -186,6 +195,8 @@ on_hup(struct ev_loop *loop, ev_signal *w, int revents)
 	memcpy(N.cfg.manager_version, nc.manager_version,
 	    sizeof(N.cfg.manager_version));
 	N.cfg.force_replace = nc.force_replace;
+	N.cfg.enrollment_rate_limit = nc.enrollment_rate_limit;
+	N.cfg.enrollment_max_agents = nc.enrollment_max_agents;
 	N.cfg.force_disconnected_time = nc.force_disconnected_time;
 	N.cfg.force_after_registration_time = nc.force_after_registration_time;
 	N.cfg.force_key_mismatch = nc.force_key_mismatch;
@@ -325,6 +336,53 @@ done:
 	return rv;
 }
 
+/*
+ * --node-key NAME, on the master: the credential NAME keeps as its key
+ * (key_file), derived from the cluster key at the generation nodes_file
+ * gives it.  Nothing is stored: the same name and generation always give
+ * the same credential.
+ */
+static int
+print_node_key(const char *name)
+{
+	const struct nodelist_entry	*e;
+	struct nodelist			 l = { NULL, 0 };
+	char				 cred[CLUSTERKEY_LEN + 1], err[256];
+	int				 rv = 1;
+
+	if (N.cfg.node_type != NODE_MASTER || N.cfg.nodes_file[0] == '\0') {
+		fprintf(stderr, "clusterd: --node-key needs the master's "
+		    "configuration with nodes_file (-c)\n");
+		goto done;
+	}
+	if (nodelist_load(N.cfg.nodes_file, &l, err, sizeof(err)) == -1) {
+		fprintf(stderr, "clusterd: %s: %s\n", N.cfg.nodes_file, err);
+		goto done;
+	}
+	if ((e = nodelist_find(&l, name)) == NULL || e->revoked) {
+		fprintf(stderr, "clusterd: \"%s\" is not %s in %s\n", name,
+		    e == NULL ? "listed" : "admitted (revoked)",
+		    N.cfg.nodes_file);
+		goto done;
+	}
+	if (clusterkey_node_credential(N.cfg.key, e->name, e->generation,
+	    cred) == -1) {
+		fprintf(stderr, "clusterd: cannot derive the credential: %s\n",
+		    tls_error_string());
+		goto done;
+	}
+	if (printf("%s\n", cred) < 0 || fflush(stdout) == EOF) {
+		fprintf(stderr, "clusterd: cannot write the credential: %s\n",
+		    strerror(errno));
+		goto done;
+	}
+	rv = 0;
+done:
+	explicit_bzero(cred, sizeof(cred));
+	nodelist_free(&l);
+	return rv;
+}
+
 static void
 tell_ready(void)
 {
@@ -344,10 +402,12 @@ main(int argc, char *argv[])
 {
 	char	 logpath[PATH_MAX], sockpath[PATH_MAX], pidpath[PATH_MAX];
 	char	 ctx[CONFIG_NAME_MAX + 16];
+	const char *node_key = NULL;
 	int	 ch, foreground = 0, test = 0, nerr, rv = 1, pidfd = -1;
 
 	static const struct option longopts[] = {
 		{ "genkey", no_argument, NULL, OPT_GENKEY },
+		{ "node-key", required_argument, NULL, OPT_NODE_KEY },
 		{ NULL, 0, NULL, 0 }
 	};
 
@@ -363,6 +423,9 @@ main(int argc, char *argv[])
 			if (optind != argc)
 				usage(0);
 			return print_new_key();
+		case OPT_NODE_KEY:
+			node_key = optarg;
+			break;
 		case 'c':
 			config_file = optarg;
 			break;
@@ -389,6 +452,8 @@ main(int argc, char *argv[])
 		usage(0);
 
 	nerr = config_load(config_file, &N.cfg, stderr);
+	if (node_key != NULL)
+		return nerr == 0 ? print_node_key(node_key) : 1;
 	if (test) {
 		if (nerr == 0 && debug_flag)
 			config_print(&N.cfg, stdout);
@@ -436,7 +501,8 @@ main(int argc, char *argv[])
 	N.started = time(NULL);
 	reap_init(N.loop);
 	if ((N.ctx = tls_ctx_new(N.cfg.node_type == NODE_MASTER,
-	    N.cfg.key, N.cfg.key_next)) == NULL)
+	    N.cfg.key, N.cfg.key_next, N.cfg.node_type == NODE_MASTER ? NULL :
+	    N.cfg.node_name)) == NULL)
 		fatalx("cannot set up TLS: %s", tls_error_string());
 	if (control_init(N.loop, sockpath, ha_enabled(&N.cfg) ? ha_control :
 	    N.cfg.node_type == NODE_MASTER ? master_control : uplink_control,

@@ -29,7 +29,9 @@
 #include "base/version.h"
 #include "master/ha.h"
 #include "master/master.h"
+#include "master/mnodes.h"
 #include "master/mreg.h"
+#include "master/mscope.h"
 #include "master/mshared.h"
 #include "master/msync.h"
 #include "master/pools.h"
@@ -38,6 +40,7 @@
 #include "net/link.h"
 #include "net/listener.h"
 #include "net/preauth.h"
+#include "net/tls.h"
 
 #define REFUSAL_SLOTS		64
 #define REFUSAL_QUIET		600.0	/* seconds between repeated lines */
@@ -54,6 +57,8 @@ struct peer {
 	struct msync_peer	*sync;
 	enum peer_state		 state;
 	int			 balancer;	/* a balancer, not a worker */
+	unsigned		 generation;	/* of its credential (nodes_file) */
+	int			 enrollment;	/* serves enrollment (its hello) */
 	char			 name[CONFIG_NAME_MAX + 1];
 	char			 ctx[CONFIG_NAME_MAX + 16];	/* log context */
 	char			 version[32];
@@ -357,7 +362,9 @@ handle_hello(struct peer *p, const struct frame_hdr *h, const cJSON *body)
 
 	if (hello_parse(body, &hello, reason, sizeof(reason)) == -1 ||
 	    hello_check(&hello, &M.node->cfg, CLUSTERD_VERSION, name_taken, p,
-	    reason, sizeof(reason)) == -1) {
+	    reason, sizeof(reason)) == -1 ||
+	    mnodes_check(tls_peer_node(p->link->conn->ssl), hello.node_name,
+	    hello.node_type, &p->generation, reason, sizeof(reason)) == -1) {
 		log_refusal(p->address, hello.node_name, "Refused node %s "
 		    "from %s: %s", hello.node_name[0] ? hello.node_name :
 		    "(unnamed)", p->address, reason);
@@ -368,6 +375,7 @@ handle_hello(struct peer *p, const struct frame_hdr *h, const cJSON *body)
 	snprintf(p->name, sizeof(p->name), "%s", hello.node_name);
 	snprintf(p->version, sizeof(p->version), "%s", hello.version);
 	p->balancer = strcmp(hello.node_type, "balancer") == 0;
+	p->enrollment = hello.enrollment_port != 0;
 	snprintf(p->ctx, sizeof(p->ctx), "%s %s", p->balancer ? "Balancer" :
 	    "Worker", p->name);
 	p->state = PEER_READY;
@@ -788,6 +796,22 @@ peer_may_command(struct peer *p, const struct frame_hdr *h,
 	return 1;
 }
 
+/*
+ * Only a node that said in its hello that it serves enrollment relays
+ * enrollments (and their aborts).
+ */
+static int
+peer_serves_enrollment(struct peer *p, const struct frame_hdr *h)
+{
+	if (p->enrollment)
+		return 1;
+	log_refusal(p->address, "enrollment relay", "Refused an enrollment "
+	    "relayed by %s %s: it does not serve enrollment.", p->balancer ?
+	    "balancer" : "worker", p->name);
+	link_respond_error(p->link, h, "this node does not serve enrollment");
+	return 0;
+}
+
 static void
 peer_request(struct link *l, const struct frame_hdr *h, const cJSON *body,
     const uint8_t *payload)
@@ -795,6 +819,7 @@ peer_request(struct link *l, const struct frame_hdr *h, const cJSON *body,
 	struct peer	*p = l->arg;
 	const cJSON	*id, *key;
 	cJSON		*resp;
+	unsigned	 n;
 
 	(void)payload;
 	if (p->state != PEER_READY && h->type != FRAME_HELLO) {
@@ -840,9 +865,13 @@ peer_request(struct link *l, const struct frame_hdr *h, const cJSON *body,
 		master_command(body, reply_peer, peer_reply_new(p, h));
 		break;
 	case FRAME_ENROLL:
+		if (!peer_serves_enrollment(p, h))
+			break;
 		forwarded_enroll(p, h, body);
 		break;
 	case FRAME_ENROLL_ABORT:
+		if (!peer_serves_enrollment(p, h))
+			break;
 		id = cJSON_GetObjectItemCaseSensitive(body, "id");
 		key = cJSON_GetObjectItemCaseSensitive(body, "key");
 		if (cJSON_IsString(id) && cJSON_IsString(key))
@@ -851,7 +880,10 @@ peer_request(struct link *l, const struct frame_hdr *h, const cJSON *body,
 			forwarded_abort(body);
 		break;
 	case FRAME_AGENT_INFO:
-		mreg_agent_info(body, p->name);
+		if ((n = mreg_agent_info(body, p->name)) > 0)
+			log_refusal(p->address, "agent report", "Refused the "
+			    "reports of worker %s on %u agents that another "
+			    "worker serves.", p->name, n);
 		break;
 	case FRAME_POOL_REPORT:
 		pools_report(p->name, body);
@@ -885,6 +917,7 @@ peer_close(struct link *l, const char *reason)
 {
 	struct peer	*p = l->arg;
 	unsigned	 n;
+	char		 why[160];
 
 	ev_timer_stop(M.node->loop, &p->watchdog);
 	preauth_done(&M.pa, &p->pa);
@@ -902,9 +935,12 @@ peer_close(struct link *l, const char *reason)
 				    p->name);
 		}
 	}
-	else if (strncmp(reason, "TLS handshake", 13) == 0)
+	else if (strncmp(reason, "TLS handshake", 13) == 0) {
+		mnodes_explain(tls_peer_node(p->link->conn->ssl), why,
+		    sizeof(why));
 		log_refusal(p->address, "tls", "Refused connection from %s: "
-		    "%s (wrong cluster key?)", p->address, reason);
+		    "%s (%s)", p->address, reason, why);
+	}
 	else
 		log_debug("Main", "Connection from %s closed before hello: %s",
 		    p->address, reason);
@@ -921,6 +957,34 @@ peer_by_name(const char *name)
 		if (p->state == PEER_READY && strcmp(p->name, name) == 0)
 			return p;
 	return NULL;
+}
+
+/* For mscope: a node that may still serve agents (the master's own). */
+static int
+node_is_up(const char *name)
+{
+	return peer_by_name(name) != NULL ||
+	    strcmp(name, M.node->cfg.node_name) == 0;
+}
+
+/*
+ * The nodes_file changed: a node no longer listed as it was admitted
+ * (removed, revoked, a new generation, another role) is cut off now.
+ */
+static void
+peers_recheck(void)
+{
+	struct peer	*p, *next;
+
+	for (p = TAILQ_FIRST(&M.peers); p != NULL; p = next) {
+		next = TAILQ_NEXT(p, entry);
+		if (p->state != PEER_READY ||
+		    mnodes_admits(p->name, p->balancer, p->generation))
+			continue;
+		plog_warnx(p->ctx, "Main", "No longer admitted by nodes_file: "
+		    "disconnecting.");
+		link_close(p->link, "credential revoked");
+	}
 }
 
 /*
@@ -977,7 +1041,9 @@ master_start(struct node *n)
 	metrics_register(master_metrics, NULL);
 	/* The registry first: it writes etc/client.keys, which the first
 	 * local integrity scan then sees. */
-	if (mreg_start(n, &master_mreg_ops) == -1 ||
+	mscope_start(node_is_up, n->cfg.connection_overtake_time);
+	if (mnodes_start(n, peers_recheck) == -1 ||
+	    mreg_start(n, &master_mreg_ops) == -1 ||
 	    mshared_start(n, mreg_table) == -1 || msync_start(n) == -1 ||
 	    enroll_start(n, &master_enroll_ops) == -1 ||
 	    pools_start(n, broadcast_pools) == -1)
@@ -1010,6 +1076,8 @@ master_stop(void)
 	M.stopping = 1;		/* the workers' agents are not lost */
 	metrics_unregister(master_metrics, NULL);
 	listener_close(&M.listener);
+	mnodes_stop();
+	mscope_stop();
 	enroll_stop();
 	gateway_stop();
 	ev_timer_stop(M.node->loop, &M.rebalance);

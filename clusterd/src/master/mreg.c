@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,7 +18,9 @@
 #include "base/log.h"
 #include "base/node.h"
 #include "base/safefs.h"
+#include "base/srclimit.h"
 #include "master/mreg.h"
+#include "master/mscope.h"
 #include "master/mshared.h"
 #include "master/registry.h"
 #include "net/control.h"
@@ -45,6 +48,7 @@ static struct {
 	unsigned long	 enrolled;
 	unsigned long	 refused;
 	unsigned long	 resent;	/* keys sent again: lost answers */
+	struct srclimit	 refusals;	/* enrollment refusals, per source */
 } MR;
 
 /* Tell whoever serves the agent's connection that it is leaving. */
@@ -229,6 +233,8 @@ mreg_start(struct node *n, const struct mreg_ops *ops)
 	}
 	ids_spent(table_max_id(), "The registry's own table");
 	ev_timer_init(&MR.flush_timer, flush_cb, 0, 0);
+	if (srclimit_init(&MR.refusals, 1024, 0) == -1)
+		return -1;
 	ev_timer_init(&MR.sweep_timer, sweep_cb, 5.0, 5.0);
 	ev_timer_start(n->loop, &MR.sweep_timer);
 	enroll_pass_load(&MR.pass, n->cfg.enrollment_password_file);
@@ -255,6 +261,7 @@ mreg_stop(void)
 		flush_cb(MR.node->loop, &MR.flush_timer, 0);
 	}
 	ev_timer_stop(MR.node->loop, &MR.sweep_timer);
+	srclimit_free(&MR.refusals);
 	cJSON_Delete(MR.pend_up);
 	cJSON_Delete(MR.pend_rm);
 	MR.pend_up = MR.pend_rm = NULL;
@@ -443,6 +450,48 @@ resend_key(const struct agent *a, mreg_answer_cb cb, void *arg)
 }
 
 /*
+ * Log an enrollment refusal, or count it: one line per source address and
+ * minute, then "N more" (refusals_emit), so a flood of wrong passwords
+ * does not flood the log.
+ */
+static void
+log_refused(const char *src_ip, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+log_refused(const char *src_ip, const char *fmt, ...)
+{
+	char	msg[256];
+	va_list	ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (srclimit_refused(&MR.refusals, src_ip, msg, ev_now(MR.node->loop)))
+		log_info(TASK, "%s", msg);
+}
+
+static void
+refusals_emit(const char *addr, unsigned n, const char *why, void *arg)
+{
+	(void)arg;
+	log_info(TASK, "%u more enrollments refused from %s in the last "
+	    "minute (the last: %s)", n, addr, why);
+}
+
+/* Whether adding one agent (after removing those replaced) passes
+ * enrollment_max_agents. */
+static int
+below_cap(const struct agent *old_ip, const struct agent *old_name)
+{
+	size_t	n = MR.t.by_id.n;
+	unsigned cap = MR.node->cfg.enrollment_max_agents;
+
+	n -= (old_ip != NULL) + (old_name != NULL && old_name != old_ip);
+	return cap == 0 || n < cap;
+}
+
+/*
  * Decide an enrollment.  The answer comes through cb once the new agent
  * is durable, or at once for a refusal.  src_ip is the connection's
  * source, used for IP:'src'.
@@ -472,7 +521,7 @@ mreg_enroll(const struct enroll_req *req, const char *src_ip,
 	}
 	if ((refusal = enroll_pass_check(&MR.pass, req)) != NULL) {
 		snprintf(answer, sizeof(answer), "%s", refusal);
-		log_info(TASK, "Refused agent '%s' from %s: %s.", req->name,
+		log_refused(src_ip, "Refused agent '%s' from %s: %s.", req->name,
 		    src_ip, answer + 7);
 		goto refuse;
 	}
@@ -480,8 +529,8 @@ mreg_enroll(const struct enroll_req *req, const char *src_ip,
 	    enroll_version_cmp(c->manager_version, req->version) < 0) {
 		snprintf(answer, sizeof(answer), "ERROR: Agent version must be "
 		    "lower or equal to manager version");
-		log_info(TASK, "Refused agent '%s' from %s: version %s is newer "
-		    "than %s.", req->name, src_ip, req->version,
+		log_refused(src_ip, "Refused agent '%s' from %s: version %s is "
+		    "newer than %s.", req->name, src_ip, req->version,
 		    c->manager_version);
 		goto refuse;
 	}
@@ -491,7 +540,7 @@ mreg_enroll(const struct enroll_req *req, const char *src_ip,
 		if (!group_exists(g)) {
 			snprintf(answer, sizeof(answer), "ERROR: Invalid group: "
 			    "%s", g);
-			log_info(TASK, "Refused agent '%s' from %s: no group "
+			log_refused(src_ip, "Refused agent '%s' from %s: no group "
 			    "%s.", req->name, src_ip, g);
 			goto refuse;
 		}
@@ -522,7 +571,7 @@ mreg_enroll(const struct enroll_req *req, const char *src_ip,
 	if (strcmp(ip, "any") != 0 && (old_ip = agents_by_ip(&MR.t, ip)) !=
 	    NULL && !enroll_may_replace(old_ip, req->key_hash, &force, now, why,
 	    sizeof(why))) {
-		log_info(TASK, "Duplicate IP '%s', rejecting enrollment: %s.",
+		log_refused(src_ip, "Duplicate IP '%s', rejecting enrollment: %s.",
 		    ip, why);
 		snprintf(answer, sizeof(answer), "ERROR: Duplicate IP: %s", ip);
 		goto refuse;
@@ -530,10 +579,18 @@ mreg_enroll(const struct enroll_req *req, const char *src_ip,
 	if ((old_name = agents_by_name(&MR.t, req->name)) != NULL &&
 	    old_name != old_ip && !enroll_may_replace(old_name, req->key_hash,
 	    &force, now, why, sizeof(why))) {
-		log_info(TASK, "Duplicate name '%s', rejecting enrollment: %s.",
-		    req->name, why);
+		log_refused(src_ip, "Duplicate name '%s', rejecting enrollment: "
+		    "%s.", req->name, why);
 		snprintf(answer, sizeof(answer), "ERROR: Duplicate agent name: "
 		    "%s. Unable to add agent", req->name);
+		goto refuse;
+	}
+	if (!below_cap(old_ip, old_name)) {
+		log_refused(src_ip, "Refused agent '%s' from %s: %u agents are "
+		    "registered (enrollment_max_agents).", req->name, src_ip,
+		    c->enrollment_max_agents);
+		snprintf(answer, sizeof(answer), "ERROR: The maximum number of "
+		    "agents has been reached");
 		goto refuse;
 	}
 	if ((a = agent_new()) == NULL || (p = calloc(1, sizeof(*p))) == NULL) {
@@ -1104,13 +1161,15 @@ valid_status(const char *s)
 /*
  * A worker's report on its agents.  Only agents that exist are updated:
  * an agent deleted here is never brought back by a late report.  The
- * reporting worker becomes the agent's node.
+ * reporting worker becomes the agent's node, if it may speak for the
+ * agent (mscope.h).  Returns the number of agents refused.
  */
-void
+unsigned
 mreg_agent_info(const cJSON *body, const char *node)
 {
 	const cJSON	*u, *v, *info, *at;
 	struct agent	*a;
+	unsigned	 refused = 0;
 
 	cJSON_ArrayForEach(u, cJSON_GetObjectItemCaseSensitive(body,
 	    "updates")) {
@@ -1118,6 +1177,16 @@ mreg_agent_info(const cJSON *body, const char *node)
 		if (!cJSON_IsString(v) ||
 		    (a = agents_by_id(&MR.t, v->valuestring)) == NULL)
 			continue;
+		if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(u,
+		    "closed"))) {
+			mscope_closed(a, node);
+			continue;
+		}
+		if (!mscope_may_report(a, node)) {
+			refused++;
+			continue;
+		}
+		mscope_reported(a);
 		v = cJSON_GetObjectItemCaseSensitive(u, "status");
 		if (!cJSON_IsString(v) || !valid_status(v->valuestring))
 			continue;
@@ -1157,6 +1226,11 @@ mreg_agent_info(const cJSON *body, const char *node)
 		if (!cJSON_IsString(u) ||
 		    (a = agents_by_id(&MR.t, u->valuestring)) == NULL)
 			continue;
+		if (!mscope_may_report(a, node)) {
+			refused++;
+			continue;
+		}
+		mscope_reported(a);
 		if (cJSON_IsNumber(at))
 			a->last_keepalive = (time_t)at->valuedouble;
 		agent_set_node(a, node);
@@ -1165,6 +1239,7 @@ mreg_agent_info(const cJSON *body, const char *node)
 			registry_agent_info(a, NULL);
 		}
 	}
+	return refused;
 }
 
 /* Agents whose worker went silent become disconnected here too. */
@@ -1178,6 +1253,8 @@ sweep_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	(void)loop;
 	(void)t;
 	(void)revents;
+	srclimit_flush(&MR.refusals, ev_now(MR.node->loop), refusals_emit,
+	    NULL);
 	while ((a = strmap_next(&MR.t.by_id, &it)) != NULL) {
 		if ((strcmp(a->status, "active") != 0 &&
 		    strcmp(a->status, "pending") != 0) ||

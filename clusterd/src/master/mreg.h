@@ -42,7 +42,7 @@ cJSON	*mreg_check(const char *worker, const cJSON *body);
 int	 mreg_command(const cJSON *req, mreg_reply_cb, void *arg);
 void	 mreg_backup(const cJSON *req, mreg_reply_cb, void *arg);
 void	 mreg_health(cJSON *);
-void	 mreg_agent_info(const cJSON *, const char *node);
+unsigned mreg_agent_info(const cJSON *, const char *node);
 unsigned mreg_node_lost(const char *node);
 const struct agents *mreg_table(void);
 /* Agents (total may be NULL) and active agents of each named node. */

@@ -1,26 +1,16 @@
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/kdf.h>
 
+#include "base/clusterkey.h"
 #include "net/tls.h"
 
 static const unsigned char tls13_aes256gcm_sha384[] = { 0x13, 0x02 };
 static int psk_index = -1;
-
-/*
- * A context's keys: the current one, and on a server the next one during a
- * rotation.  Each PSK has its own identity, the legacy identity plus a
- * fingerprint of the key, so a server holding two keys knows which one a
- * client's binder is made with; the legacy identity alone (clients of
- * 0.2 and older) means the current key.
- */
-struct tls_keys {
-	int		 n;
-	unsigned char	 psk[2][TLS_PSK_LEN];
-	char		 ident[2][sizeof(TLS_PSK_IDENTITY) + 1 + 16];
-};
 
 /*
  * HKDF-SHA384 of the 32-character cluster key, with a fixed salt and info
@@ -54,12 +44,55 @@ done:
 }
 
 /*
- * The identity of a key's PSK: "clusterd-link-v1:" and 16 hex digits of an
- * HKDF of the key with its own label, so it tells which key without
- * telling more about it than the handshake does.
+ * What a context carries for its callbacks: the PSKs of the shared keys it
+ * holds (the current one, and on a server the next one during a rotation),
+ * each with its identity, "clusterd-link-v1:" and a fingerprint of the key;
+ * the identity a client offers; and on a master with a nodes_file, how to
+ * find a node's credential.
+ */
+struct tls_data {
+	int		 n;
+	unsigned char	 psk[2][TLS_PSK_LEN];
+	char		 ident[2][sizeof(TLS_PSK_IDENTITY) + 1 + 16];
+	char		 fp[2][17];
+	char		 identity[sizeof(TLS_PSK_NODE_PREFIX) + 64 + 17];
+	tls_node_key_fn	 node_key;
+	void		*node_key_arg;
+};
+
+static int ssl_node_index = -1;
+
+static void
+free_node_name(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx,
+    long argl, void *argp)
+{
+	(void)parent;
+	(void)ad;
+	(void)idx;
+	(void)argl;
+	(void)argp;
+	free(ptr);
+}
+
+/* ex_data's destructor: the keys go with the last reference to the ctx. */
+static void
+data_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl,
+    void *argp)
+{
+	(void)parent;
+	(void)ad;
+	(void)idx;
+	(void)argl;
+	(void)argp;
+	OPENSSL_clear_free(ptr, sizeof(struct tls_data));
+}
+
+/*
+ * 16 hex digits of an HKDF of a key with its own label: it tells which key
+ * a peer uses without telling more about it than the handshake does.
  */
 static int
-psk_identity(const char *key, char *out, size_t outlen)
+key_fingerprint(const char *key, char out[17])
 {
 	static const char info[] = "clusterd tls13 psk identity v1";
 	unsigned char	 fp[8];
@@ -77,27 +110,21 @@ psk_identity(const char *key, char *out, size_t outlen)
 	    (int)strlen(info)) <= 0 ||
 	    EVP_PKEY_derive(pctx, fp, &fplen) <= 0 || fplen != sizeof(fp))
 		goto done;
-	snprintf(out, outlen, "%s:", TLS_PSK_IDENTITY);
 	for (i = 0; i < sizeof(fp); i++)
-		snprintf(out + strlen(out), outlen - strlen(out), "%02x",
-		    fp[i]);
+		snprintf(out + 2 * i, 3, "%02x", fp[i]);
 	rv = 0;
 done:
 	EVP_PKEY_CTX_free(pctx);
 	return rv;
 }
 
-/* Build the session object OpenSSL uses to carry external PSK i. */
+/* Build the session object OpenSSL uses to carry an external PSK. */
 static SSL_SESSION *
-psk_session(SSL *ssl, int i)
+psk_session(SSL *ssl, const unsigned char *psk)
 {
-	const struct tls_keys	*k;
 	const SSL_CIPHER	*cipher;
 	SSL_SESSION		*sess;
-	const unsigned char	*psk;
 
-	k = SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), psk_index);
-	psk = k != NULL && i < k->n ? k->psk[i] : NULL;
 	cipher = SSL_CIPHER_find(ssl, tls13_aes256gcm_sha384);
 	if (psk == NULL || cipher == NULL || (sess = SSL_SESSION_new()) == NULL)
 		return NULL;
@@ -110,15 +137,20 @@ psk_session(SSL *ssl, int i)
 	return sess;
 }
 
+static struct tls_data *
+ssl_data(SSL *ssl)
+{
+	return SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), psk_index);
+}
+
 static int
 client_psk_cb(SSL *ssl, const EVP_MD *md, const unsigned char **id,
     size_t *idlen, SSL_SESSION **sessp)
 {
-	const struct tls_keys	*k;
-	SSL_SESSION		*sess;
+	struct tls_data	*d = ssl_data(ssl);
+	SSL_SESSION	*sess;
 
-	k = SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), psk_index);
-	if (k == NULL || (sess = psk_session(ssl, 0)) == NULL)
+	if (d == NULL || (sess = psk_session(ssl, d->psk[0])) == NULL)
 		return 0;
 	if (md != NULL && md != SSL_CIPHER_get_handshake_digest(
 	    SSL_SESSION_get0_cipher(sess))) {
@@ -127,48 +159,97 @@ client_psk_cb(SSL *ssl, const EVP_MD *md, const unsigned char **id,
 		*sessp = NULL;
 		return 1;
 	}
-	*id = (const unsigned char *)k->ident[0];
-	*idlen = strlen(k->ident[0]);
+	*id = (const unsigned char *)d->identity;
+	*idlen = strlen(d->identity);
 	*sessp = sess;
 	return 1;
 }
 
+/* The shared key whose fingerprint is fp (NULL: the current one), or -1. */
+static int
+shared_key(const struct tls_data *d, const char *fp)
+{
+	int	i;
+
+	if (fp == NULL)
+		return 0;
+	for (i = 0; i < d->n; i++)
+		if (strcmp(fp, d->fp[i]) == 0)
+			return i;
+	return -1;
+}
+
+/*
+ * The master's side.  Without a nodes_file, a shared key's PSK serves:
+ * "clusterd-link-v1" (nodes of 0.2) is the current key,
+ * "clusterd-link-v1:FP" and "clusterd-node-v1:NAME/FP" the key whose
+ * fingerprint is FP (the current one or key_next, during a rotation).  With
+ * a nodes_file only "clusterd-node-v1:NAME[/FP]" is admitted, with the PSK
+ * of NAME's own credential.  The name is kept on the connection: the
+ * node's hello must carry the same.  An unknown identity or a refused node
+ * gets no session, and the handshake fails.
+ */
 static int
 server_psk_cb(SSL *ssl, const unsigned char *id, size_t idlen,
     SSL_SESSION **sessp)
 {
-	const struct tls_keys	*k;
-	int			 i;
+	struct tls_data	*d = ssl_data(ssl);
+	unsigned char	 psk[TLS_PSK_LEN];
+	char		 text[sizeof(d->identity)], cred[CLUSTERKEY_LEN + 1];
+	char		*name, *fp, *dup;
+	size_t		 plen = strlen(TLS_PSK_NODE_PREFIX);
+	size_t		 llen = strlen(TLS_PSK_IDENTITY);
+	int		 i;
 
-	k = SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), psk_index);
-	*sessp = NULL;		/* unknown identity: handshake will fail */
-	if (k == NULL)
+	*sessp = NULL;
+	if (d == NULL)
+		return 0;
+	if (idlen >= sizeof(text) || memchr(id, '\0', idlen) != NULL)
 		return 1;
-	if (idlen == strlen(TLS_PSK_IDENTITY) &&
-	    memcmp(id, TLS_PSK_IDENTITY, idlen) == 0)
-		i = 0;		/* a client of 0.2: the current key */
-	else
-		for (i = 0; i < k->n; i++)
-			if (idlen == strlen(k->ident[i]) &&
-			    memcmp(id, k->ident[i], idlen) == 0)
-				break;
-	if (i == k->n)
+	memcpy(text, id, idlen);
+	text[idlen] = '\0';
+	if (strncmp(text, TLS_PSK_IDENTITY, llen) == 0 &&
+	    (text[llen] == '\0' || text[llen] == ':')) {
+		i = shared_key(d, text[llen] == ':' ? text + llen + 1 : NULL);
+		if (d->node_key == NULL && i != -1)
+			*sessp = psk_session(ssl, d->psk[i]);
 		return 1;
-	*sessp = psk_session(ssl, i);
-	return *sessp != NULL;
+	}
+	if (idlen <= plen || strncmp(text, TLS_PSK_NODE_PREFIX, plen) != 0)
+		return 1;
+	name = text + plen;
+	if ((fp = strchr(name, '/')) != NULL)
+		*fp++ = '\0';
+	if (name[0] == '\0' || strlen(name) > 64)
+		return 1;
+	if ((dup = strdup(name)) == NULL)
+		return 0;
+	free(SSL_get_ex_data(ssl, ssl_node_index));
+	SSL_set_ex_data(ssl, ssl_node_index, dup);
+	if (d->node_key == NULL) {
+		if ((i = shared_key(d, fp)) != -1)
+			*sessp = psk_session(ssl, d->psk[i]);
+		return 1;
+	}
+	if (d->node_key(name, cred, d->node_key_arg) == 0 &&
+	    tls_derive_psk(cred, psk) == 0)
+		*sessp = psk_session(ssl, psk);
+	OPENSSL_cleanse(cred, sizeof(cred));
+	OPENSSL_cleanse(psk, sizeof(psk));
+	return 1;
 }
 
-/* ex_data's destructor: the keys go with the last reference to the ctx. */
-static void
-keys_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl,
-    void *argp)
+/* One shared key into slot i of d: its PSK, fingerprint and identity. */
+static int
+add_key(struct tls_data *d, int i, const char *key)
 {
-	(void)parent;
-	(void)ad;
-	(void)idx;
-	(void)argl;
-	(void)argp;
-	OPENSSL_clear_free(ptr, sizeof(struct tls_keys));
+	if (tls_derive_psk(key, d->psk[i]) == -1 ||
+	    key_fingerprint(key, d->fp[i]) == -1)
+		return -1;
+	memcpy(d->ident[i], TLS_PSK_IDENTITY ":", sizeof(TLS_PSK_IDENTITY));
+	memcpy(d->ident[i] + sizeof(TLS_PSK_IDENTITY), d->fp[i], 17);
+	d->n = i + 1;
+	return 0;
 }
 
 /*
@@ -176,40 +257,44 @@ keys_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl,
  * context's ex_data so the callbacks need no globals besides the index;
  * they are freed with the context's last reference, so a context replaced
  * on reload stays whole for the connections still using it.  A server
- * accepts key_next (NULL or "" for none) beside cluster_key; a client
- * uses cluster_key only.
+ * accepts key_next (NULL or "" for none) beside key.  A client offers
+ * "clusterd-node-v1:NAME/FP" with a node name, "clusterd-link-v1:FP"
+ * without; its key is the cluster key or, where the master keeps a
+ * nodes_file, the node's own credential.
  */
 SSL_CTX *
-tls_ctx_new(int server, const char *cluster_key, const char *key_next)
+tls_ctx_new(int server, const char *key, const char *key_next,
+    const char *node_name)
 {
 	SSL_CTX		*ctx;
-	struct tls_keys	*k = NULL;
+	struct tls_data	*d = NULL;
 
 	if (psk_index == -1)
 		psk_index = SSL_CTX_get_ex_new_index(0, NULL, NULL, NULL,
-		    keys_free);
+		    data_free);
+	if (ssl_node_index == -1)
+		ssl_node_index = SSL_get_ex_new_index(0, NULL, NULL, NULL,
+		    free_node_name);
 	ctx = SSL_CTX_new(server ? TLS_server_method() : TLS_client_method());
 	if (ctx == NULL)
 		return NULL;
-	if ((k = OPENSSL_zalloc(sizeof(*k))) == NULL)
+	if ((d = OPENSSL_zalloc(sizeof(*d))) == NULL || add_key(d, 0, key) == -1)
 		goto fail;
-	if (tls_derive_psk(cluster_key, k->psk[0]) == -1 ||
-	    psk_identity(cluster_key, k->ident[0], sizeof(k->ident[0])) == -1)
+	if (server && key_next != NULL && key_next[0] != '\0' &&
+	    add_key(d, 1, key_next) == -1)
 		goto fail;
-	k->n = 1;
-	if (server && key_next != NULL && key_next[0] != '\0') {
-		if (tls_derive_psk(key_next, k->psk[1]) == -1 ||
-		    psk_identity(key_next, k->ident[1],
-		    sizeof(k->ident[1])) == -1)
-			goto fail;
-		k->n = 2;
-	}
+	if (node_name == NULL)
+		memcpy(d->identity, d->ident[0], sizeof(d->ident[0]));
+	else if (strchr(node_name, '/') != NULL ||
+	    (size_t)snprintf(d->identity, sizeof(d->identity), "%s%s/%s",
+	    TLS_PSK_NODE_PREFIX, node_name, d->fp[0]) >= sizeof(d->identity))
+		goto fail;
 	if (!SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION) ||
 	    !SSL_CTX_set_max_proto_version(ctx, TLS1_3_VERSION) ||
 	    !SSL_CTX_set_ciphersuites(ctx, "TLS_AES_256_GCM_SHA384") ||
-	    !SSL_CTX_set_ex_data(ctx, psk_index, k))
+	    !SSL_CTX_set_ex_data(ctx, psk_index, d))
 		goto fail;
-	k = NULL;
+	d = NULL;
 	SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
 	SSL_CTX_set_num_tickets(ctx, 0);
 	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
@@ -220,9 +305,43 @@ tls_ctx_new(int server, const char *cluster_key, const char *key_next)
 		SSL_CTX_set_psk_use_session_callback(ctx, client_psk_cb);
 	return ctx;
 fail:
-	OPENSSL_clear_free(k, sizeof(*k));
+	OPENSSL_clear_free(d, sizeof(*d));
 	SSL_CTX_free(ctx);
 	return NULL;
+}
+
+/*
+ * From now on the server admits only named nodes that fn accepts, each
+ * with the PSK of the credential fn gives (nodes_file on the master).
+ */
+void
+tls_ctx_set_node_keys(SSL_CTX *ctx, tls_node_key_fn fn, void *arg)
+{
+	struct tls_data	*d = SSL_CTX_get_ex_data(ctx, psk_index);
+
+	if (d == NULL)
+		return;
+	d->node_key = fn;
+	d->node_key_arg = arg;
+}
+
+/* A context made on reload keeps the node admission of the one it replaces. */
+void
+tls_ctx_inherit_node_keys(SSL_CTX *to, SSL_CTX *from)
+{
+	struct tls_data	*d = SSL_CTX_get_ex_data(from, psk_index);
+
+	if (d != NULL)
+		tls_ctx_set_node_keys(to, d->node_key, d->node_key_arg);
+}
+
+/* The node name a client's PSK identity gave, or NULL. */
+const char *
+tls_peer_node(const SSL *ssl)
+{
+	if (ssl == NULL || ssl_node_index == -1)
+		return NULL;
+	return SSL_get_ex_data(ssl, ssl_node_index);
 }
 
 /* Drop our reference; connections still using the context keep it. */

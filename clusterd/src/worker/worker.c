@@ -87,8 +87,9 @@ enroll_submit(struct enroll_client *cl, const struct enroll_req *req,
 
 	if (pass.password != NULL && (refusal = enroll_pass_check(&pass,
 	    req)) != NULL) {
-		log_info("Agents", "Refused agent '%s' from %s: %s.", req->name,
-		    src_ip, refusal + 7);
+		if (enroll_log_now(src_ip, refusal + 7))
+			log_info("Agents", "Refused agent '%s' from %s: %s.",
+			    req->name, src_ip, refusal + 7);
 		enroll_answer(cl, refusal, NULL, NULL);
 		return;
 	}
