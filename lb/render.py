@@ -1,11 +1,15 @@
 #!/usr/bin/env python3
 """Render one balancer's HAProxy and keepalived configuration from the
-cluster description (see lb/cluster.example.json and docs/lb.md).
+cluster description (see lb/cluster.example.json and docs/lb.md), or the
+keepalived configuration of one master-eligible host (docs/ha.md).
 
   lb/render.py --cluster FILE --balancer NAME --out DIR [--notify PATH]
                [--notify-log PATH] [--haproxy-args ARGS]
+  lb/render.py --cluster FILE --master NAME --out DIR
+               [--cluster-control PATH] [--home DIR]
 
-Writes DIR/haproxy.cfg, DIR/keepalived.conf and DIR/notify.sh.
+Writes DIR/haproxy.cfg, DIR/keepalived.conf and DIR/notify.sh for a
+balancer; DIR/keepalived.conf for a master host.
 """
 import argparse
 import ipaddress
@@ -80,6 +84,10 @@ def validate(c, notify, notify_log, haproxy_args):
         num(b["priority"], "balancers[%d].priority" % i, 1, 254)
     name(c["master"]["name"], "master.name")
     addr(c["master"]["address"], "master.address")
+    for i, m in enumerate(c.get("masters", [])):
+        name(m["name"], "masters[%d].name" % i)
+        addr(m["address"], "masters[%d].address" % i)
+        num(m["priority"], "masters[%d].priority" % i, 1, 254)
     for i, w in enumerate(c["workers"]):
         name(w["name"], "workers[%d].name" % i)
         addr(w["address"], "workers[%d].address" % i)
@@ -188,6 +196,12 @@ def render(c, me, out, notify, notify_log, haproxy_args):
         "chroot": hd["chroot"], "stats_user": hd["stats_user"],
         "stats_password": stats_password(out),
         "script_user": script_user, "script_group": script_user,
+        # With master-eligible hosts, they hold the master's VIP.
+        "master_vip_instance": "" if c.get("masters") else
+        template("master_vip.in").substitute(
+            master_router_id=c["vip"]["master_router_id"],
+            interface=c["interface"], priority=bal[me]["priority"],
+            unicast=unicast, master_vip=c["vip"]["master"], notify=notify),
     }
     # The nodes' side of send-proxy-v2: who may, and then must, send a
     # PROXY header (the agents' VIP too: a balancer holding it may connect
@@ -208,10 +222,40 @@ def render(c, me, out, notify, notify_log, haproxy_args):
                  0o600 if name == "haproxy.cfg" else 0o644)
 
 
+def render_master(c, me, out, cluster_control, home):
+    """keepalived on a master-eligible host: the master's VIP on the
+    active master only, as clusterd says (cluster_control --ha-check)."""
+    validate(c, "/x", "/x", "x")
+    for v, what in ((cluster_control, "--cluster-control"), (home, "--home")):
+        if not PATH.match(v) or "/../" in v + "/":
+            fail("%s: %r is not an absolute path of A-Z a-z 0-9 _ . / -"
+                 % (what, v))
+    masters = {m["name"]: m for m in c.get("masters", [])}
+    if me not in masters:
+        fail("no master %r in the cluster description's masters" % me)
+    peers = [m for m in c["masters"] if m["name"] != me]
+    unicast = ""
+    if c.get("unicast") and peers:
+        unicast = "    unicast_src_ip %s\n    unicast_peer {\n%s\n    }" % (
+            masters[me]["address"], "\n".join("        " + p["address"]
+                                            for p in peers))
+    os.makedirs(out, exist_ok=True)
+    with open(os.path.join(out, "keepalived.conf"), "w") as f:
+        f.write(template("keepalived-master.conf.in").substitute(
+            cluster=c["cluster"], master=me, interface=c["interface"],
+            master_router_id=c["vip"]["master_router_id"],
+            priority=masters[me]["priority"], master_vip=c["vip"]["master"],
+            unicast=unicast, cluster_control=cluster_control, home=home))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--cluster", required=True)
-    ap.add_argument("--balancer", required=True)
+    who = ap.add_mutually_exclusive_group(required=True)
+    who.add_argument("--balancer")
+    who.add_argument("--master")
+    ap.add_argument("--cluster-control", default="/usr/bin/cluster_control")
+    ap.add_argument("--home", default="/var/lib/clusterd")
     ap.add_argument("--out", required=True)
     ap.add_argument("--notify", default="/etc/keepalived/notify.sh")
     ap.add_argument("--notify-log", default="/var/log/keepalived-notify.log")
@@ -225,8 +269,12 @@ def main():
     try:
         with open(args.cluster) as f:
             c = json.load(f)
-        render(c, args.balancer, args.out, args.notify, args.notify_log,
-               args.haproxy_args)
+        if args.master:
+            render_master(c, args.master, args.out, args.cluster_control,
+                          args.home)
+        else:
+            render(c, args.balancer, args.out, args.notify, args.notify_log,
+                   args.haproxy_args)
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as e:
         fail("%s: %s" % (args.cluster, e))
 

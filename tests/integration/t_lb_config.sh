@@ -108,5 +108,33 @@ crafted 'c["haproxy"]["chroot"] = "/var/lib/haproxy\n    user root"' "haproxy.ch
 crafted 'c["keepalived"] = {"script_user": "root }\nvrrp_script x { script /tmp/x"}' \
 	"keepalived.script_user"
 [ ! -e /tmp/pwned ] || fail "a command ran"
+crafted 'c["masters"] = [{"name": "m1", "address": "198.18.0.2; reboot", "priority": 100}]' \
+	"masters[0].address"
+[ ! -e /tmp/pwned ] || fail "a command ran"
 pass "crafted descriptions (newlines, shell, extra words) are refused, nothing written"
+
+# Master-eligible hosts (docs/ha.md): they hold the master's VIP, which
+# follows clusterd's --ha-check; the balancers no longer hold it.
+python3 - "$TOP/lb/cluster.example.json" "$T/ha.json" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1]))
+c["masters"] = [{"name": "master1", "address": "198.18.0.2", "priority": 100},
+                {"name": "master2", "address": "198.18.0.3", "priority": 100}]
+json.dump(c, open(sys.argv[2], "w"))
+PY
+for m in master1 master2; do
+	python3 "$TOP/lb/render.py" --cluster "$T/ha.json" --master "$m" \
+		--out "$T/$m" --cluster-control "$CTL" || fail "render $m"
+	grep -qF "script \"$CTL --ha-check -H /var/lib/clusterd\"" \
+		"$T/$m/keepalived.conf" || fail "$m: no --ha-check script"
+	ip netns exec "$NS" keepalived -t -f "$T/$m/keepalived.conf" \
+		> "$T/$m.keepalived" 2>&1 || fail "keepalived -t $m: $(cat "$T/$m.keepalived")"
+done
+grep -A2 unicast_peer "$T/master1/keepalived.conf" | grep -q 198.18.0.3 || fail "master1's peer is master2"
+python3 "$TOP/lb/render.py" --cluster "$T/ha.json" --balancer lb1 --out "$T/halb1" || fail "render lb1 with masters"
+grep -q "vrrp_instance master_vip" "$T/halb1/keepalived.conf" && fail "a balancer holds the master's VIP beside master hosts"
+grep -q "vrrp_instance master_vip" "$T/lb1/keepalived.conf" || fail "without masters, the balancers lost the master's VIP"
+python3 "$TOP/lb/render.py" --cluster "$T/ha.json" --master nosuch --out "$T/x" 2>"$T/err" && fail "unknown master rendered"
+grep -q "no master 'nosuch'" "$T/err" || fail "error message: $(cat "$T/err")"
+pass "master hosts' keepalived: the VIP follows --ha-check; keepalived accepts it"
 finish

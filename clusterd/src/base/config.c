@@ -102,6 +102,7 @@ config_defaults(struct config *c)
 	c->request_timeout = 10;
 	c->preauth_timeout = 30;
 	c->preauth_per_source = 256;
+	c->ha_lease_ttl = 3;
 	c->reconnect_min = 1;
 	c->reconnect_max = 30;
 	c->sync_interval = 30;
@@ -623,6 +624,23 @@ set_log_level(struct parse_ctx *p, struct config *c, const char *v,
 	return 0;
 }
 
+/* ha_etcd: etcd's client endpoints, host:port[,host:port...]. */
+static int
+set_ha_etcd(struct parse_ctx *p, struct config *c, const char *v,
+    void *field)
+{
+	const char	*s;
+
+	for (s = v; *s != '\0'; s++)
+		if (!isalnum((unsigned char)*s) && strchr(".-:,[]/", *s) ==
+		    NULL) {
+			perr(p, "ha_etcd must be host:port[,host:port...], "
+			    "not \"%s\"", v);
+			return -1;
+		}
+	return set_string(p, c, v, field, sizeof(c->ha_etcd));
+}
+
 #define F(name) offsetof(struct config, name)
 static const struct keyword keywords[] = {
 	{ "cluster_name",	set_name,	F(cluster_name), 0 },
@@ -700,6 +718,11 @@ static const struct keyword keywords[] = {
 	{ "keepalived_pid_file", set_path,	F(keepalived_pid_file), 0 },
 	{ "metrics_listen",	set_listen,	0, 0 },
 	{ "log_level",		set_log_level,	0, 0 },
+	{ "ha_etcd",		set_ha_etcd,	F(ha_etcd), 0 },
+	{ "ha_lease_ttl",	set_duration,	F(ha_lease_ttl), 0 },
+	{ "ha_etcd_ca",		set_path,	F(ha_etcd_ca), 0 },
+	{ "ha_etcd_cert",	set_path,	F(ha_etcd_cert), 0 },
+	{ "ha_etcd_key",	set_path,	F(ha_etcd_key), 0 },
 };
 #undef F
 #define NKEYWORDS (sizeof(keywords) / sizeof(keywords[0]))
@@ -816,6 +839,15 @@ check_whole(struct parse_ctx *p, struct config *c)
 	if (c->reconnect_min > c->reconnect_max)
 		perr(p, "reconnect_min (%gs) is larger than reconnect_max "
 		    "(%gs)", c->reconnect_min, c->reconnect_max);
+	if (c->ha_etcd[0] != '\0' && c->node_type != NODE_MASTER)
+		perr(p, "ha_etcd is for master-eligible nodes only");
+	if ((c->ha_etcd_cert[0] != '\0') != (c->ha_etcd_key[0] != '\0'))
+		perr(p, "ha_etcd_cert and ha_etcd_key go together");
+	if (c->ha_etcd_cert[0] != '\0' && c->ha_etcd_ca[0] == '\0')
+		perr(p, "ha_etcd_cert needs ha_etcd_ca (TLS to etcd)");
+	if (c->ha_lease_ttl < 1)
+		perr(p, "ha_lease_ttl must be at least 1s, not %gs",
+		    c->ha_lease_ttl);
 	if (c->keepalive_timeout <= c->keepalive_interval)
 		perr(p, "keepalive_timeout (%gs) must be longer than "
 		    "keepalive_interval (%gs)", c->keepalive_timeout,
@@ -1042,6 +1074,16 @@ config_print(const struct config *c, FILE *out)
 		    "]" : "", c->metrics_port);
 	fprintf(out, "log_level %s%s%s\n", log_level_name(c->log_level),
 	    c->log_tasks[0] != '\0' ? "," : "", c->log_tasks);
+	if (c->ha_etcd[0] != '\0') {
+		fprintf(out, "ha_etcd %s\n", c->ha_etcd);
+		fprintf(out, "ha_lease_ttl %.15gs\n", c->ha_lease_ttl);
+		if (c->ha_etcd_ca[0] != '\0')
+			print_quoted(out, "ha_etcd_ca", c->ha_etcd_ca);
+		if (c->ha_etcd_cert[0] != '\0') {
+			print_quoted(out, "ha_etcd_cert", c->ha_etcd_cert);
+			print_quoted(out, "ha_etcd_key", c->ha_etcd_key);
+		}
+	}
 }
 
 /* Build home/rel into out; -1 if it does not fit. */

@@ -109,6 +109,12 @@ struct config {
 	uint16_t	 metrics_port;		/* 0: off */
 	enum log_level	 log_level;
 	char		 log_tasks[LOG_SPEC_MAX];	/* "sync=debug,..." */
+	/* master high availability (docs/ha.md): "" = a single master */
+	char		 ha_etcd[1024];		/* host:port,... of etcd */
+	double		 ha_lease_ttl;		/* the active master's lease */
+	char		 ha_etcd_ca[PATH_MAX];	/* "" = plain HTTP */
+	char		 ha_etcd_cert[PATH_MAX];
+	char		 ha_etcd_key[PATH_MAX];
 };
 
 void		 config_defaults(struct config *);

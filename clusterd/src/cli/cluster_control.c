@@ -70,6 +70,13 @@ usage(FILE *out)
 	    "  --gateway           this node's agents' port counters\n"
 	    "  --stats             this node's counters, the text its metrics\n"
 	    "                      endpoint serves\n"
+	    "master high availability (on a master-eligible node, local):\n"
+	    "  --ha                the master-eligible nodes, the active one, its\n"
+	    "                      term\n"
+	    "  --ha-check          exit 0 only if this node is the active master\n"
+	    "                      (keepalived's check for the master's VIP)\n"
+	    "  --step-down         the active master gives up its role\n"
+	    "  --promote           this standby takes over from the active master\n"
 	    "filters:\n"
 	    "  -fn, --filter-node NODE...  --node NODE (repeatable)\n"
 	    "  -fs, --filter-agent-status STATUS...  --status STATUS\n"
@@ -167,6 +174,8 @@ str(const cJSON *o, const char *key)
 	return cJSON_IsString(v) ? v->valuestring : "-";
 }
 
+static void print_ha(const cJSON *);
+
 static void
 print_list(const cJSON *data)
 {
@@ -185,6 +194,7 @@ print_list(const cJSON *data)
 		printf("%-*s  %-*s  %-*s  %-*s  %s\n", w[0], str(n, "name"),
 		    w[1], str(n, "type"), w[2], str(n, "version"), w[3],
 		    str(n, "address"), str(n, "health"));
+	print_ha(cJSON_GetObjectItemCaseSensitive(data, "ha"));
 }
 
 static double
@@ -193,6 +203,28 @@ num(const cJSON *o, const char *key)
 	const cJSON	*v = cJSON_GetObjectItemCaseSensitive(o, key);
 
 	return cJSON_IsNumber(v) ? v->valuedouble : 0;
+}
+
+/* The master-eligible nodes (docs/ha.md), when the answer has them. */
+static void
+print_ha(const cJSON *ha)
+{
+	const cJSON	*m;
+
+	if (ha == NULL)
+		return;
+	printf("\nMaster-eligible nodes (store %s; active: %s, term %.0f):\n",
+	    str(ha, "store"), *str(ha, "leader") ? str(ha, "leader") :
+	    "none", num(ha, "leader_term"));
+	printf("%-20s  %-8s  %-10s  %s\n", "NAME", "STATE", "TERM",
+	    "ADDRESS");
+	cJSON_ArrayForEach(m, cJSON_GetObjectItemCaseSensitive(ha, "masters"))
+		printf("%-20s  %-8s  %-10.0f  %s:%.0f\n", str(m, "node"),
+		    str(m, "state"), num(m, "term"), str(m, "address"),
+		    num(m, "port"));
+	if (*str(ha, "store_error") != '-' && *str(ha, "store_error"))
+		printf("store error seen by %s: %s\n", str(ha, "node"),
+		    str(ha, "store_error"));
 }
 
 /* "DATE (0.004s)" for a task object, or "never". */
@@ -255,6 +287,7 @@ print_health(const cJSON *data)
 		printf("        In sync: %s\n", cJSON_IsTrue(sync) ? "yes" :
 		    "no");
 	}
+	print_ha(cJSON_GetObjectItemCaseSensitive(data, "ha"));
 }
 
 /* Long options without a short form. */
@@ -276,7 +309,11 @@ enum {
 	OPT_STATS,
 	OPT_GATEWAY,
 	OPT_BACKUP,
-	OPT_ID
+	OPT_ID,
+	OPT_HA,
+	OPT_HA_CHECK,
+	OPT_STEP_DOWN,
+	OPT_PROMOTE
 };
 
 struct column {
@@ -541,6 +578,13 @@ print_answer(const char *command, const cJSON *req, const cJSON *data)
 	else if (strcmp(command, "group_unassign") == 0)
 		printf("Agent %s removed from group %s.\n", str(req, "agent"),
 		    str(req, "group"));
+	else if (strcmp(command, "ha") == 0)
+		print_ha(data);
+	else if (strcmp(command, "ha_step_down") == 0)
+		printf("Stepping down: another master-eligible node takes "
+		    "over.\n");
+	else if (strcmp(command, "ha_promote") == 0)
+		printf("Taking over: the active master steps down.\n");
 }
 
 /*
@@ -598,6 +642,10 @@ static const struct command commands[] = {
 	{ OPT_STATS, "--stats", "stats", NULL, 0, 0, 0 },
 	{ OPT_GATEWAY, "--gateway", "status", NULL, 0, 0, 0 },
 	{ OPT_BACKUP, "--backup", "backup", "file", 0, 0, 0 },
+	{ OPT_HA, "--ha", "ha", NULL, 0, 0, 0 },
+	{ OPT_HA_CHECK, "--ha-check", "ha", NULL, 0, 0, 0 },
+	{ OPT_STEP_DOWN, "--step-down", "ha_step_down", NULL, 0, 0, 0 },
+	{ OPT_PROMOTE, "--promote", "ha_promote", NULL, 0, 0, 0 },
 };
 
 /* What the command line asked for. */
@@ -800,6 +848,11 @@ run(const char *sock, const struct command *cmd, cJSON *req, int json)
 		goto done;
 	}
 	data = cJSON_GetObjectItemCaseSensitive(resp, "data");
+	if (cmd->opt == OPT_HA_CHECK) {	/* the answer is the exit code */
+		rv = strcmp(str(data, "state"), "active") == 0 ? EXIT_OK :
+		    EXIT_FAILED;
+		goto done;
+	}
 	if (!json && strcmp(cmd->name, "stats") == 0)
 		print_stats(data);
 	else if (!json && cmd->opt == OPT_GATEWAY) {
@@ -849,6 +902,10 @@ main(int argc, char *argv[])
 		{ "id", required_argument, NULL, OPT_ID },
 		{ "gateway", no_argument, NULL, OPT_GATEWAY },
 		{ "backup", required_argument, NULL, OPT_BACKUP },
+		{ "ha", no_argument, NULL, OPT_HA },
+		{ "ha-check", no_argument, NULL, OPT_HA_CHECK },
+		{ "step-down", no_argument, NULL, OPT_STEP_DOWN },
+		{ "promote", no_argument, NULL, OPT_PROMOTE },
 		{ "json", no_argument, NULL, 'j' },
 		{ "home", required_argument, NULL, 'H' },
 		{ "socket", required_argument, NULL, 's' },

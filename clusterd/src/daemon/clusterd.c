@@ -31,6 +31,7 @@
 #include "base/nodelist.h"
 #include "base/reap.h"
 #include "base/version.h"
+#include "master/ha.h"
 #include "master/master.h"
 #include "net/control.h"
 #include "net/link.h"
@@ -74,7 +75,9 @@ usage(int asked)
 static void
 stop_now(void)
 {
-	if (N.cfg.node_type == NODE_MASTER)
+	if (ha_enabled(&N.cfg))
+		ha_stop();
+	else if (N.cfg.node_type == NODE_MASTER)
 		master_stop();
 	else
 		uplink_stop();
@@ -247,8 +250,10 @@ on_hup(struct ev_loop *loop, ev_signal *w, int revents)
 	memcpy(N.cfg.log_tasks, nc.log_tasks, sizeof(N.cfg.log_tasks));
 	log_set_level(N.cfg.log_level);
 	log_set_task_levels(debug_flag ? NULL : N.cfg.log_tasks);
-	if (N.cfg.node_type == NODE_MASTER)
-		master_reconfigure();
+	if (N.cfg.node_type == NODE_MASTER) {
+		if (ha_serving())
+			master_reconfigure();
+	}
 	else
 		uplink_reconfigure();
 	log_info("Main", "Configuration reloaded.");
@@ -522,13 +527,15 @@ main(int argc, char *argv[])
 	    N.cfg.key, N.cfg.key_next, N.cfg.node_type == NODE_MASTER ? NULL :
 	    N.cfg.node_name)) == NULL)
 		fatalx("cannot set up TLS: %s", tls_error_string());
-	if (control_init(N.loop, sockpath, N.cfg.node_type == NODE_MASTER ?
-	    master_control : uplink_control, NULL) == -1)
+	if (control_init(N.loop, sockpath, ha_enabled(&N.cfg) ? ha_control :
+	    N.cfg.node_type == NODE_MASTER ? master_control : uplink_control,
+	    NULL) == -1)
 		goto done;
 	/* The roles' services register their own collectors as they start. */
 	metrics_register(node_metrics, &N);
 	metrics_register(link_metrics, NULL);
-	if ((N.cfg.node_type == NODE_MASTER ? master_start(&N) :
+	if ((ha_enabled(&N.cfg) ? ha_start(&N) :
+	    N.cfg.node_type == NODE_MASTER ? master_start(&N) :
 	    uplink_start(&N, N.cfg.node_type == NODE_BALANCER ?
 	    &balancer_role : &worker_role)) == -1)
 		goto done;

@@ -27,6 +27,7 @@
 #include "base/reap.h"
 #include "base/strmap.h"
 #include "base/version.h"
+#include "master/ha.h"
 #include "master/master.h"
 #include "master/mnodes.h"
 #include "master/mreg.h"
@@ -386,6 +387,8 @@ handle_hello(struct peer *p, const struct frame_hdr *h, const cJSON *body)
 	p->watchdog.repeat = M.node->cfg.keepalive_timeout;
 	ev_timer_again(M.node->loop, &p->watchdog);
 	resp = hello_build(&M.node->cfg, CLUSTERD_VERSION);
+	if (ha_term() != 0)	/* the fencing token peers check */
+		cJSON_AddNumberToObject(resp, "term", (double)ha_term());
 	link_respond(p->link, h, 0, resp);
 	cJSON_Delete(resp);
 	plog_info(p->ctx, "Main", "Connected (version %s, address %s).",
@@ -1235,6 +1238,7 @@ nodes_json(int health, const cJSON *only)
 	free(names);
 	free(total);
 	free(active);
+	ha_annotate(data);
 	return data;
 }
 

@@ -12,6 +12,8 @@
 
 #include "agent/agents.h"
 #include "base/log.h"
+#include "base/strmap.h"
+#include "master/ha_record.h"
 #include "master/registry.h"
 
 #define TASK	"Registry"
@@ -66,6 +68,8 @@ static struct {
 		sqlite3_stmt	*st;
 	}		 cache[16];
 } R;
+
+static const struct registry_replica *replica;
 
 /* Schema steps: migrations[v] brings version v to v + 1. */
 static const char *const migrations[] = {
@@ -538,6 +542,154 @@ batch_failed(struct reg_job *batch, const char *what, const char *why)
 	store_failed(what, why, n);
 }
 
+/* The batch's changes to agents, as the replica takes them. */
+static int
+replicate(struct reg_job *batch, char *err, size_t errlen)
+{
+	struct reg_job	*j;
+	cJSON		*all = cJSON_CreateArray(), *c;
+	int		 rv;
+
+	for (j = batch; j != NULL; j = j->next) {
+		c = cJSON_CreateObject();
+		switch (j->op) {
+		case REG_PUT_AGENT:
+			cJSON_AddStringToObject(c, "op", "put");
+			cJSON_AddItemToObject(c, "agent", ha_record_json(&j->a));
+			cJSON_AddNumberToObject(c, "next_id",
+			    (double)j->next_id);
+			break;
+		case REG_DEL_AGENT:
+			cJSON_AddStringToObject(c, "op", "del");
+			cJSON_AddStringToObject(c, "id", j->a.id);
+			break;
+		case REG_SET_GROUPS:
+			cJSON_AddStringToObject(c, "op", "groups");
+			cJSON_AddStringToObject(c, "id", j->a.id);
+			cJSON_AddStringToObject(c, "groups", j->a.groups ?
+			    j->a.groups : "");
+			break;
+		default:
+			cJSON_Delete(c);
+			continue;
+		}
+		cJSON_AddItemToArray(all, c);
+	}
+	rv = cJSON_GetArraySize(all) == 0 ? 0 : replica->write(all, err,
+	    errlen);
+	cJSON_Delete(all);
+	return rv;
+}
+
+/*
+ * Make the registry (SQLite and the table just loaded from it) equal the
+ * replica's records, in one transaction, before anything is served: a
+ * node promoted to active master takes every acknowledged enrollment from
+ * the cluster store, and drops agents it stored but never got durable
+ * there (their enrollment was never answered).  Status columns of agents
+ * already known are kept.
+ */
+static int
+restore(struct agents *t, char *err, size_t errlen)
+{
+	cJSON		*st, *arr, *o;
+	struct agent	*a, *old, **all = NULL;
+	struct reg_job	 j;
+	struct strmap	 seen;
+	size_t		 i, n = 0;
+	long		 next;
+	unsigned	 added = 0, removed = 0;
+	int		 rv = -1;
+
+	if ((st = replica->read(err, errlen)) == NULL)
+		return -1;
+	arr = cJSON_GetObjectItemCaseSensitive(st, "agents");
+	next = (long)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(st,
+	    "next_id"));
+	strmap_init(&seen);
+	if (!cJSON_IsArray(arr)) {
+		snprintf(err, errlen, "no agents in the store's answer");
+		goto done;
+	}
+	if (exec("BEGIN IMMEDIATE;", err, errlen) == -1)
+		goto done;
+	memset(&j, 0, sizeof(j));
+	cJSON_ArrayForEach(o, arr) {
+		if ((a = ha_record_agent(o, err, errlen)) == NULL)
+			goto rollback;
+		/* The key lives in st, kept until the end. */
+		if (strmap_put(&seen, cJSON_GetObjectItemCaseSensitive(o,
+		    "id")->valuestring, o) == -1) {
+			agent_free(a);
+			goto sqlerr;
+		}
+		if ((old = agents_by_id(t, a->id)) != NULL &&
+		    ha_record_same(old, a)) {
+			agent_free(a);
+			continue;
+		}
+		if (old != NULL)
+			agent_free(agents_remove(t, old->id));
+		if ((old = agents_by_name(t, a->name)) != NULL) {
+			run("DELETE FROM agent WHERE id = CAST(?1 AS INTEGER)",
+			    (const char *[]){ old->id }, 1);
+			agent_free(agents_remove(t, old->id));
+		}
+		j.op = REG_PUT_AGENT;
+		j.a = *a;
+		j.next_id = next;
+		if (apply_job(&j) == -1 || agents_add(t, a) == -1) {
+			agent_free(a);
+			goto sqlerr;
+		}
+		added++;
+		if (strtol(a->id, NULL, 10) >= next)
+			next = strtol(a->id, NULL, 10) + 1;
+	}
+	if ((all = agents_sorted(t, &n)) == NULL && n > 0)
+		goto sqlerr;
+	for (i = 0; i < n; i++) {
+		if (strmap_get(&seen, all[i]->id) != NULL)
+			continue;
+		if (run("DELETE FROM agent WHERE id = CAST(?1 AS INTEGER)",
+		    (const char *[]){ all[i]->id }, 1) == -1)
+			goto sqlerr;
+		agent_free(agents_remove(t, all[i]->id));
+		removed++;
+	}
+	if (next > t->next_id) {
+		char	num[32];
+
+		snprintf(num, sizeof(num), "%ld", next);
+		if (run("UPDATE meta SET value = ?1 WHERE key = 'next_id'",
+		    (const char *[]){ num }, 1) == -1)
+			goto sqlerr;
+		t->next_id = next;
+	}
+	if (exec("COMMIT;", err, errlen) == -1)
+		goto rollback;
+	log_info(TASK, "Registry equal to the cluster store: %d agents, %u "
+	    "written, %u dropped (never durable there), next id %ld.",
+	    cJSON_GetArraySize(arr), added, removed, t->next_id);
+	rv = 0;
+	goto done;
+sqlerr:
+	snprintf(err, errlen, "%s", sqlite3_errmsg(R.db));
+rollback:
+	exec("ROLLBACK;", NULL, 0);
+done:
+	free(all);
+	strmap_free(&seen);
+	cJSON_Delete(st);
+	return rv;
+}
+
+void
+registry_set_replica(const struct registry_replica *r)
+{
+	replica = r;
+}
+
 /*
  * Commit one batch: every job in its own savepoint, so a failing change
  * fails alone; the whole batch is durable at COMMIT (synchronous=FULL).
@@ -552,6 +704,10 @@ commit_batch(struct reg_job *batch)
 	char		 err[256];
 	int		 failed = 0;
 
+	if (replica != NULL && replicate(batch, err, sizeof(err)) == -1) {
+		batch_failed(batch, "Not durable on the cluster store", err);
+		return;
+	}
 	if (exec("BEGIN IMMEDIATE;", err, sizeof(err)) == -1) {
 		batch_failed(batch, "Cannot begin a transaction", err);
 		return;
@@ -663,7 +819,8 @@ registry_open(struct ev_loop *loop, const char *path, struct agents *t,
 	if (exec("PRAGMA journal_mode = WAL;", err, errlen) == -1 ||
 	    exec("PRAGMA synchronous = FULL;", err, errlen) == -1 ||
 	    exec("PRAGMA foreign_keys = ON;", err, errlen) == -1 ||
-	    migrate(err, errlen) == -1 || load(t, err, errlen) == -1)
+	    migrate(err, errlen) == -1 || load(t, err, errlen) == -1 ||
+	    (replica != NULL && restore(t, err, errlen) == -1))
 		goto fail;
 	pthread_mutex_init(&R.mu, NULL);
 	pthread_cond_init(&R.cv, NULL);

@@ -42,4 +42,19 @@ unsigned registry_batches(void);
 void	registry_set_next_id(long next_id);
 void	registry_backup(const char *path, registry_backup_done, void *arg);
 
+/*
+ * A replica that must hold every change before the registry does (master
+ * high availability, ha.c): write() runs on the registry thread with a
+ * batch's changes ([{"op":"put","agent":{...},"next_id":N} | {"op":"del",
+ * "id":..} | {"op":"groups","id":..,"groups":..}]) before its SQLite
+ * transaction, and a batch it refuses fails whole; read() runs once in
+ * registry_open and returns {"agents":[records],"next_id":N}, which the
+ * registry then equals.  Set before registry_open; NULL for none.
+ */
+struct registry_replica {
+	int	(*write)(const cJSON *changes, char *err, size_t errlen);
+	cJSON	*(*read)(char *err, size_t errlen);
+};
+void	registry_set_replica(const struct registry_replica *);
+
 #endif

@@ -27,6 +27,7 @@ struct control_client {
 static const char *const writes[] = {
 	"agent_remove", "group_create", "group_delete", "group_assign",
 	"group_unassign", "pool_set", "pool_forget", "lb_state", "drain",
+	"ha_step_down", "ha_promote",
 };
 
 int

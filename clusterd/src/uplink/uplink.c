@@ -46,6 +46,11 @@ static struct {
 	double			 last_keepalive;
 	unsigned long		 connects;	/* hellos answered */
 	char			 health[256];	/* uplink_set_health(): "" ok */
+	/* master_address may list the master-eligible nodes, "a,b,c":
+	 * each new attempt after a failure tries the next one. */
+	unsigned		 addr_idx;
+	char			 addr[256];	/* the one tried last */
+	long long		 max_term;	/* highest master term seen */
 } U;
 
 static const struct metrics_def M_UP = {
@@ -113,11 +118,27 @@ backoff_delay(void)
 	return d * (0.5 + 0.5 * ((double)random() / RAND_MAX));
 }
 
+/* Entry n (modulo their count) of the master_address list into U.addr. */
+static void
+pick_address(unsigned n)
+{
+	char	 copy[sizeof(U.addr)], *tok, *save = NULL;
+	char	*list[32];
+	unsigned k = 0;
+
+	snprintf(copy, sizeof(copy), "%s", U.node->cfg.master_address);
+	for (tok = strtok_r(copy, ", ", &save); tok != NULL && k < 32;
+	    tok = strtok_r(NULL, ", ", &save))
+		list[k++] = tok;
+	snprintf(U.addr, sizeof(U.addr), "%s", k > 0 ? list[n % k] : "");
+}
+
 static void
 schedule_reconnect(void)
 {
 	double	d = backoff_delay();
 
+	U.addr_idx++;		/* the next master-eligible node, if listed */
 	U.state = U_IDLE;
 	ev_timer_stop(U.node->loop, &U.keepalive);
 	ev_timer_stop(U.node->loop, &U.reconnect);
@@ -133,7 +154,8 @@ try_connect(void)
 	char			 err[256];
 
 	U.state = U_CONNECTING;
-	U.link = link_connect(U.node->loop, c->master_address, c->master_port,
+	pick_address(U.addr_idx);
+	U.link = link_connect(U.node->loop, U.addr, c->master_port,
 	    U.node->ctx, &uplink_link_ops, NULL, c->request_timeout, err,
 	    sizeof(err));
 	if (U.link == NULL) {
@@ -236,6 +258,18 @@ hello_done(struct link *l, void *arg, enum link_result r, const cJSON *body)
 			link_close(l, "hello refused");
 		return;
 	}
+	/* Fencing: a master elected before the newest one seen is a
+	 * deposed one (docs/ha.md); never accept it again. */
+	v = cJSON_GetObjectItemCaseSensitive(body, "term");
+	if (cJSON_IsNumber(v) && (long long)v->valuedouble < U.max_term) {
+		connect_problem("Master at %s has term %lld, older than term "
+		    "%lld already seen: a deposed master, refused.", U.addr,
+		    (long long)v->valuedouble, U.max_term);
+		link_close(l, "deposed master");
+		return;
+	}
+	if (cJSON_IsNumber(v))
+		U.max_term = (long long)v->valuedouble;
 	link_hello_done(l);
 	v = cJSON_GetObjectItemCaseSensitive(body, "node_name");
 	snprintf(U.master_name, sizeof(U.master_name), "%s",
@@ -248,7 +282,7 @@ hello_done(struct link *l, void *arg, enum link_result r, const cJSON *body)
 	U.orderly = 0;
 	U.connected_since = U.last_keepalive = node_wall_now();
 	log_info("Main", "Successfully connected to master %s (%s:%u).",
-	    U.master_name, c->master_address, c->master_port);
+	    U.master_name, U.addr, c->master_port);
 	ev_timer_set(&U.keepalive, c->keepalive_interval,
 	    c->keepalive_interval);
 	ev_timer_start(U.node->loop, &U.keepalive);
