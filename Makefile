@@ -6,6 +6,8 @@
 #   make bench                benchmarks, figures into docs/benchmarks.md
 #   make bench-scale          10 workers, 50,000 agents (docs/benchmarks.md)
 #   make install DESTDIR=... PREFIX=...
+#   make image [DEB=...]      the VM appliance (appliance/, docs/appliance.md)
+#   make image-test           boot it under qemu (tests/image)
 #
 # Each folder of clusterd/src below is one layer or role, built as a static
 # library (build/lib/libcd_<folder>.a) that every program, unit test, fuzz
@@ -207,6 +209,15 @@ run: all
 
 stop:
 	scripts/cluster.sh stop
+
+# The appliance (docs/appliance.md): from the package `make deb` built, or
+# DEB=path.  Root, mmdebstrap and qemu-utils (scripts/deps.sh image).
+.PHONY: image image-test
+image:
+	appliance/build.sh $(if $(DEB),DEB=$(DEB))
+
+image-test:
+	tests/image/run.sh
 
 clean:
 	rm -rf $(BUILD)
