@@ -66,9 +66,6 @@ nice mmdebstrap --mode=root --variant=apt --format=directory --quiet \
 	--dpkgopt='path-exclude=/usr/share/doc/*' \
 	--dpkgopt='path-include=/usr/share/doc/*/copyright' \
 	--dpkgopt='path-exclude=/usr/share/man/*' \
-	--dpkgopt='path-include=/usr/share/man/man5/clusterd*' \
-	--dpkgopt='path-include=/usr/share/man/man8/clusterd*' \
-	--dpkgopt='path-include=/usr/share/man/man8/cluster_control*' \
 	--dpkgopt='path-exclude=/usr/share/locale/*' \
 	--dpkgopt='path-exclude=/usr/share/info/*' \
 	--skip=download/empty --skip=essential/unlink \
@@ -76,7 +73,7 @@ nice mmdebstrap --mode=root --variant=apt --format=directory --quiet \
 	--setup-hook="sync-in '$CACHE' /var/cache/apt/archives/" \
 	--customize-hook="sync-out /var/cache/apt/archives '$CACHE'" \
 	--customize-hook="copy-in '$DEB' /tmp" \
-	--customize-hook='chroot "$1" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends /tmp/'"$(basename "$DEB")"' >/dev/null' \
+	--customize-hook='chroot "$1" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends /tmp/'"$(basename "$DEB")" \
 	--customize-hook='rm -f "$1"/tmp/*.deb "$1"/var/cache/apt/archives/*.deb' \
 	--customize-hook="sync-in '$HERE/overlay' /" \
 	--customize-hook="'$HERE/customize.sh' \"\$1\"" \
@@ -125,7 +122,7 @@ rm -f "$WORK/root.ext4"
 # set afterwards.
 E2FSPROGS_FAKE_TIME=$SOURCE_DATE_EPOCH mkfs.ext4 -q -F -L root -U "$ROOT_UUID" \
 	-E "hash_seed=$ROOT_UUID,root_owner=0:0,lazy_itable_init=0,lazy_journal_init=0" \
-	-d "$ROOT" "$WORK/root.ext4" "${ROOT_MB}M"
+	-d "$ROOT" "$WORK/root.ext4" "${ROOT_MB}M" >/dev/null
 "$HERE/fix-ext4-times.py" "$WORK/root.ext4" "$SOURCE_DATE_EPOCH"
 
 step "disk: MBR, boot + root partitions"
