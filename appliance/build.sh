@@ -145,17 +145,20 @@ assemble "$WORK/disk.raw" "$WORK/boot.fat"
 
 START=$START "$HERE/convert.sh" "$WORK" "$OUT" "$FORMATS"
 
-step "checksums"
-(cd "$OUT" && rm -f SHA256SUMS && sha256sum $(ls | grep -v -e '^work$' -e '^SHA256SUMS$' | sort) > SHA256SUMS)
+step "manifest and checksums"
 {
 	echo "# clusterd appliance manifest"
 	echo "source_date_epoch $SOURCE_DATE_EPOCH"
 	echo "suite $SUITE"
 	echo "kernel $KVER"
 	echo "clusterd_deb $(basename "$DEB") $(sha256sum "$DEB" | cut -d' ' -f1)"
-	echo "# package versions (manifest.packages):"
-	cat "$OUT/manifest.packages"
+	echo "# package version architecture sha256-of-the-.deb (manifest.packages)"
+	while IFS=$'\t' read -r p v a; do
+		f=$CACHE/${p}_${v//:/%3a}_$a.deb
+		if [ -f "$f" ]; then sum=$(sha256sum "$f" | cut -d' ' -f1); else sum=-; fi
+		printf '%s\t%s\t%s\t%s\n' "$p" "$v" "$a" "$sum"
+	done < "$OUT/manifest.packages"
 } > "$OUT/manifest.txt"
-(cd "$OUT" && sha256sum manifest.txt >> SHA256SUMS)
+(cd "$OUT" && rm -f SHA256SUMS && sha256sum $(ls | grep -v -e '^work$' -e '^SHA256SUMS$' | sort) > SHA256SUMS)
 cat "$OUT/SHA256SUMS"
 step "done in $(( $(date +%s) - START ))s: $OUT"

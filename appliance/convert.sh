@@ -7,6 +7,7 @@
 #   clusterd-appliance.ova     VirtualBox, VMware (OVF 1.0 + streamOptimized VMDK)
 #   clusterd-libvirt.box, clusterd-virtualbox.box   Vagrant boxes
 # Every archive is sorted, owned by 0:0 and stamped SOURCE_DATE_EPOCH.
+# Progress lines go to stdout like build.sh's.
 set -euo pipefail
 WORK=$1 OUT=$2 FORMATS=$3
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -71,6 +72,7 @@ if want vagrant; then
 	touch -d "@$SOURCE_DATE_EPOCH" "$WORK"/box-libvirt/* "$WORK"/box-vbox/*
 	for p in libvirt vbox; do
 		name=$p; [ $p = vbox ] && name=virtualbox
-		(cd "$WORK/box-$p" && "${TAR[@]}" -cf - $(ls | sort) | gzip -n -6 > "$OUT/clusterd-$name.box")
+		# A plain tar: the disks inside are compressed already.
+		(cd "$WORK/box-$p" && "${TAR[@]}" -cf "$OUT/clusterd-$name.box" $(ls | sort))
 	done
 fi
