@@ -27,12 +27,19 @@ qcow2() { # raw qcow2
 vmdk() { # raw vmdk
 	nice qemu-img convert -f raw -O vmdk -o subformat=streamOptimized,adapter_type=ide "$1" "$2"
 	python3 - "$2" <<'PY'
-import re, sys
+import re, struct, sys
+# SparseExtentHeader: descriptorOffset and descriptorSize (sectors) at 28, 36.
 with open(sys.argv[1], "r+b") as f:
-    head = f.read(65536)
-    new = re.sub(rb"\nCID=[0-9a-f]{8}\n", b"\nCID=434c5344\n", head, count=1)
-    f.seek(0)
-    f.write(new)
+    head = f.read(512)
+    off, size = struct.unpack_from("<QQ", head, 28)
+    f.seek(off * 512)
+    region = f.read(size * 512)
+    text = region.split(b"\0", 1)[0]
+    text, n = re.subn(rb"\nCID=[0-9a-f]{1,8}\n", b"\nCID=434c5344\n", text, count=1)
+    if n != 1 or len(text) > len(region):
+        sys.exit("vmdk: no CID line in the descriptor")
+    f.seek(off * 512)
+    f.write(text + b"\0" * (len(region) - len(text)))
 PY
 }
 ovf() { # vmdk-name vmdk-path name > ovf

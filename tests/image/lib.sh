@@ -27,32 +27,40 @@ free_port() {
 }
 
 # vm_start NAME SEEDFILE [extra qemu args...]: boots a copy-on-write layer
-# over the image; sets ${NAME}_SSH to the forwarded port.
+# over the image; sets ${NAME}_SSH to the forwarded port.  SEEDFILE "-":
+# no seed disk.
 vm_start() {
 	local name=$1 seed=$2; shift 2
 	local d=$RUN/$name port
 	mkdir -p "$d"
 	qemu-img create -q -f qcow2 -b "$IMAGE" -F qcow2 "$d/disk.qcow2"
-	"$TOP/appliance/mkseed.sh" "$d/seed.img" "$seed"
+	local seed_drive=()
+	if [ "$seed" != - ]; then
+		"$TOP/appliance/mkseed.sh" "$d/seed.img" "$seed"
+		seed_drive=(-drive "file=$d/seed.img,if=virtio,format=raw,readonly=on")
+	fi
 	port=$(free_port)
 	printf -v "${name}_SSH" '%s' "$port"
 	nice -n 10 qemu-system-x86_64 -accel "$ACCEL" -m "$VM_MEM" -smp 1 \
 		-display none -monitor none -serial "file:$d/console.log" \
 		-drive "file=$d/disk.qcow2,if=virtio,format=qcow2" \
-		-drive "file=$d/seed.img,if=virtio,format=raw,readonly=on" \
+		"${seed_drive[@]}" \
 		-netdev "user,id=u0,restrict=on,hostfwd=tcp:127.0.0.1:$port-:22" \
 		-device virtio-net-pci,netdev=u0 "$@" > "$d/qemu.log" 2>&1 &
 	PIDS+=($!)
 	echo "$name: qemu pid $!, ssh 127.0.0.1:$port, console $d/console.log"
 }
 
-# wait_console NAME PATTERN SECONDS: the console log shows PATTERN (grep -E).
+# wait_console NAME PATTERN SECONDS [any]: the console log shows PATTERN
+# (grep -E); a first-boot FAILED line ends the wait early unless "any".
 wait_console() {
 	local d=$RUN/$1 end=$(( $(date +%s) + $3 ))
 	while [ "$(date +%s)" -lt "$end" ]; do
 		grep -a -q -E "$2" "$d/console.log" 2>/dev/null && return 0
-		grep -a -q 'clusterd-appliance: FAILED' "$d/console.log" 2>/dev/null && {
-			grep -a 'clusterd-appliance:' "$d/console.log" | tail -n 5; return 1; }
+		if [ "${4:-}" != any ] && grep -a -q 'clusterd-appliance: FAILED' "$d/console.log" 2>/dev/null; then
+			grep -a 'clusterd-appliance:' "$d/console.log" | tail -n 5
+			return 1
+		fi
 		sleep 5
 	done
 	return 1
