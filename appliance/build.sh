@@ -42,7 +42,7 @@ fi
 	echo "image: no clusterd package: run 'make deb' first or give DEB=path" >&2; exit 1; }
 DEB=$(cd "$(dirname "$DEB")" && pwd)/$(basename "$DEB")
 [ "$(id -u)" -eq 0 ] || { echo "image: mmdebstrap --mode=root needs root" >&2; exit 1; }
-for t in mmdebstrap mkfs.ext4 mkfs.fat mcopy syslinux sfdisk qemu-img; do
+for t in mmdebstrap mkfs.ext4 mkfs.fat mcopy syslinux sfdisk qemu-img faketime debugfs; do
 	command -v $t >/dev/null || { echo "image: $t is missing (scripts/deps.sh image)" >&2; exit 1; }
 done
 
@@ -91,16 +91,19 @@ mkdir -p "$WORK/boot"
 mv "$ROOT"/boot/* "$WORK/boot/"
 cp "$WORK/boot/vmlinuz-$KVER" "$WORK/boot/vmlinuz"
 cp "$WORK/boot/initrd.img-$KVER" "$WORK/boot/initrd.img"
+FAKE_NOW=$(date -u -d "@$SOURCE_DATE_EPOCH" '+%Y-%m-%d %H:%M:%S')
 make_boot() { # $1 image file, $2 syslinux.cfg to use
 	rm -f "$1"
 	mkfs.fat --invariant -i "$BOOT_ID" -n BOOT -F 16 -C "$1" $((BOOT_MB * 1024)) >/dev/null
 	(cd "$WORK/boot" && find . -mindepth 1 -maxdepth 1 -exec touch -h -d "@$SOURCE_DATE_EPOCH" {} +)
 	cp "$2" "$WORK/boot/syslinux.cfg"
 	touch -d "@$SOURCE_DATE_EPOCH" "$WORK/boot/syslinux.cfg"
-	# mtools stamps files with the time it is given: SOURCE_DATE_EPOCH.
-	(cd "$WORK/boot" && faketime -f "@$(date -u -d "@$SOURCE_DATE_EPOCH" '+%Y-%m-%d %H:%M:%S')" \
-		mcopy -m -s -i "$1" $(ls | sort) ::/)
-	faketime -f "@$(date -u -d "@$SOURCE_DATE_EPOCH" '+%Y-%m-%d %H:%M:%S')" syslinux --install "$1"
+	# mtools and syslinux stamp what they write with the time: a clock
+	# stopped at SOURCE_DATE_EPOCH (faketime without "@"), and the files'
+	# own mtimes (already SOURCE_DATE_EPOCH) left as they are (NO_FAKE_STAT:
+	# faketime would otherwise shift them by its offset, a run's wall clock).
+	(cd "$WORK/boot" && NO_FAKE_STAT=1 faketime -f "$FAKE_NOW" mcopy -m -s -i "$1" $(ls | sort) ::/)
+	NO_FAKE_STAT=1 faketime -f "$FAKE_NOW" syslinux --install "$1"
 }
 sed "s/@ROOT_UUID@/$ROOT_UUID/g;s/ @APPEND@//" "$HERE/syslinux.cfg" > "$WORK/syslinux.cfg"
 make_boot "$WORK/boot.fat" "$WORK/syslinux.cfg"
@@ -155,6 +158,7 @@ step "manifest and checksums"
 	echo "# package version architecture sha256-of-the-.deb (manifest.packages)"
 	while IFS=$'\t' read -r p v a; do
 		f=$CACHE/${p}_${v//:/%3a}_$a.deb
+		[ "$p" != clusterd ] || f=$DEB
 		if [ -f "$f" ]; then sum=$(sha256sum "$f" | cut -d' ' -f1); else sum=-; fi
 		printf '%s\t%s\t%s\t%s\n' "$p" "$v" "$a" "$sum"
 	done < "$OUT/manifest.packages"

@@ -16,7 +16,7 @@ PKGS=(
 )
 if [ "${1:-}" = image ]; then
 	PKGS+=(mmdebstrap e2fsprogs dosfstools mtools syslinux syslinux-common
-	       fdisk qemu-utils qemu-system-x86 openssh-client)
+	       fdisk faketime qemu-utils qemu-system-x86 openssh-client)
 fi
 missing=()
 for p in "${PKGS[@]}"; do

@@ -31,7 +31,10 @@ grep -a -q 'no seed: a single-node master' "$c" || fail "no seed: not said"
 grep -a -q 'node:      master1 (master)' "$c" || fail "no seed: not master1"
 grep -a -q -E 'root: +one-time password [A-Za-z0-9]{8,}' "$c" || fail "no seed: no one-time password"
 # The login prompt's copy of the banner (from /etc/issue.d) has no password.
-tail -n 15 "$c" | grep -a -q 'one-time password' && fail "one-time password in /etc/issue.d"
+wait_console plain 'login: ' 120 || fail "no login prompt"
+sed -n '/GNU\/Linux 12 .* ttyS0/,$p' "$c" > "$RUN/issue"
+grep -a -q 'node:      master1 (master)' "$RUN/issue" || fail "no banner in /etc/issue.d"
+grep -a -q 'one-time password' "$RUN/issue" && fail "one-time password in /etc/issue.d"
 echo "no seed: master with a one-time password after $(elapsed)s"
 
 wait_console bad 'clusterd-appliance: FAILED' "$BOOT_TIMEOUT" any ||

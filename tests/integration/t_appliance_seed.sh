@@ -19,6 +19,7 @@ gateway=198.18.0.1
 dns=198.18.0.1, 198.18.0.53
 proxy_from=198.18.0.11,198.18.0.12
 agent_check_port=1518
+ready_timeout=300
 ssh_authorized_key=ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGx0ZXN0a2V5dGVzdGtleXRlc3RrZXl0ZXN0a2V5 admin@lab
 SEED
 printf 'role=master\r\nnode_name=m1\r\n' > "$T/crlf.seed"
@@ -47,6 +48,7 @@ bad address 'address=198.18.0.3'
 bad interface 'interface=eth0 up'
 bad proxy_from 'proxy_from=1.2.3.4 x'
 bad agent_check_port 'agent_check_port=0'
+bad ready_timeout 'ready_timeout=10m'
 bad ssh_authorized_key 'ssh_authorized_key=command="sh" ssh-ed25519 AAAA'
 bad frobnicate 'frobnicate=1'
 bad 'line 1' 'just words'
