@@ -222,4 +222,5 @@ image-test:
 clean:
 	rm -rf $(BUILD)
 
--include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+# (Not under build/image*: the appliance's unpacked tree has *.d folders.)
+-include $(shell find $(BUILD) -path '$(BUILD)/image*' -prune -o -name '*.d' -type f -print 2>/dev/null)
