@@ -23,7 +23,7 @@ wait_console master 'clusterd-appliance: READY' "$BOOT_TIMEOUT" ||
 echo "banner after $(elapsed)s"
 c=$RUN/master/console.log
 grep -a -q 'node:      master1 (master)' "$c" || fail "banner lacks the role"
-grep -a -q -E '^ +master1 +master ' "$c" || fail "banner lacks cluster_control -l's master line"
+grep -a -q -E 'master1 +master +[0-9]' "$c" || fail "banner lacks cluster_control -l's master line"
 grep -a -q 'logs:      journalctl -u clusterd' "$c" || fail "banner lacks the log location"
 out=$(vm_ssh master 'systemctl is-active clusterd; cluster_control -l; cat /etc/machine-id;
 	stat -c %a:%U /etc/clusterd/cluster.key; ls /etc/ssh/ssh_host_ed25519_key.pub;
