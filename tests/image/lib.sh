@@ -28,7 +28,7 @@ free_port() {
 
 # vm_start NAME SEEDFILE [extra qemu args...]: boots a copy-on-write layer
 # over the image; sets ${NAME}_SSH to the forwarded port.  SEEDFILE "-":
-# no seed disk.
+# no seed disk; SEED_JSON=file adds a balancer's cluster description.
 vm_start() {
 	local name=$1 seed=$2; shift 2
 	local d=$RUN/$name port
@@ -36,7 +36,7 @@ vm_start() {
 	qemu-img create -q -f qcow2 -b "$IMAGE" -F qcow2 "$d/disk.qcow2"
 	local seed_drive=()
 	if [ "$seed" != - ]; then
-		"$TOP/appliance/mkseed.sh" "$d/seed.img" "$seed"
+		"$TOP/appliance/mkseed.sh" "$d/seed.img" "$seed" ${SEED_JSON:-}
 		seed_drive=(-drive "file=$d/seed.img,if=virtio,format=raw,readonly=on")
 	fi
 	port=$(free_port)
