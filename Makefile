@@ -7,6 +7,8 @@
 #   make bench-scale          10 workers, 50,000 agents (docs/benchmarks.md)
 #   make install DESTDIR=... PREFIX=...   (make uninstall)
 #   make deb                  Debian package in build/deb/
+#   make image [DEB=...]      the VM appliance (appliance/, docs/appliance.md)
+#   make image-test           boot it under qemu (tests/image)
 #
 # Each folder of clusterd/src below is one layer or role, built as a static
 # library (build/lib/libcd_<folder>.a) that every program, unit test, fuzz
@@ -315,7 +317,17 @@ run: all
 stop:
 	scripts/cluster.sh stop
 
+# The appliance (docs/appliance.md): from the package `make deb` built, or
+# DEB=path.  Root, mmdebstrap and qemu-utils (scripts/deps.sh image).
+.PHONY: image image-test
+image:
+	appliance/build.sh $(if $(DEB),DEB=$(DEB))
+
+image-test:
+	tests/image/run.sh
+
 clean:
 	rm -rf $(BUILD)
 
--include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+# (Not under build/image*: the appliance's unpacked tree has *.d folders.)
+-include $(shell find $(BUILD) -path '$(BUILD)/image*' -prune -o -name '*.d' -type f -print 2>/dev/null)

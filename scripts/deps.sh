@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install the Debian 12 packages needed to build, run and test the project.
 # Fast when everything is present; needs root (or sudo) otherwise.
+#   scripts/deps.sh image     also what `make image` and `make image-test` need
 set -eu
 PKGS=(
 	build-essential pkg-config clang
@@ -12,7 +13,15 @@ PKGS=(
 	ethtool iputils-ping
 	# make deb and its test (t_deb.sh): debhelper 13 and lintian.
 	debhelper lintian
+	# vagrant validate of the lab's Vagrantfile (t_appliance_seed).
+	vagrant
+	# master high availability (t_master_ha, lab t_master_ha_partition).
+	etcd-server etcd-client curl
 )
+if [ "${1:-}" = image ]; then
+	PKGS+=(mmdebstrap e2fsprogs dosfstools mtools syslinux syslinux-common
+	       fdisk faketime qemu-utils qemu-system-x86 openssh-client)
+fi
 # keepalived runs its scripts as keepalived_script (lb/render.py's
 # script_user), whose group may use HAProxy's admin socket.
 if ! getent passwd keepalived_script >/dev/null; then

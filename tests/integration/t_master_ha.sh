@@ -9,7 +9,7 @@
 # planned step-down.  Recovery times are printed, not asserted.
 . "$(dirname "$0")/lib.sh"
 
-command -v etcd >/dev/null || { echo "skip: no etcd (apt install etcd-server)"; finish; exit 0; }
+command -v etcd >/dev/null || { echo "FAIL: no etcd (scripts/deps.sh installs etcd-server)"; finish; exit 1; }
 
 EC=$((PORT + 3)) EP=$((PORT + 4))
 etcd --name e1 --data-dir "$T/etcd" --log-level error \

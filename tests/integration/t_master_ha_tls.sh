@@ -5,7 +5,7 @@
 # trusts another CA, never gets a lease: they stay standby, logging why.
 . "$(dirname "$0")/lib.sh"
 
-command -v etcd >/dev/null || { echo "skip: no etcd (apt install etcd-server)"; finish; exit 0; }
+command -v etcd >/dev/null || { echo "FAIL: no etcd (scripts/deps.sh installs etcd-server)"; finish; exit 1; }
 
 # A CA, etcd's certificate for 127.0.0.1, a client certificate; another CA.
 pki() {

@@ -58,8 +58,8 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 1' INT TERM
 [ "$(id -u)" -eq 0 ] || fail "needs root for network namespaces"
-command -v etcd >/dev/null || { echo "skip: no etcd (apt install etcd-server)"; COMPLETED=1; exit 0; }
-command -v keepalived >/dev/null || { echo "skip: no keepalived"; COMPLETED=1; exit 0; }
+command -v etcd >/dev/null || { echo "FAIL: no etcd (scripts/deps.sh installs etcd-server)"; exit 1; }
+command -v keepalived >/dev/null || { echo "FAIL: no keepalived (scripts/deps.sh)"; exit 1; }
 
 # ---- network: a bridge in a namespace of its own, a veth per host ----
 ip netns add "${P}sw" || fail "ip netns add"
