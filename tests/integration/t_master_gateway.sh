@@ -183,23 +183,34 @@ pass "active again on both nodes $(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN {
 
 # Rebalancing: 8 more agents on the master (12 against 4), and it is asked
 # to move its excess as a worker is; then the same the other way round.
-asked() { log_count master1 "Asking $1 to move [0-9]+ of its"; }
+asked() {	# asked NODE: rounds that asked NODE to move agents, in the master's log
+	log_count master1 "\\[$(ctx_of "$1") $1\\] \\[Rebalance\\] Asking it to move [0-9]+ of its"
+}
+ctx_of() { [ "$1" = master1 ] && echo Master || echo Worker; }
 shed() { log_count "$1" "Rebalancing: asked [0-9]+ agents to reconnect"; }
 moves0=$(stat_of master1 clusterd_rebalance_moves_total)
 a0=$(asked master1)
 s0=$(shed master1)
 sim master1 mx- 8
 SIM_MX=$LAST_SIM
-wait_for 30 "the master asked to move agents" sh -c "[ \$(grep -cE 'Asking master1 to move [0-9]+ of its' '$T/master1/logs/cluster.log') -gt $a0 ]"
-wait_for 10 "the master's gateway moved agents" sh -c "[ \$(grep -cE 'Rebalancing: asked [0-9]+ agents to reconnect' '$T/master1/logs/cluster.log') -gt $s0 ]"
+more_asked() { [ "$(asked "$1")" -gt "$2" ]; }
+more_shed() { [ "$(shed "$1")" -gt "$2" ]; }
+wait_for 30 "the master asked to move agents" more_asked master1 "$a0"
+wait_for 10 "the master's gateway moved agents" more_shed master1 "$s0"
 [ "$(stat_of master1 clusterd_rebalance_moves_total)" -gt "$moves0" ] || fail "moves not counted"
-pass "rebalancing moves agents off the master: $(grep -E 'Asking master1 to move' "$T/master1/logs/cluster.log" | tail -1 | sed 's/.*Asking/Asking/')"
+pass "rebalancing moves agents off the master: $(grep -E 'Master master1\] \[Rebalance\] Asking it' "$T/master1/logs/cluster.log" | tail -1 | sed 's/.*INFO: //')"
 kill "$SIM_MX"
-wait_for 20 "the extra agents gone" sh -c "[ \$('$CTL' -H '$T/master1' -a --json | grep -o '\"name\":\"mx-[^}]*\"status\":\"active\"' | wc -l) = 0 ]"
+gone() {	# none of the extra agents is active any more
+	ctl master1 -a --json | python3 -c '
+import json, sys
+sys.exit(any(a["name"].startswith("mx-") and a["status"] == "active"
+             for a in json.load(sys.stdin)["data"]))'
+}
+wait_for 20 "the extra agents gone" gone
 a0=$(asked worker1)
 s0=$(shed worker1)
 sim worker1 wx- 8
-wait_for 30 "worker1 asked to move agents" sh -c "[ \$(grep -cE 'Asking worker1 to move [0-9]+ of its' '$T/master1/logs/cluster.log') -gt $a0 ]"
-wait_for 10 "worker1's gateway moved agents" sh -c "[ \$(grep -cE 'Rebalancing: asked [0-9]+ agents to reconnect' '$T/worker1/logs/cluster.log') -gt $s0 ]"
-pass "and off worker1 alike: $(grep -E 'Asking worker1 to move' "$T/master1/logs/cluster.log" | tail -1 | sed 's/.*Asking/Asking/')"
+wait_for 30 "worker1 asked to move agents" more_asked worker1 "$a0"
+wait_for 10 "worker1's gateway moved agents" more_shed worker1 "$s0"
+pass "and off worker1 alike: $(grep -E 'Worker worker1\] \[Rebalance\] Asking it' "$T/master1/logs/cluster.log" | tail -1 | sed 's/.*INFO: //')"
 finish

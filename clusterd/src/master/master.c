@@ -631,6 +631,13 @@ self_rebalanced(void)
 	    gwhealth_reason() == NULL && pools_serving(M.node->cfg.node_name);
 }
 
+/* The log context of a rebalanced node: the worker's, or the master's. */
+static const char *
+rebalance_ctx(const struct peer *p)
+{
+	return p != NULL ? p->ctx : NULL;
+}
+
 /* A rebalancing order to a worker, or to the master's own gateway (NULL). */
 static int
 rebalance_send(struct peer *p, const cJSON *order)
@@ -692,7 +699,7 @@ rebalance_cb(struct ev_loop *loop, ev_timer *t, int revents)
 		names[n++] = p->name;
 	}
 	if (n < 2) {
-		log_debug("Rebalance", "%zu node(s) in service: nothing to "
+		log_debug("Rebalance", "%zu worker(s) in service: nothing to "
 		    "even out.", n);
 		return;
 	}
@@ -701,8 +708,8 @@ rebalance_cb(struct ev_loop *loop, ev_timer *t, int revents)
 		total += counts[i];
 		max = counts[i] > max ? counts[i] : max;
 		min = counts[i] < min ? counts[i] : min;
-		log_debug("Rebalance", "%s: %u active agent(s).", names[i],
-		    counts[i]);
+		plog_debug(rebalance_ctx(v[i]), "Rebalance", "%u active "
+		    "agent(s).", counts[i]);
 	}
 	avg = (total + (unsigned)n - 1) / (unsigned)n;
 	if (total == 0 || (max - min) * 100 <= c->rebalance_tolerance * avg) {
@@ -711,7 +718,7 @@ rebalance_cb(struct ev_loop *loop, ev_timer *t, int revents)
 		    min, max, avg, c->rebalance_tolerance);
 		return;
 	}
-	log_info("Rebalance", "Agents per node differ by %u (average %u, "
+	log_info("Rebalance", "Agents per worker differ by %u (average %u, "
 	    "tolerance %u%%): moving the excess.", max - min, avg,
 	    c->rebalance_tolerance);
 	M.rebalance_rounds++;
@@ -722,14 +729,14 @@ rebalance_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	for (i = 0; i < n; i++) {
 		excess = counts[i] > avg ? counts[i] - avg : 0;
 		if (excess > c->rebalance_chunk) {
-			log_debug("Rebalance", "%s: %u over the average: %u "
-			    "this round (rebalance_chunk).", names[i], excess,
-			    c->rebalance_chunk);
+			plog_debug(rebalance_ctx(v[i]), "Rebalance", "%u over "
+			    "the average: %u this round (rebalance_chunk).",
+			    excess, c->rebalance_chunk);
 			excess = c->rebalance_chunk;
 		}
 		if (excess > 0)
-			log_info("Rebalance", "Asking %s to move %u of its %u "
-			    "agents.", names[i], excess, counts[i]);
+			plog_info(rebalance_ctx(v[i]), "Rebalance", "Asking it "
+			    "to move %u of its %u agents.", excess, counts[i]);
 		j = cJSON_CreateObject();
 		cJSON_AddNumberToObject(j, "agents", excess);
 		cJSON_AddNumberToObject(j, "share", avg);
