@@ -40,6 +40,8 @@ int	gateway_force_reconnect(struct agent *);
 unsigned gateway_shed(unsigned);
 /* Rebalancing and drains: lb.md, "Rebalancing" and "Graceful drain". */
 void	gateway_set_share(unsigned, double, unsigned);
+/* A rebalancing order (agents, share, for, budget): gwrebalance.c. */
+void	gateway_rebalance(const cJSON *);
 void	gateway_drain(void);
 size_t	gateway_served(void);
 int	gateway_enabled(void);

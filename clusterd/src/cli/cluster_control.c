@@ -63,7 +63,7 @@ usage(FILE *out)
 	    "                      agent registry into FILE (a new file,\n"
 	    "                      written by clusterd)\n"
 	    "local commands (answered by this node, not forwarded):\n"
-	    "  --lb-state S        this worker's answer to HAProxy's\n"
+	    "  --lb-state S        this node's answer to HAProxy's\n"
 	    "                      agent-check: ready, drain or maint\n"
 	    "  --drain N           on worker N itself: move its agents away,\n"
 	    "                      then stop, as SIGTERM does\n"
@@ -258,9 +258,13 @@ print_health(const cJSON *data)
 		printf("    %s (%s)\n", str(n, "name"), str(n, "address"));
 		printf("        Type: %s\n", str(n, "type"));
 		printf("        Version: %s\n", str(n, "version"));
+		c = cJSON_GetObjectItemCaseSensitive(n, "agent_counts");
 		if (strcmp(str(n, "type"), "master") == 0) {
 			printf("        Running since: %s\n",
 			    str(n, "connected_since"));
+			if (c != NULL)	/* gateway yes: its own agents */
+				printf("        Agents: %.0f active of %.0f\n",
+				    num(c, "active"), num(c, "total"));
 			li = cJSON_GetObjectItemCaseSensitive(n,
 			    "local_integrity");
 			if (li != NULL)
@@ -275,7 +279,6 @@ print_health(const cJSON *data)
 		    str(n, "last_keepalive"));
 		if (strcmp(str(n, "type"), "worker") != 0)
 			continue;	/* a balancer: no agents, no files */
-		c = cJSON_GetObjectItemCaseSensitive(n, "agent_counts");
 		if (c != NULL)
 			printf("        Agents: %.0f active of %.0f\n",
 			    num(c, "active"), num(c, "total"));

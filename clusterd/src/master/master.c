@@ -122,7 +122,8 @@ static const struct metrics_def M_PEER_QUEUE = {
 };
 static const struct metrics_def M_PEER_AGENTS = {
 	"clusterd_peer_agents_active", METRICS_GAUGE,
-	"Active agents whose node is the worker, per the registry."
+	"Active agents whose node is the worker (or the master itself, with "
+	"gateway yes), per the registry."
 };
 static const struct metrics_def M_REBALANCE_ROUNDS = {
 	"clusterd_rebalance_rounds_total", METRICS_COUNTER,
@@ -622,6 +623,35 @@ static const struct enroll_ops master_enroll_ops = {
 };
 
 /*
+ * Whether the master's own gateway (gateway yes) takes part in
+ * rebalancing: by the same rules as a worker, healthy and in service on
+ * the balancers.
+ */
+static int
+self_rebalanced(void)
+{
+	return M.node->cfg.gateway == 1 && !M.stopping && gateway_enabled() &&
+	    gwhealth_reason() == NULL && pools_serving(M.node->cfg.node_name);
+}
+
+/* The log context of a rebalanced node: the worker's, or the master's. */
+static const char *
+rebalance_ctx(const struct peer *p)
+{
+	return p != NULL ? p->ctx : NULL;
+}
+
+/* A rebalancing order to a worker, or to the master's own gateway (NULL). */
+static int
+rebalance_send(struct peer *p, const cJSON *order)
+{
+	if (p != NULL)
+		return link_notify(p->link, FRAME_REBALANCE, order);
+	gateway_rebalance(order);
+	return 0;
+}
+
+/*
  * Even out the workers' agents.  When the busiest and the lightest worker
  * differ by more than rebalance_tolerance percent of the average, each
  * worker above the average is told to move its excess (at most
@@ -635,7 +665,8 @@ static const struct enroll_ops master_enroll_ops = {
  * and stop at the share.  Moving only down to the average, and waiting a
  * whole interval for the counts to settle, keeps it from oscillating.
  * Workers the balancers do not have UP (new, drained, down) and draining
- * ones take no part.
+ * ones take no part.  The master serving agents itself (gateway yes) is
+ * one of the nodes, by the same rules (self_rebalanced()).
  */
 static void
 rebalance_cb(struct ev_loop *loop, ev_timer *t, int revents)
@@ -651,6 +682,11 @@ rebalance_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	(void)loop;
 	(void)t;
 	(void)revents;
+	/* The master's own gateway takes part as a worker does (v[i] NULL). */
+	if (self_rebalanced()) {
+		v[n] = NULL;
+		names[n++] = M.node->cfg.node_name;
+	}
 	TAILQ_FOREACH(p, &M.peers, entry) {
 		if (p->state != PEER_READY || p->balancer || p->draining ||
 		    n == 256)
@@ -675,8 +711,8 @@ rebalance_cb(struct ev_loop *loop, ev_timer *t, int revents)
 		total += counts[i];
 		max = counts[i] > max ? counts[i] : max;
 		min = counts[i] < min ? counts[i] : min;
-		plog_debug(v[i]->ctx, "Rebalance", "%u active agent(s).",
-		    counts[i]);
+		plog_debug(rebalance_ctx(v[i]), "Rebalance", "%u active "
+		    "agent(s).", counts[i]);
 	}
 	avg = (total + (unsigned)n - 1) / (unsigned)n;
 	if (total == 0 || (max - min) * 100 <= c->rebalance_tolerance * avg) {
@@ -696,20 +732,20 @@ rebalance_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	for (i = 0; i < n; i++) {
 		excess = counts[i] > avg ? counts[i] - avg : 0;
 		if (excess > c->rebalance_chunk) {
-			plog_debug(v[i]->ctx, "Rebalance", "%u over the "
-			    "average: %u this round (rebalance_chunk).",
+			plog_debug(rebalance_ctx(v[i]), "Rebalance", "%u over "
+			    "the average: %u this round (rebalance_chunk).",
 			    excess, c->rebalance_chunk);
 			excess = c->rebalance_chunk;
 		}
 		if (excess > 0)
-			plog_info(v[i]->ctx, "Rebalance", "Asking it to move %u "
-			    "of its %u agents.", excess, counts[i]);
+			plog_info(rebalance_ctx(v[i]), "Rebalance", "Asking it "
+			    "to move %u of its %u agents.", excess, counts[i]);
 		j = cJSON_CreateObject();
 		cJSON_AddNumberToObject(j, "agents", excess);
 		cJSON_AddNumberToObject(j, "share", avg);
 		cJSON_AddNumberToObject(j, "for", c->rebalance_interval);
 		cJSON_AddNumberToObject(j, "budget", budget);
-		if (link_notify(v[i]->link, FRAME_REBALANCE, j) == 0)
+		if (rebalance_send(v[i], j) == 0)
 			M.rebalance_moves += excess;
 		cJSON_Delete(j);
 	}
@@ -726,17 +762,17 @@ shares_clear(const struct peer *gone)
 	struct peer	*p;
 	cJSON		*j;
 
-	TAILQ_FOREACH(p, &M.peers, entry) {
-		if (p == gone || p->state != PEER_READY || p->balancer)
-			continue;
-		j = cJSON_CreateObject();
-		cJSON_AddNumberToObject(j, "agents", 0);
-		cJSON_AddNumberToObject(j, "share", 0);
-		cJSON_AddNumberToObject(j, "for", 0);
-		cJSON_AddNumberToObject(j, "budget", 0);
-		link_notify(p->link, FRAME_REBALANCE, j);
-		cJSON_Delete(j);
-	}
+	j = cJSON_CreateObject();
+	cJSON_AddNumberToObject(j, "agents", 0);
+	cJSON_AddNumberToObject(j, "share", 0);
+	cJSON_AddNumberToObject(j, "for", 0);
+	cJSON_AddNumberToObject(j, "budget", 0);
+	TAILQ_FOREACH(p, &M.peers, entry)
+		if (p != gone && p->state == PEER_READY && !p->balancer)
+			rebalance_send(p, j);
+	if (M.node->cfg.gateway == 1)
+		rebalance_send(NULL, j);
+	cJSON_Delete(j);
 }
 
 /* The master's own gateway reports straight into the registry. */
@@ -1044,12 +1080,14 @@ static void
 master_metrics(struct metrics *m, void *arg)
 {
 	unsigned long	 st[AGENTS_NSTATUS], accepted, refused;
-	unsigned	 counts[SEEN_MAX];
-	char		*names[SEEN_MAX];
+	unsigned	 counts[SEEN_MAX + 1];
+	char		*names[SEEN_MAX + 1];
 	struct peer	*p;
 	size_t		 i, n = 0;
 
 	(void)arg;
+	if (M.node->cfg.gateway == 1)	/* its own agents, as a worker's */
+		names[n++] = M.node->cfg.node_name;
 	agents_count_status(mreg_table(), st);
 	for (i = 0; i < AGENTS_NSTATUS; i++)
 		metrics_put(m, &M_AGENTS, (double)st[i], "status",
@@ -1174,6 +1212,16 @@ node_json(const char *name, const char *type, const char *version,
 	return o;
 }
 
+/* A serving node's agents in the health view: "agent_counts". */
+static void
+agent_counts_json(cJSON *o, unsigned total, unsigned active)
+{
+	cJSON	*k = cJSON_AddObjectToObject(o, "agent_counts");
+
+	cJSON_AddNumberToObject(k, "total", total);
+	cJSON_AddNumberToObject(k, "active", active);
+}
+
 /*
  * The node list: the master first, then workers in order of arrival; with
  * health, each node's synchronization state too.
@@ -1183,15 +1231,29 @@ nodes_json(int health, const cJSON *only)
 {
 	const struct config	*c = &M.node->cfg;
 	struct peer		*p;
-	cJSON			*data, *arr, *o, *k;
+	cJSON			*data, *arr, *o;
 	const char		*addr;
 	char			**names = NULL;
 	unsigned		*total = NULL, *active = NULL;
-	size_t			 n = 0, i = 0;
+	size_t			 n = 1, i = 1;
 
 	addr = strcmp(c->bind_address, "0.0.0.0") != 0 &&
 	    strcmp(c->bind_address, "::") != 0 ? c->bind_address :
 	    M.local_address[0] ? M.local_address : c->bind_address;
+	/* Every node's agent counts, in one pass over the agents: the
+	 * master's first (index 0), then the peers' in order. */
+	TAILQ_FOREACH(p, &M.peers, entry)
+		n++;
+	if (health && ((names = calloc(n, sizeof(*names))) == NULL ||
+	    (total = calloc(n, sizeof(*total))) == NULL ||
+	    (active = calloc(n, sizeof(*active))) == NULL))
+		health = 0;
+	if (health) {
+		names[0] = M.node->cfg.node_name;
+		TAILQ_FOREACH(p, &M.peers, entry)
+			names[i++] = p->name;
+		mreg_node_counts(names, n, total, active);
+	}
 	data = cJSON_CreateObject();
 	cJSON_AddStringToObject(data, "cluster_name", c->cluster_name);
 	arr = cJSON_AddArrayToObject(data, "nodes");
@@ -1200,24 +1262,14 @@ nodes_json(int health, const cJSON *only)
 	if (health) {
 		msync_health(o);
 		mreg_health(o);
+		if (c->gateway == 1)	/* serving agents, as a worker does */
+			agent_counts_json(o, total[0], active[0]);
 	}
 	if (control_match(only, c->node_name))
 		cJSON_AddItemToArray(arr, o);
 	else
 		cJSON_Delete(o);
-	/* Every worker's agent counts, in one pass over the agents. */
-	TAILQ_FOREACH(p, &M.peers, entry)
-		n++;
-	if (health && n > 0 && ((names = calloc(n, sizeof(*names))) == NULL ||
-	    (total = calloc(n, sizeof(*total))) == NULL ||
-	    (active = calloc(n, sizeof(*active))) == NULL))
-		health = 0;
-	if (health) {
-		TAILQ_FOREACH(p, &M.peers, entry)
-			names[i++] = p->name;
-		mreg_node_counts(names, n, total, active);
-	}
-	i = 0;
+	i = 1;
 	TAILQ_FOREACH(p, &M.peers, entry) {
 		if (p->state != PEER_READY || !control_match(only, p->name)) {
 			i++;
@@ -1228,9 +1280,7 @@ nodes_json(int health, const cJSON *only)
 		    p->last_keepalive);
 		if (health && !p->balancer) {
 			msync_peer_health(p->sync, o);
-			k = cJSON_AddObjectToObject(o, "agent_counts");
-			cJSON_AddNumberToObject(k, "total", total[i]);
-			cJSON_AddNumberToObject(k, "active", active[i]);
+			agent_counts_json(o, total[i], active[i]);
 		}
 		cJSON_AddItemToArray(arr, o);
 		i++;
@@ -1294,6 +1344,23 @@ status_json(void)
 }
 
 /*
+ * "lb_state": the master's own answer to agent-check when it serves
+ * agents (gateway yes), as a worker sets its own.
+ */
+static cJSON *
+lb_state_command(const cJSON *req)
+{
+	const cJSON	*st = cJSON_GetObjectItemCaseSensitive(req, "state");
+
+	if (M.node->cfg.gateway != 1)
+		return control_error("%s serves no agents (gateway)",
+		    M.node->cfg.node_name);
+	return cJSON_IsString(st) && gateway_set_lb_state(st->valuestring) ==
+	    0 ? control_ok(NULL) :
+	    control_error("state must be ready, drain or maint");
+}
+
+/*
  * Answer a control command, local or forwarded by a worker; the answer
  * goes to reply (maybe later, once a registry change is durable).
  */
@@ -1325,6 +1392,8 @@ master_command(const cJSON *req, void (*reply)(void *, cJSON *), void *arg)
 		reply(arg, control_ok(status_json()));
 	else if (strcmp(cmd->valuestring, "stats") == 0)
 		reply(arg, control_stats());
+	else if (strcmp(cmd->valuestring, "lb_state") == 0)
+		reply(arg, lb_state_command(req));
 	else if (pools_command(req, &resp)) {
 		if (strcmp(cmd->valuestring, "pools") == 0)
 			pools_health(resp);

@@ -225,39 +225,6 @@ services_down(void)
 	wagents_link_down();
 }
 
-/* A whole number in [0, 1e7] from a frame, or -1. */
-static double
-frame_count(const cJSON *body, const char *name)
-{
-	const cJSON	*n = cJSON_GetObjectItemCaseSensitive(body, name);
-
-	return cJSON_IsNumber(n) && n->valuedouble >= 0 &&
-	    n->valuedouble <= 1e7 ? n->valuedouble : -1;
-}
-
-/*
- * The master's rebalancing round: move "agents" of ours, and with "share"
- * send away, for "for" seconds and at most "budget" times, agents that
- * start up here while we serve "share" or more (a balancer that does not
- * weigh the workers may bring them straight back).  "for" 0 drops the
- * share: a worker left, its agents need places.
- */
-static void
-rebalance(const cJSON *body)
-{
-	double		n = frame_count(body, "agents");
-	double		share = frame_count(body, "share");
-	double		secs = frame_count(body, "for");
-	double		budget = frame_count(body, "budget");
-	unsigned	done;
-
-	if (share >= 0 && secs >= 0 && budget >= 0 && gateway_enabled())
-		gateway_set_share((unsigned)share, secs, (unsigned)budget);
-	if (n > 0 && (done = gateway_shed((unsigned)n)) > 0)
-		log_info("Agents", "Rebalancing: asked %u agents to reconnect.",
-		    done);
-}
-
 static int
 services_frame(const struct frame_hdr *h, const cJSON *body,
     const uint8_t *payload)
@@ -266,7 +233,7 @@ services_frame(const struct frame_hdr *h, const cJSON *body,
 		return 1;
 	if (h->type != FRAME_REBALANCE)
 		return 0;
-	rebalance(body);
+	gateway_rebalance(body);
 	return 1;
 }
 
