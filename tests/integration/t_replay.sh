@@ -54,8 +54,8 @@ pass "agent active on worker1 through the balancer"
 gw worker2 > "$T/target"
 wait_for 30 "agent active on worker2" on worker2
 wait_for 20 "messages through worker2" sent_to "$(gw worker2)" 5
-kill -9 "$SIM"	# no shutdown message: the last one is a keepalive
-wait "$SIM" 2>/dev/null
+{ kill -9 "$SIM"; wait "$SIM"; } 2>/dev/null	# no shutdown message: the last
+						# one is a keepalive
 pass "agent moved to worker2 and stopped"
 frame=$(grep "^$(gw worker2) " "$T/frames" | tail -n 1 | cut -d' ' -f2)
 [ -n "$frame" ] || fail "no frame captured"
