@@ -22,9 +22,13 @@ import threading
 import time
 
 
-def target(path):
-    with open(path) as f:
-        return int(f.read().strip())
+def target(path, cur=None):
+    """The port in path; cur while it is being rewritten."""
+    try:
+        with open(path) as f:
+            return int(f.read().strip())
+    except (OSError, ValueError):
+        return cur
 
 
 def pump_agent(a, m, port, cap, lock):
@@ -80,7 +84,7 @@ def relay(lport, tfile, cap):
     cur = target(tfile)
     while True:
         r, _, _ = select.select([ls], [], [], 0.1)
-        t = target(tfile)
+        t = target(tfile, cur)
         if t != cur:		# the agents move: cut them
             cur = t
             for s in live:

@@ -51,7 +51,7 @@ pass "agent active on worker1 through the balancer"
 
 # It moves to worker2, sends a few messages there, and stops: worker2
 # reports its last counters with the closed connection.
-gw worker2 > "$T/target"
+gw worker2 > "$T/target.new" && mv "$T/target.new" "$T/target"
 wait_for 30 "agent active on worker2" on worker2
 wait_for 20 "messages through worker2" sent_to "$(gw worker2)" 5
 { kill -9 "$SIM"; wait "$SIM"; } 2>/dev/null	# no shutdown message: the last

@@ -181,7 +181,7 @@ note_counters(const struct agent *a)
 static void
 gw_close(struct gwconn *c)
 {
-	cJSON	*u;
+	cJSON	*u, *e, *next;
 
 	ev_io_stop(G.node->loop, &c->io);
 	close(c->fd);
@@ -189,6 +189,15 @@ gw_close(struct gwconn *c)
 	push_cancel(c);
 	if (c->agent != NULL && c->agent->gw == c) {
 		c->agent->gw = NULL;
+		/* An alive id of the same batch, read after "closed" on the
+		 * master, would keep the agent here: it goes. */
+		for (e = G.alive != NULL ? G.alive->child : NULL; e != NULL;
+		    e = next) {
+			next = e->next;
+			if (strcmp(e->valuestring, c->agent->id) == 0)
+				cJSON_Delete(cJSON_DetachItemViaPointer(G.alive,
+				    e));
+		}
 		if (G.updates != NULL && (u = cJSON_CreateObject()) != NULL) {
 			cJSON_AddStringToObject(u, "id", c->agent->id);
 			cJSON_AddBoolToObject(u, "closed", 1);
