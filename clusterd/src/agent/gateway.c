@@ -18,6 +18,7 @@
 #include "agent/gwhealth.h"
 #include "agent/keepalive.h"
 #include "agent/merged.h"
+#include "agent/replay.h"
 #include "agent/secmsg.h"
 #include "base/log.h"
 #include "base/metrics.h"
@@ -136,6 +137,7 @@ static struct {
 	const struct gateway_ops *ops;
 	cJSON		*updates;	/* pending status/info reports */
 	cJSON		*alive;		/* ids seen alive, nothing else new */
+	cJSON		*counters;	/* [id, global, local] (replay.h) */
 	unsigned long	 global;	/* our counter toward agents */
 	struct listener	 check;		/* agent-check, if configured */
 	enum gateway_lb_state lb_state;
@@ -160,6 +162,18 @@ static void conn_cb(struct ev_loop *, ev_io *, int);
 static void push_cancel(struct gwconn *);
 
 /*
+ * An agent's counters go to the master with its periodic report and when
+ * its connection closes (replay.h), only when they are enforced: the
+ * master hands them to the worker the agent moves to.
+ */
+static void
+note_counters(const struct agent *a)
+{
+	if (G.node->cfg.enforce_counters)
+		replay_note(G.counters, a);
+}
+
+/*
  * Close a connection.  The master hears that an agent's connection here
  * closed: another worker may take the agent over at once, rather than
  * after connection_overtake_time (mscope.h).
@@ -167,7 +181,7 @@ static void push_cancel(struct gwconn *);
 static void
 gw_close(struct gwconn *c)
 {
-	cJSON	*u;
+	cJSON	*u, *e, *next;
 
 	ev_io_stop(G.node->loop, &c->io);
 	close(c->fd);
@@ -175,11 +189,21 @@ gw_close(struct gwconn *c)
 	push_cancel(c);
 	if (c->agent != NULL && c->agent->gw == c) {
 		c->agent->gw = NULL;
+		/* An alive id of the same batch, read after "closed" on the
+		 * master, would keep the agent here: it goes. */
+		for (e = G.alive != NULL ? G.alive->child : NULL; e != NULL;
+		    e = next) {
+			next = e->next;
+			if (strcmp(e->valuestring, c->agent->id) == 0)
+				cJSON_Delete(cJSON_DetachItemViaPointer(G.alive,
+				    e));
+		}
 		if (G.updates != NULL && (u = cJSON_CreateObject()) != NULL) {
 			cJSON_AddStringToObject(u, "id", c->agent->id);
 			cJSON_AddBoolToObject(u, "closed", 1);
 			cJSON_AddItemToArray(G.updates, u);
 		}
+		note_counters(c->agent);
 	}
 	if (c->served)
 		G.nserved--;
@@ -508,6 +532,7 @@ dispatch(struct gwconn *c, struct agent *a, const char *msg, size_t len)
 		report(a, info);
 	} else
 		cJSON_AddItemToArray(G.alive, cJSON_CreateString(a->id));
+	note_counters(a);
 ack:
 	/* An agent asked to leave is not answered any more: an ack it would
 	 * not read could turn its close into a reset, and a reset can drop
@@ -758,11 +783,14 @@ flush_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	(void)t;
 	(void)revents;
 	if (cJSON_GetArraySize(G.updates) == 0 &&
-	    cJSON_GetArraySize(G.alive) == 0)
+	    cJSON_GetArraySize(G.alive) == 0 &&
+	    cJSON_GetArraySize(G.counters) == 0)
 		return;
 	j = cJSON_CreateObject();
 	cJSON_AddItemReferenceToObject(j, "updates", G.updates);
 	cJSON_AddItemReferenceToObject(j, "alive", G.alive);
+	if (cJSON_GetArraySize(G.counters) > 0)
+		cJSON_AddItemReferenceToObject(j, "counters", G.counters);
 	cJSON_AddNumberToObject(j, "at", (double)time(NULL));
 	if (G.ops->deliver(j) == 0 ||
 	    cJSON_GetArraySize(G.updates) > REPORT_BACKLOG) {
@@ -774,6 +802,9 @@ flush_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	/* Alive ids only refresh last_keepalive: never kept for later. */
 	cJSON_Delete(G.alive);
 	G.alive = cJSON_CreateArray();
+	/* Nor counters: the next report carries newer ones. */
+	cJSON_Delete(G.counters);
+	G.counters = cJSON_CreateArray();
 	cJSON_Delete(j);	/* references only */
 }
 
@@ -926,6 +957,7 @@ gateway_start(struct node *n, const struct gateway_ops *ops)
 	G.ops = ops;
 	G.updates = cJSON_CreateArray();
 	G.alive = cJSON_CreateArray();
+	G.counters = cJSON_CreateArray();
 	G.global = (unsigned long)time(NULL) % 1000000000ul * 10;
 	if (secmsg_init() == -1)
 		log_warnx(TASK, "OpenSSL's legacy provider is missing: legacy "
@@ -977,7 +1009,8 @@ gateway_stop(void)
 	preauth_stop(&G.pa);
 	cJSON_Delete(G.updates);
 	cJSON_Delete(G.alive);
-	G.updates = G.alive = NULL;
+	cJSON_Delete(G.counters);
+	G.updates = G.alive = G.counters = NULL;
 	archives_close();
 	secmsg_shutdown();
 	G.node = NULL;

@@ -15,6 +15,7 @@
 #include "agent/agents.h"
 #include "agent/enroll_pass.h"
 #include "agent/keysfile.h"
+#include "agent/replay.h"
 #include "base/log.h"
 #include "base/node.h"
 #include "base/safefs.h"
@@ -43,6 +44,7 @@ static struct {
 	ev_timer	 sweep_timer;	/* agents silent too long */
 	cJSON		*pend_up;
 	cJSON		*pend_rm;
+	cJSON		*pend_ctr;	/* agents' counters (replay.h) */
 	unsigned	 committing;	/* enrollments not yet durable */
 	struct pending	*answers, **answers_tail;	/* after the delta */
 	unsigned long	 enrolled;
@@ -150,7 +152,9 @@ flush_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	(void)revents;
 	cJSON_AddItemToObject(d, "upsert", MR.pend_up);
 	cJSON_AddItemToObject(d, "remove", MR.pend_rm);
-	MR.pend_up = MR.pend_rm = NULL;
+	if (MR.pend_ctr != NULL)
+		cJSON_AddItemToObject(d, "counters", MR.pend_ctr);
+	MR.pend_up = MR.pend_rm = MR.pend_ctr = NULL;
 	/* The digest counts agents still committing: send it only when it is
 	 * the workers' own, or they would resynchronize for nothing. */
 	if (MR.committing == 0) {
@@ -264,7 +268,8 @@ mreg_stop(void)
 	srclimit_free(&MR.refusals);
 	cJSON_Delete(MR.pend_up);
 	cJSON_Delete(MR.pend_rm);
-	MR.pend_up = MR.pend_rm = NULL;
+	cJSON_Delete(MR.pend_ctr);
+	MR.pend_up = MR.pend_rm = MR.pend_ctr = NULL;
 	keysfile_stop(&MR.keys);
 	agents_free(&MR.t);
 	enroll_pass_free(&MR.pass);
@@ -1159,6 +1164,40 @@ valid_status(const char *s)
 }
 
 /*
+ * Agents' counters from the node serving them: the master keeps the
+ * newest and passes them on with its next delta, so the worker an agent
+ * moves to refuses its old messages (gateway.md, "Counters").  Only the
+ * node that may speak for an agent moves its counters.
+ */
+static void
+take_counters(const cJSON *body, const char *node)
+{
+	const cJSON	*e;
+	const char	*id;
+	struct agent	*a;
+	unsigned long	 g;
+	unsigned	 l;
+
+	cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(body,
+	    "counters")) {
+		if (replay_parse(e, &id, &g, &l) == -1 ||
+		    (a = agents_by_id(&MR.t, id)) == NULL ||
+		    !mscope_may_report(a, node))
+			continue;
+		/* Raised here, or already these on the master's own
+		 * gateway (the same table): the workers hear them. */
+		replay_raise(a, g, l);
+		if (a->last_global != g || a->last_local != l)
+			continue;
+		if (MR.pend_ctr == NULL)
+			MR.pend_ctr = cJSON_CreateArray();
+		replay_note(MR.pend_ctr, a);
+		if (!ev_is_active(&MR.flush_timer))
+			ev_timer_start(MR.node->loop, &MR.flush_timer);
+	}
+}
+
+/*
  * A worker's report on its agents.  Only agents that exist are updated:
  * an agent deleted here is never brought back by a late report.  The
  * reporting worker becomes the agent's node, if it may speak for the
@@ -1171,6 +1210,7 @@ mreg_agent_info(const cJSON *body, const char *node)
 	struct agent	*a;
 	unsigned	 refused = 0;
 
+	take_counters(body, node);
 	cJSON_ArrayForEach(u, cJSON_GetObjectItemCaseSensitive(body,
 	    "updates")) {
 		v = cJSON_GetObjectItemCaseSensitive(u, "id");

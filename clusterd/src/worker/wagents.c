@@ -9,6 +9,7 @@
 
 #include "agent/agents.h"
 #include "agent/keysfile.h"
+#include "agent/replay.h"
 #include "base/log.h"
 #include "base/node.h"
 #include "net/link.h"
@@ -284,6 +285,26 @@ take_all(const cJSON *agents)
 	agents_free(&old);
 }
 
+/*
+ * Agents' last counters, from the worker that served them (replay.h):
+ * an agent that moves here goes on from them.  Never lowered.
+ */
+static void
+take_counters(const cJSON *body)
+{
+	const cJSON	*e;
+	const char	*id;
+	struct agent	*a;
+	unsigned long	 g;
+	unsigned	 l;
+
+	cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(body,
+	    "counters"))
+		if (replay_parse(e, &id, &g, &l) == 0 &&
+		    (a = agents_by_id(&WA.t, id)) != NULL)
+			replay_raise(a, g, l);
+}
+
 /* One delta into the table (from the master, or read back). */
 static void
 apply_delta(const cJSON *body)
@@ -297,6 +318,7 @@ apply_delta(const cJSON *body)
 	    "remove"))
 		if (cJSON_IsString(r) && remove_id(r->valuestring))
 			keysfile_changed(&WA.keys);
+	take_counters(body);
 }
 
 /*
@@ -458,7 +480,12 @@ wagents_on_frame(const struct frame_hdr *h, const cJSON *body)
 	if (h->type != FRAME_AGENTS_DELTA)
 		return 0;
 	apply_delta(body);
-	journal_append(body);
+	/* Counters alone change no agent: not journaled (a restarted worker
+	 * starts from the next ones the master sends). */
+	if (cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(body,
+	    "upsert")) > 0 || cJSON_GetArraySize(
+	    cJSON_GetObjectItemCaseSensitive(body, "remove")) > 0)
+		journal_append(body);
 	WA.deltas++;
 	d = cJSON_GetObjectItemCaseSensitive(body, "digest");
 	hex(mine);
