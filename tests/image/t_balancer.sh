@@ -90,7 +90,7 @@ echo "$out" | grep -q -x 'clusterd.service inactive' || fail "lb1: clusterd.serv
 # Through the admin socket (mode 660, root:keepalived_script) the role saves
 # HAProxy's server state: more than the empty "1" first boot wrote.
 end=$(( $(date +%s) + 90 ))
-until vm_ssh lb1 grep -q '^# be_id' /var/lib/haproxy/server-state; do
+until vm_ssh lb1 "grep -q '^# be_id' /var/lib/haproxy/server-state"; do
 	[ "$(date +%s)" -lt "$end" ] || fail "lb1: the role never saved HAProxy's server state"
 	sleep 3
 done
