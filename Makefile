@@ -317,11 +317,11 @@ run: all
 stop:
 	scripts/cluster.sh stop
 
-# The appliance (docs/appliance.md): from the package `make deb` built, or
-# DEB=path.  Root, mmdebstrap and qemu-utils (scripts/deps.sh image).
+# The appliance (docs/appliance.md): from the package `make deb` builds
+# first, or DEB=path.  Root, mmdebstrap and qemu-utils (scripts/deps.sh image).
 .PHONY: image image-test
-image:
-	appliance/build.sh $(if $(DEB),DEB=$(DEB))
+image: $(if $(DEB),,deb)
+	appliance/build.sh DEB=$(if $(DEB),$(DEB),$(DEB_FILE))
 
 image-test:
 	tests/image/run.sh

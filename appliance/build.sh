@@ -57,7 +57,7 @@ cleanup() { if grep -q " $WORK/" /proc/mounts; then echo "image: mounts left und
 trap cleanup EXIT
 
 PKGS=(systemd-sysv udev dbus linux-image-amd64 initramfs-tools
-      openssh-server haproxy keepalived iproute2 iputils-ping python3
+      openssh-server haproxy keepalived socat iproute2 iputils-ping python3
       openssl less procps sudo passwd)
 step "rootfs: mmdebstrap $SUITE, $(basename "$DEB"), epoch $SOURCE_DATE_EPOCH"
 nice mmdebstrap --mode=root --variant=apt --format=directory --quiet \

@@ -16,7 +16,13 @@ in_root systemctl enable systemd-networkd.service >/dev/null 2>&1
 in_root systemctl enable clusterd-firstboot.service clusterd-banner.service >/dev/null 2>&1
 # Roles decide at first boot what runs: nothing of the balancer tier until then.
 in_root systemctl disable haproxy.service keepalived.service >/dev/null 2>&1 || true
-in_root systemctl disable clusterd.service >/dev/null 2>&1 || true
+in_root systemctl disable clusterd.service clusterd-balancer.service >/dev/null 2>&1 || true
+# keepalived runs the rendered chk_haproxy and notify.sh as keepalived_script,
+# whose group may use HAProxy's admin socket (docs/lb.md, "Who runs what").
+# Made here, not at first boot: the same ids on every VM of the image.  Its
+# notify log is made below, after the logs are cleared.
+in_root useradd --system --user-group --no-create-home --home-dir /nonexistent \
+	--shell /usr/sbin/nologin keepalived_script
 in_root systemctl mask systemd-networkd-wait-online.service >/dev/null 2>&1 || true
 # Serial console without a long wait on a missing keyboard.
 in_root systemctl set-default multi-user.target >/dev/null 2>&1
@@ -32,6 +38,9 @@ rm -rf "$R"/var/lib/apt/lists/* "$R"/var/cache/apt/*.bin "$R"/var/cache/debconf/
 	"$R"/var/log/*.log "$R"/var/log/apt/* "$R"/var/log/journal/* "$R"/tmp/* \
 	"$R"/var/lib/systemd/catalog/database "$R"/var/cache/man
 find "$R/var/log" -type f -exec truncate -s 0 {} +
+# notify.sh, as keepalived_script, appends to a log it may not create.
+in_root install -o keepalived_script -g keepalived_script -m 0640 /dev/null \
+	/var/log/keepalived-notify.log
 # The root account stays locked until first boot (a seed's SSH key, or a
 # one-time password shown on the console).
 in_root passwd -l root >/dev/null

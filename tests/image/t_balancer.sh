@@ -63,7 +63,7 @@ for vm in master lb1; do
 	echo "$vm: banner after $(elapsed)s"
 done
 grep -a -q 'VIPs:      agents 198.18.0.100/24' "$RUN/lb1/console.log" || fail "lb1's banner lacks the VIPs"
-out=$(vm_ssh lb1 'systemctl is-active clusterd haproxy keepalived; ip -4 -o addr show eth1') ||
+out=$(vm_ssh lb1 'systemctl is-active clusterd-balancer haproxy keepalived; ip -4 -o addr show eth1') ||
 	fail "ssh to lb1 failed"
 echo "$out"
 [ "$(echo "$out" | grep -c -x active)" -eq 3 ] || fail "lb1: a service is not active"
@@ -72,6 +72,31 @@ until vm_ssh lb1 ip -4 -o addr show eth1 | grep -q '198.18.0.100/24'; do
 	[ "$(date +%s)" -lt "$end" ] || fail "lb1 does not hold the agents' VIP"
 	sleep 3
 done
+# The package's balancer unit as shipped: user clusterd, no drop-in, the
+# one capability; HAProxy as haproxy; clusterd.service not running.
+out=$(vm_ssh lb1 'pid=$(systemctl show -p MainPID --value clusterd-balancer)
+	echo "role user $(stat -c %U /proc/$pid)"
+	echo "role caps $(grep CapEff /proc/$pid/status | cut -f2)"
+	echo "dropins [$(systemctl show -p DropInPaths --value clusterd-balancer)]"
+	echo "haproxy users $(ps -o user= -C haproxy | sort -u | paste -sd,)"
+	echo "clusterd.service $(systemctl is-active clusterd)"') || fail "ssh to lb1 failed"
+echo "$out"
+echo "$out" | grep -q -x 'role user clusterd' || fail "lb1: the balancer role does not run as clusterd"
+# CAP_DAC_OVERRIDE alone: bit 1.
+echo "$out" | grep -q -x 'role caps 0000000000000002' || fail "lb1: the role's capabilities are not CAP_DAC_OVERRIDE alone"
+echo "$out" | grep -q -x 'dropins \[\]' || fail "lb1: clusterd-balancer.service has a drop-in"
+echo "$out" | grep -q 'haproxy users .*haproxy' || fail "lb1: HAProxy does not run as haproxy"
+echo "$out" | grep -q -x 'clusterd.service inactive' || fail "lb1: clusterd.service runs beside the balancer role"
+# Through the admin socket (mode 660, root:keepalived_script) the role saves
+# HAProxy's server state: more than the empty "1" first boot wrote.
+end=$(( $(date +%s) + 90 ))
+until vm_ssh lb1 "grep -q '^# be_id' /var/lib/haproxy/server-state"; do
+	[ "$(date +%s)" -lt "$end" ] || fail "lb1: the role never saved HAProxy's server state"
+	sleep 3
+done
+# keepalived's notify.sh runs as keepalived_script and logged the MASTER state.
+vm_ssh lb1 grep -q 'MASTER' /var/log/keepalived-notify.log ||
+	fail "lb1: notify.sh (as keepalived_script) logged no MASTER transition"
 vm_ssh master cluster_control -l | tee "$RUN/list"
 grep -q -E '^lb1 +balancer' "$RUN/list" || fail "the master does not list lb1"
 echo "t_balancer: lb1 holds the VIP and joined after $(elapsed)s"
