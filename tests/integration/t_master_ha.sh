@@ -78,13 +78,15 @@ wait_for 30 "an enrollment answered after the kill" first_after
 echo "figure: kill -9 to first enrollment answered through a worker: $(since "$t0")s"
 wait "$c1" "$c2"
 echo "info: $(cat "$T"/via-w* | grep -c "OSSEC K:") of 400 concurrent enrollments answered with a key (the others: an error while no master was active)"
+# Each worker finds the new master by itself (its list, then backoff);
+# once both have, no enrollment is refused.
+wait_for 15 "workers on master2" listed master2 worker1 worker2
 $E --many 100 --concurrency 10 --prefix c --timeout 10 --out "$T/via-w3" \
 	127.0.0.1 "$(cat "$T/worker2.enroll_port")"
 [ "$(grep -c "OSSEC K:" "$T/via-w3")" -eq 100 ] || fail "enrollments after the takeover failed: $(grep -v "OSSEC K:" "$T/via-w3" | head -3)"
 dups=$(grep -ho "OSSEC K:'[0-9]*" "$T"/via-* | sort | uniq -d | wc -l)
 [ "$dups" -eq 0 ] || fail "$dups ids handed out twice"
 keys_of "$T"/via-* > "$T/keys.answered"
-wait_for 15 "workers on master2" listed master2 worker1 worker2
 has_all() { [ "$(comm -23 "$T/keys.answered" <(sort "$T/$1/etc/client.keys") | wc -l)" -eq 0 ]; }
 wait_for 10 "every answered key on master2" has_all master2
 wait_for 10 "every answered key on worker1" has_all worker1

@@ -143,9 +143,10 @@ lbhost sysctl -q -p "$R/etc/sysctl.d/60-clusterd-balancer.conf" || fail "sysctl"
 [ "$(lbhost sysctl -n net.ipv4.ip_nonlocal_bind)" = 1 ] || fail "ip_nonlocal_bind"
 out=$(lbhost haproxy -c -f /etc/haproxy/haproxy.cfg 2>&1) || fail "haproxy -c: $out"
 echo "$out" | grep -q WARNING && fail "haproxy -c warns: $(echo "$out" | grep WARNING)"
-# keepalived 2.2.7's -t stops silently (SIGTERM, exit 143) when script_user
-# is not root: the syntax is checked on a copy that says root, as
-# docs/lb.md's recipe does; keepalived itself then runs the real file.
+# keepalived 2.2.7's -t, with a script_user other than root, ends by sending
+# SIGTERM to its own process group (exit 143, no output; fixed in 2.2.8):
+# the syntax is checked on a copy that says root, as docs/lb.md's recipe
+# does; keepalived itself then runs the real file.
 grep -q '^    script_user keepalived_script' "$R/etc/keepalived/keepalived.conf" ||
 	fail "keepalived.conf runs its scripts as another user than keepalived_script"
 sed 's/^    script_user .*/    script_user root/' "$R/etc/keepalived/keepalived.conf" \
