@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "agent/agents.h"
+#include "base/strmap.h"
 #include "master/ha_record.h"
 #include "net/etcd.h"
 
@@ -143,7 +144,9 @@ ha_record_delta(const cJSON *akvs, const cJSON *gkvs, char *err,
 	cJSON		*o, *g;
 	const cJSON	*kv, *rid;
 	char		 id[AGENT_ID_MAX], *v;
+	struct strmap	 gi;	/* gmap's items by id: a registry's worth */
 
+	strmap_init(&gi);
 	agents = cJSON_AddArrayToObject(out, "agents");
 	removed = cJSON_AddArrayToObject(out, "removed");
 	gmap = cJSON_AddObjectToObject(out, "groups");
@@ -157,9 +160,15 @@ ha_record_delta(const cJSON *akvs, const cJSON *gkvs, char *err,
 			snprintf(err, errlen, "bad groups key or value");
 			goto fail;
 		}
-		cJSON_DeleteItemFromObjectCaseSensitive(gmap, id);
-		cJSON_AddItemToObject(gmap, id, cJSON_CreateString(v));
+		if ((g = strmap_del(&gi, id)) != NULL)
+			cJSON_Delete(cJSON_DetachItemViaPointer(gmap, g));
+		g = cJSON_CreateString(v);
 		free(v);
+		cJSON_AddItemToObject(gmap, id, g);
+		if (strmap_put(&gi, g->string, g) == -1) {
+			snprintf(err, errlen, "out of memory");
+			goto fail;
+		}
 	}
 	cJSON_ArrayForEach(kv, akvs) {
 		if (kv_id(kv, id) == -1 || (v = kv_value(kv)) == NULL) {
@@ -169,7 +178,9 @@ ha_record_delta(const cJSON *akvs, const cJSON *gkvs, char *err,
 		if (*v == '\0') {
 			free(v);
 			cJSON_AddItemToArray(removed, cJSON_CreateString(id));
-			cJSON_DeleteItemFromObjectCaseSensitive(gmap, id);
+			if ((g = strmap_del(&gi, id)) != NULL)
+				cJSON_Delete(cJSON_DetachItemViaPointer(gmap,
+				    g));
 			continue;
 		}
 		o = cJSON_Parse(v);
@@ -182,13 +193,15 @@ ha_record_delta(const cJSON *akvs, const cJSON *gkvs, char *err,
 			    "or names another id", id);
 			goto fail;
 		}
-		if ((g = cJSON_DetachItemFromObjectCaseSensitive(gmap, id)) !=
-		    NULL)
-			cJSON_ReplaceItemInObjectCaseSensitive(o, "groups", g);
+		if ((g = strmap_del(&gi, id)) != NULL)
+			cJSON_ReplaceItemInObjectCaseSensitive(o, "groups",
+			    cJSON_DetachItemViaPointer(gmap, g));
 		cJSON_AddItemToArray(agents, o);
 	}
+	strmap_free(&gi);
 	return out;
 fail:
+	strmap_free(&gi);
 	cJSON_Delete(out);
 	return NULL;
 }

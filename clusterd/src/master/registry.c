@@ -908,11 +908,21 @@ int
 registry_follow(struct agents *t, const cJSON *changes,
     struct registry_applied *c, char *err, size_t errlen)
 {
+	char	why[256];
+
 	if (R.db == NULL || R.running) {
 		snprintf(err, errlen, "the registry is not a standby's copy");
 		return -1;
 	}
-	return apply_store(t, changes, c, err, errlen);
+	if (apply_store(t, changes, c, err, errlen) == 0)
+		return 0;
+	/* SQLite rolled back; the table may hold part of the read: load it
+	 * again from what is committed. */
+	agents_free(t);
+	agents_init(t);
+	if (load(t, why, sizeof(why)) == -1)
+		log_errx(TASK, "Cannot load the registry again: %s.", why);
+	return -1;
 }
 
 void
@@ -965,8 +975,10 @@ fail:
 void
 registry_close(void)
 {
-	if (!R.running)
+	if (!R.running) {
+		registry_follow_close();
 		return;
+	}
 	pthread_mutex_lock(&R.mu);
 	R.quit = 1;
 	pthread_cond_signal(&R.cv);
