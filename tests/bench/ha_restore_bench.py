@@ -158,6 +158,8 @@ def main():
         else:
             time.sleep(2)
         t0 = time.monotonic()
+        print("info: kill -9 of the active master at %s" % time.strftime(
+            "%H:%M:%S"))
         m1.send_signal(signal.SIGKILL)
         m1.wait()
         wait("m2 active", lambda: ha(h2)["state"] == "active", 300)
@@ -172,6 +174,10 @@ def main():
                    "the tail: %d records" % rs["records"]) if rs else
                   "every record", "%.3fs" % rs["seconds"] if rs else
                   "%.3fs" % m1_started(h2), took))
+        if os.environ.get("BENCH_LOG"):
+            with open(os.path.join(h2, "logs/cluster.log")) as f:
+                sys.stdout.write("".join(l for l in f if "[HA]" in l or
+                                         "Registry" in l))
         n = len(control(h2, {"command": "agents"})["data"])
         if n != a.agents:
             sys.exit("bench: the promoted master has %d agents, not %d"

@@ -1032,11 +1032,14 @@ follow_cb(struct ev_loop *loop, ev_async *w, int revents)
 	(void)loop;
 	(void)w;
 	(void)revents;
+	/* Left in H.pending while it is applied: the follower reads the
+	 * next changes only once this one's revision is noted. */
 	pthread_mutex_lock(&H.mu);
 	d = H.pending;
-	H.pending = NULL;
+	if (H.serving)			/* elected: registry_open reads */
+		H.pending = NULL;
 	pthread_mutex_unlock(&H.mu);
-	if (d == NULL || H.serving) {	/* elected: registry_open reads */
+	if (d == NULL || H.serving) {
 		cJSON_Delete(d);
 		return;
 	}
@@ -1047,6 +1050,7 @@ follow_cb(struct ev_loop *loop, ev_async *w, int revents)
 	ok = (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(d, "full")) &&
 	    delta_size(d) == 0) || mreg_follow(d, &c, err, sizeof(err)) == 0;
 	pthread_mutex_lock(&H.mu);
+	H.pending = NULL;
 	if (ok) {
 		H.applied = rev;
 		H.full_next = 0;
