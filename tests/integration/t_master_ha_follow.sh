@@ -3,8 +3,9 @@
 # the active master appear in the standby's -a and etc/client.keys, a
 # group assignment and a removal follow, the standby answers read-only
 # commands from its copy (and refuses writes), shows its lag, which goes
-# to 0; on takeover it reads only what changed since its copy, and the
-# promoted master has every agent.  Times are printed, not asserted.
+# to 0; the pools' operator states are mirrored; on takeover it reads
+# only what changed since its copy, and the promoted master has every
+# agent and the pools' states.  Times are printed, not asserted.
 . "$(dirname "$0")/lib.sh"
 
 command -v etcd >/dev/null || { echo "FAIL: no etcd (scripts/deps.sh installs etcd-server)"; finish; exit 1; }
@@ -68,13 +69,16 @@ ctl master2 --remove-agent 002 2>&1 | grep -q "standby master; the active master
 ctl master1 --create-group web >/dev/null || fail "group creation refused"
 ctl master1 --assign-group web --agent 003 >/dev/null || fail "group assignment refused"
 ctl master1 --remove-agent 002 >/dev/null || fail "removal refused"
+ctl master1 --pool-state maint --node master1 >/dev/null || fail "pool state refused"
 in_web() { ctl master2 -a --id 003 | grep -q "web"; }
 wait_for 10 "agent 002 gone from the standby's -a" has_count master2 29
 ctl_json master2 '{"command":"agent","agent":"002"}' | grep -q "does not exist" ||
 	fail "the removed agent is still in the standby's copy"
 wait_for 10 "agent 003 in group web on the standby" in_web
 wait_for 10 "002 gone from the standby's client.keys" sh -c "! grep -q '^002 ' '$T/master2/etc/client.keys'"
-pass "a removal (tombstone) and a group change reach the standby"
+pools_mirrored() { grep -q '"maint"' "$T/master2/var/pools.json"; }
+wait_for 10 "the pools' states mirrored on the standby" pools_mirrored
+pass "a removal (tombstone), a group change and a pool state reach the standby"
 
 caught_up() { [ "$(ha master2 replication.lag_seconds)" = 0 ] && [ "$(ha master2 replication.revisions_behind)" = 0 ]; }
 wait_for 10 "the standby's lag at 0" caught_up
@@ -103,5 +107,6 @@ keys_of "$T"/via-* | grep -v "^002 " > "$T/keys.answered"
 wait_for 10 "every key on the promoted master" has_all master2
 has_count master2 34 || fail "the promoted master has $(count master2) agents, not 34"
 ctl master2 -a --id 003 | grep -q web || fail "the promoted master lost agent 003's group"
-pass "the promoted standby read only the tail and has every agent"
+ctl master2 --pools | grep -E "^master1 " | grep -q maint || fail "the promoted master lost the pool state: $(ctl master2 --pools)"
+pass "the promoted standby read only the tail and has every agent and the pools' states"
 finish

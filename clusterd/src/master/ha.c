@@ -19,6 +19,7 @@
 #include "master/ha_record.h"
 #include "master/master.h"
 #include "master/mreg.h"
+#include "master/pools.h"
 #include "master/registry.h"
 #include "net/control.h"
 #include "net/etcd.h"
@@ -33,6 +34,8 @@
 #define LAG_PUBLISH_EVERY	10.0	/* seconds between two while late */
 
 enum ha_state { HA_STANDBY, HA_ACTIVE };
+
+static void	pools_publish(void);
 
 static struct {
 	struct node	*node;
@@ -652,6 +655,7 @@ ha_main(void *arg)
 				depose("its lease was not renewed in time", 0);
 			if (still_leader() == 0)
 				depose("another node holds the leader key", 0);
+			pools_publish();
 			if (step) {
 				lease_revoke();
 				depose("asked to step down", 3 * H.ttl);
@@ -949,7 +953,8 @@ static cJSON *
 read_changes(struct etcd *e, long long since, long long *head, char *err,
     size_t errlen)
 {
-	cJSON	*nk = cJSON_CreateArray(), *ak = NULL, *gk = NULL, *out = NULL;
+	cJSON	*nk = cJSON_CreateArray(), *ak = NULL, *gk = NULL, *pk = NULL;
+	cJSON	*out = NULL;
 	char	*v;
 	size_t	 n;
 
@@ -965,10 +970,16 @@ read_changes(struct etcd *e, long long since, long long *head, char *err,
 		goto done;	/* nothing new */
 	ak = cJSON_CreateArray();
 	gk = cJSON_CreateArray();
+	pk = cJSON_CreateArray();
 	if (range_all(e, "a/", since, *head, ak, NULL, err, errlen) == -1 ||
 	    range_all(e, "g/", since, *head, gk, NULL, err, errlen) == -1 ||
+	    range_all(e, "pools", since, *head, pk, NULL, err, errlen) == -1 ||
 	    (out = ha_record_delta(ak, gk, err, errlen)) == NULL)
 		goto done;
+	if ((v = kv_text(cJSON_GetArrayItem(pk, 0), "value", &n)) != NULL &&
+	    strlen(v) == n)
+		cJSON_AddStringToObject(out, "pools", v);
+	free(v);
 	v = kv_text(cJSON_GetArrayItem(nk, 0), "value", &n);
 	cJSON_AddNumberToObject(out, "next_id", v ? (double)strtol(v, NULL,
 	    10) : 0);
@@ -979,6 +990,7 @@ done:
 	cJSON_Delete(nk);
 	cJSON_Delete(ak);
 	cJSON_Delete(gk);
+	cJSON_Delete(pk);
 	return out;
 }
 
@@ -988,7 +1000,67 @@ delta_size(const cJSON *d)
 	return (unsigned)(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(
 	    d, "agents")) + cJSON_GetArraySize(
 	    cJSON_GetObjectItemCaseSensitive(d, "removed")) +
-	    cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(d, "groups")));
+	    cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(d, "groups")) +
+	    (cJSON_GetObjectItemCaseSensitive(d, "pools") != NULL));
+}
+
+/*
+ * The pools' members and operator states (var/pools.json), as the active
+ * master last put them in <prefix>pools: written where the pools read
+ * them when this node starts serving as master.
+ */
+static void
+pools_mirror(const cJSON *d)
+{
+	const char	*text = cJSON_GetStringValue(
+	    cJSON_GetObjectItemCaseSensitive(d, "pools"));
+	char		 path[PATH_MAX];
+
+	if (text == NULL || config_path(&H.node->cfg, POOLS_REL, path,
+	    sizeof(path)) == -1)
+		return;
+	if (node_write_file(path, text, strlen(text), 0640) == -1)
+		log_warn(TASK, "cannot write %s", path);
+}
+
+/*
+ * On the active master's HA thread, every round: var/pools.json into
+ * <prefix>pools when it changed (operators' pool states, members), in a
+ * transaction fenced by the term like every registry write, for the
+ * standbys to mirror.  Written only when it changed: each write is a
+ * revision etcd keeps until compacted.
+ */
+static void
+pools_publish(void)
+{
+	static char	*published;
+	char		 path[PATH_MAX], err[256], *s;
+	size_t		 len;
+	cJSON		*req, *ans;
+	int		 ok;
+
+	if (config_path(&H.node->cfg, POOLS_REL, path, sizeof(path)) == -1 ||
+	    node_read_file(path, 4u << 20, &s, &len) == -1)
+		return;
+	if (strlen(s) != len || (published != NULL && strcmp(published, s) ==
+	    0)) {
+		free(s);
+		return;
+	}
+	req = cJSON_CreateObject();
+	cJSON_AddItemToObject(req, "compare", compare_create(H.term));
+	cJSON_AddItemToArray(cJSON_AddArrayToObject(req, "success"),
+	    put_text("", "pools", s));
+	ans = etcd_call(&H.e, "/v3/kv/txn", req, err, sizeof(err));
+	cJSON_Delete(req);
+	ok = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(ans, "succeeded"));
+	cJSON_Delete(ans);
+	if (!ok) {
+		free(s);
+		return;
+	}
+	free(published);
+	published = s;
 }
 
 /*
@@ -1011,6 +1083,7 @@ replica_read(char *err, size_t errlen)
 		d = cJSON_CreateObject();
 		cJSON_AddArrayToObject(d, "agents");
 	}
+	pools_mirror(d);	/* before the pools start and read it */
 	pthread_mutex_lock(&H.mu);
 	H.restore_full = since == 0;
 	H.restore_since = since;
@@ -1068,6 +1141,8 @@ follow_cb(struct ev_loop *loop, ev_async *w, int revents)
 		H.retry_at = mono() + 5;
 	}
 	pthread_mutex_unlock(&H.mu);
+	if (ok)
+		pools_mirror(d);
 	if (ok && c.full)
 		log_info(TASK, "Standby's registry equal to the cluster store at "
 		    "revision %lld: %u records, %u written, %u dropped.", rev,
