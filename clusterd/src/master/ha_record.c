@@ -193,9 +193,11 @@ ha_record_delta(const cJSON *akvs, const cJSON *gkvs, char *err,
 			    "or names another id", id);
 			goto fail;
 		}
-		if ((g = strmap_del(&gi, id)) != NULL)
-			cJSON_ReplaceItemInObjectCaseSensitive(o, "groups",
+		if ((g = strmap_del(&gi, id)) != NULL) {
+			cJSON_DeleteItemFromObjectCaseSensitive(o, "groups");
+			cJSON_AddItemToObject(o, "groups",
 			    cJSON_DetachItemViaPointer(gmap, g));
+		}
 		cJSON_AddItemToArray(agents, o);
 	}
 	strmap_free(&gi);
