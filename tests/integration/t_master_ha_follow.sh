@@ -3,7 +3,8 @@
 # the active master appear in the standby's -a and etc/client.keys, a
 # group assignment and a removal follow, the standby answers read-only
 # commands from its copy (and refuses writes), shows its lag, which goes
-# to 0; the pools' operator states are mirrored; on takeover it reads
+# to 0; its link to etcd hung (a stopped relay), it shows a growing lag
+# and catches up once the link is back; the pools' operator states are mirrored; on takeover it reads
 # only what changed since its copy, and the promoted master has every
 # agent and the pools' states.  Times are printed, not asserted.
 . "$(dirname "$0")/lib.sh"
@@ -18,9 +19,44 @@ etcd --name e1 --data-dir "$T/etcd" --log-level error \
 PIDS+=("$!")
 wait_for 20 "etcd up" curl -sf "http://127.0.0.1:$EC/health"
 
-HA=("ha_etcd 127.0.0.1:$EC" "ha_lease_ttl 2s")
-write_conf master1 master "${HA[@]}"
-write_conf master2 master "${HA[@]}"
+# master2 reaches etcd through a relay that the test hangs (SIGSTOP): a
+# quiet cut of the standby's link to etcd.
+RELAY=$((PORT + 1))
+python3 -c '
+import socket, sys, threading
+def pump(a, b):
+    try:
+        while True:
+            d = a.recv(65536)
+            if not d:
+                break
+            b.sendall(d)
+    except OSError:
+        pass
+    for s in (a, b):
+        try:
+            s.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+l = socket.socket()
+l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+l.bind(("127.0.0.1", int(sys.argv[1])))
+l.listen(64)
+while True:
+    c, _ = l.accept()
+    try:
+        u = socket.create_connection(("127.0.0.1", int(sys.argv[2])))
+    except OSError:
+        c.close()
+        continue
+    threading.Thread(target=pump, args=(c, u), daemon=True).start()
+    threading.Thread(target=pump, args=(u, c), daemon=True).start()
+' "$RELAY" "$EC" &
+RELAY_PID=$!
+PIDS+=("$RELAY_PID")
+
+write_conf master1 master "ha_etcd 127.0.0.1:$EC" "ha_lease_ttl 2s"
+write_conf master2 master "ha_etcd 127.0.0.1:$RELAY" "ha_lease_ttl 2s"
 sed -i 's/^bind_address .*/bind_address 127.0.0.2/' "$T/master2.conf"
 
 # ha FIELD...: a field of the node's "ha" answer (a.b for nested ones).
@@ -88,6 +124,26 @@ ctl master1 -l | grep -qE "^master2 +standby .* 0\.0s, 0 revisions" || fail "-l 
 ctl master2 --ha | grep -q "copy of the registry: lag 0.0s, 0 revisions behind" || fail "--ha on the standby does not show its lag"
 pass "the standby's lag is shown (--ha, -l, metrics) and at 0"
 
+# The standby's link to etcd hangs while agents enroll: its lag grows and
+# shows; once the link is back, it catches up.
+t0=$(now)
+kill -STOP "$RELAY_PID"
+$E --many 5 --concurrency 5 --prefix c --timeout 10 --out "$T/via-3" \
+	127.0.0.1 "$(cat "$T/master1.enroll_port")"
+[ "$(grep -c "OSSEC K:" "$T/via-3")" -eq 5 ] || fail "enrollments while the standby is cut off failed"
+lagging() { awk -v l="$(ha master2 replication.lag_seconds)" 'BEGIN { exit !(l >= 1) }'; }
+wait_for 15 "the standby's lag growing while cut off" lagging
+ctl master2 --stats | grep -qE "^clusterd_ha_standby_lag_seconds [1-9]" ||
+	fail "clusterd_ha_standby_lag_seconds does not show the lag: $(ctl master2 --stats | grep standby_lag)"
+ctl master2 --ha | grep -qE "copy of the registry: lag [1-9]" || fail "--ha on the standby does not show its lag"
+echo "figure: the standby's link to etcd hung to its lag shown: $(since "$t0")s"
+t0=$(now)
+kill -CONT "$RELAY_PID"
+wait_for 20 "the standby caught up after its link came back" caught_up
+echo "figure: link back to the standby caught up: $(since "$t0")s"
+has_count master2 34 || fail "the standby has $(count master2) agents after catching up, not 34"
+pass "a standby cut off from etcd shows its lag, and catches up once the link is back"
+
 # Takeover: the standby, stopped while more agents enroll, reads only the
 # changes since its copy when elected.
 kill -STOP "$(pid_of master2)"
@@ -100,12 +156,12 @@ kill -CONT "$(pid_of master2)"
 wait_for 20 "master2 active" is_active master2
 echo "figure: kill -9 of the active master to the standby active: $(since "$t0")s"
 [ "$(ha master2 restore.full)" = false ] || fail "the promoted standby read every record: $(ha master2 restore)"
-[ "$(ha master2 restore.records)" -lt 34 ] || fail "the promoted standby read more than the tail: $(ha master2 restore)"
+[ "$(ha master2 restore.records)" -lt 39 ] || fail "the promoted standby read more than the tail: $(ha master2 restore)"
 echo "info: promotion read $(ha master2 restore.records) records since revision $(ha master2 restore.since_revision) in $(ha master2 restore.seconds)s"
 log_has master2 "registry: the tail" || fail "no promotion log line naming the tail"
 keys_of "$T"/via-* | grep -v "^002 " > "$T/keys.answered"
 wait_for 10 "every key on the promoted master" has_all master2
-has_count master2 34 || fail "the promoted master has $(count master2) agents, not 34"
+has_count master2 39 || fail "the promoted master has $(count master2) agents, not 39"
 ctl master2 -a --id 003 | grep -q web || fail "the promoted master lost agent 003's group"
 ctl master2 --pools | grep -E "^master1 " | grep -q maint || fail "the promoted master lost the pool state: $(ctl master2 --pools)"
 pass "the promoted standby read only the tail and has every agent and the pools' states"
