@@ -218,12 +218,11 @@ int
 mreg_start(struct node *n, const struct mreg_ops *ops)
 {
 	char	path[PATH_MAX], err[256];
+	uint8_t	before[sizeof(MR.t.digest)];
+	int	standby = MR.standby;	/* the copy kept as a standby */
 
 	MR.node = n;
 	MR.ops = *ops;
-	uint8_t	before[sizeof(MR.t.digest)];
-	int	standby = MR.standby;
-
 	MR.standby = 0;
 	MR.answers = NULL;
 	MR.answers_tail = &MR.answers;
