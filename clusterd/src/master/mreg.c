@@ -51,6 +51,7 @@ static struct {
 	unsigned long	 refused;
 	unsigned long	 resent;	/* keys sent again: lost answers */
 	struct srclimit	 refusals;	/* enrollment refusals, per source */
+	int		 standby;	/* a standby's copy (mreg_standby_start) */
 } MR;
 
 /* Tell whoever serves the agent's connection that it is leaving. */
@@ -217,12 +218,17 @@ int
 mreg_start(struct node *n, const struct mreg_ops *ops)
 {
 	char	path[PATH_MAX], err[256];
+	uint8_t	before[sizeof(MR.t.digest)];
+	int	standby = MR.standby;	/* the copy kept as a standby */
 
 	MR.node = n;
 	MR.ops = *ops;
+	MR.standby = 0;
 	MR.answers = NULL;
 	MR.answers_tail = &MR.answers;
-	agents_init(&MR.t);
+	if (!standby)
+		agents_init(&MR.t);
+	memcpy(before, MR.t.digest, sizeof(before));
 	if (config_path(&n->cfg, "queue/db", path, sizeof(path)) == -1 ||
 	    (mkdir(path, 0750) == -1 && errno != EEXIST) ||
 	    config_path(&n->cfg, SHARED_REL, path, sizeof(path)) == -1 ||
@@ -245,9 +251,12 @@ mreg_start(struct node *n, const struct mreg_ops *ops)
 	config_path(&n->cfg, KEYSFILE_REL, path, sizeof(path));
 	/* Before the file is rewritten: ids it knows stay spent. */
 	ids_spent(keysfile_max_id(path), KEYSFILE_REL);
-	keysfile_init(&MR.keys, n->loop, path, &MR.t, KEYS_DELAY);
-	/* The registry is the authority: the file starts equal to it. */
-	keysfile_changed(&MR.keys);
+	if (!standby)
+		keysfile_init(&MR.keys, n->loop, path, &MR.t, KEYS_DELAY);
+	/* The registry is the authority: the file starts equal to it (a
+	 * standby's file already is, unless the last changes moved it). */
+	if (!standby || memcmp(before, MR.t.digest, sizeof(before)) != 0)
+		keysfile_changed(&MR.keys);
 	keysfile_flush(&MR.keys);
 	log_info(TASK, "Registry open: %zu agents.", agents_count(&MR.t));
 	return 0;
@@ -273,6 +282,91 @@ mreg_stop(void)
 	keysfile_stop(&MR.keys);
 	agents_free(&MR.t);
 	enroll_pass_free(&MR.pass);
+	MR.node = NULL;
+}
+
+/*
+ * A standby's copy of the registry (ha.c): the table, SQLite and
+ * etc/client.keys, kept equal to the cluster store by mreg_follow and read
+ * by mreg_standby_command.  mreg_start takes them over as they are.
+ */
+int
+mreg_standby_start(struct node *n)
+{
+	char	path[PATH_MAX], err[256];
+
+	MR.node = n;
+	agents_init(&MR.t);
+	if (config_path(&n->cfg, "queue/db", path, sizeof(path)) == -1 ||
+	    (mkdir(path, 0750) == -1 && errno != EEXIST)) {
+		log_err(TASK, "cannot create the registry folder");
+		goto fail;
+	}
+	config_path(&n->cfg, REGISTRY_DB_REL, path, sizeof(path));
+	if (registry_follow_open(path, &MR.t, err, sizeof(err)) == -1) {
+		log_errx(TASK, "Registry: %s.", err);
+		goto fail;
+	}
+	config_path(&n->cfg, KEYSFILE_REL, path, sizeof(path));
+	keysfile_init(&MR.keys, n->loop, path, &MR.t, KEYS_DELAY);
+	MR.standby = 1;
+	log_info(TASK, "Standby's copy of the registry open: %zu agents.",
+	    agents_count(&MR.t));
+	return 0;
+fail:
+	agents_free(&MR.t);
+	MR.node = NULL;
+	return -1;
+}
+
+/* One read of the cluster store applied to the standby's copy. */
+int
+mreg_follow(const cJSON *changes, struct registry_applied *c, char *err,
+    size_t errlen)
+{
+	const cJSON	*o;
+	cJSON		*fresh = cJSON_CreateArray(), *id;
+	int		 rv = -1;
+
+	if (!MR.standby) {
+		snprintf(err, errlen, "no standby's copy open");
+		goto done;
+	}
+	/* New agents are appended to client.keys; any other change
+	 * rewrites it. */
+	cJSON_ArrayForEach(o, cJSON_GetObjectItemCaseSensitive(changes,
+	    "agents"))
+		if (cJSON_IsString(id = cJSON_GetObjectItemCaseSensitive(o,
+		    "id")) && agents_by_id(&MR.t, id->valuestring) == NULL)
+			cJSON_AddItemToArray(fresh, cJSON_CreateString(
+			    id->valuestring));
+	if (registry_follow(&MR.t, changes, c, err, errlen) == -1)
+		goto done;
+	if (c->full || c->replaced > 0 || c->removed > 0)
+		keysfile_changed(&MR.keys);
+	else
+		cJSON_ArrayForEach(o, fresh) {
+			const struct agent *a = agents_by_id(&MR.t,
+			    o->valuestring);
+
+			if (a != NULL)
+				keysfile_added(&MR.keys, a);
+		}
+	rv = 0;
+done:
+	cJSON_Delete(fresh);
+	return rv;
+}
+
+void
+mreg_standby_stop(void)
+{
+	if (!MR.standby)
+		return;
+	keysfile_stop(&MR.keys);
+	registry_follow_close();
+	agents_free(&MR.t);
+	MR.standby = 0;
 	MR.node = NULL;
 }
 
@@ -1034,6 +1128,18 @@ group_delete(const char *g, struct change *ch, char *err, size_t errlen)
  * Agent and group commands.  Returns 1 when the command is one of ours
  * (its answer comes through cb, maybe later), 0 otherwise.
  */
+/* The commands that only read the registry, on a standby's copy. */
+int
+mreg_standby_command(const cJSON *req, mreg_reply_cb cb, void *arg)
+{
+	const char	*cmd = str(req, "command");
+
+	if (!MR.standby || cmd == NULL || (strcmp(cmd, "agents") != 0 &&
+	    strcmp(cmd, "agent") != 0 && strcmp(cmd, "groups") != 0))
+		return 0;
+	return mreg_command(req, cb, arg);
+}
+
 int
 mreg_command(const cJSON *req, mreg_reply_cb cb, void *arg)
 {
