@@ -771,7 +771,10 @@ replica_write(const cJSON *changes, char *err, size_t errlen)
 			continue;
 		for (dup = 0, i = 0; i < n; i++)
 			dup |= strcmp(ids[i], id) == 0;
-		if (req != NULL && (dup || n + 3 > TXN_OPS)) {
+		/* A change adds at most two operations, next_id one more. */
+		if (req != NULL && (dup || cJSON_GetArraySize(
+		    cJSON_GetObjectItemCaseSensitive(req, "success")) + 3 >
+		    TXN_OPS)) {
 			if (txn_flush(req, next, term, err, errlen) == -1)
 				goto done;
 			cJSON_Delete(req);
