@@ -303,7 +303,8 @@ bench: all $(BENCH_BINS)
 	python3 tests/bench/rebalance_bench.py --build $(BUILD) --out docs/benchmarks.md
 	python3 tests/bench/ha_bench.py --build $(BUILD) --out docs/benchmarks.md
 	@if [ "$$(id -u)" -eq 0 ]; then tests/bench/lab_bench.sh --out docs/benchmarks.md && \
-	    tests/bench/drain_bench.sh --out docs/benchmarks.md; \
+	    tests/bench/drain_bench.sh --out docs/benchmarks.md && \
+	    tests/bench/ha_lab_bench.sh --out docs/benchmarks.md; \
 	    else echo "bench: the lab's failover figures need root: skipped"; fi
 
 # Wazuh's own cluster test scale: a master, 10 workers, 50,000 agents

@@ -163,7 +163,10 @@ def render(c, me, out, notify, notify_log, haproxy_args):
         "    server %s %s:%d %s%s" % (w["name"], w["address"], ports["agents"],
                                     check, agent)
         for w in c["workers"])
-    nodes = [c["master"]] + c["workers"]
+    # Enrollment reaches the master directly too: every master-eligible
+    # host when there are several (standbys do not listen, so HAProxy's
+    # checks keep them down and only the active master serves).
+    nodes = (c.get("masters") or [c["master"]]) + c["workers"]
     enrolls = "\n".join(
         "    server %s %s:%d %s" % (n["name"], n["address"],
                                    ports["enrollment"], check)

@@ -15,7 +15,7 @@ PKGS=(
 	debhelper lintian
 	# vagrant validate of the lab's Vagrantfile (t_appliance_seed).
 	vagrant
-	# master high availability (t_master_ha, lab t_master_ha_partition).
+	# master high availability (t_master_ha, integration and lab).
 	etcd-server etcd-client curl
 )
 if [ "${1:-}" = image ]; then

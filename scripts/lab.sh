@@ -1,13 +1,18 @@
 #!/usr/bin/env bash
 # The one-machine lab: two balancers (HAProxy + keepalived + clusterd's
-# balancer role) holding the agents' VIP, a master, three workers and
-# simulated agents, each host in its own network namespace; see docs/lab.md.
+# balancer role) holding the agents' VIP, two master-eligible hosts
+# (clusterd, an etcd member, keepalived holding the master's VIP; the
+# third etcd member on lb2), three workers and simulated agents, each
+# host in its own network namespace; see docs/lab.md.
 #   scripts/lab.sh start    build if needed, start, wait for every agent
-#   scripts/lab.sh status   what runs, who holds the VIP, agents per worker
+#   scripts/lab.sh status   what runs, who holds each VIP, the active
+#                           master and its term, agents per worker
 #   scripts/lab.sh stop     stop everything and delete the namespaces
 # LAB_PREFIX, LAB_RUN and LAB_AGENTS change the namespaces' prefix (cl-),
-# the run directory (run/lab) and the number of agents (300).
+# the run directory (run/lab) and the number of agents (300); LAB_HA=0
+# starts a single master (host "master", no etcd) instead.
 set -u
+[ "${1:-}" = start ] && LAB_HA=${LAB_HA:-1}
 . "$(dirname "$0")/../tests/lab/lablib.sh"
 
 # The command line of a lab.sh action for this lab: with the LAB_PREFIX and
@@ -20,10 +25,29 @@ lab_cmd() {
 	echo "${env}scripts/lab.sh $1"
 }
 
+# ha_state M: " active, term N" or " standby" for a master-eligible M.
+ha_state() {
+	[ "$LAB_HA" = 1 ] && [[ " ${LAB_MASTERS[*]} " == *" $1 "* ]] || return 0
+	"$LAB_BIN/cluster_control" -H "$LAB_RUN/$1" --ha --json 2>/dev/null | python3 -c '
+import json, sys
+d = json.load(sys.stdin)["data"]
+print(", %s%s" % (d["state"], ", term %d" % d["term"] if d["state"] == "active" else ""))' 2>/dev/null
+}
+
 need_root() {
 	if [ "$(id -u)" -ne 0 ]; then
 		echo "the lab needs root for network namespaces; scripts/cluster.sh start runs a loopback cluster without a VIP" >&2
 		exit 1
+	fi
+}
+
+# The master's VIP and who is active (HA lab), or the single master.
+masters_line() {
+	if [ "$LAB_HA" = 1 ]; then
+		echo "VIP (master):    $LAB_MASTER_VIP:1516, held by $(lab_mvip_holder)"
+		echo "Active master:   $(lab_master) (term $(lab_term 2>/dev/null || echo -))"
+	else
+		echo "Master:          master ($LAB_MASTER_ADDR)"
 	fi
 }
 
@@ -55,12 +79,13 @@ start() {
 	cat <<MSG
 
 VIP (agents):    $LAB_VIP:1514 and :1515, held by $(lab_vip_holder)
+$(masters_line)
 Agents per worker (master's counts):
 $(agents_per_worker)
 Logs:            $LAB_RUN/<node>/logs/cluster.log, $LAB_RUN/lb1/keepalived.log,
                  $LAB_RUN/lb1/notify.log, $LAB_RUN/agents.log
 A host's shell:  ip netns exec ${LAB_PREFIX}worker1 bash
-Health:          $LAB_BIN/cluster_control -H $LAB_RUN/master -i
+Health:          $LAB_BIN/cluster_control -H $LAB_RUN/$(lab_master) -i
 Status:          $(lab_cmd status)
 Stop:            $(lab_cmd stop)
 MSG
@@ -84,14 +109,26 @@ status() {
 			    echo "  $h clusterd balancer: not running"
 		fi
 	done
-	for h in master "${LAB_WORKERS[@]}"; do
+	for h in "${LAB_MASTERS[@]}" "${LAB_WORKERS[@]}"; do
 		lab_alive "$h/var/run/clusterd.pid" &&
-		    echo "  $h clusterd ($(lab_pidof "$h/var/run/clusterd.pid"))" ||
+		    echo "  $h clusterd ($(lab_pidof "$h/var/run/clusterd.pid"))$(ha_state "$h")" ||
 		    echo "  $h clusterd: not running"
 	done
+	if [ "$LAB_HA" = 1 ]; then
+		for h in "${LAB_MASTERS[@]}"; do
+			lab_alive "$h-keepalived/keepalived.pid" &&
+			    echo "  $h keepalived ($(lab_pidof "$h-keepalived/keepalived.pid"))" ||
+			    echo "  $h keepalived: not running"
+		done
+		for h in $(lab_etcd_hosts); do
+			lab_alive "etcd-$h.pid" && echo "  $h etcd ($(lab_pidof "etcd-$h.pid"))" ||
+			    echo "  $h etcd: not running"
+		done
+	fi
 	lab_alive agents.pid && echo "  agents agentsim ($(lab_pidof agents.pid))" ||
 	    echo "  agents agentsim: not running"
-	echo "VIP $LAB_VIP held by: $(lab_vip_holder)"
+	echo "VIP (agents):    $LAB_VIP:1514 and :1515, held by $(lab_vip_holder)"
+	masters_line
 	echo "Agents per worker (master's counts):"
 	agents_per_worker
 }

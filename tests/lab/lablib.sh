@@ -20,6 +20,13 @@
 #   LAB_BEFORE_NODES  a command lab_start runs once the nodes'
 #               configurations are written, before any clusterd starts
 #               (a test gives a home a file system of its own, say)
+#   LAB_HA      1: the master high-availability lab (docs/ha.md) instead
+#               of the single master: lb/lab.json's "masters" (master1,
+#               master2), each with clusterd master-eligible, an etcd
+#               member and keepalived holding the master's VIP; the third
+#               etcd member, a witness, on LAB_WITNESS (lb2); workers and
+#               balancers reach the master through the master's VIP.
+#               0 (the default): one master, host "master", no etcd.
 set -u
 
 LAB_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -32,23 +39,35 @@ LAB_RETRY=${LAB_RETRY:-2}
 LAB_TIME_RECONNECT=${LAB_TIME_RECONNECT:-20}
 LAB_JSON=${LAB_JSON:-$LAB_TOP/lb/lab.json}
 LAB_STAT=$LAB_TOP/tests/lab/labstat.py
+# A running lab says how it was started (LAB_RUN/lab.ha), for stop/status.
+LAB_HA=${LAB_HA:-$(cat "$LAB_RUN/lab.ha" 2>/dev/null)}
+[ "$LAB_HA" = 1 ] || LAB_HA=0
+LAB_WITNESS=${LAB_WITNESS:-lb2}
 
 # Hosts and addresses: lb/lab.json's balancers, master and workers, plus
 # the agents' host, which the description does not name.
 LAB_VIP=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["vip"]["agents"].split("/")[0])' "$LAB_JSON")
-LAB_MASTER_ADDR=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["master"]["address"])' "$LAB_JSON")
+LAB_MASTER_VIP=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["vip"]["master"].split("/")[0])' "$LAB_JSON")
+if [ "$LAB_HA" = 1 ]; then
+	LAB_MASTER_ADDR=$LAB_MASTER_VIP
+	mapfile -t LAB_MASTERS < <(python3 -c 'import json,sys; [print(m["name"]) for m in json.load(open(sys.argv[1])).get("masters", [])]' "$LAB_JSON")
+	[ "${#LAB_MASTERS[@]}" -ge 2 ] || { echo "lab: LAB_HA=1 needs two masters in $LAB_JSON" >&2; exit 1; }
+else
+	LAB_MASTER_ADDR=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["master"]["address"])' "$LAB_JSON")
+	LAB_MASTERS=(master)
+fi
 declare -A LAB_ADDR=()
 while read -r name addr; do
 	LAB_ADDR[$name]=$addr
 done < <(python3 -c '
 import json, sys
 c = json.load(open(sys.argv[1]))
-for h in c["balancers"] + [c["master"]] + c["workers"]:
+for h in c["balancers"] + [c["master"]] + c.get("masters", []) + c["workers"]:
     print(h["name"], h["address"])' "$LAB_JSON")
 LAB_ADDR[agents]=198.18.0.50
 LAB_BALANCERS=(lb1 lb2)
 LAB_WORKERS=(worker1 worker2 worker3)
-LAB_HOSTS=("${LAB_BALANCERS[@]}" master "${LAB_WORKERS[@]}" agents)
+LAB_HOSTS=("${LAB_BALANCERS[@]}" "${LAB_MASTERS[@]}" "${LAB_WORKERS[@]}" agents)
 # Hosts added to a running lab (lab_host_add), so that stop finds them.
 if [ -s "$LAB_RUN/hosts.added" ]; then
 	while read -r name addr; do
@@ -66,7 +85,23 @@ lab_in() {
 	ip netns exec "$LAB_PREFIX$h" "$@"
 }
 
-lab_ctl() { "$LAB_BIN/cluster_control" -H "$LAB_RUN/master" "$@"; }
+# lab_master: the active master's name (master, or in the HA lab the one
+# that says it is active; "none" while none does).
+lab_master() {
+	local m
+	[ "$LAB_HA" = 1 ] || { echo master; return 0; }
+	for m in "${LAB_MASTERS[@]}"; do
+		if "$LAB_BIN/cluster_control" -H "$LAB_RUN/$m" --ha-check >/dev/null 2>&1; then
+			echo "$m"
+			return 0
+		fi
+	done
+	echo none
+	return 1
+}
+
+# lab_ctl ARGS...: cluster_control on the active master.
+lab_ctl() { "$LAB_BIN/cluster_control" -H "$LAB_RUN/$(lab_master)" "$@"; }
 
 lab_log() { echo "lab: $*"; }
 
@@ -225,11 +260,15 @@ lab_impair_off() {
 lab_render() {
 	local lb=$1 d=$LAB_RUN/$1
 	mkdir -p "$d"
-	python3 - "$LAB_JSON" "$d" > "$d/cluster.json" <<'PY' || return 1
+	python3 - "$LAB_JSON" "$d" "$LAB_HA" > "$d/cluster.json" <<'PY' || return 1
 import json, sys
 c = json.load(open(sys.argv[1]))
 c["haproxy"]["stats_socket"] = sys.argv[2] + "/admin.sock"
 c["haproxy"]["state_file"] = sys.argv[2] + "/server-state"
+# The single-master lab has no master-eligible hosts: the balancers hold
+# the master's VIP, as they do for a cluster without "masters".
+if sys.argv[3] != "1":
+    c.pop("masters", None)
 json.dump(c, sys.stdout, indent=1)
 PY
 	python3 "$LAB_TOP/lb/render.py" --cluster "$d/cluster.json" \
@@ -274,8 +313,9 @@ lab_haproxy_reload() {
 # keepalived in the foreground of its own session (logs to a file; the
 # machine may have no syslog), with pid files of its own: two instances
 # on one machine would otherwise share /run/keepalived*.pid.
+# lab_keepalived_start HOST [DIR]: DIR holds keepalived.conf (LAB_RUN/HOST).
 lab_keepalived_start() {
-	local d=$LAB_RUN/$1
+	local d=${2:-$LAB_RUN/$1}
 	rm -f "$d/keepalived.pid" "$d/vrrp.pid" "$d/checkers.pid" "$d/bfd.pid"
 	setsid ip netns exec "$LAB_PREFIX$1" keepalived -n -l -G \
 		-f "$d/keepalived.conf" -p "$d/keepalived.pid" \
@@ -347,7 +387,14 @@ CONF
 	case $type in
 	master)
 		# Converge within seconds rather than the default 30 s.
-		echo "rebalance_interval 10s" >> "$LAB_RUN/$name.conf" ;;
+		echo "rebalance_interval 10s" >> "$LAB_RUN/$name.conf"
+		[ "$LAB_HA" = 1 ] && cat >> "$LAB_RUN/$name.conf" <<CONF
+# Master-eligible (docs/ha.md): etcd on the master hosts and the witness,
+# the local member first.
+ha_etcd $(lab_etcd_endpoints "$name")
+ha_lease_ttl 2s
+CONF
+		;;
 	worker)
 		# The lab's agents keep alive every 5 s: a connection silent for
 		# 15 s is dead (the default 60 s suits 10-20 s keepalives).
@@ -358,6 +405,7 @@ connection_overtake_time 15s
 CONF
 		;;
 	esac
+	lab_ha_follow >> "$LAB_RUN/$name.conf"
 	# A test's own settings for the master and the workers.
 	[ -z "${LAB_NODE_EXTRA:-}" ] ||
 		printf '%s\n' "$LAB_NODE_EXTRA" >> "$LAB_RUN/$name.conf"
@@ -388,6 +436,7 @@ pool_drain_timeout 10s
 # Without its keepalived this balancer stops serving (docs/lb.md).
 keepalived_pid_file $d/vrrp.pid
 CONF
+	lab_ha_follow >> "$d/clusterd.conf"
 	"$LAB_BIN/clusterd" -t -c "$d/clusterd.conf" > "$d/clusterd.check" 2>&1
 }
 
@@ -395,6 +444,123 @@ lab_node_up() { lab_ctl -l 2>/dev/null | grep -q "^$1 "; }
 lab_node_gone() {
 	local out
 	out=$(lab_ctl -l 2>/dev/null) && ! grep -q "^$1 " <<<"$out"
+}
+
+# ---- the masters' high availability (LAB_HA=1; docs/ha.md) ----
+
+# The etcd members' hosts: each master host, then the witness.
+lab_etcd_hosts() { echo "${LAB_MASTERS[@]}" "$LAB_WITNESS"; }
+
+# lab_etcd_endpoints HOST: every member's client address, HOST's first.
+lab_etcd_endpoints() {
+	local h list=${LAB_ADDR[$1]}:2379
+	for h in $(lab_etcd_hosts); do
+		[ "$h" = "$1" ] || list+=",${LAB_ADDR[$h]}:2379"
+	done
+	echo "$list"
+}
+
+# lab_ha_follow: the lines that make a worker or balancer find a new
+# active master within a second of its taking over (the defaults back
+# off to 30 s).
+lab_ha_follow() {
+	[ "$LAB_HA" = 1 ] || return 0
+	printf '%s\n' "reconnect_min 200ms" "reconnect_max 1s"
+}
+
+# lab_etcd_start HOST: HOST's etcd member, with --pre-vote (docs/ha.md);
+# its pid in LAB_RUN/etcd-HOST.pid, its data in LAB_RUN/etcd-HOST.
+lab_etcd_start() {
+	local h=$1 a=${LAB_ADDR[$1]} m cluster=
+	for m in $(lab_etcd_hosts); do
+		cluster+="${cluster:+,}e-$m=http://${LAB_ADDR[$m]}:2380"
+	done
+	setsid ip netns exec "$LAB_PREFIX$h" etcd --name "e-$h" \
+		--data-dir "$LAB_RUN/etcd-$h" --log-level error \
+		--auto-compaction-retention 1h --pre-vote \
+		--listen-client-urls "http://$a:2379" \
+		--advertise-client-urls "http://$a:2379" \
+		--listen-peer-urls "http://$a:2380" \
+		--initial-advertise-peer-urls "http://$a:2380" \
+		--initial-cluster "$cluster" --initial-cluster-state new \
+		>>"$LAB_RUN/etcd-$h.log" 2>&1 </dev/null &
+	echo $! > "$LAB_RUN/etcd-$h.pid"
+	disown
+}
+
+# lab_etcd_healthy HOST: HOST's member answers and the cluster has a leader.
+lab_etcd_healthy() {
+	lab_in "$1" curl -sf -m 1 "http://${LAB_ADDR[$1]}:2379/health" |
+	    grep -q '"health":"true"'
+}
+
+# lab_ha_state M: master-eligible M's state (active, standby; "down" when
+# its clusterd does not answer).
+lab_ha_state() {
+	"$LAB_BIN/cluster_control" -H "$LAB_RUN/$1" --ha --json 2>/dev/null |
+	    python3 -c 'import json, sys; print(json.load(sys.stdin)["data"]["state"])' 2>/dev/null ||
+	    echo down
+}
+lab_ha_is() { [ "$(lab_ha_state "$1")" = "$2" ]; }
+
+# lab_term: the active master's term (etcd's revision that elected it).
+lab_term() {
+	"$LAB_BIN/cluster_control" -H "$LAB_RUN/$(lab_master)" --ha --json 2>/dev/null |
+	    python3 -c 'import json, sys; print(int(json.load(sys.stdin)["data"]["term"]))'
+}
+
+# lab_mvip_holder: the master host whose eth0 has the master's VIP (none,
+# or "master1+master2" if both had it).
+lab_mvip_holder() {
+	local m who=none
+	for m in "${LAB_MASTERS[@]}"; do
+		if ip -n "$LAB_PREFIX$m" -4 addr show dev eth0 2>/dev/null |
+		    grep -q "inet $LAB_MASTER_VIP/"; then
+			[ "$who" = none ] && who=$m || who="$who+$m"
+		fi
+	done
+	echo "$who"
+}
+lab_mvip_on() { [ "$(lab_mvip_holder)" = "$1" ]; }
+
+# lab_master_keepalived M: keepalived on master host M, rendered by
+# lb/render.py --master into LAB_RUN/M-keepalived, started.
+lab_master_keepalived() {
+	local m=$1 d=$LAB_RUN/$1-keepalived
+	python3 "$LAB_TOP/lb/render.py" --cluster "$LAB_JSON" --master "$m" \
+		--out "$d" --cluster-control "$LAB_BIN/cluster_control" \
+		--home "$LAB_RUN/$m" || return 1
+	lab_keepalived_start "$m" "$d"
+}
+
+# lab_masters_start: the master hosts.  Single: clusterd on "master".
+# HA: the etcd members, then master1 (waits until active) and the other
+# master-eligible nodes (standbys), then keepalived on each master host;
+# returns once the master's VIP is on the active master's host.
+lab_masters_start() {
+	local h m first=${LAB_MASTERS[0]}
+	if [ "$LAB_HA" != 1 ]; then
+		lab_clusterd_start master || { lab_log "clusterd master did not start"; return 1; }
+		return 0
+	fi
+	command -v etcd >/dev/null ||
+	    { lab_log "no etcd (scripts/deps.sh installs etcd-server)"; return 1; }
+	lab_log "etcd on $(lab_etcd_hosts | sed 's/ /, /g') (witness: $LAB_WITNESS)"
+	for h in $(lab_etcd_hosts); do lab_etcd_start "$h"; done
+	lab_wait 30 lab_etcd_healthy "$LAB_WITNESS" ||
+	    { lab_log "etcd is not healthy: $(tail -n 2 "$LAB_RUN/etcd-$LAB_WITNESS.log")"; return 1; }
+	lab_clusterd_start "$first" || { lab_log "clusterd $first did not start"; return 1; }
+	lab_wait 20 lab_ha_is "$first" active || { lab_log "$first is not active"; return 1; }
+	for m in "${LAB_MASTERS[@]:1}"; do
+		lab_clusterd_start "$m" || { lab_log "clusterd $m did not start"; return 1; }
+		lab_wait 20 lab_ha_is "$m" standby || { lab_log "$m is not a standby"; return 1; }
+	done
+	for m in "${LAB_MASTERS[@]}"; do
+		lab_master_keepalived "$m" || { lab_log "keepalived $m did not start"; return 1; }
+	done
+	lab_wait 15 lab_mvip_on "$first" ||
+	    { lab_log "the master's VIP is not on $first (holder: $(lab_mvip_holder))"; return 1; }
+	lab_log "$first active (term $(lab_term)), the master's VIP $LAB_MASTER_VIP on it"
 }
 
 # ---- agents ----
@@ -463,18 +629,21 @@ lab_start() {
 	for n in "${LAB_HOSTS[@]}"; do rm -rf "${LAB_RUN:?}/$n" "$LAB_RUN/$n.conf"; done
 	rm -f "$LAB_RUN"/agents.* "$LAB_RUN"/impair.* "$LAB_RUN/cluster.key" \
 	    "$LAB_RUN/hosts.added"
-	LAB_HOSTS=("${LAB_BALANCERS[@]}" master "${LAB_WORKERS[@]}" agents)
+	rm -rf "$LAB_RUN"/etcd-* "$LAB_RUN"/*-keepalived
+	LAB_HOSTS=("${LAB_BALANCERS[@]}" "${LAB_MASTERS[@]}" "${LAB_WORKERS[@]}" agents)
 	mkdir -p "$LAB_RUN"
+	echo "$LAB_HA" > "$LAB_RUN/lab.ha"
 	(umask 077; "$LAB_BIN/clusterd" --genkey > "$LAB_RUN/cluster.key")
 	lab_log "network namespaces ${LAB_PREFIX}* on a bridge, 198.18.0.0/24"
 	lab_net_up || return 1
 
-	lab_node_conf master master
+	for n in "${LAB_MASTERS[@]}"; do lab_node_conf "$n" master; done
 	for n in "${LAB_WORKERS[@]}"; do lab_node_conf "$n" worker; done
 	if [ -n "${LAB_BEFORE_NODES:-}" ]; then
 		$LAB_BEFORE_NODES || { lab_log "$LAB_BEFORE_NODES failed"; return 1; }
 	fi
-	for n in master "${LAB_WORKERS[@]}"; do
+	lab_masters_start || return 1
+	for n in "${LAB_WORKERS[@]}"; do
 		lab_clusterd_start "$n" || { lab_log "clusterd $n did not start"; return 1; }
 	done
 	for n in "${LAB_WORKERS[@]}"; do

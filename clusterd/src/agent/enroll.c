@@ -51,6 +51,7 @@ static struct {
 	unsigned long		 requests;
 	unsigned long		 accepted, refused, undelivered;
 	unsigned long		 rate_limited;	/* connections closed at once */
+	unsigned		 clients;	/* open or awaiting an answer */
 	struct srclimit		 limit;		/* enrollment_rate_limit */
 	ev_timer		 flush;		/* the limit's refusal tallies */
 } E = { .listener.fd = -1 };
@@ -75,6 +76,7 @@ static const struct conn_ops client_ops = {
 static void
 client_free(void *p)
 {
+	E.clients--;
 	free(p);
 }
 
@@ -232,6 +234,7 @@ accept_cb(struct listener *l, int fd, const char *addr, void *arg)
 	    cl)) == NULL)
 		goto fail;
 	cl->conn->in_limit = ENROLL_LINE_MAX + 1;
+	E.clients++;
 	return;
 fail:
 	if (cl != NULL)
@@ -415,6 +418,26 @@ enroll_start(struct node *n, const struct enroll_ops *ops)
 	log_info(TASK, "Serving enrollment on %s:%u.",
 	    n->cfg.enrollment_address, n->cfg.enrollment_port);
 	return 0;
+}
+
+/*
+ * Take no new connection (they are refused, and a balancer sends them to
+ * another node); the clients already in are answered as usual.  A master
+ * about to hand its role over waits for them (enroll_clients).
+ */
+void
+enroll_quiesce(void)
+{
+	if (E.listener.fd != -1)
+		log_info(TASK, "No new enrollment connection: %u client(s) "
+		    "still to answer.", E.clients);
+	listener_close(&E.listener);
+}
+
+unsigned
+enroll_clients(void)
+{
+	return E.clients;
 }
 
 void

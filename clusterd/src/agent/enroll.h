@@ -33,6 +33,8 @@ struct enroll_ops {
 
 int	enroll_start(struct node *, const struct enroll_ops *);
 void	enroll_stop(void);
+void	enroll_quiesce(void);
+unsigned enroll_clients(void);
 int	enroll_log_now(const char *src, const char *why);
 void	enroll_answer(struct enroll_client *, const char *answer,
 	    const char *id, const char *key);

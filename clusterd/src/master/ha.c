@@ -11,6 +11,7 @@
 #include <ev.h>
 
 #include "agent/agents.h"
+#include "agent/enroll.h"
 #include "base/config.h"
 #include "base/log.h"
 #include "base/metrics.h"
@@ -36,6 +37,10 @@
 enum ha_state { HA_STANDBY, HA_ACTIVE };
 
 static void	pools_publish(void);
+
+#define STEP_DOWN_WAIT	2.0	/* most a planned step-down waits on agents */
+static ev_timer	step_wait;	/* loop: a planned step-down's enrollments */
+static double	step_by;
 
 static struct {
 	struct node	*node;
@@ -842,7 +847,10 @@ replica_write(const cJSON *changes, char *err, size_t errlen)
 			continue;
 		for (dup = 0, i = 0; i < n; i++)
 			dup |= strcmp(ids[i], id) == 0;
-		if (req != NULL && (dup || n + 3 > TXN_OPS)) {
+		/* A change adds at most two operations, next_id one more. */
+		if (req != NULL && (dup || cJSON_GetArraySize(
+		    cJSON_GetObjectItemCaseSensitive(req, "success")) + 3 >
+		    TXN_OPS)) {
 			if (txn_flush(req, next, term, err, errlen) == -1)
 				goto done;
 			cJSON_Delete(req);
@@ -1343,6 +1351,7 @@ ha_stop(void)
 		return;
 	if (H.serving) {
 		ev_timer_stop(H.node->loop, &H.watch);
+		ev_timer_stop(H.node->loop, &step_wait);
 		master_stop();
 	}
 	pthread_mutex_lock(&H.mu);
@@ -1450,6 +1459,25 @@ reply_control(void *arg, cJSON *resp)
 }
 
 /*
+ * A planned step-down hands the role over once the agents already
+ * connected to this master's enrollment port are answered (new ones are
+ * refused meanwhile, and the balancers send them to a worker, which holds
+ * them for the next master): a handover refuses nobody.  At most
+ * STEP_DOWN_WAIT seconds.
+ */
+static void
+step_wait_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	(void)revents;
+	if (enroll_clients() > 0 && ev_now(loop) < step_by)
+		return;
+	ev_timer_stop(loop, t);
+	pthread_mutex_lock(&H.mu);
+	H.step_down = 1;
+	pthread_mutex_unlock(&H.mu);
+}
+
+/*
  * The control socket of a master-eligible node: "ha" (the view),
  * "ha_step_down" (the active master gives up its lease and stays out of
  * the next election for a while), "ha_promote" (a standby asks to take
@@ -1473,11 +1501,15 @@ ha_control(struct control_client *cl, const cJSON *req, void *arg)
 			    "the active master"));
 			return;
 		}
-		pthread_mutex_lock(&H.mu);
-		H.step_down = 1;
-		pthread_mutex_unlock(&H.mu);
-		log_info(TASK, "Stepping down, as asked by %s.",
+		log_info(TASK, "Stepping down, as asked by %s, once the "
+		    "enrollments under way are answered.",
 		    control_client_who(cl));
+		if (!ev_is_active(&step_wait)) {
+			enroll_quiesce();
+			step_by = ev_now(H.node->loop) + STEP_DOWN_WAIT;
+			ev_timer_init(&step_wait, step_wait_cb, 0.05, 0.05);
+			ev_timer_start(H.node->loop, &step_wait);
+		}
 		control_reply(cl, control_ok(cJSON_CreateString("stepping "
 		    "down")));
 		return;

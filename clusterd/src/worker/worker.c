@@ -31,15 +31,92 @@
 static struct node	*node;
 static struct enroll_pass pass;	/* enrollment_password_file, if set */
 
+/*
+ * A relayed enrollment.  While no master answers (none connected, or the
+ * link lost with the request out) it is held, and sent again as soon as
+ * a master is up, until its deadline: a planned handover of the master's
+ * role, or the master restarting, refuses nobody.  A request sent again
+ * after a lost link is safe: a master that stored the agent answers its
+ * retry with the same key (a lost answer's retry, mreg.c).
+ */
 struct relay {
 	struct enroll_client	*cl;
 	char			 nonce[33];
+	char			*line;		/* the request, to send again */
+	char			 src_ip[64];
+	double			 deadline;	/* then: no master, refused */
+	struct relay		*next;		/* in the held list */
 };
+
+static struct relay	*held;		/* waiting for a master */
+static ev_timer		 held_timer;
+static int		 stopping;
+
+static void relay_send(struct relay *);
+
+static void
+relay_end(struct relay *rl, const char *answer, const char *id,
+    const char *key)
+{
+	enroll_answer(rl->cl, answer, id, key);
+	free(rl->line);
+	free(rl);
+}
+
+/* Wait for a master, or refuse once the deadline is past. */
+static void
+relay_hold(struct relay *rl)
+{
+	if (stopping || ev_now(node->loop) >= rl->deadline) {
+		relay_end(rl, "ERROR: Unable to reach the master node", NULL,
+		    NULL);
+		return;
+	}
+	rl->next = held;
+	held = rl;
+	if (!ev_is_active(&held_timer))
+		ev_timer_again(node->loop, &held_timer);
+}
+
+/* The held relays past their deadline are refused. */
+static void
+held_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct relay	**pp = &held, *rl;
+
+	(void)revents;
+	while ((rl = *pp) != NULL) {
+		if (ev_now(loop) < rl->deadline) {
+			pp = &rl->next;
+			continue;
+		}
+		*pp = rl->next;
+		relay_end(rl, "ERROR: Unable to reach the master node", NULL,
+		    NULL);
+	}
+	if (held == NULL)
+		ev_timer_stop(loop, t);
+}
+
+/* A master is up (or the worker stops): every held relay goes again. */
+static void
+held_resend(void)
+{
+	struct relay	*rl, *list = held;
+
+	held = NULL;
+	ev_timer_stop(node->loop, &held_timer);
+	while ((rl = list) != NULL) {
+		list = rl->next;
+		relay_send(rl);
+	}
+}
 
 /*
  * The master's answer to a relayed enrollment, back to the agent.  On a
  * timeout the master may still register the agent later: tell it, by the
- * request's nonce, to take the enrollment back.
+ * request's nonce, to take the enrollment back.  A link lost before the
+ * answer holds the request for the next master.
  */
 static void
 enroll_done(struct link *l, void *arg, enum link_result r, const cJSON *body)
@@ -52,9 +129,11 @@ enroll_done(struct link *l, void *arg, enum link_result r, const cJSON *body)
 	id = cJSON_GetObjectItemCaseSensitive(body, "id");
 	key = cJSON_GetObjectItemCaseSensitive(body, "key");
 	if (r == LINK_OK && cJSON_IsString(ans))
-		enroll_answer(rl->cl, ans->valuestring, cJSON_IsString(id) ?
+		relay_end(rl, ans->valuestring, cJSON_IsString(id) ?
 		    id->valuestring : NULL, cJSON_IsString(key) ?
 		    key->valuestring : NULL);
+	else if (r == LINK_CLOSED)
+		relay_hold(rl);
 	else {
 		if (r == LINK_TIMEOUT) {
 			j = cJSON_CreateObject();
@@ -62,31 +141,50 @@ enroll_done(struct link *l, void *arg, enum link_result r, const cJSON *body)
 			link_notify(l, FRAME_ENROLL_ABORT, j);
 			cJSON_Delete(j);
 		}
-		enroll_answer(rl->cl, r == LINK_TIMEOUT ? "ERROR: The master "
-		    "node did not answer in time" : "ERROR: Unable to reach "
-		    "the master node", NULL, NULL);
+		relay_end(rl, r == LINK_TIMEOUT ? "ERROR: The master node did "
+		    "not answer in time" : "ERROR: Unable to reach the master "
+		    "node", NULL, NULL);
 	}
-	free(rl);
+}
+
+/* Send a relay to the master, or hold it while there is none. */
+static void
+relay_send(struct relay *rl)
+{
+	struct link	*l;
+	cJSON		*j;
+	double		 left = rl->deadline - ev_now(node->loop);
+
+	if (stopping || left <= 0 || (l = uplink_link()) == NULL) {
+		relay_hold(rl);
+		return;
+	}
+	j = cJSON_CreateObject();
+	cJSON_AddStringToObject(j, "line", rl->line);
+	cJSON_AddStringToObject(j, "src_ip", rl->src_ip);
+	cJSON_AddStringToObject(j, "nonce", rl->nonce);
+	if (link_request(l, FRAME_ENROLL, j, left, enroll_done, rl) == -1)
+		relay_hold(rl);
+	cJSON_Delete(j);
 }
 
 /*
- * Relay an enrollment to the master; with no master, answer at once so
- * the agent never hangs.  A worker with enrollment_password_file checks
- * the password itself, as the master does: a wrong one is answered here
- * and never crosses the cluster link.  Without the option it relays the
- * request as it came, and the master decides.
+ * Relay an enrollment to the master, waiting for one at most
+ * request_timeout or 5 s: then the agent is answered that no master could
+ * be reached, so it never hangs.  A worker with enrollment_password_file
+ * checks the password itself, as the master does: a wrong one is answered
+ * here and never crosses the cluster link.  Without the option it relays
+ * the request as it came, and the master decides.
  */
 static void
 enroll_submit(struct enroll_client *cl, const struct enroll_req *req,
     const char *line, size_t len, const char *src_ip)
 {
 	struct relay	*rl;
-	struct link	*l;
-	cJSON	*j;
-	char	*copy;
-	const char *refusal;
-	double	 timeout = node->cfg.request_timeout < WORKER_ENROLL_TIMEOUT ?
-	    node->cfg.request_timeout : WORKER_ENROLL_TIMEOUT;
+	const char	*refusal;
+	double		 timeout = node->cfg.request_timeout <
+	    WORKER_ENROLL_TIMEOUT ? node->cfg.request_timeout :
+	    WORKER_ENROLL_TIMEOUT;
 
 	if (pass.password != NULL && (refusal = enroll_pass_check(&pass,
 	    req)) != NULL) {
@@ -96,36 +194,19 @@ enroll_submit(struct enroll_client *cl, const struct enroll_req *req,
 		enroll_answer(cl, refusal, NULL, NULL);
 		return;
 	}
-	if ((l = uplink_link()) == NULL) {
-		enroll_answer(cl, "ERROR: Unable to reach the master node",
-		    NULL, NULL);
-		return;
-	}
-	if ((copy = strndup(line, len)) == NULL) {
-		enroll_answer(cl, "ERROR: Internal manager error", NULL, NULL);
-		return;
-	}
-	j = cJSON_CreateObject();
-	cJSON_AddStringToObject(j, "line", copy);
-	free(copy);
-	cJSON_AddStringToObject(j, "src_ip", src_ip);
-	if ((rl = calloc(1, sizeof(*rl))) == NULL) {
-		cJSON_Delete(j);
+	if ((rl = calloc(1, sizeof(*rl))) == NULL ||
+	    (rl->line = strndup(line, len)) == NULL) {
+		free(rl);
 		enroll_answer(cl, "ERROR: Internal manager error", NULL, NULL);
 		return;
 	}
 	rl->cl = cl;
+	snprintf(rl->src_ip, sizeof(rl->src_ip), "%s", src_ip);
 	snprintf(rl->nonce, sizeof(rl->nonce), "%08lx%08lx%08lx",
 	    (unsigned long)random(), (unsigned long)random(),
 	    (unsigned long)random());
-	cJSON_AddStringToObject(j, "nonce", rl->nonce);
-	if (link_request(l, FRAME_ENROLL, j, timeout, enroll_done, rl) ==
-	    -1) {
-		free(rl);
-		enroll_answer(cl, "ERROR: Unable to reach the master node",
-		    NULL, NULL);
-	}
-	cJSON_Delete(j);
+	rl->deadline = ev_now(node->loop) + timeout;
+	relay_send(rl);
 }
 
 static void
@@ -179,6 +260,9 @@ static int
 services_start(struct node *n)
 {
 	node = n;
+	stopping = 0;
+	ev_init(&held_timer, held_cb);
+	held_timer.repeat = 0.2;
 	enroll_pass_load(&pass, n->cfg.enrollment_password_file);
 	metrics_register(worker_metrics, NULL);
 	if (wsync_start(n) == -1 || wagents_start(n) == -1 ||
@@ -194,6 +278,8 @@ static void
 services_stop(void)
 {
 	metrics_unregister(worker_metrics, NULL);
+	stopping = 1;
+	held_resend();		/* refused now: no master to wait for */
 	wdrain_stop();
 	enroll_stop();
 	enroll_pass_free(&pass);
@@ -216,6 +302,7 @@ services_up(struct link *l)
 	wsync_link_up(l);
 	wagents_link_up(l);
 	gateway_resend();
+	held_resend();
 }
 
 static void
