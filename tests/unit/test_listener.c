@@ -3,7 +3,8 @@
  * on loopback, driven by a real libev loop: it takes at most LISTENER_BATCH
  * connections per wake-up; at the descriptor limit (lowered with
  * setrlimit) it pauses instead of spinning, logs one line, uses little
- * CPU, and accepts again by itself once descriptors are free.
+ * CPU, and accepts again by itself once descriptors are free.  Quiesced,
+ * it takes its whole queue before it closes, resetting no client.
  */
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -237,6 +238,41 @@ test_close_is_idempotent(void **state)
 	listener_close(&never);
 }
 
+/*
+ * A quiesced listener takes every connection already in its queue (more
+ * than one batch) before it closes: none is reset; a new one is refused.
+ */
+static void
+test_quiesce_takes_the_backlog(void **state)
+{
+	struct fixture		*f = *state;
+	struct sockaddr_in	 sin;
+	char			 c;
+	size_t			 i;
+	int			 fd;
+
+	connect_clients(f, LISTENER_BATCH * 3 + 5);
+	listener_quiesce(&f->l);
+	assert_int_equal(f->l.fd, -1);
+	assert_int_equal(f->naccepted, LISTENER_BATCH * 3 + 5);
+	for (i = 0; i < f->nclients; i++) {
+		assert_int_equal(send(f->clients[i], "x", 1, MSG_NOSIGNAL), 1);
+		assert_int_equal(recv(f->accepted[i], &c, 1, 0), 1);
+		assert_int_equal(recv(f->clients[i], &c, 1, MSG_DONTWAIT), -1);
+		assert_true(errno == EAGAIN || errno == EWOULDBLOCK);
+	}
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons((uint16_t)f->port);
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_true((fd = socket(AF_INET, SOCK_STREAM, 0)) != -1);
+	assert_int_equal(connect(fd, (struct sockaddr *)&sin, sizeof(sin)),
+	    -1);
+	assert_int_equal(errno, ECONNREFUSED);
+	close(fd);
+	listener_quiesce(&f->l);	/* twice: nothing */
+}
+
 static void
 test_bad_address(void **state)
 {
@@ -258,6 +294,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_pause_at_descriptor_limit,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_close_is_idempotent,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_quiesce_takes_the_backlog,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_address, setup,
 		    teardown),

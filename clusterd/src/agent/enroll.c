@@ -24,6 +24,7 @@
 #include "net/conn.h"
 #include "net/listener.h"
 #include "net/preauth.h"
+#include "net/proxywait.h"
 #include "net/tls.h"
 
 #define TASK	"Enrollment"
@@ -431,13 +432,13 @@ enroll_quiesce(void)
 	if (E.listener.fd != -1)
 		log_info(TASK, "No new enrollment connection: %u client(s) "
 		    "still to answer.", E.clients);
-	listener_close(&E.listener);
+	listener_quiesce(&E.listener);
 }
 
 unsigned
 enroll_clients(void)
 {
-	return E.clients;
+	return E.clients + proxywait_waiting(E.listener.proxy);
 }
 
 void

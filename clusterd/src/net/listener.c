@@ -15,6 +15,7 @@
 #include "net/proxywait.h"
 
 static void accept_cb(struct ev_loop *, ev_io *, int);
+static int accept_some(struct listener *, int);
 static void resume_cb(struct ev_loop *, ev_timer *, int);
 
 /*
@@ -111,10 +112,38 @@ listener_set_proxy(struct listener *l, const struct config *cfg,
 void
 listener_close(struct listener *l)
 {
-	if (l->loop == NULL || l->fd == -1)
+	if (l->loop == NULL)
 		return;
 	proxywait_free(l->proxy);
 	l->proxy = NULL;
+	if (l->fd == -1)
+		return;
+	ev_io_stop(l->loop, &l->io);
+	ev_timer_stop(l->loop, &l->pause);
+	close(l->fd);
+	l->fd = -1;
+}
+
+/*
+ * Stop taking connections without resetting any a client already has:
+ * the kernel completes handshakes before accept(2), so closing a listening
+ * socket resets every connection still in its queue.  Accept them all
+ * first (no batch bound), then close; connections still sending their
+ * PROXY header stay with proxywait and reach the service as usual.
+ * listener_close frees the rest later.
+ */
+void
+listener_quiesce(struct listener *l)
+{
+	int	guard;
+
+	if (l->loop == NULL || l->fd == -1)
+		return;
+	for (guard = 0; guard < 1024 && l->fd != -1 &&
+	    accept_some(l, LISTENER_BATCH) == LISTENER_BATCH; guard++)
+		;
+	if (l->fd == -1)
+		return;
 	ev_io_stop(l->loop, &l->io);
 	ev_timer_stop(l->loop, &l->pause);
 	close(l->fd);
@@ -170,29 +199,27 @@ pause_accepting(struct listener *l, int e)
 	l->pauses_unlogged = 0;
 }
 
-static void
-accept_cb(struct ev_loop *loop, ev_io *w, int revents)
+/* Accept up to max connections; returns max when more may wait. */
+static int
+accept_some(struct listener *l, int max)
 {
-	struct listener		*l = w->data;
 	struct sockaddr_storage	 ss;
 	socklen_t		 sl;
 	char			 addr[64];
 	int			 fd, n;
 
-	(void)loop;
-	(void)revents;
-	for (n = 0; n < LISTENER_BATCH && l->fd != -1; n++) {
+	for (n = 0; n < max && l->fd != -1; n++) {
 		sl = sizeof(ss);
 		memset(&ss, 0, sizeof(ss));
 		fd = accept4(l->fd, (struct sockaddr *)&ss, &sl,
 		    SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd == -1) {
 			if (errno == EAGAIN || errno == EWOULDBLOCK)
-				return;
+				return n;
 			if (transient(errno))
 				continue;
 			pause_accepting(l, errno);
-			return;
+			return n;
 		}
 		conn_addr_string(&ss, addr, sizeof(addr));
 		l->accepted++;
@@ -201,6 +228,15 @@ accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 		else
 			listener_hand(l, fd, addr);
 	}
+	return n;
+}
+
+static void
+accept_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	accept_some(w->data, LISTENER_BATCH);
 }
 
 /*

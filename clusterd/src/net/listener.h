@@ -60,6 +60,7 @@ int	listener_set_proxy(struct listener *, const struct config *,
 	    const char *port);
 void	listener_hand(struct listener *, int fd, const char *addr);
 void	listener_close(struct listener *);
+void	listener_quiesce(struct listener *);
 int	listener_paused(struct listener *);
 
 #endif

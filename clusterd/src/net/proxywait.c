@@ -248,3 +248,17 @@ expire_cb(struct preauth *pa, struct preauth_entry *e)
 	close(c->fd);
 	release(c);
 }
+
+/* Connections whose header is still awaited. */
+unsigned
+proxywait_waiting(const struct proxywait *pw)
+{
+	const struct pwconn	*c;
+	unsigned		 n = 0;
+
+	if (pw == NULL)
+		return 0;
+	TAILQ_FOREACH(c, &pw->conns, entry)
+		n++;
+	return n;
+}

@@ -25,6 +25,7 @@ struct proxywait *proxywait_new(struct listener *, const struct config *,
 void	proxywait_free(struct proxywait *);
 int	proxywait_listed(const struct proxywait *, const void *sockaddr);
 void	proxywait_add(struct proxywait *, int fd, const char *addr);
+unsigned proxywait_waiting(const struct proxywait *);
 void	proxywait_counts(const struct proxywait *, unsigned long *headers,
 	    unsigned long *refused);
 
