@@ -114,8 +114,8 @@ static const struct metrics_def M_ENROLLMENTS = {
 };
 static const struct metrics_def M_PEER_UP = {
 	"clusterd_peer_up", METRICS_GAUGE,
-	"1 while the worker or balancer is connected, 0 once it has gone (since "
-	"the master started)."
+	"1 while the worker, balancer or standby master is connected, 0 once it "
+	"has gone (since the master started)."
 };
 static const struct metrics_def M_PEER_QUEUE = {
 	"clusterd_peer_queue_bytes", METRICS_GAUGE,
