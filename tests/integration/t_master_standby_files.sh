@@ -81,7 +81,7 @@ ctl master1 --create-group g1 >/dev/null || fail "create-group"
 enroll master1 "OSSEC A:'multi1' G:'g1,default'" | grep -q "OSSEC K:" || fail "enroll into g1,default"
 wait_for 15 "a multigroup on master1" eval "ls $T/master1/etc/multigroups/*/merged.mg"
 wait_for 15 "master2 has the edit, g1 and the multigroup" same_files master1 master2 worker1
-echo "figure: rule edit and group creation to on the standby and the worker: $(since "$t0")s"
+echo "figure: rule edit, group and multigroup to the standby and the worker: $(since "$t0")s"
 grep -q "level=\"5\"" "$T/master2/etc/rules/local_rules.xml" || fail "master2: old rule"
 [ -f "$T/master2/etc/shared/g1/agent.conf" ] && [ -f "$T/master2/etc/shared/g1/merged.mg" ] ||
 	fail "master2: no group g1"
@@ -118,6 +118,7 @@ insync=$(log_count master1 "$INSYNC") sent=$(log_count master1 "$SENT")
 t0=$(now)
 kill -STOP "$(pid_of master2)"
 wait_for 20 "master1 active" is_active master1
+echo "figure: SIGSTOP of the active master to the standby active: $(since "$t0")s (the standby stepped down by --promote stays out of elections for 3 lease times)"
 wait_for 20 "worker1 on master1" listed master1 worker1
 wait_for 10 "master1 found worker1 in sync" log_count_gt master1 "$INSYNC" "$insync"
 echo "figure: SIGSTOP of the active master to the worker found in sync by the new one: $(since "$t0")s"
