@@ -9,16 +9,7 @@
 # the old master comes back as a standby that follows the new one.
 . "$(dirname "$0")/lib.sh"
 
-command -v etcd >/dev/null || { echo "FAIL: no etcd (scripts/deps.sh installs etcd-server)"; finish; exit 1; }
-
-EC=$((PORT + 3)) EP=$((PORT + 4))
-etcd --name e1 --data-dir "$T/etcd" --log-level error \
-	--listen-client-urls "http://127.0.0.1:$EC" --advertise-client-urls "http://127.0.0.1:$EC" \
-	--listen-peer-urls "http://127.0.0.1:$EP" --initial-advertise-peer-urls "http://127.0.0.1:$EP" \
-	--initial-cluster "e1=http://127.0.0.1:$EP" >"$T/etcd.stderr" 2>&1 &
-ETCD_PID=$!
-PIDS+=("$ETCD_PID")
-wait_for 20 "etcd up" curl -sf "http://127.0.0.1:$EC/health"
+start_etcd
 
 printf 'master1 master\nmaster2 master\nworker1 worker\n' > "$T/nodes"
 M=("ha_etcd 127.0.0.1:$EC" "ha_lease_ttl 2s" "nodes_file $T/nodes" "sync_interval 2s")
