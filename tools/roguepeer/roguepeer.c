@@ -4,12 +4,12 @@
  * member must not do.  Each step prints one line, "STEP: accepted" or
  * "STEP: refused: REASON", so tests assert on what the master decided.
  *
- *   roguepeer -p PORT -k KEY -n NAME [-N HELLO_NAME] [-t TYPE] [-e]
+ *   roguepeer -p PORT -k KEY -n NAME [-N HELLO_NAME] [-t TYPE] [-e] [-s]
  *             [-c CLUSTER] [STEP...]
  *
  * -n is the name the TLS identity offers, -N the one the hello gives
- * (default: the same), -t worker or balancer, -e claims to serve
- * enrollment.  Steps, in order, after the hello:
+ * (default: the same), -t worker, balancer or master, -e claims to serve
+ * enrollment, -s says "standby" (a standby master's hello).  Steps, in order, after the hello:
  *   alive:ID    report agent ID alive (no answer comes: check the registry)
  *   active:ID   report agent ID newly active
  *   pools       send a balancer's pool report ("taken" when no refusal
@@ -51,7 +51,7 @@ static struct {
 	char		**steps;
 	int		 nsteps, next;
 	const char	*hello_name, *type, *cluster;
-	int		 enrollment, rc, hello_answered;
+	int		 enrollment, standby, rc, hello_answered;
 	ev_timer	 done;
 	/* -M: posing as a master */
 	SSL_CTX		*ctx;
@@ -172,6 +172,8 @@ on_open(struct link *l)
 	cJSON_AddStringToObject(h, "node_name", R.hello_name);
 	cJSON_AddStringToObject(h, "node_type", R.type);
 	cJSON_AddStringToObject(h, "version", CLUSTERD_VERSION);
+	if (R.standby)
+		cJSON_AddBoolToObject(h, "standby", 1);
 	if (R.enrollment) {
 		o = cJSON_AddObjectToObject(h, "enrollment");
 		cJSON_AddStringToObject(o, "address", "127.0.0.1");
@@ -381,7 +383,7 @@ main(int argc, char *argv[])
 
 	R.type = "worker";
 	R.cluster = "itest";
-	while ((ch = getopt(argc, argv, "p:k:n:N:t:ec:MT:W:")) != -1) {
+	while ((ch = getopt(argc, argv, "p:k:n:N:t:esc:MT:W:")) != -1) {
 		switch (ch) {
 		case 'p': port = (unsigned)atoi(optarg); break;
 		case 'k': key = optarg; break;
@@ -389,6 +391,7 @@ main(int argc, char *argv[])
 		case 'N': R.hello_name = optarg; break;
 		case 't': R.type = optarg; break;
 		case 'e': R.enrollment = 1; break;
+		case 's': R.standby = 1; break;
 		case 'c': R.cluster = optarg; break;
 		case 'M': master = 1; break;
 		case 'T': if (parse_terms(optarg) == -1) goto usage; break;
@@ -430,7 +433,7 @@ main(int argc, char *argv[])
 	return R.rc;
 usage:
 	fprintf(stderr, "usage: roguepeer -p port -k key -n name [-N hello_name]"
-	    " [-t type] [-e] [-c cluster] [step...]\n"
+	    " [-t type] [-e] [-s] [-c cluster] [step...]\n"
 	    "       roguepeer -M -p port -k key -T term[,term...] -W nodes "
 	    "[-c cluster]\n");
 	return 2;
