@@ -1089,11 +1089,17 @@ peer_by_name(const char *name)
 	return NULL;
 }
 
-/* For mscope: a node that may still serve agents (the master's own). */
+/*
+ * For mscope: a node that may still serve agents (the master's own).  A
+ * standby serves none, even under the name of a master that once served
+ * agents itself (gateway yes).
+ */
 static int
 node_is_up(const char *name)
 {
-	return peer_by_name(name) != NULL ||
+	struct peer	*p = peer_by_name(name);
+
+	return (p != NULL && !p->standby) ||
 	    strcmp(name, M.node->cfg.node_name) == 0;
 }
 
