@@ -51,7 +51,7 @@ if stage deps scripts/deps.sh && stage build make -s all; then
 	else
 		SUMMARY+=("SKIP lab           the lab's tests need root (network namespaces)")
 	fi
-	stage fuzz make fuzz FUZZ_SECONDS="${FUZZ_SECONDS:-15}"
+	stage fuzz make fuzz FUZZ_SECONDS="${FUZZ_SECONDS:-8}"
 fi
 
 echo

@@ -2,7 +2,10 @@
  * test_registry: the master's SQLite agent registry in a temp folder:
  * schema creation and the version guard, every kind of change confirmed
  * through its callback on the loop, what a re-open loads back, and the
- * batching of changes queued while a commit runs.
+ * batching of changes queued while a commit runs.  A standby's copy
+ * (registry_follow): every record, then only what changed (records,
+ * tombstones, groups), a refused record that changes nothing, and the
+ * copy taken over by registry_open without loading it again.
  *
  * The registry keeps one global state and reports on the loop given to
  * registry_open through an ev_async, so every test opens it on the
@@ -27,6 +30,7 @@
 #include <sqlite3.h>
 
 #include "agent/agents.h"
+#include "master/ha_record.h"
 #include "master/registry.h"
 
 #include "helpers/fixture.h"
@@ -726,6 +730,109 @@ test_close_flushes(void **state)
 	agent_free(a);
 }
 
+/* One record of the store for registry_follow. */
+static cJSON *
+store_record(long id, const char *name, const char *key, const char *groups)
+{
+	struct agent	*a = sample(id, name, "any", key, groups);
+	cJSON		*o = ha_record_json(a);
+
+	agent_free(a);
+	return o;
+}
+
+static void
+follow_ok(struct agents *t, cJSON *changes, struct registry_applied *c)
+{
+	char	err[256] = "";
+
+	if (registry_follow(t, changes, c, err, sizeof(err)) != 0)
+		fail_msg("registry_follow: %s", err);
+	cJSON_Delete(changes);
+}
+
+static void
+test_follow(void **state)
+{
+	struct fx		*f = *state;
+	struct agents		 t;
+	struct registry_applied	 c;
+	struct agent		*a;
+	cJSON			*ch, *arr;
+	char			 err[256];
+	static int		 ok;
+
+	agents_init(&t);
+	assert_int_equal(registry_follow_open(f->db, &t, err, sizeof(err)), 0);
+	/* Every record. */
+	ch = cJSON_CreateObject();
+	arr = cJSON_AddArrayToObject(ch, "agents");
+	cJSON_AddItemToArray(arr, store_record(1, "web-01", KEY_A, "a"));
+	cJSON_AddItemToArray(arr, store_record(2, "web-02", KEY_B, NULL));
+	cJSON_AddBoolToObject(ch, "full", 1);
+	cJSON_AddNumberToObject(ch, "next_id", 3);
+	follow_ok(&t, ch, &c);
+	assert_true(c.full);
+	assert_int_equal(c.written, 2);
+	assert_int_equal(agents_count(&t), 2);
+	assert_int_equal(t.next_id, 3);
+	/* What changed: a new agent, a tombstone, groups set later. */
+	ch = cJSON_CreateObject();
+	arr = cJSON_AddArrayToObject(ch, "agents");
+	cJSON_AddItemToArray(arr, store_record(3, "web-03", KEY_A, "b"));
+	cJSON_AddItemToArray(cJSON_AddArrayToObject(ch, "removed"),
+	    cJSON_CreateString("001"));
+	cJSON_AddStringToObject(cJSON_AddObjectToObject(ch, "groups"), "002",
+	    "x,y");
+	cJSON_AddNumberToObject(ch, "next_id", 4);
+	follow_ok(&t, ch, &c);
+	assert_false(c.full);
+	assert_int_equal(c.written, 1);
+	assert_int_equal(c.removed, 1);
+	assert_int_equal(c.regrouped, 1);
+	assert_null(agents_by_id(&t, "001"));
+	assert_non_null(a = agents_by_id(&t, "002"));
+	assert_string_equal(a->groups, "x,y");
+	assert_int_equal(t.next_id, 4);
+	assert_int_equal(query_int(f->db, "SELECT count(*) FROM belongs WHERE "
+	    "id_agent = 2"), 2);
+	/* A record the registry refuses: nothing of the read is applied. */
+	ch = cJSON_CreateObject();
+	arr = cJSON_AddArrayToObject(ch, "agents");
+	cJSON_AddItemToArray(arr, store_record(4, "web-04", KEY_A, NULL));
+	cJSON_AddItemToArray(arr, cJSON_Parse("{\"id\":\"005\"}"));
+	assert_int_equal(registry_follow(&t, ch, &c, err, sizeof(err)), -1);
+	cJSON_Delete(ch);
+	assert_null(agents_by_id(&t, "004"));
+	assert_int_equal(query_int(f->db, "SELECT count(*) FROM agent"), 2);
+	/* Every record again: an agent it does not name is dropped. */
+	ch = cJSON_CreateObject();
+	arr = cJSON_AddArrayToObject(ch, "agents");
+	cJSON_AddItemToArray(arr, store_record(3, "web-03", KEY_A, "b"));
+	cJSON_AddBoolToObject(ch, "full", 1);
+	follow_ok(&t, ch, &c);
+	assert_int_equal(c.written, 0);
+	assert_int_equal(c.removed, 1);
+	assert_int_equal(agents_count(&t), 1);
+	/* registry_open takes the copy over as it is, then writes. */
+	if (registry_open(EV_DEFAULT, f->db, &t, err, sizeof(err)) != 0)
+		fail_msg("registry_open after follow: %s", err);
+	assert_int_equal(agents_count(&t), 1);
+	assert_int_equal(registry_follow(&t, NULL, &c, err, sizeof(err)), -1);
+	a = sample(5, "web-05", "any", KEY_B, NULL);
+	ok = -1;
+	expect(1);
+	registry_put_agent(a, 6, done_cb, &ok);
+	wait_all();
+	assert_int_equal(ok, 1);
+	agent_free(a);
+	registry_close();
+	agents_free(&t);
+	assert_int_equal(query_int(f->db, "SELECT count(*) FROM agent"), 2);
+	assert_int_equal(query_int(f->db, "SELECT value FROM meta WHERE key "
+	    "= 'next_id'"), 6);
+}
+
 int
 main(void)
 {
@@ -750,6 +857,8 @@ main(void)
 		    fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_not_a_database,
 		    fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_follow, fx_setup,
+		    fx_teardown),
 		cmocka_unit_test_setup_teardown(test_batches,
 		    fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_close_flushes,

@@ -209,19 +209,33 @@ num(const cJSON *o, const char *key)
 static void
 print_ha(const cJSON *ha)
 {
-	const cJSON	*m;
+	const cJSON	*m, *r;
 
 	if (ha == NULL)
 		return;
 	printf("\nMaster-eligible nodes (store %s; active: %s, term %.0f):\n",
 	    str(ha, "store"), *str(ha, "leader") ? str(ha, "leader") :
 	    "none", num(ha, "leader_term"));
-	printf("%-20s  %-8s  %-10s  %s\n", "NAME", "STATE", "TERM",
-	    "ADDRESS");
-	cJSON_ArrayForEach(m, cJSON_GetObjectItemCaseSensitive(ha, "masters"))
-		printf("%-20s  %-8s  %-10.0f  %s:%.0f\n", str(m, "node"),
-		    str(m, "state"), num(m, "term"), str(m, "address"),
+	printf("%-20s  %-8s  %-10s  %-21s  %s\n", "NAME", "STATE", "TERM",
+	    "ADDRESS", "LAG");
+	cJSON_ArrayForEach(m, cJSON_GetObjectItemCaseSensitive(ha, "masters")) {
+		char	addr[300], lag[64] = "-";
+
+		snprintf(addr, sizeof(addr), "%s:%.0f", str(m, "address"),
 		    num(m, "port"));
+		/* As the standby last published it (docs/ha.md). */
+		if (strcmp(str(m, "state"), "standby") == 0)
+			snprintf(lag, sizeof(lag), "%.1fs, %.0f revisions",
+			    num(m, "lag_seconds"), num(m, "revisions_behind"));
+		printf("%-20s  %-8s  %-10.0f  %-21s  %s\n", str(m, "node"),
+		    str(m, "state"), num(m, "term"), addr, lag);
+	}
+	r = cJSON_GetObjectItemCaseSensitive(ha, "replication");
+	if (r != NULL && strcmp(str(ha, "state"), "standby") == 0)
+		printf("%s's copy of the registry: lag %.1fs, %.0f revisions "
+		    "behind (revision %.0f of %.0f)\n", str(ha, "node"),
+		    num(r, "lag_seconds"), num(r, "revisions_behind"),
+		    num(r, "applied_revision"), num(r, "head_revision"));
 	if (*str(ha, "store_error") != '-' && *str(ha, "store_error"))
 		printf("store error seen by %s: %s\n", str(ha, "node"),
 		    str(ha, "store_error"));

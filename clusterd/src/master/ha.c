@@ -16,8 +16,11 @@
 #include "base/metrics.h"
 #include "base/node.h"
 #include "master/ha.h"
+#include "master/ha_record.h"
 #include "master/master.h"
+#include "master/mreg.h"
 #include "master/mstandby.h"
+#include "master/pools.h"
 #include "master/registry.h"
 #include "net/control.h"
 #include "net/etcd.h"
@@ -28,8 +31,12 @@
 #ifndef RANGE_PAGE		/* tests build with a small one */
 #define RANGE_PAGE	5000	/* keys per range answer when reading all */
 #endif
+#define LAG_PUBLISH_MIN		1.0	/* seconds: a lag worth publishing */
+#define LAG_PUBLISH_EVERY	10.0	/* seconds between two while late */
 
 enum ha_state { HA_STANDBY, HA_ACTIVE };
+
+static void	pools_publish(void);
 
 static struct {
 	struct node	*node;
@@ -59,6 +66,28 @@ static struct {
 	char		 error[256];	/* last etcd failure, "" when fine */
 	cJSON		*nodes;		/* <prefix>nodes/ as last read */
 	double		 restore_secs;
+	/* The standby's copy of the registry (follow_main, follow_cb). */
+	struct etcd	 fe;		/* the follower thread's client */
+	pthread_t	 fthread;
+	int		 following;	/* the follower thread runs */
+	ev_async	 fasync;	/* loop: a read to apply */
+	cJSON		*pending;	/* under mu: read, not yet applied */
+	long long	 applied;	/* under mu: revision the copy equals */
+	long long	 head;		/* under mu: the store's, last seen */
+	double		 probed;	/* under mu: monotonic, head last seen */
+	double		 caught;	/* under mu: monotonic, last at head */
+	double		 retry_at;	/* under mu: after a failed apply */
+	int		 full_next;	/* under mu: read every record again */
+	char		 ferror[256];	/* under mu: the follower's failure */
+	unsigned long	 frounds;	/* under mu: reads applied */
+	unsigned long	 frecords;	/* under mu: records they held */
+	/* The promotion's read (replica_read), under mu. */
+	int		 restore_full;
+	unsigned	 restore_records;
+	long long	 restore_since;
+	/* The lag last published in nodes/<name> (HA thread only). */
+	double		 pub_lag, pub_at;
+	long long	 pub_behind;
 } H;
 
 static double
@@ -81,6 +110,20 @@ sleep_until(double t)
 	ts.tv_sec = (time_t)d;
 	ts.tv_nsec = (long)((d - (double)ts.tv_sec) * 1e9);
 	nanosleep(&ts, NULL);
+}
+
+/* The standby's lag: seconds since it last was at the head, and how far
+ * behind the head it is, in revisions; 0 and 0 on the active master. */
+static void
+lag_locked(double now, double *secs, long long *behind)
+{
+	*secs = 0;
+	*behind = 0;
+	if (H.state == HA_ACTIVE)
+		return;
+	*behind = H.head > H.applied ? H.head - H.applied : 0;
+	if (H.applied == 0 || *behind > 0 || now - H.probed > 2.0)
+		*secs = now - H.caught;
 }
 
 static char *
@@ -270,6 +313,8 @@ self_value(const char *state)
 	cJSON_AddNumberToObject(o, "since", H.since);
 	cJSON_AddNumberToObject(o, "term", (double)H.term);
 	cJSON_AddNumberToObject(o, "restore_seconds", H.restore_secs);
+	cJSON_AddNumberToObject(o, "lag_seconds", H.pub_lag);
+	cJSON_AddNumberToObject(o, "revisions_behind", (double)H.pub_behind);
 	s = cJSON_PrintUnformatted(o);
 	cJSON_Delete(o);
 	b = s ? etcd_b64(s, strlen(s)) : NULL;
@@ -416,6 +461,31 @@ still_leader(void)
 }
 
 /*
+ * The lag a standby publishes in its nodes/<name> key, for -l and -i on
+ * every node.  Each write is a revision that etcd keeps until compacted
+ * and that every standby's follower reads once more: so the key changes
+ * when the standby falls LAG_PUBLISH_MIN behind or catches up again, and
+ * while it stays behind, every LAG_PUBLISH_EVERY at most.
+ */
+static void
+publish_lag(void)
+{
+	double		 lag, now = mono();
+	long long	 behind;
+	int		 late, was = H.pub_lag >= LAG_PUBLISH_MIN;
+
+	pthread_mutex_lock(&H.mu);
+	lag_locked(now, &lag, &behind);
+	pthread_mutex_unlock(&H.mu);
+	late = lag >= LAG_PUBLISH_MIN;
+	if (late == was && (!late || now - H.pub_at < LAG_PUBLISH_EVERY))
+		return;
+	H.pub_lag = late ? (double)(long long)(lag * 10) / 10 : 0;
+	H.pub_behind = late ? behind : 0;
+	H.pub_at = now;
+}
+
+/*
  * Keep <prefix>nodes/<name> (under our lease) and read every node's.
  * Written only when it changes: each write is a new revision that etcd
  * keeps until compacted.
@@ -429,6 +499,7 @@ refresh_nodes(const char *state)
 	char			 rel[CONFIG_NAME_MAX + 8], err[256], *v, *mine;
 	size_t			 n;
 
+	publish_lag();
 	mine = self_value(state);
 	if (mine != NULL && (published == NULL || published_lease != H.lease ||
 	    strcmp(published, mine) != 0)) {
@@ -585,6 +656,7 @@ ha_main(void *arg)
 				depose("its lease was not renewed in time", 0);
 			if (still_leader() == 0)
 				depose("another node holds the leader key", 0);
+			pools_publish();
 			if (step) {
 				lease_revoke();
 				depose("asked to step down", 3 * H.ttl);
@@ -650,7 +722,9 @@ elected_cb(struct ev_loop *loop, ev_async *w, int revents)
 	H.restore_secs = mono() - t0;
 	pthread_mutex_unlock(&H.mu);
 	log_info(TASK, "Serving as the active master, term %lld (started in "
-	    "%.3fs).", H.term, H.restore_secs);
+	    "%.3fs; registry: %s, %u records read since revision %lld).",
+	    H.term, H.restore_secs, H.restore_full ? "every record" :
+	    "the tail", H.restore_records, H.restore_since);
 }
 
 static const char *
@@ -706,7 +780,9 @@ add_change(cJSON *ops, const cJSON *c, const char *id, long long *next)
 		if (n > *next)
 			*next = n;
 	} else if (strcmp(op, "del") == 0) {
-		cJSON_AddItemToArray(ops, delete_op("a/", id));
+		/* A tombstone, not a deletion: a standby reading what
+		 * changed since a revision must see the removal. */
+		cJSON_AddItemToArray(ops, put_text("a/", id, ""));
 		cJSON_AddItemToArray(ops, delete_op("g/", id));
 	} else if (strcmp(op, "groups") == 0) {
 		g = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(c,
@@ -804,14 +880,17 @@ kv_text(const cJSON *kv, const char *field, size_t *n)
 }
 
 /*
- * Every key under rel: the ranges' kvs (one array), or NULL.  Read in
- * pages of RANGE_PAGE keys, each from the key after the last one read, so
- * that no answer grows with the registry.
+ * Every key under rel modified after revision since (0: all of them), as
+ * the store held them at revision rev (0: its head), appended to out; the
+ * first answer's header revision in *head when asked.  Read in pages of
+ * RANGE_PAGE keys, each from the key after the last one read, so that no
+ * answer grows with the registry.
  */
-static cJSON *
-read_prefix(const char *rel, char *err, size_t errlen)
+static int
+range_all(struct etcd *e, const char *rel, long long since, long long rev,
+    cJSON *out, long long *head, char *err, size_t errlen)
 {
-	cJSON		*all = cJSON_CreateArray(), *req, *ans, *kvs, *kv;
+	cJSON		*req, *ans, *kvs, *kv;
 	char		*from = key_b64(rel), *k;
 	size_t		 n;
 	int		 more = 1;
@@ -821,13 +900,21 @@ read_prefix(const char *rel, char *err, size_t errlen)
 		cJSON_AddStringToObject(req, "key", from);
 		add_b64(req, "range_end", prefix_end_b64(rel));
 		add_int(req, "limit", RANGE_PAGE);
+		if (since > 0)
+			add_int(req, "min_mod_revision", since + 1);
+		if (rev > 0)
+			add_int(req, "revision", rev);
 		free(from);
 		from = NULL;
-		ans = etcd_call(&H.we, "/v3/kv/range", req, err, errlen);
+		ans = etcd_call(e, "/v3/kv/range", req, err, errlen);
 		cJSON_Delete(req);
-		if (ans == NULL) {
-			cJSON_Delete(all);
-			return NULL;
+		if (ans == NULL)
+			return -1;
+		if (head != NULL) {
+			*head = etcd_int(cJSON_GetObjectItemCaseSensitive(ans,
+			    "header"), "revision");
+			rev = *head;	/* the next pages at the same one */
+			head = NULL;
 		}
 		more = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(ans,
 		    "more"));
@@ -847,77 +934,276 @@ read_prefix(const char *rel, char *err, size_t errlen)
 				}
 				free(k);
 			}
-			cJSON_AddItemToArray(all, kv);
+			cJSON_AddItemToArray(out, kv);
 		}
 		cJSON_Delete(ans);
 	}
 	if (more) {
 		snprintf(err, errlen, "out of memory");
-		cJSON_Delete(all);
-		return NULL;
+		return -1;
 	}
-	return all;
+	return 0;
 }
 
 /*
- * registry_open's read, on the loop (nothing is served yet): every
- * agent's record, with its groups as last set, and the next id.
+ * What the store's agents' keys changed after revision since (every
+ * record when since is 0), as registry_follow takes it, all read at one
+ * revision: the head, as the first answer (next_id's) gives it, in *head.
+ * NULL with err "" when nothing changed since; NULL with err on failure.
+ */
+static cJSON *
+read_changes(struct etcd *e, long long since, long long *head, char *err,
+    size_t errlen)
+{
+	cJSON	*nk = cJSON_CreateArray(), *ak = NULL, *gk = NULL, *pk = NULL;
+	cJSON	*out = NULL;
+	char	*v;
+	size_t	 n;
+
+	*head = 0;
+	err[0] = '\0';
+	if (range_all(e, "next_", 0, 0, nk, head, err, errlen) == -1)
+		goto done;
+	if (*head <= 0) {
+		snprintf(err, errlen, "no revision in etcd's answer");
+		goto done;
+	}
+	if (since > 0 && *head <= since)
+		goto done;	/* nothing new */
+	ak = cJSON_CreateArray();
+	gk = cJSON_CreateArray();
+	pk = cJSON_CreateArray();
+	if (range_all(e, "a/", since, *head, ak, NULL, err, errlen) == -1 ||
+	    range_all(e, "g/", since, *head, gk, NULL, err, errlen) == -1 ||
+	    range_all(e, "pools", since, *head, pk, NULL, err, errlen) == -1 ||
+	    (out = ha_record_delta(ak, gk, err, errlen)) == NULL)
+		goto done;
+	if ((v = kv_text(cJSON_GetArrayItem(pk, 0), "value", &n)) != NULL &&
+	    strlen(v) == n)
+		cJSON_AddStringToObject(out, "pools", v);
+	free(v);
+	v = kv_text(cJSON_GetArrayItem(nk, 0), "value", &n);
+	cJSON_AddNumberToObject(out, "next_id", v ? (double)strtol(v, NULL,
+	    10) : 0);
+	free(v);
+	cJSON_AddBoolToObject(out, "full", since == 0);
+	cJSON_AddNumberToObject(out, "revision", (double)*head);
+done:
+	cJSON_Delete(nk);
+	cJSON_Delete(ak);
+	cJSON_Delete(gk);
+	cJSON_Delete(pk);
+	return out;
+}
+
+static unsigned
+delta_size(const cJSON *d)
+{
+	return (unsigned)(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(
+	    d, "agents")) + cJSON_GetArraySize(
+	    cJSON_GetObjectItemCaseSensitive(d, "removed")) +
+	    cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(d, "groups")) +
+	    (cJSON_GetObjectItemCaseSensitive(d, "pools") != NULL));
+}
+
+/*
+ * The pools' members and operator states (var/pools.json), as the active
+ * master last put them in <prefix>pools: written where the pools read
+ * them when this node starts serving as master.
+ */
+static void
+pools_mirror(const cJSON *d)
+{
+	const char	*text = cJSON_GetStringValue(
+	    cJSON_GetObjectItemCaseSensitive(d, "pools"));
+	char		 path[PATH_MAX];
+
+	if (text == NULL || config_path(&H.node->cfg, POOLS_REL, path,
+	    sizeof(path)) == -1)
+		return;
+	if (node_write_file(path, text, strlen(text), 0640) == -1)
+		log_warn(TASK, "cannot write %s", path);
+}
+
+/*
+ * On the active master's HA thread, every round: var/pools.json into
+ * <prefix>pools when it changed (operators' pool states, members), in a
+ * transaction fenced by the term like every registry write, for the
+ * standbys to mirror.  Written only when it changed: each write is a
+ * revision etcd keeps until compacted.
+ */
+static void
+pools_publish(void)
+{
+	static char	*published;
+	char		 path[PATH_MAX], err[256], *s;
+	size_t		 len;
+	cJSON		*req, *ans;
+	int		 ok;
+
+	if (config_path(&H.node->cfg, POOLS_REL, path, sizeof(path)) == -1 ||
+	    node_read_file(path, 4u << 20, &s, &len) == -1)
+		return;
+	if (strlen(s) != len || (published != NULL && strcmp(published, s) ==
+	    0)) {
+		free(s);
+		return;
+	}
+	req = cJSON_CreateObject();
+	cJSON_AddItemToObject(req, "compare", compare_create(H.term));
+	cJSON_AddItemToArray(cJSON_AddArrayToObject(req, "success"),
+	    put_text("", "pools", s));
+	ans = etcd_call(&H.e, "/v3/kv/txn", req, err, sizeof(err));
+	cJSON_Delete(req);
+	ok = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(ans, "succeeded"));
+	cJSON_Delete(ans);
+	if (!ok) {
+		free(s);
+		return;
+	}
+	free(published);
+	published = s;
+}
+
+/*
+ * registry_open's read, on the loop, once elected (nothing is served
+ * yet): what changed since the revision the standby's copy equals, or
+ * every record when it has none.
  */
 static cJSON *
 replica_read(char *err, size_t errlen)
 {
-	cJSON	*recs = NULL, *groups = NULL, *out = NULL, *arr, *kv, *o;
-	cJSON	*gmap = cJSON_CreateObject();
-	char	*k, *v, *id;
-	size_t	 n;
-	long	 next = 0;
+	cJSON		*d;
+	long long	 since, head;
 
-	if ((recs = read_prefix("a/", err, errlen)) == NULL ||
-	    (groups = read_prefix("g/", err, errlen)) == NULL)
-		goto done;
-	cJSON_ArrayForEach(kv, groups) {
-		k = kv_text(kv, "key", &n);
-		v = kv_text(kv, "value", &n);
-		if (k != NULL && v != NULL && (id = strrchr(k, '/')) != NULL)
-			cJSON_AddStringToObject(gmap, id + 1, v);
-		free(k);
-		free(v);
+	pthread_mutex_lock(&H.mu);
+	since = H.full_next ? 0 : H.applied;
+	pthread_mutex_unlock(&H.mu);
+	d = read_changes(&H.we, since, &head, err, errlen);
+	if (d == NULL && err[0] == '\0') {
+		/* Nothing since: an empty change. */
+		d = cJSON_CreateObject();
+		cJSON_AddArrayToObject(d, "agents");
 	}
-	out = cJSON_CreateObject();
-	arr = cJSON_AddArrayToObject(out, "agents");
-	cJSON_ArrayForEach(kv, recs) {
-		if ((v = kv_text(kv, "value", &n)) == NULL)
-			continue;
-		if ((o = cJSON_Parse(v)) != NULL) {
-			id = cJSON_GetStringValue(
-			    cJSON_GetObjectItemCaseSensitive(o, "id"));
-			if (id != NULL && cJSON_GetObjectItemCaseSensitive(
-			    gmap, id) != NULL)
-				cJSON_ReplaceItemInObjectCaseSensitive(o,
-				    "groups", cJSON_CreateString(
-				    cJSON_GetStringValue(
-				    cJSON_GetObjectItemCaseSensitive(gmap,
-				    id))));
-			cJSON_AddItemToArray(arr, o);
+	pools_mirror(d);	/* before the pools start and read it */
+	pthread_mutex_lock(&H.mu);
+	H.restore_full = since == 0;
+	H.restore_since = since;
+	H.restore_records = d != NULL ? delta_size(d) : 0;
+	pthread_mutex_unlock(&H.mu);
+	return d;
+}
+
+/* On the loop: apply what the follower read to the standby's copy. */
+static void
+follow_cb(struct ev_loop *loop, ev_async *w, int revents)
+{
+	struct registry_applied	 c;
+	cJSON			*d;
+	char			 err[256];
+	long long		 rev;
+	int			 ok;
+
+	(void)loop;
+	(void)w;
+	(void)revents;
+	/* Left in H.pending while it is applied: the follower reads the
+	 * next changes only once this one's revision is noted. */
+	pthread_mutex_lock(&H.mu);
+	d = H.pending;
+	if (H.serving)			/* elected: registry_open reads */
+		H.pending = NULL;
+	pthread_mutex_unlock(&H.mu);
+	if (d == NULL || H.serving) {
+		cJSON_Delete(d);
+		return;
+	}
+	rev = (long long)cJSON_GetNumberValue(
+	    cJSON_GetObjectItemCaseSensitive(d, "revision"));
+	memset(&c, 0, sizeof(c));
+	/* Only other keys moved (nodes/, leader): nothing to write. */
+	ok = (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(d, "full")) &&
+	    delta_size(d) == 0) || mreg_follow(d, &c, err, sizeof(err)) == 0;
+	pthread_mutex_lock(&H.mu);
+	H.pending = NULL;
+	if (ok) {
+		H.applied = rev;
+		H.full_next = 0;
+		if (H.applied >= H.head)
+			H.caught = mono();
+		H.frounds++;
+		H.frecords += c.records;
+		H.ferror[0] = '\0';
+	} else {
+		if (strcmp(H.ferror, err) != 0)
+			log_warnx(TASK, "Cannot apply the cluster store's "
+			    "changes to this standby's registry: %s (tried "
+			    "again in 5s).", err);
+		snprintf(H.ferror, sizeof(H.ferror), "%s", err);
+		H.retry_at = mono() + 5;
+	}
+	pthread_mutex_unlock(&H.mu);
+	if (ok)
+		pools_mirror(d);
+	if (ok && c.full)
+		log_info(TASK, "Standby's registry equal to the cluster store at "
+		    "revision %lld: %u records, %u written, %u dropped.", rev,
+		    c.records, c.written, c.removed);
+	cJSON_Delete(d);
+}
+
+/*
+ * The follower thread of a standby: each round (as the HA thread's), the
+ * store's head revision, and when it moved past the revision the copy
+ * equals, what changed since (etcd's min_mod_revision; removals are
+ * tombstones), handed to the loop, which applies it in one transaction.
+ * One read at a time: the next waits until the loop applied this one.
+ * It ends once this node is the active master (registry_open reads the
+ * rest) or stops.
+ */
+static void *
+follow_main(void *arg)
+{
+	double		 round = H.ttl / 6 > 0.5 ? 0.5 : H.ttl / 6, t0;
+	cJSON		*d;
+	char		 err[256];
+	long long	 since, head;
+	int		 busy;
+
+	(void)arg;
+	for (;;) {
+		t0 = mono();
+		pthread_mutex_lock(&H.mu);
+		if (H.quit || H.state == HA_ACTIVE) {
+			pthread_mutex_unlock(&H.mu);
+			break;
 		}
-		free(v);
+		since = H.full_next ? 0 : H.applied;
+		busy = H.pending != NULL || t0 < H.retry_at;
+		pthread_mutex_unlock(&H.mu);
+		if (!busy) {
+			d = read_changes(&H.fe, since, &head, err, sizeof(err));
+			pthread_mutex_lock(&H.mu);
+			if (d == NULL && err[0] != '\0') {
+				/* Read at a revision compacted meanwhile:
+				 * every record again. */
+				if (strstr(err, "compacted") != NULL)
+					H.full_next = 1;
+				snprintf(H.ferror, sizeof(H.ferror), "%s", err);
+			} else {
+				H.head = head;
+				H.probed = mono();
+				if (d == NULL && head <= H.applied)
+					H.caught = H.probed;
+				H.pending = d;
+			}
+			pthread_mutex_unlock(&H.mu);
+			if (d != NULL)
+				ev_async_send(H.node->loop, &H.fasync);
+		}
+		sleep_until(t0 + round);
 	}
-	cJSON_Delete(recs);
-	recs = read_prefix("next_", err, errlen);
-	if (recs == NULL) {
-		cJSON_Delete(out);
-		out = NULL;
-		goto done;
-	}
-	if ((v = kv_text(cJSON_GetArrayItem(recs, 0), "value", &n)) != NULL)
-		next = strtol(v, NULL, 10);
-	free(v);
-	cJSON_AddNumberToObject(out, "next_id", (double)next);
-done:
-	cJSON_Delete(recs);
-	cJSON_Delete(groups);
-	cJSON_Delete(gmap);
-	return out;
+	return NULL;
 }
 
 static const struct metrics_def M_ACTIVE = {
@@ -934,20 +1220,36 @@ static const struct metrics_def M_STORE_UP = {
 	"1 while etcd answered this node's last call, else 0."
 };
 
+static const struct metrics_def M_LAG = {
+	"clusterd_ha_standby_lag_seconds", METRICS_GAUGE,
+	"Seconds since this standby's copy of the registry last equaled the "
+	"cluster store's head revision it saw; 0 while caught up and on the "
+	"active master."
+};
+static const struct metrics_def M_BEHIND = {
+	"clusterd_ha_standby_revisions_behind", METRICS_GAUGE,
+	"Revisions of the cluster store this standby's copy of the registry "
+	"has not applied yet; 0 on the active master."
+};
+
 static void
 ha_metrics(struct metrics *m, void *arg)
 {
 	int		 store_up;
-	long long	 lt;
+	long long	 lt, behind;
+	double		 lag;
 
 	(void)arg;
 	pthread_mutex_lock(&H.mu);
 	store_up = H.error[0] == '\0';
 	lt = H.state == HA_ACTIVE ? H.term : H.leader_term;
+	lag_locked(mono(), &lag, &behind);
 	pthread_mutex_unlock(&H.mu);
 	metrics_put(m, &M_ACTIVE, ha_active() ? 1.0 : 0.0, NULL);
 	metrics_put(m, &M_TERM, (double)lt, NULL);
 	metrics_put(m, &M_STORE_UP, store_up ? 1.0 : 0.0, NULL);
+	metrics_put(m, &M_LAG, lag, NULL);
+	metrics_put(m, &M_BEHIND, (double)behind, NULL);
 }
 
 static const struct registry_replica ha_replica = {
@@ -959,6 +1261,36 @@ int
 ha_enabled(const struct config *c)
 {
 	return c->node_type == NODE_MASTER && c->ha_etcd[0] != '\0';
+}
+
+/*
+ * The standby's copy of the registry and its follower thread.  Without
+ * them (a registry that cannot open), the node still campaigns, and
+ * reads every record once elected.
+ */
+static void
+follow_start(struct node *n)
+{
+	char	err[256];
+
+	if (etcd_init(&H.fe, n->cfg.ha_etcd, n->cfg.request_timeout, err,
+	    sizeof(err)) == -1 || (n->cfg.ha_etcd_ca[0] != '\0' &&
+	    etcd_tls(&H.fe, n->cfg.ha_etcd_ca, n->cfg.ha_etcd_cert,
+	    n->cfg.ha_etcd_key, err, sizeof(err)) == -1)) {
+		log_warnx(TASK, "No standby's copy of the registry: %s.", err);
+		return;
+	}
+	if (mreg_standby_start(n) == -1)
+		return;
+	ev_async_init(&H.fasync, follow_cb);
+	ev_async_start(n->loop, &H.fasync);
+	if (pthread_create(&H.fthread, NULL, follow_main, NULL) != 0) {
+		log_warnx(TASK, "Cannot start the follower thread.");
+		ev_async_stop(n->loop, &H.fasync);
+		mreg_standby_stop();
+		return;
+	}
+	H.following = 1;
 }
 
 int
@@ -992,11 +1324,13 @@ ha_start(struct node *n)
 	registry_set_replica(&ha_replica);
 	ev_async_init(&H.async, elected_cb);
 	ev_async_start(n->loop, &H.async);
+	H.caught = mono();
 	if (pthread_create(&H.thread, NULL, ha_main, NULL) != 0) {
 		log_errx(TASK, "Cannot start the HA thread.");
 		return -1;
 	}
 	H.running = 1;
+	follow_start(n);
 	metrics_register(ha_metrics, NULL);
 	mstandby_start(n);	/* follow the active master's files */
 	log_info(TASK, "Master-eligible node: standby until elected through "
@@ -1020,8 +1354,18 @@ ha_stop(void)
 	pthread_mutex_unlock(&H.mu);
 	pthread_join(H.thread, NULL);
 	ev_async_stop(H.node->loop, &H.async);
+	if (H.following) {
+		pthread_join(H.fthread, NULL);
+		ev_async_stop(H.node->loop, &H.fasync);
+		H.following = 0;
+	}
+	if (!H.serving)
+		mreg_standby_stop();
+	cJSON_Delete(H.pending);
+	H.pending = NULL;
 	etcd_free(&H.e);
 	etcd_free(&H.we);
+	etcd_free(&H.fe);
 	H.running = 0;
 }
 
@@ -1060,7 +1404,9 @@ ha_term(void)
 static cJSON *
 status_json(void)
 {
-	cJSON	*o = cJSON_CreateObject();
+	cJSON		*o = cJSON_CreateObject(), *r;
+	double		 lag;
+	long long	 behind;
 
 	pthread_mutex_lock(&H.mu);
 	cJSON_AddStringToObject(o, "node", H.node->cfg.node_name);
@@ -1076,6 +1422,20 @@ status_json(void)
 	cJSON_AddItemToObject(o, "since", node_time_json(H.since));
 	cJSON_AddItemToObject(o, "masters", H.nodes ?
 	    cJSON_Duplicate(H.nodes, 1) : cJSON_CreateArray());
+	lag_locked(mono(), &lag, &behind);
+	r = cJSON_AddObjectToObject(o, "replication");
+	cJSON_AddNumberToObject(r, "lag_seconds", lag);
+	cJSON_AddNumberToObject(r, "revisions_behind", (double)behind);
+	cJSON_AddNumberToObject(r, "applied_revision", (double)H.applied);
+	cJSON_AddNumberToObject(r, "head_revision", (double)H.head);
+	cJSON_AddNumberToObject(r, "reads_applied", (double)H.frounds);
+	cJSON_AddNumberToObject(r, "records_applied", (double)H.frecords);
+	cJSON_AddStringToObject(r, "error", H.ferror);
+	r = cJSON_AddObjectToObject(o, "restore");
+	cJSON_AddBoolToObject(r, "full", H.restore_full);
+	cJSON_AddNumberToObject(r, "since_revision", (double)H.restore_since);
+	cJSON_AddNumberToObject(r, "records", H.restore_records);
+	cJSON_AddNumberToObject(r, "seconds", H.restore_secs);
 	pthread_mutex_unlock(&H.mu);
 	return o;
 }
@@ -1085,6 +1445,12 @@ ha_annotate(cJSON *data)
 {
 	if (H.running)
 		cJSON_AddItemToObject(data, "ha", status_json());
+}
+
+static void
+reply_control(void *arg, cJSON *resp)
+{
+	control_reply(arg, resp);
 }
 
 /*
@@ -1138,7 +1504,10 @@ ha_control(struct control_client *cl, const cJSON *req, void *arg)
 		master_control(cl, req, arg);
 		return;
 	}
-	/* Read-only on a standby: its metrics, the master-eligible nodes. */
+	/* Read-only on a standby: its metrics, the master-eligible nodes,
+	 * its copy of the registry. */
+	if (mreg_standby_command(req, reply_control, cl))
+		return;
 	if (cmd != NULL && strcmp(cmd, "stats") == 0) {
 		control_reply(cl, control_stats());
 		return;

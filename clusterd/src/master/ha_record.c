@@ -3,7 +3,9 @@
 #include <string.h>
 
 #include "agent/agents.h"
+#include "base/strmap.h"
 #include "master/ha_record.h"
+#include "net/etcd.h"
 
 cJSON *
 ha_record_json(const struct agent *a)
@@ -81,4 +83,127 @@ ha_record_same(const struct agent *a, const struct agent *b)
 	    strcmp(a->name, b->name) == 0 && strcmp(a->ip, b->ip) == 0 &&
 	    strcmp(a->groups ? a->groups : "", b->groups ? b->groups : "") ==
 	    0 && a->date_add == b->date_add;
+}
+
+/* The id a key of the store ends with ("<prefix>a/042" -> "042"). */
+static int
+kv_id(const cJSON *kv, char id[AGENT_ID_MAX])
+{
+	const cJSON	*k = cJSON_GetObjectItemCaseSensitive(kv, "key");
+	const char	*slash;
+	char		*key;
+	size_t		 n;
+	int		 ok = 0;
+
+	if (!cJSON_IsString(k) || (key = etcd_unb64(k->valuestring, &n)) ==
+	    NULL)
+		return -1;
+	if ((slash = strrchr(key, '/')) != NULL && strlen(slash + 1) <
+	    AGENT_ID_MAX && strlen(key) == n && agents_valid_id(slash + 1)) {
+		snprintf(id, AGENT_ID_MAX, "%s", slash + 1);
+		ok = 1;
+	}
+	free(key);
+	return ok ? 0 : -1;
+}
+
+/* A kv's value, decoded; "" for an empty one (etcd omits it); NULL when
+ * it is not base64 or holds a NUL. */
+static char *
+kv_value(const cJSON *kv)
+{
+	const cJSON	*v = cJSON_GetObjectItemCaseSensitive(kv, "value");
+	char		*s;
+	size_t		 n;
+
+	if (v == NULL)
+		return strdup("");
+	if (!cJSON_IsString(v) || (s = etcd_unb64(v->valuestring, &n)) ==
+	    NULL)
+		return NULL;
+	if (strlen(s) != n) {
+		free(s);
+		return NULL;
+	}
+	return s;
+}
+
+/*
+ * The store's a/ and g/ keys changed since a revision (or all of them) as
+ * the changes the registry applies: {"agents":[records, groups as last
+ * set],"removed":[ids],"groups":{id: groups}}.  An a/ key without a value
+ * is a removed agent's tombstone; a g/ key holds the groups set after the
+ * agent's record was written (its empty value: no group).  The records
+ * themselves are checked later, by ha_record_agent().
+ */
+cJSON *
+ha_record_delta(const cJSON *akvs, const cJSON *gkvs, char *err,
+    size_t errlen)
+{
+	cJSON		*out = cJSON_CreateObject(), *gmap, *agents, *removed;
+	cJSON		*o, *g;
+	const cJSON	*kv, *rid;
+	char		 id[AGENT_ID_MAX], *v;
+	struct strmap	 gi;	/* gmap's items by id: a registry's worth */
+
+	strmap_init(&gi);
+	agents = cJSON_AddArrayToObject(out, "agents");
+	removed = cJSON_AddArrayToObject(out, "removed");
+	gmap = cJSON_AddObjectToObject(out, "groups");
+	if ((akvs != NULL && !cJSON_IsArray(akvs)) || (gkvs != NULL &&
+	    !cJSON_IsArray(gkvs))) {
+		snprintf(err, errlen, "kvs is not an array");
+		goto fail;
+	}
+	cJSON_ArrayForEach(kv, gkvs) {
+		if (kv_id(kv, id) == -1 || (v = kv_value(kv)) == NULL) {
+			snprintf(err, errlen, "bad groups key or value");
+			goto fail;
+		}
+		if ((g = strmap_del(&gi, id)) != NULL)
+			cJSON_Delete(cJSON_DetachItemViaPointer(gmap, g));
+		g = cJSON_CreateString(v);
+		free(v);
+		cJSON_AddItemToObject(gmap, id, g);
+		if (strmap_put(&gi, g->string, g) == -1) {
+			snprintf(err, errlen, "out of memory");
+			goto fail;
+		}
+	}
+	cJSON_ArrayForEach(kv, akvs) {
+		if (kv_id(kv, id) == -1 || (v = kv_value(kv)) == NULL) {
+			snprintf(err, errlen, "bad agent key or value");
+			goto fail;
+		}
+		if (*v == '\0') {
+			free(v);
+			cJSON_AddItemToArray(removed, cJSON_CreateString(id));
+			if ((g = strmap_del(&gi, id)) != NULL)
+				cJSON_Delete(cJSON_DetachItemViaPointer(gmap,
+				    g));
+			continue;
+		}
+		o = cJSON_Parse(v);
+		free(v);
+		rid = cJSON_GetObjectItemCaseSensitive(o, "id");
+		if (!cJSON_IsObject(o) || !cJSON_IsString(rid) ||
+		    strcmp(rid->valuestring, id) != 0) {
+			cJSON_Delete(o);
+			snprintf(err, errlen, "agent record %s does not parse "
+			    "or names another id", id);
+			goto fail;
+		}
+		if ((g = strmap_del(&gi, id)) != NULL) {
+			cJSON_DeleteItemFromObjectCaseSensitive(o, "groups");
+			cJSON_AddItemToObject(o, "groups",
+			    cJSON_DetachItemViaPointer(gmap, g));
+		}
+		cJSON_AddItemToArray(agents, o);
+	}
+	strmap_free(&gi);
+	return out;
+fail:
+	strmap_free(&gi);
+	cJSON_Delete(out);
+	return NULL;
 }

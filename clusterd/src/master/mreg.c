@@ -1,6 +1,5 @@
 #include <sys/stat.h>
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -18,9 +17,9 @@
 #include "agent/replay.h"
 #include "base/log.h"
 #include "base/node.h"
-#include "base/safefs.h"
 #include "base/srclimit.h"
 #include "master/mreg.h"
+#include "master/mreg_int.h"
 #include "master/mscope.h"
 #include "master/mshared.h"
 #include "master/registry.h"
@@ -29,33 +28,16 @@
 
 static void sweep_cb(struct ev_loop *, ev_timer *, int);
 
-#define TASK		"Agents"
-#define SHARED_REL	"etc/shared"
+#define TASK		MREG_TASK
+#define SHARED_REL	MREG_SHARED_REL
 #define DEFAULT_GROUP	"default"	/* agents enrolled without G: */
 #define KEYS_DELAY	1.0	/* client.keys written after a burst */
 
-static struct {
-	struct node	*node;
-	struct agents	 t;
-	struct mreg_ops	 ops;
-	struct enroll_pass pass;	/* enrollment_password_file */
-	struct keysfile	 keys;		/* etc/client.keys */
-	ev_timer	 flush_timer;	/* pending delta to the workers */
-	ev_timer	 sweep_timer;	/* agents silent too long */
-	cJSON		*pend_up;
-	cJSON		*pend_rm;
-	cJSON		*pend_ctr;	/* agents' counters (replay.h) */
-	unsigned	 committing;	/* enrollments not yet durable */
-	struct pending	*answers, **answers_tail;	/* after the delta */
-	unsigned long	 enrolled;
-	unsigned long	 refused;
-	unsigned long	 resent;	/* keys sent again: lost answers */
-	struct srclimit	 refusals;	/* enrollment refusals, per source */
-} MR;
+struct mreg_state mreg_state;	/* mreg_int.h */
 
 /* Tell whoever serves the agent's connection that it is leaving. */
-static void
-agent_gone(struct agent *a)
+void
+mreg_agent_gone(struct agent *a)
 {
 	if (MR.ops.gone != NULL)
 		MR.ops.gone(a);
@@ -73,13 +55,6 @@ struct pending {
 	struct pending	*next;		/* answers after the next delta */
 };
 
-/* One control change waiting for its commit. */
-struct change {
-	cJSON		*delta;
-	cJSON		*resp;
-	mreg_reply_cb	 cb;
-	void		*arg;
-};
 
 static void
 hex_digest(char out[33])
@@ -92,8 +67,8 @@ hex_digest(char out[33])
  * one loop iteration, such as a committed batch of enrollments, leave as
  * one delta when the flush timer fires at the next iteration.
  */
-static void
-broadcast(cJSON *upsert, cJSON *remove)
+void
+mreg_broadcast(cJSON *upsert, cJSON *remove)
 {
 	cJSON	*e, *next;
 
@@ -172,8 +147,8 @@ flush_cb(struct ev_loop *loop, ev_timer *t, int revents)
  * the ids it or a removal took out (the file rewritten).  Group changes
  * leave it alone: it holds no groups.
  */
-static void
-keys_follow(const struct agent *added, const cJSON *removed)
+void
+mreg_keys_follow(const struct agent *added, const cJSON *removed)
 {
 	if (cJSON_GetArraySize(removed) > 0)
 		keysfile_changed(&MR.keys);
@@ -217,12 +192,17 @@ int
 mreg_start(struct node *n, const struct mreg_ops *ops)
 {
 	char	path[PATH_MAX], err[256];
+	uint8_t	before[sizeof(MR.t.digest)];
+	int	standby = MR.standby;	/* the copy kept as a standby */
 
 	MR.node = n;
 	MR.ops = *ops;
+	MR.standby = 0;
 	MR.answers = NULL;
 	MR.answers_tail = &MR.answers;
-	agents_init(&MR.t);
+	if (!standby)
+		agents_init(&MR.t);
+	memcpy(before, MR.t.digest, sizeof(before));
 	if (config_path(&n->cfg, "queue/db", path, sizeof(path)) == -1 ||
 	    (mkdir(path, 0750) == -1 && errno != EEXIST) ||
 	    config_path(&n->cfg, SHARED_REL, path, sizeof(path)) == -1 ||
@@ -245,9 +225,12 @@ mreg_start(struct node *n, const struct mreg_ops *ops)
 	config_path(&n->cfg, KEYSFILE_REL, path, sizeof(path));
 	/* Before the file is rewritten: ids it knows stay spent. */
 	ids_spent(keysfile_max_id(path), KEYSFILE_REL);
-	keysfile_init(&MR.keys, n->loop, path, &MR.t, KEYS_DELAY);
-	/* The registry is the authority: the file starts equal to it. */
-	keysfile_changed(&MR.keys);
+	if (!standby)
+		keysfile_init(&MR.keys, n->loop, path, &MR.t, KEYS_DELAY);
+	/* The registry is the authority: the file starts equal to it (a
+	 * standby's file already is, unless the last changes moved it). */
+	if (!standby || memcmp(before, MR.t.digest, sizeof(before)) != 0)
+		keysfile_changed(&MR.keys);
 	keysfile_flush(&MR.keys);
 	log_info(TASK, "Registry open: %zu agents.", agents_count(&MR.t));
 	return 0;
@@ -276,14 +259,99 @@ mreg_stop(void)
 	MR.node = NULL;
 }
 
+/*
+ * A standby's copy of the registry (ha.c): the table, SQLite and
+ * etc/client.keys, kept equal to the cluster store by mreg_follow and read
+ * by mreg_standby_command.  mreg_start takes them over as they are.
+ */
+int
+mreg_standby_start(struct node *n)
+{
+	char	path[PATH_MAX], err[256];
+
+	MR.node = n;
+	agents_init(&MR.t);
+	if (config_path(&n->cfg, "queue/db", path, sizeof(path)) == -1 ||
+	    (mkdir(path, 0750) == -1 && errno != EEXIST)) {
+		log_err(TASK, "cannot create the registry folder");
+		goto fail;
+	}
+	config_path(&n->cfg, REGISTRY_DB_REL, path, sizeof(path));
+	if (registry_follow_open(path, &MR.t, err, sizeof(err)) == -1) {
+		log_errx(TASK, "Registry: %s.", err);
+		goto fail;
+	}
+	config_path(&n->cfg, KEYSFILE_REL, path, sizeof(path));
+	keysfile_init(&MR.keys, n->loop, path, &MR.t, KEYS_DELAY);
+	MR.standby = 1;
+	log_info(TASK, "Standby's copy of the registry open: %zu agents.",
+	    agents_count(&MR.t));
+	return 0;
+fail:
+	agents_free(&MR.t);
+	MR.node = NULL;
+	return -1;
+}
+
+/* One read of the cluster store applied to the standby's copy. */
+int
+mreg_follow(const cJSON *changes, struct registry_applied *c, char *err,
+    size_t errlen)
+{
+	const cJSON	*o;
+	cJSON		*fresh = cJSON_CreateArray(), *id;
+	int		 rv = -1;
+
+	if (!MR.standby) {
+		snprintf(err, errlen, "no standby's copy open");
+		goto done;
+	}
+	/* New agents are appended to client.keys; any other change
+	 * rewrites it. */
+	cJSON_ArrayForEach(o, cJSON_GetObjectItemCaseSensitive(changes,
+	    "agents"))
+		if (cJSON_IsString(id = cJSON_GetObjectItemCaseSensitive(o,
+		    "id")) && agents_by_id(&MR.t, id->valuestring) == NULL)
+			cJSON_AddItemToArray(fresh, cJSON_CreateString(
+			    id->valuestring));
+	if (registry_follow(&MR.t, changes, c, err, errlen) == -1)
+		goto done;
+	if (c->full || c->replaced > 0 || c->removed > 0)
+		keysfile_changed(&MR.keys);
+	else
+		cJSON_ArrayForEach(o, fresh) {
+			const struct agent *a = agents_by_id(&MR.t,
+			    o->valuestring);
+
+			if (a != NULL)
+				keysfile_added(&MR.keys, a);
+		}
+	rv = 0;
+done:
+	cJSON_Delete(fresh);
+	return rv;
+}
+
+void
+mreg_standby_stop(void)
+{
+	if (!MR.standby)
+		return;
+	keysfile_stop(&MR.keys);
+	registry_follow_close();
+	agents_free(&MR.t);
+	MR.standby = 0;
+	MR.node = NULL;
+}
+
 void
 mreg_reload(void)
 {
 	enroll_pass_load(&MR.pass, MR.node->cfg.enrollment_password_file);
 }
 
-static int
-group_exists(const char *g)
+int
+mreg_group_exists(const char *g)
 {
 	char		rel[PATH_MAX], path[PATH_MAX];
 	struct stat	sb;
@@ -325,7 +393,7 @@ force_from_config(struct enroll_force *f)
 static void
 drop_agent(struct agent *a, cJSON *removed)
 {
-	agent_gone(a);
+	mreg_agent_gone(a);
 	agents_remove(&MR.t, a->id);
 	registry_del_agent(a->id, NULL, NULL);
 	cJSON_AddItemToArray(removed, cJSON_CreateString(a->id));
@@ -350,8 +418,8 @@ enroll_done(void *arg, int ok)
 		snprintf(answer, sizeof(answer), "ERROR: Internal manager error "
 		    "adding agent: %s", p->name);
 		p->cb(p->arg, answer, NULL, NULL);
-		keys_follow(NULL, p->removed);
-		broadcast(NULL, p->removed);
+		mreg_keys_follow(NULL, p->removed);
+		mreg_broadcast(NULL, p->removed);
 		goto done;
 	}
 	MR.enrolled++;
@@ -360,11 +428,11 @@ enroll_done(void *arg, int ok)
 	up = cJSON_CreateArray();
 	if (a != NULL && strcmp(a->key, p->key) == 0)
 		cJSON_AddItemToArray(up, agent_record_json(a));
-	keys_follow(a, p->removed);
+	mreg_keys_follow(a, p->removed);
 	if (a != NULL && a->groups != NULL && strchr(a->groups, ',') != NULL)
 		mshared_kick();		/* perhaps a new multigroup */
 	/* Workers hear of the key before the agent gets it. */
-	broadcast(up, p->removed);
+	mreg_broadcast(up, p->removed);
 	p->removed = NULL;	/* taken by broadcast */
 	*MR.answers_tail = p;
 	MR.answers_tail = &p->next;
@@ -430,7 +498,7 @@ resend_done(void *arg, int ok)
 	    "same address: its key (id %s) sent again.", p->name, p->id);
 	*MR.answers_tail = p;
 	MR.answers_tail = &p->next;
-	broadcast(NULL, NULL);	/* a delta, empty if need be, then answers */
+	mreg_broadcast(NULL, NULL);	/* a delta, empty if need be, then answers */
 }
 
 static void
@@ -542,7 +610,7 @@ mreg_enroll(const struct enroll_req *req, const char *src_ip,
 	strcpy(copy, req->groups);
 	for (g = strtok_r(copy, ",", &save); g != NULL;
 	    g = strtok_r(NULL, ",", &save)) {
-		if (!group_exists(g)) {
+		if (!mreg_group_exists(g)) {
 			snprintf(answer, sizeof(answer), "ERROR: Invalid group: "
 			    "%s", g);
 			log_refused(src_ip, "Refused agent '%s' from %s: no group "
@@ -660,9 +728,9 @@ removed_done(void *arg, int ok)
 		ch->resp = control_error("the registry could not store the "
 		    "change");
 	}
-	keys_follow(NULL, cJSON_GetObjectItemCaseSensitive(ch->delta,
+	mreg_keys_follow(NULL, cJSON_GetObjectItemCaseSensitive(ch->delta,
 	    "remove"));
-	broadcast(NULL, cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(
+	mreg_broadcast(NULL, cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(
 	    ch->delta, "remove"), 1));
 	if (ch->cb != NULL)
 		ch->cb(ch->arg, ch->resp);
@@ -688,7 +756,7 @@ mreg_enroll_abort(const char *id, const char *key)
 	ch->delta = cJSON_CreateObject();
 	cJSON_AddItemToArray(cJSON_AddArrayToObject(ch->delta, "remove"),
 	    cJSON_CreateString(id));
-	agent_gone(a);
+	mreg_agent_gone(a);
 	agent_free(agents_remove(&MR.t, id));
 	registry_del_agent(id, removed_done, ch);
 }
@@ -744,400 +812,6 @@ mreg_check(const char *worker, const cJSON *body)
 		cJSON_AddItemToArray(arr, agent_record_json(a));
 	cJSON_AddStringToObject(j, "digest", hex);
 	return j;
-}
-
-static cJSON *
-agent_json(const struct agent *a)
-{
-	cJSON	*o = cJSON_CreateObject();
-
-	cJSON_AddStringToObject(o, "id", a->id);
-	cJSON_AddStringToObject(o, "name", a->name);
-	cJSON_AddStringToObject(o, "ip", a->ip);
-	cJSON_AddStringToObject(o, "register_ip", a->register_ip);
-	cJSON_AddStringToObject(o, "reported_ip", a->reported_ip);
-	cJSON_AddStringToObject(o, "source_ip", a->source_ip);
-	cJSON_AddStringToObject(o, "status", a->status);
-	cJSON_AddStringToObject(o, "version", a->version);
-	cJSON_AddStringToObject(o, "node_name", a->node_name);
-	cJSON_AddStringToObject(o, "groups", a->groups ? a->groups : "");
-	cJSON_AddItemToObject(o, "date_add", node_time_json((double)
-	    a->date_add));
-	cJSON_AddItemToObject(o, "last_keepalive", node_time_json((double)
-	    a->last_keepalive));
-	return o;
-}
-
-/* One agent in full: the table's fields, then the registry's (OS, sums,
- * group_config_status, labels). */
-static cJSON *
-agent_detail_json(const struct agent *a)
-{
-	cJSON	*o = agent_json(a), *d = registry_agent_detail(a->id), *c;
-
-	if (d != NULL)
-		while ((c = d->child) != NULL)
-			cJSON_AddItemToObject(o, c->string,
-			    cJSON_DetachItemViaPointer(d, c));
-	cJSON_Delete(d);
-	return o;
-}
-
-/* "agents": the registry, filtered by status and node (one or several). */
-static cJSON *
-list_agents(const cJSON *req)
-{
-	const cJSON	*st = cJSON_GetObjectItemCaseSensitive(req, "status");
-	const cJSON	*nd = cJSON_GetObjectItemCaseSensitive(req, "node");
-	struct agent	**v;
-	cJSON		*arr;
-	size_t		 n, i;
-
-	if ((v = agents_sorted(&MR.t, &n)) == NULL)
-		return control_error("out of memory");
-	arr = cJSON_CreateArray();
-	for (i = 0; i < n; i++) {
-		if (!control_match(st, v[i]->status) ||
-		    !control_match(nd, v[i]->node_name))
-			continue;
-		cJSON_AddItemToArray(arr, agent_json(v[i]));
-	}
-	free(v);
-	return control_ok(arr);
-}
-
-/* Whether the comma list has g as a whole entry. */
-static int
-has_group(const char *list, const char *g)
-{
-	size_t		 n = strlen(g);
-	const char	*p;
-
-	for (p = list; p != NULL && (p = strstr(p, g)) != NULL; p += n)
-		if ((p == list || p[-1] == ',') && (p[n] == ',' ||
-		    p[n] == '\0'))
-			return 1;
-	return 0;
-}
-
-static int
-count_groups(const char *list)
-{
-	int	n = 0;
-
-	if (list == NULL || *list == '\0')
-		return 0;
-	for (n = 1; *list != '\0'; list++)
-		if (*list == ',')
-			n++;
-	return n;
-}
-
-static size_t
-count_members(const char *g)
-{
-	struct agent	*a;
-	size_t		 it = 0, n = 0;
-
-	while ((a = strmap_next(&MR.t.by_id, &it)) != NULL)
-		if (a->groups != NULL && has_group(a->groups, g))
-			n++;
-	return n;
-}
-
-static int
-cmp_name(const void *a, const void *b)
-{
-	return strcmp(cJSON_GetObjectItemCaseSensitive(*(cJSON *const *)a,
-	    "name")->valuestring, cJSON_GetObjectItemCaseSensitive(
-	    *(cJSON *const *)b, "name")->valuestring);
-}
-
-/* Rebuild arr's children in name order. */
-static void
-sort_by_name(cJSON *arr)
-{
-	cJSON	**v, *e;
-	int	  n = cJSON_GetArraySize(arr), i = 0;
-
-	if (n < 2 || (v = calloc((size_t)n, sizeof(*v))) == NULL)
-		return;
-	while ((e = arr->child) != NULL)
-		v[i++] = cJSON_DetachItemViaPointer(arr, e);
-	qsort(v, (size_t)n, sizeof(*v), cmp_name);
-	for (i = 0; i < n; i++)
-		cJSON_AddItemToArray(arr, v[i]);
-	free(v);
-}
-
-static cJSON *
-list_groups(void)
-{
-	char		 path[PATH_MAX];
-	struct dirent	*de;
-	cJSON		*arr = cJSON_CreateArray(), *o;
-	DIR		*d;
-
-	config_path(&MR.node->cfg, SHARED_REL, path, sizeof(path));
-	if ((d = opendir(path)) != NULL) {
-		while ((de = readdir(d)) != NULL) {
-			if (!agents_valid_group(de->d_name) ||
-			    !group_exists(de->d_name))
-				continue;
-			o = cJSON_CreateObject();
-			cJSON_AddStringToObject(o, "name", de->d_name);
-			cJSON_AddNumberToObject(o, "agents",
-			    (double)count_members(de->d_name));
-			cJSON_AddItemToArray(arr, o);
-		}
-		closedir(d);
-	}
-	sort_by_name(arr);
-	return control_ok(arr);
-}
-
-/* Queue a change; its answer goes out once the registry has it. */
-static struct change *
-change_new(mreg_reply_cb cb, void *arg, cJSON *resp)
-{
-	struct change	*ch;
-
-	if ((ch = calloc(1, sizeof(*ch))) == NULL)
-		fatal("out of memory");
-	ch->cb = cb;
-	ch->arg = arg;
-	ch->resp = resp;
-	ch->delta = cJSON_CreateObject();
-	cJSON_AddArrayToObject(ch->delta, "upsert");
-	cJSON_AddArrayToObject(ch->delta, "remove");
-	return ch;
-}
-
-static void
-change_done(void *arg, int ok)
-{
-	struct change	*ch = arg;
-
-	if (!ok) {
-		cJSON_Delete(ch->resp);
-		ch->resp = control_error("the registry could not store the "
-		    "change");
-	}
-	broadcast(cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(ch->delta,
-	    "upsert"), 1), cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(
-	    ch->delta, "remove"), 1));
-	keys_follow(NULL, cJSON_GetObjectItemCaseSensitive(ch->delta,
-	    "remove"));
-	ch->cb(ch->arg, ch->resp);
-	cJSON_Delete(ch->delta);
-	free(ch);
-}
-
-/* Change a's groups; with done, ch is answered once this is stored. */
-static void
-set_groups(struct agent *a, const char *groups, struct change *ch,
-    registry_done done)
-{
-	agents_rehash(&MR.t, a, groups);
-	mshared_kick();
-	cJSON_AddItemToArray(cJSON_GetObjectItemCaseSensitive(ch->delta,
-	    "upsert"), agent_record_json(a));
-	registry_set_groups(a->id, a->groups, done, done != NULL ? ch : NULL);
-}
-
-static const char *
-str(const cJSON *req, const char *k)
-{
-	const cJSON	*v = cJSON_GetObjectItemCaseSensitive(req, k);
-
-	return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
-/* "g1,g2" without g. */
-static void
-without(const char *list, const char *g, char *out, size_t outlen)
-{
-	char	copy[AGENT_GROUPS_MAX + 1], *t, *save = NULL;
-
-	out[0] = '\0';
-	snprintf(copy, sizeof(copy), "%s", list ? list : "");
-	for (t = strtok_r(copy, ",", &save); t != NULL;
-	    t = strtok_r(NULL, ",", &save)) {
-		if (strcmp(t, g) == 0)
-			continue;
-		if (out[0] != '\0')
-			strncat(out, ",", outlen - strlen(out) - 1);
-		strncat(out, t, outlen - strlen(out) - 1);
-	}
-}
-
-static int
-group_create(const char *g, struct change *ch, char *err, size_t errlen)
-{
-	char	rel[PATH_MAX + 16], path[PATH_MAX];
-	FILE	*fp;
-
-	snprintf(rel, sizeof(rel), SHARED_REL "/%s", g);
-	config_path(&MR.node->cfg, rel, path, sizeof(path));
-	if (group_exists(g)) {
-		snprintf(err, errlen, "group %s already exists", g);
-		return -1;
-	}
-	if (mkdir(path, 0750) == -1) {
-		snprintf(err, errlen, "cannot create %.200s: %s", path,
-		    strerror(errno));
-		return -1;
-	}
-	snprintf(rel, sizeof(rel), "%s/agent.conf", path);
-	if ((fp = fopen(rel, "w")) != NULL) {
-		fputs("<agent_config>\n\n</agent_config>\n", fp);
-		fclose(fp);
-	}
-	registry_put_group(g, change_done, ch);
-	mshared_kick();
-	return 0;
-}
-
-static int
-group_delete(const char *g, struct change *ch, char *err, size_t errlen)
-{
-	struct agent	*a;
-	char		 rel[PATH_MAX], rest[AGENT_GROUPS_MAX + 1];
-	size_t		 it = 0;
-
-	if (!group_exists(g)) {
-		snprintf(err, errlen, "group %s does not exist", g);
-		return -1;
-	}
-	if (strcmp(g, "default") == 0) {
-		snprintf(err, errlen, "the default group cannot be deleted");
-		return -1;
-	}
-	snprintf(rel, sizeof(rel), SHARED_REL "/%s", g);
-	if (safefs_remove_tree(MR.node->cfg.home, rel) == -1) {
-		snprintf(err, errlen, "cannot remove %.200s: %s", rel,
-		    strerror(errno));
-		return -1;
-	}
-	while ((a = strmap_next(&MR.t.by_id, &it)) != NULL) {
-		if (a->groups == NULL || !has_group(a->groups, g))
-			continue;
-		without(a->groups, g, rest, sizeof(rest));
-		set_groups(a, rest, ch, NULL);
-	}
-	registry_del_group(g, change_done, ch);
-	mshared_kick();
-	return 0;
-}
-
-/*
- * Agent and group commands.  Returns 1 when the command is one of ours
- * (its answer comes through cb, maybe later), 0 otherwise.
- */
-int
-mreg_command(const cJSON *req, mreg_reply_cb cb, void *arg)
-{
-	const char	*cmd = str(req, "command"), *id = str(req, "agent");
-	const char	*g = str(req, "group");
-	struct agent	*a;
-	struct change	*ch;
-	char		 err[256], list[AGENT_GROUPS_MAX + 1];
-
-	if (cmd == NULL)
-		return 0;
-	if (strcmp(cmd, "agents") == 0) {
-		cb(arg, list_agents(req));
-		return 1;
-	}
-	if (strcmp(cmd, "groups") == 0) {
-		cb(arg, list_groups());
-		return 1;
-	}
-	if (strcmp(cmd, "agent") == 0) {	/* one agent, by id */
-		a = id != NULL ? agents_by_id(&MR.t, id) : NULL;
-		cb(arg, a != NULL ? control_ok(agent_detail_json(a)) :
-		    control_error("agent %s does not exist", id ? id :
-		    "(none given)"));
-		return 1;
-	}
-	if (strcmp(cmd, "agent_remove") != 0 &&
-	    strcmp(cmd, "group_create") != 0 &&
-	    strcmp(cmd, "group_delete") != 0 &&
-	    strcmp(cmd, "group_assign") != 0 &&
-	    strcmp(cmd, "group_unassign") != 0)
-		return 0;
-	a = id != NULL ? agents_by_id(&MR.t, id) : NULL;
-	if (strncmp(cmd, "group_", 6) == 0 && (g == NULL ||
-	    !agents_valid_group(g))) {
-		cb(arg, control_error("invalid or missing group name"));
-		return 1;
-	}
-	if ((strcmp(cmd, "agent_remove") == 0 ||
-	    strcmp(cmd, "group_assign") == 0 ||
-	    strcmp(cmd, "group_unassign") == 0) && a == NULL) {
-		cb(arg, control_error("agent %s does not exist", id ? id :
-		    "(none given)"));
-		return 1;
-	}
-	ch = change_new(cb, arg, control_ok(NULL));
-	if (strcmp(cmd, "agent_remove") == 0) {
-		log_info(TASK, "Removing agent '%s' (id %s).", a->name, a->id);
-		cJSON_AddItemToArray(cJSON_GetObjectItemCaseSensitive(ch->delta,
-		    "remove"), cJSON_CreateString(a->id));
-		registry_del_agent(a->id, change_done, ch);
-		agent_gone(a);
-		agent_free(agents_remove(&MR.t, a->id));
-		return 1;
-	}
-	if (strcmp(cmd, "group_create") == 0) {
-		if (group_create(g, ch, err, sizeof(err)) == -1)
-			goto fail;
-		log_info(TASK, "Group '%s' created.", g);
-		return 1;
-	}
-	if (strcmp(cmd, "group_delete") == 0) {
-		if (group_delete(g, ch, err, sizeof(err)) == -1)
-			goto fail;
-		log_info(TASK, "Group '%s' deleted.", g);
-		return 1;
-	}
-	if (strcmp(cmd, "group_assign") == 0) {
-		if (!group_exists(g)) {
-			snprintf(err, sizeof(err), "group %s does not exist", g);
-			goto fail;
-		}
-		if (a->groups != NULL && has_group(a->groups, g)) {
-			snprintf(err, sizeof(err), "agent %s is already in "
-			    "group %s", a->id, g);
-			goto fail;
-		}
-		if (count_groups(a->groups) >= ENROLL_MAX_GROUPS ||
-		    (a->groups != NULL ? strlen(a->groups) : 0) + strlen(g) +
-		    1 > AGENT_GROUPS_MAX) {
-			snprintf(err, sizeof(err), "agent %s is in too many "
-			    "groups (at most %d)", a->id, ENROLL_MAX_GROUPS);
-			goto fail;
-		}
-		snprintf(list, sizeof(list), "%s%s%s", a->groups ? a->groups :
-		    "", a->groups ? "," : "", g);
-	} else {
-		if (a->groups == NULL || !has_group(a->groups, g)) {
-			snprintf(err, sizeof(err), "agent %s is not in group %s",
-			    a->id, g);
-			goto fail;
-		}
-		without(a->groups, g, list, sizeof(list));
-	}
-	set_groups(a, list, ch, change_done);
-	log_info(TASK, "Agent %s %s group '%s'.", a->id,
-	    strcmp(cmd, "group_assign") == 0 ? "added to" : "removed from", g);
-	return 1;
-fail:
-	cJSON_Delete(ch->resp);
-	cJSON_Delete(ch->delta);
-	free(ch);
-	cb(arg, control_error("%s", err));
-	return 1;
 }
 
 void
@@ -1382,56 +1056,4 @@ mreg_enroll_counts(unsigned long *accepted, unsigned long *refused)
 {
 	*accepted = MR.enrolled;
 	*refused = MR.refused;
-}
-
-struct backup_req {
-	mreg_reply_cb	 cb;
-	void		*arg;
-	char		 path[PATH_MAX];
-};
-
-static void
-backup_done(void *arg, const char *error)
-{
-	struct backup_req	*b = arg;
-	cJSON			*d;
-
-	if (error != NULL) {
-		log_warnx(TASK, "Registry backup to %s failed: %s.", b->path,
-		    error);
-		b->cb(b->arg, control_error("backup failed: %s", error));
-	} else {
-		log_info(TASK, "Registry backed up to %s.", b->path);
-		d = cJSON_CreateObject();
-		cJSON_AddStringToObject(d, "file", b->path);
-		b->cb(b->arg, control_ok(d));
-	}
-	free(b);
-}
-
-/*
- * "backup" {"file": an absolute path that does not exist}: a consistent
- * copy of the registry as committed, made by the registry's thread after
- * the changes already queued; the answer comes once it is on disk.
- */
-void
-mreg_backup(const cJSON *req, mreg_reply_cb cb, void *arg)
-{
-	const cJSON		*f = cJSON_GetObjectItemCaseSensitive(req,
-				    "file");
-	struct backup_req	*b;
-
-	if (!cJSON_IsString(f) || f->valuestring[0] != '/' ||
-	    strlen(f->valuestring) >= sizeof(b->path)) {
-		cb(arg, control_error("backup needs an absolute file path"));
-		return;
-	}
-	if ((b = calloc(1, sizeof(*b))) == NULL) {
-		cb(arg, control_error("out of memory"));
-		return;
-	}
-	b->cb = cb;
-	b->arg = arg;
-	snprintf(b->path, sizeof(b->path), "%s", f->valuestring);
-	registry_backup(b->path, backup_done, b);
 }

@@ -32,7 +32,20 @@ struct mreg_ops {
 	void	(*gone)(struct agent *);
 };
 
+struct registry_applied;
+
 int	 mreg_start(struct node *, const struct mreg_ops *);
+/*
+ * A standby master's copy of the registry (docs/ha.md): open it, apply
+ * each read of the cluster store to it (SQLite, the table and
+ * etc/client.keys), answer the commands that only read it ("agents",
+ * "agent", "groups"; 0 for any other).  mreg_start takes it over.
+ */
+int	 mreg_standby_start(struct node *);
+int	 mreg_follow(const cJSON *changes, struct registry_applied *,
+	    char *err, size_t errlen);
+int	 mreg_standby_command(const cJSON *req, mreg_reply_cb, void *arg);
+void	 mreg_standby_stop(void);
 void	 mreg_stop(void);
 void	 mreg_reload(void);
 void	 mreg_enroll(const struct enroll_req *, const char *src_ip,

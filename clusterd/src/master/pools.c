@@ -13,7 +13,6 @@
 #include "net/hello.h"
 
 #define TASK		"Pools"
-#define POOLS_REL	"var/pools.json"
 #define MEMBERS_MAX	1024
 #define BALANCERS_MAX	32
 

@@ -11,6 +11,10 @@
 
 #include <cjson/cJSON.h>
 
+/* The pools' members and operator states, kept across restarts (and
+ * mirrored on standby masters, ha.c). */
+#define POOLS_REL	"var/pools.json"
+
 struct hello;
 struct node;
 

@@ -581,31 +581,85 @@ replicate(struct reg_job *batch, char *err, size_t errlen)
 	return rv;
 }
 
+/* Drop an agent from SQLite and the table; -1 on an SQLite failure. */
+static int
+drop(struct agents *t, const char *id)
+{
+	char	copy[AGENT_ID_MAX];
+
+	snprintf(copy, sizeof(copy), "%s", id);
+	if (run("DELETE FROM agent WHERE id = CAST(?1 AS INTEGER)",
+	    (const char *[]){ copy }, 1) == -1)
+		return -1;
+	agent_free(agents_remove(t, copy));
+	return 0;
+}
+
+/* Agents of the table that the full answer (seen) does not name. */
+static int
+drop_unseen(struct agents *t, struct strmap *seen, struct registry_applied *c)
+{
+	struct agent	**all;
+	size_t		  i, n = 0;
+	int		  rv = 0;
+
+	if ((all = agents_sorted(t, &n)) == NULL && n > 0)
+		return -1;
+	for (i = 0; i < n && rv == 0; i++)
+		if (strmap_get(seen, all[i]->id) == NULL) {
+			rv = drop(t, all[i]->id);
+			c->removed++;
+		}
+	free(all);
+	return rv;
+}
+
+/* Groups set after the record (g/ keys) of agents the table holds. */
+static int
+regroup(struct agents *t, const cJSON *groups, struct registry_applied *c)
+{
+	const cJSON	*g;
+	struct agent	*a;
+
+	cJSON_ArrayForEach(g, groups) {
+		if (!cJSON_IsString(g) || (a = agents_by_id(t, g->string)) ==
+		    NULL || strlen(g->valuestring) > AGENT_GROUPS_MAX)
+			continue;
+		if (set_groups(a->id, g->valuestring) == -1)
+			return -1;
+		agents_rehash(t, a, g->valuestring[0] ? g->valuestring : NULL);
+		c->regrouped++;
+	}
+	return 0;
+}
+
 /*
- * Make the registry (SQLite and the table just loaded from it) equal the
- * replica's records, in one transaction, before anything is served: a
- * node promoted to active master takes every acknowledged enrollment from
- * the cluster store, and drops agents it stored but never got durable
- * there (their enrollment was never answered).  Status columns of agents
- * already known are kept.
+ * Make the registry (SQLite and its table) equal the replica's records,
+ * in one transaction.  A full answer ("full": true) names every agent:
+ * agents it does not name are dropped (their enrollment was never
+ * durable there, so never answered).  Otherwise it holds what changed
+ * since the last one applied: records written, agents removed, groups
+ * set.  Status columns of agents already known are kept.  A node promoted
+ * to active master does this before anything is served; a standby does
+ * it every round as it follows the store.
  */
 static int
-restore(struct agents *t, char *err, size_t errlen)
+apply_store(struct agents *t, const cJSON *st, struct registry_applied *c,
+    char *err, size_t errlen)
 {
-	cJSON		*st, *arr, *o;
-	struct agent	*a, *old, **all = NULL;
+	const cJSON	*arr, *o, *rm;
+	struct agent	*a, *old;
 	struct reg_job	 j;
 	struct strmap	 seen;
-	size_t		 i, n = 0;
 	long		 next;
-	unsigned	 added = 0, removed = 0;
-	int		 rv = -1;
+	int		 full, rv = -1;
 
-	if ((st = replica->read(err, errlen)) == NULL)
-		return -1;
+	memset(c, 0, sizeof(*c));
 	arr = cJSON_GetObjectItemCaseSensitive(st, "agents");
 	next = (long)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(st,
 	    "next_id"));
+	c->full = full = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(st,
+	    "full"));
 	strmap_init(&seen);
 	if (!cJSON_IsArray(arr)) {
 		snprintf(err, errlen, "no agents in the store's answer");
@@ -617,9 +671,10 @@ restore(struct agents *t, char *err, size_t errlen)
 	cJSON_ArrayForEach(o, arr) {
 		if ((a = ha_record_agent(o, err, errlen)) == NULL)
 			goto rollback;
+		c->records++;
 		/* The key lives in st, kept until the end. */
 		if (strmap_put(&seen, cJSON_GetObjectItemCaseSensitive(o,
-		    "id")->valuestring, o) == -1) {
+		    "id")->valuestring, &seen) == -1) {
 			agent_free(a);
 			goto sqlerr;
 		}
@@ -628,12 +683,16 @@ restore(struct agents *t, char *err, size_t errlen)
 			agent_free(a);
 			continue;
 		}
-		if (old != NULL)
+		if (old != NULL) {
 			agent_free(agents_remove(t, old->id));
+			c->replaced++;
+		}
 		if ((old = agents_by_name(t, a->name)) != NULL) {
-			run("DELETE FROM agent WHERE id = CAST(?1 AS INTEGER)",
-			    (const char *[]){ old->id }, 1);
-			agent_free(agents_remove(t, old->id));
+			if (drop(t, old->id) == -1) {
+				agent_free(a);
+				goto sqlerr;
+			}
+			c->removed++;
 		}
 		j.op = REG_PUT_AGENT;
 		j.a = *a;
@@ -642,21 +701,22 @@ restore(struct agents *t, char *err, size_t errlen)
 			agent_free(a);
 			goto sqlerr;
 		}
-		added++;
+		c->written++;
 		if (strtol(a->id, NULL, 10) >= next)
 			next = strtol(a->id, NULL, 10) + 1;
 	}
-	if ((all = agents_sorted(t, &n)) == NULL && n > 0)
-		goto sqlerr;
-	for (i = 0; i < n; i++) {
-		if (strmap_get(&seen, all[i]->id) != NULL)
+	cJSON_ArrayForEach(rm, cJSON_GetObjectItemCaseSensitive(st,
+	    "removed")) {
+		if (!cJSON_IsString(rm) || agents_by_id(t,
+		    rm->valuestring) == NULL)
 			continue;
-		if (run("DELETE FROM agent WHERE id = CAST(?1 AS INTEGER)",
-		    (const char *[]){ all[i]->id }, 1) == -1)
+		if (drop(t, rm->valuestring) == -1)
 			goto sqlerr;
-		agent_free(agents_remove(t, all[i]->id));
-		removed++;
+		c->removed++;
 	}
+	if ((full && drop_unseen(t, &seen, c) == -1) || regroup(t,
+	    cJSON_GetObjectItemCaseSensitive(st, "groups"), c) == -1)
+		goto sqlerr;
 	if (next > t->next_id) {
 		char	num[32];
 
@@ -668,9 +728,6 @@ restore(struct agents *t, char *err, size_t errlen)
 	}
 	if (exec("COMMIT;", err, errlen) == -1)
 		goto rollback;
-	log_info(TASK, "Registry equal to the cluster store: %d agents, %u "
-	    "written, %u dropped (never durable there), next id %ld.",
-	    cJSON_GetArraySize(arr), added, removed, t->next_id);
 	rv = 0;
 	goto done;
 sqlerr:
@@ -678,8 +735,27 @@ sqlerr:
 rollback:
 	exec("ROLLBACK;", NULL, 0);
 done:
-	free(all);
 	strmap_free(&seen);
+	return rv;
+}
+
+/* registry_open's read of the replica: the registry then equals it. */
+static int
+restore(struct agents *t, char *err, size_t errlen)
+{
+	struct registry_applied	 c;
+	cJSON			*st;
+	int			 rv;
+
+	if ((st = replica->read(err, errlen)) == NULL)
+		return -1;
+	if ((rv = apply_store(t, st, &c, err, errlen)) == 0)
+		log_info(TASK, "Registry equal to the cluster store (%s): %u "
+		    "records read, %u written, %u removed or dropped, %u "
+		    "regrouped; %zu agents, next id %ld.", c.full ?
+		    "every record" : "the changes since the copy followed",
+		    c.records, c.written, c.removed, c.regrouped,
+		    agents_count(t), t->next_id);
 	cJSON_Delete(st);
 	return rv;
 }
@@ -797,6 +873,70 @@ done_cb(struct ev_loop *loop, ev_async *w, int revents)
 	}
 }
 
+/* Open the database at path, bring its schema up to date, load it in t. */
+static int
+open_load(const char *path, struct agents *t, char *err, size_t errlen)
+{
+	if (sqlite3_open_v2(path, &R.db, SQLITE_OPEN_READWRITE |
+	    SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "cannot open %s: %s", path,
+		    R.db ? sqlite3_errmsg(R.db) : "out of memory");
+		return -1;
+	}
+	sqlite3_busy_timeout(R.db, 5000);
+	snprintf(R.path, sizeof(R.path), "%s", path);
+	if (exec("PRAGMA journal_mode = WAL;", err, errlen) == -1 ||
+	    exec("PRAGMA synchronous = FULL;", err, errlen) == -1 ||
+	    exec("PRAGMA foreign_keys = ON;", err, errlen) == -1 ||
+	    migrate(err, errlen) == -1 || load(t, err, errlen) == -1)
+		return -1;
+	return 0;
+}
+
+int
+registry_follow_open(const char *path, struct agents *t, char *err,
+    size_t errlen)
+{
+	if (open_load(path, t, err, errlen) == 0)
+		return 0;
+	sqlite3_close(R.db);
+	R.db = NULL;
+	return -1;
+}
+
+int
+registry_follow(struct agents *t, const cJSON *changes,
+    struct registry_applied *c, char *err, size_t errlen)
+{
+	char	why[256];
+
+	if (R.db == NULL || R.running) {
+		snprintf(err, errlen, "the registry is not a standby's copy");
+		return -1;
+	}
+	if (apply_store(t, changes, c, err, errlen) == 0)
+		return 0;
+	/* SQLite rolled back; the table may hold part of the read: load it
+	 * again from what is committed. */
+	agents_free(t);
+	agents_init(t);
+	if (load(t, why, sizeof(why)) == -1)
+		log_errx(TASK, "Cannot load the registry again: %s.", why);
+	return -1;
+}
+
+void
+registry_follow_close(void)
+{
+	if (R.running || R.db == NULL)
+		return;
+	stmt_free_all();
+	sqlite3_close(R.db);
+	R.db = NULL;
+	sqlite3_close(R.reader);
+	R.reader = NULL;
+}
+
 int
 registry_open(struct ev_loop *loop, const char *path, struct agents *t,
     char *err, size_t errlen)
@@ -808,19 +948,11 @@ registry_open(struct ev_loop *loop, const char *path, struct agents *t,
 	R.quit = 0;		/* a registry closed before may be opened again */
 	R.failure[0] = '\0';
 	R.refused = 0;
-	if (sqlite3_open_v2(path, &R.db, SQLITE_OPEN_READWRITE |
-	    SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, NULL) != SQLITE_OK) {
-		snprintf(err, errlen, "cannot open %s: %s", path,
-		    R.db ? sqlite3_errmsg(R.db) : "out of memory");
+	/* A standby's copy (registry_follow_open) is open and t holds it:
+	 * only what changed since is read from the replica. */
+	if (R.db == NULL && open_load(path, t, err, errlen) == -1)
 		goto fail;
-	}
-	sqlite3_busy_timeout(R.db, 5000);
-	snprintf(R.path, sizeof(R.path), "%s", path);
-	if (exec("PRAGMA journal_mode = WAL;", err, errlen) == -1 ||
-	    exec("PRAGMA synchronous = FULL;", err, errlen) == -1 ||
-	    exec("PRAGMA foreign_keys = ON;", err, errlen) == -1 ||
-	    migrate(err, errlen) == -1 || load(t, err, errlen) == -1 ||
-	    (replica != NULL && restore(t, err, errlen) == -1))
+	if (replica != NULL && restore(t, err, errlen) == -1)
 		goto fail;
 	pthread_mutex_init(&R.mu, NULL);
 	pthread_cond_init(&R.cv, NULL);
@@ -843,8 +975,10 @@ fail:
 void
 registry_close(void)
 {
-	if (!R.running)
+	if (!R.running) {
+		registry_follow_close();
 		return;
+	}
 	pthread_mutex_lock(&R.mu);
 	R.quit = 1;
 	pthread_cond_signal(&R.cv);

@@ -48,13 +48,36 @@ void	registry_backup(const char *path, registry_backup_done, void *arg);
  * batch's changes ([{"op":"put","agent":{...},"next_id":N} | {"op":"del",
  * "id":..} | {"op":"groups","id":..,"groups":..}]) before its SQLite
  * transaction, and a batch it refuses fails whole; read() runs once in
- * registry_open and returns {"agents":[records],"next_id":N}, which the
- * registry then equals.  Set before registry_open; NULL for none.
+ * registry_open and returns the records as registry_follow takes them
+ * (below): all of them, or those changed since the standby's copy.  Set
+ * before registry_open; NULL for none.
  */
 struct registry_replica {
 	int	(*write)(const cJSON *changes, char *err, size_t errlen);
 	cJSON	*(*read)(char *err, size_t errlen);
 };
 void	registry_set_replica(const struct registry_replica *);
+
+/*
+ * A standby's copy (ha.c): the registry open on the loop without its
+ * writer thread, following the replica's changes.  registry_follow
+ * applies one read of the replica ({"agents":[records],"removed":[ids],
+ * "groups":{id:groups},"next_id":N,"full":bool}; full: every agent, the
+ * others are dropped) to SQLite and t in one transaction.  registry_open
+ * on the same t then reads only what changed since.
+ */
+struct registry_applied {
+	int		full;
+	unsigned	records;	/* read */
+	unsigned	written;	/* new or changed */
+	unsigned	replaced;	/* of these, agents known before */
+	unsigned	removed;	/* removed, dropped, or renamed away */
+	unsigned	regrouped;
+};
+int	registry_follow_open(const char *path, struct agents *, char *err,
+	    size_t errlen);
+int	registry_follow(struct agents *, const cJSON *changes,
+	    struct registry_applied *, char *err, size_t errlen);
+void	registry_follow_close(void);
 
 #endif
