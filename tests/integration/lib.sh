@@ -254,3 +254,18 @@ agents_agree() {
 		[ "$(agents_digest "$n")" = "$ref" ] || return 1
 	done
 }
+
+# start_etcd: a one-member etcd on loopback, plain HTTP, for the HA tests;
+# sets EC (its client port) and ETCD_PID.  Fails the test without etcd.
+start_etcd() {
+	command -v etcd >/dev/null || fail "no etcd (scripts/deps.sh installs etcd-server)"
+	EC=$((PORT + 3))
+	local ep=$((PORT + 4))
+	etcd --name e1 --data-dir "$T/etcd" --log-level error \
+		--listen-client-urls "http://127.0.0.1:$EC" --advertise-client-urls "http://127.0.0.1:$EC" \
+		--listen-peer-urls "http://127.0.0.1:$ep" --initial-advertise-peer-urls "http://127.0.0.1:$ep" \
+		--initial-cluster "e1=http://127.0.0.1:$ep" >"$T/etcd.stderr" 2>&1 &
+	ETCD_PID=$!
+	PIDS+=("$ETCD_PID")
+	wait_for 20 "etcd up" curl -sf "http://127.0.0.1:$EC/health"
+}

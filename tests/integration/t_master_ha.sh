@@ -9,16 +9,7 @@
 # planned step-down.  Recovery times are printed, not asserted.
 . "$(dirname "$0")/lib.sh"
 
-command -v etcd >/dev/null || { echo "FAIL: no etcd (scripts/deps.sh installs etcd-server)"; finish; exit 1; }
-
-EC=$((PORT + 3)) EP=$((PORT + 4))
-etcd --name e1 --data-dir "$T/etcd" --log-level error \
-	--listen-client-urls "http://127.0.0.1:$EC" --advertise-client-urls "http://127.0.0.1:$EC" \
-	--listen-peer-urls "http://127.0.0.1:$EP" --initial-advertise-peer-urls "http://127.0.0.1:$EP" \
-	--initial-cluster "e1=http://127.0.0.1:$EP" >"$T/etcd.stderr" 2>&1 &
-ETCD_PID=$!
-PIDS+=("$ETCD_PID")
-wait_for 20 "etcd up" curl -sf "http://127.0.0.1:$EC/health"
+start_etcd
 
 HA=("ha_etcd 127.0.0.1:$EC" "ha_lease_ttl 2s")
 write_conf master1 master "${HA[@]}"
@@ -26,7 +17,8 @@ write_conf master2 master "${HA[@]}"
 sed -i 's/^bind_address .*/bind_address 127.0.0.2/' "$T/master2.conf"
 write_conf worker1 worker
 write_conf worker2 worker
-sed -i 's/^master_address .*/master_address 127.0.0.1,127.0.0.2/' "$T/worker1.conf" "$T/worker2.conf"
+sed -i 's/^master_address .*/master_address 127.0.0.1,127.0.0.2/' "$T/master1.conf" "$T/master2.conf" \
+	"$T/worker1.conf" "$T/worker2.conf"
 
 # ha_state HOME: "active" or "standby", as the node says.
 ha_state() {

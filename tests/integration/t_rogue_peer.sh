@@ -8,7 +8,7 @@
 
 ROGUE=$BIN/roguepeer
 SIM=$BIN/agentsim
-printf 'worker1 worker\nworker2 worker\nlb1 balancer\n' > "$T/nodes"
+printf 'worker1 worker\nworker2 worker\nlb1 balancer\nmaster2 master\n' > "$T/nodes"
 write_conf master1 master "nodes_file $T/nodes"
 cred() { "$CLUSTERD" -c "$T/master1.conf" --node-key "$1"; }
 C1=$(cred worker1) && C2=$(cred worker2) && CLB=$(cred lb1) ||
@@ -97,6 +97,28 @@ grep -q "^pools: taken" <<<"$out" || fail "lb1's pool report: $out"
 sleep 1
 [ "$(agent node_name)" = worker1 ] || fail "a balancer moved the agent"
 pass "a balancer's credential sends pool reports, not agent reports"
+
+# A standby master's credential (docs/ha.md): admitted only as a standby,
+# which takes files and nothing else; a worker's cannot pose as one.
+CM2=$(cred master2) || fail "--node-key master2"
+out=$(rogue -k "$CM2" -n master2 -t master -s "active:$ID" enroll)
+grep -q "^hello: accepted" <<<"$out" || fail "standby hello: $out"
+grep -q "^enroll: refused: not a standby's request" <<<"$out" ||
+	fail "enrollment relay by a standby: $out"
+sleep 1
+[ "$(agent node_name)" = worker1 ] || fail "a standby moved the agent"
+log_has master1 "Refused a request of type 14 from standby master2" ||
+	fail "standby's agent report refusal not logged"
+out=$(rogue -k "$CM2" -n master2 -t master)
+grep -q "^hello: refused: node type \"master\" cannot join a master" <<<"$out" ||
+	fail "a master without standby: $out"
+out=$(rogue -k "$CM2" -n master2 -t worker)
+grep -q "^hello: refused: node \"master2\" is listed as a master, not a worker" <<<"$out" ||
+	fail "a standby's credential as a worker: $out"
+out=$(rogue -k "$C2" -n worker2 -s)
+grep -q "^hello: refused: only a master-eligible node joins as a standby" <<<"$out" ||
+	fail "a worker as a standby: $out"
+pass "a standby's credential joins only as a standby, for the files only"
 
 # Refusals say why, and are logged once per address and kind, not once
 # per attempt.

@@ -784,6 +784,72 @@ test_check_balancer(void **state)
 	}
 }
 
+/*
+ * A standby master's hello: node_type master with "standby", nothing it
+ * would serve even when its config has services; admitted only as that.
+ */
+static void
+test_standby(void **state)
+{
+	struct config	 c, m;
+	struct hello	 h;
+	cJSON		*j;
+	char		 err[128], reason[256];
+
+	(void)state;
+	worker_config(&c, "master2");
+	c.node_type = NODE_MASTER;
+	c.gateway = 1;
+	c.enrollment = 1;
+	c.agent_check_port = 1518;
+	assert_non_null(j = hello_build_standby(&c, "0.1.0"));
+	absent(j, "gateway");
+	absent(j, "enrollment");
+	absent(j, "agent_check_port");
+	assert_int_equal(cJSON_GetArraySize(j), 5);
+	assert_int_equal(hello_parse(j, &h, err, sizeof(err)), 0);
+	cJSON_Delete(j);
+	assert_string_equal(h.node_type, "master");
+	assert_int_equal(h.standby, 1);
+	assert_int_equal(h.enrollment_port, 0);
+	master_config(&m);
+	assert_int_equal(hello_check(&h, &m, "0.1.0", NULL, NULL, reason,
+	    sizeof(reason)), 0);
+
+	/* A master without "standby", or "standby" not true: refused. */
+	h.standby = 0;
+	assert_int_equal(hello_check(&h, &m, "0.1.0", NULL, NULL, reason,
+	    sizeof(reason)), -1);
+	assert_string_equal(reason, "node type \"master\" cannot join a "
+	    "master");
+	j = cJSON_Parse("{\"cluster_name\":\"c\",\"node_name\":\"m2\","
+	    "\"node_type\":\"master\",\"version\":\"0.1.0\","
+	    "\"standby\":\"yes\"}");
+	assert_int_equal(hello_parse(j, &h, err, sizeof(err)), 0);
+	assert_int_equal(h.standby, 0);
+	cJSON_Delete(j);
+
+	/* A worker or balancer saying it is a standby: refused. */
+	good_hello(&h);
+	h.standby = 1;
+	assert_int_equal(hello_check(&h, &m, "0.1.0", NULL, NULL, reason,
+	    sizeof(reason)), -1);
+	assert_string_equal(reason, "only a master-eligible node joins as a "
+	    "standby");
+	strcpy(h.node_type, "balancer");
+	assert_int_equal(hello_check(&h, &m, "0.1.0", NULL, NULL, reason,
+	    sizeof(reason)), -1);
+
+	/* Its own name is the master's: refused as any node's. */
+	good_hello(&h);
+	strcpy(h.node_type, "master");
+	h.standby = 1;
+	strcpy(h.node_name, m.node_name);
+	assert_int_equal(hello_check(&h, &m, "0.1.0", NULL, NULL, reason,
+	    sizeof(reason)), -1);
+	assert_non_null(strstr(reason, "the master's own name"));
+}
+
 int
 main(void)
 {
@@ -808,6 +874,7 @@ main(void)
 		cmocka_unit_test(test_parse_services_malformed),
 		cmocka_unit_test(test_parse_agent_check_port),
 		cmocka_unit_test(test_check_balancer),
+		cmocka_unit_test(test_standby),
 	};
 
 	setvbuf(stdout, NULL, _IOLBF, 0);

@@ -699,11 +699,13 @@ test_metrics(void **state)
 	assert_true(metric("clusterd_peer_in_sync{peer=\"worker1\"}") == 0);
 	assert_true(metric("clusterd_peer_sync_lag_seconds{peer=\"worker1\"}")
 	    >= 0.02);
+	assert_true(msync_peer_lag(f->peer) >= 0.02);	/* -l for a standby */
 	same_trees(f);
 	check_with(f, worker_digest(f));
 	assert_true(metric("clusterd_peer_in_sync{peer=\"worker1\"}") == 1);
 	assert_true(metric("clusterd_peer_sync_lag_seconds{peer=\"worker1\"}")
 	    == 0);
+	assert_true(msync_peer_lag(f->peer) == 0);
 	h.type = FRAME_SYNC_RESULT;
 	h.id = 9;
 	res = cJSON_Parse("{\"transfer\":1,\"created\":1,\"took\":0.5}");

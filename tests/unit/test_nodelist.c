@@ -39,8 +39,9 @@ test_good_list(void **state)
 	    "\n"
 	    "  worker-1\tworker\n"
 	    "lb-1 balancer\n"
+	    "master-2 master 2\n"
 	    "old-9 revoked", &l, err, sizeof(err)), 0);
-	assert_int_equal(l.n, 4);
+	assert_int_equal(l.n, 5);
 	assert_non_null(e = nodelist_find(&l, "worker-1"));
 	assert_int_equal(e->type, NODE_WORKER);
 	assert_int_equal(e->generation, 1);
@@ -48,6 +49,9 @@ test_good_list(void **state)
 	assert_int_equal(e->generation, 3);
 	assert_non_null(e = nodelist_find(&l, "lb-1"));
 	assert_int_equal(e->type, NODE_BALANCER);
+	assert_non_null(e = nodelist_find(&l, "master-2"));
+	assert_int_equal(e->type, NODE_MASTER);
+	assert_int_equal(e->generation, 2);
 	assert_non_null(e = nodelist_find(&l, "old-9"));
 	assert_true(e->revoked);
 	assert_null(nodelist_find(&l, "worker-3"));
@@ -72,7 +76,8 @@ test_bad_lines(void **state)
 		{ "worker-1\n", "line 1: expected" },
 		{ "a worker\nb worker 1 x\n", "line 2: expected" },
 		{ "w/1 worker\n", "invalid node name" },
-		{ "w1 master\n", "role must be" },
+		{ "w1 standby\n", "role must be" },
+		{ "w1 Master\n", "role must be" },
 		{ "w1 worker 0\n", "generation" },
 		{ "w1 worker 01\n", "generation" },
 		{ "w1 worker 1000000\n", "generation" },

@@ -4,23 +4,35 @@
  * member must not do.  Each step prints one line, "STEP: accepted" or
  * "STEP: refused: REASON", so tests assert on what the master decided.
  *
- *   roguepeer -p PORT -k KEY -n NAME [-N HELLO_NAME] [-t TYPE] [-e]
+ *   roguepeer -p PORT -k KEY -n NAME [-N HELLO_NAME] [-t TYPE] [-e] [-s]
  *             [-c CLUSTER] [STEP...]
  *
  * -n is the name the TLS identity offers, -N the one the hello gives
- * (default: the same), -t worker or balancer, -e claims to serve
- * enrollment.  Steps, in order, after the hello:
+ * (default: the same), -t worker, balancer or master, -e claims to serve
+ * enrollment, -s says "standby" (a standby master's hello).  Steps, in order, after the hello:
  *   alive:ID    report agent ID alive (no answer comes: check the registry)
  *   active:ID   report agent ID newly active
  *   pools       send a balancer's pool report ("taken" when no refusal
  *               comes within a second: the master answers none)
  *   enroll      relay an enrollment for agent "rogue-agent"
+ *
+ *   roguepeer -M -p PORT -k KEY -T TERM[,TERM...] -W COUNT [-c CLUSTER]
+ *
+ * poses as a master instead (docs/ha.md, fencing): it listens on
+ * 127.0.0.1:PORT and answers the i-th hello of each node with the i-th
+ * term (the last one again after that).  For each it prints "NAME term T:
+ * kept" when the node sends a request after the hello (it took us as its
+ * master; we then close, so that it comes back, but keep the last term's
+ * link), or "NAME term T: dropped" when it closes without one (it refused
+ * us).  It exits 0 once COUNT nodes have been through every term, 1 after
+ * 30 s.
  */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <cjson/cJSON.h>
 #include <ev.h>
@@ -28,16 +40,36 @@
 #include "base/reap.h"
 #include "base/version.h"
 #include "net/link.h"
+#include "net/listener.h"
 #include "net/tls.h"
+
+#define TERMS_MAX	16
+#define NODES_MAX	16
 
 static struct {
 	struct ev_loop	*loop;
 	char		**steps;
 	int		 nsteps, next;
 	const char	*hello_name, *type, *cluster;
-	int		 enrollment, rc, hello_answered;
+	int		 enrollment, standby, rc, hello_answered;
 	ev_timer	 done;
+	/* -M: posing as a master */
+	SSL_CTX		*ctx;
+	long long	 terms[TERMS_MAX];
+	int		 nterms, want_nodes;
+	struct {
+		char	name[65];
+		int	seen;		/* hellos answered */
+	}		 nodes[NODES_MAX];
+	int		 nnodes;
 } R;
+
+/* One node's connection to the posing master. */
+struct rconn {
+	int		 node;		/* index in R.nodes, -1 before hello */
+	long long	 term;
+	int		 decided;	/* kept or dropped printed */
+};
 
 static void run_next(struct link *);
 
@@ -140,6 +172,8 @@ on_open(struct link *l)
 	cJSON_AddStringToObject(h, "node_name", R.hello_name);
 	cJSON_AddStringToObject(h, "node_type", R.type);
 	cJSON_AddStringToObject(h, "version", CLUSTERD_VERSION);
+	if (R.standby)
+		cJSON_AddBoolToObject(h, "standby", 1);
 	if (R.enrollment) {
 		o = cJSON_AddObjectToObject(h, "enrollment");
 		cJSON_AddStringToObject(o, "address", "127.0.0.1");
@@ -182,11 +216,160 @@ done_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	(void)loop;
 	(void)t;
 	(void)revents;
-	stop(0);
+	stop(R.want_nodes > 0 ? 1 : 0);	/* -M: out of time */
 }
 
 static const struct link_ops ops = { on_open, on_request, on_drain,
     on_close };
+
+/* -M: every node has been through every term. */
+static int
+all_done(void)
+{
+	int	i;
+
+	if (R.nnodes < R.want_nodes)
+		return 0;
+	for (i = 0; i < R.nnodes; i++)
+		if (R.nodes[i].seen < R.nterms)
+			return 0;
+	return 1;
+}
+
+static void
+decide(struct rconn *c, const char *what)
+{
+	if (c->node < 0 || c->decided)
+		return;
+	c->decided = 1;
+	printf("%s term %lld: %s\n", R.nodes[c->node].name, c->term, what);
+	fflush(stdout);
+	if (all_done())
+		stop(0);
+}
+
+static int
+node_index(const char *name)
+{
+	int	i;
+
+	for (i = 0; i < R.nnodes; i++)
+		if (strcmp(R.nodes[i].name, name) == 0)
+			return i;
+	if (R.nnodes == NODES_MAX || strlen(name) >= sizeof(R.nodes[0].name))
+		return -1;
+	snprintf(R.nodes[R.nnodes].name, sizeof(R.nodes[0].name), "%s", name);
+	return R.nnodes++;
+}
+
+/* A node's hello: answered as a master of the node's next term. */
+static void
+m_request(struct link *l, const struct frame_hdr *h, const cJSON *body,
+    const uint8_t *payload)
+{
+	struct rconn	*c = l->arg;
+	const cJSON	*n = cJSON_GetObjectItemCaseSensitive(body, "node_name");
+	cJSON		*a;
+	int		 i;
+
+	(void)payload;
+	if (h->type != FRAME_HELLO || c->node >= 0) {
+		decide(c, "kept");	/* it took us as its master */
+		if (R.nodes[c->node].seen < R.nterms)
+			link_close(l, "next term");
+		else if (h->type == FRAME_KEEPALIVE)
+			link_respond(l, h, 0, NULL);	/* the last: keep it */
+		return;
+	}
+	if (!cJSON_IsString(n) || (c->node = node_index(n->valuestring)) < 0) {
+		link_close(l, "bad hello");
+		return;
+	}
+	i = R.nodes[c->node].seen++;
+	c->term = R.terms[i < R.nterms ? i : R.nterms - 1];
+	a = cJSON_CreateObject();
+	cJSON_AddStringToObject(a, "cluster_name", R.cluster);
+	cJSON_AddStringToObject(a, "node_name", "rogue-master");
+	cJSON_AddStringToObject(a, "node_type", "master");
+	cJSON_AddStringToObject(a, "version", CLUSTERD_VERSION);
+	cJSON_AddNumberToObject(a, "term", (double)c->term);
+	link_hello_done(l);
+	link_respond(l, h, 0, a);
+	cJSON_Delete(a);
+}
+
+static void
+m_open(struct link *l)
+{
+	(void)l;
+}
+
+static void
+m_close(struct link *l, const char *reason)
+{
+	(void)reason;
+	decide(l->arg, "dropped");	/* closed by the node, no request */
+	reap_later(free, l->arg);
+}
+
+static const struct link_ops m_ops = { m_open, m_request, on_drain,
+    m_close };
+
+static void
+m_accept(struct listener *ls, int fd, const char *addr, void *arg)
+{
+	struct rconn	*c = calloc(1, sizeof(*c));
+	struct link	*l;
+
+	(void)addr;
+	(void)arg;
+	if (c == NULL || (l = link_accept(ls->loop, fd, R.ctx, &m_ops, c,
+	    5)) == NULL) {
+		free(c);
+		close(fd);
+		return;
+	}
+	c->node = -1;
+	link_expect_hello(l);
+}
+
+static int
+parse_terms(char *list)
+{
+	char	*t, *save = NULL;
+
+	for (t = strtok_r(list, ",", &save); t != NULL && R.nterms <
+	    TERMS_MAX; t = strtok_r(NULL, ",", &save))
+		if ((R.terms[R.nterms++] = atoll(t)) <= 0)
+			return -1;
+	return R.nterms > 0 ? 0 : -1;
+}
+
+/* -M: serve as a master until every node went through every term. */
+static int
+pose_as_master(unsigned port, const char *key)
+{
+	struct listener	ls;
+
+	memset(&ls, 0, sizeof(ls));
+	ls.fd = -1;
+	if ((R.ctx = tls_ctx_new(1, key, NULL, NULL)) == NULL ||
+	    listener_tcp(&ls, R.loop, "127.0.0.1", port, 16, "Main",
+	    "nodes", m_accept, NULL) == -1) {
+		fprintf(stderr, "roguepeer: cannot listen on %u\n", port);
+		return 2;
+	}
+	R.rc = 1;
+	ev_timer_init(&R.done, done_cb, 30.0, 0);
+	ev_timer_start(R.loop, &R.done);
+	ev_run(R.loop, 0);
+	if (!all_done())
+		R.rc = 1;
+	listener_close(&ls);
+	reap_now();
+	tls_ctx_free(R.ctx);
+	return R.rc;
+}
 
 int
 main(int argc, char *argv[])
@@ -196,11 +379,11 @@ main(int argc, char *argv[])
 	SSL_CTX		*ctx;
 	struct link	*l;
 	char		 err[256];
-	int		 ch;
+	int		 ch, master = 0;
 
 	R.type = "worker";
 	R.cluster = "itest";
-	while ((ch = getopt(argc, argv, "p:k:n:N:t:ec:")) != -1) {
+	while ((ch = getopt(argc, argv, "p:k:n:N:t:esc:MT:W:")) != -1) {
 		switch (ch) {
 		case 'p': port = (unsigned)atoi(optarg); break;
 		case 'k': key = optarg; break;
@@ -208,9 +391,21 @@ main(int argc, char *argv[])
 		case 'N': R.hello_name = optarg; break;
 		case 't': R.type = optarg; break;
 		case 'e': R.enrollment = 1; break;
+		case 's': R.standby = 1; break;
 		case 'c': R.cluster = optarg; break;
+		case 'M': master = 1; break;
+		case 'T': if (parse_terms(optarg) == -1) goto usage; break;
+		case 'W': R.want_nodes = atoi(optarg); break;
 		default: goto usage;
 		}
+	}
+	if (master) {
+		if (port == 0 || key == NULL || R.nterms == 0 ||
+		    R.want_nodes <= 0)
+			goto usage;
+		R.loop = EV_DEFAULT;
+		reap_init(R.loop);
+		return pose_as_master(port, key);
 	}
 	if (port == 0 || key == NULL || name == NULL)
 		goto usage;
@@ -238,6 +433,8 @@ main(int argc, char *argv[])
 	return R.rc;
 usage:
 	fprintf(stderr, "usage: roguepeer -p port -k key -n name [-N hello_name]"
-	    " [-t type] [-e] [-c cluster] [step...]\n");
+	    " [-t type] [-e] [-s] [-c cluster] [step...]\n"
+	    "       roguepeer -M -p port -k key -T term[,term...] -W nodes "
+	    "[-c cluster]\n");
 	return 2;
 }

@@ -72,11 +72,13 @@ parse_line(char *s, struct nodelist_entry *e, char *err, size_t errlen)
 		e->type = NODE_WORKER;
 	else if (strcmp(role, "balancer") == 0)
 		e->type = NODE_BALANCER;
+	else if (strcmp(role, "master") == 0)
+		e->type = NODE_MASTER;	/* master-eligible: joins as a standby */
 	else if (strcmp(role, "revoked") == 0)
 		e->revoked = 1;
 	else {
-		snprintf(err, errlen, "role must be worker, balancer or "
-		    "revoked");
+		snprintf(err, errlen, "role must be worker, balancer, master "
+		    "or revoked");
 		return -1;
 	}
 	e->generation = 1;

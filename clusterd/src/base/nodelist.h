@@ -17,7 +17,9 @@
 
 struct nodelist_entry {
 	char		 name[CONFIG_NAME_MAX + 1];
-	enum node_type	 type;		/* NODE_WORKER or NODE_BALANCER */
+	enum node_type	 type;		/* NODE_WORKER, NODE_BALANCER, or
+					   NODE_MASTER: a master-eligible
+					   node, joining as a standby */
 	int		 revoked;	/* listed as "revoked": refused */
 	unsigned	 generation;	/* 1 unless given */
 	size_t		 line;		/* in the file */

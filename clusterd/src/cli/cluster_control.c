@@ -291,8 +291,8 @@ print_health(const cJSON *data)
 		    str(n, "connected_since"));
 		printf("        Last keep alive: %s\n",
 		    str(n, "last_keepalive"));
-		if (strcmp(str(n, "type"), "worker") != 0)
-			continue;	/* a balancer: no agents, no files */
+		if (strcmp(str(n, "type"), "balancer") == 0)
+			continue;	/* no agents, no files */
 		if (c != NULL)
 			printf("        Agents: %.0f active of %.0f\n",
 			    num(c, "active"), num(c, "total"));

@@ -33,6 +33,7 @@
 #include "base/version.h"
 #include "master/ha.h"
 #include "master/master.h"
+#include "master/mstandby.h"
 #include "net/control.h"
 #include "net/link.h"
 #include "net/scrape.h"
@@ -253,6 +254,8 @@ on_hup(struct ev_loop *loop, ev_signal *w, int revents)
 	if (N.cfg.node_type == NODE_MASTER) {
 		if (ha_serving())
 			master_reconfigure();
+		else
+			mstandby_reconfigure();
 	}
 	else
 		uplink_reconfigure();
@@ -527,7 +530,7 @@ main(int argc, char *argv[])
 	    N.cfg.key, N.cfg.key_next, N.cfg.node_type == NODE_MASTER ? NULL :
 	    N.cfg.node_name)) == NULL)
 		fatalx("cannot set up TLS: %s", tls_error_string());
-	if (control_init(N.loop, sockpath, ha_enabled(&N.cfg) ? ha_control :
+	if (control_init(N.loop, sockpath, ha_enabled(&N.cfg) ? mstandby_control :
 	    N.cfg.node_type == NODE_MASTER ? master_control : uplink_control,
 	    NULL) == -1)
 		goto done;

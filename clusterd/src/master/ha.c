@@ -20,6 +20,7 @@
 #include "master/ha_record.h"
 #include "master/master.h"
 #include "master/mreg.h"
+#include "master/mstandby.h"
 #include "master/pools.h"
 #include "master/registry.h"
 #include "net/control.h"
@@ -719,6 +720,7 @@ elected_cb(struct ev_loop *loop, ev_async *w, int revents)
 	H.serving = 1;
 	ev_timer_init(&H.watch, watch_cb, 0.1, 0.1);
 	ev_timer_start(H.node->loop, &H.watch);
+	mstandby_stop();	/* the files are ours from now on */
 	if (master_start(H.node) == -1)
 		depose("the master role could not start", H.ttl);
 	pthread_mutex_lock(&H.mu);
@@ -1338,6 +1340,7 @@ ha_start(struct node *n)
 	H.running = 1;
 	follow_start(n);
 	metrics_register(ha_metrics, NULL);
+	mstandby_start(n);	/* follow the active master's files */
 	log_info(TASK, "Master-eligible node: standby until elected through "
 	    "etcd at %s%s (lease %gs).", n->cfg.ha_etcd, H.e.tls ?
 	    " over TLS" : "", H.ttl);
@@ -1349,6 +1352,7 @@ ha_stop(void)
 {
 	if (!H.running)
 		return;
+	mstandby_stop();
 	if (H.serving) {
 		ev_timer_stop(H.node->loop, &H.watch);
 		ev_timer_stop(H.node->loop, &step_wait);

@@ -57,6 +57,7 @@ struct peer {
 	struct msync_peer	*sync;
 	enum peer_state		 state;
 	int			 balancer;	/* a balancer, not a worker */
+	int			 standby;	/* a standby master: files only */
 	unsigned		 generation;	/* of its credential (nodes_file) */
 	int			 enrollment;	/* serves enrollment (its hello) */
 	int			 draining;	/* stopping: out of rebalancing */
@@ -82,7 +83,7 @@ struct refusal {
 /* A peer admitted since start: the metrics show it up or down. */
 struct seen {
 	char		 name[CONFIG_NAME_MAX + 1];
-	int		 balancer;
+	const char	*type;		/* peer_role() */
 };
 
 static void master_command(const cJSON *, void (*)(void *, cJSON *), void *);
@@ -113,8 +114,8 @@ static const struct metrics_def M_ENROLLMENTS = {
 };
 static const struct metrics_def M_PEER_UP = {
 	"clusterd_peer_up", METRICS_GAUGE,
-	"1 while the worker or balancer is connected, 0 once it has gone (since "
-	"the master started)."
+	"1 while the worker, balancer or standby master is connected, 0 once it "
+	"has gone (since the master started)."
 };
 static const struct metrics_def M_PEER_QUEUE = {
 	"clusterd_peer_queue_bytes", METRICS_GAUGE,
@@ -334,6 +335,23 @@ name_taken(const char *name, void *arg)
 	return 0;
 }
 
+/*
+ * What an admitted peer is: "worker", "balancer", or "standby", a standby
+ * master that takes the files and nothing else (docs/ha.md).
+ */
+static const char *
+peer_role(const struct peer *p)
+{
+	return p->balancer ? "balancer" : p->standby ? "standby" : "worker";
+}
+
+/* A worker: agents, enrollment relays, rebalancing, the pools. */
+static int
+peer_is_worker(const struct peer *p)
+{
+	return !p->balancer && !p->standby;
+}
+
 /* Remember an admitted peer, for its clusterd_peer_up once it is gone. */
 static void
 seen_add(const struct peer *p)
@@ -348,7 +366,7 @@ seen_add(const struct peer *p)
 	if (i == M.nseen)
 		M.nseen++;
 	snprintf(M.seen[i].name, sizeof(M.seen[i].name), "%s", p->name);
-	M.seen[i].balancer = p->balancer;
+	M.seen[i].type = peer_role(p);
 }
 
 /*
@@ -377,9 +395,10 @@ handle_hello(struct peer *p, const struct frame_hdr *h, const cJSON *body)
 	snprintf(p->name, sizeof(p->name), "%s", hello.node_name);
 	snprintf(p->version, sizeof(p->version), "%s", hello.version);
 	p->balancer = strcmp(hello.node_type, "balancer") == 0;
-	p->enrollment = hello.enrollment_port != 0;
+	p->standby = hello.standby;
+	p->enrollment = hello.enrollment_port != 0 && !p->standby;
 	snprintf(p->ctx, sizeof(p->ctx), "%s %s", p->balancer ? "Balancer" :
-	    "Worker", p->name);
+	    p->standby ? "Standby" : "Worker", p->name);
 	p->state = PEER_READY;
 	seen_add(p);
 	link_hello_done(p->link);
@@ -404,6 +423,8 @@ handle_hello(struct peer *p, const struct frame_hdr *h, const cJSON *body)
 		return;
 	}
 	msync_peer_ready(p->sync);
+	if (p->standby)
+		return;		/* the files only: no agents, no pools */
 	pools_node_up(&hello, "worker", p->address);
 }
 
@@ -427,6 +448,22 @@ peer_health(struct peer *p, const cJSON *h)
 	snprintf(p->health, sizeof(p->health), "%s", shown);
 }
 
+/*
+ * A standby's health in -l: how far its copy of the files is from ours
+ * (it takes no agents).
+ */
+static const char *
+standby_health(const struct peer *p)
+{
+	static char	buf[64];
+	double		lag;
+
+	if (p->sync == NULL || (lag = msync_peer_lag(p->sync)) == 0)
+		return "files in sync";
+	snprintf(buf, sizeof(buf), "files behind for %.1fs", lag);
+	return buf;
+}
+
 /* A node's health as -l and --pools show it. */
 static const char *
 health_of(const char *name)
@@ -438,7 +475,8 @@ health_of(const char *name)
 		return (r = gwhealth_reason()) != NULL ? r : "ok";
 	TAILQ_FOREACH(p, &M.peers, entry)
 		if (p->state == PEER_READY && strcmp(p->name, name) == 0)
-			return p->health[0] != '\0' ? p->health : "ok";
+			return p->standby ? standby_health(p) :
+			    p->health[0] != '\0' ? p->health : "ok";
 	return "-";
 }
 
@@ -688,7 +726,7 @@ rebalance_cb(struct ev_loop *loop, ev_timer *t, int revents)
 		names[n++] = M.node->cfg.node_name;
 	}
 	TAILQ_FOREACH(p, &M.peers, entry) {
-		if (p->state != PEER_READY || p->balancer || p->draining ||
+		if (p->state != PEER_READY || !peer_is_worker(p) || p->draining ||
 		    n == 256)
 			continue;
 		if (p->health[0] != '\0')
@@ -768,7 +806,7 @@ shares_clear(const struct peer *gone)
 	cJSON_AddNumberToObject(j, "for", 0);
 	cJSON_AddNumberToObject(j, "budget", 0);
 	TAILQ_FOREACH(p, &M.peers, entry)
-		if (p != gone && p->state == PEER_READY && !p->balancer)
+		if (p != gone && p->state == PEER_READY && peer_is_worker(p))
 			rebalance_send(p, j);
 	if (M.node->cfg.gateway == 1)
 		rebalance_send(NULL, j);
@@ -794,7 +832,7 @@ broadcast_delta(const cJSON *delta)
 	struct peer	*p;
 
 	TAILQ_FOREACH(p, &M.peers, entry)
-		if (p->state == PEER_READY && !p->balancer)
+		if (p->state == PEER_READY && peer_is_worker(p))
 			link_notify(p->link, FRAME_AGENTS_DELTA, delta);
 }
 
@@ -912,6 +950,14 @@ peer_request(struct link *l, const struct frame_hdr *h, const cJSON *body,
 		link_respond_error(l, h, "not a balancer's request");
 		return;
 	}
+	/* A standby's sync requests went to msync above. */
+	if (p->standby && h->type != FRAME_KEEPALIVE) {
+		log_refusal(p->address, "standby request", "Refused a request "
+		    "of type %u from standby %s: it takes files only.",
+		    (unsigned)h->type, p->name);
+		link_respond_error(l, h, "not a standby's request");
+		return;
+	}
 	if (!p->balancer && h->type == FRAME_POOL_REPORT) {
 		log_refusal(p->address, "pool report", "Refused a pool report "
 		    "from worker %s: only balancers send them.", p->name);
@@ -1009,7 +1055,7 @@ peer_close(struct link *l, const char *reason)
 		plog_info(p->ctx, "Main", "Disconnected: %s.", reason);
 		if (p->balancer)
 			pools_balancer_down(p->name);
-		else {
+		else if (!p->standby) {
 			pools_node_down(p->name);
 			if (!M.stopping && !p->draining)
 				shares_clear(p);
@@ -1043,11 +1089,17 @@ peer_by_name(const char *name)
 	return NULL;
 }
 
-/* For mscope: a node that may still serve agents (the master's own). */
+/*
+ * For mscope: a node that may still serve agents (the master's own).  A
+ * standby serves none, even under the name of a master that once served
+ * agents itself (gateway yes).
+ */
 static int
 node_is_up(const char *name)
 {
-	return peer_by_name(name) != NULL ||
+	struct peer	*p = peer_by_name(name);
+
+	return (p != NULL && !p->standby) ||
 	    strcmp(name, M.node->cfg.node_name) == 0;
 }
 
@@ -1063,7 +1115,8 @@ peers_recheck(void)
 	for (p = TAILQ_FIRST(&M.peers); p != NULL; p = next) {
 		next = TAILQ_NEXT(p, entry);
 		if (p->state != PEER_READY ||
-		    mnodes_admits(p->name, p->balancer, p->generation))
+		    mnodes_admits(p->name, p->standby ? "master" :
+		    peer_role(p), p->generation))
 			continue;
 		plog_warnx(p->ctx, "Main", "No longer admitted by nodes_file: "
 		    "disconnecting.");
@@ -1100,14 +1153,14 @@ master_metrics(struct metrics *m, void *arg)
 	for (i = 0; i < M.nseen; i++) {
 		p = peer_by_name(M.seen[i].name);
 		metrics_put(m, &M_PEER_UP, p != NULL, "peer", M.seen[i].name,
-		    "type", M.seen[i].balancer ? "balancer" : "worker", NULL);
+		    "type", M.seen[i].type, NULL);
 		if (p == NULL)
 			continue;
 		metrics_put(m, &M_PEER_QUEUE, (double)link_queued(p->link),
 		    "peer", p->name, NULL);
 		if (p->sync != NULL)
 			msync_peer_metrics(p->sync, m, p->name);
-		if (!p->balancer)
+		if (peer_is_worker(p))
 			names[n++] = p->name;
 	}
 	mreg_node_counts(names, n, NULL, counts);
@@ -1275,13 +1328,13 @@ nodes_json(int health, const cJSON *only)
 			i++;
 			continue;
 		}
-		o = node_json(p->name, p->balancer ? "balancer" : "worker",
+		o = node_json(p->name, peer_role(p),
 		    p->version, p->address, p->connected_since,
 		    p->last_keepalive);
-		if (health && !p->balancer) {
+		if (health && !p->balancer)
 			msync_peer_health(p->sync, o);
+		if (health && peer_is_worker(p))
 			agent_counts_json(o, total[i], active[i]);
-		}
 		cJSON_AddItemToArray(arr, o);
 		i++;
 	}

@@ -135,6 +135,14 @@ mnodes_stop(void)
 	MN.active = 0;
 }
 
+/* The role a listed node joins as, as its hello names it. */
+static const char *
+listed_type(const struct nodelist_entry *e)
+{
+	return e->type == NODE_BALANCER ? "balancer" : e->type == NODE_MASTER ?
+	    "master" : "worker";
+}
+
 /*
  * A hello against the link's identity: the name must be the one the
  * node's TLS identity gave (its credential is bound to it), and with a
@@ -161,7 +169,7 @@ mnodes_check(const char *tls_name, const char *name, const char *node_type,
 		    "master's nodes_file", name);
 		return -1;
 	}
-	listed = e->type == NODE_BALANCER ? "balancer" : "worker";
+	listed = listed_type(e);
 	if (strcmp(listed, node_type) != 0) {
 		snprintf(reason, reasonlen, "node \"%s\" is listed as a %s, "
 		    "not a %s", name, listed, node_type);
@@ -173,7 +181,7 @@ mnodes_check(const char *tls_name, const char *name, const char *node_type,
 
 /* Whether an admitted node is still as listed (after a change). */
 int
-mnodes_admits(const char *name, int balancer, unsigned generation)
+mnodes_admits(const char *name, const char *node_type, unsigned generation)
 {
 	const struct nodelist_entry	*e;
 
@@ -181,7 +189,7 @@ mnodes_admits(const char *name, int balancer, unsigned generation)
 		return 1;
 	e = nodelist_find(&MN.list, name);
 	return e != NULL && !e->revoked && e->generation == generation &&
-	    (e->type == NODE_BALANCER) == (balancer != 0);
+	    strcmp(listed_type(e), node_type) == 0;
 }
 
 /* Why a named node's handshake failed, for the refusal's log line. */

@@ -214,15 +214,28 @@ void
 msync_peer_metrics(const struct msync_peer *p, struct metrics *m,
     const char *peer)
 {
-	int		in_sync = p->have_digest &&
-	    memcmp(p->digest, MS.idx->digest, 16) == 0;
+	double	lag = msync_peer_lag(p);
+
+	metrics_put(m, &M_PEER_IN_SYNC, lag == 0, "peer", peer, NULL);
+	metrics_put(m, &M_PEER_LAG, lag, "peer", peer, NULL);
+	metrics_put(m, &M_PEER_LAST, p->sync_took, "peer", peer, NULL);
+}
+
+/*
+ * How long a peer has been behind our files: 0 when its last check
+ * matched our digest, else from our last change (or its connect, if
+ * later) until now.
+ */
+double
+msync_peer_lag(const struct msync_peer *p)
+{
 	ev_tstamp	from = p->since > MS.changed_at ? p->since :
 	    MS.changed_at;
+	double		lag = ev_now(MS.node->loop) - from;
 
-	metrics_put(m, &M_PEER_IN_SYNC, in_sync, "peer", peer, NULL);
-	metrics_put(m, &M_PEER_LAG, in_sync ? 0 : ev_now(MS.node->loop) - from,
-	    "peer", peer, NULL);
-	metrics_put(m, &M_PEER_LAST, p->sync_took, "peer", peer, NULL);
+	if (p->have_digest && memcmp(p->digest, MS.idx->digest, 16) == 0)
+		return 0;
+	return lag > 0 ? lag : 1e-3;	/* behind, however briefly */
 }
 
 int

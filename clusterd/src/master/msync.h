@@ -29,6 +29,7 @@ int	 msync_on_request(struct msync_peer *, const struct frame_hdr *,
 void	 msync_on_drain(struct msync_peer *);
 void	 msync_peer_health(const struct msync_peer *, cJSON *node);
 void	 msync_health(cJSON *master);
+double	 msync_peer_lag(const struct msync_peer *);
 void	 msync_peer_metrics(const struct msync_peer *, struct metrics *,
 	    const char *peer);
 

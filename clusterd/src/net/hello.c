@@ -49,6 +49,28 @@ fail:
 	return NULL;
 }
 
+/*
+ * A standby master's hello: its name and version, and "standby", nothing
+ * it would serve (a standby serves nothing until elected).
+ */
+cJSON *
+hello_build_standby(const struct config *c, const char *version)
+{
+	cJSON	*j;
+
+	if ((j = cJSON_CreateObject()) == NULL)
+		return NULL;
+	if (cJSON_AddStringToObject(j, "cluster_name", c->cluster_name) ==
+	    NULL || cJSON_AddStringToObject(j, "node_name", c->node_name) ==
+	    NULL || cJSON_AddStringToObject(j, "node_type", "master") == NULL ||
+	    cJSON_AddStringToObject(j, "version", version) == NULL ||
+	    cJSON_AddBoolToObject(j, "standby", 1) == NULL) {
+		cJSON_Delete(j);
+		return NULL;
+	}
+	return j;
+}
+
 static unsigned
 get_port(const cJSON *v)
 {
@@ -117,6 +139,8 @@ hello_parse(const cJSON *j, struct hello *h, char *err, size_t errlen)
 	    sizeof(h->enrollment_address), &h->enrollment_port);
 	h->agent_check_port = get_port(cJSON_GetObjectItemCaseSensitive(j,
 	    "agent_check_port"));
+	h->standby = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j,
+	    "standby"));
 	return 0;
 }
 
@@ -180,10 +204,17 @@ hello_check(const struct hello *h, const struct config *m,
 		snprintf(reason, reasonlen, "invalid node name");
 		return -1;
 	}
+	/* A master joins another only as a standby, for its files. */
 	if (strcmp(h->node_type, "worker") != 0 &&
-	    strcmp(h->node_type, "balancer") != 0) {
+	    strcmp(h->node_type, "balancer") != 0 &&
+	    (strcmp(h->node_type, "master") != 0 || !h->standby)) {
 		snprintf(reason, reasonlen, "node type \"%s\" cannot join a "
 		    "master", h->node_type);
+		return -1;
+	}
+	if (h->standby && strcmp(h->node_type, "master") != 0) {
+		snprintf(reason, reasonlen, "only a master-eligible node joins "
+		    "as a standby");
 		return -1;
 	}
 	if (strcmp(h->node_name, m->node_name) == 0) {

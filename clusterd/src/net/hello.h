@@ -23,9 +23,13 @@ struct hello {
 	char	enrollment_address[64];
 	unsigned enrollment_port;
 	unsigned agent_check_port;
+	/* A master-eligible node that follows the active master's files
+	 * (node_type "master"; docs/ha.md). */
+	int	standby;
 };
 
 cJSON	*hello_build(const struct config *, const char *version);
+cJSON	*hello_build_standby(const struct config *, const char *version);
 int	 hello_parse(const cJSON *, struct hello *, char *err, size_t errlen);
 int	 hello_version_compatible(const char *a, const char *b);
 int	 hello_check(const struct hello *, const struct config *master,

@@ -156,8 +156,8 @@ try_connect(void)
 	U.state = U_CONNECTING;
 	pick_address(U.addr_idx);
 	U.link = link_connect(U.node->loop, U.addr, c->master_port,
-	    U.node->ctx, &uplink_link_ops, NULL, c->request_timeout, err,
-	    sizeof(err));
+	    U.role->tls != NULL ? U.role->tls() : U.node->ctx,
+	    &uplink_link_ops, NULL, c->request_timeout, err, sizeof(err));
 	if (U.link == NULL) {
 		connect_problem("Could not connect to master: %s.", err);
 		schedule_reconnect();
@@ -294,7 +294,8 @@ link_open(struct link *l)
 {
 	cJSON	*h;
 
-	h = hello_build(&U.node->cfg, CLUSTERD_VERSION);
+	h = (U.role->hello != NULL ? U.role->hello : hello_build)(&U.node->cfg,
+	    CLUSTERD_VERSION);
 	if (h == NULL || link_request(l, FRAME_HELLO, h, 0, hello_done,
 	    NULL) == -1)
 		link_close(l, "cannot send hello");
@@ -356,6 +357,8 @@ uplink_start(struct node *n, const struct uplink_role *role)
 {
 	U.node = n;
 	U.role = role;
+	U.stopping = 0;
+	U.state = U_IDLE;
 	srandom((unsigned)time(NULL) ^ ((unsigned)getpid() << 16));
 	ev_init(&U.reconnect, reconnect_cb);
 	ev_init(&U.keepalive, keepalive_cb);

@@ -3,7 +3,8 @@
  * roles.  It opens the link, introduces the node with a hello, keeps it
  * alive, and reconnects by itself with exponential backoff and jitter when
  * the master goes away.  What runs over the link belongs to the role: a
- * struct uplink_role, given at start (worker.c, balancer.c).
+ * struct uplink_role, given at start (worker.c, balancer.c, and
+ * mstandby.c on a standby master, which takes the files only).
  */
 #ifndef CLUSTERD_UPLINK_H
 #define CLUSTERD_UPLINK_H
@@ -11,7 +12,9 @@
 #include <stdint.h>
 
 #include <cjson/cJSON.h>
+#include <openssl/types.h>
 
+struct config;
 struct control_client;
 struct frame_hdr;
 struct link;
@@ -34,6 +37,11 @@ struct uplink_role {
 	/* Drain before stopping; done() once drained.  -1: stop at once.
 	 * May be NULL. */
 	int		(*drain)(void (*done)(void));
+	/* The hello to send; NULL: hello_build()'s. */
+	cJSON		*(*hello)(const struct config *, const char *version);
+	/* The TLS client context; NULL: the node's (a standby master's
+	 * own is a server's). */
+	SSL_CTX		*(*tls)(void);
 };
 
 int		 uplink_start(struct node *, const struct uplink_role *);

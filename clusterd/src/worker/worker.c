@@ -20,11 +20,11 @@
 #include "base/node.h"
 #include "net/control.h"
 #include "net/link.h"
+#include "sync/wsync.h"
 #include "uplink/uplink.h"
 #include "worker/wagents.h"
 #include "worker/wdrain.h"
 #include "worker/worker.h"
-#include "worker/wsync.h"
 
 #define WORKER_ENROLL_TIMEOUT	5.0	/* most an agent waits on the master */
 

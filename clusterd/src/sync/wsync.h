@@ -1,9 +1,10 @@
 /*
- * wsync: the worker's side of file synchronization.  On connect, when the
- * master announces a new digest, and every sync_interval, the worker scans
- * its own tree and asks the master whether its digest matches; if not it
- * sends its index, receives the plan and the bundle, applies it atomically
- * and runs the reload command.
+ * wsync: the receiving side of file synchronization, run over the uplink
+ * by workers and by standby masters (master/mstandby.c).  On connect, when
+ * the master announces a new digest, and every sync_interval, the node
+ * scans its own tree and asks the master whether its digest matches; if
+ * not it sends its index, receives the plan and the bundle, applies it
+ * atomically and runs the reload command.
  */
 #ifndef CLUSTERD_WSYNC_H
 #define CLUSTERD_WSYNC_H

@@ -13,7 +13,7 @@
 #include "sync/reload.h"
 #include "sync/scanner.h"
 #include "sync/syncset.h"
-#include "worker/wsync.h"
+#include "sync/wsync.h"
 
 #define RETRY_MIN	1.0	/* after a failed round; doubles per failure */
 
@@ -57,7 +57,7 @@ static struct {
 
 static const struct metrics_def M_ROUNDS = {
 	"clusterd_sync_rounds_total", METRICS_COUNTER,
-	"Sync rounds whose files this worker applied."
+	"Sync rounds whose files this node applied."
 };
 static const struct metrics_def M_FAILED = {
 	"clusterd_sync_failures_total", METRICS_COUNTER,
@@ -529,7 +529,7 @@ wsync_link_down(void)
 	WS.again = 0;
 }
 
-/* A collector (metrics.h): this worker's sync rounds. */
+/* A collector (metrics.h): this node's sync rounds. */
 static void
 wsync_metrics(struct metrics *m, void *arg)
 {
