@@ -156,8 +156,11 @@ def render(c, me, out, notify, notify_log, haproxy_args):
     # The same server options clusterd's balancer role uses (lbpool.c);
     # docs/lb.md, "Health checks", says why these figures, and "PROXY
     # protocol" why each server gets a PROXY v2 header.
-    check = "send-proxy-v2 check inter 1500ms fastinter 250ms downinter 1s fall 3 rise 2 on-marked-down shutdown-sessions"  # noqa: E501
-    agent = (" port %d weight 100 agent-check agent-port %d agent-inter 2s"
+    check = "send-proxy-v2 check inter 1500ms fastinter 250ms downinter 1s fall 3 rise 2"  # noqa: E501
+    # Only agents' sessions are shut with their server: an enrollment is
+    # one short exchange, and a master handing its role over answers those
+    # it has (lbpool.c, LBPOOL_SHUT).
+    agent = (" on-marked-down shutdown-sessions port %d weight 100 agent-check agent-port %d agent-inter 2s"  # noqa: E501
              % (ports["agent_check"], ports["agent_check"]))
     workers = "\n".join(
         "    server %s %s:%d %s%s" % (w["name"], w["address"], ports["agents"],

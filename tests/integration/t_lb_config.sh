@@ -33,6 +33,10 @@ grep -qF 'script "/usr/bin/pgrep -f -- \"haproxy -Ws -f /etc/haproxy/haproxy.cfg
 # A server marked down loses its sessions: its agents reconnect elsewhere.
 grep -qE '^    server worker3 .* on-marked-down shutdown-sessions ' "$T/lb1/haproxy.cfg" \
 	|| fail "on-marked-down: $(grep 'server worker3' "$T/lb1/haproxy.cfg")"
+# An enrollment server's sessions are not: a node that stops taking
+# enrollments answers those it has (a master handing its role over).
+grep -A20 '^backend nodes_enrollment' "$T/lb1/haproxy.cfg" | grep '^    server ' | grep -q shutdown-sessions \
+	&& fail "enrollment servers shut their sessions when down"
 pass "HAProxy 2.6 accepts both balancers' configuration"
 
 ip netns add "$NS" || fail "ip netns add (needs root)"

@@ -20,9 +20,9 @@
 #include "lb/lbpool.h"
 
 #define CHECK_OPTS	"send-proxy-v2 check inter 1500ms fastinter 250ms downinter 1s " \
-			"fall 3 rise 2 on-marked-down shutdown-sessions"
-#define AGENT_OPTS(p)	CHECK_OPTS " port " p " weight 100 agent-check " \
-			"agent-port " p " agent-inter 2s"
+			"fall 3 rise 2"
+#define AGENT_OPTS(p)	CHECK_OPTS " on-marked-down shutdown-sessions port " p \
+			" weight 100 agent-check agent-port " p " agent-inter 2s"
 
 /* The parsed servers, then guard entries lbpool_parse must not touch. */
 static struct {
@@ -138,7 +138,7 @@ command_is_one(const struct lbpool_server *s)
 		if (cmd[i] == ' ')
 			words++;
 	}
-	assert_int_equal(words, s->check_port ? 27 : 18);	/* send-proxy-v2 */
+	assert_int_equal(words, s->check_port ? 27 : 16);	/* send-proxy-v2 */
 }
 
 /* What the master's pools_snapshot sends. */

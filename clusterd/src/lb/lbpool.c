@@ -129,8 +129,16 @@ lbpool_parse(const cJSON *arr, struct lbpool_server *out, size_t max,
  * checks" and "PROXY protocol", has the reasons.
  */
 #define LBPOOL_CHECK	"check inter 1500ms fastinter 250ms downinter 1s " \
-			"fall 3 rise 2 on-marked-down shutdown-sessions"
+			"fall 3 rise 2"
 #define LBPOOL_PROXY	"send-proxy-v2 "
+/*
+ * Only agents' sessions are shut when their server goes down: an agent
+ * would otherwise write into a dead connection until its time-reconnect.
+ * An enrollment is one short exchange that the client times out itself,
+ * and a node that stops taking enrollments (a master handing its role
+ * over) answers those it already has: shutting them would cut them.
+ */
+#define LBPOOL_SHUT	" on-marked-down shutdown-sessions"
 
 int
 lbpool_server_options(const struct lbpool_server *s, char *out, size_t outlen)
@@ -138,7 +146,8 @@ lbpool_server_options(const struct lbpool_server *s, char *out, size_t outlen)
 	int	n;
 
 	if (s->check_port != 0)
-		n = snprintf(out, outlen, LBPOOL_PROXY LBPOOL_CHECK " port %u "
+		n = snprintf(out, outlen, LBPOOL_PROXY LBPOOL_CHECK LBPOOL_SHUT
+		    " port %u "
 		    "weight 100 agent-check agent-port %u agent-inter 2s",
 		    s->check_port, s->check_port);
 	else
