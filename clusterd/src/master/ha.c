@@ -17,6 +17,7 @@
 #include "base/metrics.h"
 #include "base/node.h"
 #include "master/ha.h"
+#include "master/ha_int.h"
 #include "master/ha_record.h"
 #include "master/master.h"
 #include "master/mreg.h"
@@ -26,77 +27,20 @@
 #include "net/control.h"
 #include "net/etcd.h"
 
-#define TASK		"HA"
+#define TASK		HA_TASK
 #define HOLDOFF_ENV	"CLUSTERD_HA_HOLDOFF"
-#define TXN_OPS		100	/* etcd refuses more than 128 by default */
-#ifndef RANGE_PAGE		/* tests build with a small one */
-#define RANGE_PAGE	5000	/* keys per range answer when reading all */
-#endif
 #define LAG_PUBLISH_MIN		1.0	/* seconds: a lag worth publishing */
 #define LAG_PUBLISH_EVERY	10.0	/* seconds between two while late */
 
-enum ha_state { HA_STANDBY, HA_ACTIVE };
-
-static void	pools_publish(void);
 
 #define STEP_DOWN_WAIT	2.0	/* most a planned step-down waits on agents */
 static ev_timer	step_wait;	/* loop: a planned step-down's enrollments */
 static double	step_by;
 
-static struct {
-	struct node	*node;
-	struct etcd	 e;		/* the HA thread's client */
-	struct etcd	 we;		/* the registry thread's client */
-	char		 prefix[CONFIG_NAME_MAX + 16];
-	double		 ttl;
-	pthread_t	 thread;
-	int		 running;
-	ev_async	 async;
-	ev_timer	 watch;		/* loop: the lease's deadline */
-	int		 serving;	/* loop: the master role runs */
-	pthread_mutex_t	 mu;
-	/* under mu */
-	int		 quit;
-	enum ha_state	 state;
-	long long	 term;		/* leader key's create revision */
-	long long	 lease;
-	double		 deadline;	/* monotonic: the lease may end after */
-	double		 holdoff;	/* monotonic: no campaign before */
-	double		 since;		/* wall: state since */
-	int		 step_down;	/* asked by an operator */
-	int		 promote;	/* asked by an operator, on a standby */
-	char		 handover[CONFIG_NAME_MAX + 1];	/* <prefix>handover */
-	char		 leader[CONFIG_NAME_MAX + 1];
-	long long	 leader_term;
-	char		 error[256];	/* last etcd failure, "" when fine */
-	cJSON		*nodes;		/* <prefix>nodes/ as last read */
-	double		 restore_secs;
-	/* The standby's copy of the registry (follow_main, follow_cb). */
-	struct etcd	 fe;		/* the follower thread's client */
-	pthread_t	 fthread;
-	int		 following;	/* the follower thread runs */
-	ev_async	 fasync;	/* loop: a read to apply */
-	cJSON		*pending;	/* under mu: read, not yet applied */
-	long long	 applied;	/* under mu: revision the copy equals */
-	long long	 head;		/* under mu: the store's, last seen */
-	double		 probed;	/* under mu: monotonic, head last seen */
-	double		 caught;	/* under mu: monotonic, last at head */
-	double		 retry_at;	/* under mu: after a failed apply */
-	int		 full_next;	/* under mu: read every record again */
-	char		 ferror[256];	/* under mu: the follower's failure */
-	unsigned long	 frounds;	/* under mu: reads applied */
-	unsigned long	 frecords;	/* under mu: records they held */
-	/* The promotion's read (replica_read), under mu. */
-	int		 restore_full;
-	unsigned	 restore_records;
-	long long	 restore_since;
-	/* The lag last published in nodes/<name> (HA thread only). */
-	double		 pub_lag, pub_at;
-	long long	 pub_behind;
-} H;
+struct ha_shared H;	/* ha_int.h */
 
-static double
-mono(void)
+double
+ha_mono(void)
 {
 	struct timespec	ts;
 
@@ -104,11 +48,11 @@ mono(void)
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static void
-sleep_until(double t)
+void
+ha_sleep_until(double t)
 {
 	struct timespec	ts;
-	double		d = t - mono();
+	double		d = t - ha_mono();
 
 	if (d <= 0)
 		return;
@@ -131,8 +75,8 @@ lag_locked(double now, double *secs, long long *behind)
 		*secs = now - H.caught;
 }
 
-static char *
-key_b64(const char *rel)
+char *
+ha_key_b64(const char *rel)
 {
 	char	k[512];
 
@@ -140,15 +84,15 @@ key_b64(const char *rel)
 	return etcd_b64(k, strlen(k));
 }
 
-static void
-add_b64(cJSON *o, const char *name, char *b64)
+void
+ha_add_b64(cJSON *o, const char *name, char *b64)
 {
 	cJSON_AddStringToObject(o, name, b64 ? b64 : "");
 	free(b64);
 }
 
-static void
-add_int(cJSON *o, const char *name, long long v)
+void
+ha_add_int(cJSON *o, const char *name, long long v)
 {
 	char	num[32];
 
@@ -157,8 +101,8 @@ add_int(cJSON *o, const char *name, long long v)
 }
 
 /* The range_end that makes a range of every key under rel. */
-static char *
-prefix_end_b64(const char *rel)
+char *
+ha_prefix_end_b64(const char *rel)
 {
 	char	k[512];
 	size_t	n;
@@ -238,10 +182,10 @@ lease_grant(void)
 {
 	cJSON		*req = cJSON_CreateObject(), *ans;
 	char		 err[256];
-	double		 t0 = mono();
+	double		 t0 = ha_mono();
 	long long	 id, ttl;
 
-	add_int(req, "TTL", (long long)(H.ttl + 0.999));
+	ha_add_int(req, "TTL", (long long)(H.ttl + 0.999));
 	ans = etcd_call(&H.e, "/v3/lease/grant", req, err, sizeof(err));
 	cJSON_Delete(req);
 	if (ans == NULL) {
@@ -268,10 +212,10 @@ lease_keepalive(void)
 {
 	cJSON		*req = cJSON_CreateObject(), *ans, *res;
 	char		 err[256];
-	double		 t0 = mono();
+	double		 t0 = ha_mono();
 	long long	 ttl;
 
-	add_int(req, "ID", H.lease);
+	ha_add_int(req, "ID", H.lease);
 	ans = etcd_call(&H.e, "/v3/lease/keepalive", req, err, sizeof(err));
 	cJSON_Delete(req);
 	if (ans == NULL) {
@@ -298,7 +242,7 @@ lease_revoke(void)
 	cJSON	*req = cJSON_CreateObject(), *ans;
 	char	 err[256];
 
-	add_int(req, "ID", H.lease);
+	ha_add_int(req, "ID", H.lease);
 	ans = etcd_call(&H.e, "/v3/lease/revoke", req, err, sizeof(err));
 	cJSON_Delete(req);
 	cJSON_Delete(ans);
@@ -327,15 +271,15 @@ self_value(const char *state)
 	return b;
 }
 
-static cJSON *
-put_op(char *kb64, char *vb64, long long lease)
+cJSON *
+ha_put_op(char *kb64, char *vb64, long long lease)
 {
 	cJSON	*op = cJSON_CreateObject(), *p = cJSON_CreateObject();
 
-	add_b64(p, "key", kb64);
-	add_b64(p, "value", vb64);
+	ha_add_b64(p, "key", kb64);
+	ha_add_b64(p, "value", vb64);
 	if (lease != 0)
-		add_int(p, "lease", lease);
+		ha_add_int(p, "lease", lease);
 	cJSON_AddItemToObject(op, "request_put", p);
 	return op;
 }
@@ -345,20 +289,20 @@ range_op(char *kb64)
 {
 	cJSON	*op = cJSON_CreateObject(), *r = cJSON_CreateObject();
 
-	add_b64(r, "key", kb64);
+	ha_add_b64(r, "key", kb64);
 	cJSON_AddItemToObject(op, "request_range", r);
 	return op;
 }
 
-static cJSON *
-compare_create(long long rev)
+cJSON *
+ha_compare_create(long long rev)
 {
 	cJSON	*cmp = cJSON_CreateArray(), *c = cJSON_CreateObject();
 
-	add_b64(c, "key", key_b64("leader"));
+	ha_add_b64(c, "key", ha_key_b64("leader"));
 	cJSON_AddStringToObject(c, "target", "CREATE");
 	cJSON_AddStringToObject(c, "result", "EQUAL");
-	add_int(c, "create_revision", rev);
+	ha_add_int(c, "create_revision", rev);
 	cJSON_AddItemToArray(cmp, c);
 	return cmp;
 }
@@ -407,12 +351,12 @@ campaign(void)
 	long long	 create;
 	int		 won = 0;
 
-	cJSON_AddItemToObject(req, "compare", compare_create(0));
+	cJSON_AddItemToObject(req, "compare", ha_compare_create(0));
 	ok = cJSON_AddArrayToObject(req, "success");
-	cJSON_AddItemToArray(ok, put_op(key_b64("leader"),
+	cJSON_AddItemToArray(ok, ha_put_op(ha_key_b64("leader"),
 	    self_value("active"), H.lease));
 	fail = cJSON_AddArrayToObject(req, "failure");
-	cJSON_AddItemToArray(fail, range_op(key_b64("leader")));
+	cJSON_AddItemToArray(fail, range_op(ha_key_b64("leader")));
 	ans = etcd_call(&H.e, "/v3/kv/txn", req, err, sizeof(err));
 	cJSON_Delete(req);
 	if (ans == NULL) {
@@ -452,7 +396,7 @@ still_leader(void)
 	char		 err[256], *val;
 	long long	 create;
 
-	add_b64(req, "key", key_b64("leader"));
+	ha_add_b64(req, "key", ha_key_b64("leader"));
 	ans = etcd_call(&H.e, "/v3/kv/range", req, err, sizeof(err));
 	cJSON_Delete(req);
 	if (ans == NULL) {
@@ -475,7 +419,7 @@ still_leader(void)
 static void
 publish_lag(void)
 {
-	double		 lag, now = mono();
+	double		 lag, now = ha_mono();
 	long long	 behind;
 	int		 late, was = H.pub_lag >= LAG_PUBLISH_MIN;
 
@@ -509,7 +453,7 @@ refresh_nodes(const char *state)
 	if (mine != NULL && (published == NULL || published_lease != H.lease ||
 	    strcmp(published, mine) != 0)) {
 		snprintf(rel, sizeof(rel), "nodes/%s", H.node->cfg.node_name);
-		req = put_op(key_b64(rel), strdup(mine), H.lease);
+		req = ha_put_op(ha_key_b64(rel), strdup(mine), H.lease);
 		ans = etcd_call(&H.e, "/v3/kv/put", cJSON_GetObjectItem(req,
 		    "request_put"), err, sizeof(err));
 		cJSON_Delete(req);
@@ -523,8 +467,8 @@ refresh_nodes(const char *state)
 	}
 	free(mine);
 	req = cJSON_CreateObject();
-	add_b64(req, "key", key_b64("nodes/"));
-	add_b64(req, "range_end", prefix_end_b64("nodes/"));
+	ha_add_b64(req, "key", ha_key_b64("nodes/"));
+	ha_add_b64(req, "range_end", ha_prefix_end_b64("nodes/"));
 	ans = etcd_call(&H.e, "/v3/kv/range", req, err, sizeof(err));
 	cJSON_Delete(req);
 	if (ans == NULL)
@@ -564,7 +508,7 @@ read_handover(void)
 	char		 err[256], *val;
 	long long	 create;
 
-	add_b64(req, "key", key_b64("handover"));
+	ha_add_b64(req, "key", ha_key_b64("handover"));
 	ans = etcd_call(&H.e, "/v3/kv/range", req, err, sizeof(err));
 	cJSON_Delete(req);
 	if (ans == NULL)
@@ -587,11 +531,11 @@ write_handover(int clear)
 
 	if (clear) {
 		req = cJSON_CreateObject();
-		add_b64(req, "key", key_b64("handover"));
+		ha_add_b64(req, "key", ha_key_b64("handover"));
 		ans = etcd_call(&H.e, "/v3/kv/deleterange", req, err,
 		    sizeof(err));
 	} else {
-		req = put_op(key_b64("handover"), etcd_b64(me, strlen(me)),
+		req = ha_put_op(ha_key_b64("handover"), etcd_b64(me, strlen(me)),
 		    H.lease);
 		ans = etcd_call(&H.e, "/v3/kv/put", cJSON_GetObjectItem(req,
 		    "request_put"), err, sizeof(err));
@@ -622,7 +566,7 @@ ha_main(void *arg)
 
 	(void)arg;
 	for (;;) {
-		t0 = mono();
+		t0 = ha_mono();
 		pthread_mutex_lock(&H.mu);
 		quit = H.quit;
 		st = H.state;
@@ -657,11 +601,11 @@ ha_main(void *arg)
 				depose("handing over to the node promoted",
 				    3 * H.ttl);
 			}
-			if (mono() > H.deadline - margin)
+			if (ha_mono() > H.deadline - margin)
 				depose("its lease was not renewed in time", 0);
 			if (still_leader() == 0)
 				depose("another node holds the leader key", 0);
-			pools_publish();
+			ha_pools_publish();
 			if (step) {
 				lease_revoke();
 				depose("asked to step down", 3 * H.ttl);
@@ -679,7 +623,7 @@ ha_main(void *arg)
 		if (H.lease != 0)
 			refresh_nodes(H.state == HA_ACTIVE ? "active" :
 			    "standby");
-		sleep_until(t0 + round);
+		ha_sleep_until(t0 + round);
 	}
 	if (H.lease != 0)
 		lease_revoke();		/* planned stop: no wait for expiry */
@@ -702,7 +646,7 @@ watch_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	pthread_mutex_lock(&H.mu);
 	deadline = H.deadline;
 	pthread_mutex_unlock(&H.mu);
-	if (mono() > deadline - H.ttl / 5)
+	if (ha_mono() > deadline - H.ttl / 5)
 		depose("its lease was not renewed in time", 0);
 }
 
@@ -710,7 +654,7 @@ watch_cb(struct ev_loop *loop, ev_timer *t, int revents)
 static void
 elected_cb(struct ev_loop *loop, ev_async *w, int revents)
 {
-	double	t0 = mono();
+	double	t0 = ha_mono();
 
 	(void)loop;
 	(void)w;
@@ -724,7 +668,7 @@ elected_cb(struct ev_loop *loop, ev_async *w, int revents)
 	if (master_start(H.node) == -1)
 		depose("the master role could not start", H.ttl);
 	pthread_mutex_lock(&H.mu);
-	H.restore_secs = mono() - t0;
+	H.restore_secs = ha_mono() - t0;
 	pthread_mutex_unlock(&H.mu);
 	log_info(TASK, "Serving as the active master, term %lld (started in "
 	    "%.3fs; registry: %s, %u records read since revision %lld).",
@@ -732,487 +676,6 @@ elected_cb(struct ev_loop *loop, ev_async *w, int revents)
 	    "the tail", H.restore_records, H.restore_since);
 }
 
-static const char *
-change_id(const cJSON *c)
-{
-	const cJSON	*a = cJSON_GetObjectItemCaseSensitive(c, "agent");
-
-	return cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(a ? a :
-	    c, "id"));
-}
-
-static cJSON *
-delete_op(const char *pre, const char *id)
-{
-	cJSON	*op = cJSON_CreateObject(), *d = cJSON_CreateObject();
-	char	 rel[64];
-
-	snprintf(rel, sizeof(rel), "%s%s", pre, id);
-	add_b64(d, "key", key_b64(rel));
-	cJSON_AddItemToObject(op, "request_delete_range", d);
-	return op;
-}
-
-static cJSON *
-put_text(const char *pre, const char *id, const char *text)
-{
-	char	rel[64];
-
-	snprintf(rel, sizeof(rel), "%s%s", pre, id);
-	return put_op(key_b64(rel), etcd_b64(text, strlen(text)), 0);
-}
-
-/* One change as the operations of a transaction (at most 2). */
-static void
-add_change(cJSON *ops, const cJSON *c, const char *id, long long *next)
-{
-	const char	*op = cJSON_GetStringValue(
-	    cJSON_GetObjectItemCaseSensitive(c, "op"));
-	const char	*g;
-	char		*rec;
-	long long	 n;
-
-	if (op == NULL)
-		return;
-	if (strcmp(op, "put") == 0) {
-		rec = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(c,
-		    "agent"));
-		cJSON_AddItemToArray(ops, put_text("a/", id, rec ? rec : ""));
-		cJSON_AddItemToArray(ops, delete_op("g/", id));
-		free(rec);
-		n = (long long)cJSON_GetNumberValue(
-		    cJSON_GetObjectItemCaseSensitive(c, "next_id"));
-		if (n > *next)
-			*next = n;
-	} else if (strcmp(op, "del") == 0) {
-		/* A tombstone, not a deletion: a standby reading what
-		 * changed since a revision must see the removal. */
-		cJSON_AddItemToArray(ops, put_text("a/", id, ""));
-		cJSON_AddItemToArray(ops, delete_op("g/", id));
-	} else if (strcmp(op, "groups") == 0) {
-		g = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(c,
-		    "groups"));
-		cJSON_AddItemToArray(ops, put_text("g/", id, g ? g : ""));
-	}
-}
-
-/* Send one fenced transaction; it must succeed. */
-static int
-txn_flush(cJSON *req, long long next, long long term, char *err,
-    size_t errlen)
-{
-	cJSON	*ans;
-	char	 num[32];
-	int	 ok;
-
-	if (next > 0) {
-		snprintf(num, sizeof(num), "%lld", next);
-		cJSON_AddItemToArray(cJSON_GetObjectItemCaseSensitive(req,
-		    "success"), put_text("next_", "id", num));
-	}
-	if ((ans = etcd_call(&H.we, "/v3/kv/txn", req, err, errlen)) == NULL)
-		return -1;
-	ok = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(ans, "succeeded"));
-	cJSON_Delete(ans);
-	if (!ok)
-		snprintf(err, errlen, "the leader key is no longer the one "
-		    "of term %lld", term);
-	return ok ? 0 : -1;
-}
-
-/*
- * The registry thread's write: a batch in transactions that each compare
- * the leader key's create revision with our term, so that a deposed
- * master can never make a change durable; etcd answers once the
- * transaction is committed on a majority of its members.  A key appears
- * once per transaction (etcd's rule): a batch that touches an agent twice
- * is cut there, and so is one longer than TXN_OPS operations.
- */
-static int
-replica_write(const cJSON *changes, char *err, size_t errlen)
-{
-	const cJSON	*c;
-	cJSON		*req = NULL;
-	const char	*id, *ids[TXN_OPS];
-	long long	 term, next = 0;
-	int		 n = 0, i, dup, rv = -1;
-
-	pthread_mutex_lock(&H.mu);
-	term = H.state == HA_ACTIVE ? H.term : 0;
-	pthread_mutex_unlock(&H.mu);
-	if (term == 0) {
-		snprintf(err, errlen, "not the active master");
-		return -1;
-	}
-	cJSON_ArrayForEach(c, changes) {
-		if ((id = change_id(c)) == NULL || strlen(id) >= AGENT_ID_MAX)
-			continue;
-		for (dup = 0, i = 0; i < n; i++)
-			dup |= strcmp(ids[i], id) == 0;
-		/* A change adds at most two operations, next_id one more. */
-		if (req != NULL && (dup || cJSON_GetArraySize(
-		    cJSON_GetObjectItemCaseSensitive(req, "success")) + 3 >
-		    TXN_OPS)) {
-			if (txn_flush(req, next, term, err, errlen) == -1)
-				goto done;
-			cJSON_Delete(req);
-			req = NULL;
-			n = 0;
-			next = 0;
-		}
-		if (req == NULL) {
-			req = cJSON_CreateObject();
-			cJSON_AddItemToObject(req, "compare",
-			    compare_create(term));
-			cJSON_AddArrayToObject(req, "success");
-		}
-		ids[n++] = id;
-		add_change(cJSON_GetObjectItemCaseSensitive(req, "success"), c,
-		    id, &next);
-	}
-	if (req != NULL && txn_flush(req, next, term, err, errlen) == -1)
-		goto done;
-	rv = 0;
-done:
-	cJSON_Delete(req);
-	return rv;
-}
-
-static char *
-kv_text(const cJSON *kv, const char *field, size_t *n)
-{
-	const cJSON	*v = cJSON_GetObjectItemCaseSensitive(kv, field);
-
-	*n = 0;
-	return cJSON_IsString(v) ? etcd_unb64(v->valuestring, n) : NULL;
-}
-
-/*
- * Every key under rel modified after revision since (0: all of them), as
- * the store held them at revision rev (0: its head), appended to out; the
- * first answer's header revision in *head when asked.  Read in pages of
- * RANGE_PAGE keys, each from the key after the last one read, so that no
- * answer grows with the registry.
- */
-static int
-range_all(struct etcd *e, const char *rel, long long since, long long rev,
-    cJSON *out, long long *head, char *err, size_t errlen)
-{
-	cJSON		*req, *ans, *kvs, *kv;
-	char		*from = key_b64(rel), *k;
-	size_t		 n;
-	int		 more = 1;
-
-	while (more && from != NULL) {
-		req = cJSON_CreateObject();
-		cJSON_AddStringToObject(req, "key", from);
-		add_b64(req, "range_end", prefix_end_b64(rel));
-		add_int(req, "limit", RANGE_PAGE);
-		if (since > 0)
-			add_int(req, "min_mod_revision", since + 1);
-		if (rev > 0)
-			add_int(req, "revision", rev);
-		free(from);
-		from = NULL;
-		ans = etcd_call(e, "/v3/kv/range", req, err, errlen);
-		cJSON_Delete(req);
-		if (ans == NULL)
-			return -1;
-		if (head != NULL) {
-			*head = etcd_int(cJSON_GetObjectItemCaseSensitive(ans,
-			    "header"), "revision");
-			rev = *head;	/* the next pages at the same one */
-			head = NULL;
-		}
-		more = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(ans,
-		    "more"));
-		kvs = cJSON_GetObjectItemCaseSensitive(ans, "kvs");
-		while (kvs != NULL && (kv = cJSON_DetachItemFromArray(kvs,
-		    0)) != NULL) {
-			if (more && kvs->child == NULL &&
-			    (k = kv_text(kv, "key", &n)) != NULL) {
-				/* The next page starts just after this key. */
-				char	*next = malloc(n + 2);
-
-				if (next != NULL) {
-					memcpy(next, k, n);
-					next[n] = '\0';
-					from = etcd_b64(next, n + 1);
-					free(next);
-				}
-				free(k);
-			}
-			cJSON_AddItemToArray(out, kv);
-		}
-		cJSON_Delete(ans);
-	}
-	if (more) {
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
-	return 0;
-}
-
-/*
- * What the store's agents' keys changed after revision since (every
- * record when since is 0), as registry_follow takes it, all read at one
- * revision: the head, as the first answer (next_id's) gives it, in *head.
- * NULL with err "" when nothing changed since; NULL with err on failure.
- */
-static cJSON *
-read_changes(struct etcd *e, long long since, long long *head, char *err,
-    size_t errlen)
-{
-	cJSON	*nk = cJSON_CreateArray(), *ak = NULL, *gk = NULL, *pk = NULL;
-	cJSON	*out = NULL;
-	char	*v;
-	size_t	 n;
-
-	*head = 0;
-	err[0] = '\0';
-	if (range_all(e, "next_", 0, 0, nk, head, err, errlen) == -1)
-		goto done;
-	if (*head <= 0) {
-		snprintf(err, errlen, "no revision in etcd's answer");
-		goto done;
-	}
-	if (since > 0 && *head <= since)
-		goto done;	/* nothing new */
-	ak = cJSON_CreateArray();
-	gk = cJSON_CreateArray();
-	pk = cJSON_CreateArray();
-	if (range_all(e, "a/", since, *head, ak, NULL, err, errlen) == -1 ||
-	    range_all(e, "g/", since, *head, gk, NULL, err, errlen) == -1 ||
-	    range_all(e, "pools", since, *head, pk, NULL, err, errlen) == -1 ||
-	    (out = ha_record_delta(ak, gk, err, errlen)) == NULL)
-		goto done;
-	if ((v = kv_text(cJSON_GetArrayItem(pk, 0), "value", &n)) != NULL &&
-	    strlen(v) == n)
-		cJSON_AddStringToObject(out, "pools", v);
-	free(v);
-	v = kv_text(cJSON_GetArrayItem(nk, 0), "value", &n);
-	cJSON_AddNumberToObject(out, "next_id", v ? (double)strtol(v, NULL,
-	    10) : 0);
-	free(v);
-	cJSON_AddBoolToObject(out, "full", since == 0);
-	cJSON_AddNumberToObject(out, "revision", (double)*head);
-done:
-	cJSON_Delete(nk);
-	cJSON_Delete(ak);
-	cJSON_Delete(gk);
-	cJSON_Delete(pk);
-	return out;
-}
-
-static unsigned
-delta_size(const cJSON *d)
-{
-	return (unsigned)(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(
-	    d, "agents")) + cJSON_GetArraySize(
-	    cJSON_GetObjectItemCaseSensitive(d, "removed")) +
-	    cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(d, "groups")) +
-	    (cJSON_GetObjectItemCaseSensitive(d, "pools") != NULL));
-}
-
-/*
- * The pools' members and operator states (var/pools.json), as the active
- * master last put them in <prefix>pools: written where the pools read
- * them when this node starts serving as master.
- */
-static void
-pools_mirror(const cJSON *d)
-{
-	const char	*text = cJSON_GetStringValue(
-	    cJSON_GetObjectItemCaseSensitive(d, "pools"));
-	char		 path[PATH_MAX];
-
-	if (text == NULL || config_path(&H.node->cfg, POOLS_REL, path,
-	    sizeof(path)) == -1)
-		return;
-	if (node_write_file(path, text, strlen(text), 0640) == -1)
-		log_warn(TASK, "cannot write %s", path);
-}
-
-/*
- * On the active master's HA thread, every round: var/pools.json into
- * <prefix>pools when it changed (operators' pool states, members), in a
- * transaction fenced by the term like every registry write, for the
- * standbys to mirror.  Written only when it changed: each write is a
- * revision etcd keeps until compacted.
- */
-static void
-pools_publish(void)
-{
-	static char	*published;
-	char		 path[PATH_MAX], err[256], *s;
-	size_t		 len;
-	cJSON		*req, *ans;
-	int		 ok;
-
-	if (config_path(&H.node->cfg, POOLS_REL, path, sizeof(path)) == -1 ||
-	    node_read_file(path, 4u << 20, &s, &len) == -1)
-		return;
-	if (strlen(s) != len || (published != NULL && strcmp(published, s) ==
-	    0)) {
-		free(s);
-		return;
-	}
-	req = cJSON_CreateObject();
-	cJSON_AddItemToObject(req, "compare", compare_create(H.term));
-	cJSON_AddItemToArray(cJSON_AddArrayToObject(req, "success"),
-	    put_text("", "pools", s));
-	ans = etcd_call(&H.e, "/v3/kv/txn", req, err, sizeof(err));
-	cJSON_Delete(req);
-	ok = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(ans, "succeeded"));
-	cJSON_Delete(ans);
-	if (!ok) {
-		free(s);
-		return;
-	}
-	free(published);
-	published = s;
-}
-
-/*
- * registry_open's read, on the loop, once elected (nothing is served
- * yet): what changed since the revision the standby's copy equals, or
- * every record when it has none.
- */
-static cJSON *
-replica_read(char *err, size_t errlen)
-{
-	cJSON		*d;
-	long long	 since, head;
-
-	pthread_mutex_lock(&H.mu);
-	since = H.full_next ? 0 : H.applied;
-	pthread_mutex_unlock(&H.mu);
-	d = read_changes(&H.we, since, &head, err, errlen);
-	if (d == NULL && err[0] == '\0') {
-		/* Nothing since: an empty change. */
-		d = cJSON_CreateObject();
-		cJSON_AddArrayToObject(d, "agents");
-	}
-	pools_mirror(d);	/* before the pools start and read it */
-	pthread_mutex_lock(&H.mu);
-	H.restore_full = since == 0;
-	H.restore_since = since;
-	H.restore_records = d != NULL ? delta_size(d) : 0;
-	pthread_mutex_unlock(&H.mu);
-	return d;
-}
-
-/* On the loop: apply what the follower read to the standby's copy. */
-static void
-follow_cb(struct ev_loop *loop, ev_async *w, int revents)
-{
-	struct registry_applied	 c;
-	cJSON			*d;
-	char			 err[256];
-	long long		 rev;
-	int			 ok;
-
-	(void)loop;
-	(void)w;
-	(void)revents;
-	/* Left in H.pending while it is applied: the follower reads the
-	 * next changes only once this one's revision is noted. */
-	pthread_mutex_lock(&H.mu);
-	d = H.pending;
-	if (H.serving)			/* elected: registry_open reads */
-		H.pending = NULL;
-	pthread_mutex_unlock(&H.mu);
-	if (d == NULL || H.serving) {
-		cJSON_Delete(d);
-		return;
-	}
-	rev = (long long)cJSON_GetNumberValue(
-	    cJSON_GetObjectItemCaseSensitive(d, "revision"));
-	memset(&c, 0, sizeof(c));
-	/* Only other keys moved (nodes/, leader): nothing to write. */
-	ok = (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(d, "full")) &&
-	    delta_size(d) == 0) || mreg_follow(d, &c, err, sizeof(err)) == 0;
-	pthread_mutex_lock(&H.mu);
-	H.pending = NULL;
-	if (ok) {
-		H.applied = rev;
-		H.full_next = 0;
-		if (H.applied >= H.head)
-			H.caught = mono();
-		H.frounds++;
-		H.frecords += c.records;
-		H.ferror[0] = '\0';
-	} else {
-		if (strcmp(H.ferror, err) != 0)
-			log_warnx(TASK, "Cannot apply the cluster store's "
-			    "changes to this standby's registry: %s (tried "
-			    "again in 5s).", err);
-		snprintf(H.ferror, sizeof(H.ferror), "%s", err);
-		H.retry_at = mono() + 5;
-	}
-	pthread_mutex_unlock(&H.mu);
-	if (ok)
-		pools_mirror(d);
-	if (ok && c.full)
-		log_info(TASK, "Standby's registry equal to the cluster store at "
-		    "revision %lld: %u records, %u written, %u dropped.", rev,
-		    c.records, c.written, c.removed);
-	cJSON_Delete(d);
-}
-
-/*
- * The follower thread of a standby: each round (as the HA thread's), the
- * store's head revision, and when it moved past the revision the copy
- * equals, what changed since (etcd's min_mod_revision; removals are
- * tombstones), handed to the loop, which applies it in one transaction.
- * One read at a time: the next waits until the loop applied this one.
- * It ends once this node is the active master (registry_open reads the
- * rest) or stops.
- */
-static void *
-follow_main(void *arg)
-{
-	double		 round = H.ttl / 6 > 0.5 ? 0.5 : H.ttl / 6, t0;
-	cJSON		*d;
-	char		 err[256];
-	long long	 since, head;
-	int		 busy;
-
-	(void)arg;
-	for (;;) {
-		t0 = mono();
-		pthread_mutex_lock(&H.mu);
-		if (H.quit || H.state == HA_ACTIVE) {
-			pthread_mutex_unlock(&H.mu);
-			break;
-		}
-		since = H.full_next ? 0 : H.applied;
-		busy = H.pending != NULL || t0 < H.retry_at;
-		pthread_mutex_unlock(&H.mu);
-		if (!busy) {
-			d = read_changes(&H.fe, since, &head, err, sizeof(err));
-			pthread_mutex_lock(&H.mu);
-			if (d == NULL && err[0] != '\0') {
-				/* Read at a revision compacted meanwhile:
-				 * every record again. */
-				if (strstr(err, "compacted") != NULL)
-					H.full_next = 1;
-				snprintf(H.ferror, sizeof(H.ferror), "%s", err);
-			} else {
-				H.head = head;
-				H.probed = mono();
-				if (d == NULL && head <= H.applied)
-					H.caught = H.probed;
-				H.pending = d;
-			}
-			pthread_mutex_unlock(&H.mu);
-			if (d != NULL)
-				ev_async_send(H.node->loop, &H.fasync);
-		}
-		sleep_until(t0 + round);
-	}
-	return NULL;
-}
 
 static const struct metrics_def M_ACTIVE = {
 	"clusterd_ha_active", METRICS_GAUGE,
@@ -1251,7 +714,7 @@ ha_metrics(struct metrics *m, void *arg)
 	pthread_mutex_lock(&H.mu);
 	store_up = H.error[0] == '\0';
 	lt = H.state == HA_ACTIVE ? H.term : H.leader_term;
-	lag_locked(mono(), &lag, &behind);
+	lag_locked(ha_mono(), &lag, &behind);
 	pthread_mutex_unlock(&H.mu);
 	metrics_put(m, &M_ACTIVE, ha_active() ? 1.0 : 0.0, NULL);
 	metrics_put(m, &M_TERM, (double)lt, NULL);
@@ -1261,8 +724,8 @@ ha_metrics(struct metrics *m, void *arg)
 }
 
 static const struct registry_replica ha_replica = {
-	replica_write,
-	replica_read,
+	ha_replica_write,
+	ha_replica_read,
 };
 
 int
@@ -1271,35 +734,6 @@ ha_enabled(const struct config *c)
 	return c->node_type == NODE_MASTER && c->ha_etcd[0] != '\0';
 }
 
-/*
- * The standby's copy of the registry and its follower thread.  Without
- * them (a registry that cannot open), the node still campaigns, and
- * reads every record once elected.
- */
-static void
-follow_start(struct node *n)
-{
-	char	err[256];
-
-	if (etcd_init(&H.fe, n->cfg.ha_etcd, n->cfg.request_timeout, err,
-	    sizeof(err)) == -1 || (n->cfg.ha_etcd_ca[0] != '\0' &&
-	    etcd_tls(&H.fe, n->cfg.ha_etcd_ca, n->cfg.ha_etcd_cert,
-	    n->cfg.ha_etcd_key, err, sizeof(err)) == -1)) {
-		log_warnx(TASK, "No standby's copy of the registry: %s.", err);
-		return;
-	}
-	if (mreg_standby_start(n) == -1)
-		return;
-	ev_async_init(&H.fasync, follow_cb);
-	ev_async_start(n->loop, &H.fasync);
-	if (pthread_create(&H.fthread, NULL, follow_main, NULL) != 0) {
-		log_warnx(TASK, "Cannot start the follower thread.");
-		ev_async_stop(n->loop, &H.fasync);
-		mreg_standby_stop();
-		return;
-	}
-	H.following = 1;
-}
 
 int
 ha_start(struct node *n)
@@ -1325,20 +759,20 @@ ha_start(struct node *n)
 		log_errx(TASK, "TLS to etcd: %s.", err);
 		return -1;
 	}
-	H.holdoff = mono() + (h != NULL ? atof(h) : 0);
+	H.holdoff = ha_mono() + (h != NULL ? atof(h) : 0);
 	unsetenv(HOLDOFF_ENV);
 	H.since = node_wall_now();
 	pthread_mutex_init(&H.mu, NULL);
 	registry_set_replica(&ha_replica);
 	ev_async_init(&H.async, elected_cb);
 	ev_async_start(n->loop, &H.async);
-	H.caught = mono();
+	H.caught = ha_mono();
 	if (pthread_create(&H.thread, NULL, ha_main, NULL) != 0) {
 		log_errx(TASK, "Cannot start the HA thread.");
 		return -1;
 	}
 	H.running = 1;
-	follow_start(n);
+	ha_follow_start(n);
 	metrics_register(ha_metrics, NULL);
 	mstandby_start(n);	/* follow the active master's files */
 	log_info(TASK, "Master-eligible node: standby until elected through "
@@ -1386,7 +820,7 @@ ha_active(void)
 	if (!H.running)
 		return 1;
 	pthread_mutex_lock(&H.mu);
-	on = H.state == HA_ACTIVE && mono() < H.deadline - H.ttl / 5;
+	on = H.state == HA_ACTIVE && ha_mono() < H.deadline - H.ttl / 5;
 	pthread_mutex_unlock(&H.mu);
 	return on && H.serving;
 }
@@ -1431,7 +865,7 @@ status_json(void)
 	cJSON_AddItemToObject(o, "since", node_time_json(H.since));
 	cJSON_AddItemToObject(o, "masters", H.nodes ?
 	    cJSON_Duplicate(H.nodes, 1) : cJSON_CreateArray());
-	lag_locked(mono(), &lag, &behind);
+	lag_locked(ha_mono(), &lag, &behind);
 	r = cJSON_AddObjectToObject(o, "replication");
 	cJSON_AddNumberToObject(r, "lag_seconds", lag);
 	cJSON_AddNumberToObject(r, "revisions_behind", (double)behind);
