@@ -36,6 +36,8 @@
 #define STEP_DOWN_WAIT	2.0	/* most a planned step-down waits on agents */
 static ev_timer	step_wait;	/* loop: a planned step-down's enrollments */
 static double	step_by;
+static ev_async	handover_async;	/* HA thread -> loop: a standby promoted */
+static void	handover_cb(struct ev_loop *, ev_async *, int);
 
 struct ha_shared H;	/* ha_int.h */
 
@@ -563,6 +565,7 @@ ha_main(void *arg)
 	double		 t0, next_ka = 0, margin = H.ttl / 5;
 	enum ha_state	 st;
 	int		 quit, step, promote, other, named;
+	double		 handing = 0;	/* when a promotion was first seen */
 
 	(void)arg;
 	for (;;) {
@@ -596,7 +599,16 @@ ha_main(void *arg)
 		other = H.handover[0] != '\0' && !named;
 		pthread_mutex_unlock(&H.mu);
 		if (st == HA_ACTIVE) {
-			if (other) {
+			/* A promotion: answer the enrollments under way as a
+			 * step-down does (the loop's step_wait), then go; a
+			 * loop that does not get there in time is not
+			 * waited for. */
+			if (other && handing == 0) {
+				handing = t0;
+				ev_async_send(H.node->loop, &handover_async);
+			}
+			if (other && (step ||
+			    t0 > handing + STEP_DOWN_WAIT + 1)) {
 				lease_revoke();
 				depose("handing over to the node promoted",
 				    3 * H.ttl);
@@ -766,6 +778,8 @@ ha_start(struct node *n)
 	registry_set_replica(&ha_replica);
 	ev_async_init(&H.async, elected_cb);
 	ev_async_start(n->loop, &H.async);
+	ev_async_init(&handover_async, handover_cb);
+	ev_async_start(n->loop, &handover_async);
 	H.caught = ha_mono();
 	if (pthread_create(&H.thread, NULL, ha_main, NULL) != 0) {
 		log_errx(TASK, "Cannot start the HA thread.");
@@ -797,6 +811,7 @@ ha_stop(void)
 	pthread_mutex_unlock(&H.mu);
 	pthread_join(H.thread, NULL);
 	ev_async_stop(H.node->loop, &H.async);
+	ev_async_stop(H.node->loop, &handover_async);
 	if (H.following) {
 		pthread_join(H.fthread, NULL);
 		ev_async_stop(H.node->loop, &H.fasync);
@@ -915,6 +930,32 @@ step_wait_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	pthread_mutex_unlock(&H.mu);
 }
 
+/* Close the enrollment port and wait for its clients (step_wait_cb). */
+static void
+step_wait_start(void)
+{
+	if (ev_is_active(&step_wait))
+		return;
+	enroll_quiesce();
+	step_by = ev_now(H.node->loop) + STEP_DOWN_WAIT;
+	ev_timer_init(&step_wait, step_wait_cb, 0.05, 0.05);
+	ev_timer_start(H.node->loop, &step_wait);
+}
+
+/* The HA thread saw a standby promoted (--promote there). */
+static void
+handover_cb(struct ev_loop *loop, ev_async *w, int revents)
+{
+	(void)loop;
+	(void)w;
+	(void)revents;
+	if (!H.serving)
+		return;
+	log_info(TASK, "A standby was promoted: handing over once the "
+	    "enrollments under way are answered.");
+	step_wait_start();
+}
+
 /*
  * The control socket of a master-eligible node: "ha" (the view),
  * "ha_step_down" (the active master gives up its lease and stays out of
@@ -942,12 +983,7 @@ ha_control(struct control_client *cl, const cJSON *req, void *arg)
 		log_info(TASK, "Stepping down, as asked by %s, once the "
 		    "enrollments under way are answered.",
 		    control_client_who(cl));
-		if (!ev_is_active(&step_wait)) {
-			enroll_quiesce();
-			step_by = ev_now(H.node->loop) + STEP_DOWN_WAIT;
-			ev_timer_init(&step_wait, step_wait_cb, 0.05, 0.05);
-			ev_timer_start(H.node->loop, &step_wait);
-		}
+		step_wait_start();
 		control_reply(cl, control_ok(cJSON_CreateString("stepping "
 		    "down")));
 		return;
