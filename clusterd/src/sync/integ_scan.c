@@ -243,7 +243,7 @@ leave_place(struct scan *s)
 	return 0;
 }
 
-/* A file the walk does not index: a special, a bad name, gone. */
+/* A file of the set the walk cannot read (gone, swapped): not indexed. */
 static int
 skip_file(struct scan *s)
 {
@@ -309,27 +309,28 @@ add_file(struct scan *s, int dfd, const char *name, size_t plen,
 
 	if (s->in_place && x->nfiles < p->nfiles)
 		want = &p->files[p->order[x->nfiles]];
+	if (want != NULL && strcmp(want->path, s->path) == 0)
+		old = want;
+	else if (p != NULL)
+		old = integ_find(p, s->path);
+	/* A name never indexed leaves the walk of indexed files as it was. */
+	if (old == NULL && syncset_check(s->path, why, sizeof(why)) == NULL) {
+		x->skipped++;
+		return 0;
+	}
+	hit = old != NULL && key_same(old, st);
 	if (s->lazy) {
-		if (want != NULL && strcmp(want->path, s->path) == 0 &&
-		    key_same(want, st) &&
-		    want->mode == syncset_mode(e, st->st_mode & 07777)) {
+		if (old == want && hit &&
+		    old->mode == syncset_mode(e, st->st_mode & 07777)) {
 			x->nfiles++;
 			return 0;
 		}
 		if (materialize(s) == -1)
 			return -1;
 	}
-	if (s->in_place) {
-		if (want != NULL && strcmp(want->path, s->path) == 0)
-			old = want;
-		else if (leave_place(s) == -1)
-			return -1;
-	}
-	if (old == NULL && p != NULL)
-		old = integ_find(p, s->path);
-	if (old == NULL && syncset_check(s->path, why, sizeof(why)) == NULL)
-		return skip_file(s);
-	hit = old != NULL && key_same(old, st);
+	if (s->in_place && (old == NULL || old != want) &&
+	    leave_place(s) == -1)
+		return -1;
 	if (hit)
 		memcpy(md5, old->md5, 16);
 	else if (hash_at(dfd, name, st, md5) == -1)
