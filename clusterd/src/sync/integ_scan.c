@@ -50,12 +50,17 @@ struct scan {
 	 * in_place: so far the walk met prev's files in prev's walk order,
 	 * so file k of the walk was written at prev->order[k], its place in
 	 * path order.  Otherwise files are in walk order and slot[k] is the
-	 * place of file k's entry in prev, or NO_SLOT.
+	 * place of file k's entry in prev, or NO_SLOT; and the walk goes on
+	 * matching prev's walk from pk, the place in it after the last file
+	 * found (walk_of: a file's place in prev's walk, by its place in
+	 * prev), so a departure costs one search, not one per later file.
 	 */
 	int			 lazy;
 	int			 in_place;
 	int			 same;		/* and unchanged: prev's digest */
 	uint32_t		*slot;
+	uint32_t		*walk_of;
+	size_t			 pk;
 	char			 path[SYNCSET_PATH_MAX];	/* being built */
 	/* folder entries as getdents64() wrote them, innermost folder's
 	 * last */
@@ -228,9 +233,12 @@ leave_place(struct scan *s)
 
 	s->in_place = 0;
 	s->same = 0;
+	s->pk = x->nfiles;
 	if ((files = malloc(s->fcap * sizeof(*files))) == NULL)
 		return -1;
-	if ((s->slot = malloc(s->fcap * sizeof(*s->slot))) == NULL) {
+	if ((s->slot = malloc(s->fcap * sizeof(*s->slot))) == NULL ||
+	    (s->walk_of = malloc(s->prev->nfiles * sizeof(*s->walk_of))) ==
+	    NULL) {
 		free(files);
 		return -1;
 	}
@@ -238,6 +246,8 @@ leave_place(struct scan *s)
 		files[k] = x->files[order[k]];
 		s->slot[k] = order[k];
 	}
+	for (k = 0; k < s->prev->nfiles; k++)
+		s->walk_of[order[k]] = (uint32_t)k;
 	free(x->files);
 	x->files = files;
 	return 0;
@@ -289,7 +299,8 @@ next_file(struct scan *s, const struct integ_file *old)
  * Add the regular file s->path (plen bytes; name in folder dfd), stat'ed
  * as *st.  Its entry in the previous index is the one prev's walk met at
  * this point, found with one comparison; a search is the fallback for a
- * file out of that order or new.  Its MD5 comes from that entry when the
+ * file out of that order or new, and the walk resumes matching prev's
+ * after the entry found.  Its MD5 comes from that entry when the
  * cache key is unchanged, without opening it; otherwise the file is read.
  * A path found in the previous index passed syncset_check() when that
  * index was built (the set's rules are fixed), so only a new one is
@@ -305,10 +316,12 @@ add_file(struct scan *s, int dfd, const char *name, size_t plen,
 	struct integ_file	*f;
 	char			 why[64];
 	uint8_t			 md5[16];
+	size_t			 k;
 	int			 hit;
 
-	if (s->in_place && x->nfiles < p->nfiles)
-		want = &p->files[p->order[x->nfiles]];
+	k = s->in_place ? x->nfiles : s->pk;
+	if ((s->in_place || s->walk_of != NULL) && k < p->nfiles)
+		want = &p->files[p->order[k]];
 	if (want != NULL && strcmp(want->path, s->path) == 0)
 		old = want;
 	else if (p != NULL)
@@ -331,6 +344,8 @@ add_file(struct scan *s, int dfd, const char *name, size_t plen,
 	if (s->in_place && (old == NULL || old != want) &&
 	    leave_place(s) == -1)
 		return -1;
+	if (!s->in_place && old != NULL && s->walk_of != NULL)
+		s->pk = s->walk_of[old - p->files] + 1;
 	if (hit)
 		memcpy(md5, old->md5, 16);
 	else if (hash_at(dfd, name, st, md5) == -1)
@@ -582,11 +597,13 @@ integ_scan(const char *home, const struct integ_index *prev)
 		integ_digest(x);
 done:
 	free(s.slot);
+	free(s.walk_of);
 	free(s.dents);
 	x->duration = mono_now() - t0;
 	return x;
 fail:
 	free(s.slot);
+	free(s.walk_of);
 	free(s.dents);
 	integ_unref(s.idx);
 	return NULL;
