@@ -847,6 +847,36 @@ test_scan_walk_departs(void **state)
 }
 
 /*
+ * A folder of an unchanged tree swapped for a symlink to the very same
+ * files moved outside: the walk that matches the previous one by path
+ * follows no symlink either; the files leave the index.
+ */
+static void
+test_scan_folder_symlink_swap(void **state)
+{
+	char			*home = mkhome(), p[PATH_MAX], q[PATH_MAX];
+	struct integ_index	*a, *b;
+
+	(void)state;
+	many_files(home, 30, 3);
+	assert_non_null(a = integ_scan(home, NULL));
+	snprintf(p, sizeof(p), "%s/etc/rules/d1", home);
+	snprintf(q, sizeof(q), "%s/d1", home);
+	assert_int_equal(rename(p, q), 0);
+	assert_int_equal(symlink(q, p), 0);
+	assert_non_null(b = integ_scan(home, a));
+	assert_null(b->base);
+	assert_int_equal(b->hashed, 0);
+	assert_int_equal(b->skipped, 1);
+	check_many(b, 20);
+	assert_null(integ_find(b, "etc/rules/d1/f1.xml"));
+	assert_false(has_dir(b, "etc/rules/d1"));
+	integ_unref(a);
+	integ_unref(b);
+	rmhome(home);
+}
+
+/*
  * An index that no scan built (a worker's, from JSON) has no walk order
  * and no cache key: as the cache it makes every file read, and the result
  * is right; the scan after that one matches every file.
@@ -1394,6 +1424,8 @@ main(void)
 		cmocka_unit_test_teardown(test_scan_share, rm_homes),
 		cmocka_unit_test_teardown(test_scan_walk_departs, rm_homes),
 		cmocka_unit_test_teardown(test_scan_cache_from_json, rm_homes),
+		cmocka_unit_test_teardown(test_scan_folder_symlink_swap,
+		    rm_homes),
 		cmocka_unit_test_teardown(test_cache_mode,
 		    rm_homes),
 		cmocka_unit_test_teardown(test_digest,
