@@ -699,6 +699,217 @@ test_cache_symlink_swap(void **state)
 	rmhome(home);
 }
 
+/*
+ * An unchanged pass shares the previous index's arrays instead of copying
+ * them; what it shares outlives the index it came from, and sharing never
+ * chains (an index shares its owner's arrays, not a sharer's).
+ */
+static void
+test_scan_share(void **state)
+{
+	char			*home = mkhome();
+	struct integ_index	*a, *b, *c;
+
+	(void)state;
+	build_tree(home);
+	assert_non_null(a = integ_scan(home, NULL));
+	assert_null(a->base);
+	assert_non_null(b = integ_scan(home, a));
+	assert_int_equal(b->hashed, 0);
+	assert_ptr_equal(b->base, a);
+	assert_ptr_equal(b->files, a->files);
+	assert_ptr_equal(b->dirs, a->dirs);
+	assert_int_equal(b->ndirs, a->ndirs);
+	assert_memory_equal(b->digest, a->digest, 16);
+	assert_non_null(c = integ_scan(home, b));
+	assert_ptr_equal(c->base, a);
+	assert_int_equal(c->skipped, a->skipped);
+	integ_unref(a);
+	integ_unref(b);
+	/* a's arrays live on in c. */
+	check_tree_index(c);
+	assert_true(has_dir(c, "etc/rules/sub/deep"));
+	/* A change: the next index owns its arrays again. */
+	fx_puts_mode(home, "etc/lists/abc", "abcd", 0644);
+	assert_non_null(a = integ_scan(home, c));
+	assert_null(a->base);
+	assert_int_equal(a->hashed, 1);
+	assert_ptr_not_equal(a->files, c->files);
+	integ_unref(c);
+	assert_int_equal(a->nfiles, NELEM(tree));
+	assert_int_equal(integ_find(a, "etc/lists/abc")->size, 4);
+	assert_true(has_dir(a, "etc/rules/sub/deep"));
+	integ_unref(a);
+	rmhome(home);
+}
+
+/* n files in etc/rules/dN folders, each holding its own path. */
+static void
+many_files(const char *home, size_t n, size_t folders)
+{
+	char	rel[128];
+	size_t	i;
+
+	for (i = 0; i < n; i++) {
+		snprintf(rel, sizeof(rel), "etc/rules/d%zu/f%zu.xml",
+		    i % folders, i);
+		fx_puts_mode(home, rel, rel, 0644);
+	}
+}
+
+/* Every entry sorted, its MD5 that of its path (many_files), the digest
+ * the definition's. */
+static void
+check_many(const struct integ_index *x, size_t nfiles)
+{
+	char	hex[33], want[33];
+	uint8_t	d[16];
+	size_t	i;
+
+	assert_int_equal(x->nfiles, nfiles);
+	for (i = 0; i < x->nfiles; i++) {
+		if (i > 0)
+			assert_true(strcmp(x->files[i - 1].path,
+			    x->files[i].path) < 0);
+		md5hex(x->files[i].path, strlen(x->files[i].path), want);
+		integ_hex(x->files[i].md5, hex);
+		assert_string_equal(hex, want);
+		assert_ptr_equal(integ_find(x, x->files[i].path),
+		    &x->files[i]);
+	}
+	digest_by_hand(x, d);
+	assert_memory_equal(x->digest, d, 16);
+}
+
+/*
+ * The walk departs from the previous one in every way a tree changes:
+ * files added, removed, renamed, rewritten, a folder added and one
+ * removed.  Only what changed is read; the index is sorted and its
+ * digest the definition's; and the walk order it keeps is right, so the
+ * next unchanged pass matches every file and shares the arrays.
+ */
+static void
+test_scan_walk_departs(void **state)
+{
+	char			*home = mkhome(), p[PATH_MAX], q[PATH_MAX];
+	struct integ_index	*a, *b;
+	size_t			 i;
+
+	(void)state;
+	many_files(home, 400, 8);
+	assert_non_null(a = integ_scan(home, NULL));
+	check_many(a, 400);
+	assert_non_null(b = integ_scan(home, a));
+	assert_int_equal(b->hashed, 0);
+	integ_unref(a);
+	/* Added in a folder met early and one met late, one removed, one
+	 * renamed (its content is still its old path), one rewritten. */
+	fx_puts_mode(home, "etc/rules/d0/new.xml", "etc/rules/d0/new.xml",
+	    0644);
+	fx_puts_mode(home, "etc/rules/d7/zz.xml", "etc/rules/d7/zz.xml",
+	    0644);
+	snprintf(p, sizeof(p), "%s/etc/rules/d3/f3.xml", home);
+	assert_int_equal(unlink(p), 0);
+	snprintf(p, sizeof(p), "%s/etc/rules/d5/f5.xml", home);
+	snprintf(q, sizeof(q), "%s/etc/rules/d5/f5b.xml", home);
+	assert_int_equal(rename(p, q), 0);
+	fx_puts_mode(home, "etc/rules/d5/f5b.xml", "etc/rules/d5/f5b.xml",
+	    0644);
+	fx_puts_mode(home, "etc/rules/d6/f6.xml", "etc/rules/d6/f6.xml",
+	    0600);
+	/* A new folder, and a whole folder gone. */
+	fx_puts_mode(home, "etc/rules/d1/sub/s.xml", "etc/rules/d1/sub/s.xml",
+	    0644);
+	for (i = 2; i < 400; i += 8) {
+		snprintf(p, sizeof(p), "%s/etc/rules/d2/f%zu.xml", home, i);
+		assert_int_equal(unlink(p), 0);
+	}
+	snprintf(p, sizeof(p), "%s/etc/rules/d2", home);
+	assert_int_equal(rmdir(p), 0);
+	assert_non_null(a = integ_scan(home, b));
+	/* new.xml, zz.xml, f5b.xml, f6.xml (mode: ctime), s.xml */
+	assert_int_equal(a->hashed, 5);
+	check_many(a, 400 + 2 + 1 - 1 - 50);
+	assert_null(integ_find(a, "etc/rules/d5/f5.xml"));
+	assert_int_equal(integ_find(a, "etc/rules/d6/f6.xml")->mode, 0600);
+	assert_true(has_dir(a, "etc/rules/d1/sub"));
+	assert_false(has_dir(a, "etc/rules/d2"));
+	assert_memory_not_equal(a->digest, b->digest, 16);
+	integ_unref(b);
+	/* Unchanged again: every file where the kept walk order says. */
+	assert_non_null(b = integ_scan(home, a));
+	assert_int_equal(b->hashed, 0);
+	assert_ptr_equal(b->base, a);
+	check_many(b, 352);
+	integ_unref(a);
+	integ_unref(b);
+	rmhome(home);
+}
+
+/*
+ * A folder of an unchanged tree swapped for a symlink to the very same
+ * files moved outside: the walk that matches the previous one by path
+ * follows no symlink either; the files leave the index.
+ */
+static void
+test_scan_folder_symlink_swap(void **state)
+{
+	char			*home = mkhome(), p[PATH_MAX], q[PATH_MAX];
+	struct integ_index	*a, *b;
+
+	(void)state;
+	many_files(home, 30, 3);
+	assert_non_null(a = integ_scan(home, NULL));
+	snprintf(p, sizeof(p), "%s/etc/rules/d1", home);
+	snprintf(q, sizeof(q), "%s/d1", home);
+	assert_int_equal(rename(p, q), 0);
+	assert_int_equal(symlink(q, p), 0);
+	assert_non_null(b = integ_scan(home, a));
+	assert_null(b->base);
+	assert_int_equal(b->hashed, 0);
+	assert_int_equal(b->skipped, 1);
+	check_many(b, 20);
+	assert_null(integ_find(b, "etc/rules/d1/f1.xml"));
+	assert_false(has_dir(b, "etc/rules/d1"));
+	integ_unref(a);
+	integ_unref(b);
+	rmhome(home);
+}
+
+/*
+ * An index that no scan built (a worker's, from JSON) has no walk order
+ * and no cache key: as the cache it makes every file read, and the result
+ * is right; the scan after that one matches every file.
+ */
+static void
+test_scan_cache_from_json(void **state)
+{
+	char			*home = mkhome(), err[128];
+	struct integ_index	*a, *j, *b, *c;
+	cJSON			*js;
+
+	(void)state;
+	many_files(home, 60, 3);
+	assert_non_null(a = integ_scan(home, NULL));
+	assert_non_null(js = integ_to_json(a));
+	assert_non_null(j = integ_from_json(js, err, sizeof(err)));
+	cJSON_Delete(js);
+	assert_null(j->order);
+	assert_non_null(b = integ_scan(home, j));
+	assert_int_equal(b->hashed, 60);
+	assert_null(b->base);
+	check_many(b, 60);
+	assert_memory_equal(b->digest, a->digest, 16);
+	assert_non_null(c = integ_scan(home, b));
+	assert_int_equal(c->hashed, 0);
+	assert_ptr_equal(c->base, b);
+	integ_unref(a);
+	integ_unref(j);
+	integ_unref(b);
+	integ_unref(c);
+	rmhome(home);
+}
+
 /* ---- digest ---- */
 
 static void
@@ -1209,6 +1420,11 @@ main(void)
 		cmocka_unit_test_teardown(test_cache_symlink_swap,
 		    rm_homes),
 		cmocka_unit_test_teardown(test_cache,
+		    rm_homes),
+		cmocka_unit_test_teardown(test_scan_share, rm_homes),
+		cmocka_unit_test_teardown(test_scan_walk_departs, rm_homes),
+		cmocka_unit_test_teardown(test_scan_cache_from_json, rm_homes),
+		cmocka_unit_test_teardown(test_scan_folder_symlink_swap,
 		    rm_homes),
 		cmocka_unit_test_teardown(test_cache_mode,
 		    rm_homes),

@@ -309,11 +309,13 @@ test_excluded_name(void **state)
 {
 	static const char	*yes[] = { ".", "..", "~", "a~", ".tmp",
 	    "a.tmp", "a.swp", "a.swx", "a.lock", SYNCSET_TMP_PREFIX,
-	    SYNCSET_TMP_PREFIX "x", SYNCSET_TMP_PREFIX "x.xml" };
+	    SYNCSET_TMP_PREFIX "x", SYNCSET_TMP_PREFIX "x.xml", ".x~",
+	    ".a.swp", "..lock" };
 	static const char	*no[] = { "a", "a.xml", "tmp", "swp", "lock",
 	    "a.tmpx", "a~b", "a.lockfile", "a.swpx", "...", ".a",
 	    "clusterd-sync.x", ".clusterd-sync", ".clusterd-syncx",
-	    "x" SYNCSET_TMP_PREFIX, "a.TMP" };
+	    "x" SYNCSET_TMP_PREFIX, "a.TMP", "", "..a", ".~a", "b.",
+	    "ap", "a.x", "k" };
 	size_t			 i;
 
 	(void)state;

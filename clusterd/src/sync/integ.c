@@ -30,6 +30,26 @@ integ_new(void)
 }
 
 /*
+ * Make the empty index x describe what same describes, sharing its files,
+ * order, folders and strings with it: an unchanged scan's result costs no
+ * copy.  The arrays belong to the index that built them (base), which x
+ * keeps alive; an index sharing another's shares that one's base, so no
+ * chain grows.
+ */
+void
+integ_share(struct integ_index *x, const struct integ_index *same)
+{
+	x->base = integ_ref(same->base != NULL ? same->base :
+	    (struct integ_index *)(uintptr_t)same);
+	x->files = same->files;
+	x->nfiles = same->nfiles;
+	x->order = same->order;
+	x->dirs = same->dirs;
+	x->ndirs = same->ndirs;
+	memcpy(x->digest, same->digest, sizeof(x->digest));
+}
+
+/*
  * A copy of s (len bytes) that lives as long as the index: an index holds
  * thousands of short paths, and one malloc each would cost a scan more
  * than the stat calls it makes.
@@ -78,11 +98,17 @@ integ_unref(struct integ_index *x)
 
 	if (x == NULL || __atomic_sub_fetch(&x->refs, 1, __ATOMIC_ACQ_REL) > 0)
 		return;
+	if (x->base != NULL) {
+		integ_unref(x->base);
+		free(x);
+		return;
+	}
 	while ((b = x->strings) != NULL) {
 		x->strings = b->next;
 		free(b);
 	}
 	free(x->files);
+	free(x->order);
 	free(x->dirs);
 	free(x);
 }

@@ -6,6 +6,11 @@
  * whole tree.  A scan (integ_scan.c) reuses the previous index as its
  * cache: a file whose cache key did not change keeps its MD5 without being
  * opened, so a pass over an unchanged tree costs one fstatat() per file.
+ * An index built by a scan also keeps the order its walk met the files
+ * in, so the next scan, walking the same folders in the same order, finds
+ * each file's previous entry with one comparison and puts it in place
+ * without sorting.  When the tree is unchanged, the new index shares the
+ * previous one's arrays (base) instead of copying them.
  * Indexes are immutable once built and reference counted, so the scanning
  * thread and the loop can share them.  The cache key is size, mtime, ctime
  * and inode: a rewrite of the same size in the same mtime tick, or a
@@ -36,9 +41,14 @@ struct integ_strblock;
 
 struct integ_index {
 	int			 refs;
+	struct integ_index	*base;		/* owns files, order, dirs and
+						 * strings when not NULL */
 	struct integ_strblock	*strings;	/* paths and dirs live here */
 	struct integ_file	*files;
 	size_t			 nfiles;
+	uint32_t		*order;		/* walk order: files[order[k]]
+						 * was the k-th file met; NULL
+						 * unless built by a scan */
 	char			**dirs;		/* folders seen, for inotify */
 	size_t			 ndirs;
 	uint8_t			 digest[16];
@@ -59,6 +69,7 @@ struct integ_plan {
 
 struct integ_index *integ_scan(const char *home, const struct integ_index *prev);
 struct integ_index *integ_new(void);
+void	 integ_share(struct integ_index *, const struct integ_index *same);
 char	*integ_strdup(struct integ_index *, const char *, size_t len);
 int	 integ_cmp_file(const void *, const void *);
 struct integ_index *integ_ref(struct integ_index *);

@@ -2,21 +2,27 @@
  * integ_scan: the walk that builds an integrity index of the set under a
  * home.
  *
- * A pass over an unchanged tree must cost little more than one fstatat()
- * per file, so the walk does no other system call per file: it stats each
- * name relative to the folder's descriptor without following symlinks,
- * and opens a file (O_NOFOLLOW | O_NONBLOCK, then checked to be the very
- * inode it stat'ed) only to hash it.  Each folder's names are sorted as the
- * index sorts paths, so files come out in index order: the previous index
- * is then matched with a cursor instead of a search, no final sort is
- * needed, and when every file matched its place in the previous index the
- * tree digest is the previous one.
+ * A pass over an unchanged tree must cost little more than reading each
+ * folder and one fstatat() per file, so the walk does no other system call
+ * per file and little work besides: it reads a folder's entries with
+ * getdents64() into one buffer, stats each name relative to the folder's
+ * descriptor without following symlinks, and opens a file (O_NOFOLLOW |
+ * O_NONBLOCK, then checked to be the very inode it stat'ed) only to hash
+ * it.  Names are taken in the order the folder lists them, the order the
+ * previous scan met them in too (kept in its index): each file's previous
+ * entry is then the next one of that order, and its place in path order
+ * is the previous entry's place, so nothing is searched or sorted, and
+ * when every file matched unchanged the tree digest is the previous one.
+ * Once the walk departs from the previous one (a file added, gone or
+ * renamed), files are matched by search and put into path order at the
+ * end: by their previous places, with only the new ones sorted.
  */
 #include <sys/stat.h>
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,25 +35,37 @@
 #include "sync/integ.h"
 #include "sync/syncset.h"
 
-/* A name read from a folder, in scan->names; a folder's ends in '/'. */
-struct scan_name {
-	size_t	off;
-	size_t	len;		/* without the '/' */
-};
+#define NO_SLOT		UINT32_MAX
+#define DENTS_MIN	32768	/* free room for each getdents64() */
 
 struct scan {
 	const struct integ_index *prev;
-	size_t			 pnext;		/* prev's files before: passed */
-	int			 same;		/* so far, prev's files exactly */
 	struct integ_index	*idx;
 	size_t			 fcap;
 	size_t			 dcap;
+	/*
+	 * lazy: so far the walk met prev's folders and files in prev's walk
+	 * order, each unchanged, and wrote nothing: the new index counts
+	 * them and will share prev's arrays if the walk ends so.
+	 * in_place: so far the walk met prev's files in prev's walk order,
+	 * so file k of the walk was written at prev->order[k], its place in
+	 * path order.  Otherwise files are in walk order and slot[k] is the
+	 * place of file k's entry in prev, or NO_SLOT; and the walk goes on
+	 * matching prev's walk from pk, the place in it after the last file
+	 * found (walk_of: a file's place in prev's walk, by its place in
+	 * prev), so a departure costs one search, not one per later file.
+	 */
+	int			 lazy;
+	int			 in_place;
+	int			 same;		/* and unchanged: prev's digest */
+	uint32_t		*slot;
+	uint32_t		*walk_of;
+	size_t			 pk;
 	char			 path[SYNCSET_PATH_MAX];	/* being built */
-	/* names of the folders being walked, innermost last */
-	char			*names;
-	size_t			 nlen, ncap;
-	struct scan_name	*ents;
-	size_t			 elen, ecap;
+	/* folder entries as getdents64() wrote them, innermost folder's
+	 * last */
+	char			*dents;
+	size_t			 dlen, dents_cap;
 };
 
 /* MD5 of an open file, read to its end; its size through *size. */
@@ -121,47 +139,78 @@ done:
 	return rv;
 }
 
-/*
- * The previous index's entry for rel, or NULL.  Files come in path order,
- * so a cursor finds it; a search is the fallback for a file out of order
- * (a folder that became a file mid-scan) or new.
- */
-static const struct integ_file *
-match_prev(struct scan *s, const char *rel)
-{
-	const struct integ_index *p = s->prev;
-	int			 c;
-
-	if (p == NULL)
-		return NULL;
-	while (s->pnext < p->nfiles) {
-		c = strcmp(p->files[s->pnext].path, rel);
-		if (c == 0)
-			return &p->files[s->pnext++];
-		if (c > 0)
-			break;
-		s->pnext++;
-	}
-	return integ_find(p, rel);
-}
-
 static int64_t
 ns(const struct timespec *ts)
 {
 	return (int64_t)ts->tv_sec * 1000000000 + ts->tv_nsec;
 }
 
+/*
+ * The walk departs from prev (lazy no more): write down what it met so
+ * far, prev's first ndirs folders and the files of its first nfiles walk
+ * places, each where it goes, with strings of the new index's own.
+ */
+static int
+materialize(struct scan *s)
+{
+	const struct integ_index *p = s->prev;
+	struct integ_index	*x = s->idx;
+	struct integ_file	*f;
+	size_t			 k;
+	uint32_t		 i;
+
+	s->lazy = 0;
+	s->fcap = p->nfiles;
+	s->dcap = p->ndirs > 16 ? p->ndirs : 16;
+	if ((x->files = malloc(s->fcap * sizeof(*x->files))) == NULL ||
+	    (x->dirs = malloc(s->dcap * sizeof(*x->dirs))) == NULL)
+		return -1;
+	for (k = 0; k < x->ndirs; k++)
+		if ((x->dirs[k] = integ_strdup(x, p->dirs[k],
+		    strlen(p->dirs[k]))) == NULL)
+			return -1;
+	for (k = 0; k < x->nfiles; k++) {
+		i = p->order[k];
+		f = &x->files[i];
+		*f = p->files[i];
+		if ((f->path = integ_strdup(x, f->path, strlen(f->path))) ==
+		    NULL)
+			return -1;
+	}
+	return 0;
+}
+
+/* Whether a file stat'ed as *st is as the cache entry f describes it. */
+static int
+key_same(const struct integ_file *f, const struct stat *st)
+{
+	return f->size == (uint64_t)st->st_size &&
+	    f->ino == (uint64_t)st->st_ino &&
+	    f->mtime_ns == ns(&st->st_mtim) &&
+	    f->ctime_ns == ns(&st->st_ctim);
+}
+
 static int
 add_dir(struct scan *s, size_t plen)
 {
+	const struct integ_index *p = s->prev;
 	struct integ_index	*x = s->idx;
-	char			**p;
+	char			**d;
 
+	if (s->lazy) {
+		if (x->ndirs < p->ndirs && strncmp(p->dirs[x->ndirs], s->path,
+		    plen) == 0 && p->dirs[x->ndirs][plen] == '\0') {
+			x->ndirs++;
+			return 0;
+		}
+		if (materialize(s) == -1)
+			return -1;
+	}
 	if (x->ndirs == s->dcap) {
 		s->dcap = s->dcap ? s->dcap * 2 : 16;
-		if ((p = realloc(x->dirs, s->dcap * sizeof(*p))) == NULL)
+		if ((d = realloc(x->dirs, s->dcap * sizeof(*d))) == NULL)
 			return -1;
-		x->dirs = p;
+		x->dirs = d;
 	}
 	if ((x->dirs[x->ndirs] = integ_strdup(x, s->path, plen)) == NULL)
 		return -1;
@@ -170,176 +219,246 @@ add_dir(struct scan *s, size_t plen)
 }
 
 /*
+ * Stop placing files where prev had them: the walk met something prev's
+ * walk did not.  The files placed so far are gathered into walk order,
+ * each with its place in prev, and later ones are appended.
+ */
+static int
+leave_place(struct scan *s)
+{
+	struct integ_index	*x = s->idx;
+	const uint32_t		*order = s->prev->order;
+	struct integ_file	*files;
+	size_t			 k;
+
+	s->in_place = 0;
+	s->same = 0;
+	s->pk = x->nfiles;
+	if ((files = malloc(s->fcap * sizeof(*files))) == NULL)
+		return -1;
+	if ((s->slot = malloc(s->fcap * sizeof(*s->slot))) == NULL ||
+	    (s->walk_of = malloc(s->prev->nfiles * sizeof(*s->walk_of))) ==
+	    NULL) {
+		free(files);
+		return -1;
+	}
+	for (k = 0; k < x->nfiles; k++) {
+		files[k] = x->files[order[k]];
+		s->slot[k] = order[k];
+	}
+	for (k = 0; k < s->prev->nfiles; k++)
+		s->walk_of[order[k]] = (uint32_t)k;
+	free(x->files);
+	x->files = files;
+	return 0;
+}
+
+/* A file of the set the walk cannot read (gone, swapped): not indexed. */
+static int
+skip_file(struct scan *s)
+{
+	if (s->lazy && materialize(s) == -1)
+		return -1;
+	s->idx->skipped++;
+	s->same = 0;
+	return s->in_place ? leave_place(s) : 0;
+}
+
+/*
+ * Where the walk's next file goes, old its entry in prev (or NULL): its
+ * place in path order while in_place, else the end of the walk order.
+ */
+static struct integ_file *
+next_file(struct scan *s, const struct integ_file *old)
+{
+	struct integ_index	*x = s->idx;
+	struct integ_file	*f;
+	uint32_t		*sl;
+	size_t			 cap;
+
+	if (s->in_place)
+		return &x->files[s->prev->order[x->nfiles]];
+	if (x->nfiles == s->fcap) {
+		cap = s->fcap ? s->fcap * 2 : 256;
+		if (cap > NO_SLOT)
+			return NULL;
+		if ((f = realloc(x->files, cap * sizeof(*f))) == NULL)
+			return NULL;
+		x->files = f;
+		if ((sl = realloc(s->slot, cap * sizeof(*sl))) == NULL)
+			return NULL;
+		s->slot = sl;
+		s->fcap = cap;
+	}
+	s->slot[x->nfiles] = old != NULL ?
+	    (uint32_t)(old - s->prev->files) : NO_SLOT;
+	return &x->files[x->nfiles];
+}
+
+/*
  * Add the regular file s->path (plen bytes; name in folder dfd), stat'ed
- * as *st.  Its MD5 comes from the previous index when the cache key is
- * unchanged, without opening it; otherwise the file is read.  A path found
- * in the previous index passed syncset_check() when that index was built
- * (the set's rules are fixed), so only a new one is checked.
+ * as *st.  Its entry in the previous index is the one prev's walk met at
+ * this point, found with one comparison; a search is the fallback for a
+ * file out of that order or new, and the walk resumes matching prev's
+ * after the entry found.  Its MD5 comes from that entry when the
+ * cache key is unchanged, without opening it; otherwise the file is read.
+ * A path found in the previous index passed syncset_check() when that
+ * index was built (the set's rules are fixed), so only a new one is
+ * checked.
  */
 static int
 add_file(struct scan *s, int dfd, const char *name, size_t plen,
     struct stat *st, const struct syncset_entry *e)
 {
+	const struct integ_index *p = s->prev;
 	struct integ_index	*x = s->idx;
-	struct integ_file	*f, *p;
-	const struct integ_file	*old;
+	const struct integ_file	*old = NULL, *want = NULL;
+	struct integ_file	*f;
 	char			 why[64];
+	uint8_t			 md5[16];
+	size_t			 k;
 	int			 hit;
 
-	old = match_prev(s, s->path);
+	k = s->in_place ? x->nfiles : s->pk;
+	if ((s->in_place || s->walk_of != NULL) && k < p->nfiles)
+		want = &p->files[p->order[k]];
+	if (want != NULL && strcmp(want->path, s->path) == 0)
+		old = want;
+	else if (p != NULL)
+		old = integ_find(p, s->path);
+	/* A name never indexed leaves the walk of indexed files as it was. */
 	if (old == NULL && syncset_check(s->path, why, sizeof(why)) == NULL) {
 		x->skipped++;
-		s->same = 0;
 		return 0;
 	}
-	if (x->nfiles == s->fcap) {
-		s->fcap = s->fcap ? s->fcap * 2 : 256;
-		if ((p = realloc(x->files, s->fcap * sizeof(*p))) == NULL)
+	hit = old != NULL && key_same(old, st);
+	if (s->lazy) {
+		if (old == want && hit &&
+		    old->mode == syncset_mode(e, st->st_mode & 07777)) {
+			x->nfiles++;
+			return 0;
+		}
+		if (materialize(s) == -1)
 			return -1;
-		x->files = p;
 	}
-	f = &x->files[x->nfiles];
-	hit = old != NULL && old->size == (uint64_t)st->st_size &&
-	    old->ino == (uint64_t)st->st_ino &&
-	    old->mtime_ns == ns(&st->st_mtim) &&
-	    old->ctime_ns == ns(&st->st_ctim);
+	if (s->in_place && (old == NULL || old != want) &&
+	    leave_place(s) == -1)
+		return -1;
+	if (!s->in_place && old != NULL && s->walk_of != NULL)
+		s->pk = s->walk_of[old - p->files] + 1;
 	if (hit)
-		memcpy(f->md5, old->md5, 16);
-	else if (hash_at(dfd, name, st, f->md5) == -1) {
-		x->skipped++;
-		s->same = 0;
-		return 0;
-	} else
+		memcpy(md5, old->md5, 16);
+	else if (hash_at(dfd, name, st, md5) == -1)
+		return skip_file(s);
+	else
 		x->hashed++;
+	if ((f = next_file(s, old)) == NULL)
+		return -1;
+	memcpy(f->md5, md5, 16);
 	f->mode = syncset_mode(e, st->st_mode & 07777);
 	f->size = (uint64_t)st->st_size;
 	f->mtime_ns = ns(&st->st_mtim);
 	f->ctime_ns = ns(&st->st_ctim);
 	f->ino = (uint64_t)st->st_ino;
-	s->same = s->same && hit && old == &s->prev->files[x->nfiles] &&
-	    old->mode == f->mode;
+	s->same = s->same && hit && old->mode == f->mode;
 	if ((f->path = integ_strdup(x, s->path, plen)) == NULL)
 		return -1;
 	x->nfiles++;
 	return 0;
 }
 
-/* Index order of two names of one folder: a folder's sorts as "name/". */
-static int
-cmp_name(const void *a, const void *b, void *arg)
-{
-	const struct scan_name	*x = a, *y = b;
-	const char		*names = arg;
-
-	return strcmp(names + x->off, names + y->off);
-}
-
 /*
- * Read the names of folder d (excluded names left out) onto the name
- * stack, each folder's with a '/' after it, and sort them.  Sorting
- * "name/" for a folder is what makes the walk's order the index's:
- * "a-b" < "a/x" < "a0" as paths, although "a" < "a-b" < "a0" as names.
+ * Read every entry of folder dfd onto s->dents, after those of the
+ * folders being walked; *start is where this folder's begin.  An error
+ * ends the folder, as it ends readdir().
  */
 static int
-read_names(struct scan *s, DIR *d)
+read_dents(struct scan *s, int dfd, size_t *start)
 {
-	struct dirent		*de;
-	struct scan_name	*ep;
-	struct stat		 st;
-	size_t			 first = s->elen, len, need;
-	char			*np;
-	int			 is_dir;
+	ssize_t	 n;
+	size_t	 cap;
+	char	*p;
 
-	while ((de = readdir(d)) != NULL) {
-		if (syncset_excluded_name(de->d_name))
-			continue;
-		is_dir = de->d_type == DT_DIR;
-		if (de->d_type == DT_UNKNOWN)
-			is_dir = fstatat(dirfd(d), de->d_name, &st,
-			    AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
-		len = strlen(de->d_name);
-		need = s->nlen + len + 2;
-		if (need > s->ncap) {
-			s->ncap = s->ncap ? s->ncap : 4096;
-			while (s->ncap < need)
-				s->ncap *= 2;
-			if ((np = realloc(s->names, s->ncap)) == NULL)
+	*start = s->dlen;
+	for (;;) {
+		if (s->dents_cap - s->dlen < DENTS_MIN) {
+			cap = s->dents_cap ? s->dents_cap * 2 : 4 * DENTS_MIN;
+			while (cap - s->dlen < DENTS_MIN)
+				cap *= 2;
+			if ((p = realloc(s->dents, cap)) == NULL)
 				return -1;
-			s->names = np;
+			s->dents = p;
+			s->dents_cap = cap;
 		}
-		if (s->elen == s->ecap) {
-			s->ecap = s->ecap ? s->ecap * 2 : 256;
-			if ((ep = realloc(s->ents, s->ecap * sizeof(*ep))) ==
-			    NULL)
-				return -1;
-			s->ents = ep;
-		}
-		s->ents[s->elen].off = s->nlen;
-		s->ents[s->elen].len = len;
-		s->elen++;
-		memcpy(s->names + s->nlen, de->d_name, len);
-		s->nlen += len;
-		if (is_dir)
-			s->names[s->nlen++] = '/';
-		s->names[s->nlen++] = '\0';
+		n = getdents64(dfd, s->dents + s->dlen, s->dents_cap - s->dlen);
+		if (n <= 0)
+			return 0;
+		s->dlen += (size_t)n;
 	}
-	if (s->elen - first > 1)
-		qsort_r(s->ents + first, s->elen - first, sizeof(*s->ents),
-		    cmp_name, s->names);
-	return 0;
 }
 
 /*
  * Walk one folder of the set, open as dfd (closed here), its path the
- * first plen bytes of s->path.  Subfolders are opened relative to it with
- * O_NOFOLLOW, so a folder swapped for a symlink during the scan is not
- * followed.
+ * first plen bytes of s->path, in the order the folder lists its names:
+ * getdents64() straight into the scan's buffer, with no fstat() or
+ * fcntl() per folder as fdopendir() does, then one fstatat() per name.
+ * Subfolders are opened relative to it with O_NOFOLLOW, so a folder
+ * swapped for a symlink during the scan is not followed, and names come
+ * from the folder itself, so none holds a '/' or is "." or "..".
  */
 static int
 walk(struct scan *s, int dfd, size_t plen, const struct syncset_entry *e)
 {
-	size_t		 first = s->elen, nfirst = s->nlen, k, len, clen;
+	const struct integ_index *pf = s->prev;
+	struct dirent64	*de;
 	struct stat	 st;
-	char		 name[256];
-	DIR		*d;
-	int		 rv = 0, fd;
+	size_t		 start, off, next, end, len, clen, k;
+	int		 rv = -1, fd;
 
-	if ((d = fdopendir(dfd)) == NULL) {
-		close(dfd);
-		return 0;
-	}
-	if (add_dir(s, plen) == -1 || read_names(s, d) == -1) {
-		rv = -1;
+	if (add_dir(s, plen) == -1 || read_dents(s, dfd, &start) == -1)
 		goto done;
-	}
-	for (k = first; rv == 0 && k < s->elen; k++) {
-		/* Copied: a subfolder's walk may move the name stack. */
-		len = s->ents[k].len;
+	rv = 0;
+	/* Offsets, not pointers: a subfolder's walk may move s->dents. */
+	for (off = start, end = s->dlen; rv == 0 && off < end; off = next) {
+		de = (struct dirent64 *)(void *)(s->dents + off);
+		next = off + de->d_reclen;
+		if (syncset_excluded_name(de->d_name))
+			continue;
+		len = strlen(de->d_name);
 		clen = plen + 1 + len;
-		if (len >= sizeof(name) || clen >= sizeof(s->path)) {
+		if (clen >= sizeof(s->path)) {
 			s->idx->skipped++;
 			continue;
 		}
-		memcpy(name, s->names + s->ents[k].off, len);
-		name[len] = '\0';
 		s->path[plen] = '/';
-		memcpy(s->path + plen + 1, name, len + 1);
-		if (fstatat(dirfd(d), name, &st, AT_SYMLINK_NOFOLLOW) == -1)
+		memcpy(s->path + plen + 1, de->d_name, len + 1);
+		/*
+		 * While the walk places files as prev did, what this file
+		 * needs from prev is known before its fstatat(): asked for
+		 * now, it is in the cache when the call returns.  prev's
+		 * entries are met in walk order, not in memory order, which
+		 * no hardware prefetch foresees.
+		 */
+		if (s->in_place && (k = s->idx->nfiles) < pf->nfiles) {
+			__builtin_prefetch(pf->files[pf->order[k]].path);
+			if (k + 1 < pf->nfiles)
+				__builtin_prefetch(&pf->files[pf->order[k + 1]]);
+		}
+		if (fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == -1)
 			s->idx->skipped++;
 		else if (S_ISDIR(st.st_mode)) {
-			fd = openat(dirfd(d), name, O_RDONLY | O_DIRECTORY |
+			fd = openat(dfd, de->d_name, O_RDONLY | O_DIRECTORY |
 			    O_NOFOLLOW | O_CLOEXEC);
 			if (fd != -1)
 				rv = walk(s, fd, clen, e);
 		} else if (S_ISREG(st.st_mode))
-			rv = add_file(s, dirfd(d), name, clen, &st, e);
+			rv = add_file(s, dfd, de->d_name, clen, &st, e);
 		else
 			s->idx->skipped++;
 	}
+	s->dlen = start;
 done:
-	s->elen = first;
-	s->nlen = nfirst;
-	closedir(d);
+	close(dfd);
 	return rv;
 }
 
@@ -358,28 +477,72 @@ scan_entry(struct scan *s, const char *home, const struct syncset_entry *e)
 	return dfd == -1 ? 0 : walk(s, dfd, plen, e);
 }
 
-/* A folder of the set and its sort key, "path/": the walk's order. */
-struct scan_root {
-	const struct syncset_entry	*e;
-	char				 key[SYNCSET_PATH_MAX + 1];
-};
-
+/* Two files of the walk, by path. */
 static int
-cmp_root(const void *a, const void *b)
+cmp_walked(const void *a, const void *b, void *arg)
 {
-	return strcmp(((const struct scan_root *)a)->key,
-	    ((const struct scan_root *)b)->key);
+	const struct integ_file	*files = arg;
+
+	return strcmp(files[*(const uint32_t *)a].path,
+	    files[*(const uint32_t *)b].path);
 }
 
+/*
+ * Put the files met in walk order into path order, and keep the walk
+ * order for the next scan.  Files found in prev go in the order of their
+ * places there, which is path order: no comparison among them.  Only the
+ * new ones are sorted, then merged in.
+ */
 static int
-is_sorted(const struct integ_index *x)
+sort_walked(struct scan *s)
 {
-	size_t	i;
+	struct integ_index	*x = s->idx;
+	struct integ_file	*out = NULL;
+	uint32_t		*by_slot = NULL, *fresh = NULL, *order = NULL;
+	size_t			 n = x->nfiles, pn, nf = 0, b = 0, f = 0, i, k;
+	int			 rv = -1;
 
-	for (i = 1; i < x->nfiles; i++)
-		if (strcmp(x->files[i - 1].path, x->files[i].path) >= 0)
-			return 0;
-	return 1;
+	pn = s->prev != NULL ? s->prev->nfiles : 0;
+	if (n == 0)
+		return 0;
+	if ((out = malloc(n * sizeof(*out))) == NULL ||
+	    (fresh = malloc(n * sizeof(*fresh))) == NULL ||
+	    (order = malloc(n * sizeof(*order))) == NULL ||
+	    (pn > 0 && (by_slot = malloc(pn * sizeof(*by_slot))) == NULL))
+		goto fail;
+	for (b = 0; b < pn; b++)
+		by_slot[b] = NO_SLOT;
+	for (i = 0; i < n; i++) {
+		if (s->slot[i] != NO_SLOT && by_slot[s->slot[i]] == NO_SLOT)
+			by_slot[s->slot[i]] = (uint32_t)i;
+		else
+			fresh[nf++] = (uint32_t)i;
+	}
+	if (nf > 1)
+		qsort_r(fresh, nf, sizeof(*fresh), cmp_walked, x->files);
+	for (b = 0, k = 0; k < n; k++) {
+		while (b < pn && by_slot[b] == NO_SLOT)
+			b++;
+		if (b < pn && (f == nf || strcmp(x->files[by_slot[b]].path,
+		    x->files[fresh[f]].path) < 0))
+			i = by_slot[b++];
+		else
+			i = fresh[f++];
+		out[k] = x->files[i];
+		order[i] = (uint32_t)k;
+	}
+	free(x->files);
+	x->files = out;
+	x->order = order;
+	out = NULL;
+	order = NULL;
+	rv = 0;
+fail:
+	free(out);
+	free(fresh);
+	free(order);
+	free(by_slot);
+	return rv;
 }
 
 static double
@@ -398,43 +561,50 @@ mono_now(void)
 struct integ_index *
 integ_scan(const char *home, const struct integ_index *prev)
 {
-	struct scan_root *roots;
 	struct scan	 s;
+	struct integ_index *x;
 	double		 t0 = mono_now();
 	size_t		 i;
 
 	memset(&s, 0, sizeof(s));
 	s.prev = prev;
-	s.same = prev != NULL;
-	if ((roots = calloc(syncset_count, sizeof(*roots))) == NULL ||
-	    (s.idx = integ_new()) == NULL)
+	if ((x = s.idx = integ_new()) == NULL)
 		goto fail;
-	for (i = 0; i < syncset_count; i++) {
-		roots[i].e = &syncset_table[i];
-		snprintf(roots[i].key, sizeof(roots[i].key), "%s/",
-		    syncset_table[i].path);
-	}
-	qsort(roots, syncset_count, sizeof(*roots), cmp_root);
+	if (prev != NULL && prev->order != NULL && prev->nfiles > 0)
+		s.lazy = s.in_place = s.same = 1;
 	for (i = 0; i < syncset_count; i++)
-		if (scan_entry(&s, home, roots[i].e) == -1)
+		if (scan_entry(&s, home, &syncset_table[i]) == -1)
 			goto fail;
-	if (s.same && s.idx->nfiles == prev->nfiles)
-		memcpy(s.idx->digest, prev->digest, sizeof(s.idx->digest));
-	else {
-		if (!is_sorted(s.idx))
-			qsort(s.idx->files, s.idx->nfiles,
-			    sizeof(*s.idx->files), integ_cmp_file);
-		integ_digest(s.idx);
+	if (s.lazy && x->nfiles == prev->nfiles && x->ndirs == prev->ndirs) {
+		integ_share(x, prev);
+		goto done;
 	}
-	free(roots);
-	free(s.names);
-	free(s.ents);
-	s.idx->duration = mono_now() - t0;
-	return s.idx;
+	if (s.lazy && materialize(&s) == -1)
+		goto fail;
+	/* Files of prev not met at the end of the walk: gone. */
+	if (s.in_place && x->nfiles < prev->nfiles && leave_place(&s) == -1)
+		goto fail;
+	if (s.in_place) {
+		if ((x->order = malloc(x->nfiles * sizeof(*x->order))) ==
+		    NULL)
+			goto fail;
+		memcpy(x->order, prev->order, x->nfiles * sizeof(*x->order));
+	} else if (sort_walked(&s) == -1)
+		goto fail;
+	if (s.same)
+		memcpy(x->digest, prev->digest, sizeof(x->digest));
+	else
+		integ_digest(x);
+done:
+	free(s.slot);
+	free(s.walk_of);
+	free(s.dents);
+	x->duration = mono_now() - t0;
+	return x;
 fail:
-	free(roots);
-	free(s.names);
-	free(s.ents);
+	free(s.slot);
+	free(s.walk_of);
+	free(s.dents);
 	integ_unref(s.idx);
 	return NULL;
 }

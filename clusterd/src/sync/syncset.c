@@ -25,19 +25,25 @@ static const char *const excluded_suffixes[] = {
 	"~", ".tmp", ".swp", ".swx", ".lock", NULL
 };
 
+/*
+ * Called for every name of every scan: the first character settles most
+ * names before any string comparison, and each suffix's last character
+ * before its comparison.
+ */
 int
 syncset_excluded_name(const char *name)
 {
 	size_t	n = strlen(name), k;
 	int	i;
 
-	if (strncmp(name, SYNCSET_TMP_PREFIX, strlen(SYNCSET_TMP_PREFIX)) == 0)
-		return 1;
-	if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+	if (name[0] == '.' && (name[1] == '\0' ||
+	    (name[1] == '.' && name[2] == '\0') ||
+	    strncmp(name, SYNCSET_TMP_PREFIX, strlen(SYNCSET_TMP_PREFIX)) == 0))
 		return 1;
 	for (i = 0; excluded_suffixes[i] != NULL; i++) {
 		k = strlen(excluded_suffixes[i]);
-		if (n >= k && strcmp(name + n - k, excluded_suffixes[i]) == 0)
+		if (n >= k && name[n - 1] == excluded_suffixes[i][k - 1] &&
+		    strcmp(name + n - k, excluded_suffixes[i]) == 0)
 			return 1;
 	}
 	return 0;
