@@ -10,6 +10,7 @@
 """
 import argparse
 import asyncio
+import random
 import socket
 import ssl
 import sys
@@ -55,6 +56,8 @@ async def many(args):
     out = open(args.out, "w") if args.out else sys.stdout
 
     async def task(name):
+        if args.spread > 0:     # arrivals spread over that many seconds
+            await asyncio.sleep(random.uniform(0, args.spread))
         async with sem:
             try:
                 ans = await enroll_async(args.host, args.port,
@@ -82,6 +85,7 @@ def main():
     ap.add_argument("--prefix", default="agent")
     ap.add_argument("--out")
     ap.add_argument("--timeout", type=float, default=10)
+    ap.add_argument("--spread", type=float, default=0)
     args = ap.parse_args()
     if args.many or args.names:
         asyncio.run(many(args))
