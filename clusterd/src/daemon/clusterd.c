@@ -11,7 +11,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -439,10 +438,6 @@ main(int argc, char *argv[])
 	 * agents' keys, SQLite's journal, archives) are for the owner and
 	 * its group only. */
 	umask(027);
-	/* One malloc arena for all threads: the registry and integrity
-	 * threads allocate little, and an arena of their own kept its pages
-	 * apart from the loop's free ones. */
-	mallopt(M_ARENA_MAX, 1);
 
 	while ((ch = getopt_long(argc, argv, "c:fdtVh", longopts, NULL)) !=
 	    -1) {
