@@ -25,7 +25,7 @@ DESTDIR	?=
 BUILD	?= build
 FUZZ_SECONDS ?= 20
 
-PKGS	 = libcjson openssl libsystemd sqlite3
+PKGS	 = libcjson openssl sqlite3
 WARN	 = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 	   -Wpointer-arith -Wcast-qual -Wsign-compare -Wformat=2 -Werror
 CFLAGS	?= -O2 -g

@@ -6,7 +6,7 @@ set -eu
 PKGS=(
 	build-essential pkg-config clang
 	libev-dev libssl-dev libcjson-dev libsqlite3-dev zlib1g-dev
-	libsystemd-dev libcmocka-dev
+	libcmocka-dev
 	openssl python3 iproute2 procps mandoc haproxy keepalived socat
 	# The lab's impaired links: the userspace switch turns the veths'
 	# offloads off (a kernel without netem); ping measures the delay.

@@ -74,18 +74,26 @@ check_map(const struct strmap *m, struct entry *e, size_t n)
  * still found and no deleted one is.  The key lives in the value, as the
  * agent table does it.
  */
+static const char *
+entry_key(const void *v)
+{
+	return ((const struct entry *)v)->key;
+}
+
 static void
-test_strmap_random_deletions(void **state)
+random_deletions(int keyed)
 {
 	struct strmap	 m;
 	struct entry	*e;
 	size_t		 i, round;
 
-	(void)state;
 	e = calloc(NKEYS, sizeof(*e));
 	assert_non_null(e);
 	rng_seed(42);
-	strmap_init(&m);
+	if (keyed)
+		strmap_init_keyed(&m, entry_key);
+	else
+		strmap_init(&m);
 	assert_null(strmap_get(&m, "nothing"));
 	assert_null(strmap_del(&m, "nothing"));
 	for (i = 0; i < NKEYS; i++) {
@@ -133,6 +141,22 @@ test_strmap_random_deletions(void **state)
 	assert_int_equal(m.n, 0);
 	strmap_free(&m);
 	free(e);
+}
+
+static void
+test_strmap_random_deletions(void **state)
+{
+	(void)state;
+	random_deletions(0);
+}
+
+/* The same with keys found in the values (the agent table's maps): 8-byte
+ * slots, the same behaviour. */
+static void
+test_strmap_keyed_random_deletions(void **state)
+{
+	(void)state;
+	random_deletions(1);
 }
 
 /* The map's hash (FNV-1a), to pick keys that collide on purpose. */
@@ -880,6 +904,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_strmap_random_deletions),
+		cmocka_unit_test(test_strmap_keyed_random_deletions),
 		cmocka_unit_test(test_strmap_collisions_wrap),
 		cmocka_unit_test(test_strmap_replace),
 		cmocka_unit_test(test_strmap_iterate),

@@ -118,6 +118,31 @@ test_consume_all_resets(void **state)
 	buf_free(&b);
 }
 
+/* A buffer that grew past 64 KiB in a burst gives its storage back once
+ * drained, and works as before afterwards; a partly read one keeps it. */
+static void
+test_burst_released(void **state)
+{
+	struct buf	 b;
+	static uint8_t	 big[200 * 1024];
+
+	(void)state;
+	buf_init(&b);
+	fill(big, 0, sizeof(big));
+	assert_int_equal(buf_append(&b, big, sizeof(big)), 0);
+	buf_consume(&b, 1000);
+	assert_non_null(b.data);		/* not drained: kept */
+	check_stream(&b, 1000, sizeof(big) - 1000);
+	buf_consume(&b, sizeof(big) - 1000);
+	assert_int_equal(buf_used(&b), 0);
+	assert_null(b.data);
+	assert_int_equal(b.cap, 0);
+	assert_int_equal(buf_append(&b, big, 100), 0);
+	check_stream(&b, 0, 100);
+	assert_true(b.cap < 64 * 1024);
+	buf_free(&b);
+}
+
 static void
 test_reset(void **state)
 {
@@ -306,6 +331,7 @@ main(void)
 		cmocka_unit_test(test_init_empty),
 		cmocka_unit_test(test_append_consume),
 		cmocka_unit_test(test_consume_all_resets),
+		cmocka_unit_test(test_burst_released),
 		cmocka_unit_test(test_reset),
 		cmocka_unit_test(test_reserve_tail_commit),
 		cmocka_unit_test(test_reserve_compacts),

@@ -9,13 +9,32 @@
 
 #include "agent/agents.h"
 
+static const char *
+id_of(const void *a)
+{
+	return ((const struct agent *)a)->id;
+}
+
+static const char *
+name_of(const void *a)
+{
+	return ((const struct agent *)a)->name;
+}
+
+static const char *
+ip_of(const void *a)
+{
+	return ((const struct agent *)a)->ip;
+}
+
+/* The maps find keys in the agents: 8 bytes a slot, not 16. */
 void
 agents_init(struct agents *t)
 {
 	memset(t, 0, sizeof(*t));
-	strmap_init(&t->by_id);
-	strmap_init(&t->by_name);
-	strmap_init(&t->by_ip);
+	strmap_init_keyed(&t->by_id, id_of);
+	strmap_init_keyed(&t->by_name, name_of);
+	strmap_init_keyed(&t->by_ip, ip_of);
 	t->next_id = 1;
 }
 
@@ -38,13 +57,13 @@ static const char S_ANY[] = "any";
 static const char S_UNKNOWN[] = "unknown";
 
 /*
- * Values many agents share (a version, a node's name): the first
+ * Values many agents share (a version, a node's name, a group list): the first
  * POOL_MAX distinct ones are kept once for the process's life, so 50,000
  * agents on 10 workers hold 10 node names, not 50,000 copies.  The pool
  * never grows past its size, whatever agents report; values beyond it
  * are copied per agent.
  */
-#define POOL_MAX	64
+#define POOL_MAX	128
 static char	*pool[POOL_MAX];
 
 static const char *
@@ -147,8 +166,7 @@ agent_clear(struct agent *a)
 	drop_str(&a->version);
 	drop_str(&a->node_name);
 	a->status = NULL;
-	free(a->groups);
-	a->groups = NULL;
+	drop_str(&a->groups);
 }
 
 void
@@ -249,16 +267,16 @@ agent_copy(struct agent *dst, const struct agent *src)
 	return 0;
 }
 
+/* Groups are pooled: most agents of a cluster share a few group lists
+ * ("default" for every agent enrolled without one). */
 int
 agent_set_groups(struct agent *a, const char *groups)
 {
-	char	*g = NULL;
-
-	if (groups != NULL && *groups != '\0' && (g = strdup(groups)) == NULL)
-		return -1;
-	free(a->groups);
-	a->groups = g;
-	return 0;
+	if (groups == NULL || *groups == '\0') {
+		drop_str(&a->groups);
+		return 0;
+	}
+	return set_str_pool(&a->groups, groups, strlen(groups), 1);
 }
 
 /* MD5 of the replicated fields, NUL-separated. */

@@ -51,7 +51,7 @@ struct agent {
 	const char	*version;	/* "" when not known */
 	const char	*node_name;	/* "unknown" until a node serves it */
 	const char	*status;	/* connection_status: a constant */
-	char		*groups;			/* "g1,g2" or NULL */
+	const char	*groups;	/* "g1,g2" or NULL; may be pooled */
 	time_t		 date_add;
 	time_t		 last_keepalive;
 	time_t		 disconnection_time;

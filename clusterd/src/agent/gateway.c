@@ -34,6 +34,7 @@
 #define FORCE		"#!-force_reconnect"
 #define GATEWAY_NOFILE	(256 * 1024)	/* descriptors asked for */
 #define REPORT_BACKLOG	100000		/* reports kept while the master is away */
+#define REPORT_CHUNK	500		/* status reports per message to the master */
 #define PUSH_TICK	0.1		/* seconds between rounds of shared-file chunks */
 #define PUSH_OUT_MAX	(16 * 1024)	/* an agent's queue above this: its turn waits */
 #define PUSH_TURN	8		/* messages to one agent per turn */
@@ -773,6 +774,40 @@ close_all(void)
 	return n;
 }
 
+/*
+ * The queued status reports, REPORT_CHUNK a message (the first one with
+ * the rest of report j): 5,000 agents disconnecting at once make ten
+ * messages, not one whose parsed form costs megabytes on both sides.
+ * Those not delivered stay queued, in order; -1 then.
+ */
+static int
+deliver_updates(cJSON *j)
+{
+	cJSON	*chunk, *u;
+	int	 n, rv = 0;
+
+	do {
+		if ((chunk = cJSON_CreateArray()) == NULL)
+			return -1;
+		for (n = 0; n < REPORT_CHUNK && (u = cJSON_DetachItemFromArray(
+		    G.updates, 0)) != NULL; n++)
+			cJSON_AddItemToArray(chunk, u);
+		cJSON_AddItemToObject(j, "updates", chunk);
+		if (G.ops->deliver(j) == -1) {
+			/* Back at the head, in their order. */
+			while ((u = cJSON_DetachItemFromArray(chunk, n - 1)) !=
+			    NULL && n-- > 0)
+				cJSON_InsertItemInArray(G.updates, 0, u);
+			rv = -1;
+		}
+		cJSON_DeleteItemFromObject(j, "updates");
+		/* The rest of j went with the first message. */
+		cJSON_DeleteItemFromObject(j, "alive");
+		cJSON_DeleteItemFromObject(j, "counters");
+	} while (rv == 0 && cJSON_GetArraySize(G.updates) > 0);
+	return rv;
+}
+
 /* Batched reports to the master: status changes, info, alive ids. */
 static void
 flush_cb(struct ev_loop *loop, ev_timer *t, int revents)
@@ -787,14 +822,13 @@ flush_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	    cJSON_GetArraySize(G.counters) == 0)
 		return;
 	j = cJSON_CreateObject();
-	cJSON_AddItemReferenceToObject(j, "updates", G.updates);
 	cJSON_AddItemReferenceToObject(j, "alive", G.alive);
 	if (cJSON_GetArraySize(G.counters) > 0)
 		cJSON_AddItemReferenceToObject(j, "counters", G.counters);
 	cJSON_AddNumberToObject(j, "at", (double)time(NULL));
-	if (G.ops->deliver(j) == 0 ||
+	if (deliver_updates(j) == -1 &&
 	    cJSON_GetArraySize(G.updates) > REPORT_BACKLOG) {
-		/* Sent, or too much kept for an absent master: gateway_resend()
+		/* Too much kept for an absent master: gateway_resend()
 		 * reports every connected agent again when it is back. */
 		cJSON_Delete(G.updates);
 		G.updates = cJSON_CreateArray();

@@ -88,12 +88,23 @@ buf_append(struct buf *b, const void *p, size_t n)
 	return 0;
 }
 
+/* Storage past this is given back once the buffer is drained. */
+#define BUF_KEEP	(64 * 1024)
+
+/*
+ * A drained buffer that grew past BUF_KEEP frees its storage: a queue that
+ * took one burst (a full resynchronization, a backlog to a slow peer)
+ * does not hold that burst's size for the rest of the process's life.
+ */
 void
 buf_consume(struct buf *b, size_t n)
 {
 	b->off += n;
-	if (b->off >= b->len)
-		b->off = b->len = 0;
+	if (b->off < b->len)
+		return;
+	b->off = b->len = 0;
+	if (b->cap > BUF_KEEP)
+		buf_free(b);
 }
 
 void

@@ -2,6 +2,7 @@
  * buf: a growable byte buffer with a read offset, used for socket input and
  * output queues.  Appending never shrinks; consuming moves the read offset and
  * compacts lazily so a stream of small reads does not memmove on every call.
+ * A buffer drained after growing past 64 KiB gives its storage back.
  */
 #ifndef CLUSTERD_BUF_H
 #define CLUSTERD_BUF_H

@@ -23,18 +23,63 @@ strmap_init(struct strmap *m)
 }
 
 void
+strmap_init_keyed(struct strmap *m, strmap_keyof keyof)
+{
+	strmap_init(m);
+	m->keyof = keyof;
+}
+
+void
 strmap_free(struct strmap *m)
 {
+	strmap_keyof	keyof = m->keyof;
+
 	free(m->slots);
 	strmap_init(m);
+	m->keyof = keyof;
+}
+
+/* Slot i's key (NULL: empty), value, and both set (key NULL: empty). */
+static const char *
+key_at(const struct strmap *m, size_t i)
+{
+	void	*v;
+
+	if (m->keyof == NULL)
+		return ((struct strmap_slot *)m->slots)[i].key;
+	v = ((void **)m->slots)[i];
+	return v != NULL ? m->keyof(v) : NULL;
+}
+
+static void *
+val_at(const struct strmap *m, size_t i)
+{
+	if (m->keyof == NULL)
+		return ((struct strmap_slot *)m->slots)[i].val;
+	return ((void **)m->slots)[i];
+}
+
+static void
+set_at(struct strmap *m, size_t i, const char *key, void *val)
+{
+	struct strmap_slot	*s;
+
+	if (m->keyof != NULL) {
+		((void **)m->slots)[i] = key != NULL ? val : NULL;
+		return;
+	}
+	s = &((struct strmap_slot *)m->slots)[i];
+	s->key = key;
+	s->val = key != NULL ? val : NULL;
 }
 
 static size_t
 find(const struct strmap *m, const char *key)
 {
-	size_t	i = (size_t)hash(key) & (m->cap - 1);
+	size_t		 i = (size_t)hash(key) & (m->cap - 1);
+	const char	*k;
 
-	while (m->slots[i].key != NULL && strcmp(m->slots[i].key, key) != 0)
+	while ((k = key_at(m, i)) != NULL && strcmp(k, key) != 0)
 		i = (i + 1) & (m->cap - 1);
 	return i;
 }
@@ -47,7 +92,7 @@ strmap_get(const struct strmap *m, const char *key)
 	if (m->cap == 0)
 		return NULL;
 	i = find(m, key);
-	return m->slots[i].key != NULL ? m->slots[i].val : NULL;
+	return key_at(m, i) != NULL ? val_at(m, i) : NULL;
 }
 
 static int
@@ -55,17 +100,19 @@ grow(struct strmap *m)
 {
 	struct strmap	 old = *m;
 	size_t		 i, k;
+	const char	*key;
 
 	m->cap = old.cap ? old.cap * 2 : 64;
-	if ((m->slots = calloc(m->cap, sizeof(*m->slots))) == NULL) {
+	if ((m->slots = calloc(m->cap, m->keyof != NULL ? sizeof(void *) :
+	    sizeof(struct strmap_slot))) == NULL) {
 		*m = old;
 		return -1;
 	}
 	for (i = 0; i < old.cap; i++) {
-		if (old.slots[i].key == NULL)
+		if ((key = key_at(&old, i)) == NULL)
 			continue;
-		k = find(m, old.slots[i].key);
-		m->slots[k] = old.slots[i];
+		k = find(m, key);
+		set_at(m, k, key, val_at(&old, i));
 	}
 	free(old.slots);
 	return 0;
@@ -82,10 +129,9 @@ strmap_put(struct strmap *m, const char *key, void *val)
 	if ((m->n + 1) * 10 >= m->cap * 8 && grow(m) == -1)
 		return -1;
 	i = find(m, key);
-	if (m->slots[i].key == NULL)
+	if (key_at(m, i) == NULL)
 		m->n++;
-	m->slots[i].key = key;
-	m->slots[i].val = val;
+	set_at(m, i, key, val);
 	return 0;
 }
 
@@ -93,25 +139,26 @@ strmap_put(struct strmap *m, const char *key, void *val)
 void *
 strmap_del(struct strmap *m, const char *key)
 {
-	size_t	 i, j, home;
-	void	*val;
+	size_t		 i, j, home;
+	void		*val;
+	const char	*k;
 
 	if (m->cap == 0)
 		return NULL;
 	i = find(m, key);
-	if (m->slots[i].key == NULL)
+	if (key_at(m, i) == NULL)
 		return NULL;
-	val = m->slots[i].val;
-	m->slots[i].key = NULL;
+	val = val_at(m, i);
+	set_at(m, i, NULL, NULL);
 	m->n--;
 	/* Shift back the entries of the probe run so lookups still find them. */
-	for (j = (i + 1) & (m->cap - 1); m->slots[j].key != NULL;
+	for (j = (i + 1) & (m->cap - 1); (k = key_at(m, j)) != NULL;
 	    j = (j + 1) & (m->cap - 1)) {
-		home = (size_t)hash(m->slots[j].key) & (m->cap - 1);
+		home = (size_t)hash(k) & (m->cap - 1);
 		if ((j > i && (home <= i || home > j)) ||
 		    (j < i && (home <= i && home > j))) {
-			m->slots[i] = m->slots[j];
-			m->slots[j].key = NULL;
+			set_at(m, i, k, val_at(m, j));
+			set_at(m, j, NULL, NULL);
 			i = j;
 		}
 	}
@@ -125,8 +172,8 @@ strmap_next(const struct strmap *m, size_t *iter)
 	while (*iter < m->cap) {
 		size_t i = (*iter)++;
 
-		if (m->slots[i].key != NULL)
-			return m->slots[i].val;
+		if (key_at(m, i) != NULL)
+			return val_at(m, i);
 	}
 	return NULL;
 }

@@ -14,13 +14,24 @@ struct strmap_slot {
 	void		*val;
 };
 
+/* A value's own key, for a keyed map (strmap_init_keyed). */
+typedef const char *(*strmap_keyof)(const void *val);
+
 struct strmap {
-	struct strmap_slot	*slots;
+	void			*slots;	/* strmap_slot, or values if keyof */
 	size_t			 cap;	/* power of two, or 0 */
 	size_t			 n;
+	strmap_keyof		 keyof;
 };
 
 void	 strmap_init(struct strmap *);
+/*
+ * A map whose keys are found in the values themselves (keyof(val)): a
+ * slot holds the value alone, half the memory (1 MB less for 50,000
+ * agents in a map).  strmap_put's key must then be keyof(val), and val
+ * never NULL.
+ */
+void	 strmap_init_keyed(struct strmap *, strmap_keyof);
 void	 strmap_free(struct strmap *);
 void	*strmap_get(const struct strmap *, const char *key);
 int	 strmap_put(struct strmap *, const char *key, void *val);

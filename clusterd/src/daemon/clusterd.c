@@ -19,7 +19,6 @@
 #include <unistd.h>
 
 #include <openssl/ssl.h>
-#include <systemd/sd-daemon.h>
 
 #include "agent/archives.h"
 #include "balancer/balancer.h"
@@ -30,6 +29,7 @@
 #include "base/node.h"
 #include "base/nodelist.h"
 #include "base/reap.h"
+#include "base/sdnotify.h"
 #include "base/version.h"
 #include "master/ha.h"
 #include "master/master.h"
@@ -414,7 +414,7 @@ tell_ready(void)
 {
 	char	c = 0;
 
-	sd_notify(0, "READY=1");
+	sdnotify_send("READY=1");
 	if (ready_fd != -1) {
 		if (write(ready_fd, &c, 1) != 1)
 			log_warn("Main", "cannot tell the parent we started");
@@ -558,7 +558,7 @@ main(int argc, char *argv[])
 
 	ev_run(N.loop, 0);
 
-	sd_notify(0, "STOPPING=1");
+	sdnotify_send("STOPPING=1");
 	reap_now();
 	unlink(pidpath);
 	close(pidfd);

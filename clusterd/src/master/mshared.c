@@ -85,7 +85,7 @@ multigroups(struct strmap *m, char (*hashes)[9], size_t cap, size_t *n)
 		merged_multigroup_hash(a->groups, hashes[*n]);
 		if (strmap_get(m, hashes[*n]) != NULL)
 			continue;
-		if (strmap_put(m, hashes[*n], a->groups) == 0)
+		if (strmap_put(m, hashes[*n], (void *)(uintptr_t)a->groups) == 0)
 			(*n)++;
 	}
 }

@@ -17,6 +17,15 @@
 #include "master/registry.h"
 
 #define TASK	"Registry"
+#define WHY_LEN	256
+/*
+ * SQLite's page cache, per connection, in KiB (negative: a size, not
+ * pages).  Its default, 2 MiB, is most of the master's memory beside the
+ * agent table at 50,000 agents; a batch touches the table's right edge,
+ * a few index leaves and the rows it updates, and a page not cached is
+ * read back from the kernel's page cache of the file.
+ */
+#define REG_CACHE_KIB	"-512"
 
 enum reg_op {
 	REG_PUT_AGENT,
@@ -33,10 +42,14 @@ struct reg_job {
 	enum reg_op	 op;
 	struct agent	 a;		/* PUT_AGENT: a copy; else id/groups */
 	long		 next_id;
-	char		 group[AGENT_GROUP_NAME_MAX + 1];
-	cJSON		*info;		/* REG_INFO: os fields and labels */
+	/* Small: thousands of status jobs can queue behind one commit (a
+	 * worker reporting 5,000 agents back at once), so what only some ops
+	 * need is allocated apart, and REG_INFO's os fields and labels wait
+	 * as JSON text (about a fifth of the parsed tree's size). */
+	char		*group;		/* PUT_GROUP, DEL_GROUP: its name */
+	char		*why;		/* REG_BACKUP: the failure, WHY_LEN */
+	char		*info;		/* REG_INFO: os fields and labels */
 	char		*path;		/* REG_BACKUP: the copy to write */
-	char		 why[256];	/* REG_BACKUP: the failure */
 	registry_done	 cb;
 	registry_backup_done bcb;
 	void		*arg;
@@ -374,20 +387,22 @@ store_info(struct reg_job *j)
 	    "group_config_status = COALESCE(?17, group_config_status), "
 	    "reported_ip = ?19, source_ip = ?20 WHERE id = CAST(?18 AS INTEGER)";
 	const cJSON	*labels, *l;
+	cJSON		*info = NULL;
 	sqlite3_stmt	*st;
 	char		 ka[32], dt[32];
-	int		 i, rc;
+	int		 i, rc, rv = -1;
 
 	snprintf(ka, sizeof(ka), "%lld", (long long)j->a.last_keepalive);
 	snprintf(dt, sizeof(dt), "%lld", (long long)j->a.disconnection_time);
-	if ((st = stmt(sql)) == NULL)
-		return -1;
+	if ((j->info != NULL && (info = cJSON_Parse(j->info)) == NULL) ||
+	    (st = stmt(sql)) == NULL)
+		goto fail;
 	sqlite3_bind_text(st, 1, j->a.status, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, ka, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, dt, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 4, j->a.node_name, -1, SQLITE_STATIC);
 	for (i = 0; f[i] != NULL; i++)
-		sqlite3_bind_text(st, 5 + i, info_str(j->info, f[i]), -1,
+		sqlite3_bind_text(st, 5 + i, info_str(info, f[i]), -1,
 		    SQLITE_STATIC);
 	sqlite3_bind_text(st, 18, j->a.id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 19, j->a.reported_ip, -1, SQLITE_STATIC);
@@ -395,20 +410,25 @@ store_info(struct reg_job *j)
 	rc = sqlite3_step(st);
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE)
-		return -1;
-	if ((labels = cJSON_GetObjectItemCaseSensitive(j->info, "labels")) ==
-	    NULL)
-		return 0;
+		goto fail;
+	if ((labels = cJSON_GetObjectItemCaseSensitive(info, "labels")) ==
+	    NULL) {
+		rv = 0;
+		goto fail;
+	}
 	if (run("DELETE FROM labels WHERE id = CAST(?1 AS INTEGER)",
 	    (const char *[]){ j->a.id }, 1) == -1)
-		return -1;
+		goto fail;
 	cJSON_ArrayForEach(l, labels)
 		if (cJSON_IsString(l) && run("INSERT OR REPLACE INTO labels "
 		    "VALUES (CAST(?1 AS INTEGER), ?2, ?3)",
 		    (const char *[]){ j->a.id, l->string, l->valuestring }, 3) ==
 		    -1)
-			return -1;
-	return 0;
+			goto fail;
+	rv = 0;
+fail:
+	cJSON_Delete(info);
+	return rv;
 }
 
 static int
@@ -473,7 +493,7 @@ backup(struct reg_job *j)
 	j->ok = 0;
 	if ((fd = open(j->path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
 	    0600)) == -1) {
-		snprintf(j->why, sizeof(j->why), "cannot create %s: %s",
+		snprintf(j->why, WHY_LEN, "cannot create %s: %s",
 		    j->path, strerror(errno));
 		return;
 	}
@@ -481,12 +501,12 @@ backup(struct reg_job *j)
 	if (sqlite3_prepare_v2(R.db, "VACUUM INTO ?1", -1, &st, NULL) !=
 	    SQLITE_OK || sqlite3_bind_text(st, 1, j->path, -1,
 	    SQLITE_STATIC) != SQLITE_OK || sqlite3_step(st) != SQLITE_DONE) {
-		snprintf(j->why, sizeof(j->why), "%s", sqlite3_errmsg(R.db));
+		snprintf(j->why, WHY_LEN, "%s", sqlite3_errmsg(R.db));
 		goto fail;
 	}
 	if ((fd = open(j->path, O_RDONLY | O_CLOEXEC)) == -1 ||
 	    fsync(fd) == -1) {
-		snprintf(j->why, sizeof(j->why), "cannot sync %s: %s",
+		snprintf(j->why, WHY_LEN, "cannot sync %s: %s",
 		    j->path, strerror(errno));
 		if (fd != -1)
 			close(fd);
@@ -866,9 +886,11 @@ done_cb(struct ev_loop *loop, ev_async *w, int revents)
 			j->bcb(j->arg, j->ok ? NULL : j->why);
 		else if (j->cb != NULL)
 			j->cb(j->arg, j->ok);
+		free(j->group);
+		free(j->why);
 		free(j->path);
 		agent_clear(&j->a);
-		cJSON_Delete(j->info);
+		cJSON_free(j->info);
 		free(j);
 	}
 }
@@ -888,6 +910,7 @@ open_load(const char *path, struct agents *t, char *err, size_t errlen)
 	if (exec("PRAGMA journal_mode = WAL;", err, errlen) == -1 ||
 	    exec("PRAGMA synchronous = FULL;", err, errlen) == -1 ||
 	    exec("PRAGMA foreign_keys = ON;", err, errlen) == -1 ||
+	    exec("PRAGMA cache_size = " REG_CACHE_KIB ";", err, errlen) == -1 ||
 	    migrate(err, errlen) == -1 || load(t, err, errlen) == -1)
 		return -1;
 	return 0;
@@ -1012,13 +1035,17 @@ registry_agent_detail(const char *id)
 	cJSON		*o = NULL, *labels;
 	size_t		 i;
 
-	if (R.reader == NULL && sqlite3_open_v2(R.path, &R.reader,
-	    SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
-		sqlite3_close(R.reader);
-		R.reader = NULL;
-		return NULL;
+	if (R.reader == NULL) {
+		if (sqlite3_open_v2(R.path, &R.reader, SQLITE_OPEN_READONLY |
+		    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+			sqlite3_close(R.reader);
+			R.reader = NULL;
+			return NULL;
+		}
+		sqlite3_busy_timeout(R.reader, 1000);
+		sqlite3_exec(R.reader, "PRAGMA cache_size = " REG_CACHE_KIB ";",
+		    NULL, NULL, NULL);
 	}
-	sqlite3_busy_timeout(R.reader, 1000);
 	if (sqlite3_prepare_v2(R.reader, "SELECT os_name, os_version, "
 	    "os_major, os_minor, os_codename, os_build, os_platform, os_uname, "
 	    "os_arch, config_sum, merged_sum, group_config_status FROM agent "
@@ -1100,7 +1127,8 @@ registry_set_groups(const char *id, const char *groups, registry_done cb,
 	struct reg_job	*j = job_new(REG_SET_GROUPS, cb, arg);
 
 	snprintf(j->a.id, sizeof(j->a.id), "%s", id);
-	j->a.groups = groups != NULL ? strdup(groups) : NULL;
+	if (agent_set_groups(&j->a, groups) == -1)
+		fatal("registry: out of memory");
 	enqueue(j);
 }
 
@@ -1109,7 +1137,8 @@ registry_put_group(const char *name, registry_done cb, void *arg)
 {
 	struct reg_job	*j = job_new(REG_PUT_GROUP, cb, arg);
 
-	snprintf(j->group, sizeof(j->group), "%s", name);
+	if ((j->group = strndup(name, AGENT_GROUP_NAME_MAX)) == NULL)
+		fatal("registry: out of memory");
 	enqueue(j);
 }
 
@@ -1118,7 +1147,8 @@ registry_del_group(const char *name, registry_done cb, void *arg)
 {
 	struct reg_job	*j = job_new(REG_DEL_GROUP, cb, arg);
 
-	snprintf(j->group, sizeof(j->group), "%s", name);
+	if ((j->group = strndup(name, AGENT_GROUP_NAME_MAX)) == NULL)
+		fatal("registry: out of memory");
 	enqueue(j);
 }
 
@@ -1147,7 +1177,8 @@ registry_agent_info(const struct agent *a, const cJSON *info)
 		fatal("registry: out of memory");
 	j->a.last_keepalive = a->last_keepalive;
 	j->a.disconnection_time = a->disconnection_time;
-	j->info = info != NULL ? cJSON_Duplicate(info, 1) : NULL;
+	if (info != NULL && (j->info = cJSON_PrintUnformatted(info)) == NULL)
+		fatal("registry: out of memory");
 	enqueue(j);
 }
 
@@ -1167,7 +1198,8 @@ registry_backup(const char *path, registry_backup_done cb, void *arg)
 {
 	struct reg_job	*j = job_new(REG_BACKUP, NULL, arg);
 
-	if ((j->path = strdup(path)) == NULL)
+	if ((j->path = strdup(path)) == NULL ||
+	    (j->why = calloc(1, WHY_LEN)) == NULL)
 		fatal("registry: out of memory");
 	j->bcb = cb;
 	enqueue(j);
