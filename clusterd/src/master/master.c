@@ -1,7 +1,8 @@
 /*
  * master: the master role.  Listens for workers on the cluster port, admits
  * them by their hello, keeps the node list, drops workers that fall silent,
- * and answers control commands (its own and those workers forward).
+ * relays enrollments and rebalances agents; control commands (its own and
+ * those workers forward) are answered in mview.c.
  */
 #include <sys/queue.h>
 #include <sys/socket.h>
@@ -29,6 +30,7 @@
 #include "base/version.h"
 #include "master/ha.h"
 #include "master/master.h"
+#include "master/master_int.h"
 #include "master/mnodes.h"
 #include "master/mreg.h"
 #include "master/mscope.h"
@@ -42,66 +44,11 @@
 #include "net/preauth.h"
 #include "net/tls.h"
 
-#define REFUSAL_SLOTS		64
 #define REFUSAL_QUIET		600.0	/* seconds between repeated lines */
-#define SEEN_MAX		256	/* peers named in the metrics */
 
-enum peer_state {
-	PEER_HANDSHAKE,		/* TLS or hello pending */
-	PEER_READY
-};
 
-struct peer {
-	struct link		*link;
-	unsigned long		 serial;	/* names it in async replies */
-	struct msync_peer	*sync;
-	enum peer_state		 state;
-	int			 balancer;	/* a balancer, not a worker */
-	int			 standby;	/* a standby master: files only */
-	unsigned		 generation;	/* of its credential (nodes_file) */
-	int			 enrollment;	/* serves enrollment (its hello) */
-	int			 draining;	/* stopping: out of rebalancing */
-	char			 name[CONFIG_NAME_MAX + 1];
-	char			 ctx[CONFIG_NAME_MAX + 16];	/* log context */
-	char			 version[32];
-	char			 address[64];
-	double			 connected_since;	/* wall clock */
-	double			 last_keepalive;	/* wall clock */
-	char			 health[192];	/* why it takes no agents; "" ok */
-	ev_timer		 watchdog;
-	struct preauth_entry	 pa;	/* counted until its hello */
-	TAILQ_ENTRY(peer)	 entry;
-};
 
-/* Rate limit for refusals: one line per address and kind per window. */
-struct refusal {
-	char		 address[128];	/* "address|kind" */
-	ev_tstamp	 last_logged;
-	unsigned	 suppressed;
-};
-
-/* A peer admitted since start: the metrics show it up or down. */
-struct seen {
-	char		 name[CONFIG_NAME_MAX + 1];
-	const char	*type;		/* peer_role() */
-};
-
-static void master_command(const cJSON *, void (*)(void *, cJSON *), void *);
-
-static struct {
-	struct node		*node;
-	struct listener		 listener;
-	struct preauth		 pa;	/* connections without a hello yet */
-	TAILQ_HEAD(, peer)	 peers;
-	struct refusal		 refusals[REFUSAL_SLOTS];
-	char			 local_address[64];
-	unsigned long		 next_serial;
-	ev_timer		 rebalance;
-	int			 stopping;
-	unsigned long		 rebalance_rounds, rebalance_moves;
-	struct seen		 seen[SEEN_MAX];
-	size_t			 nseen;
-} M = { .listener.fd = -1 };
+struct master_state M = { .listener.fd = -1 };	/* master_int.h */
 
 static const struct metrics_def M_AGENTS = {
 	"clusterd_agents", METRICS_GAUGE,
@@ -339,15 +286,15 @@ name_taken(const char *name, void *arg)
  * What an admitted peer is: "worker", "balancer", or "standby", a standby
  * master that takes the files and nothing else (docs/ha.md).
  */
-static const char *
-peer_role(const struct peer *p)
+const char *
+mpeer_role(const struct peer *p)
 {
 	return p->balancer ? "balancer" : p->standby ? "standby" : "worker";
 }
 
 /* A worker: agents, enrollment relays, rebalancing, the pools. */
-static int
-peer_is_worker(const struct peer *p)
+int
+mpeer_is_worker(const struct peer *p)
 {
 	return !p->balancer && !p->standby;
 }
@@ -366,7 +313,7 @@ seen_add(const struct peer *p)
 	if (i == M.nseen)
 		M.nseen++;
 	snprintf(M.seen[i].name, sizeof(M.seen[i].name), "%s", p->name);
-	M.seen[i].type = peer_role(p);
+	M.seen[i].type = mpeer_role(p);
 }
 
 /*
@@ -448,52 +395,6 @@ peer_health(struct peer *p, const cJSON *h)
 	snprintf(p->health, sizeof(p->health), "%s", shown);
 }
 
-/*
- * A standby's health in -l: how far its copy of the files is from ours
- * (it takes no agents).
- */
-static const char *
-standby_health(const struct peer *p)
-{
-	static char	buf[64];
-	double		lag;
-
-	if (p->sync == NULL || (lag = msync_peer_lag(p->sync)) == 0)
-		return "files in sync";
-	snprintf(buf, sizeof(buf), "files behind for %.1fs", lag);
-	return buf;
-}
-
-/* A node's health as -l and --pools show it. */
-static const char *
-health_of(const char *name)
-{
-	struct peer	*p;
-	const char	*r;
-
-	if (strcmp(name, M.node->cfg.node_name) == 0)
-		return (r = gwhealth_reason()) != NULL ? r : "ok";
-	TAILQ_FOREACH(p, &M.peers, entry)
-		if (p->state == PEER_READY && strcmp(p->name, name) == 0)
-			return p->standby ? standby_health(p) :
-			    p->health[0] != '\0' ? p->health : "ok";
-	return "-";
-}
-
-/* The pools' members, each with its health. */
-static void
-pools_health(cJSON *resp)
-{
-	cJSON	*m, *n;
-
-	cJSON_ArrayForEach(m, cJSON_GetObjectItemCaseSensitive(
-	    cJSON_GetObjectItemCaseSensitive(resp, "data"), "members")) {
-		n = cJSON_GetObjectItemCaseSensitive(m, "name");
-		if (cJSON_IsString(n))
-			cJSON_AddStringToObject(m, "health",
-			    health_of(n->valuestring));
-	}
-}
 
 static struct peer *
 peer_by_serial(unsigned long serial)
@@ -726,7 +627,7 @@ rebalance_cb(struct ev_loop *loop, ev_timer *t, int revents)
 		names[n++] = M.node->cfg.node_name;
 	}
 	TAILQ_FOREACH(p, &M.peers, entry) {
-		if (p->state != PEER_READY || !peer_is_worker(p) || p->draining ||
+		if (p->state != PEER_READY || !mpeer_is_worker(p) || p->draining ||
 		    n == 256)
 			continue;
 		if (p->health[0] != '\0')
@@ -806,7 +707,7 @@ shares_clear(const struct peer *gone)
 	cJSON_AddNumberToObject(j, "for", 0);
 	cJSON_AddNumberToObject(j, "budget", 0);
 	TAILQ_FOREACH(p, &M.peers, entry)
-		if (p != gone && p->state == PEER_READY && peer_is_worker(p))
+		if (p != gone && p->state == PEER_READY && mpeer_is_worker(p))
 			rebalance_send(p, j);
 	if (M.node->cfg.gateway == 1)
 		rebalance_send(NULL, j);
@@ -832,7 +733,7 @@ broadcast_delta(const cJSON *delta)
 	struct peer	*p;
 
 	TAILQ_FOREACH(p, &M.peers, entry)
-		if (p->state == PEER_READY && peer_is_worker(p))
+		if (p->state == PEER_READY && mpeer_is_worker(p))
 			link_notify(p->link, FRAME_AGENTS_DELTA, delta);
 }
 
@@ -1116,7 +1017,7 @@ peers_recheck(void)
 		next = TAILQ_NEXT(p, entry);
 		if (p->state != PEER_READY ||
 		    mnodes_admits(p->name, p->standby ? "master" :
-		    peer_role(p), p->generation))
+		    mpeer_role(p), p->generation))
 			continue;
 		plog_warnx(p->ctx, "Main", "No longer admitted by nodes_file: "
 		    "disconnecting.");
@@ -1160,7 +1061,7 @@ master_metrics(struct metrics *m, void *arg)
 		    "peer", p->name, NULL);
 		if (p->sync != NULL)
 			msync_peer_metrics(p->sync, m, p->name);
-		if (peer_is_worker(p))
+		if (mpeer_is_worker(p))
 			names[n++] = p->name;
 	}
 	mreg_node_counts(names, n, NULL, counts);
@@ -1246,231 +1147,4 @@ master_reconfigure(void)
 	}
 	msync_reconfigure();
 	mreg_reload();
-}
-
-static cJSON *
-node_json(const char *name, const char *type, const char *version,
-    const char *address, double since, double keepalive)
-{
-	cJSON	*o = cJSON_CreateObject();
-
-	cJSON_AddStringToObject(o, "name", name);
-	cJSON_AddStringToObject(o, "type", type);
-	cJSON_AddStringToObject(o, "version", version);
-	cJSON_AddStringToObject(o, "address", address);
-	cJSON_AddItemToObject(o, "connected_since", node_time_json(since));
-	cJSON_AddItemToObject(o, "last_keepalive", node_time_json(keepalive));
-	if (strcmp(type, "balancer") != 0)
-		cJSON_AddStringToObject(o, "health", health_of(name));
-	return o;
-}
-
-/* A serving node's agents in the health view: "agent_counts". */
-static void
-agent_counts_json(cJSON *o, unsigned total, unsigned active)
-{
-	cJSON	*k = cJSON_AddObjectToObject(o, "agent_counts");
-
-	cJSON_AddNumberToObject(k, "total", total);
-	cJSON_AddNumberToObject(k, "active", active);
-}
-
-/*
- * The node list: the master first, then workers in order of arrival; with
- * health, each node's synchronization state too.
- */
-static cJSON *
-nodes_json(int health, const cJSON *only)
-{
-	const struct config	*c = &M.node->cfg;
-	struct peer		*p;
-	cJSON			*data, *arr, *o;
-	const char		*addr;
-	char			**names = NULL;
-	unsigned		*total = NULL, *active = NULL;
-	size_t			 n = 1, i = 1;
-
-	addr = strcmp(c->bind_address, "0.0.0.0") != 0 &&
-	    strcmp(c->bind_address, "::") != 0 ? c->bind_address :
-	    M.local_address[0] ? M.local_address : c->bind_address;
-	/* Every node's agent counts, in one pass over the agents: the
-	 * master's first (index 0), then the peers' in order. */
-	TAILQ_FOREACH(p, &M.peers, entry)
-		n++;
-	if (health && ((names = calloc(n, sizeof(*names))) == NULL ||
-	    (total = calloc(n, sizeof(*total))) == NULL ||
-	    (active = calloc(n, sizeof(*active))) == NULL))
-		health = 0;
-	if (health) {
-		names[0] = M.node->cfg.node_name;
-		TAILQ_FOREACH(p, &M.peers, entry)
-			names[i++] = p->name;
-		mreg_node_counts(names, n, total, active);
-	}
-	data = cJSON_CreateObject();
-	cJSON_AddStringToObject(data, "cluster_name", c->cluster_name);
-	arr = cJSON_AddArrayToObject(data, "nodes");
-	o = node_json(c->node_name, "master", CLUSTERD_VERSION, addr,
-	    (double)M.node->started, 0);
-	if (health) {
-		msync_health(o);
-		mreg_health(o);
-		if (c->gateway == 1)	/* serving agents, as a worker does */
-			agent_counts_json(o, total[0], active[0]);
-	}
-	if (control_match(only, c->node_name))
-		cJSON_AddItemToArray(arr, o);
-	else
-		cJSON_Delete(o);
-	i = 1;
-	TAILQ_FOREACH(p, &M.peers, entry) {
-		if (p->state != PEER_READY || !control_match(only, p->name)) {
-			i++;
-			continue;
-		}
-		o = node_json(p->name, peer_role(p),
-		    p->version, p->address, p->connected_since,
-		    p->last_keepalive);
-		if (health && !p->balancer)
-			msync_peer_health(p->sync, o);
-		if (health && peer_is_worker(p))
-			agent_counts_json(o, total[i], active[i]);
-		cJSON_AddItemToArray(arr, o);
-		i++;
-	}
-	free(names);
-	free(total);
-	free(active);
-	ha_annotate(data);
-	return data;
-}
-
-/* Whether name is the master or a worker or balancer it admitted. */
-static int
-is_node(const char *name)
-{
-	struct peer	*p;
-
-	if (strcmp(name, M.node->cfg.node_name) == 0)
-		return 1;
-	TAILQ_FOREACH(p, &M.peers, entry)
-		if (p->state == PEER_READY && strcmp(p->name, name) == 0)
-			return 1;
-	return 0;
-}
-
-/* The first name of a node filter that is not a node of the cluster. */
-static const char *
-unknown_node(const cJSON *only)
-{
-	const cJSON	*v;
-
-	if (only == NULL)
-		return NULL;
-	if (cJSON_IsString(only))
-		return is_node(only->valuestring) ? NULL : only->valuestring;
-	if (!cJSON_IsArray(only))
-		return "(not a name)";
-	cJSON_ArrayForEach(v, only) {
-		if (!cJSON_IsString(v))
-			return "(not a name)";
-		if (!is_node(v->valuestring))
-			return v->valuestring;
-	}
-	return NULL;
-}
-
-/*
- * This node's own view ("status", as workers answer it): its name and
- * role, and its agents' port when it serves one.
- */
-static cJSON *
-status_json(void)
-{
-	cJSON	*d = cJSON_CreateObject();
-
-	cJSON_AddStringToObject(d, "node_name", M.node->cfg.node_name);
-	cJSON_AddStringToObject(d, "node_type", "master");
-	if (M.node->cfg.gateway == 1)
-		gateway_status(d);
-	return d;
-}
-
-/*
- * "lb_state": the master's own answer to agent-check when it serves
- * agents (gateway yes), as a worker sets its own.
- */
-static cJSON *
-lb_state_command(const cJSON *req)
-{
-	const cJSON	*st = cJSON_GetObjectItemCaseSensitive(req, "state");
-
-	if (M.node->cfg.gateway != 1)
-		return control_error("%s serves no agents (gateway)",
-		    M.node->cfg.node_name);
-	return cJSON_IsString(st) && gateway_set_lb_state(st->valuestring) ==
-	    0 ? control_ok(NULL) :
-	    control_error("state must be ready, drain or maint");
-}
-
-/*
- * Answer a control command, local or forwarded by a worker; the answer
- * goes to reply (maybe later, once a registry change is durable).
- */
-static void
-master_command(const cJSON *req, void (*reply)(void *, cJSON *), void *arg)
-{
-	const cJSON	*cmd, *only;
-	const char	*missing;
-	cJSON		*resp;
-
-	cmd = cJSON_GetObjectItemCaseSensitive(req, "command");
-	if (!cJSON_IsString(cmd)) {
-		reply(arg, control_error("request without a command"));
-		return;
-	}
-	if (strcmp(cmd->valuestring, "nodes") == 0 ||
-	    strcmp(cmd->valuestring, "health") == 0) {
-		only = cJSON_GetObjectItemCaseSensitive(req, "node");
-		if ((missing = unknown_node(only)) != NULL)
-			reply(arg, control_error("no node \"%s\" in the cluster",
-			    missing));
-		else
-			reply(arg, control_ok(nodes_json(strcmp(cmd->valuestring,
-			    "health") == 0, only)));
-	} else if (strcmp(cmd->valuestring, "backup") == 0)
-		reply(arg, control_error("a backup is made on the master, "
-		    "where its file is written: run it there"));
-	else if (strcmp(cmd->valuestring, "status") == 0)
-		reply(arg, control_ok(status_json()));
-	else if (strcmp(cmd->valuestring, "stats") == 0)
-		reply(arg, control_stats());
-	else if (strcmp(cmd->valuestring, "lb_state") == 0)
-		reply(arg, lb_state_command(req));
-	else if (pools_command(req, &resp)) {
-		if (strcmp(cmd->valuestring, "pools") == 0)
-			pools_health(resp);
-		reply(arg, resp);
-	}
-	else if (!mreg_command(req, reply, arg))
-		reply(arg, control_error("unknown command \"%s\"",
-		    cmd->valuestring));
-}
-
-static void
-reply_control(void *arg, cJSON *resp)
-{
-	control_reply(arg, resp);
-}
-
-void
-master_control(struct control_client *cl, const cJSON *req, void *arg)
-{
-	const cJSON	*cmd = cJSON_GetObjectItemCaseSensitive(req, "command");
-
-	(void)arg;
-	if (strcmp(cmd->valuestring, "backup") == 0)
-		mreg_backup(req, reply_control, cl);	/* local only */
-	else
-		master_command(req, reply_control, cl);
 }
