@@ -833,6 +833,46 @@ test_follow(void **state)
 	    "= 'next_id'"), 6);
 }
 
+/*
+ * The same name under two ids in one read, the higher first as etcd lists
+ * keys (a/1000 before a/999): the higher id is kept whatever the order,
+ * and the lower one still counts for the next id.
+ */
+static void
+test_follow_same_name(void **state)
+{
+	struct fx		*f = *state;
+	struct agents		 t;
+	struct registry_applied	 c;
+	struct agent		*a;
+	cJSON			*ch, *arr;
+	char			 err[256];
+
+	agents_init(&t);
+	assert_int_equal(registry_follow_open(f->db, &t, err, sizeof(err)), 0);
+	ch = cJSON_CreateObject();
+	arr = cJSON_AddArrayToObject(ch, "agents");
+	cJSON_AddItemToArray(arr, store_record(1000, "twice", KEY_A, NULL));
+	cJSON_AddItemToArray(arr, store_record(999, "twice", KEY_B, NULL));
+	cJSON_AddBoolToObject(ch, "full", 1);
+	cJSON_AddNumberToObject(ch, "next_id", 1);
+	follow_ok(&t, ch, &c);
+	assert_int_equal(agents_count(&t), 1);
+	assert_non_null(a = agents_by_name(&t, "twice"));
+	assert_string_equal(a->id, "1000");
+	assert_string_equal(a->key, KEY_A);
+	assert_true(t.next_id >= 1001);
+	/* The lower one alone, later: still not taken over the higher. */
+	ch = cJSON_CreateObject();
+	arr = cJSON_AddArrayToObject(ch, "agents");
+	cJSON_AddItemToArray(arr, store_record(998, "twice", KEY_B, NULL));
+	follow_ok(&t, ch, &c);
+	assert_string_equal(agents_by_name(&t, "twice")->id, "1000");
+	assert_int_equal(query_int(f->db, "SELECT count(*) FROM agent"), 1);
+	registry_follow_close();
+	agents_free(&t);
+}
+
 int
 main(void)
 {
@@ -856,6 +896,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_newer_schema_refused,
 		    fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_not_a_database,
+		    fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_follow_same_name,
 		    fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_follow, fx_setup,
 		    fx_teardown),

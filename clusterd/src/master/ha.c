@@ -179,6 +179,12 @@ depose(const char *why, double holdoff)
 	reexec(holdoff);
 }
 
+void
+ha_depose_now(const char *why)
+{
+	depose(why, 0);
+}
+
 static int
 lease_grant(void)
 {
@@ -575,7 +581,10 @@ ha_main(void *arg)
 		st = H.state;
 		step = H.step_down;
 		promote = H.promote;
-		H.promote = 0;
+		/* Kept until acted on: a round without a lease must not
+		 * lose a promotion the operator was told is under way. */
+		if (st != HA_STANDBY || H.lease != 0)
+			H.promote = 0;
 		pthread_mutex_unlock(&H.mu);
 		if (quit)
 			break;

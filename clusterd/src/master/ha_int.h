@@ -91,6 +91,9 @@ char	*ha_prefix_end_b64(const char *rel);
 cJSON	*ha_put_op(char *kb64, char *vb64, long long lease);
 cJSON	*ha_compare_create(long long rev);
 
+/* Step down at once (the process executes itself again), from any thread. */
+void	 ha_depose_now(const char *why);
+
 /* ha_store.c */
 int	 ha_replica_write(const cJSON *changes, char *err, size_t errlen);
 cJSON	*ha_replica_read(char *err, size_t errlen);

@@ -132,7 +132,7 @@ ha_replica_write(const cJSON *changes, char *err, size_t errlen)
 	cJSON		*req = NULL;
 	const char	*id, *ids[TXN_OPS];
 	long long	 term, next = 0;
-	int		 n = 0, i, dup, rv = -1;
+	int		 n = 0, i, dup, rv = -1, flushed = 0;
 
 	pthread_mutex_lock(&H.mu);
 	term = H.state == HA_ACTIVE ? H.term : 0;
@@ -152,6 +152,7 @@ ha_replica_write(const cJSON *changes, char *err, size_t errlen)
 		    TXN_OPS)) {
 			if (txn_flush(req, next, term, err, errlen) == -1)
 				goto done;
+			flushed++;
 			cJSON_Delete(req);
 			req = NULL;
 			n = 0;
@@ -172,6 +173,15 @@ ha_replica_write(const cJSON *changes, char *err, size_t errlen)
 	rv = 0;
 done:
 	cJSON_Delete(req);
+	/*
+	 * A batch cut in several transactions is not atomic: when one fails
+	 * after others were taken, etcd holds part of a batch that SQLite
+	 * will not, and whose agents are told it failed.  This master's
+	 * table no longer equals the store: it steps down, and whoever is
+	 * elected next starts from the store.
+	 */
+	if (rv == -1 && flushed > 0)
+		ha_depose_now("etcd took only part of a registry batch");
 	return rv;
 }
 

@@ -102,6 +102,7 @@ static void
 answer_all(void)
 {
 	struct pending	*p, *next;
+	struct agent	*a;
 	char		 answer[ENROLL_ANSWER_MAX];
 
 	p = MR.answers;
@@ -109,9 +110,19 @@ answer_all(void)
 	MR.answers_tail = &MR.answers;
 	for (; p != NULL; p = next) {
 		next = p->next;
-		snprintf(answer, sizeof(answer), "OSSEC K:'%s %s %s %s'", p->id,
-		    p->name, p->ip, p->key);
-		p->cb(p->arg, answer, p->id, p->key);
+		a = agents_by_id(&MR.t, p->id);
+		/* An answer before this one may have taken the agent back
+		 * (its worker gone: mreg_enroll_abort); a lost answer's
+		 * retry of it must not hand out the dead key. */
+		if (a == NULL || strcmp(a->key, p->key) != 0) {
+			snprintf(answer, sizeof(answer), "ERROR: Internal "
+			    "manager error adding agent: %s", p->name);
+			p->cb(p->arg, answer, NULL, NULL);
+		} else {
+			snprintf(answer, sizeof(answer), "OSSEC K:'%s %s %s "
+			    "%s'", p->id, p->name, p->ip, p->key);
+			p->cb(p->arg, answer, p->id, p->key);
+		}
 		free(p);
 	}
 }

@@ -708,6 +708,17 @@ apply_store(struct agents *t, const cJSON *st, struct registry_applied *c,
 			c->replaced++;
 		}
 		if ((old = agents_by_name(t, a->name)) != NULL) {
+			/* Ids only grow: the same name under a higher id is
+			 * the newer record, whichever etcd lists first (keys
+			 * sort as bytes: a/1000 before a/999).  A lower one is
+			 * a leftover, e.g. of a batch etcd took in part. */
+			if (strtol(old->id, NULL, 10) > strtol(a->id, NULL,
+			    10)) {
+				if (strtol(a->id, NULL, 10) >= next)
+					next = strtol(a->id, NULL, 10) + 1;
+				agent_free(a);
+				continue;
+			}
 			if (drop(t, old->id) == -1) {
 				agent_free(a);
 				goto sqlerr;
