@@ -68,7 +68,7 @@ command_ok(const struct lbpool_server *s)
 		if (cmd[i] == ' ')
 			words++;
 	}
-	CHECK(words == (s->check_port != 0 ? 27u : 18u));	/* send-proxy-v2 */
+	CHECK(words == (s->check_port != 0 ? 27u : 16u));	/* send-proxy-v2 */
 }
 
 static void
