@@ -28,7 +28,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (i = 0; i < l.n; i++) {
 		CHECK(config_valid_name(l.v[i].name));
 		CHECK(l.v[i].revoked || l.v[i].type == NODE_WORKER ||
-		    l.v[i].type == NODE_BALANCER);
+		    l.v[i].type == NODE_BALANCER ||
+		    l.v[i].type == NODE_MASTER);	/* a standby */
 		CHECK(l.v[i].generation >= 1 &&
 		    l.v[i].generation <= NODELIST_GEN_MAX);
 		CHECK(i == 0 || strcmp(l.v[i - 1].name, l.v[i].name) < 0);
