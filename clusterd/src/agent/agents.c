@@ -147,8 +147,9 @@ agent_new(void)
 	if ((a = calloc(1, sizeof(*a))) == NULL)
 		return NULL;
 	a->name = S_EMPTY;
-	a->ip = a->register_ip = S_ANY;
-	a->version = a->enroll_src = a->reported_ip = a->source_ip = S_EMPTY;
+	a->ip = S_ANY;
+	agent_set_register_ip(a, S_ANY);	/* inline: cannot fail */
+	a->version = S_EMPTY;
 	a->node_name = S_UNKNOWN;
 	agent_set_status(a, "never_connected");
 	return a;
@@ -159,10 +160,10 @@ agent_clear(struct agent *a)
 {
 	drop_str(&a->name);
 	drop_str(&a->ip);
-	drop_str(&a->register_ip);
-	drop_str(&a->enroll_src);
-	drop_str(&a->reported_ip);
-	drop_str(&a->source_ip);
+	agent_addr_clear(&a->register_ip);
+	agent_addr_clear(&a->enroll_src);
+	agent_addr_clear(&a->reported_ip);
+	agent_addr_clear(&a->source_ip);
 	drop_str(&a->version);
 	drop_str(&a->node_name);
 	a->status = NULL;
@@ -193,13 +194,13 @@ agent_set_ip(struct agent *a, const char *s)
 int
 agent_set_register_ip(struct agent *a, const char *s)
 {
-	return set_str(&a->register_ip, s, AGENT_IP_MAX - 1);
+	return agent_addr_set(&a->register_ip, s, AGENT_IP_MAX - 1);
 }
 
 int
 agent_set_enroll_src(struct agent *a, const char *s)
 {
-	return set_str(&a->enroll_src, s, AGENT_IP_MAX - 1);
+	return agent_addr_set(&a->enroll_src, s, AGENT_IP_MAX - 1);
 }
 
 int
@@ -207,7 +208,7 @@ agent_set_reported_ip(struct agent *a, const char *s)
 {
 	if (s != NULL && *s != '\0' && !agents_valid_ip(s))
 		return -1;
-	return set_str(&a->reported_ip, s, AGENT_IP_MAX - 1);
+	return agent_addr_set(&a->reported_ip, s, AGENT_IP_MAX - 1);
 }
 
 int
@@ -215,7 +216,7 @@ agent_set_source_ip(struct agent *a, const char *s)
 {
 	if (s != NULL && *s != '\0' && !agents_valid_ip(s))
 		return -1;
-	return set_str(&a->source_ip, s, AGENT_IP_MAX - 1);
+	return agent_addr_set(&a->source_ip, s, AGENT_IP_MAX - 1);
 }
 
 int
@@ -247,17 +248,20 @@ int
 agent_copy(struct agent *dst, const struct agent *src)
 {
 	*dst = *src;
-	dst->name = dst->ip = dst->register_ip = dst->version =
-	    dst->node_name = dst->enroll_src = dst->reported_ip =
-	    dst->source_ip = NULL;
+	dst->name = dst->ip = dst->version = dst->node_name = NULL;
 	dst->groups = NULL;
 	dst->gw = NULL;
+	/* Not cleared: an owned text copy is src's. */
+	memset(&dst->register_ip, 0, sizeof(dst->register_ip));
+	memset(&dst->enroll_src, 0, sizeof(dst->enroll_src));
+	memset(&dst->reported_ip, 0, sizeof(dst->reported_ip));
+	memset(&dst->source_ip, 0, sizeof(dst->source_ip));
 	if (agent_set_name(dst, src->name) == -1 ||
 	    agent_set_ip(dst, src->ip) == -1 ||
-	    agent_set_register_ip(dst, src->register_ip) == -1 ||
-	    agent_set_enroll_src(dst, src->enroll_src) == -1 ||
-	    agent_set_reported_ip(dst, src->reported_ip) == -1 ||
-	    agent_set_source_ip(dst, src->source_ip) == -1 ||
+	    agent_set_register_ip(dst, AGENT_ADDR(src->register_ip)) == -1 ||
+	    agent_set_enroll_src(dst, AGENT_ADDR(src->enroll_src)) == -1 ||
+	    agent_set_reported_ip(dst, AGENT_ADDR(src->reported_ip)) == -1 ||
+	    agent_set_source_ip(dst, AGENT_ADDR(src->source_ip)) == -1 ||
 	    agent_set_version(dst, src->version) == -1 ||
 	    agent_set_node(dst, src->node_name) == -1 ||
 	    agent_set_groups(dst, src->groups) == -1) {

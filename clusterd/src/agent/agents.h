@@ -15,11 +15,12 @@
 
 #include <cjson/cJSON.h>
 
+#include "agent/addr.h"
 #include "base/strmap.h"
 
 #define AGENT_ID_MAX		16
 #define AGENT_NAME_MAX		128
-#define AGENT_IP_MAX		64
+#define AGENT_IP_MAX		AGENT_ADDR_MAX
 #define AGENT_KEY_LEN		64
 #define AGENT_GROUPS_MAX	4096	/* the "g1,g2" list */
 #define AGENT_GROUP_NAME_MAX	255
@@ -32,22 +33,26 @@
  * 50,000 agents held every one of them at its largest size before.
  * Common values ("", "any", "unknown") and the four statuses are shared
  * constants, never copied.  Each field's length is bounded by its setter.
+ * The four per-agent addresses are held inline (agent/addr.h): read them
+ * with AGENT_ADDR(a->source_ip).  ip stays a pointer: it keys by_ip.
  * The two addresses reported_ip and source_ip are the master's (and the
  * gateway's): never replicated, not in the digest.
  */
 struct agent {
 	char		 id[AGENT_ID_MAX];
 	char		 key[AGENT_KEY_LEN + 1];
-	/* Small fields in the key's padding: an agent is 216 bytes, one
-	 * 224-byte allocation (50,000 of them in a large registry). */
+	/* Byte-aligned fields right after the key, in its padding: an
+	 * agent is 248 bytes, one 256-byte allocation (was 216 with four
+	 * more pointers, and 32 bytes for each address they pointed to). */
+	struct agent_addr register_ip;
+	struct agent_addr enroll_src;	/* master: its enrollment's source */
+	struct agent_addr reported_ip;	/* keepalive's _agent_ip, "" unknown */
+	struct agent_addr source_ip;	/* connected from (PROXY's source) */
 	uint8_t		 gw_seen;	/* this node's gateway served it */
 	unsigned	 last_local;	/* counters, for enforce_counters */
+	uint32_t	 info_hash;	/* of the last keepalive text */
 	const char	*name;		/* at most AGENT_NAME_MAX */
 	const char	*ip;		/* "any" or an address */
-	const char	*register_ip;
-	const char	*reported_ip;	/* keepalive's _agent_ip, "" unknown */
-	const char	*source_ip;	/* connected from (PROXY's source) */
-	const char	*enroll_src;	/* master: its enrollment's source */
 	const char	*version;	/* "" when not known */
 	const char	*node_name;	/* "unknown" until a node serves it */
 	const char	*status;	/* connection_status: a constant */
@@ -58,7 +63,6 @@ struct agent {
 	/* worker gateway state (unused on the master) */
 	void		*gw;		/* its live connection, or NULL */
 	unsigned long	 last_global;
-	uint32_t	 info_hash;	/* of the last keepalive text */
 };
 
 /* An agent's status (connection_status): one of these. */
