@@ -112,8 +112,18 @@ test_agent_fields(void **state)
 
 	(void)state;
 	assert_non_null(a);
-	assert_string_equal(AGENT_ADDR(a->register_ip), "any");
-	assert_string_equal(AGENT_ADDR(a->enroll_src), "");
+	/* Defaults take no block: a worker's replica of most agents. */
+	assert_int_equal(agent_set_register_ip(a, "any"), 0);
+	assert_int_equal(agent_set_source_ip(a, ""), 0);
+	assert_int_equal(agent_set_reported_ip(a, NULL), 0);
+	assert_null(a->addrs);
+	assert_string_equal(AGENT_ADDR_OF(a, AGENT_REGISTER_IP), "any");
+	assert_string_equal(AGENT_ADDR_OF(a, AGENT_ENROLL_SRC), "");
+	assert_string_equal(AGENT_ADDR_OF(a, AGENT_SOURCE_IP), "");
+	assert_int_equal(agent_set_source_ip(a, "192.0.2.1"), 0);
+	assert_non_null(a->addrs);
+	assert_string_equal(AGENT_ADDR_OF(a, AGENT_REGISTER_IP), "any");
+	assert_string_equal(AGENT_ADDR_OF(a, AGENT_REPORTED_IP), "");
 	assert_int_equal(agent_set_register_ip(a, "10.0.0.0/8"), 0);
 	assert_int_equal(agent_set_enroll_src(a, "Host.Example"), 0);
 	assert_int_equal(agent_set_source_ip(a, "2001:DB8::1"), 0);
@@ -123,10 +133,11 @@ test_agent_fields(void **state)
 	memset(&c, 0, sizeof(c));
 	assert_int_equal(agent_copy(&c, a), 0);
 	agent_free(a);
-	assert_string_equal(AGENT_ADDR(c.register_ip), "10.0.0.0/8");
-	assert_string_equal(AGENT_ADDR(c.enroll_src), "Host.Example");
-	assert_string_equal(AGENT_ADDR(c.source_ip), "2001:DB8::1");
-	assert_string_equal(AGENT_ADDR(c.reported_ip), "10.0.2.15");
+	assert_string_equal(AGENT_ADDR_OF(&c, AGENT_REGISTER_IP), "10.0.0.0/8");
+	assert_string_equal(AGENT_ADDR_OF(&c, AGENT_ENROLL_SRC),
+	    "Host.Example");
+	assert_string_equal(AGENT_ADDR_OF(&c, AGENT_SOURCE_IP), "2001:DB8::1");
+	assert_string_equal(AGENT_ADDR_OF(&c, AGENT_REPORTED_IP), "10.0.2.15");
 	agent_clear(&c);
 }
 

@@ -457,7 +457,7 @@ lost_answer_retry(const struct agent *a, const struct enroll_req *req,
 {
 	double		 window = MR.node->cfg.enrollment_retry_window;
 	char		 hash[41];
-	const char	*src = AGENT_ADDR(a->enroll_src);
+	const char	*src = AGENT_ADDR_OF(a, AGENT_ENROLL_SRC);
 
 	if (req->key_hash[0] != '\0') {
 		agent_key_hash(a, hash);
