@@ -882,8 +882,8 @@ test_valid_ip(void **state)
 	assert_false(agents_valid_ip(NULL));
 	a = agent_new();
 	assert_non_null(a);
-	assert_string_equal(a->reported_ip, "");
-	assert_string_equal(a->source_ip, "");
+	assert_string_equal(AGENT_ADDR_OF(a, AGENT_REPORTED_IP), "");
+	assert_string_equal(AGENT_ADDR_OF(a, AGENT_SOURCE_IP), "");
 	assert_int_equal(agent_set_reported_ip(a, "192.0.2.7"), 0);
 	assert_int_equal(agent_set_source_ip(a, "2001:db8::9"), 0);
 	for (i = 0; bad[i] != NULL; i++) {
@@ -892,10 +892,10 @@ test_valid_ip(void **state)
 		assert_int_equal(agent_set_reported_ip(a, bad[i]), -1);
 		assert_int_equal(agent_set_source_ip(a, bad[i]), -1);
 	}
-	assert_string_equal(a->reported_ip, "192.0.2.7");
-	assert_string_equal(a->source_ip, "2001:db8::9");
+	assert_string_equal(AGENT_ADDR_OF(a, AGENT_REPORTED_IP), "192.0.2.7");
+	assert_string_equal(AGENT_ADDR_OF(a, AGENT_SOURCE_IP), "2001:db8::9");
 	assert_int_equal(agent_set_reported_ip(a, ""), 0);
-	assert_string_equal(a->reported_ip, "");
+	assert_string_equal(AGENT_ADDR_OF(a, AGENT_REPORTED_IP), "");
 	agent_free(a);
 }
 

@@ -55,8 +55,8 @@ test_round_trip(void **state)
 	assert_non_null(b);
 	assert_true(ha_record_same(a, b));
 	assert_string_equal(b->version, "v4.14.1");
-	assert_string_equal(b->enroll_src, "10.1.2.3");
-	assert_string_equal(b->register_ip, "10.1.2.3");
+	assert_string_equal(AGENT_ADDR_OF(b, AGENT_ENROLL_SRC), "10.1.2.3");
+	assert_string_equal(AGENT_ADDR_OF(b, AGENT_REGISTER_IP), "10.1.2.3");
 	/* A change of key, groups or date is a different record. */
 	b->key[0] = 'X';
 	assert_false(ha_record_same(a, b));

@@ -459,7 +459,8 @@ test_use_source_ip(void **state)
 	assert_true(strncmp(enroll_line("OSSEC A:'s1'", "10.0.0.5"),
 	    "OSSEC K:'001 s1 10.0.0.5 ", 25) == 0);
 	assert_string_equal(agent_named("s1")->ip, "10.0.0.5");
-	assert_string_equal(agent_named("s1")->register_ip, "10.0.0.5");
+	assert_string_equal(AGENT_ADDR_OF(agent_named("s1"), AGENT_REGISTER_IP),
+	    "10.0.0.5");
 	enroll_line("OSSEC A:'s2' IP:'192.168.7.7'", "10.0.0.6");
 	assert_string_equal(agent_named("s2")->ip, "192.168.7.7");
 	enroll_line("OSSEC A:'s3' IP:'src'", "10.0.0.7");
@@ -575,7 +576,9 @@ test_lost_answer_same_key(void **state)
 	snprintf(first, sizeof(first), "%s", enroll_line("OSSEC A:'lost1' "
 	    "G:'default'", "10.0.0.9"));
 	assert_true(strncmp(first, "OSSEC K:'001 lost1 any ", 23) == 0);
-	assert_string_equal(agent_named("lost1")->enroll_src, "10.0.0.9");
+	assert_string_equal(AGENT_ADDR_OF(agent_named("lost1"),
+	    AGENT_ENROLL_SRC),
+	    "10.0.0.9");
 	assert_string_equal(enroll_line("OSSEC A:'lost1' G:'default'",
 	    "10.0.0.9"), first);
 	assert_string_equal(R.id, "001");
@@ -860,19 +863,25 @@ test_reported_addresses(void **state)
 	report("worker1", "{\"updates\":[{\"id\":\"001\",\"status\":"
 	    "\"active\",\"source_ip\":\"198.51.100.20\",\"info\":"
 	    "{\"agent_ip\":\"10.0.2.15\"}}]}");
-	assert_string_equal(agent_named("s1")->reported_ip, "10.0.2.15");
-	assert_string_equal(agent_named("s1")->source_ip, "198.51.100.20");
+	assert_string_equal(AGENT_ADDR_OF(agent_named("s1"), AGENT_REPORTED_IP),
+	    "10.0.2.15");
+	assert_string_equal(AGENT_ADDR_OF(agent_named("s1"), AGENT_SOURCE_IP),
+	    "198.51.100.20");
 	/* Not addresses: ignored, the last good ones kept. */
 	report("worker1", "{\"updates\":[{\"id\":\"001\",\"status\":"
 	    "\"active\",\"source_ip\":\"evil.example\",\"info\":"
 	    "{\"agent_ip\":\"10.0.2.15\\u001b[2J\"}}]}");
-	assert_string_equal(agent_named("s1")->reported_ip, "10.0.2.15");
-	assert_string_equal(agent_named("s1")->source_ip, "198.51.100.20");
+	assert_string_equal(AGENT_ADDR_OF(agent_named("s1"), AGENT_REPORTED_IP),
+	    "10.0.2.15");
+	assert_string_equal(AGENT_ADDR_OF(agent_named("s1"), AGENT_SOURCE_IP),
+	    "198.51.100.20");
 	report("worker1", "{\"updates\":[{\"id\":\"001\",\"status\":"
 	    "\"active\",\"source_ip\":42,\"info\":{\"agent_ip\":"
 	    "\"2001:db8::1\"}}]}");
-	assert_string_equal(agent_named("s1")->reported_ip, "2001:db8::1");
-	assert_string_equal(agent_named("s1")->source_ip, "198.51.100.20");
+	assert_string_equal(AGENT_ADDR_OF(agent_named("s1"), AGENT_REPORTED_IP),
+	    "2001:db8::1");
+	assert_string_equal(AGENT_ADDR_OF(agent_named("s1"), AGENT_SOURCE_IP),
+	    "198.51.100.20");
 	command("{\"command\":\"agents\"}");
 	a = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(R.reply,
 	    "data"), 0);

@@ -182,8 +182,10 @@ same_agent(const struct agent *got, const struct agent *want)
 	assert_string_equal(got->id, want->id);
 	assert_string_equal(got->name, want->name);
 	assert_string_equal(got->ip, want->ip);
-	assert_string_equal(got->register_ip, want->register_ip);
-	assert_string_equal(got->enroll_src, want->enroll_src);
+	assert_string_equal(AGENT_ADDR_OF(got, AGENT_REGISTER_IP),
+	    AGENT_ADDR_OF(want, AGENT_REGISTER_IP));
+	assert_string_equal(AGENT_ADDR_OF(got, AGENT_ENROLL_SRC),
+	    AGENT_ADDR_OF(want, AGENT_ENROLL_SRC));
 	assert_string_equal(got->key, want->key);
 	assert_string_equal(got->version, want->version);
 	assert_string_equal(got->status, want->status);
@@ -557,9 +559,14 @@ test_migrate_from_1(void **state)
 	open_ok(f, &t);
 	assert_int_equal(agents_count(&t), 1);
 	assert_string_equal(agents_by_id(&t, "007")->name, "old-07");
-	assert_string_equal(agents_by_id(&t, "007")->enroll_src, "");
-	assert_string_equal(agents_by_id(&t, "007")->reported_ip, "");
-	assert_string_equal(agents_by_id(&t, "007")->source_ip, "");
+	assert_string_equal(AGENT_ADDR_OF(agents_by_id(&t, "007"),
+	    AGENT_ENROLL_SRC),
+	    "");
+	assert_string_equal(AGENT_ADDR_OF(agents_by_id(&t, "007"),
+	    AGENT_REPORTED_IP),
+	    "");
+	assert_string_equal(AGENT_ADDR_OF(agents_by_id(&t, "007"),
+	    AGENT_SOURCE_IP), "");
 	registry_close();
 	agents_free(&t);
 	assert_int_equal(query_int(f->db, "PRAGMA user_version"),
@@ -595,9 +602,15 @@ test_info_addresses(void **state)
 	agents_free(&t);
 
 	open_ok(f, &t);
-	assert_string_equal(agents_by_id(&t, "001")->reported_ip, "10.0.2.15");
-	assert_string_equal(agents_by_id(&t, "001")->source_ip, "2001:db8::7");
-	assert_string_equal(agents_by_id(&t, "001")->register_ip, "any");
+	assert_string_equal(AGENT_ADDR_OF(agents_by_id(&t, "001"),
+	    AGENT_REPORTED_IP),
+	    "10.0.2.15");
+	assert_string_equal(AGENT_ADDR_OF(agents_by_id(&t, "001"),
+	    AGENT_SOURCE_IP),
+	    "2001:db8::7");
+	assert_string_equal(AGENT_ADDR_OF(agents_by_id(&t, "001"),
+	    AGENT_REGISTER_IP),
+	    "any");
 	registry_close();
 	agents_free(&t);
 	agent_free(a);
@@ -608,8 +621,11 @@ test_info_addresses(void **state)
 	    SQLITE_OK);
 	sqlite3_close(h);
 	open_ok(f, &t);
-	assert_string_equal(agents_by_id(&t, "001")->reported_ip, "");
-	assert_string_equal(agents_by_id(&t, "001")->source_ip, "");
+	assert_string_equal(AGENT_ADDR_OF(agents_by_id(&t, "001"),
+	    AGENT_REPORTED_IP),
+	    "");
+	assert_string_equal(AGENT_ADDR_OF(agents_by_id(&t, "001"),
+	    AGENT_SOURCE_IP), "");
 	registry_close();
 	agents_free(&t);
 }

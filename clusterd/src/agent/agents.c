@@ -139,6 +139,59 @@ set_str(const char **f, const char *s, size_t max)
 	return set_str_pool(f, s, max, 0);
 }
 
+static const char *
+addr_default(enum agent_addr_field f)
+{
+	return f == AGENT_REGISTER_IP ? S_ANY : S_EMPTY;
+}
+
+static void
+drop_addrs(struct agent *a)
+{
+	int	f;
+
+	if (a->addrs == NULL)
+		return;
+	for (f = 0; f < AGENT_NADDR; f++)
+		agent_addr_clear(&a->addrs->v[f]);
+	free(a->addrs);
+	a->addrs = NULL;
+}
+
+/* Set address f, allocating the block when it first leaves its default. */
+static int
+set_addr(struct agent *a, enum agent_addr_field f, const char *s)
+{
+	struct agent_addrs	*b;
+	int			 i;
+
+	if (a->addrs == NULL) {
+		if (strcmp(s != NULL ? s : "", addr_default(f)) == 0)
+			return 0;
+		if ((b = calloc(1, sizeof(*b))) == NULL)
+			return -1;
+		for (i = 0; i < AGENT_NADDR; i++)	/* inline: no failure */
+			agent_addr_set(&b->v[i], addr_default(i),
+			    AGENT_IP_MAX - 1);
+		if (agent_addr_set(&b->v[f], s, AGENT_IP_MAX - 1) == -1) {
+			free(b);
+			return -1;
+		}
+		a->addrs = b;
+		return 0;
+	}
+	return agent_addr_set(&a->addrs->v[f], s, AGENT_IP_MAX - 1);
+}
+
+const char *
+agent_addr(const struct agent *a, enum agent_addr_field f,
+    char buf[AGENT_IP_MAX])
+{
+	if (a->addrs == NULL)
+		return addr_default(f);
+	return agent_addr_str(&a->addrs->v[f], buf);
+}
+
 struct agent *
 agent_new(void)
 {
@@ -147,8 +200,8 @@ agent_new(void)
 	if ((a = calloc(1, sizeof(*a))) == NULL)
 		return NULL;
 	a->name = S_EMPTY;
-	a->ip = a->register_ip = S_ANY;
-	a->version = a->enroll_src = a->reported_ip = a->source_ip = S_EMPTY;
+	a->ip = S_ANY;
+	a->version = S_EMPTY;
 	a->node_name = S_UNKNOWN;
 	agent_set_status(a, "never_connected");
 	return a;
@@ -159,10 +212,7 @@ agent_clear(struct agent *a)
 {
 	drop_str(&a->name);
 	drop_str(&a->ip);
-	drop_str(&a->register_ip);
-	drop_str(&a->enroll_src);
-	drop_str(&a->reported_ip);
-	drop_str(&a->source_ip);
+	drop_addrs(a);
 	drop_str(&a->version);
 	drop_str(&a->node_name);
 	a->status = NULL;
@@ -193,13 +243,13 @@ agent_set_ip(struct agent *a, const char *s)
 int
 agent_set_register_ip(struct agent *a, const char *s)
 {
-	return set_str(&a->register_ip, s, AGENT_IP_MAX - 1);
+	return set_addr(a, AGENT_REGISTER_IP, s);
 }
 
 int
 agent_set_enroll_src(struct agent *a, const char *s)
 {
-	return set_str(&a->enroll_src, s, AGENT_IP_MAX - 1);
+	return set_addr(a, AGENT_ENROLL_SRC, s);
 }
 
 int
@@ -207,7 +257,7 @@ agent_set_reported_ip(struct agent *a, const char *s)
 {
 	if (s != NULL && *s != '\0' && !agents_valid_ip(s))
 		return -1;
-	return set_str(&a->reported_ip, s, AGENT_IP_MAX - 1);
+	return set_addr(a, AGENT_REPORTED_IP, s);
 }
 
 int
@@ -215,7 +265,7 @@ agent_set_source_ip(struct agent *a, const char *s)
 {
 	if (s != NULL && *s != '\0' && !agents_valid_ip(s))
 		return -1;
-	return set_str(&a->source_ip, s, AGENT_IP_MAX - 1);
+	return set_addr(a, AGENT_SOURCE_IP, s);
 }
 
 int
@@ -247,17 +297,20 @@ int
 agent_copy(struct agent *dst, const struct agent *src)
 {
 	*dst = *src;
-	dst->name = dst->ip = dst->register_ip = dst->version =
-	    dst->node_name = dst->enroll_src = dst->reported_ip =
-	    dst->source_ip = NULL;
+	dst->name = dst->ip = dst->version = dst->node_name = NULL;
 	dst->groups = NULL;
 	dst->gw = NULL;
+	dst->addrs = NULL;
 	if (agent_set_name(dst, src->name) == -1 ||
 	    agent_set_ip(dst, src->ip) == -1 ||
-	    agent_set_register_ip(dst, src->register_ip) == -1 ||
-	    agent_set_enroll_src(dst, src->enroll_src) == -1 ||
-	    agent_set_reported_ip(dst, src->reported_ip) == -1 ||
-	    agent_set_source_ip(dst, src->source_ip) == -1 ||
+	    agent_set_register_ip(dst, AGENT_ADDR_OF(src,
+	    AGENT_REGISTER_IP)) == -1 ||
+	    agent_set_enroll_src(dst, AGENT_ADDR_OF(src,
+	    AGENT_ENROLL_SRC)) == -1 ||
+	    agent_set_reported_ip(dst, AGENT_ADDR_OF(src,
+	    AGENT_REPORTED_IP)) == -1 ||
+	    agent_set_source_ip(dst, AGENT_ADDR_OF(src,
+	    AGENT_SOURCE_IP)) == -1 ||
 	    agent_set_version(dst, src->version) == -1 ||
 	    agent_set_node(dst, src->node_name) == -1 ||
 	    agent_set_groups(dst, src->groups) == -1) {

@@ -15,11 +15,12 @@
 
 #include <cjson/cJSON.h>
 
+#include "agent/addr.h"
 #include "base/strmap.h"
 
 #define AGENT_ID_MAX		16
 #define AGENT_NAME_MAX		128
-#define AGENT_IP_MAX		64
+#define AGENT_IP_MAX		AGENT_ADDR_MAX
 #define AGENT_KEY_LEN		64
 #define AGENT_GROUPS_MAX	4096	/* the "g1,g2" list */
 #define AGENT_GROUP_NAME_MAX	255
@@ -32,22 +33,37 @@
  * 50,000 agents held every one of them at its largest size before.
  * Common values ("", "any", "unknown") and the four statuses are shared
  * constants, never copied.  Each field's length is bounded by its setter.
- * The two addresses reported_ip and source_ip are the master's (and the
- * gateway's): never replicated, not in the digest.
+ *
+ * The four per-agent addresses are kept together in binary (agent/addr.h)
+ * in one block, allocated only when one of them is not its default (""
+ * and register_ip "any"): a worker's replica of the agents it does not
+ * serve has none.  Read them with AGENT_ADDR_OF(a, AGENT_SOURCE_IP).  ip
+ * stays a pointer: it keys by_ip.  reported_ip and source_ip are the
+ * master's (and the gateway's): never replicated, not in the digest.
  */
+enum agent_addr_field {
+	AGENT_REGISTER_IP,	/* asked for at enrollment, or "any" */
+	AGENT_ENROLL_SRC,	/* master: its enrollment's source */
+	AGENT_REPORTED_IP,	/* keepalive's _agent_ip, "" unknown */
+	AGENT_SOURCE_IP,	/* connected from (PROXY's source) */
+	AGENT_NADDR
+};
+
+struct agent_addrs {
+	struct agent_addr v[AGENT_NADDR];	/* 68 bytes */
+};
+
 struct agent {
 	char		 id[AGENT_ID_MAX];
 	char		 key[AGENT_KEY_LEN + 1];
-	/* Small fields in the key's padding: an agent is 216 bytes, one
-	 * 224-byte allocation (50,000 of them in a large registry). */
+	/* Small fields in the key's padding: an agent is 192 bytes, one
+	 * 208-byte allocation (50,000 of them in a large registry). */
 	uint8_t		 gw_seen;	/* this node's gateway served it */
 	unsigned	 last_local;	/* counters, for enforce_counters */
+	uint32_t	 info_hash;	/* of the last keepalive text */
 	const char	*name;		/* at most AGENT_NAME_MAX */
 	const char	*ip;		/* "any" or an address */
-	const char	*register_ip;
-	const char	*reported_ip;	/* keepalive's _agent_ip, "" unknown */
-	const char	*source_ip;	/* connected from (PROXY's source) */
-	const char	*enroll_src;	/* master: its enrollment's source */
+	struct agent_addrs *addrs;	/* NULL: all at their defaults */
 	const char	*version;	/* "" when not known */
 	const char	*node_name;	/* "unknown" until a node serves it */
 	const char	*status;	/* connection_status: a constant */
@@ -58,7 +74,6 @@ struct agent {
 	/* worker gateway state (unused on the master) */
 	void		*gw;		/* its live connection, or NULL */
 	unsigned long	 last_global;
-	uint32_t	 info_hash;	/* of the last keepalive text */
 };
 
 /* An agent's status (connection_status): one of these. */
@@ -88,6 +103,13 @@ int		 agent_set_enroll_src(struct agent *, const char *);
  * valid IPv4 or IPv6 address (agents_valid_ip), else -1 and unchanged. */
 int		 agent_set_reported_ip(struct agent *, const char *);
 int		 agent_set_source_ip(struct agent *, const char *);
+/* One of the four addresses as text: a constant, the agent's own copy,
+ * or formatted into buf.  AGENT_ADDR_OF's text lasts to the end of the
+ * enclosing block. */
+const char	*agent_addr(const struct agent *, enum agent_addr_field,
+		    char buf[AGENT_IP_MAX]);
+#define AGENT_ADDR_OF(a, f) \
+	agent_addr((a), (f), (char[AGENT_IP_MAX]){ 0 })
 int		 agent_set_version(struct agent *, const char *);
 int		 agent_set_node(struct agent *, const char *);
 int		 agent_set_status(struct agent *, const char *);

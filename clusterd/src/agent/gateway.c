@@ -249,8 +249,9 @@ report(struct agent *a, cJSON *info)
 	cJSON_AddNumberToObject(u, "last_keepalive", (double)a->last_keepalive);
 	cJSON_AddNumberToObject(u, "disconnection_time",
 	    (double)a->disconnection_time);
-	if (a->source_ip[0] != '\0')
-		cJSON_AddStringToObject(u, "source_ip", a->source_ip);
+	if (*AGENT_ADDR_OF(a, AGENT_SOURCE_IP) != '\0')
+		cJSON_AddStringToObject(u, "source_ip",
+		    AGENT_ADDR_OF(a, AGENT_SOURCE_IP));
 	if (info != NULL)
 		cJSON_AddItemToObject(u, "info", info);
 	cJSON_AddItemToArray(G.updates, u);
@@ -1089,8 +1090,8 @@ gateway_agent_gone(struct agent *a, struct agent *r)
 		r->last_global = a->last_global;
 		r->last_local = a->last_local;
 		r->gw_seen = a->gw_seen;
-		agent_set_source_ip(r, a->source_ip);
-		agent_set_reported_ip(r, a->reported_ip);
+		agent_set_source_ip(r, AGENT_ADDR_OF(a, AGENT_SOURCE_IP));
+		agent_set_reported_ip(r, AGENT_ADDR_OF(a, AGENT_REPORTED_IP));
 		r->gw = c;
 		if (c != NULL) {
 			c->agent = r;

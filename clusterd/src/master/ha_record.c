@@ -15,11 +15,13 @@ ha_record_json(const struct agent *a)
 	cJSON_AddStringToObject(o, "id", a->id);
 	cJSON_AddStringToObject(o, "name", a->name);
 	cJSON_AddStringToObject(o, "ip", a->ip);
-	cJSON_AddStringToObject(o, "register_ip", a->register_ip);
+	cJSON_AddStringToObject(o, "register_ip",
+	    AGENT_ADDR_OF(a, AGENT_REGISTER_IP));
 	cJSON_AddStringToObject(o, "key", a->key);
 	cJSON_AddStringToObject(o, "groups", a->groups ? a->groups : "");
 	cJSON_AddStringToObject(o, "version", a->version);
-	cJSON_AddStringToObject(o, "enroll_src", a->enroll_src);
+	cJSON_AddStringToObject(o, "enroll_src", AGENT_ADDR_OF(a,
+	    AGENT_ENROLL_SRC));
 	cJSON_AddNumberToObject(o, "date_add", (double)a->date_add);
 	return o;
 }

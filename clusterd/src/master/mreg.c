@@ -466,8 +466,9 @@ static int
 lost_answer_retry(const struct agent *a, const struct enroll_req *req,
     const char *ip, const char *src_ip, time_t now)
 {
-	double	window = MR.node->cfg.enrollment_retry_window;
-	char	hash[41];
+	double		 window = MR.node->cfg.enrollment_retry_window;
+	char		 hash[41];
+	const char	*src = AGENT_ADDR_OF(a, AGENT_ENROLL_SRC);
 
 	if (req->key_hash[0] != '\0') {
 		agent_key_hash(a, hash);
@@ -477,7 +478,7 @@ lost_answer_retry(const struct agent *a, const struct enroll_req *req,
 	return window > 0 && now >= a->date_add &&
 	    (double)(now - a->date_add) <= window &&
 	    strcmp(a->status, "never_connected") == 0 &&
-	    a->enroll_src[0] != '\0' && strcmp(a->enroll_src, src_ip) == 0 &&
+	    src[0] != '\0' && strcmp(src, src_ip) == 0 &&
 	    strcmp(a->ip, ip) == 0 &&
 	    strcmp(a->groups != NULL ? a->groups : "", req->groups[0] !=
 	    '\0' ? req->groups : DEFAULT_GROUP) == 0;

@@ -37,9 +37,12 @@ agent_json(const struct agent *a)
 	cJSON_AddStringToObject(o, "id", a->id);
 	cJSON_AddStringToObject(o, "name", a->name);
 	cJSON_AddStringToObject(o, "ip", a->ip);
-	cJSON_AddStringToObject(o, "register_ip", a->register_ip);
-	cJSON_AddStringToObject(o, "reported_ip", a->reported_ip);
-	cJSON_AddStringToObject(o, "source_ip", a->source_ip);
+	cJSON_AddStringToObject(o, "register_ip",
+	    AGENT_ADDR_OF(a, AGENT_REGISTER_IP));
+	cJSON_AddStringToObject(o, "reported_ip",
+	    AGENT_ADDR_OF(a, AGENT_REPORTED_IP));
+	cJSON_AddStringToObject(o, "source_ip", AGENT_ADDR_OF(a,
+	    AGENT_SOURCE_IP));
 	cJSON_AddStringToObject(o, "status", a->status);
 	cJSON_AddStringToObject(o, "version", a->version);
 	cJSON_AddStringToObject(o, "node_name", a->node_name);

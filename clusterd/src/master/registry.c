@@ -405,8 +405,10 @@ store_info(struct reg_job *j)
 		sqlite3_bind_text(st, 5 + i, info_str(info, f[i]), -1,
 		    SQLITE_STATIC);
 	sqlite3_bind_text(st, 18, j->a.id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 19, j->a.reported_ip, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 20, j->a.source_ip, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 19, AGENT_ADDR_OF(&j->a, AGENT_REPORTED_IP), -1,
+	    SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 20, AGENT_ADDR_OF(&j->a, AGENT_SOURCE_IP), -1,
+	    SQLITE_TRANSIENT);
 	rc = sqlite3_step(st);
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE)
@@ -446,9 +448,12 @@ apply_job(struct reg_job *j)
 		    "source_ip) VALUES (CAST(?1 AS INTEGER), ?2, ?3, ?4, ?5, "
 		    "?6, CAST(?7 AS INTEGER), ?8, ?9, ?10, ?11, ?12)",
 		    (const char *[]){ j->a.id, j->a.name, j->a.ip,
-		    j->a.register_ip, j->a.key, j->a.version, date,
-		    j->a.status, j->a.node_name, j->a.enroll_src,
-		    j->a.reported_ip, j->a.source_ip }, 12) == -1)
+		    AGENT_ADDR_OF(&j->a, AGENT_REGISTER_IP), j->a.key,
+		    j->a.version,
+		    date, j->a.status, j->a.node_name,
+		    AGENT_ADDR_OF(&j->a, AGENT_ENROLL_SRC),
+		    AGENT_ADDR_OF(&j->a, AGENT_REPORTED_IP),
+		    AGENT_ADDR_OF(&j->a, AGENT_SOURCE_IP) }, 12) == -1)
 			return -1;
 		if (run("UPDATE meta SET value = ?1 WHERE key = 'next_id' AND "
 		    "CAST(value AS INTEGER) < CAST(?1 AS INTEGER)",
@@ -1183,8 +1188,9 @@ registry_agent_info(const struct agent *a, const cJSON *info)
 	memcpy(j->a.id, a->id, sizeof(j->a.id));
 	j->a.status = a->status;	/* a constant */
 	if (agent_set_node(&j->a, a->node_name) == -1 ||
-	    agent_set_reported_ip(&j->a, a->reported_ip) == -1 ||
-	    agent_set_source_ip(&j->a, a->source_ip) == -1)
+	    agent_set_reported_ip(&j->a, AGENT_ADDR_OF(a,
+	    AGENT_REPORTED_IP)) == -1 ||
+	    agent_set_source_ip(&j->a, AGENT_ADDR_OF(a, AGENT_SOURCE_IP)) == -1)
 		fatal("registry: out of memory");
 	j->a.last_keepalive = a->last_keepalive;
 	j->a.disconnection_time = a->disconnection_time;
