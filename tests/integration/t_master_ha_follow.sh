@@ -22,36 +22,7 @@ wait_for 20 "etcd up" curl -sf "http://127.0.0.1:$EC/health"
 # master2 reaches etcd through a relay that the test hangs (SIGSTOP): a
 # quiet cut of the standby's link to etcd.
 RELAY=$((PORT + 1))
-python3 -c '
-import socket, sys, threading
-def pump(a, b):
-    try:
-        while True:
-            d = a.recv(65536)
-            if not d:
-                break
-            b.sendall(d)
-    except OSError:
-        pass
-    for s in (a, b):
-        try:
-            s.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
-l = socket.socket()
-l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-l.bind(("127.0.0.1", int(sys.argv[1])))
-l.listen(64)
-while True:
-    c, _ = l.accept()
-    try:
-        u = socket.create_connection(("127.0.0.1", int(sys.argv[2])))
-    except OSError:
-        c.close()
-        continue
-    threading.Thread(target=pump, args=(c, u), daemon=True).start()
-    threading.Thread(target=pump, args=(u, c), daemon=True).start()
-' "$RELAY" "$EC" &
+python3 "$TOP/tests/integration/pp.py" --none "$EC" relay "$RELAY" >/dev/null &
 RELAY_PID=$!
 PIDS+=("$RELAY_PID")
 
