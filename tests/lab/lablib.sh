@@ -331,17 +331,22 @@ lab_alive() {
 	p=$(lab_pidof "$1") && [ -n "$p" ] && kill -0 "$p" 2>/dev/null
 }
 
-# lab_vip_holder: the balancer whose eth0 has the agents' VIP (or none).
-lab_vip_holder() {
-	local lb who=none
-	for lb in "${LAB_BALANCERS[@]}"; do
-		if ip -n "$LAB_PREFIX$lb" -4 addr show dev eth0 2>/dev/null |
-		    grep -q "inet $LAB_VIP/"; then
-			[ "$who" = none ] && who=$lb || who="$who+$lb"
+# lab_addr_holder ADDR HOST...: the hosts whose eth0 has ADDR ("none", or
+# "h1+h2" if several have it).
+lab_addr_holder() {
+	local addr=$1 h who=none
+	shift
+	for h in "$@"; do
+		if ip -n "$LAB_PREFIX$h" -4 addr show dev eth0 2>/dev/null |
+		    grep -q "inet $addr/"; then
+			[ "$who" = none ] && who=$h || who="$who+$h"
 		fi
 	done
 	echo "$who"
 }
+
+# lab_vip_holder: the balancer whose eth0 has the agents' VIP (or none).
+lab_vip_holder() { lab_addr_holder "$LAB_VIP" "${LAB_BALANCERS[@]}"; }
 lab_vip_on() { [ "$(lab_vip_holder)" = "$1" ]; }
 
 # lab_server LB BACKEND SERVER: the server's status in LB's HAProxy (UP,
@@ -511,16 +516,7 @@ lab_term() {
 
 # lab_mvip_holder: the master host whose eth0 has the master's VIP (none,
 # or "master1+master2" if both had it).
-lab_mvip_holder() {
-	local m who=none
-	for m in "${LAB_MASTERS[@]}"; do
-		if ip -n "$LAB_PREFIX$m" -4 addr show dev eth0 2>/dev/null |
-		    grep -q "inet $LAB_MASTER_VIP/"; then
-			[ "$who" = none ] && who=$m || who="$who+$m"
-		fi
-	done
-	echo "$who"
-}
+lab_mvip_holder() { lab_addr_holder "$LAB_MASTER_VIP" "${LAB_MASTERS[@]}"; }
 lab_mvip_on() { [ "$(lab_mvip_holder)" = "$1" ]; }
 
 # lab_master_keepalived M: keepalived on master host M, rendered by
