@@ -200,17 +200,25 @@ wait_for 10 "the master's gateway moved agents" more_shed master1 "$s0"
 [ "$(stat_of master1 clusterd_rebalance_moves_total)" -gt "$moves0" ] || fail "moves not counted"
 pass "rebalancing moves agents off the master: $(grep -E 'Master master1\] \[Rebalance\] Asking it' "$T/master1/logs/cluster.log" | tail -1 | sed 's/.*INFO: //')"
 kill "$SIM_MX"
-gone() {	# none of the extra agents is active any more
+gone() {	# gone PREFIX: none of those agents is active any more
 	ctl master1 -a --json | python3 -c '
 import json, sys
-sys.exit(any(a["name"].startswith("mx-") and a["status"] == "active"
-             for a in json.load(sys.stdin)["data"]))'
+sys.exit(any(a["name"].startswith(sys.argv[1]) and a["status"] == "active"
+             for a in json.load(sys.stdin)["data"]))' "$1"
 }
-wait_for 20 "the extra agents gone" gone
+wait_for 20 "the extra agents gone" gone mx-
 a0=$(asked worker1)
 s0=$(shed worker1)
 sim worker1 wx- 8
+SIM_WX=$LAST_SIM
 wait_for 30 "worker1 asked to move agents" more_asked worker1 "$a0"
 wait_for 10 "worker1's gateway moved agents" more_shed worker1 "$s0"
 pass "and off worker1 alike: $(grep -E 'Worker worker1\] \[Rebalance\] Asking it' "$T/master1/logs/cluster.log" | tail -1 | sed 's/.*INFO: //')"
+
+# Their simulator killed: connections closed, no shutdown message.  The
+# agents become disconnected after agents_disconnection_time (3 s).
+t0=$(date +%s.%N)
+kill -9 "$SIM_WX"
+wait_for 20 "the killed simulator's agents disconnected" gone wx-
+pass "agents whose connections closed without a shutdown disconnected $(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }') s later"
 finish

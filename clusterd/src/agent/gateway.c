@@ -135,6 +135,8 @@ static struct {
 	ev_timer	 sweep;
 	struct gwconn	*conns;
 	size_t		 nconns;
+	char		(*left)[AGENT_ID_MAX];	/* sweep_cb: closed here */
+	size_t		 nleft, capleft;
 	const struct gateway_ops *ops;
 	cJSON		*updates;	/* pending status/info reports */
 	cJSON		*alive;		/* ids seen alive, nothing else new */
@@ -161,6 +163,36 @@ static struct {
 
 static void conn_cb(struct ev_loop *, ev_io *, int);
 static void push_cancel(struct gwconn *);
+
+/* a->gw_seen's bits */
+#define GW_SERVED	0x01	/* this node's gateway served it */
+#define GW_LEFT		0x02	/* its id is in G.left */
+
+/*
+ * Remember an agent whose connection here closed: the sweep marks it
+ * disconnected after agents_disconnection_time unless it comes back.
+ * Once per agent (GW_LEFT), so the list is bounded by the agents served
+ * here however often they reconnect; out of memory, the agent stays as
+ * it is until the master's own sweep.
+ */
+static void
+left_add(struct agent *a)
+{
+	char	(*v)[AGENT_ID_MAX];
+	size_t	 cap;
+
+	if (a->gw_seen & GW_LEFT)
+		return;
+	if (G.nleft == G.capleft) {
+		cap = G.capleft ? G.capleft * 2 : 64;
+		if ((v = reallocarray(G.left, cap, sizeof(*v))) == NULL)
+			return;
+		G.left = v;
+		G.capleft = cap;
+	}
+	memcpy(G.left[G.nleft++], a->id, AGENT_ID_MAX);
+	a->gw_seen |= GW_LEFT;
+}
 
 /*
  * An agent's counters go to the master with its periodic report and when
@@ -190,6 +222,7 @@ gw_close(struct gwconn *c)
 	push_cancel(c);
 	if (c->agent != NULL && c->agent->gw == c) {
 		c->agent->gw = NULL;
+		left_add(c->agent);
 		/* An alive id of the same batch, read after "closed" on the
 		 * master, would keep the agent here: it goes. */
 		for (e = G.alive != NULL ? G.alive->child : NULL; e != NULL;
@@ -622,7 +655,7 @@ frame(struct gwconn *c, const uint8_t *m, size_t len)
 		if (old != NULL)
 			gw_close(old);
 		a->gw = c;
-		a->gw_seen = 1;
+		a->gw_seen |= GW_SERVED;
 		c->agent = a;
 		/* The connection's source: the PROXY header's when a balancer
 		 * sent one (listener.c), checked there and again here. */
@@ -843,29 +876,55 @@ flush_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	cJSON_Delete(j);	/* references only */
 }
 
-/* Agents silent for agents_disconnection_time become disconnected. */
+/* Active or pending, and silent for agents_disconnection_time. */
+static int
+gone_silent(const struct agent *a, time_t now)
+{
+	return (strcmp(a->status, "active") == 0 ||
+	    strcmp(a->status, "pending") == 0) &&
+	    difftime(now, a->last_keepalive) >=
+	    G.node->cfg.agents_disconnection_time;
+}
+
+/*
+ * Agents served here and silent for agents_disconnection_time become
+ * disconnected.  Only those served here: the agents of the live
+ * connections and those whose connection closed (G.left), not the whole
+ * table, which holds every agent of the cluster (a pass over 50,000 of
+ * them every second was the largest item of a worker's profile).
+ */
 static void
 sweep_cb(struct ev_loop *loop, ev_timer *t, int revents)
 {
 	const struct agents	*tab = G.ops->table();
+	struct gwconn		*c;
 	struct agent		*a;
 	time_t			 now = time(NULL);
-	size_t			 it = 0;
+	size_t			 i, kept = 0;
 
 	(void)loop;
 	(void)t;
 	(void)revents;
-	while ((a = strmap_next(&tab->by_id, &it)) != NULL) {
-		/* Only agents served here: on the master the table holds
-		 * every worker's agents too. */
-		if (a->gw_seen && (strcmp(a->status, "active") == 0 ||
-		    strcmp(a->status, "pending") == 0) &&
-		    difftime(now, a->last_keepalive) >=
-		    G.node->cfg.agents_disconnection_time) {
+	for (c = G.conns; c != NULL; c = c->next)
+		if (c->agent != NULL && c->agent->gw == c &&
+		    gone_silent(c->agent, now)) {
+			set_status(c->agent, "disconnected");
+			report(c->agent, NULL);
+		}
+	for (i = 0; i < G.nleft; i++) {
+		if ((a = agents_by_id(tab, G.left[i])) == NULL)
+			continue;	/* removed */
+		if (a->gw == NULL && gone_silent(a, now)) {
 			set_status(a, "disconnected");
 			report(a, NULL);
+		} else if (a->gw == NULL && (strcmp(a->status, "active") == 0 ||
+		    strcmp(a->status, "pending") == 0)) {
+			memmove(G.left[kept++], G.left[i], AGENT_ID_MAX);
+			continue;	/* not silent long enough yet */
 		}
+		a->gw_seen &= (uint8_t)~GW_LEFT;
 	}
+	G.nleft = kept;
 }
 
 /*
@@ -1040,6 +1099,9 @@ gateway_stop(void)
 	ev_timer_stop(G.node->loop, &G.push_timer);
 	while (G.conns != NULL)
 		gw_close(G.conns);
+	free(G.left);
+	G.left = NULL;
+	G.nleft = G.capleft = 0;
 	merged_cache_free(&G.merged);
 	preauth_stop(&G.pa);
 	cJSON_Delete(G.updates);
