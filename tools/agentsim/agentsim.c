@@ -115,12 +115,22 @@ urand(void)
 	return (double)random() / ((double)RAND_MAX + 1);
 }
 
-/* Seal and send one message to the manager, framed. */
+/* A frame's 4-byte little-endian length, before its n bytes at p + 4. */
+static void
+put_len(uint8_t *p, size_t n)
+{
+	p[0] = (uint8_t)n;
+	p[1] = (uint8_t)(n >> 8);
+	p[2] = (uint8_t)(n >> 16);
+	p[3] = (uint8_t)(n >> 24);
+}
+
+/* Seal and send one message to the manager, framed: one write. */
 static void
 agent_send(struct sim_agent *a, const char *msg)
 {
 	struct secmsg_counters	ctr;
-	uint8_t			buf[SECMSG_MAX + 64], hdr[4];
+	uint8_t			buf[SECMSG_MAX + 64];
 	size_t			n;
 
 	if (a->conn == NULL || !a->connected)
@@ -129,14 +139,10 @@ agent_send(struct sim_agent *a, const char *msg)
 	ctr.global = ++a->global;
 	ctr.local = a->local = (a->local + 1) % 10000;
 	if (secmsg_seal(&a->skey, S.cipher, a->id, msg, strlen(msg), &ctr,
-	    buf, sizeof(buf), &n) == -1)
+	    buf + 4, sizeof(buf) - 4, &n) == -1)
 		return;
-	hdr[0] = (uint8_t)n;
-	hdr[1] = (uint8_t)(n >> 8);
-	hdr[2] = (uint8_t)(n >> 16);
-	hdr[3] = (uint8_t)(n >> 24);
-	if (conn_write(a->conn, hdr, 4) == 0)
-		conn_write(a->conn, buf, n);
+	put_len(buf, n);
+	conn_write(a->conn, buf, n + 4);
 }
 
 /*
@@ -156,10 +162,7 @@ replay_send(struct sim_agent *a, const char *msg)
 		    &ctr, buf + 4, sizeof(buf) - 4, &n) == -1 ||
 		    (a->replay = malloc(n + 4)) == NULL)
 			return;
-		buf[0] = (uint8_t)n;
-		buf[1] = (uint8_t)(n >> 8);
-		buf[2] = (uint8_t)(n >> 16);
-		buf[3] = (uint8_t)(n >> 24);
+		put_len(buf, n);
 		memcpy(a->replay, buf, n + 4);
 		a->replay_len = n + 4;
 	}

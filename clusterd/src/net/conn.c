@@ -288,12 +288,29 @@ conn_set_congestion(struct conn *c)
 	}
 }
 
-/* Queue bytes for sending.  -1 (and the conn closed) past CONN_OUT_LIMIT. */
+/*
+ * Queue bytes for sending.  -1 (and the conn closed) past CONN_OUT_LIMIT.
+ * A plain socket with nothing queued is written at once: a simulator's
+ * or a control client's small messages then cost one write each rather
+ * than a write watcher started and stopped around it (two epoll_ctl
+ * calls and a loop turn).  What the socket does not take is queued; a
+ * failed write is left to the watcher, which reports it as before.
+ */
 int
 conn_write(struct conn *c, const void *p, size_t n)
 {
+	ssize_t	w;
+
 	if (c->state != CONN_OPEN)
 		return -1;
+	if (c->ssl == NULL && buf_used(&c->out) == 0 && n > 0) {
+		if ((w = write(c->fd, p, n)) == (ssize_t)n)
+			return 0;
+		if (w > 0) {
+			p = (const uint8_t *)p + w;
+			n -= (size_t)w;
+		}
+	}
 	if (buf_used(&c->out) + n > CONN_OUT_LIMIT) {
 		conn_close(c, "peer too slow: output queue over its limit");
 		return -1;
