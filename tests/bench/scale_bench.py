@@ -131,7 +131,22 @@ def main():
                     help="concurrent enrollments per simulator")
     ap.add_argument("--keep", action="store_true",
                     help="keep the nodes' homes and logs")
+    ap.add_argument("--no-control", action="store_true",
+                    help="skip the run without keepalives")
     args = ap.parse_args()
+    r = run(args, KEEPALIVE, True)
+    if not args.no_control:
+        # The same enrollment with keepalives every hour: what the
+        # registry's growth alone does to the rate, without the load of
+        # the agents already connected.
+        c = run(args, 3600, False)
+        r["control_rate_per_step"] = c["rate_per_step"]
+    print(json.dumps(r, indent=1))
+    report(args.out, r)
+
+
+def run(args, keepalive, full):
+    """One run; FULL adds everything after the enrollment."""
     build = os.path.abspath(args.build)
     sim = os.path.join(build, "agentsim")
     per = args.agents // args.workers
@@ -170,7 +185,8 @@ def main():
         t0 = time.monotonic()
         for i, n in enumerate(names):
             sims[n] = subprocess.Popen(
-                [sim, "-n", str(per), "-k", str(KEEPALIVE), "-e", str(EPORT),
+                [sim, "-n", str(per), "-k", str(keepalive),
+                 "-T", str(max(60, 2 * keepalive)), "-e", str(EPORT),
                  "-p", str(GPORT), "-c", str(args.conc), "-R", "5",
                  "-P", "%s-a" % n, "-o", os.path.join(tmp, n + ".keys"),
                  addr(i)], stdout=subprocess.DEVNULL)
@@ -188,8 +204,10 @@ def main():
         r["rules_during_at"] = sampler.samples[-1][1]
         r["group_s"] = group
 
-        wait(lambda: sampler.samples[-1][2] >= r["agents"], 1800,
-             "every agent active")
+        # Every agent active; without keepalives, every agent registered
+        # (an agent asked to reconnect stays pending until its next one).
+        wait(lambda: sampler.samples[-1][2 if full else 1] >= r["agents"],
+             1800, "every agent active" if full else "every agent enrolled")
         t_all = time.monotonic()
         r["all_active_s"] = t_all - t0
         # Rates per step of 10,000 agents (a fifth on smaller runs).
@@ -201,15 +219,28 @@ def main():
                               zip(marks, marks[1:]) if a and b]
         r["enrolled_s"] = (crossing(sampler.samples, 1, r["agents"]) -
                            t0)
+        # When each worker's simulator had all its agents active: a
+        # spread here means the last step ran with fewer simulators.
+        r["worker_done_s"] = sorted(
+            next((s[0] - t0 for s in sampler.samples
+                  if s[3].get(n, 0) >= per), -1) for n in names)
+        if not full:
+            sampler.stop = True
+            return r
 
         # Steady state: one keepalive round, then CPU over three.
         time.sleep(KEEPALIVE)
         pids = {n: nodes.procs[n].pid for n in names}
         c0 = {n: cpu_seconds(p) for n, p in pids.items()}
+        s0 = {n: cpu_seconds(p.pid) for n, p in sims.items()}
         m0, w0 = cpu_seconds(nodes.procs["master"].pid), time.monotonic()
         time.sleep(3 * KEEPALIVE)
         dt = time.monotonic() - w0
         cpu = [100 * (cpu_seconds(p) - c0[n]) / dt for n, p in pids.items()]
+        # The simulators' share of the machine in steady state: what the
+        # keepalives of every agent cost beside the nodes' own.
+        r["cpu_sims"] = sum(100 * (cpu_seconds(p.pid) - s0[n]) / dt
+                            for n, p in sims.items())
         r["cpu_worker_median"] = median(cpu)
         r["cpu_worker_max"] = max(cpu)
         r["cpu_master"] = 100 * (cpu_seconds(nodes.procs["master"].pid) -
@@ -249,8 +280,7 @@ def main():
             print("bench: homes kept in %s" % tmp)
         else:
             shutil.rmtree(tmp, ignore_errors=True)
-    report(args.out, r)
-    print(json.dumps(r, indent=1))
+    return r
 
 
 def propagation_sample(tmp, names, k):
@@ -301,6 +331,13 @@ def fmt_s(x):
     return "-" if x is None else "%.1f s" % x
 
 
+def control_ratio(r):
+    c = r.get("control_rate_per_step")
+    if not c:
+        return "not run"
+    return "%.2f (%s /s)" % (c[-1] / c[0], ", ".join("%.0f" % x for x in c))
+
+
 def report(path, r):
     rates = r["rate_per_step"]
     text = "\n".join([
@@ -326,6 +363,10 @@ def report(path, r):
         "| rate of the last %s / rate of the first, same run (goal: 0.8 "
         "or more) | %.2f |" % ("{:,}".format(r["step"]),
                                rates[-1] / rates[0]),
+        "| the same, keepalives every hour instead (the registry's "
+        "growth alone, a second run) | %s |" % control_ratio(r),
+        "| simulators finished (all their agents active), first / last | "
+        "%.0f s / %.0f s |" % (r["worker_done_s"][0], r["worker_done_s"][-1]),
         "| every agent enrolled (registry) | %.0f s |" % r["enrolled_s"],
         "| every agent enrolled and active in the master's registry "
         "(goal: under 180 s) | %.0f s |" % r["all_active_s"],
@@ -358,6 +399,8 @@ def report(path, r):
         "100%%) | %.1f %% / %.1f %% |" % (r["cpu_worker_median"],
                                           r["cpu_worker_max"]),
         "| CPU of the master in steady state | %.1f %% |" % r["cpu_master"],
+        "| CPU of the %d simulators in steady state, together | %.1f %% |"
+        % (r["workers"], r["cpu_sims"]),
         "",
         "The registry is polled every 0.5 s, so the status figures are "
         "rounded up to that.  An agent whose shutdown message did not get "
