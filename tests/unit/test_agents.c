@@ -4,6 +4,7 @@
  * replicated record form workers receive, the key hash agents send in K:,
  * and the name, group and id rules.
  */
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -497,6 +498,30 @@ test_by_ip(void **state)
  * Counts by status follow agents_statuses.  An unknown status is refused
  * by agent_set_status(), and the agent keeps the one it had.
  */
+/* Times from outside (JSON numbers, SQLite integers, the clock) as an
+ * agent keeps them: 32 unsigned bits, never undefined behaviour. */
+static void
+test_agent_time_clamped(void **state)
+{
+	time_t	now;
+
+	(void)state;
+	assert_int_equal(agent_time(0), 0);
+	assert_int_equal(agent_time(-1), 0);
+	assert_int_equal(agent_time(-1e300), 0);
+	assert_int_equal(agent_time(-INFINITY), 0);
+	assert_int_equal(agent_time(NAN), 0);
+	assert_int_equal(agent_time(1765000000), 1765000000);
+	assert_int_equal(agent_time(1765000000.75), 1765000000);
+	assert_int_equal(agent_time(4294967295.0), UINT32_MAX);	/* 2106 */
+	assert_int_equal(agent_time(4294967296.0), UINT32_MAX);
+	assert_int_equal(agent_time(9223372036854775807.0), UINT32_MAX);
+	assert_int_equal(agent_time(1e300), UINT32_MAX);
+	assert_int_equal(agent_time(INFINITY), UINT32_MAX);
+	now = time(NULL);
+	assert_int_equal(agent_time((double)now), (uint32_t)now);
+}
+
 static void
 test_count_status(void **state)
 {
@@ -838,7 +863,7 @@ test_agent_new_defaults(void **state)
 	(void)state;
 	a = agent_new();
 	assert_non_null(a);
-	assert_string_equal(a->status, "never_connected");
+	assert_string_equal(agent_status(a), "never_connected");
 	assert_string_equal(a->ip, "any");
 	assert_string_equal(a->node_name, "unknown");
 	assert_null(a->groups);
@@ -914,6 +939,7 @@ main(void)
 		cmocka_unit_test(test_duplicates_refused),
 		cmocka_unit_test(test_by_ip),
 		cmocka_unit_test(test_count_status),
+		cmocka_unit_test(test_agent_time_clamped),
 		cmocka_unit_test(test_valid_ip),
 		cmocka_unit_test(test_record_roundtrip),
 		cmocka_unit_test(test_record_refused),

@@ -70,6 +70,37 @@ test_round_trip(void **state)
 	agent_free(a);
 }
 
+/* A date from the store outside 32 unsigned bits is clamped, not UB. */
+static void
+test_date_clamped(void **state)
+{
+	static const struct {
+		double		date;
+		uint32_t	kept;
+	} cases[] = {
+		{ -5, 0 }, { -1e300, 0 }, { 4294967296.0, UINT32_MAX },
+		{ 1e300, UINT32_MAX }, { 1765000000, 1765000000 },
+	};
+	struct agent	*a = sample(), *b;
+	cJSON		*o = ha_record_json(a);
+	char		 err[128];
+	size_t		 i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		cJSON_ReplaceItemInObjectCaseSensitive(o, "date_add",
+		    cJSON_CreateNumber(cases[i].date));
+		b = ha_record_agent(o, err, sizeof(err));
+		assert_non_null(b);
+		if (b->date_add != cases[i].kept)
+			fail_msg("date_add %g kept as %u", cases[i].date,
+			    (unsigned)b->date_add);
+		agent_free(b);
+	}
+	cJSON_Delete(o);
+	agent_free(a);
+}
+
 static void
 test_bad_records(void **state)
 {
@@ -268,6 +299,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_round_trip),
 		cmocka_unit_test(test_bad_records),
+		cmocka_unit_test(test_date_clamped),
 		cmocka_unit_test(test_delta),
 		cmocka_unit_test(test_delta_bad),
 	};

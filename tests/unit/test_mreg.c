@@ -824,7 +824,7 @@ test_status_reports(void **state)
 	report("worker1", "{\"updates\":[{\"id\":\"001\",\"status\":"
 	    "\"active\",\"info\":{\"version\":\"Wazuh v4.14.7\"}},"
 	    "{\"id\":\"777\",\"status\":\"active\"}]}");
-	assert_string_equal(agent_named("s1")->status, "active");
+	assert_string_equal(agent_status(agent_named("s1")), "active");
 	assert_string_equal(agent_named("s1")->node_name, "worker1");
 	assert_string_equal(agent_named("s1")->version, "Wazuh v4.14.7");
 	/* A report for an unknown id does not create it. */
@@ -832,17 +832,17 @@ test_status_reports(void **state)
 	/* A worker the agent left cannot mark it disconnected. */
 	report("worker2", "{\"updates\":[{\"id\":\"001\",\"status\":"
 	    "\"disconnected\"}]}");
-	assert_string_equal(agent_named("s1")->status, "active");
+	assert_string_equal(agent_status(agent_named("s1")), "active");
 	/* Its own worker can; a bogus status is ignored. */
 	report("worker1", "{\"updates\":[{\"id\":\"001\",\"status\":"
 	    "\"rooted\"}]}");
-	assert_string_equal(agent_named("s1")->status, "active");
+	assert_string_equal(agent_status(agent_named("s1")), "active");
 	report("worker1", "{\"updates\":[{\"id\":\"001\",\"status\":"
 	    "\"disconnected\"}]}");
-	assert_string_equal(agent_named("s1")->status, "disconnected");
+	assert_string_equal(agent_status(agent_named("s1")), "disconnected");
 	/* Alive on another worker: active there. */
 	report("worker2", "{\"alive\":[\"001\"],\"at\":1700000000}");
-	assert_string_equal(agent_named("s1")->status, "active");
+	assert_string_equal(agent_status(agent_named("s1")), "active");
 	assert_string_equal(agent_named("s1")->node_name, "worker2");
 	assert_int_equal(agent_named("s1")->last_keepalive, 1700000000);
 }

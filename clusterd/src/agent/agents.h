@@ -56,28 +56,41 @@ struct agent_addrs {
 struct agent {
 	char		 id[AGENT_ID_MAX];
 	char		 key[AGENT_KEY_LEN + 1];
-	/* Small fields in the key's padding: an agent is 192 bytes, one
-	 * 208-byte allocation (50,000 of them in a large registry). */
+	uint8_t		 status;	/* index in agents_statuses */
 	uint8_t		 gw_seen;	/* this node's gateway served it */
-	unsigned	 last_local;	/* counters, for enforce_counters */
+	/* Times in seconds since the epoch, unsigned 32 bits (to 2106): set
+	 * them through agent_time() from anything read from outside. */
+	uint32_t	 date_add;
+	uint32_t	 last_keepalive;
+	uint32_t	 disconnection_time;
+	/* counters, for enforce_counters: Wazuh's unsigned int global
+	 * (secmsg_global32) and its 4-digit local */
+	uint32_t	 last_global;
+	unsigned	 last_local;
 	uint32_t	 info_hash;	/* of the last keepalive text */
 	const char	*name;		/* at most AGENT_NAME_MAX */
 	const char	*ip;		/* "any" or an address */
 	struct agent_addrs *addrs;	/* NULL: all at their defaults */
 	const char	*version;	/* "" when not known */
 	const char	*node_name;	/* "unknown" until a node serves it */
-	const char	*status;	/* connection_status: a constant */
 	const char	*groups;	/* "g1,g2" or NULL; may be pooled */
-	time_t		 date_add;
-	time_t		 last_keepalive;
-	time_t		 disconnection_time;
 	/* worker gateway state (unused on the master) */
 	void		*gw;		/* its live connection, or NULL */
-	unsigned long	 last_global;
 };
 
 /* An agent's status (connection_status): one of these. */
 extern const char *const agents_statuses[AGENTS_NSTATUS];
+
+/* Its status as text: one of agents_statuses, a constant. */
+static inline const char *
+agent_status(const struct agent *a)
+{
+	return agents_statuses[a->status < AGENTS_NSTATUS ? a->status : 0];
+}
+
+/* A time read from a record, JSON, SQLite or the clock, as the agent
+ * keeps it: below 0 (or not a number) 0, past UINT32_MAX UINT32_MAX. */
+uint32_t	 agent_time(double);
 
 struct agents {
 	struct strmap	 by_id;

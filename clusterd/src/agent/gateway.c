@@ -245,7 +245,7 @@ report(struct agent *a, cJSON *info)
 	cJSON	*u = cJSON_CreateObject();
 
 	cJSON_AddStringToObject(u, "id", a->id);
-	cJSON_AddStringToObject(u, "status", a->status);
+	cJSON_AddStringToObject(u, "status", agent_status(a));
 	cJSON_AddNumberToObject(u, "last_keepalive", (double)a->last_keepalive);
 	cJSON_AddNumberToObject(u, "disconnection_time",
 	    (double)a->disconnection_time);
@@ -260,11 +260,11 @@ report(struct agent *a, cJSON *info)
 static void
 set_status(struct agent *a, const char *st)
 {
-	if (strcmp(a->status, st) == 0)
+	if (strcmp(agent_status(a), st) == 0)
 		return;
 	agent_set_status(a, st);
 	if (strcmp(st, "disconnected") == 0)
-		a->disconnection_time = time(NULL);
+		a->disconnection_time = agent_time((double)time(NULL));
 }
 
 /* Send one frame (4-byte little-endian length, then the bytes). */
@@ -479,7 +479,7 @@ static int
 dispatch(struct gwconn *c, struct agent *a, const char *msg, size_t len)
 {
 	struct keepalive	 k;
-	const char		*prev = a->status;
+	const char		*prev = agent_status(a);
 	cJSON			*info = NULL;
 	uint32_t		 h;
 	int			 changed, synced, away;
@@ -498,7 +498,8 @@ dispatch(struct gwconn *c, struct agent *a, const char *msg, size_t len)
 		if (away)
 			return 0;
 		set_status(a, "pending");
-		a->last_keepalive = time(NULL);	/* or the sweep drops it */
+		/* or the sweep drops it */
+		a->last_keepalive = agent_time((double)time(NULL));
 		report(a, NULL);
 		goto ack;
 	}
@@ -513,7 +514,7 @@ dispatch(struct gwconn *c, struct agent *a, const char *msg, size_t len)
 	/* A keepalive: ack it; report only what changed. */
 	changed = strcmp(prev, "active") != 0;
 	set_status(a, "active");
-	a->last_keepalive = time(NULL);
+	a->last_keepalive = agent_time((double)time(NULL));
 	h = fnv32(msg, len);
 	synced = shared_check(c, a, msg + 3);
 	if (changed || h != a->info_hash || synced) {
@@ -609,7 +610,7 @@ frame(struct gwconn *c, const uint8_t *m, size_t len)
 	if (G.node->cfg.enforce_counters && !secmsg_counters_newer(&ctr,
 	    a->last_global, a->last_local))
 		return 0;		/* a replay: dropped */
-	a->last_global = ctr.global;
+	a->last_global = secmsg_global32(ctr.global);
 	a->last_local = ctr.local;
 	c->cipher = ci;
 	if (a->gw != c) {
@@ -858,8 +859,8 @@ sweep_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	while ((a = strmap_next(&tab->by_id, &it)) != NULL) {
 		/* Only agents served here: on the master the table holds
 		 * every worker's agents too. */
-		if (a->gw_seen && (strcmp(a->status, "active") == 0 ||
-		    strcmp(a->status, "pending") == 0) &&
+		if (a->gw_seen && (strcmp(agent_status(a), "active") == 0 ||
+		    strcmp(agent_status(a), "pending") == 0) &&
 		    difftime(now, a->last_keepalive) >=
 		    G.node->cfg.agents_disconnection_time) {
 			set_status(a, "disconnected");

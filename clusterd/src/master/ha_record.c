@@ -64,7 +64,7 @@ ha_record_agent(const cJSON *o, char *err, size_t errlen)
 		goto oom;
 	snprintf(a->id, sizeof(a->id), "%s", id);
 	memcpy(a->key, key, AGENT_KEY_LEN + 1);
-	a->date_add = (time_t)date->valuedouble;
+	a->date_add = agent_time(date->valuedouble);
 	if (agent_set_name(a, name) == -1 || agent_set_ip(a, ip) == -1 ||
 	    agent_set_register_ip(a, rip) == -1 ||
 	    agent_set_enroll_src(a, src) == -1 ||

@@ -477,7 +477,7 @@ lost_answer_retry(const struct agent *a, const struct enroll_req *req,
 	}
 	return window > 0 && now >= a->date_add &&
 	    (double)(now - a->date_add) <= window &&
-	    strcmp(a->status, "never_connected") == 0 &&
+	    strcmp(agent_status(a), "never_connected") == 0 &&
 	    src[0] != '\0' && strcmp(src, src_ip) == 0 &&
 	    strcmp(a->ip, ip) == 0 &&
 	    strcmp(a->groups != NULL ? a->groups : "", req->groups[0] !=
@@ -650,7 +650,7 @@ mreg_enroll(const struct enroll_req *req, const char *src_ip,
 	if (old_name != NULL)
 		log_debug(TASK, "Name '%s' is agent %s (%s, added %lds ago): "
 		    "the replacement rules decide.", req->name, old_name->id,
-		    old_name->status, (long)(now - old_name->date_add));
+		    agent_status(old_name), (long)(now - old_name->date_add));
 	old_name = NULL;
 	force_from_config(&force);
 	if (strcmp(ip, "any") != 0 && (old_ip = agents_by_ip(&MR.t, ip)) !=
@@ -701,7 +701,7 @@ mreg_enroll(const struct enroll_req *req, const char *src_ip,
 	    req->name, MR.t.next_id);
 	agents_format_id(MR.t.next_id++, a->id);
 	random_key(a->key);
-	a->date_add = now;
+	a->date_add = agent_time((double)now);
 	if (agent_set_name(a, req->name) == -1 || agent_set_ip(a, ip) == -1 ||
 	    agent_set_register_ip(a, ip) == -1 ||
 	    agent_set_enroll_src(a, src_ip) == -1 ||
@@ -861,7 +861,7 @@ take_counters(const cJSON *body, const char *node)
 	const cJSON	*e;
 	const char	*id;
 	struct agent	*a;
-	unsigned long	 g;
+	uint32_t	 g;
 	unsigned	 l;
 
 	cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(body,
@@ -922,17 +922,17 @@ mreg_agent_info(const cJSON *body, const char *node)
 		    strcmp(a->node_name, node) != 0 &&
 		    strcmp(a->node_name, "unknown") != 0)
 			continue;
-		if (strcmp(a->status, v->valuestring) != 0)
+		if (strcmp(agent_status(a), v->valuestring) != 0)
 			log_debug(TASK, "Agent %s is %s (%s).", a->id,
 			    v->valuestring, node);
 		agent_set_status(a, v->valuestring);
 		agent_set_node(a, node);
 		v = cJSON_GetObjectItemCaseSensitive(u, "last_keepalive");
 		if (cJSON_IsNumber(v))
-			a->last_keepalive = (time_t)v->valuedouble;
+			a->last_keepalive = agent_time(v->valuedouble);
 		v = cJSON_GetObjectItemCaseSensitive(u, "disconnection_time");
 		if (cJSON_IsNumber(v))
-			a->disconnection_time = (time_t)v->valuedouble;
+			a->disconnection_time = agent_time(v->valuedouble);
 		info = cJSON_GetObjectItemCaseSensitive(u, "info");
 		v = cJSON_GetObjectItemCaseSensitive(info, "version");
 		if (cJSON_IsString(v))
@@ -958,9 +958,9 @@ mreg_agent_info(const cJSON *body, const char *node)
 		}
 		mscope_reported(a);
 		if (cJSON_IsNumber(at))
-			a->last_keepalive = (time_t)at->valuedouble;
+			a->last_keepalive = agent_time(at->valuedouble);
 		agent_set_node(a, node);
-		if (strcmp(a->status, "active") != 0) {	/* alive is active */
+		if (strcmp(agent_status(a), "active") != 0) {	/* alive is active */
 			agent_set_status(a, "active");
 			registry_agent_info(a, NULL);
 		}
@@ -982,13 +982,13 @@ sweep_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	srclimit_flush(&MR.refusals, ev_now(MR.node->loop), refusals_emit,
 	    NULL);
 	while ((a = strmap_next(&MR.t.by_id, &it)) != NULL) {
-		if ((strcmp(a->status, "active") != 0 &&
-		    strcmp(a->status, "pending") != 0) ||
+		if ((strcmp(agent_status(a), "active") != 0 &&
+		    strcmp(agent_status(a), "pending") != 0) ||
 		    difftime(now, a->last_keepalive) <
 		    MR.node->cfg.agents_disconnection_time)
 			continue;
 		agent_set_status(a, "disconnected");
-		a->disconnection_time = now;
+		a->disconnection_time = agent_time((double)now);
 		registry_agent_info(a, NULL);
 	}
 }
@@ -1011,11 +1011,11 @@ mreg_node_lost(const char *node)
 
 	while ((a = strmap_next(&MR.t.by_id, &it)) != NULL) {
 		if (strcmp(a->node_name, node) != 0 ||
-		    (strcmp(a->status, "active") != 0 &&
-		    strcmp(a->status, "pending") != 0))
+		    (strcmp(agent_status(a), "active") != 0 &&
+		    strcmp(agent_status(a), "pending") != 0))
 			continue;
 		agent_set_status(a, "disconnected");
-		a->disconnection_time = now;
+		a->disconnection_time = agent_time((double)now);
 		registry_agent_info(a, NULL);
 		n++;
 	}
@@ -1055,7 +1055,7 @@ mreg_node_counts(char *const *nodes, size_t n, unsigned *total,
 		i = (uintptr_t)v - 1;
 		if (total != NULL)
 			total[i]++;
-		if (strcmp(a->status, "active") == 0)
+		if (strcmp(agent_status(a), "active") == 0)
 			active[i]++;
 	}
 done:

@@ -226,9 +226,11 @@ load(struct agents *t, char *err, size_t errlen)
 			goto fail;
 		agents_format_id(sqlite3_column_int64(st, 0), a->id);
 		col_copy(st, 4, a->key, sizeof(a->key));
-		a->date_add = sqlite3_column_int64(st, 6);
-		a->last_keepalive = sqlite3_column_int64(st, 7);
-		a->disconnection_time = sqlite3_column_int64(st, 9);
+		a->date_add = agent_time((double)sqlite3_column_int64(st, 6));
+		a->last_keepalive = agent_time((double)
+		    sqlite3_column_int64(st, 7));
+		a->disconnection_time = agent_time((double)
+		    sqlite3_column_int64(st, 9));
 		/* A status this version does not know reads as never
 		 * connected; the next report sets it. */
 		agent_set_status(a, col_text(st, 8));
@@ -397,7 +399,7 @@ store_info(struct reg_job *j)
 	if ((j->info != NULL && (info = cJSON_Parse(j->info)) == NULL) ||
 	    (st = stmt(sql)) == NULL)
 		goto fail;
-	sqlite3_bind_text(st, 1, j->a.status, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 1, agent_status(&j->a), -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, ka, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, dt, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 4, j->a.node_name, -1, SQLITE_STATIC);
@@ -450,7 +452,7 @@ apply_job(struct reg_job *j)
 		    (const char *[]){ j->a.id, j->a.name, j->a.ip,
 		    AGENT_ADDR_OF(&j->a, AGENT_REGISTER_IP), j->a.key,
 		    j->a.version,
-		    date, j->a.status, j->a.node_name,
+		    date, agent_status(&j->a), j->a.node_name,
 		    AGENT_ADDR_OF(&j->a, AGENT_ENROLL_SRC),
 		    AGENT_ADDR_OF(&j->a, AGENT_REPORTED_IP),
 		    AGENT_ADDR_OF(&j->a, AGENT_SOURCE_IP) }, 12) == -1)
@@ -1186,7 +1188,7 @@ registry_agent_info(const struct agent *a, const cJSON *info)
 	struct reg_job	*j = job_new(REG_INFO, NULL, NULL);
 
 	memcpy(j->a.id, a->id, sizeof(j->a.id));
-	j->a.status = a->status;	/* a constant */
+	j->a.status = a->status;
 	if (agent_set_node(&j->a, a->node_name) == -1 ||
 	    agent_set_reported_ip(&j->a, AGENT_ADDR_OF(a,
 	    AGENT_REPORTED_IP)) == -1 ||
