@@ -48,10 +48,10 @@ enrolled(long id)
 		return NULL;
 	agents_format_id(id, a->id);
 	random_hex(key);
-	memcpy(a->key, key, sizeof(key));
-	a->date_add = 1700000000 + id;
+	a->date_add = agent_time((double)(1700000000 + id));
 	snprintf(name, sizeof(name), "scale-a03-%07ld", id);
-	if (agent_set_name(a, name) == -1 || agent_set_ip(a, "any") == -1 ||
+	if (agent_set_key(a, key) == -1 || agent_set_name(a, name) == -1 ||
+	    agent_set_ip(a, "any") == -1 ||
 	    agent_set_register_ip(a, "any") == -1 ||
 	    agent_set_enroll_src(a, "10.0.3.7") == -1 ||
 	    agent_set_version(a, "Wazuh v4.14.7") == -1 ||

@@ -273,6 +273,80 @@ agent_set_source_ip(struct agent *a, const char *s)
 	return set_addr(a, AGENT_SOURCE_IP, s);
 }
 
+static int
+hex_value(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+int
+agents_valid_key(const char *s)
+{
+	size_t	i;
+
+	if (s == NULL)
+		return 0;
+	for (i = 0; i < AGENT_KEY_LEN; i++)
+		if (hex_value(s[i]) == -1)
+			return 0;
+	return s[AGENT_KEY_LEN] == '\0';
+}
+
+/* Checked whole before anything changes: a refused key leaves the old. */
+int
+agent_set_key(struct agent *a, const char *s)
+{
+	uint64_t	upper = 0;
+	size_t		i;
+
+	if (!agents_valid_key(s))
+		return -1;
+	for (i = 0; i < AGENT_KEY_LEN; i++)
+		if (s[i] >= 'A' && s[i] <= 'F')
+			upper |= (uint64_t)1 << i;
+	for (i = 0; i < AGENT_KEY_LEN / 2; i++)
+		a->key_bin[i] = (uint8_t)(hex_value(s[2 * i]) << 4 |
+		    hex_value(s[2 * i + 1]));
+	a->key_upper = upper;
+	return 0;
+}
+
+const char *
+agent_key(const struct agent *a, char buf[AGENT_KEY_LEN + 1])
+{
+	static const char	lower[] = "0123456789abcdef";
+	static const char	upper[] = "0123456789ABCDEF";
+	unsigned		v;
+	size_t			i;
+
+	for (i = 0; i < AGENT_KEY_LEN; i++) {
+		v = i % 2 == 0 ? a->key_bin[i / 2] >> 4 : a->key_bin[i / 2] &
+		    15;
+		buf[i] = (a->key_upper >> i & 1 ? upper : lower)[v];
+	}
+	buf[AGENT_KEY_LEN] = '\0';
+	return buf;
+}
+
+int
+agent_key_is(const struct agent *a, const char *s)
+{
+	return strcmp(AGENT_KEY_OF(a), s) == 0;
+}
+
+int
+agent_same_key(const struct agent *a, const struct agent *b)
+{
+	return memcmp(a->key_bin, b->key_bin, sizeof(a->key_bin)) == 0 &&
+	    a->key_upper == b->key_upper;
+}
+
 int
 agent_set_version(struct agent *a, const char *s)
 {
@@ -343,12 +417,13 @@ record_hash(const struct agent *a, uint8_t out[16])
 {
 	EVP_MD_CTX	*ctx;
 	const char	*f[5];
+	char		 key[AGENT_KEY_LEN + 1];
 	unsigned	 len, i;
 
 	f[0] = a->id;
 	f[1] = a->name;
 	f[2] = a->ip;
-	f[3] = a->key;
+	f[3] = agent_key(a, key);
 	f[4] = a->groups != NULL ? a->groups : "";
 	memset(out, 0, 16);
 	if ((ctx = EVP_MD_CTX_new()) == NULL)
@@ -514,7 +589,7 @@ agent_key_hash(const struct agent *a, char out[41])
 	EVP_DigestInit_ex(ctx, EVP_sha1(), NULL);
 	EVP_DigestUpdate(ctx, a->id, strlen(a->id));
 	EVP_DigestUpdate(ctx, a->name, strlen(a->name));
-	EVP_DigestUpdate(ctx, a->key, strlen(a->key));
+	EVP_DigestUpdate(ctx, AGENT_KEY_OF(a), AGENT_KEY_LEN);
 	EVP_DigestFinal_ex(ctx, md, &len);
 	EVP_MD_CTX_free(ctx);
 	for (i = 0; i < 20; i++) {
@@ -533,7 +608,7 @@ agent_record_json(const struct agent *a)
 	cJSON_AddItemToArray(r, cJSON_CreateString(a->id));
 	cJSON_AddItemToArray(r, cJSON_CreateString(a->name));
 	cJSON_AddItemToArray(r, cJSON_CreateString(a->ip));
-	cJSON_AddItemToArray(r, cJSON_CreateString(a->key));
+	cJSON_AddItemToArray(r, cJSON_CreateString(AGENT_KEY_OF(a)));
 	cJSON_AddItemToArray(r, cJSON_CreateString(a->groups != NULL ?
 	    a->groups : ""));
 	return r;
@@ -562,8 +637,7 @@ agent_from_record(const cJSON *r, char *err, size_t errlen)
 {
 	struct agent	*a;
 	const cJSON	*g;
-	const char	*name, *ip;
-	size_t		 i;
+	const char	*name, *ip, *key;
 
 	if (!cJSON_IsArray(r) || cJSON_GetArraySize(r) != 5 ||
 	    (a = agent_new()) == NULL) {
@@ -573,24 +647,22 @@ agent_from_record(const cJSON *r, char *err, size_t errlen)
 	g = cJSON_GetArrayItem(r, 4);
 	name = str_item(cJSON_GetArrayItem(r, 1), AGENT_NAME_MAX);
 	ip = str_item(cJSON_GetArrayItem(r, 2), AGENT_IP_MAX - 1);
+	key = str_item(cJSON_GetArrayItem(r, 3), AGENT_KEY_LEN);
 	if (copy_field(cJSON_GetArrayItem(r, 0), a->id, sizeof(a->id)) ||
 	    name == NULL || ip == NULL || agent_set_name(a, name) == -1 ||
-	    agent_set_ip(a, ip) == -1 ||
-	    copy_field(cJSON_GetArrayItem(r, 3), a->key, sizeof(a->key)) ||
+	    agent_set_ip(a, ip) == -1 || key == NULL ||
 	    !cJSON_IsString(g) || strlen(g->valuestring) > AGENT_GROUPS_MAX ||
 	    !agents_valid_id(a->id) || !agents_valid_name(a->name) ||
-	    strlen(a->key) != AGENT_KEY_LEN ||
+	    strlen(key) != AGENT_KEY_LEN ||
 	    agent_set_groups(a, g->valuestring) == -1) {
 		snprintf(err, errlen, "invalid agent record");
 		agent_free(a);
 		return NULL;
 	}
-	for (i = 0; i < AGENT_KEY_LEN; i++) {
-		if (!isxdigit((unsigned char)a->key[i])) {
-			snprintf(err, errlen, "invalid agent key");
-			agent_free(a);
-			return NULL;
-		}
+	if (agent_set_key(a, key) == -1) {
+		snprintf(err, errlen, "invalid agent key");
+		agent_free(a);
+		return NULL;
 	}
 	return a;
 }

@@ -55,7 +55,12 @@ struct agent_addrs {
 
 struct agent {
 	char		 id[AGENT_ID_MAX];
-	char		 key[AGENT_KEY_LEN + 1];
+	/* The key's 64 hex digits in binary and which of them were written
+	 * in upper case (bit i: digit i), so that it reads back byte for
+	 * byte: the agent's message key is an MD5 of the text.  Set it with
+	 * agent_set_key(), read it with AGENT_KEY_OF(a). */
+	uint8_t		 key_bin[AGENT_KEY_LEN / 2];
+	uint64_t	 key_upper;
 	uint8_t		 status;	/* index in agents_statuses */
 	uint8_t		 gw_seen;	/* this node's gateway served it */
 	/* Times in seconds since the epoch, unsigned 32 bits (to 2106): set
@@ -123,6 +128,19 @@ const char	*agent_addr(const struct agent *, enum agent_addr_field,
 		    char buf[AGENT_IP_MAX]);
 #define AGENT_ADDR_OF(a, f) \
 	agent_addr((a), (f), (char[AGENT_IP_MAX]){ 0 })
+/* The key: exactly AGENT_KEY_LEN hex digits, in either case, else -1
+ * and unchanged.  agent_key() writes its text into buf; AGENT_KEY_OF's
+ * lasts to the end of the enclosing block.  An agent never given one
+ * reads as 64 zeros. */
+int		 agent_set_key(struct agent *, const char *);
+const char	*agent_key(const struct agent *, char buf[AGENT_KEY_LEN + 1]);
+#define AGENT_KEY_OF(a) \
+	agent_key((a), (char[AGENT_KEY_LEN + 1]){ 0 })
+/* 1 when the agent's key reads as text (or a and b have the same key). */
+int		 agent_key_is(const struct agent *, const char *text);
+int		 agent_same_key(const struct agent *, const struct agent *);
+/* 1 when s is exactly AGENT_KEY_LEN hex digits. */
+int		 agents_valid_key(const char *s);
 int		 agent_set_version(struct agent *, const char *);
 int		 agent_set_node(struct agent *, const char *);
 int		 agent_set_status(struct agent *, const char *);

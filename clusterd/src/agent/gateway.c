@@ -599,7 +599,7 @@ frame(struct gwconn *c, const uint8_t *m, size_t len)
 	/* The key is derived (two MD5s and more) once per connection, not
 	 * for every message and every ack. */
 	if (c->agent != a) {
-		secmsg_derive(a->id, a->name, a->key, &fresh);
+		secmsg_derive(a->id, a->name, AGENT_KEY_OF(a), &fresh);
 		key = &fresh;
 	}
 	if (secmsg_open(key, ci, ct, ctlen, msg, sizeof(msg), &mlen, &ctr,
@@ -1083,7 +1083,7 @@ gateway_agent_gone(struct agent *a, struct agent *r)
 
 	if (G.node == NULL)
 		return;
-	if (r != NULL && strcmp(r->key, a->key) == 0) {
+	if (r != NULL && agent_same_key(r, a)) {
 		r->status = a->status;
 		r->last_keepalive = a->last_keepalive;
 		r->disconnection_time = a->disconnection_time;
@@ -1096,7 +1096,7 @@ gateway_agent_gone(struct agent *a, struct agent *r)
 		r->gw = c;
 		if (c != NULL) {
 			c->agent = r;
-			secmsg_derive(r->id, r->name, r->key, &c->key);
+			secmsg_derive(r->id, r->name, AGENT_KEY_OF(r), &c->key);
 		}
 		a->gw = NULL;
 		return;

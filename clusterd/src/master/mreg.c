@@ -114,7 +114,7 @@ answer_all(void)
 		/* An answer before this one may have taken the agent back
 		 * (its worker gone: mreg_enroll_abort); a lost answer's
 		 * retry of it must not hand out the dead key. */
-		if (a == NULL || strcmp(a->key, p->key) != 0) {
+		if (a == NULL || !agent_key_is(a, p->key)) {
 			snprintf(answer, sizeof(answer), "ERROR: Internal "
 			    "manager error adding agent: %s", p->name);
 			p->cb(p->arg, answer, NULL, NULL);
@@ -421,10 +421,10 @@ enroll_done(void *arg, int ok)
 
 	MR.committing--;
 	/* Removed while committing: the agent must not get a dead key. */
-	if (ok && (a == NULL || strcmp(a->key, p->key) != 0))
+	if (ok && (a == NULL || !agent_key_is(a, p->key)))
 		ok = 0;
 	if (!ok) {
-		if (a != NULL && strcmp(a->key, p->key) == 0)
+		if (a != NULL && agent_key_is(a, p->key))
 			agent_free(agents_remove(&MR.t, p->id));
 		snprintf(answer, sizeof(answer), "ERROR: Internal manager error "
 		    "adding agent: %s", p->name);
@@ -437,7 +437,7 @@ enroll_done(void *arg, int ok)
 	log_info(TASK, "Agent '%s' registered with id %s (%s).", p->name,
 	    p->id, p->ip);
 	up = cJSON_CreateArray();
-	if (a != NULL && strcmp(a->key, p->key) == 0)
+	if (a != NULL && agent_key_is(a, p->key))
 		cJSON_AddItemToArray(up, agent_record_json(a));
 	mreg_keys_follow(a, p->removed);
 	if (a != NULL && a->groups != NULL && strchr(a->groups, ',') != NULL)
@@ -498,7 +498,7 @@ resend_done(void *arg, int ok)
 	struct agent	*a = agents_by_id(&MR.t, p->id);
 	char		 answer[ENROLL_ANSWER_MAX];
 
-	if (!ok || a == NULL || strcmp(a->key, p->key) != 0) {
+	if (!ok || a == NULL || !agent_key_is(a, p->key)) {
 		snprintf(answer, sizeof(answer), "ERROR: Internal manager error "
 		    "adding agent: %s", p->name);
 		p->cb(p->arg, answer, NULL, NULL);
@@ -526,7 +526,7 @@ resend_key(const struct agent *a, mreg_answer_cb cb, void *arg)
 		return;
 	}
 	memcpy(p->id, a->id, sizeof(p->id));
-	memcpy(p->key, a->key, sizeof(p->key));
+	agent_key(a, p->key);
 	snprintf(p->name, sizeof(p->name), "%s", a->name);
 	snprintf(p->ip, sizeof(p->ip), "%s", a->ip);
 	p->cb = cb;
@@ -592,6 +592,7 @@ mreg_enroll(const struct enroll_req *req, const char *src_ip,
 	char			 answer[ENROLL_ANSWER_MAX], why[128], ip[64];
 	const char		*refusal;
 	char			 copy[AGENT_GROUPS_MAX + 1], *g, *save = NULL;
+	char			 key[AGENT_KEY_LEN + 1];
 	time_t			 now = time(NULL);
 
 	/* A relayed request's source comes from a peer: it ends up in
@@ -700,9 +701,10 @@ mreg_enroll(const struct enroll_req *req, const char *src_ip,
 	log_debug(TASK, "Accepting '%s': id %03ld, stored before the answer.",
 	    req->name, MR.t.next_id);
 	agents_format_id(MR.t.next_id++, a->id);
-	random_key(a->key);
+	random_key(key);
 	a->date_add = agent_time((double)now);
-	if (agent_set_name(a, req->name) == -1 || agent_set_ip(a, ip) == -1 ||
+	if (agent_set_key(a, key) == -1 ||
+	    agent_set_name(a, req->name) == -1 || agent_set_ip(a, ip) == -1 ||
 	    agent_set_register_ip(a, ip) == -1 ||
 	    agent_set_enroll_src(a, src_ip) == -1 ||
 	    agent_set_version(a, req->version) == -1 ||
@@ -717,7 +719,7 @@ mreg_enroll(const struct enroll_req *req, const char *src_ip,
 		goto refuse;
 	}
 	memcpy(p->id, a->id, sizeof(p->id));
-	memcpy(p->key, a->key, sizeof(p->key));
+	agent_key(a, p->key);
 	snprintf(p->name, sizeof(p->name), "%s", a->name);
 	snprintf(p->ip, sizeof(p->ip), "%s", a->ip);
 	p->cb = cb;
@@ -759,7 +761,7 @@ mreg_enroll_abort(const char *id, const char *key)
 	struct agent	*a = agents_by_id(&MR.t, id);
 	struct change	*ch;
 
-	if (a == NULL || strcmp(a->key, key) != 0)
+	if (a == NULL || !agent_key_is(a, key))
 		return;
 	log_warnx(TASK, "Agent '%s' (id %s) did not get its key; removing "
 	    "it.", a->name, a->id);

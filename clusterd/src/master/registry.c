@@ -200,14 +200,18 @@ col_copy(sqlite3_stmt *st, int i, char *out, size_t outlen)
 	snprintf(out, outlen, "%s", col_text(st, i));
 }
 
-/* Load every agent with its groups in priority order into t. */
+/*
+ * Load every agent with its groups in priority order into t.  A key that
+ * is not 64 hex digits (only a hand-edited registry has one: enrollment
+ * and the store give no other) fails the load, naming the agent.
+ */
 static int
 load(struct agents *t, char *err, size_t errlen)
 {
 	sqlite3_stmt	*st = NULL;
 	struct agent	*a;
 	char		 buf[AGENT_GROUPS_MAX + 1], grp[AGENT_GROUP_NAME_MAX + 1];
-	int		 rc, rv = -1;
+	int		 rc, rv = -1, said = 0;
 
 	if (sqlite3_prepare_v2(R.db, "SELECT value FROM meta WHERE key = "
 	    "'next_id'", -1, &st, NULL) != SQLITE_OK)
@@ -225,7 +229,14 @@ load(struct agents *t, char *err, size_t errlen)
 		if ((a = agent_new()) == NULL)
 			goto fail;
 		agents_format_id(sqlite3_column_int64(st, 0), a->id);
-		col_copy(st, 4, a->key, sizeof(a->key));
+		if (agent_set_key(a, col_text(st, 4)) == -1) {
+			snprintf(err, errlen, "agent %s (%s): its key is not "
+			    "%d hex digits", a->id, col_text(st, 1),
+			    AGENT_KEY_LEN);
+			said = 1;
+			agent_free(a);
+			goto fail;
+		}
 		a->date_add = agent_time((double)sqlite3_column_int64(st, 6));
 		a->last_keepalive = agent_time((double)
 		    sqlite3_column_int64(st, 7));
@@ -269,7 +280,7 @@ load(struct agents *t, char *err, size_t errlen)
 	}
 	rv = rc == SQLITE_DONE ? 0 : -1;
 fail:
-	if (rv == -1)
+	if (rv == -1 && !said)
 		snprintf(err, errlen, "%s", sqlite3_errmsg(R.db));
 	sqlite3_finalize(st);
 	return rv;
@@ -450,7 +461,8 @@ apply_job(struct reg_job *j)
 		    "source_ip) VALUES (CAST(?1 AS INTEGER), ?2, ?3, ?4, ?5, "
 		    "?6, CAST(?7 AS INTEGER), ?8, ?9, ?10, ?11, ?12)",
 		    (const char *[]){ j->a.id, j->a.name, j->a.ip,
-		    AGENT_ADDR_OF(&j->a, AGENT_REGISTER_IP), j->a.key,
+		    AGENT_ADDR_OF(&j->a, AGENT_REGISTER_IP),
+		    AGENT_KEY_OF(&j->a),
 		    j->a.version,
 		    date, agent_status(&j->a), j->a.node_name,
 		    AGENT_ADDR_OF(&j->a, AGENT_ENROLL_SRC),
