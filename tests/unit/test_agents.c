@@ -795,6 +795,72 @@ test_key_binary(void **state)
 }
 
 /*
+ * A name that fits (AGENT_NAME_INLINE - 1 characters) is kept in the
+ * agent, a longer one on the heap; changing from one to the other, to
+ * itself, and copying (agent_copy) leave each agent its own name.
+ */
+static void
+test_name_inline_or_heap(void **state)
+{
+	char		 fits[AGENT_NAME_INLINE], longer[AGENT_NAME_INLINE + 1];
+	char		 longest[AGENT_NAME_MAX + 1];
+	struct agent	*a = agent_new(), *b = agent_new(), c;
+	struct agents	 t;
+
+	(void)state;
+	assert_non_null(a);
+	assert_non_null(b);
+	memset(fits, 'f', sizeof(fits) - 1);
+	fits[sizeof(fits) - 1] = '\0';
+	memset(longer, 'l', sizeof(longer) - 1);
+	longer[sizeof(longer) - 1] = '\0';
+	memset(longest, 'x', sizeof(longest) - 1);
+	longest[sizeof(longest) - 1] = '\0';
+	assert_string_equal(a->name, "");
+	assert_int_equal(agent_set_name(a, fits), 0);
+	assert_ptr_equal(a->name, a->name_buf);
+	assert_string_equal(a->name, fits);
+	assert_int_equal(agent_set_name(a, a->name), 0);	/* itself */
+	assert_string_equal(a->name, fits);
+	assert_int_equal(agent_set_name(a, longer), 0);
+	assert_true(a->name != a->name_buf);
+	assert_string_equal(a->name, longer);
+	assert_int_equal(agent_set_name(a, a->name), 0);	/* itself */
+	assert_string_equal(a->name, longer);
+	assert_int_equal(agent_set_name(a, longest), 0);
+	assert_string_equal(a->name, longest);
+	assert_int_equal(agent_set_name(a, "web-01"), 0);	/* heap freed */
+	assert_ptr_equal(a->name, a->name_buf);
+	assert_string_equal(a->name, "web-01");
+	assert_int_equal(agent_set_name(a, a->name + 4), 0);	/* overlaps */
+	assert_string_equal(a->name, "01");
+
+	/* Copies: each name in its own agent, whichever place it is in. */
+	memset(&c, 0, sizeof(c));
+	assert_int_equal(agent_copy(&c, a), 0);
+	assert_ptr_equal(c.name, c.name_buf);
+	assert_string_equal(c.name, "01");
+	agent_clear(&c);
+	assert_int_equal(agent_set_name(b, longer), 0);
+	assert_int_equal(agent_copy(&c, b), 0);
+	assert_true(c.name != b->name && c.name != c.name_buf);
+	agent_free(b);
+	assert_string_equal(c.name, longer);
+	agent_clear(&c);
+
+	/* In a table, the name map finds it in either place. */
+	agents_init(&t);
+	agents_format_id(1, a->id);
+	assert_int_equal(agents_add(&t, a), 0);
+	b = mk(2, longer, "any", KEY_B, NULL);
+	assert_int_equal(agents_add(&t, b), 0);
+	assert_ptr_equal(agents_by_name(&t, "01"), a);
+	assert_ptr_equal(agents_by_name(&t, longer), b);
+	assert_null(agents_by_name(&t, fits));
+	agents_free(&t);
+}
+
+/*
  * The digest is the XOR of each agent's MD5 of id, name, ip, key text and
  * groups, NUL-separated: the same as the versions that kept the key as
  * text, which workers and an older master compare during an upgrade.
@@ -1041,6 +1107,7 @@ main(void)
 		cmocka_unit_test(test_record_refused),
 		cmocka_unit_test(test_key_hash),
 		cmocka_unit_test(test_key_binary),
+		cmocka_unit_test(test_name_inline_or_heap),
 		cmocka_unit_test(test_digest_of_key_text),
 		cmocka_unit_test(test_valid_name),
 		cmocka_unit_test(test_valid_group),

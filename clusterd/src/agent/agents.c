@@ -1,6 +1,7 @@
 #include <arpa/inet.h>
 
 #include <ctype.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,12 +11,15 @@
 #include "agent/agents.h"
 
 /*
- * 168 bytes: one 176-byte malloc chunk an agent, and 50,000 of them in
- * every node's table.  The fields are ordered so that there is no hole
- * but the one after gw_seen and the one before the pointers.
+ * 168 bytes: one 176-byte malloc chunk an agent (glibc: the size and 8
+ * bytes, rounded up to 16), its name inside for most names, and 50,000 of
+ * them in every node's table.  No hole: 8-byte fields, then 4-byte, then
+ * bytes; the name buffer takes what is left to 168.
  */
-_Static_assert(sizeof(struct agent) <= 168, "struct agent grew: a table of "
-    "50,000 agents takes 50,000 times its chunk on every node");
+_Static_assert(sizeof(struct agent) == 168 &&
+    offsetof(struct agent, name_buf) + AGENT_NAME_INLINE == 168,
+    "struct agent is one 176-byte chunk, its name buffer the rest of it: "
+    "check AGENT_NAME_INLINE and the fields' order");
 
 static const char *
 id_of(const void *a)
@@ -204,7 +208,7 @@ agent_new(void)
 
 	if ((a = calloc(1, sizeof(*a))) == NULL)
 		return NULL;
-	a->name = S_EMPTY;
+	a->name = a->name_buf;		/* "" */
 	a->ip = S_ANY;
 	a->version = S_EMPTY;
 	a->node_name = S_UNKNOWN;
@@ -212,10 +216,20 @@ agent_new(void)
 	return a;
 }
 
+/* The name's heap copy, if it has one; never its own buffer. */
+static void
+drop_name(struct agent *a)
+{
+	if (a->name == a->name_buf)
+		a->name = NULL;
+	else
+		drop_str(&a->name);
+}
+
 void
 agent_clear(struct agent *a)
 {
-	drop_str(&a->name);
+	drop_name(a);
 	drop_str(&a->ip);
 	drop_addrs(a);
 	drop_str(&a->version);
@@ -233,10 +247,32 @@ agent_free(struct agent *a)
 	free(a);
 }
 
+/*
+ * In the agent's own buffer when it fits, else a heap copy.  s may be the
+ * agent's name itself (in either place): it is copied before the old
+ * name is dropped.
+ */
 int
 agent_set_name(struct agent *a, const char *s)
 {
-	return set_str(&a->name, s, AGENT_NAME_MAX);
+	size_t	 n;
+	char	*c;
+
+	if (s == NULL)
+		s = "";
+	n = strnlen(s, AGENT_NAME_MAX);
+	if (n < sizeof(a->name_buf)) {
+		memmove(a->name_buf, s, n);
+		a->name_buf[n] = '\0';
+		drop_name(a);
+		a->name = a->name_buf;
+		return 0;
+	}
+	if ((c = strndup(s, n)) == NULL)
+		return -1;
+	drop_name(a);
+	a->name = c;
+	return 0;
 }
 
 int

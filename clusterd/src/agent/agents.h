@@ -26,6 +26,7 @@
 #define AGENT_GROUP_NAME_MAX	255
 #define AGENT_FIELD_MAX		64	/* version, node name */
 #define AGENTS_NSTATUS		4	/* agents_statuses */
+#define AGENT_NAME_INLINE	30	/* what fills struct agent to 168 */
 
 /*
  * One agent.  The text fields other than id and key are pointers, set by
@@ -61,8 +62,6 @@ struct agent {
 	 * agent_set_key(), read it with AGENT_KEY_OF(a). */
 	uint8_t		 key_bin[AGENT_KEY_LEN / 2];
 	uint64_t	 key_upper;
-	uint8_t		 status;	/* index in agents_statuses */
-	uint8_t		 gw_seen;	/* this node's gateway served it */
 	/* Times in seconds since the epoch, unsigned 32 bits (to 2106): set
 	 * them through agent_time() from anything read from outside. */
 	uint32_t	 date_add;
@@ -81,6 +80,13 @@ struct agent {
 	const char	*groups;	/* "g1,g2" or NULL; may be pooled */
 	/* worker gateway state (unused on the master) */
 	void		*gw;		/* its live connection, or NULL */
+	uint8_t		 status;	/* index in agents_statuses */
+	uint8_t		 gw_seen;	/* this node's gateway served it */
+	/* name points here when it fits (AGENT_NAME_INLINE - 1 characters
+	 * and its NUL: most names), else to a heap copy.  So a struct agent
+	 * is never copied whole (*dst = *src): the copy's name would point
+	 * into the source.  agent_copy() makes a copy. */
+	char		 name_buf[AGENT_NAME_INLINE];
 };
 
 /* An agent's status (connection_status): one of these. */

@@ -446,34 +446,41 @@ fail:
 	return rv;
 }
 
+/* An agent's row, its groups, and next_id if that is higher. */
 static int
-apply_job(struct reg_job *j)
+put_agent(const struct agent *a, long next_id)
 {
 	char	date[32], next[32];
 
+	snprintf(date, sizeof(date), "%lld", (long long)a->date_add);
+	snprintf(next, sizeof(next), "%ld", next_id);
+	if (run("INSERT OR REPLACE INTO agent (id, name, ip, "
+	    "register_ip, internal_key, version, date_add, "
+	    "connection_status, node_name, enroll_src, reported_ip, "
+	    "source_ip) VALUES (CAST(?1 AS INTEGER), ?2, ?3, ?4, ?5, "
+	    "?6, CAST(?7 AS INTEGER), ?8, ?9, ?10, ?11, ?12)",
+	    (const char *[]){ a->id, a->name, a->ip,
+	    AGENT_ADDR_OF(a, AGENT_REGISTER_IP), AGENT_KEY_OF(a), a->version,
+	    date, agent_status(a), a->node_name,
+	    AGENT_ADDR_OF(a, AGENT_ENROLL_SRC),
+	    AGENT_ADDR_OF(a, AGENT_REPORTED_IP),
+	    AGENT_ADDR_OF(a, AGENT_SOURCE_IP) }, 12) == -1)
+		return -1;
+	if (run("UPDATE meta SET value = ?1 WHERE key = 'next_id' AND "
+	    "CAST(value AS INTEGER) < CAST(?1 AS INTEGER)",
+	    (const char *[]){ next }, 1) == -1)
+		return -1;
+	return set_groups(a->id, a->groups);
+}
+
+static int
+apply_job(struct reg_job *j)
+{
+	char	next[32];
+
 	switch (j->op) {
 	case REG_PUT_AGENT:
-		snprintf(date, sizeof(date), "%lld", (long long)j->a.date_add);
-		snprintf(next, sizeof(next), "%ld", j->next_id);
-		if (run("INSERT OR REPLACE INTO agent (id, name, ip, "
-		    "register_ip, internal_key, version, date_add, "
-		    "connection_status, node_name, enroll_src, reported_ip, "
-		    "source_ip) VALUES (CAST(?1 AS INTEGER), ?2, ?3, ?4, ?5, "
-		    "?6, CAST(?7 AS INTEGER), ?8, ?9, ?10, ?11, ?12)",
-		    (const char *[]){ j->a.id, j->a.name, j->a.ip,
-		    AGENT_ADDR_OF(&j->a, AGENT_REGISTER_IP),
-		    AGENT_KEY_OF(&j->a),
-		    j->a.version,
-		    date, agent_status(&j->a), j->a.node_name,
-		    AGENT_ADDR_OF(&j->a, AGENT_ENROLL_SRC),
-		    AGENT_ADDR_OF(&j->a, AGENT_REPORTED_IP),
-		    AGENT_ADDR_OF(&j->a, AGENT_SOURCE_IP) }, 12) == -1)
-			return -1;
-		if (run("UPDATE meta SET value = ?1 WHERE key = 'next_id' AND "
-		    "CAST(value AS INTEGER) < CAST(?1 AS INTEGER)",
-		    (const char *[]){ next }, 1) == -1)
-			return -1;
-		return set_groups(j->a.id, j->a.groups);
+		return put_agent(&j->a, j->next_id);
 	case REG_DEL_AGENT:
 		return run("DELETE FROM agent WHERE id = CAST(?1 AS INTEGER)",
 		    (const char *[]){ j->a.id }, 1);
@@ -688,7 +695,6 @@ apply_store(struct agents *t, const cJSON *st, struct registry_applied *c,
 {
 	const cJSON	*arr, *o, *rm;
 	struct agent	*a, *old;
-	struct reg_job	 j;
 	struct strmap	 seen;
 	long		 next;
 	int		 full, rv = -1;
@@ -706,7 +712,6 @@ apply_store(struct agents *t, const cJSON *st, struct registry_applied *c,
 	}
 	if (exec("BEGIN IMMEDIATE;", err, errlen) == -1)
 		goto done;
-	memset(&j, 0, sizeof(j));
 	cJSON_ArrayForEach(o, arr) {
 		if ((a = ha_record_agent(o, err, errlen)) == NULL)
 			goto rollback;
@@ -744,10 +749,7 @@ apply_store(struct agents *t, const cJSON *st, struct registry_applied *c,
 			}
 			c->removed++;
 		}
-		j.op = REG_PUT_AGENT;
-		j.a = *a;
-		j.next_id = next;
-		if (apply_job(&j) == -1 || agents_add(t, a) == -1) {
+		if (put_agent(a, next) == -1 || agents_add(t, a) == -1) {
 			agent_free(a);
 			goto sqlerr;
 		}
