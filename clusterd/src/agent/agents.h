@@ -29,11 +29,15 @@
 #define AGENT_NAME_INLINE	30	/* what fills struct agent to 168 */
 
 /*
- * One agent.  The text fields other than id and key are pointers, set by
- * the agent_set_*() functions below and owned by the agent: a table of
- * 50,000 agents held every one of them at its largest size before.
- * Common values ("", "any", "unknown") and the four statuses are shared
- * constants, never copied.  Each field's length is bounded by its setter.
+ * One agent: every node holds every agent of the cluster, so its size is
+ * most of a node's heap (50,000 agents).  168 bytes, one 176-byte malloc
+ * chunk, the name inside for names that fit (agents.c checks the size).
+ * The text fields other than id, key and name are pointers, set by the
+ * agent_set_*() functions below and owned by the agent.  Common values
+ * ("", "any", "unknown") are shared constants, never copied; the status
+ * is an index in agents_statuses, read with agent_status(a).  Each field's
+ * length is bounded by its setter.  The key is kept in binary (see the
+ * struct).
  *
  * The four per-agent addresses are kept together in binary (agent/addr.h)
  * in one block, allocated only when one of them is not its default (""
