@@ -11,15 +11,17 @@
 #include "agent/agents.h"
 
 /*
- * 168 bytes: one 176-byte malloc chunk an agent (glibc: the size and 8
- * bytes, rounded up to 16), its name inside for most names, and 50,000 of
- * them in every node's table.  No hole: 8-byte fields, then 4-byte, then
- * bytes; the name buffer takes what is left to 168.
+ * 168 bytes on 64-bit systems: one 176-byte malloc chunk an agent (glibc:
+ * the size and 8 bytes, rounded up to 16), its name inside for most
+ * names, and 50,000 of them in every node's table.  No hole: 8-byte
+ * fields, then 4-byte, then bytes; the name buffer takes what is left.
  */
+#if UINTPTR_MAX > UINT32_MAX
 _Static_assert(sizeof(struct agent) == 168 &&
     offsetof(struct agent, name_buf) + AGENT_NAME_INLINE == 168,
     "struct agent is one 176-byte chunk, its name buffer the rest of it: "
     "check AGENT_NAME_INLINE and the fields' order");
+#endif
 
 static const char *
 id_of(const void *a)
