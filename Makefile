@@ -288,7 +288,8 @@ deb:
 	    else echo "deb: lintian is not installed: not checked"; fi
 	@echo "deb: $(DEB_FILE)"
 
-BENCH_BINS = $(addprefix $(BUILD)/,bench_integ bench_secmsg enroll_load)
+BENCH_BINS = $(addprefix $(BUILD)/,bench_agents bench_integ bench_secmsg \
+	     enroll_load)
 $(BUILD)/bench_%: tests/bench/bench_%.c $(LIBS)
 	$(CC) $(ALL_CFLAGS) $(DEPFLAGS) -o $@ $< $(LDFLAGS) $(LINK_LIBS) $(LDLIBS)
 

@@ -4,7 +4,8 @@
  * element of its "counters" array (and of the text itself).
  *
  * An accepted entry has an id of 1 to AGENT_ID_MAX - 1 characters and
- * counters within 10 and 4 digits; noted again it reads back the same;
+ * counters within 10 digits (read modulo 2^32, as Wazuh reads a message's)
+ * and 4 digits; noted again it reads back the same;
  * replay_raise with it never lowers an agent's counters, and raises them
  * to exactly it when it is newer.
  *
@@ -29,7 +30,7 @@ static void
 entry(const cJSON *e, struct agent *a)
 {
 	const char		*id, *id2;
-	unsigned long		 g, g2, og = a->last_global;
+	uint32_t		 g, g2, og = a->last_global;
 	unsigned		 l, l2, ol = a->last_local;
 	struct secmsg_counters	 m = { 0, 0, 0 };
 	cJSON			*arr;
@@ -38,7 +39,7 @@ entry(const cJSON *e, struct agent *a)
 	if (replay_parse(e, &id, &g, &l) == -1)
 		return;
 	CHECK(strlen(id) > 0 && strlen(id) < AGENT_ID_MAX);
-	CHECK(g <= REPLAY_GLOBAL_MAX && l <= REPLAY_LOCAL_MAX);
+	CHECK(l <= REPLAY_LOCAL_MAX);
 	snprintf(a->id, sizeof(a->id), "%s", id);
 	m.global = g;
 	m.local = l;

@@ -4,6 +4,7 @@
  * replicated record form workers receive, the key hash agents send in K:,
  * and the name, group and id rules.
  */
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -297,7 +298,7 @@ mk(long id, const char *name, const char *ip, const char *key,
 	agents_format_id(id, a->id);
 	agent_set_name(a, name);
 	agent_set_ip(a, ip);
-	snprintf(a->key, sizeof(a->key), "%s", key);
+	assert_int_equal(agent_set_key(a, key), 0);
 	assert_int_equal(agent_set_groups(a, groups), 0);
 	return a;
 }
@@ -353,9 +354,12 @@ test_digest_order_independent(void **state)
 	/* One differing field of one agent changes the digest. */
 	agent_free(agents_remove(&t2, "051"));
 	{
-		struct agent *a = fleet(50);
+		struct agent	*a = fleet(50);
+		char		 k[AGENT_KEY_LEN + 1];
 
-		a->key[0] = a->key[0] == '0' ? '1' : '0';
+		agent_key(a, k);
+		k[0] = k[0] == '0' ? '1' : '0';
+		assert_int_equal(agent_set_key(a, k), 0);
 		assert_int_equal(agents_add(&t2, a), 0);
 	}
 	assert_memory_not_equal(t1.digest, t2.digest, 16);
@@ -497,6 +501,30 @@ test_by_ip(void **state)
  * Counts by status follow agents_statuses.  An unknown status is refused
  * by agent_set_status(), and the agent keeps the one it had.
  */
+/* Times from outside (JSON numbers, SQLite integers, the clock) as an
+ * agent keeps them: 32 unsigned bits, never undefined behaviour. */
+static void
+test_agent_time_clamped(void **state)
+{
+	time_t	now;
+
+	(void)state;
+	assert_int_equal(agent_time(0), 0);
+	assert_int_equal(agent_time(-1), 0);
+	assert_int_equal(agent_time(-1e300), 0);
+	assert_int_equal(agent_time(-INFINITY), 0);
+	assert_int_equal(agent_time(NAN), 0);
+	assert_int_equal(agent_time(1765000000), 1765000000);
+	assert_int_equal(agent_time(1765000000.75), 1765000000);
+	assert_int_equal(agent_time(4294967295.0), UINT32_MAX);	/* 2106 */
+	assert_int_equal(agent_time(4294967296.0), UINT32_MAX);
+	assert_int_equal(agent_time(9223372036854775807.0), UINT32_MAX);
+	assert_int_equal(agent_time(1e300), UINT32_MAX);
+	assert_int_equal(agent_time(INFINITY), UINT32_MAX);
+	now = time(NULL);
+	assert_int_equal(agent_time((double)now), (uint32_t)now);
+}
+
 static void
 test_count_status(void **state)
 {
@@ -563,7 +591,7 @@ test_record_roundtrip(void **state)
 		assert_string_equal(b->id, a->id);
 		assert_string_equal(b->name, a->name);
 		assert_string_equal(b->ip, a->ip);
-		assert_string_equal(b->key, a->key);
+		assert_string_equal(AGENT_KEY_OF(b), AGENT_KEY_OF(a));
 		if (a->groups == NULL)
 			assert_null(b->groups);
 		else
@@ -702,6 +730,164 @@ sha1_hex(const char *s, char out[41])
 		sprintf(out + 2 * i, "%02x", md[i]);
 }
 
+/*
+ * The key in binary reads back byte for byte, whatever its case (the
+ * agent's message key is an MD5 of the text), and a refused key leaves
+ * the agent's as it was.
+ */
+static void
+test_key_binary(void **state)
+{
+	static const char *const good[] = {
+		KEY_A, KEY_B,
+		"0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF",
+		"aBcDeF0123456789AbCdEf0123456789abcdefABCDEF0123456789abcdefABCD",
+		"0000000000000000000000000000000000000000000000000000000000000000",
+		"ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff",
+		"FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF",
+		"fFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFf",
+	};
+	static const char *const bad[] = {
+		KEY_A "0", KEY_A + 1, "", KEY_B + 1,
+		"g123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+		"0123456789abcdef0123456789abcdef 123456789abcdef0123456789abcdef",
+		"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdeG",
+		"0x23456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+		"-123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+	};
+	struct agent	*a = agent_new(), *b = agent_new();
+	char		 buf[AGENT_KEY_LEN + 1];
+	size_t		 i;
+
+	(void)state;
+	assert_non_null(a);
+	assert_non_null(b);
+	assert_string_equal(AGENT_KEY_OF(a), "00000000000000000000000000000000"
+	    "00000000000000000000000000000000");	/* never given one */
+	for (i = 0; i < NELEM(good); i++) {
+		assert_true(agents_valid_key(good[i]));
+		assert_int_equal(agent_set_key(a, good[i]), 0);
+		assert_string_equal(agent_key(a, buf), good[i]);
+		assert_ptr_equal(agent_key(a, buf), buf);
+		assert_true(agent_key_is(a, good[i]));
+		assert_int_equal(agent_set_key(b, good[i]), 0);
+		assert_true(agent_same_key(a, b));
+	}
+	/* The same digits in another case are another key. */
+	assert_int_equal(agent_set_key(a, good[2]), 0);
+	assert_true(agent_key_is(a, good[2]));
+	assert_int_equal(agent_set_key(b, "0123456789abcdef0123456789ABCDEF"
+	    "0123456789ABCDEF0123456789ABCDEF"), 0);
+	assert_false(agent_same_key(a, b));
+	assert_false(agent_key_is(a, "0123456789abcdef0123456789ABCDEF"
+	    "0123456789ABCDEF0123456789ABCDEF"));
+	for (i = 0; i < NELEM(bad); i++) {
+		assert_false(agents_valid_key(bad[i]));
+		if (agent_set_key(a, bad[i]) != -1)
+			fail_msg("key accepted: '%s'", bad[i]);
+		/* unchanged */
+		assert_string_equal(AGENT_KEY_OF(a), good[2]);
+	}
+	assert_false(agents_valid_key(NULL));
+	assert_int_equal(agent_set_key(a, NULL), -1);
+	agent_free(a);
+	agent_free(b);
+}
+
+/*
+ * A name that fits (AGENT_NAME_INLINE - 1 characters) is kept in the
+ * agent, a longer one on the heap; changing from one to the other, to
+ * itself, and copying (agent_copy) leave each agent its own name.
+ */
+static void
+test_name_inline_or_heap(void **state)
+{
+	char		 fits[AGENT_NAME_INLINE], longer[AGENT_NAME_INLINE + 1];
+	char		 longest[AGENT_NAME_MAX + 1];
+	struct agent	*a = agent_new(), *b = agent_new(), c;
+	struct agents	 t;
+
+	(void)state;
+	assert_non_null(a);
+	assert_non_null(b);
+	memset(fits, 'f', sizeof(fits) - 1);
+	fits[sizeof(fits) - 1] = '\0';
+	memset(longer, 'l', sizeof(longer) - 1);
+	longer[sizeof(longer) - 1] = '\0';
+	memset(longest, 'x', sizeof(longest) - 1);
+	longest[sizeof(longest) - 1] = '\0';
+	assert_string_equal(a->name, "");
+	assert_int_equal(agent_set_name(a, fits), 0);
+	assert_ptr_equal(a->name, a->name_buf);
+	assert_string_equal(a->name, fits);
+	assert_int_equal(agent_set_name(a, a->name), 0);	/* itself */
+	assert_string_equal(a->name, fits);
+	assert_int_equal(agent_set_name(a, longer), 0);
+	assert_true(a->name != a->name_buf);
+	assert_string_equal(a->name, longer);
+	assert_int_equal(agent_set_name(a, a->name), 0);	/* itself */
+	assert_string_equal(a->name, longer);
+	assert_int_equal(agent_set_name(a, longest), 0);
+	assert_string_equal(a->name, longest);
+	assert_int_equal(agent_set_name(a, "web-01"), 0);	/* heap freed */
+	assert_ptr_equal(a->name, a->name_buf);
+	assert_string_equal(a->name, "web-01");
+	assert_int_equal(agent_set_name(a, a->name + 4), 0);	/* overlaps */
+	assert_string_equal(a->name, "01");
+
+	/* Copies: each name in its own agent, whichever place it is in. */
+	memset(&c, 0, sizeof(c));
+	assert_int_equal(agent_copy(&c, a), 0);
+	assert_ptr_equal(c.name, c.name_buf);
+	assert_string_equal(c.name, "01");
+	agent_clear(&c);
+	assert_int_equal(agent_set_name(b, longer), 0);
+	assert_int_equal(agent_copy(&c, b), 0);
+	assert_true(c.name != b->name && c.name != c.name_buf);
+	agent_free(b);
+	assert_string_equal(c.name, longer);
+	agent_clear(&c);
+
+	/* In a table, the name map finds it in either place. */
+	agents_init(&t);
+	agents_format_id(1, a->id);
+	assert_int_equal(agents_add(&t, a), 0);
+	b = mk(2, longer, "any", KEY_B, NULL);
+	assert_int_equal(agents_add(&t, b), 0);
+	assert_ptr_equal(agents_by_name(&t, "01"), a);
+	assert_ptr_equal(agents_by_name(&t, longer), b);
+	assert_null(agents_by_name(&t, fits));
+	agents_free(&t);
+}
+
+/*
+ * The digest is the XOR of each agent's MD5 of id, name, ip, key text and
+ * groups, NUL-separated: the same as the versions that kept the key as
+ * text, which workers and an older master compare during an upgrade.
+ */
+static void
+test_digest_of_key_text(void **state)
+{
+	static const char rec[] = "042\0web-01\0any\0"
+	    "aBcDeF0123456789AbCdEf0123456789abcdefABCDEF0123456789abcdefABCD"
+	    "\0default,web";
+	struct agents	 t;
+	struct agent	*a;
+	uint8_t		 md[EVP_MAX_MD_SIZE];
+	unsigned	 len = 0;
+
+	(void)state;
+	agents_init(&t);
+	a = mk(42, "web-01", "any", "aBcDeF0123456789AbCdEf0123456789abcdef"
+	    "ABCDEF0123456789abcdefABCD", "default,web");
+	assert_int_equal(agents_add(&t, a), 0);
+	assert_int_equal(EVP_Digest(rec, sizeof(rec), md, &len, EVP_md5(),
+	    NULL), 1);
+	assert_int_equal(len, 16);
+	assert_memory_equal(t.digest, md, 16);
+	agents_free(&t);
+}
+
 /* K: is SHA-1 of id, name and key, concatenated, in lowercase hex. */
 static void
 test_key_hash(void **state)
@@ -719,7 +905,8 @@ test_key_hash(void **state)
 	for (i = 0; i < 50; i++) {
 		a = fleet(i * 37);
 		agent_key_hash(a, got);
-		snprintf(cat, sizeof(cat), "%s%s%s", a->id, a->name, a->key);
+		snprintf(cat, sizeof(cat), "%s%s%s", a->id, a->name,
+		    AGENT_KEY_OF(a));
 		sha1_hex(cat, want);
 		assert_string_equal(got, want);
 		/* Neither ip nor groups take part. */
@@ -838,7 +1025,7 @@ test_agent_new_defaults(void **state)
 	(void)state;
 	a = agent_new();
 	assert_non_null(a);
-	assert_string_equal(a->status, "never_connected");
+	assert_string_equal(agent_status(a), "never_connected");
 	assert_string_equal(a->ip, "any");
 	assert_string_equal(a->node_name, "unknown");
 	assert_null(a->groups);
@@ -914,10 +1101,14 @@ main(void)
 		cmocka_unit_test(test_duplicates_refused),
 		cmocka_unit_test(test_by_ip),
 		cmocka_unit_test(test_count_status),
+		cmocka_unit_test(test_agent_time_clamped),
 		cmocka_unit_test(test_valid_ip),
 		cmocka_unit_test(test_record_roundtrip),
 		cmocka_unit_test(test_record_refused),
 		cmocka_unit_test(test_key_hash),
+		cmocka_unit_test(test_key_binary),
+		cmocka_unit_test(test_name_inline_or_heap),
+		cmocka_unit_test(test_digest_of_key_text),
 		cmocka_unit_test(test_valid_name),
 		cmocka_unit_test(test_valid_group),
 		cmocka_unit_test(test_valid_id),

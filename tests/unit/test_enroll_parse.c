@@ -592,7 +592,8 @@ old_agent(struct agent *a)
 	strcpy(a->id, "007");
 	agent_set_name(a, "web-01");
 	agent_set_ip(a, "10.0.0.7");
-	memset(a->key, 'a', AGENT_KEY_LEN);
+	assert_int_equal(agent_set_key(a, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"), 0);
 	agent_set_status(a, "disconnected");
 	a->date_add = NOW - 2 * HOUR;
 	a->disconnection_time = NOW - 2 * HOUR;

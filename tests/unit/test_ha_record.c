@@ -31,7 +31,7 @@ sample(void)
 
 	assert_non_null(a);
 	snprintf(a->id, sizeof(a->id), "042");
-	memcpy(a->key, KEY64, AGENT_KEY_LEN + 1);
+	assert_int_equal(agent_set_key(a, KEY64), 0);
 	a->date_add = 1765000000;
 	assert_int_equal(agent_set_name(a, "web-01"), 0);
 	assert_int_equal(agent_set_ip(a, "10.1.2.3"), 0);
@@ -58,14 +58,57 @@ test_round_trip(void **state)
 	assert_string_equal(AGENT_ADDR_OF(b, AGENT_ENROLL_SRC), "10.1.2.3");
 	assert_string_equal(AGENT_ADDR_OF(b, AGENT_REGISTER_IP), "10.1.2.3");
 	/* A change of key, groups or date is a different record. */
-	b->key[0] = 'X';
+	assert_int_equal(agent_set_key(b, "1123456789abcdef0123456789abcdef"
+	    "0123456789abcdef0123456789abcdef"), 0);
 	assert_false(ha_record_same(a, b));
-	b->key[0] = a->key[0];
+	/* Or of its case alone: the agent's MD5 is of the text. */
+	assert_int_equal(agent_set_key(b, "0123456789ABCDEF0123456789abcdef"
+	    "0123456789abcdef0123456789abcdef"), 0);
+	assert_false(ha_record_same(a, b));
+	assert_int_equal(agent_set_key(b, KEY64), 0);
+	assert_true(ha_record_same(a, b));
 	assert_int_equal(agent_set_groups(b, "default"), 0);
 	assert_false(ha_record_same(a, b));
 	agent_free(b);
 	cJSON_free(text);
 	cJSON_Delete(again);
+	cJSON_Delete(o);
+	agent_free(a);
+}
+
+/* A date from the store outside 32 unsigned bits is clamped, not UB; a
+ * key not in hex is refused. */
+static void
+test_date_clamped(void **state)
+{
+	static const struct {
+		double		date;
+		uint32_t	kept;
+	} cases[] = {
+		{ -5, 0 }, { -1e300, 0 }, { 4294967296.0, UINT32_MAX },
+		{ 1e300, UINT32_MAX }, { 1765000000, 1765000000 },
+	};
+	struct agent	*a = sample(), *b;
+	cJSON		*o = ha_record_json(a);
+	char		 err[128];
+	size_t		 i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		cJSON_ReplaceItemInObjectCaseSensitive(o, "date_add",
+		    cJSON_CreateNumber(cases[i].date));
+		b = ha_record_agent(o, err, sizeof(err));
+		assert_non_null(b);
+		if (b->date_add != cases[i].kept)
+			fail_msg("date_add %g kept as %u", cases[i].date,
+			    (unsigned)b->date_add);
+		agent_free(b);
+	}
+	/* A key of 64 characters, not all hex digits: refused, named. */
+	cJSON_ReplaceItemInObjectCaseSensitive(o, "key", cJSON_CreateString(
+	    "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdeg"));
+	assert_null(ha_record_agent(o, err, sizeof(err)));
+	assert_non_null(strstr(err, "agent 042 (web-01)"));
 	cJSON_Delete(o);
 	agent_free(a);
 }
@@ -268,6 +311,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_round_trip),
 		cmocka_unit_test(test_bad_records),
+		cmocka_unit_test(test_date_clamped),
 		cmocka_unit_test(test_delta),
 		cmocka_unit_test(test_delta_bad),
 	};

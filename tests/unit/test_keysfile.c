@@ -21,6 +21,9 @@
 #include "agent/keysfile.h"
 #include "helpers/fixture.h"
 
+/* An agent's key here: its id in 64 digits, 62 zeros and the id. */
+#define Z62	"00000000000000000000000000000000000000000000000000000000000000"
+
 struct kf {
 	char		 dir[64];
 	char		 path[128];
@@ -62,11 +65,13 @@ static struct agent *
 add(struct kf *f, long id, const char *name)
 {
 	struct agent	*a = agent_new();
+	char		 key[AGENT_KEY_LEN + 1];
 
 	assert_non_null(a);
 	agents_format_id(id, a->id);
 	agent_set_name(a, name);
-	snprintf(a->key, sizeof(a->key), "k%ld", id);
+	snprintf(key, sizeof(key), "%064ld", id);	/* Z62 "01" for 1 */
+	assert_int_equal(agent_set_key(a, key), 0);
 	assert_int_equal(agents_add(&f->t, a), 0);
 	return a;
 }
@@ -100,7 +105,7 @@ test_first_write(void **state)
 	add(f, 2, "two");
 	keysfile_changed(&f->k);
 	assert_int_equal(keysfile_flush(&f->k), 0);
-	file_is(f, "002 two any k2\n010 ten any k10\n");
+	file_is(f, "002 two any " Z62 "02\n010 ten any " Z62 "10\n");
 	assert_int_equal(stat(f->path, &sb), 0);
 	assert_int_equal(sb.st_mode & 0777, 0640);
 	assert_int_equal(f->k.rewrites, 1);
@@ -122,7 +127,8 @@ test_added_appended(void **state)
 	keysfile_added(&f->k, add(f, 2, "two"));
 	keysfile_added(&f->k, add(f, 3, "three"));
 	assert_int_equal(keysfile_flush(&f->k), 0);
-	file_is(f, "001 one any k1\n002 two any k2\n003 three any k3\n");
+	file_is(f, "001 one any " Z62 "01\n002 two any " Z62 "02\n"
+	    "003 three any " Z62 "03\n");
 	assert_int_equal(stat(f->path, &after), 0);
 	assert_int_equal(before.st_ino, after.st_ino);	/* not replaced */
 	assert_int_equal(f->k.appends, 1);
@@ -141,7 +147,7 @@ test_added_then_gone(void **state)
 	keysfile_added(&f->k, add(f, 2, "two"));
 	drop(f, "001");
 	assert_int_equal(keysfile_flush(&f->k), 0);
-	file_is(f, "002 two any k2\n");
+	file_is(f, "002 two any " Z62 "02\n");
 }
 
 /* A removal rewrites the file, and pending appends fold into it. */
@@ -159,7 +165,8 @@ test_removal_rewrites(void **state)
 	keysfile_changed(&f->k);
 	keysfile_added(&f->k, add(f, 4, "four"));
 	assert_int_equal(keysfile_flush(&f->k), 0);
-	file_is(f, "002 two any k2\n003 three any k3\n004 four any k4\n");
+	file_is(f, "002 two any " Z62 "02\n003 three any " Z62 "03\n"
+	    "004 four any " Z62 "04\n");
 	assert_int_equal(f->k.appends, 0);
 	assert_int_equal(f->k.rewrites, 2);
 }
@@ -180,7 +187,7 @@ test_failure_then_whole(void **state)
 	assert_int_equal(rmdir(f->path), 0);
 	keysfile_added(&f->k, add(f, 2, "two"));
 	assert_int_equal(keysfile_flush(&f->k), 0);
-	file_is(f, "001 one any k1\n002 two any k2\n");
+	file_is(f, "001 one any " Z62 "01\n002 two any " Z62 "02\n");
 	assert_int_equal(f->k.rewrites, 1);
 }
 
@@ -202,7 +209,12 @@ test_timer(void **state)
 	assert_int_equal(f->k.rewrites + f->k.appends, 1);
 }
 
-/* One agent "001 n any k" with groups g. */
+#define KEY_K	"abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789"
+#define KEY_K_UPPER \
+	"ABCDEF0123456789abcdef0123456789abcdef0123456789abcdef0123456789"
+#define KEY_J	"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+
+/* One agent "001 n any KEY_K" with groups g. */
 static struct agent *
 line_agent(const char *g)
 {
@@ -211,7 +223,7 @@ line_agent(const char *g)
 	assert_non_null(a);
 	strcpy(a->id, "001");
 	assert_int_equal(agent_set_name(a, "n"), 0);
-	strcpy(a->key, "k");
+	assert_int_equal(agent_set_key(a, KEY_K), 0);
 	assert_int_equal(agent_set_groups(a, g), 0);
 	return a;
 }
@@ -227,9 +239,13 @@ test_same_line(void **state)
 	agent_set_ip(b, "10.0.0.1");
 	assert_false(keysfile_same_line(a, b));
 	agent_set_ip(b, "any");
-	strcpy(b->key, "j");
+	assert_int_equal(agent_set_key(b, KEY_J), 0);
 	assert_false(keysfile_same_line(a, b));
-	strcpy(b->key, "k");
+	/* The same key in another case is another line (and MD5). */
+	assert_int_equal(agent_set_key(b, KEY_K_UPPER), 0);
+	assert_false(keysfile_same_line(a, b));
+	assert_int_equal(agent_set_key(b, KEY_K), 0);
+	assert_true(keysfile_same_line(a, b));
 	agent_set_name(b, "m");
 	assert_false(keysfile_same_line(a, b));
 	strcpy(b->id, "002");

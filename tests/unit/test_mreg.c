@@ -262,9 +262,10 @@ test_new_agent(void **state)
 	assert_true(strncmp(R.answer, "OSSEC K:'001 web1 any ", 22) == 0);
 	assert_string_equal(R.id, "001");
 	assert_non_null(a = agent_named("web1"));
-	snprintf(want, sizeof(want), "OSSEC K:'001 web1 any %s'", a->key);
+	snprintf(want, sizeof(want), "OSSEC K:'001 web1 any %s'",
+	    AGENT_KEY_OF(a));
 	assert_string_equal(R.answer, want);
-	assert_int_equal(strlen(a->key), AGENT_KEY_LEN);
+	assert_int_equal(strlen(AGENT_KEY_OF(a)), AGENT_KEY_LEN);
 	assert_true(delta_has("upsert", "001"));
 	/* The workers got the key before the answer left. */
 	assert_true(R.key_first);
@@ -284,7 +285,7 @@ test_client_keys_written(void **state)
 	start(NULL);
 	enroll_line("OSSEC A:'db1' IP:'src'", "10.1.2.3");
 	snprintf(want, sizeof(want), "001 db1 10.1.2.3 %s\n",
-	    agent_named("db1")->key);
+	    AGENT_KEY_OF(agent_named("db1")));
 	mreg_stop();	/* flushes the pending rewrite */
 	snprintf(path, sizeof(path), "%s/etc/client.keys", F->home);
 	assert_non_null(fp = fopen(path, "r"));
@@ -338,7 +339,7 @@ test_client_keys_retried(void **state)
 	enroll_line("OSSEC A:'db1'", "10.1.2.3");
 	assert_true(strncmp(R.answer, "OSSEC K:", 8) == 0);
 	snprintf(want, sizeof(want), "001 db1 any %s\n",
-	    agent_named("db1")->key);
+	    AGENT_KEY_OF(agent_named("db1")));
 	end = ev_time() + 2.0;		/* past the write's delay */
 	while (ev_time() < end) {
 		ev_run(F->node.loop, EVRUN_NOWAIT);
@@ -648,7 +649,7 @@ test_abort_takes_enrollment_back(void **state)
 	start(NULL);
 	enroll_line("OSSEC A:'lost'", "10.0.0.1");
 	assert_non_null(a = agent_named("lost"));
-	snprintf(key, sizeof(key), "%s", a->key);
+	agent_key(a, key);
 	/* A wrong key is ignored: only the answer's own key aborts. */
 	mreg_enroll_abort("001", "00000000000000000000000000000000"
 	    "00000000000000000000000000000000");
@@ -824,7 +825,7 @@ test_status_reports(void **state)
 	report("worker1", "{\"updates\":[{\"id\":\"001\",\"status\":"
 	    "\"active\",\"info\":{\"version\":\"Wazuh v4.14.7\"}},"
 	    "{\"id\":\"777\",\"status\":\"active\"}]}");
-	assert_string_equal(agent_named("s1")->status, "active");
+	assert_string_equal(agent_status(agent_named("s1")), "active");
 	assert_string_equal(agent_named("s1")->node_name, "worker1");
 	assert_string_equal(agent_named("s1")->version, "Wazuh v4.14.7");
 	/* A report for an unknown id does not create it. */
@@ -832,17 +833,17 @@ test_status_reports(void **state)
 	/* A worker the agent left cannot mark it disconnected. */
 	report("worker2", "{\"updates\":[{\"id\":\"001\",\"status\":"
 	    "\"disconnected\"}]}");
-	assert_string_equal(agent_named("s1")->status, "active");
+	assert_string_equal(agent_status(agent_named("s1")), "active");
 	/* Its own worker can; a bogus status is ignored. */
 	report("worker1", "{\"updates\":[{\"id\":\"001\",\"status\":"
 	    "\"rooted\"}]}");
-	assert_string_equal(agent_named("s1")->status, "active");
+	assert_string_equal(agent_status(agent_named("s1")), "active");
 	report("worker1", "{\"updates\":[{\"id\":\"001\",\"status\":"
 	    "\"disconnected\"}]}");
-	assert_string_equal(agent_named("s1")->status, "disconnected");
+	assert_string_equal(agent_status(agent_named("s1")), "disconnected");
 	/* Alive on another worker: active there. */
 	report("worker2", "{\"alive\":[\"001\"],\"at\":1700000000}");
-	assert_string_equal(agent_named("s1")->status, "active");
+	assert_string_equal(agent_status(agent_named("s1")), "active");
 	assert_string_equal(agent_named("s1")->node_name, "worker2");
 	assert_int_equal(agent_named("s1")->last_keepalive, 1700000000);
 }

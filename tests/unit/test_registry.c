@@ -165,7 +165,7 @@ sample(long id, const char *name, const char *ip, const char *key,
 	agent_set_register_ip(a, ip);
 	snprintf(buf, sizeof(buf), "192.0.2.%ld", id);
 	agent_set_enroll_src(a, buf);
-	snprintf(a->key, sizeof(a->key), "%s", key);
+	assert_int_equal(agent_set_key(a, key), 0);
 	snprintf(buf, sizeof(buf), "v4.14.%ld", id);
 	agent_set_version(a, buf);
 	snprintf(buf, sizeof(buf), "worker-%ld", id);
@@ -186,9 +186,9 @@ same_agent(const struct agent *got, const struct agent *want)
 	    AGENT_ADDR_OF(want, AGENT_REGISTER_IP));
 	assert_string_equal(AGENT_ADDR_OF(got, AGENT_ENROLL_SRC),
 	    AGENT_ADDR_OF(want, AGENT_ENROLL_SRC));
-	assert_string_equal(got->key, want->key);
+	assert_string_equal(AGENT_KEY_OF(got), AGENT_KEY_OF(want));
 	assert_string_equal(got->version, want->version);
-	assert_string_equal(got->status, want->status);
+	assert_string_equal(agent_status(got), agent_status(want));
 	assert_string_equal(got->node_name, want->node_name);
 	assert_int_equal(got->date_add, want->date_add);
 	if (want->groups == NULL)
@@ -656,6 +656,57 @@ test_newer_schema_refused(void **state)
 	    "WHERE name = 'agent'"), 0);
 }
 
+/*
+ * What only an edited registry holds: times outside 32 unsigned bits load
+ * clamped; a key that is not 64 hex digits fails the load, naming the
+ * agent (enrollment and the store give no other key).
+ */
+static void
+test_odd_rows_at_load(void **state)
+{
+	struct fx	*f = *state;
+	struct agents	 t;
+	struct agent	*a;
+	sqlite3		*h;
+	char		 err[256] = "";
+
+	open_ok(f, &t);
+	a = sample(1, "web-01", "any", KEY_A, NULL);
+	expect(1);
+	registry_put_agent(a, 2, done_cb, NULL);
+	wait_all();
+	agent_free(a);
+	registry_close();
+	agents_free(&t);
+	assert_int_equal(sqlite3_open(f->db, &h), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(h, "UPDATE agent SET date_add = -5, "
+	    "last_keepalive = 99999999999, disconnection_time = "
+	    "9223372036854775807", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(h);
+	open_ok(f, &t);
+	a = agents_by_id(&t, "001");
+	assert_non_null(a);
+	assert_int_equal(a->date_add, 0);
+	assert_int_equal(a->last_keepalive, UINT32_MAX);
+	assert_int_equal(a->disconnection_time, UINT32_MAX);
+	assert_string_equal(AGENT_KEY_OF(a), KEY_A);
+	registry_close();
+	agents_free(&t);
+
+	assert_int_equal(sqlite3_open(f->db, &h), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(h, "UPDATE agent SET internal_key = "
+	    "'" KEY_A "0'", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(h);
+	agents_init(&t);
+	assert_int_equal(registry_open(EV_DEFAULT, f->db, &t, err,
+	    sizeof(err)), -1);
+	if (strstr(err, "agent 001 (web-01)") == NULL || strstr(err, "key") ==
+	    NULL)
+		fail_msg("refusal does not name the agent's key: %s", err);
+	assert_int_equal(agents_count(&t), 0);
+	agents_free(&t);
+}
+
 /* A file that is not a database is refused with SQLite's reason. */
 static void
 test_not_a_database(void **state)
@@ -876,7 +927,7 @@ test_follow_same_name(void **state)
 	assert_int_equal(agents_count(&t), 1);
 	assert_non_null(a = agents_by_name(&t, "twice"));
 	assert_string_equal(a->id, "1000");
-	assert_string_equal(a->key, KEY_A);
+	assert_string_equal(AGENT_KEY_OF(a), KEY_A);
 	assert_true(t.next_id >= 1001);
 	/* The lower one alone, later: still not taken over the higher. */
 	ch = cJSON_CreateObject();
@@ -912,6 +963,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_newer_schema_refused,
 		    fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_not_a_database,
+		    fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_odd_rows_at_load,
 		    fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_follow_same_name,
 		    fx_setup, fx_teardown),

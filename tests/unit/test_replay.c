@@ -53,6 +53,39 @@ test_raise_never_lowers(void **state)
 	agent_free(a);
 }
 
+/*
+ * A global counter past 32 bits reads as Wazuh's manager reads it (an
+ * unsigned int: modulo 2^32), in a message and in another node's report
+ * alike, so a message replayed is refused whichever way its counters came.
+ */
+static void
+test_global_as_wazuh_reads_it(void **state)
+{
+	struct secmsg_counters	 m = { 0, 4294967296UL + 7, 3 };
+	struct agent		*a = agent_new();
+	const char		*id;
+	uint32_t		 g;
+	unsigned		 l;
+	cJSON			*e;
+
+	(void)state;
+	assert_non_null(a);
+	assert_int_equal(secmsg_global32(4294967295UL), UINT32_MAX);
+	assert_int_equal(secmsg_global32(4294967296UL + 7), 7);
+	assert_int_equal(secmsg_global32(REPLAY_GLOBAL_MAX), 1410065407);
+	assert_true(secmsg_counters_newer(&m, 6, 9999));
+	assert_false(secmsg_counters_newer(&m, 7, 3));	/* the same */
+	assert_false(secmsg_counters_newer(&m, 8, 0));
+	e = cJSON_Parse("[\"001\", 4294967303, 3]");	/* 2^32 + 7 */
+	assert_int_equal(replay_parse(e, &id, &g, &l), 0);
+	assert_true(g == 7 && l == 3);
+	assert_int_equal(replay_raise(a, g, l), 1);
+	assert_false(secmsg_counters_newer(&m, a->last_global,
+	    a->last_local));
+	cJSON_Delete(e);
+	agent_free(a);
+}
+
 /* What one node notes, another reads back the same. */
 static void
 test_note_parse_round_trip(void **state)
@@ -62,21 +95,21 @@ test_note_parse_round_trip(void **state)
 	char		*s;
 	cJSON		*back;
 	const char	*id;
-	unsigned long	 g;
+	uint32_t	 g;
 	unsigned	 l;
 
 	(void)state;
 	snprintf(a->id, sizeof(a->id), "042");
-	a->last_global = REPLAY_GLOBAL_MAX;
+	a->last_global = UINT32_MAX;
 	a->last_local = REPLAY_LOCAL_MAX;
 	replay_note(arr, a);
 	s = cJSON_PrintUnformatted(arr);
-	assert_string_equal(s, "[[\"042\",9999999999,9999]]");
+	assert_string_equal(s, "[[\"042\",4294967295,9999]]");
 	back = cJSON_Parse(s);
 	assert_int_equal(replay_parse(cJSON_GetArrayItem(back, 0), &id, &g,
 	    &l), 0);
 	assert_string_equal(id, "042");
-	assert_true(g == REPLAY_GLOBAL_MAX && l == REPLAY_LOCAL_MAX);
+	assert_true(g == UINT32_MAX && l == REPLAY_LOCAL_MAX);
 	cJSON_free(s);
 	cJSON_Delete(back);
 	cJSON_Delete(arr);
@@ -96,7 +129,7 @@ test_parse_bad(void **state)
 		"[\"001\", 1e300, 0]", "[\"001\", 0, true]",
 	};
 	const char	*id;
-	unsigned long	 g;
+	uint32_t	 g;
 	unsigned	 l;
 	cJSON		*e;
 	size_t		 i;
@@ -122,6 +155,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_equal_is_replay),
 		cmocka_unit_test(test_raise_never_lowers),
+		cmocka_unit_test(test_global_as_wazuh_reads_it),
 		cmocka_unit_test(test_note_parse_round_trip),
 		cmocka_unit_test(test_parse_bad),
 	};

@@ -1,6 +1,7 @@
 #include <arpa/inet.h>
 
 #include <ctype.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,6 +9,19 @@
 #include <openssl/evp.h>
 
 #include "agent/agents.h"
+
+/*
+ * 168 bytes on 64-bit systems: one 176-byte malloc chunk an agent (glibc:
+ * the size and 8 bytes, rounded up to 16), its name inside for most
+ * names, and 50,000 of them in every node's table.  No hole: 8-byte
+ * fields, then 4-byte, then bytes; the name buffer takes what is left.
+ */
+#if UINTPTR_MAX > UINT32_MAX
+_Static_assert(sizeof(struct agent) == 168 &&
+    offsetof(struct agent, name_buf) + AGENT_NAME_INLINE == 168,
+    "struct agent is one 176-byte chunk, its name buffer the rest of it: "
+    "check AGENT_NAME_INLINE and the fields' order");
+#endif
 
 static const char *
 id_of(const void *a)
@@ -89,9 +103,6 @@ shared(const char *p)
 		return 1;
 	for (i = 0; i < POOL_MAX && pool[i] != NULL; i++)
 		if (p == pool[i])
-			return 1;
-	for (i = 0; i < AGENTS_NSTATUS; i++)
-		if (p == agents_statuses[i])
 			return 1;
 	return 0;
 }
@@ -199,7 +210,7 @@ agent_new(void)
 
 	if ((a = calloc(1, sizeof(*a))) == NULL)
 		return NULL;
-	a->name = S_EMPTY;
+	a->name = a->name_buf;		/* "" */
 	a->ip = S_ANY;
 	a->version = S_EMPTY;
 	a->node_name = S_UNKNOWN;
@@ -207,15 +218,25 @@ agent_new(void)
 	return a;
 }
 
+/* The name's heap copy, if it has one; never its own buffer. */
+static void
+drop_name(struct agent *a)
+{
+	if (a->name == a->name_buf)
+		a->name = NULL;
+	else
+		drop_str(&a->name);
+}
+
 void
 agent_clear(struct agent *a)
 {
-	drop_str(&a->name);
+	drop_name(a);
 	drop_str(&a->ip);
 	drop_addrs(a);
 	drop_str(&a->version);
 	drop_str(&a->node_name);
-	a->status = NULL;
+	a->status = 0;
 	drop_str(&a->groups);
 }
 
@@ -228,10 +249,32 @@ agent_free(struct agent *a)
 	free(a);
 }
 
+/*
+ * In the agent's own buffer when it fits, else a heap copy.  s may be the
+ * agent's name itself (in either place): it is copied before the old
+ * name is dropped.
+ */
 int
 agent_set_name(struct agent *a, const char *s)
 {
-	return set_str(&a->name, s, AGENT_NAME_MAX);
+	size_t	 n;
+	char	*c;
+
+	if (s == NULL)
+		s = "";
+	n = strnlen(s, AGENT_NAME_MAX);
+	if (n < sizeof(a->name_buf)) {
+		memmove(a->name_buf, s, n);
+		a->name_buf[n] = '\0';
+		drop_name(a);
+		a->name = a->name_buf;
+		return 0;
+	}
+	if ((c = strndup(s, n)) == NULL)
+		return -1;
+	drop_name(a);
+	a->name = c;
+	return 0;
 }
 
 int
@@ -268,6 +311,80 @@ agent_set_source_ip(struct agent *a, const char *s)
 	return set_addr(a, AGENT_SOURCE_IP, s);
 }
 
+static int
+hex_value(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+int
+agents_valid_key(const char *s)
+{
+	size_t	i;
+
+	if (s == NULL)
+		return 0;
+	for (i = 0; i < AGENT_KEY_LEN; i++)
+		if (hex_value(s[i]) == -1)
+			return 0;
+	return s[AGENT_KEY_LEN] == '\0';
+}
+
+/* Checked whole before anything changes: a refused key leaves the old. */
+int
+agent_set_key(struct agent *a, const char *s)
+{
+	uint64_t	upper = 0;
+	size_t		i;
+
+	if (!agents_valid_key(s))
+		return -1;
+	for (i = 0; i < AGENT_KEY_LEN; i++)
+		if (s[i] >= 'A' && s[i] <= 'F')
+			upper |= (uint64_t)1 << i;
+	for (i = 0; i < AGENT_KEY_LEN / 2; i++)
+		a->key_bin[i] = (uint8_t)(hex_value(s[2 * i]) << 4 |
+		    hex_value(s[2 * i + 1]));
+	a->key_upper = upper;
+	return 0;
+}
+
+const char *
+agent_key(const struct agent *a, char buf[AGENT_KEY_LEN + 1])
+{
+	static const char	lower[] = "0123456789abcdef";
+	static const char	upper[] = "0123456789ABCDEF";
+	unsigned		v;
+	size_t			i;
+
+	for (i = 0; i < AGENT_KEY_LEN; i++) {
+		v = i % 2 == 0 ? a->key_bin[i / 2] >> 4 : a->key_bin[i / 2] &
+		    15;
+		buf[i] = (a->key_upper >> i & 1 ? upper : lower)[v];
+	}
+	buf[AGENT_KEY_LEN] = '\0';
+	return buf;
+}
+
+int
+agent_key_is(const struct agent *a, const char *s)
+{
+	return strcmp(AGENT_KEY_OF(a), s) == 0;
+}
+
+int
+agent_same_key(const struct agent *a, const struct agent *b)
+{
+	return memcmp(a->key_bin, b->key_bin, sizeof(a->key_bin)) == 0 &&
+	    a->key_upper == b->key_upper;
+}
+
 int
 agent_set_version(struct agent *a, const char *s)
 {
@@ -287,7 +404,7 @@ agent_set_status(struct agent *a, const char *s)
 
 	for (i = 0; i < AGENTS_NSTATUS; i++)
 		if (strcmp(s, agents_statuses[i]) == 0) {
-			a->status = agents_statuses[i];
+			a->status = (uint8_t)i;
 			return 0;
 		}
 	return -1;
@@ -338,12 +455,13 @@ record_hash(const struct agent *a, uint8_t out[16])
 {
 	EVP_MD_CTX	*ctx;
 	const char	*f[5];
+	char		 key[AGENT_KEY_LEN + 1];
 	unsigned	 len, i;
 
 	f[0] = a->id;
 	f[1] = a->name;
 	f[2] = a->ip;
-	f[3] = a->key;
+	f[3] = agent_key(a, key);
 	f[4] = a->groups != NULL ? a->groups : "";
 	memset(out, 0, 16);
 	if ((ctx = EVP_MD_CTX_new()) == NULL)
@@ -476,15 +594,22 @@ agents_count_status(const struct agents *t,
     unsigned long counts[AGENTS_NSTATUS])
 {
 	const struct agent	*a;
-	size_t			 it = 0, i;
+	size_t			 it = 0;
 
 	memset(counts, 0, AGENTS_NSTATUS * sizeof(counts[0]));
 	while ((a = strmap_next(&t->by_id, &it)) != NULL)
-		for (i = 0; i < AGENTS_NSTATUS; i++)
-			if (strcmp(a->status, agents_statuses[i]) == 0) {
-				counts[i]++;
-				break;
-			}
+		if (a->status < AGENTS_NSTATUS)
+			counts[a->status]++;
+}
+
+uint32_t
+agent_time(double t)
+{
+	if (!(t > 0))		/* negative, zero or NaN */
+		return 0;
+	if (t >= (double)UINT32_MAX)
+		return UINT32_MAX;
+	return (uint32_t)t;
 }
 
 /* The agent's identity as it sends it in K:: SHA-1 of id, name and key. */
@@ -502,7 +627,7 @@ agent_key_hash(const struct agent *a, char out[41])
 	EVP_DigestInit_ex(ctx, EVP_sha1(), NULL);
 	EVP_DigestUpdate(ctx, a->id, strlen(a->id));
 	EVP_DigestUpdate(ctx, a->name, strlen(a->name));
-	EVP_DigestUpdate(ctx, a->key, strlen(a->key));
+	EVP_DigestUpdate(ctx, AGENT_KEY_OF(a), AGENT_KEY_LEN);
 	EVP_DigestFinal_ex(ctx, md, &len);
 	EVP_MD_CTX_free(ctx);
 	for (i = 0; i < 20; i++) {
@@ -521,7 +646,7 @@ agent_record_json(const struct agent *a)
 	cJSON_AddItemToArray(r, cJSON_CreateString(a->id));
 	cJSON_AddItemToArray(r, cJSON_CreateString(a->name));
 	cJSON_AddItemToArray(r, cJSON_CreateString(a->ip));
-	cJSON_AddItemToArray(r, cJSON_CreateString(a->key));
+	cJSON_AddItemToArray(r, cJSON_CreateString(AGENT_KEY_OF(a)));
 	cJSON_AddItemToArray(r, cJSON_CreateString(a->groups != NULL ?
 	    a->groups : ""));
 	return r;
@@ -550,8 +675,7 @@ agent_from_record(const cJSON *r, char *err, size_t errlen)
 {
 	struct agent	*a;
 	const cJSON	*g;
-	const char	*name, *ip;
-	size_t		 i;
+	const char	*name, *ip, *key;
 
 	if (!cJSON_IsArray(r) || cJSON_GetArraySize(r) != 5 ||
 	    (a = agent_new()) == NULL) {
@@ -561,24 +685,22 @@ agent_from_record(const cJSON *r, char *err, size_t errlen)
 	g = cJSON_GetArrayItem(r, 4);
 	name = str_item(cJSON_GetArrayItem(r, 1), AGENT_NAME_MAX);
 	ip = str_item(cJSON_GetArrayItem(r, 2), AGENT_IP_MAX - 1);
+	key = str_item(cJSON_GetArrayItem(r, 3), AGENT_KEY_LEN);
 	if (copy_field(cJSON_GetArrayItem(r, 0), a->id, sizeof(a->id)) ||
 	    name == NULL || ip == NULL || agent_set_name(a, name) == -1 ||
-	    agent_set_ip(a, ip) == -1 ||
-	    copy_field(cJSON_GetArrayItem(r, 3), a->key, sizeof(a->key)) ||
+	    agent_set_ip(a, ip) == -1 || key == NULL ||
 	    !cJSON_IsString(g) || strlen(g->valuestring) > AGENT_GROUPS_MAX ||
 	    !agents_valid_id(a->id) || !agents_valid_name(a->name) ||
-	    strlen(a->key) != AGENT_KEY_LEN ||
+	    strlen(key) != AGENT_KEY_LEN ||
 	    agent_set_groups(a, g->valuestring) == -1) {
 		snprintf(err, errlen, "invalid agent record");
 		agent_free(a);
 		return NULL;
 	}
-	for (i = 0; i < AGENT_KEY_LEN; i++) {
-		if (!isxdigit((unsigned char)a->key[i])) {
-			snprintf(err, errlen, "invalid agent key");
-			agent_free(a);
-			return NULL;
-		}
+	if (agent_set_key(a, key) == -1) {
+		snprintf(err, errlen, "invalid agent key");
+		agent_free(a);
+		return NULL;
 	}
 	return a;
 }

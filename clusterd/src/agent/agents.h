@@ -26,13 +26,18 @@
 #define AGENT_GROUP_NAME_MAX	255
 #define AGENT_FIELD_MAX		64	/* version, node name */
 #define AGENTS_NSTATUS		4	/* agents_statuses */
+#define AGENT_NAME_INLINE	30	/* what fills struct agent to 168 */
 
 /*
- * One agent.  The text fields other than id and key are pointers, set by
- * the agent_set_*() functions below and owned by the agent: a table of
- * 50,000 agents held every one of them at its largest size before.
- * Common values ("", "any", "unknown") and the four statuses are shared
- * constants, never copied.  Each field's length is bounded by its setter.
+ * One agent: every node holds every agent of the cluster, so its size is
+ * most of a node's heap (50,000 agents).  168 bytes, one 176-byte malloc
+ * chunk, the name inside for names that fit (agents.c checks the size).
+ * The text fields other than id, key and name are pointers, set by the
+ * agent_set_*() functions below and owned by the agent.  Common values
+ * ("", "any", "unknown") are shared constants, never copied; the status
+ * is an index in agents_statuses, read with agent_status(a).  Each field's
+ * length is bounded by its setter.  The key is kept in binary (see the
+ * struct).
  *
  * The four per-agent addresses are kept together in binary (agent/addr.h)
  * in one block, allocated only when one of them is not its default (""
@@ -55,29 +60,52 @@ struct agent_addrs {
 
 struct agent {
 	char		 id[AGENT_ID_MAX];
-	char		 key[AGENT_KEY_LEN + 1];
-	/* Small fields in the key's padding: an agent is 192 bytes, one
-	 * 208-byte allocation (50,000 of them in a large registry). */
-	uint8_t		 gw_seen;	/* this node's gateway served it */
-	unsigned	 last_local;	/* counters, for enforce_counters */
+	/* The key's 64 hex digits in binary and which of them were written
+	 * in upper case (bit i: digit i), so that it reads back byte for
+	 * byte: the agent's message key is an MD5 of the text.  Set it with
+	 * agent_set_key(), read it with AGENT_KEY_OF(a). */
+	uint8_t		 key_bin[AGENT_KEY_LEN / 2];
+	uint64_t	 key_upper;
+	/* Times in seconds since the epoch, unsigned 32 bits (to 2106): set
+	 * them through agent_time() from anything read from outside. */
+	uint32_t	 date_add;
+	uint32_t	 last_keepalive;
+	uint32_t	 disconnection_time;
+	/* counters, for enforce_counters: Wazuh's unsigned int global
+	 * (secmsg_global32) and its 4-digit local */
+	uint32_t	 last_global;
+	unsigned	 last_local;
 	uint32_t	 info_hash;	/* of the last keepalive text */
 	const char	*name;		/* at most AGENT_NAME_MAX */
 	const char	*ip;		/* "any" or an address */
 	struct agent_addrs *addrs;	/* NULL: all at their defaults */
 	const char	*version;	/* "" when not known */
 	const char	*node_name;	/* "unknown" until a node serves it */
-	const char	*status;	/* connection_status: a constant */
 	const char	*groups;	/* "g1,g2" or NULL; may be pooled */
-	time_t		 date_add;
-	time_t		 last_keepalive;
-	time_t		 disconnection_time;
 	/* worker gateway state (unused on the master) */
 	void		*gw;		/* its live connection, or NULL */
-	unsigned long	 last_global;
+	uint8_t		 status;	/* index in agents_statuses */
+	uint8_t		 gw_seen;	/* this node's gateway served it */
+	/* name points here when it fits (AGENT_NAME_INLINE - 1 characters
+	 * and its NUL: most names), else to a heap copy.  So a struct agent
+	 * is never copied whole (*dst = *src): the copy's name would point
+	 * into the source.  agent_copy() makes a copy. */
+	char		 name_buf[AGENT_NAME_INLINE];
 };
 
 /* An agent's status (connection_status): one of these. */
 extern const char *const agents_statuses[AGENTS_NSTATUS];
+
+/* Its status as text: one of agents_statuses, a constant. */
+static inline const char *
+agent_status(const struct agent *a)
+{
+	return agents_statuses[a->status < AGENTS_NSTATUS ? a->status : 0];
+}
+
+/* A time read from a record, JSON, SQLite or the clock, as the agent
+ * keeps it: below 0 (or not a number) 0, past UINT32_MAX UINT32_MAX. */
+uint32_t	 agent_time(double);
 
 struct agents {
 	struct strmap	 by_id;
@@ -110,6 +138,19 @@ const char	*agent_addr(const struct agent *, enum agent_addr_field,
 		    char buf[AGENT_IP_MAX]);
 #define AGENT_ADDR_OF(a, f) \
 	agent_addr((a), (f), (char[AGENT_IP_MAX]){ 0 })
+/* The key: exactly AGENT_KEY_LEN hex digits, in either case, else -1
+ * and unchanged.  agent_key() writes its text into buf; AGENT_KEY_OF's
+ * lasts to the end of the enclosing block.  An agent never given one
+ * reads as 64 zeros. */
+int		 agent_set_key(struct agent *, const char *);
+const char	*agent_key(const struct agent *, char buf[AGENT_KEY_LEN + 1]);
+#define AGENT_KEY_OF(a) \
+	agent_key((a), (char[AGENT_KEY_LEN + 1]){ 0 })
+/* 1 when the agent's key reads as text (or a and b have the same key). */
+int		 agent_key_is(const struct agent *, const char *text);
+int		 agent_same_key(const struct agent *, const struct agent *);
+/* 1 when s is exactly AGENT_KEY_LEN hex digits. */
+int		 agents_valid_key(const char *s);
 int		 agent_set_version(struct agent *, const char *);
 int		 agent_set_node(struct agent *, const char *);
 int		 agent_set_status(struct agent *, const char *);

@@ -263,8 +263,8 @@ enroll_may_replace(const struct agent *old, const char *key_hash,
 		return 0;
 	}
 	if (force->disconnected_time > 0 &&
-	    strcmp(old->status, "never_connected") != 0) {
-		if (strcmp(old->status, "disconnected") != 0 ||
+	    strcmp(agent_status(old), "never_connected") != 0) {
+		if (strcmp(agent_status(old), "disconnected") != 0 ||
 		    old->disconnection_time == 0) {
 			snprintf(why, whylen, "agent %s is not disconnected",
 			    old->id);

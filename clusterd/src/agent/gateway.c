@@ -278,7 +278,7 @@ report(struct agent *a, cJSON *info)
 	cJSON	*u = cJSON_CreateObject();
 
 	cJSON_AddStringToObject(u, "id", a->id);
-	cJSON_AddStringToObject(u, "status", a->status);
+	cJSON_AddStringToObject(u, "status", agent_status(a));
 	cJSON_AddNumberToObject(u, "last_keepalive", (double)a->last_keepalive);
 	cJSON_AddNumberToObject(u, "disconnection_time",
 	    (double)a->disconnection_time);
@@ -293,11 +293,11 @@ report(struct agent *a, cJSON *info)
 static void
 set_status(struct agent *a, const char *st)
 {
-	if (strcmp(a->status, st) == 0)
+	if (strcmp(agent_status(a), st) == 0)
 		return;
 	agent_set_status(a, st);
 	if (strcmp(st, "disconnected") == 0)
-		a->disconnection_time = time(NULL);
+		a->disconnection_time = agent_time((double)time(NULL));
 }
 
 /* Send one frame (4-byte little-endian length, then the bytes). */
@@ -512,7 +512,7 @@ static int
 dispatch(struct gwconn *c, struct agent *a, const char *msg, size_t len)
 {
 	struct keepalive	 k;
-	const char		*prev = a->status;
+	const char		*prev = agent_status(a);
 	cJSON			*info = NULL;
 	uint32_t		 h;
 	int			 changed, synced, away;
@@ -531,7 +531,8 @@ dispatch(struct gwconn *c, struct agent *a, const char *msg, size_t len)
 		if (away)
 			return 0;
 		set_status(a, "pending");
-		a->last_keepalive = time(NULL);	/* or the sweep drops it */
+		/* or the sweep drops it */
+		a->last_keepalive = agent_time((double)time(NULL));
 		report(a, NULL);
 		goto ack;
 	}
@@ -546,7 +547,7 @@ dispatch(struct gwconn *c, struct agent *a, const char *msg, size_t len)
 	/* A keepalive: ack it; report only what changed. */
 	changed = strcmp(prev, "active") != 0;
 	set_status(a, "active");
-	a->last_keepalive = time(NULL);
+	a->last_keepalive = agent_time((double)time(NULL));
 	h = fnv32(msg, len);
 	synced = shared_check(c, a, msg + 3);
 	if (changed || h != a->info_hash || synced) {
@@ -631,7 +632,7 @@ frame(struct gwconn *c, const uint8_t *m, size_t len)
 	/* The key is derived (two MD5s and more) once per connection, not
 	 * for every message and every ack. */
 	if (c->agent != a) {
-		secmsg_derive(a->id, a->name, a->key, &fresh);
+		secmsg_derive(a->id, a->name, AGENT_KEY_OF(a), &fresh);
 		key = &fresh;
 	}
 	if (secmsg_open(key, ci, ct, ctlen, msg, sizeof(msg), &mlen, &ctr,
@@ -642,7 +643,7 @@ frame(struct gwconn *c, const uint8_t *m, size_t len)
 	if (G.node->cfg.enforce_counters && !secmsg_counters_newer(&ctr,
 	    a->last_global, a->last_local))
 		return 0;		/* a replay: dropped */
-	a->last_global = ctr.global;
+	a->last_global = secmsg_global32(ctr.global);
 	a->last_local = ctr.local;
 	c->cipher = ci;
 	if (a->gw != c) {
@@ -876,13 +877,19 @@ flush_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	cJSON_Delete(j);	/* references only */
 }
 
-/* Active or pending, and silent for agents_disconnection_time. */
+/* Connected as far as the master knows: the sweep watches it. */
+static int
+is_up(const struct agent *a)
+{
+	return strcmp(agent_status(a), "active") == 0 ||
+	    strcmp(agent_status(a), "pending") == 0;
+}
+
+/* Up, and silent for agents_disconnection_time. */
 static int
 gone_silent(const struct agent *a, time_t now)
 {
-	return (strcmp(a->status, "active") == 0 ||
-	    strcmp(a->status, "pending") == 0) &&
-	    difftime(now, a->last_keepalive) >=
+	return is_up(a) && difftime(now, a->last_keepalive) >=
 	    G.node->cfg.agents_disconnection_time;
 }
 
@@ -917,8 +924,7 @@ sweep_cb(struct ev_loop *loop, ev_timer *t, int revents)
 		if (a->gw == NULL && gone_silent(a, now)) {
 			set_status(a, "disconnected");
 			report(a, NULL);
-		} else if (a->gw == NULL && (strcmp(a->status, "active") == 0 ||
-		    strcmp(a->status, "pending") == 0)) {
+		} else if (a->gw == NULL && is_up(a)) {
 			memmove(G.left[kept++], G.left[i], AGENT_ID_MAX);
 			continue;	/* not silent long enough yet */
 		}
@@ -1144,7 +1150,7 @@ gateway_agent_gone(struct agent *a, struct agent *r)
 
 	if (G.node == NULL)
 		return;
-	if (r != NULL && strcmp(r->key, a->key) == 0) {
+	if (r != NULL && agent_same_key(r, a)) {
 		r->status = a->status;
 		r->last_keepalive = a->last_keepalive;
 		r->disconnection_time = a->disconnection_time;
@@ -1157,7 +1163,7 @@ gateway_agent_gone(struct agent *a, struct agent *r)
 		r->gw = c;
 		if (c != NULL) {
 			c->agent = r;
-			secmsg_derive(r->id, r->name, r->key, &c->key);
+			secmsg_derive(r->id, r->name, AGENT_KEY_OF(r), &c->key);
 		}
 		a->gw = NULL;
 		return;

@@ -69,7 +69,7 @@ int
 keysfile_same_line(const struct agent *a, const struct agent *b)
 {
 	return strcmp(a->id, b->id) == 0 && strcmp(a->name, b->name) == 0 &&
-	    strcmp(a->ip, b->ip) == 0 && strcmp(a->key, b->key) == 0;
+	    strcmp(a->ip, b->ip) == 0 && agent_same_key(a, b);
 }
 
 /*
@@ -112,7 +112,7 @@ rewrite(struct keysfile *k)
 	fd = -1;
 	for (i = 0; i < n; i++)
 		fprintf(fp, "%s %s %s %s\n", v[i]->id, v[i]->name, v[i]->ip,
-		    v[i]->key);
+		    AGENT_KEY_OF(v[i]));
 	if (fflush(fp) != 0 || fsync(fileno(fp)) != 0) {
 		failed(k, "Cannot write", tmp);
 		goto fail;
@@ -149,7 +149,7 @@ line_into(struct buf *b, const struct agent *a)
 	int	n;
 
 	n = snprintf(line, sizeof(line), "%s %s %s %s\n", a->id, a->name,
-	    a->ip, a->key);
+	    a->ip, AGENT_KEY_OF(a));
 	return buf_append(b, line, (size_t)n);
 }
 

@@ -34,7 +34,7 @@ whole(const cJSON *v, double max, double *out)
  * be (at most 10 and 4 digits), the id as a short string.
  */
 int
-replay_parse(const cJSON *e, const char **id, unsigned long *global,
+replay_parse(const cJSON *e, const char **id, uint32_t *global,
     unsigned *local)
 {
 	const cJSON	*v;
@@ -51,7 +51,7 @@ replay_parse(const cJSON *e, const char **id, unsigned long *global,
 	    (double)REPLAY_LOCAL_MAX, &l) == -1)
 		return -1;
 	*id = v->valuestring;
-	*global = (unsigned long)g;
+	*global = secmsg_global32((unsigned long)g);
 	*local = (unsigned)l;
 	return 0;
 }
@@ -61,7 +61,7 @@ replay_parse(const cJSON *e, const char **id, unsigned long *global,
  * report never lowers what this node has seen itself.
  */
 int
-replay_raise(struct agent *a, unsigned long global, unsigned local)
+replay_raise(struct agent *a, uint32_t global, unsigned local)
 {
 	struct secmsg_counters	m = { 0, 0, 0 };
 

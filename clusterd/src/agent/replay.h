@@ -10,6 +10,8 @@
 #ifndef CLUSTERD_REPLAY_H
 #define CLUSTERD_REPLAY_H
 
+#include <stdint.h>
+
 #include <cjson/cJSON.h>
 
 #include "agent/agents.h"
@@ -19,10 +21,12 @@
 
 /* Append a's counters to arr as [id, global, local]. */
 void	replay_note(cJSON *arr, const struct agent *a);
-/* One [id, global, local] entry: 0 with the fields set, -1 if malformed. */
-int	replay_parse(const cJSON *e, const char **id, unsigned long *global,
+/* One [id, global, local] entry: 0 with the fields set, -1 if malformed.
+ * global is read as a message's (secmsg_global32): a node of an older
+ * version may send the 10 digits it kept. */
+int	replay_parse(const cJSON *e, const char **id, uint32_t *global,
 	    unsigned *local);
 /* Raise a's counters to global:local when those are newer; 1 if raised. */
-int	replay_raise(struct agent *a, unsigned long global, unsigned local);
+int	replay_raise(struct agent *a, uint32_t global, unsigned local);
 
 #endif

@@ -337,19 +337,26 @@ done:
 	return rv;
 }
 
+uint32_t
+secmsg_global32(unsigned long global)
+{
+	return (uint32_t)(global & UINT32_MAX);
+}
+
 /*
  * Replay protection as Wazuh's manager does it (ReadSecMSG with
- * verify_msg_id): a message is new when its global counter is above the
- * last one seen, or equal with a higher local counter.  Returns 1 for a
- * new message, 0 for a replay (lower global, or equal global and a local
- * counter not above the last).
+ * verify_msg_id): a message is new when its global counter (read as
+ * secmsg_global32) is above the last one seen, or equal with a higher
+ * local counter.  Returns 1 for a new message, 0 for a replay (lower
+ * global, or equal global and a local counter not above the last).
  */
 int
 secmsg_counters_newer(const struct secmsg_counters *m,
-    unsigned long last_global, unsigned last_local)
+    uint32_t last_global, unsigned last_local)
 {
-	return m->global > last_global ||
-	    (m->global == last_global && m->local > last_local);
+	uint32_t	g = secmsg_global32(m->global);
+
+	return g > last_global || (g == last_global && m->local > last_local);
 }
 
 /*

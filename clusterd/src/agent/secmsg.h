@@ -51,8 +51,12 @@ int		 secmsg_seal(const struct secmsg_key *, enum secmsg_cipher,
 		    size_t outcap, size_t *outlen);
 enum secmsg_kind secmsg_split_answer(const uint8_t *, size_t,
 		    enum secmsg_cipher *, const uint8_t **ct, size_t *ctlen);
+/* A global counter as Wazuh's manager reads it (ReadSecMSG): 10 digits
+ * into an unsigned int, so modulo 2^32; a Wazuh agent's own counter is an
+ * unsigned int and never goes past it. */
+uint32_t	 secmsg_global32(unsigned long global);
 int		 secmsg_counters_newer(const struct secmsg_counters *,
-		    unsigned long last_global, unsigned last_local);
+		    uint32_t last_global, unsigned last_local);
 int		 secmsg_init(void);
 void		 secmsg_shutdown(void);
 int		 secmsg_frame_length(const uint8_t hdr[4], uint32_t *len);

@@ -17,7 +17,7 @@ ha_record_json(const struct agent *a)
 	cJSON_AddStringToObject(o, "ip", a->ip);
 	cJSON_AddStringToObject(o, "register_ip",
 	    AGENT_ADDR_OF(a, AGENT_REGISTER_IP));
-	cJSON_AddStringToObject(o, "key", a->key);
+	cJSON_AddStringToObject(o, "key", AGENT_KEY_OF(a));
 	cJSON_AddStringToObject(o, "groups", a->groups ? a->groups : "");
 	cJSON_AddStringToObject(o, "version", a->version);
 	cJSON_AddStringToObject(o, "enroll_src", AGENT_ADDR_OF(a,
@@ -37,7 +37,7 @@ field(const cJSON *o, const char *k, size_t max)
 
 /*
  * The record of one agent, checked as the worker checks the master's:
- * a valid id and name, a key of its exact length, bounded fields.
+ * a valid id and name, a key of exactly 64 hex digits, bounded fields.
  */
 struct agent *
 ha_record_agent(const cJSON *o, char *err, size_t errlen)
@@ -60,11 +60,16 @@ ha_record_agent(const cJSON *o, char *err, size_t errlen)
 		snprintf(err, errlen, "malformed agent record");
 		return NULL;
 	}
+	if (!agents_valid_key(key)) {
+		snprintf(err, errlen, "agent %s (%s): its key is not %d hex "
+		    "digits", id, name, AGENT_KEY_LEN);
+		return NULL;
+	}
 	if ((a = agent_new()) == NULL)
 		goto oom;
 	snprintf(a->id, sizeof(a->id), "%s", id);
-	memcpy(a->key, key, AGENT_KEY_LEN + 1);
-	a->date_add = (time_t)date->valuedouble;
+	agent_set_key(a, key);		/* checked above */
+	a->date_add = agent_time(date->valuedouble);
 	if (agent_set_name(a, name) == -1 || agent_set_ip(a, ip) == -1 ||
 	    agent_set_register_ip(a, rip) == -1 ||
 	    agent_set_enroll_src(a, src) == -1 ||
@@ -81,7 +86,7 @@ oom:
 int
 ha_record_same(const struct agent *a, const struct agent *b)
 {
-	return strcmp(a->id, b->id) == 0 && strcmp(a->key, b->key) == 0 &&
+	return strcmp(a->id, b->id) == 0 && agent_same_key(a, b) &&
 	    strcmp(a->name, b->name) == 0 && strcmp(a->ip, b->ip) == 0 &&
 	    strcmp(a->groups ? a->groups : "", b->groups ? b->groups : "") ==
 	    0 && a->date_add == b->date_add;

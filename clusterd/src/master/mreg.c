@@ -114,7 +114,7 @@ answer_all(void)
 		/* An answer before this one may have taken the agent back
 		 * (its worker gone: mreg_enroll_abort); a lost answer's
 		 * retry of it must not hand out the dead key. */
-		if (a == NULL || strcmp(a->key, p->key) != 0) {
+		if (a == NULL || !agent_key_is(a, p->key)) {
 			snprintf(answer, sizeof(answer), "ERROR: Internal "
 			    "manager error adding agent: %s", p->name);
 			p->cb(p->arg, answer, NULL, NULL);
@@ -421,10 +421,10 @@ enroll_done(void *arg, int ok)
 
 	MR.committing--;
 	/* Removed while committing: the agent must not get a dead key. */
-	if (ok && (a == NULL || strcmp(a->key, p->key) != 0))
+	if (ok && (a == NULL || !agent_key_is(a, p->key)))
 		ok = 0;
 	if (!ok) {
-		if (a != NULL && strcmp(a->key, p->key) == 0)
+		if (a != NULL && agent_key_is(a, p->key))
 			agent_free(agents_remove(&MR.t, p->id));
 		snprintf(answer, sizeof(answer), "ERROR: Internal manager error "
 		    "adding agent: %s", p->name);
@@ -437,7 +437,7 @@ enroll_done(void *arg, int ok)
 	log_info(TASK, "Agent '%s' registered with id %s (%s).", p->name,
 	    p->id, p->ip);
 	up = cJSON_CreateArray();
-	if (a != NULL && strcmp(a->key, p->key) == 0)
+	if (a != NULL && agent_key_is(a, p->key))
 		cJSON_AddItemToArray(up, agent_record_json(a));
 	mreg_keys_follow(a, p->removed);
 	if (a != NULL && a->groups != NULL && strchr(a->groups, ',') != NULL)
@@ -477,7 +477,7 @@ lost_answer_retry(const struct agent *a, const struct enroll_req *req,
 	}
 	return window > 0 && now >= a->date_add &&
 	    (double)(now - a->date_add) <= window &&
-	    strcmp(a->status, "never_connected") == 0 &&
+	    strcmp(agent_status(a), "never_connected") == 0 &&
 	    src[0] != '\0' && strcmp(src, src_ip) == 0 &&
 	    strcmp(a->ip, ip) == 0 &&
 	    strcmp(a->groups != NULL ? a->groups : "", req->groups[0] !=
@@ -498,7 +498,7 @@ resend_done(void *arg, int ok)
 	struct agent	*a = agents_by_id(&MR.t, p->id);
 	char		 answer[ENROLL_ANSWER_MAX];
 
-	if (!ok || a == NULL || strcmp(a->key, p->key) != 0) {
+	if (!ok || a == NULL || !agent_key_is(a, p->key)) {
 		snprintf(answer, sizeof(answer), "ERROR: Internal manager error "
 		    "adding agent: %s", p->name);
 		p->cb(p->arg, answer, NULL, NULL);
@@ -526,7 +526,7 @@ resend_key(const struct agent *a, mreg_answer_cb cb, void *arg)
 		return;
 	}
 	memcpy(p->id, a->id, sizeof(p->id));
-	memcpy(p->key, a->key, sizeof(p->key));
+	agent_key(a, p->key);
 	snprintf(p->name, sizeof(p->name), "%s", a->name);
 	snprintf(p->ip, sizeof(p->ip), "%s", a->ip);
 	p->cb = cb;
@@ -592,6 +592,7 @@ mreg_enroll(const struct enroll_req *req, const char *src_ip,
 	char			 answer[ENROLL_ANSWER_MAX], why[128], ip[64];
 	const char		*refusal;
 	char			 copy[AGENT_GROUPS_MAX + 1], *g, *save = NULL;
+	char			 key[AGENT_KEY_LEN + 1];
 	time_t			 now = time(NULL);
 
 	/* A relayed request's source comes from a peer: it ends up in
@@ -650,7 +651,7 @@ mreg_enroll(const struct enroll_req *req, const char *src_ip,
 	if (old_name != NULL)
 		log_debug(TASK, "Name '%s' is agent %s (%s, added %lds ago): "
 		    "the replacement rules decide.", req->name, old_name->id,
-		    old_name->status, (long)(now - old_name->date_add));
+		    agent_status(old_name), (long)(now - old_name->date_add));
 	old_name = NULL;
 	force_from_config(&force);
 	if (strcmp(ip, "any") != 0 && (old_ip = agents_by_ip(&MR.t, ip)) !=
@@ -700,9 +701,10 @@ mreg_enroll(const struct enroll_req *req, const char *src_ip,
 	log_debug(TASK, "Accepting '%s': id %03ld, stored before the answer.",
 	    req->name, MR.t.next_id);
 	agents_format_id(MR.t.next_id++, a->id);
-	random_key(a->key);
-	a->date_add = now;
-	if (agent_set_name(a, req->name) == -1 || agent_set_ip(a, ip) == -1 ||
+	random_key(key);
+	a->date_add = agent_time((double)now);
+	if (agent_set_key(a, key) == -1 ||
+	    agent_set_name(a, req->name) == -1 || agent_set_ip(a, ip) == -1 ||
 	    agent_set_register_ip(a, ip) == -1 ||
 	    agent_set_enroll_src(a, src_ip) == -1 ||
 	    agent_set_version(a, req->version) == -1 ||
@@ -717,7 +719,7 @@ mreg_enroll(const struct enroll_req *req, const char *src_ip,
 		goto refuse;
 	}
 	memcpy(p->id, a->id, sizeof(p->id));
-	memcpy(p->key, a->key, sizeof(p->key));
+	agent_key(a, p->key);
 	snprintf(p->name, sizeof(p->name), "%s", a->name);
 	snprintf(p->ip, sizeof(p->ip), "%s", a->ip);
 	p->cb = cb;
@@ -759,7 +761,7 @@ mreg_enroll_abort(const char *id, const char *key)
 	struct agent	*a = agents_by_id(&MR.t, id);
 	struct change	*ch;
 
-	if (a == NULL || strcmp(a->key, key) != 0)
+	if (a == NULL || !agent_key_is(a, key))
 		return;
 	log_warnx(TASK, "Agent '%s' (id %s) did not get its key; removing "
 	    "it.", a->name, a->id);
@@ -861,7 +863,7 @@ take_counters(const cJSON *body, const char *node)
 	const cJSON	*e;
 	const char	*id;
 	struct agent	*a;
-	unsigned long	 g;
+	uint32_t	 g;
 	unsigned	 l;
 
 	cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(body,
@@ -922,17 +924,17 @@ mreg_agent_info(const cJSON *body, const char *node)
 		    strcmp(a->node_name, node) != 0 &&
 		    strcmp(a->node_name, "unknown") != 0)
 			continue;
-		if (strcmp(a->status, v->valuestring) != 0)
+		if (strcmp(agent_status(a), v->valuestring) != 0)
 			log_debug(TASK, "Agent %s is %s (%s).", a->id,
 			    v->valuestring, node);
 		agent_set_status(a, v->valuestring);
 		agent_set_node(a, node);
 		v = cJSON_GetObjectItemCaseSensitive(u, "last_keepalive");
 		if (cJSON_IsNumber(v))
-			a->last_keepalive = (time_t)v->valuedouble;
+			a->last_keepalive = agent_time(v->valuedouble);
 		v = cJSON_GetObjectItemCaseSensitive(u, "disconnection_time");
 		if (cJSON_IsNumber(v))
-			a->disconnection_time = (time_t)v->valuedouble;
+			a->disconnection_time = agent_time(v->valuedouble);
 		info = cJSON_GetObjectItemCaseSensitive(u, "info");
 		v = cJSON_GetObjectItemCaseSensitive(info, "version");
 		if (cJSON_IsString(v))
@@ -958,9 +960,9 @@ mreg_agent_info(const cJSON *body, const char *node)
 		}
 		mscope_reported(a);
 		if (cJSON_IsNumber(at))
-			a->last_keepalive = (time_t)at->valuedouble;
+			a->last_keepalive = agent_time(at->valuedouble);
 		agent_set_node(a, node);
-		if (strcmp(a->status, "active") != 0) {	/* alive is active */
+		if (strcmp(agent_status(a), "active") != 0) {	/* alive is active */
 			agent_set_status(a, "active");
 			registry_agent_info(a, NULL);
 		}
@@ -982,13 +984,13 @@ sweep_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	srclimit_flush(&MR.refusals, ev_now(MR.node->loop), refusals_emit,
 	    NULL);
 	while ((a = strmap_next(&MR.t.by_id, &it)) != NULL) {
-		if ((strcmp(a->status, "active") != 0 &&
-		    strcmp(a->status, "pending") != 0) ||
+		if ((strcmp(agent_status(a), "active") != 0 &&
+		    strcmp(agent_status(a), "pending") != 0) ||
 		    difftime(now, a->last_keepalive) <
 		    MR.node->cfg.agents_disconnection_time)
 			continue;
 		agent_set_status(a, "disconnected");
-		a->disconnection_time = now;
+		a->disconnection_time = agent_time((double)now);
 		registry_agent_info(a, NULL);
 	}
 }
@@ -1011,11 +1013,11 @@ mreg_node_lost(const char *node)
 
 	while ((a = strmap_next(&MR.t.by_id, &it)) != NULL) {
 		if (strcmp(a->node_name, node) != 0 ||
-		    (strcmp(a->status, "active") != 0 &&
-		    strcmp(a->status, "pending") != 0))
+		    (strcmp(agent_status(a), "active") != 0 &&
+		    strcmp(agent_status(a), "pending") != 0))
 			continue;
 		agent_set_status(a, "disconnected");
-		a->disconnection_time = now;
+		a->disconnection_time = agent_time((double)now);
 		registry_agent_info(a, NULL);
 		n++;
 	}
@@ -1055,7 +1057,7 @@ mreg_node_counts(char *const *nodes, size_t n, unsigned *total,
 		i = (uintptr_t)v - 1;
 		if (total != NULL)
 			total[i]++;
-		if (strcmp(a->status, "active") == 0)
+		if (strcmp(agent_status(a), "active") == 0)
 			active[i]++;
 	}
 done:

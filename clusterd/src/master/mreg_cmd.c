@@ -43,7 +43,7 @@ agent_json(const struct agent *a)
 	    AGENT_ADDR_OF(a, AGENT_REPORTED_IP));
 	cJSON_AddStringToObject(o, "source_ip", AGENT_ADDR_OF(a,
 	    AGENT_SOURCE_IP));
-	cJSON_AddStringToObject(o, "status", a->status);
+	cJSON_AddStringToObject(o, "status", agent_status(a));
 	cJSON_AddStringToObject(o, "version", a->version);
 	cJSON_AddStringToObject(o, "node_name", a->node_name);
 	cJSON_AddStringToObject(o, "groups", a->groups ? a->groups : "");
@@ -83,7 +83,7 @@ list_agents(const cJSON *req)
 		return control_error("out of memory");
 	arr = cJSON_CreateArray();
 	for (i = 0; i < n; i++) {
-		if (!control_match(st, v[i]->status) ||
+		if (!control_match(st, agent_status(v[i])) ||
 		    !control_match(nd, v[i]->node_name))
 			continue;
 		cJSON_AddItemToArray(arr, agent_json(v[i]));

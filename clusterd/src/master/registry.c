@@ -200,14 +200,18 @@ col_copy(sqlite3_stmt *st, int i, char *out, size_t outlen)
 	snprintf(out, outlen, "%s", col_text(st, i));
 }
 
-/* Load every agent with its groups in priority order into t. */
+/*
+ * Load every agent with its groups in priority order into t.  A key that
+ * is not 64 hex digits (only a hand-edited registry has one: enrollment
+ * and the store give no other) fails the load, naming the agent.
+ */
 static int
 load(struct agents *t, char *err, size_t errlen)
 {
 	sqlite3_stmt	*st = NULL;
 	struct agent	*a;
 	char		 buf[AGENT_GROUPS_MAX + 1], grp[AGENT_GROUP_NAME_MAX + 1];
-	int		 rc, rv = -1;
+	int		 rc, rv = -1, said = 0;
 
 	if (sqlite3_prepare_v2(R.db, "SELECT value FROM meta WHERE key = "
 	    "'next_id'", -1, &st, NULL) != SQLITE_OK)
@@ -225,10 +229,19 @@ load(struct agents *t, char *err, size_t errlen)
 		if ((a = agent_new()) == NULL)
 			goto fail;
 		agents_format_id(sqlite3_column_int64(st, 0), a->id);
-		col_copy(st, 4, a->key, sizeof(a->key));
-		a->date_add = sqlite3_column_int64(st, 6);
-		a->last_keepalive = sqlite3_column_int64(st, 7);
-		a->disconnection_time = sqlite3_column_int64(st, 9);
+		if (agent_set_key(a, col_text(st, 4)) == -1) {
+			snprintf(err, errlen, "agent %s (%s): its key is not "
+			    "%d hex digits", a->id, col_text(st, 1),
+			    AGENT_KEY_LEN);
+			said = 1;
+			agent_free(a);
+			goto fail;
+		}
+		a->date_add = agent_time((double)sqlite3_column_int64(st, 6));
+		a->last_keepalive = agent_time((double)
+		    sqlite3_column_int64(st, 7));
+		a->disconnection_time = agent_time((double)
+		    sqlite3_column_int64(st, 9));
 		/* A status this version does not know reads as never
 		 * connected; the next report sets it. */
 		agent_set_status(a, col_text(st, 8));
@@ -267,7 +280,7 @@ load(struct agents *t, char *err, size_t errlen)
 	}
 	rv = rc == SQLITE_DONE ? 0 : -1;
 fail:
-	if (rv == -1)
+	if (rv == -1 && !said)
 		snprintf(err, errlen, "%s", sqlite3_errmsg(R.db));
 	sqlite3_finalize(st);
 	return rv;
@@ -397,7 +410,7 @@ store_info(struct reg_job *j)
 	if ((j->info != NULL && (info = cJSON_Parse(j->info)) == NULL) ||
 	    (st = stmt(sql)) == NULL)
 		goto fail;
-	sqlite3_bind_text(st, 1, j->a.status, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 1, agent_status(&j->a), -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, ka, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, dt, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 4, j->a.node_name, -1, SQLITE_STATIC);
@@ -433,33 +446,41 @@ fail:
 	return rv;
 }
 
+/* An agent's row, its groups, and next_id if that is higher. */
 static int
-apply_job(struct reg_job *j)
+put_agent(const struct agent *a, long next_id)
 {
 	char	date[32], next[32];
 
+	snprintf(date, sizeof(date), "%lld", (long long)a->date_add);
+	snprintf(next, sizeof(next), "%ld", next_id);
+	if (run("INSERT OR REPLACE INTO agent (id, name, ip, "
+	    "register_ip, internal_key, version, date_add, "
+	    "connection_status, node_name, enroll_src, reported_ip, "
+	    "source_ip) VALUES (CAST(?1 AS INTEGER), ?2, ?3, ?4, ?5, "
+	    "?6, CAST(?7 AS INTEGER), ?8, ?9, ?10, ?11, ?12)",
+	    (const char *[]){ a->id, a->name, a->ip,
+	    AGENT_ADDR_OF(a, AGENT_REGISTER_IP), AGENT_KEY_OF(a), a->version,
+	    date, agent_status(a), a->node_name,
+	    AGENT_ADDR_OF(a, AGENT_ENROLL_SRC),
+	    AGENT_ADDR_OF(a, AGENT_REPORTED_IP),
+	    AGENT_ADDR_OF(a, AGENT_SOURCE_IP) }, 12) == -1)
+		return -1;
+	if (run("UPDATE meta SET value = ?1 WHERE key = 'next_id' AND "
+	    "CAST(value AS INTEGER) < CAST(?1 AS INTEGER)",
+	    (const char *[]){ next }, 1) == -1)
+		return -1;
+	return set_groups(a->id, a->groups);
+}
+
+static int
+apply_job(struct reg_job *j)
+{
+	char	next[32];
+
 	switch (j->op) {
 	case REG_PUT_AGENT:
-		snprintf(date, sizeof(date), "%lld", (long long)j->a.date_add);
-		snprintf(next, sizeof(next), "%ld", j->next_id);
-		if (run("INSERT OR REPLACE INTO agent (id, name, ip, "
-		    "register_ip, internal_key, version, date_add, "
-		    "connection_status, node_name, enroll_src, reported_ip, "
-		    "source_ip) VALUES (CAST(?1 AS INTEGER), ?2, ?3, ?4, ?5, "
-		    "?6, CAST(?7 AS INTEGER), ?8, ?9, ?10, ?11, ?12)",
-		    (const char *[]){ j->a.id, j->a.name, j->a.ip,
-		    AGENT_ADDR_OF(&j->a, AGENT_REGISTER_IP), j->a.key,
-		    j->a.version,
-		    date, j->a.status, j->a.node_name,
-		    AGENT_ADDR_OF(&j->a, AGENT_ENROLL_SRC),
-		    AGENT_ADDR_OF(&j->a, AGENT_REPORTED_IP),
-		    AGENT_ADDR_OF(&j->a, AGENT_SOURCE_IP) }, 12) == -1)
-			return -1;
-		if (run("UPDATE meta SET value = ?1 WHERE key = 'next_id' AND "
-		    "CAST(value AS INTEGER) < CAST(?1 AS INTEGER)",
-		    (const char *[]){ next }, 1) == -1)
-			return -1;
-		return set_groups(j->a.id, j->a.groups);
+		return put_agent(&j->a, j->next_id);
 	case REG_DEL_AGENT:
 		return run("DELETE FROM agent WHERE id = CAST(?1 AS INTEGER)",
 		    (const char *[]){ j->a.id }, 1);
@@ -674,7 +695,6 @@ apply_store(struct agents *t, const cJSON *st, struct registry_applied *c,
 {
 	const cJSON	*arr, *o, *rm;
 	struct agent	*a, *old;
-	struct reg_job	 j;
 	struct strmap	 seen;
 	long		 next;
 	int		 full, rv = -1;
@@ -692,7 +712,6 @@ apply_store(struct agents *t, const cJSON *st, struct registry_applied *c,
 	}
 	if (exec("BEGIN IMMEDIATE;", err, errlen) == -1)
 		goto done;
-	memset(&j, 0, sizeof(j));
 	cJSON_ArrayForEach(o, arr) {
 		if ((a = ha_record_agent(o, err, errlen)) == NULL)
 			goto rollback;
@@ -730,10 +749,7 @@ apply_store(struct agents *t, const cJSON *st, struct registry_applied *c,
 			}
 			c->removed++;
 		}
-		j.op = REG_PUT_AGENT;
-		j.a = *a;
-		j.next_id = next;
-		if (apply_job(&j) == -1 || agents_add(t, a) == -1) {
+		if (put_agent(a, next) == -1 || agents_add(t, a) == -1) {
 			agent_free(a);
 			goto sqlerr;
 		}
@@ -1186,7 +1202,7 @@ registry_agent_info(const struct agent *a, const cJSON *info)
 	struct reg_job	*j = job_new(REG_INFO, NULL, NULL);
 
 	memcpy(j->a.id, a->id, sizeof(j->a.id));
-	j->a.status = a->status;	/* a constant */
+	j->a.status = a->status;
 	if (agent_set_node(&j->a, a->node_name) == -1 ||
 	    agent_set_reported_ip(&j->a, AGENT_ADDR_OF(a,
 	    AGENT_REPORTED_IP)) == -1 ||

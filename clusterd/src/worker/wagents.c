@@ -295,7 +295,7 @@ take_counters(const cJSON *body)
 	const cJSON	*e;
 	const char	*id;
 	struct agent	*a;
-	unsigned long	 g;
+	uint32_t	 g;
 	unsigned	 l;
 
 	cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(body,
