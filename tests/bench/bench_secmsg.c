@@ -25,6 +25,8 @@ main(int argc, char *argv[])
 	double			 s;
 
 	total = argc > 1 ? strtoul(argv[1], NULL, 10) : 200000;
+	if (secmsg_init() == -1)	/* as the gateway: algorithms fetched */
+		return 1;
 	secmsg_derive("001", "bench-agent", "0123456789abcdef0123456789abcdef"
 	    "0123456789abcdef0123456789abcdef", &k);
 	for (i = 0; i < 1000; i++) {

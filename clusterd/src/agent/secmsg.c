@@ -14,6 +14,14 @@ static const uint8_t bf_iv[8] = {
 	0xFE, 0xDC, 0xBA, 0x98, 0x76, 0x54, 0x32, 0x10
 };
 static OSSL_PROVIDER	*legacy, *deflt;
+/*
+ * The algorithms, fetched once: EVP_md5() and the like make OpenSSL 3
+ * look each one up again at every use (a locked table lookup), which
+ * cost as much as the MD5 itself on a node handling thousands of
+ * keepalives a second.  NULL before secmsg_init(): the implicit fetch.
+ */
+static EVP_MD		*md5;
+static EVP_CIPHER	*aes, *bf;
 
 /* Blowfish lives in OpenSSL 3's legacy provider; load it (with default). */
 int
@@ -22,7 +30,10 @@ secmsg_init(void)
 	if (legacy != NULL)
 		return 0;
 	if ((legacy = OSSL_PROVIDER_load(NULL, "legacy")) == NULL ||
-	    (deflt = OSSL_PROVIDER_load(NULL, "default")) == NULL) {
+	    (deflt = OSSL_PROVIDER_load(NULL, "default")) == NULL ||
+	    (md5 = EVP_MD_fetch(NULL, "MD5", NULL)) == NULL ||
+	    (aes = EVP_CIPHER_fetch(NULL, "AES-256-CBC", NULL)) == NULL ||
+	    (bf = EVP_CIPHER_fetch(NULL, "BF-CBC", NULL)) == NULL) {
 		secmsg_shutdown();
 		return -1;
 	}
@@ -37,10 +48,16 @@ secmsg_init(void)
  */
 static _Thread_local z_stream	zdef, zinf;
 static _Thread_local int	zdef_ready, zinf_ready;
+static _Thread_local EVP_CIPHER_CTX *cctx;
 
 void
 secmsg_shutdown(void)
 {
+	EVP_MD_free(md5);
+	EVP_CIPHER_free(aes);
+	EVP_CIPHER_free(bf);
+	md5 = NULL;
+	aes = bf = NULL;
 	if (legacy != NULL)
 		OSSL_PROVIDER_unload(legacy);
 	if (deflt != NULL)
@@ -51,6 +68,8 @@ secmsg_shutdown(void)
 	if (zinf_ready)
 		inflateEnd(&zinf);
 	zdef_ready = zinf_ready = 0;
+	EVP_CIPHER_CTX_free(cctx);
+	cctx = NULL;
 }
 
 /* in as one zlib stream (level 6) into out; *outlen: room, then length. */
@@ -102,7 +121,7 @@ md5hex(const void *p, size_t n, char out[33])
 	uint8_t			md[16];
 	unsigned		len, i;
 
-	EVP_Digest(p, n, md, &len, EVP_md5(), NULL);
+	EVP_Digest(p, n, md, &len, md5 != NULL ? md5 : EVP_md5(), NULL);
 	for (i = 0; i < 16; i++) {
 		out[2 * i] = hx[md[i] >> 4];
 		out[2 * i + 1] = hx[md[i] & 15];
@@ -186,28 +205,33 @@ secmsg_split_answer(const uint8_t *m, size_t len, enum secmsg_cipher *c,
 	return SECMSG_OK;
 }
 
-/* Run one CBC pass; padding only for AES.  Returns the length or -1. */
+/*
+ * Run one CBC pass; padding only for AES.  Returns the length or -1.  The
+ * context is the thread's, reset for each message (as the zlib streams).
+ */
 static int
 cbc(int enc, enum secmsg_cipher c, const struct secmsg_key *k,
     const uint8_t *in, size_t inlen, uint8_t *out)
 {
-	EVP_CIPHER_CTX	*ctx;
+	EVP_CIPHER_CTX	*ctx = cctx;
 	int		 n1 = 0, n2 = 0, ok;
 
-	if ((ctx = EVP_CIPHER_CTX_new()) == NULL)
+	if (ctx != NULL)
+		EVP_CIPHER_CTX_reset(ctx);
+	else if ((ctx = cctx = EVP_CIPHER_CTX_new()) == NULL)
 		return -1;
 	if (c == SECMSG_AES)
-		ok = EVP_CipherInit_ex(ctx, EVP_aes_256_cbc(), NULL, k->aes,
-		    aes_iv, enc);
+		ok = EVP_CipherInit_ex(ctx, aes != NULL ? aes :
+		    EVP_aes_256_cbc(), NULL, k->aes, aes_iv, enc);
 	else {
-		ok = EVP_CipherInit_ex(ctx, EVP_bf_cbc(), NULL, NULL, NULL,
-		    enc) && EVP_CIPHER_CTX_set_key_length(ctx, 47) &&
+		ok = EVP_CipherInit_ex(ctx, bf != NULL ? bf : EVP_bf_cbc(),
+		    NULL, NULL, NULL, enc) &&
+		    EVP_CIPHER_CTX_set_key_length(ctx, 47) &&
 		    EVP_CipherInit_ex(ctx, NULL, NULL, k->bf, bf_iv, enc) &&
 		    EVP_CIPHER_CTX_set_padding(ctx, 0);
 	}
 	ok = ok && EVP_CipherUpdate(ctx, out, &n1, in, (int)inlen) &&
 	    EVP_CipherFinal_ex(ctx, out + n1, &n2);
-	EVP_CIPHER_CTX_free(ctx);
 	return ok ? n1 + n2 : -1;
 }
 
