@@ -503,6 +503,18 @@ test_by_ip(void **state)
  */
 /* Times from outside (JSON numbers, SQLite integers, the clock) as an
  * agent keeps them: 32 unsigned bits, never undefined behaviour. */
+/* A thirtieth of agents_disconnection_time, from 0.5 s to 10 s. */
+static void
+test_sweep_interval(void **state)
+{
+	(void)state;
+	assert_true(agents_sweep_interval(900) == 10);	/* the default */
+	assert_true(agents_sweep_interval(3600) == 10);
+	assert_true(agents_sweep_interval(60) == 2);
+	assert_true(agents_sweep_interval(3) == 0.5);
+	assert_true(agents_sweep_interval(0) == 0.5);
+}
+
 static void
 test_agent_time_clamped(void **state)
 {
@@ -1102,6 +1114,7 @@ main(void)
 		cmocka_unit_test(test_by_ip),
 		cmocka_unit_test(test_count_status),
 		cmocka_unit_test(test_agent_time_clamped),
+		cmocka_unit_test(test_sweep_interval),
 		cmocka_unit_test(test_valid_ip),
 		cmocka_unit_test(test_record_roundtrip),
 		cmocka_unit_test(test_record_refused),

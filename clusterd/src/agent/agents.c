@@ -772,3 +772,11 @@ agents_format_id(long id, char out[AGENT_ID_MAX])
 {
 	snprintf(out, AGENT_ID_MAX, "%03ld", id);
 }
+
+double
+agents_sweep_interval(double disconnection_time)
+{
+	double	t = disconnection_time / 30;
+
+	return t < 0.5 ? 0.5 : t > 10 ? 10 : t;
+}

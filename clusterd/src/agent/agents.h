@@ -107,6 +107,14 @@ agent_status(const struct agent *a)
  * keeps it: below 0 (or not a number) 0, past UINT32_MAX UINT32_MAX. */
 uint32_t	 agent_time(double);
 
+/*
+ * How often a node looks for agents silent past agents_disconnection_time:
+ * a thirtieth of it, from 0.5 s to 10 s.  A pass costs the agents it
+ * looks at; checking every second for a limit of 15 minutes was most of
+ * an idle worker's own work beside its agents' messages.
+ */
+double		 agents_sweep_interval(double disconnection_time);
+
 struct agents {
 	struct strmap	 by_id;
 	struct strmap	 by_name;

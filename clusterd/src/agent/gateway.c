@@ -1053,6 +1053,8 @@ gateway_metrics(struct metrics *m, void *arg)
 int
 gateway_start(struct node *n, const struct gateway_ops *ops)
 {
+	double	sweep;
+
 	G.node = n;
 	G.ops = ops;
 	G.updates = cJSON_CreateArray();
@@ -1079,7 +1081,8 @@ gateway_start(struct node *n, const struct gateway_ops *ops)
 		return -1;
 	ev_timer_init(&G.flush, flush_cb, GATEWAY_FLUSH, GATEWAY_FLUSH);
 	ev_timer_start(n->loop, &G.flush);
-	ev_timer_init(&G.sweep, sweep_cb, 1.0, 1.0);
+	sweep = agents_sweep_interval(n->cfg.agents_disconnection_time);
+	ev_timer_init(&G.sweep, sweep_cb, sweep, sweep);
 	ev_timer_start(n->loop, &G.sweep);
 	merged_cache_init(&G.merged, n->cfg.home, MERGED_RECHECK);
 	ev_timer_init(&G.push_timer, push_cb, PUSH_TICK, PUSH_TICK);

@@ -204,6 +204,7 @@ mreg_start(struct node *n, const struct mreg_ops *ops)
 {
 	char	path[PATH_MAX], err[256];
 	uint8_t	before[sizeof(MR.t.digest)];
+	double	sweep;
 	int	standby = MR.standby;	/* the copy kept as a standby */
 
 	MR.node = n;
@@ -230,7 +231,8 @@ mreg_start(struct node *n, const struct mreg_ops *ops)
 	ev_timer_init(&MR.flush_timer, flush_cb, 0, 0);
 	if (srclimit_init(&MR.refusals, 1024, 0) == -1)
 		return -1;
-	ev_timer_init(&MR.sweep_timer, sweep_cb, 5.0, 5.0);
+	sweep = agents_sweep_interval(n->cfg.agents_disconnection_time);
+	ev_timer_init(&MR.sweep_timer, sweep_cb, sweep, sweep);
 	ev_timer_start(n->loop, &MR.sweep_timer);
 	enroll_pass_load(&MR.pass, n->cfg.enrollment_password_file);
 	config_path(&n->cfg, KEYSFILE_REL, path, sizeof(path));
