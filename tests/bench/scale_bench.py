@@ -60,15 +60,17 @@ def rss_now_kb(pid):
 
 
 def health(tmp):
-    """(registered, active per worker) from the master's registry."""
+    """(registered, active per worker, served per worker) from the
+    master's registry."""
     d = control(tmp, "master", {"command": "health"})["data"]
-    total, active = 0, {}
+    total, active, served = 0, {}, {}
     for n in d["nodes"]:
         if n["type"] == "master":
             total = n["agents"]["count"]
         elif "agent_counts" in n:
             active[n["name"]] = n["agent_counts"]["active"]
-    return total, active
+            served[n["name"]] = n["agent_counts"]["total"]
+    return total, active, served
 
 
 def read(path):
@@ -106,9 +108,9 @@ class Sampler(threading.Thread):
     def run(self):
         while not self.stop:
             try:
-                total, active = health(self.tmp)
+                total, active, served = health(self.tmp)
                 self.samples.append((time.monotonic(), total,
-                                     sum(active.values()), active))
+                                     sum(active.values()), active, served))
             except (OSError, ValueError, KeyError):
                 pass
             time.sleep(0.5)
@@ -141,6 +143,7 @@ def main():
         # the agents already connected.
         c = run(args, 3600, False)
         r["control_rate_per_step"] = c["rate_per_step"]
+        r["control_last_rate_all_sims"] = c.get("last_rate_all_sims")
     print(json.dumps(r, indent=1))
     report(args.out, r)
 
@@ -219,11 +222,21 @@ def run(args, keepalive, full):
                               zip(marks, marks[1:]) if a and b]
         r["enrolled_s"] = (crossing(sampler.samples, 1, r["agents"]) -
                            t0)
-        # When each worker's simulator had all its agents active: a
-        # spread here means the last step ran with fewer simulators.
+        # When each worker's simulator had all its agents enrolled and
+        # connected once: a spread here means the last step ran with
+        # fewer simulators.
         r["worker_done_s"] = sorted(
             next((s[0] - t0 for s in sampler.samples
-                  if s[3].get(n, 0) >= per), -1) for n in names)
+                  if s[4].get(n, 0) >= per), -1) for n in names)
+        # The last step again, up to the first simulator done: the same
+        # offered load as the first step (fewer simulators after it).
+        first = t0 + r["worker_done_s"][0]
+        cut = max((s for s in sampler.samples if s[0] <= first),
+                  key=lambda s: s[0], default=(0, 0))
+        if marks[-2] and cut[1] > r["agents"] - step:
+            r["last_step_cut"] = cut[1]
+            r["last_rate_all_sims"] = ((cut[1] - (r["agents"] - step)) /
+                                       (cut[0] - marks[-2]))
         if not full:
             sampler.stop = True
             return r
@@ -249,6 +262,8 @@ def run(args, keepalive, full):
         r["rss_now_master_kb"] = rss_now_kb(nodes.procs["master"].pid)
         r["rss_now_worker_kb"] = median([rss_now_kb(p)
                                          for p in pids.values()])
+        r["rss_peak_before_restart_kb"] = max(vmhwm_kb(p)
+                                              for p in pids.values())
         r["rules_idle_after"] = propagation_sample(tmp, names, 9)
 
         # Status changes: the last worker's simulator stops (its agents'
@@ -335,7 +350,13 @@ def control_ratio(r):
     c = r.get("control_rate_per_step")
     if not c:
         return "not run"
-    return "%.2f (%s /s)" % (c[-1] / c[0], ", ".join("%.0f" % x for x in c))
+    return "%.2f (%s /s); %s while all its simulators enrolled" % (
+        c[-1] / c[0], ", ".join("%.0f" % x for x in c),
+        ratio_of(r.get("control_last_rate_all_sims"), c[0]))
+
+
+def ratio_of(x, base):
+    return "-" if x is None else "%.2f" % (x / base)
 
 
 def report(path, r):
@@ -363,9 +384,14 @@ def report(path, r):
         "| rate of the last %s / rate of the first, same run (goal: 0.8 "
         "or more) | %.2f |" % ("{:,}".format(r["step"]),
                                rates[-1] / rates[0]),
+        "| the same, the last step counted while every simulator still "
+        "enrolled (to %s agents: the first simulator done) | %s |"
+        % ("{:,}".format(r.get("last_step_cut", 0)),
+           ratio_of(r.get("last_rate_all_sims"), rates[0])),
         "| the same, keepalives every hour instead (the registry's "
         "growth alone, a second run) | %s |" % control_ratio(r),
-        "| simulators finished (all their agents active), first / last | "
+        "| simulators finished (all their agents enrolled and connected), "
+        "first / last | "
         "%.0f s / %.0f s |" % (r["worker_done_s"][0], r["worker_done_s"][-1]),
         "| every agent enrolled (registry) | %.0f s |" % r["enrolled_s"],
         "| every agent enrolled and active in the master's registry "

@@ -139,6 +139,7 @@ static struct {
 	size_t		 nleft, capleft;
 	const struct gateway_ops *ops;
 	cJSON		*updates;	/* pending status/info reports */
+	unsigned	 nqueued;	/* added since the last flush */
 	cJSON		*alive;		/* ids seen alive, nothing else new */
 	cJSON		*counters;	/* [id, global, local] (replay.h) */
 	unsigned long	 global;	/* our counter toward agents */
@@ -163,6 +164,27 @@ static struct {
 
 static void conn_cb(struct ev_loop *, ev_io *, int);
 static void push_cancel(struct gwconn *);
+static void flush_cb(struct ev_loop *, ev_timer *, int);
+
+/*
+ * A report was queued.  A burst (thousands of agents reconnecting at
+ * once) goes to the master REPORT_CHUNK at a time as it comes instead of
+ * waiting whole for the next tick: each report holds the agent's parsed
+ * keepalive, and 5,000 of them held at once were 2.4 MB of a worker's
+ * peak.  The flush runs at the loop's next turn, never inside the caller
+ * (which may be walking the connections).  If the master cannot take
+ * them they stay queued, and the next try is REPORT_CHUNK reports later
+ * (or the tick).
+ */
+static void
+queued(void)
+{
+	if (++G.nqueued == REPORT_CHUNK) {
+		ev_timer_stop(G.node->loop, &G.flush);
+		ev_timer_set(&G.flush, 0, GATEWAY_FLUSH);
+		ev_timer_start(G.node->loop, &G.flush);
+	}
+}
 
 /* a->gw_seen's bits */
 #define GW_SERVED	0x01	/* this node's gateway served it */
@@ -236,6 +258,7 @@ gw_close(struct gwconn *c)
 			cJSON_AddStringToObject(u, "id", c->agent->id);
 			cJSON_AddBoolToObject(u, "closed", 1);
 			cJSON_AddItemToArray(G.updates, u);
+			queued();
 		}
 		note_counters(c->agent);
 	}
@@ -288,6 +311,7 @@ report(struct agent *a, cJSON *info)
 	if (info != NULL)
 		cJSON_AddItemToObject(u, "info", info);
 	cJSON_AddItemToArray(G.updates, u);
+	queued();
 }
 
 static void
@@ -852,6 +876,7 @@ flush_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	(void)loop;
 	(void)t;
 	(void)revents;
+	G.nqueued = 0;
 	if (cJSON_GetArraySize(G.updates) == 0 &&
 	    cJSON_GetArraySize(G.alive) == 0 &&
 	    cJSON_GetArraySize(G.counters) == 0)
