@@ -85,7 +85,7 @@ struct agent {
 	/* worker gateway state (unused on the master) */
 	void		*gw;		/* its live connection, or NULL */
 	uint8_t		 status;	/* index in agents_statuses */
-	uint8_t		 gw_seen;	/* gateway.c: served here (GW_* bits) */
+	uint8_t		 gw_seen;	/* served here: gw_int.h GW_* bits */
 	/* name points here when it fits (AGENT_NAME_INLINE - 1 characters
 	 * and its NUL: most names), else to a heap copy.  So a struct agent
 	 * is never copied whole (*dst = *src): the copy's name would point
