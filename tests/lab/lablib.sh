@@ -574,10 +574,11 @@ lab_agents_start() {
 
 # lab_agents_stat KEY: the agents' counter KEY (acks, reconnects...) in
 # their last stats or summary line (agentsim -s), from LOG
-# (LAB_RUN/agents.log).
+# (LAB_RUN/agents.log); 0 before the first line.
 lab_agents_stat() {
 	grep -E '"(stats|summary)"' "${2:-$LAB_RUN/agents.log}" | tail -n 1 |
-	    python3 -c 'import json, sys; print(list(json.load(sys.stdin).values())[0][sys.argv[1]])' "$1"
+	    python3 -c 'import json, sys; s = sys.stdin.read().strip()
+print(list(json.loads(s).values())[0][sys.argv[1]] if s else 0)' "$1"
 }
 
 # lab_enroll NAME: one enrollment through the VIP from the agents' host, as
