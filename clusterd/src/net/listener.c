@@ -109,6 +109,16 @@ listener_set_proxy(struct listener *l, const struct config *cfg,
 	return 0;
 }
 
+/* Close the listening socket (its queue is reset): no more accepts. */
+static void
+stop_listening(struct listener *l)
+{
+	ev_io_stop(l->loop, &l->io);
+	ev_timer_stop(l->loop, &l->pause);
+	close(l->fd);
+	l->fd = -1;
+}
+
 void
 listener_close(struct listener *l)
 {
@@ -116,12 +126,8 @@ listener_close(struct listener *l)
 		return;
 	proxywait_free(l->proxy);
 	l->proxy = NULL;
-	if (l->fd == -1)
-		return;
-	ev_io_stop(l->loop, &l->io);
-	ev_timer_stop(l->loop, &l->pause);
-	close(l->fd);
-	l->fd = -1;
+	if (l->fd != -1)
+		stop_listening(l);
 }
 
 /*
@@ -142,12 +148,8 @@ listener_quiesce(struct listener *l)
 	for (guard = 0; guard < 1024 && l->fd != -1 &&
 	    accept_some(l, LISTENER_BATCH) == LISTENER_BATCH; guard++)
 		;
-	if (l->fd == -1)
-		return;
-	ev_io_stop(l->loop, &l->io);
-	ev_timer_stop(l->loop, &l->pause);
-	close(l->fd);
-	l->fd = -1;
+	if (l->fd != -1)
+		stop_listening(l);
 }
 
 /* Not const: libev's ev_is_active() casts its argument to a mutable pointer. */
