@@ -11,6 +11,7 @@
 #define CLUSTERD_AGENTS_H
 
 #include <stdint.h>
+#include <string.h>
 #include <time.h>
 
 #include <cjson/cJSON.h>
@@ -101,6 +102,15 @@ static inline const char *
 agent_status(const struct agent *a)
 {
 	return agents_statuses[a->status < AGENTS_NSTATUS ? a->status : 0];
+}
+
+/* Active or pending: connected as far as this node knows, so watched for
+ * agents_disconnection_time. */
+static inline int
+agent_is_up(const struct agent *a)
+{
+	return strcmp(agent_status(a), "active") == 0 ||
+	    strcmp(agent_status(a), "pending") == 0;
 }
 
 /* A time read from a record, JSON, SQLite or the clock, as the agent

@@ -176,19 +176,11 @@ gw_flush_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	cJSON_Delete(j);	/* references only */
 }
 
-/* Connected as far as the master knows: the sweep watches it. */
-static int
-is_up(const struct agent *a)
-{
-	return strcmp(agent_status(a), "active") == 0 ||
-	    strcmp(agent_status(a), "pending") == 0;
-}
-
 /* Up, and silent for agents_disconnection_time. */
 static int
 gone_silent(const struct agent *a, time_t now)
 {
-	return is_up(a) && difftime(now, a->last_keepalive) >=
+	return agent_is_up(a) && difftime(now, a->last_keepalive) >=
 	    G.node->cfg.agents_disconnection_time;
 }
 
@@ -208,9 +200,10 @@ gw_sweep_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	time_t			 now = time(NULL);
 	size_t			 i, kept = 0;
 
-	(void)loop;
-	(void)t;
 	(void)revents;
+	/* The next pass after a thirtieth of the limit, reloads included. */
+	t->repeat = agents_sweep_interval(G.node->cfg.agents_disconnection_time);
+	ev_timer_again(loop, t);
 	for (c = G.conns; c != NULL; c = c->next)
 		if (c->agent != NULL && c->agent->gw == c &&
 		    gone_silent(c->agent, now)) {
@@ -223,7 +216,7 @@ gw_sweep_cb(struct ev_loop *loop, ev_timer *t, int revents)
 		if (a->gw == NULL && gone_silent(a, now)) {
 			gw_set_status(a, "disconnected");
 			gw_report(a, NULL);
-		} else if (a->gw == NULL && is_up(a)) {
+		} else if (a->gw == NULL && agent_is_up(a)) {
 			memmove(G.left[kept++], G.left[i], AGENT_ID_MAX);
 			continue;	/* not silent long enough yet */
 		}

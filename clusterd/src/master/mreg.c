@@ -980,15 +980,15 @@ sweep_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	time_t		 now = time(NULL);
 	size_t		 it = 0;
 
-	(void)loop;
-	(void)t;
 	(void)revents;
+	/* The next pass after a thirtieth of the limit, reloads included. */
+	t->repeat = agents_sweep_interval(
+	    MR.node->cfg.agents_disconnection_time);
+	ev_timer_again(loop, t);
 	srclimit_flush(&MR.refusals, ev_now(MR.node->loop), refusals_emit,
 	    NULL);
 	while ((a = strmap_next(&MR.t.by_id, &it)) != NULL) {
-		if ((strcmp(agent_status(a), "active") != 0 &&
-		    strcmp(agent_status(a), "pending") != 0) ||
-		    difftime(now, a->last_keepalive) <
+		if (!agent_is_up(a) || difftime(now, a->last_keepalive) <
 		    MR.node->cfg.agents_disconnection_time)
 			continue;
 		agent_set_status(a, "disconnected");
