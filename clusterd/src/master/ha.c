@@ -36,6 +36,8 @@
 #define STEP_DOWN_WAIT	2.0	/* most a planned step-down waits on agents */
 static ev_timer	step_wait;	/* loop: a planned step-down's enrollments */
 static double	step_by;
+static int	handing_over;	/* loop: step_wait started; the node re-executes
+				 * as a standby once it ends */
 static ev_async	handover_async;	/* HA thread -> loop: a standby promoted */
 static void	handover_cb(struct ev_loop *, ev_async *, int);
 
@@ -850,6 +852,12 @@ ha_active(void)
 }
 
 int
+ha_handing_over(void)
+{
+	return handing_over;
+}
+
+int
 ha_serving(void)
 {
 	return !H.running || H.serving;
@@ -924,14 +932,19 @@ reply_control(void *arg, cJSON *resp)
  * A planned step-down hands the role over once the agents already
  * connected to this master's enrollment port are answered (new ones are
  * refused meanwhile, and the balancers send them to a worker, which holds
- * them for the next master): a handover refuses nobody.  At most
- * STEP_DOWN_WAIT seconds.
+ * them for the next master) and every enrollment decided is durable (an
+ * enrollment the cluster store refuses once the lease is gone would be
+ * refused to its agent): a handover refuses nobody.  The workers'
+ * relays that come meanwhile get no answer (master.c): the link closes
+ * when this node re-executes, and the worker sends them to the next
+ * master.  At most STEP_DOWN_WAIT seconds.
  */
 static void
 step_wait_cb(struct ev_loop *loop, ev_timer *t, int revents)
 {
 	(void)revents;
-	if (enroll_clients() > 0 && ev_now(loop) < step_by)
+	if ((enroll_clients() > 0 || mreg_committing() > 0) &&
+	    ev_now(loop) < step_by)
 		return;
 	ev_timer_stop(loop, t);
 	pthread_mutex_lock(&H.mu);
@@ -945,6 +958,7 @@ step_wait_start(void)
 {
 	if (ev_is_active(&step_wait))
 		return;
+	handing_over = 1;
 	enroll_quiesce();
 	step_by = ev_now(H.node->loop) + STEP_DOWN_WAIT;
 	ev_timer_init(&step_wait, step_wait_cb, 0.05, 0.05);

@@ -27,6 +27,11 @@ int		 ha_start(struct node *);
 void		 ha_stop(void);
 /* On the loop: this node is the active master and its lease holds. */
 int		 ha_active(void);
+/*
+ * On the loop: a planned handover (--step-down, a promotion) is under way;
+ * this node takes no new enrollment and re-executes as a standby soon.
+ */
+int		 ha_handing_over(void);
 /* On the loop: the master role runs here (always without ha). */
 int		 ha_serving(void);
 /* The term the active master was elected in (0 without ha). */

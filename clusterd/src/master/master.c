@@ -522,6 +522,11 @@ forwarded_enroll(struct peer *p, const struct frame_hdr *h,
 	struct peer_reply	*r;
 	char			 answer[ENROLL_ANSWER_MAX];
 
+	/* Handing the role over: no answer.  The link closes when this
+	 * node re-executes, and the worker holds the request for the next
+	 * master (worker.c), which answers it. */
+	if (ha_handing_over())
+		return;
 	line = cJSON_GetObjectItemCaseSensitive(body, "line");
 	src = cJSON_GetObjectItemCaseSensitive(body, "src_ip");
 	if (!cJSON_IsString(line) || !cJSON_IsString(src) ||

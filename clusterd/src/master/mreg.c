@@ -1066,6 +1066,12 @@ done:
 	strmap_free(&idx);
 }
 
+unsigned
+mreg_committing(void)
+{
+	return MR.committing;
+}
+
 /* Enrollments decided since start, from every node: for the metrics. */
 void
 mreg_enroll_counts(unsigned long *accepted, unsigned long *refused)

@@ -62,5 +62,7 @@ const struct agents *mreg_table(void);
 void	 mreg_node_counts(char *const *nodes, size_t n, unsigned *total,
 	    unsigned *active);
 void	 mreg_enroll_counts(unsigned long *accepted, unsigned long *refused);
+/* Enrollments decided but not yet durable (their answers wait for it). */
+unsigned mreg_committing(void);
 
 #endif
