@@ -54,6 +54,13 @@ if stage deps scripts/deps.sh && stage build make -s all; then
 	stage fuzz make fuzz FUZZ_SECONDS="${FUZZ_SECONDS:-8}"
 fi
 
+# The failing tests' own reasons, again, right above the summary: CI shows
+# only the end of the output, after the logs each failure dumps.
+if grep -hq '^FAIL: ' "$LOGS"/*.log 2>/dev/null; then
+	echo
+	echo "== failures"
+	grep -h '^FAIL: ' "$LOGS"/*.log | head -n 40
+fi
 echo
 echo "== summary (logs in $LOGS)"
 printf '%s\n' "${SUMMARY[@]}"
