@@ -10,7 +10,8 @@
  *      outcap bytes (flag 8: a small one, 1 + (flags & 7) * 16).  Open
  *      never writes past out; on success the message is NUL-terminated
  *      and outlen == strlen; sealed again, it opens to the same text.
- *   1  a plaintext: secmsg_seal then secmsg_open must give it back exactly
+ *   1  a plaintext: secmsg_seal (or, by a bit of the input's hash,
+ *      secmsg_seal_quick) then secmsg_open must give it back exactly
  *      for every length the seal accepts (len <= SECMSG_MAX - 128), and
  *      the sealed message must fit in one frame (<= SECMSG_MAX).  Flag 1:
  *      manager to agent ("#AES:", no id).  Flag 2: a large plaintext, its
@@ -211,8 +212,9 @@ mode_seal(const uint8_t *p, size_t n, unsigned flags)
 
 	wlen = (size_t)-1;
 	sci = (h >> 63) ? SECMSG_BLOWFISH : SECMSG_AES;
-	r = secmsg_seal(&key, sci, (flags & 1) ? NULL : AGENT_ID, msg, len,
-	    &ctr, wire, sizeof(wire), &wlen);
+	r = ((h >> 62) & 1 ? secmsg_seal_quick : secmsg_seal)(&key, sci,
+	    (flags & 1) ? NULL : AGENT_ID, msg, len, &ctr, wire, sizeof(wire),
+	    &wlen);
 	CHECK(r == 0 || r == -1);
 	if (len > SEAL_MAX) {
 		CHECK(r == -1);

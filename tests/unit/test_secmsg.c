@@ -462,6 +462,54 @@ test_open_bad(void **state)
 	    &why), -1);
 }
 
+/*
+ * secmsg_seal_quick: a small body goes stored (as long as the text, where
+ * level 6 shrinks a repetitive one), and opens through the agents' rules
+ * in both ciphers; a body over SECMSG_STORED_MAX is the level-6 message,
+ * byte for byte.
+ */
+static void
+test_seal_quick(void **state)
+{
+	static uint8_t		 wire[8192], slow[8192];
+	static char		 msg[2001], out[4096];
+	struct secmsg_key	 key;
+	struct secmsg_counters	 c = { 777, 9000000001ul, 9999 }, got;
+	enum secmsg_cipher	 ci;
+	const uint8_t		*ct;
+	const char		*why;
+	size_t			 n, m, len, ctlen, i;
+	const enum secmsg_cipher ciphers[] = { SECMSG_AES, SECMSG_BLOWFISH };
+
+	(void)state;
+	secmsg_derive("001", "web-01", "c0ffeec0ffeec0ffeec0ffeec0ffeec0ffee"
+	    "c0ffeec0ffeec0ffeec0ffeeabcd", &key);
+	memset(msg, 'a', 400);
+	for (i = 0; i < 2; i++) {
+		assert_int_equal(secmsg_seal_quick(&key, ciphers[i], NULL, msg,
+		    400, &c, wire, sizeof(wire), &n), 0);
+		assert_int_equal(secmsg_seal(&key, ciphers[i], NULL, msg, 400,
+		    &c, slow, sizeof(slow), &m), 0);
+		assert_true(n > 400 && m < 200);
+		assert_int_equal(secmsg_split_answer(wire, n, &ci, &ct,
+		    &ctlen), SECMSG_OK);
+		assert_int_equal(ci, ciphers[i]);
+		assert_int_equal(secmsg_open(&key, ci, ct, ctlen, out,
+		    sizeof(out), &len, &got, &why), 0);
+		assert_int_equal(len, 400);
+		assert_memory_equal(out, msg, 400);
+		assert_int_equal(got.random, 777);
+		assert_int_equal(got.local, 9999);
+	}
+	memset(msg, 'b', 2000);
+	assert_int_equal(secmsg_seal_quick(&key, SECMSG_AES, "001", msg, 2000,
+	    &c, wire, sizeof(wire), &n), 0);
+	assert_int_equal(secmsg_seal(&key, SECMSG_AES, "001", msg, 2000, &c,
+	    slow, sizeof(slow), &m), 0);
+	assert_int_equal(n, m);
+	assert_memory_equal(wire, slow, n);
+}
+
 int
 main(void)
 {
@@ -472,6 +520,7 @@ main(void)
 		cmocka_unit_test(test_keepalive_windows),
 		cmocka_unit_test(test_seal_open_round_trip),
 		cmocka_unit_test(test_seal_matches_vectors),
+		cmocka_unit_test(test_seal_quick),
 		cmocka_unit_test(test_answer_in_agent_cipher),
 		cmocka_unit_test(test_counters_newer),
 		cmocka_unit_test(test_split_bad),

@@ -44,10 +44,11 @@ secmsg_init(void)
  * One zlib stream each way per thread, reset for every message: compress2()
  * and uncompress() set up and free a whole stream each time (for deflate
  * about 256 KiB, mapped and unmapped), which cost more than the rest of
- * sealing an agent's ack.
+ * sealing an agent's ack.  zstore writes stored blocks (level 0), with
+ * the smallest hash table, which each reset clears.
  */
-static _Thread_local z_stream	zdef, zinf;
-static _Thread_local int	zdef_ready, zinf_ready;
+static _Thread_local z_stream	zdef, zstore, zinf;
+static _Thread_local int	zdef_ready, zstore_ready, zinf_ready;
 static _Thread_local EVP_CIPHER_CTX *cctx;
 
 void
@@ -65,32 +66,41 @@ secmsg_shutdown(void)
 	legacy = deflt = NULL;
 	if (zdef_ready)
 		deflateEnd(&zdef);
+	if (zstore_ready)
+		deflateEnd(&zstore);
 	if (zinf_ready)
 		inflateEnd(&zinf);
-	zdef_ready = zinf_ready = 0;
+	zdef_ready = zstore_ready = zinf_ready = 0;
 	EVP_CIPHER_CTX_free(cctx);
 	cctx = NULL;
 }
 
-/* in as one zlib stream (level 6) into out; *outlen: room, then length. */
+/*
+ * in as one zlib stream into out; *outlen: room, then length.  Level 6
+ * and default memory, as compress2(): the same bytes as an agent's own
+ * (test_secmsg checks them against the vectors); or, stored, level 0.
+ */
 static int
-zpack(const void *in, size_t inlen, uint8_t *out, uLongf *outlen)
+zpack(const void *in, size_t inlen, uint8_t *out, uLongf *outlen,
+    int stored)
 {
-	/* Level 6 and default memory, as compress2(): the same bytes as an
-	 * agent's own (test_secmsg checks them against the vectors). */
-	if (zdef_ready)
-		deflateReset(&zdef);
-	else if (deflateInit(&zdef, 6) == Z_OK)
-		zdef_ready = 1;
+	z_stream	*z = stored ? &zstore : &zdef;
+	int		*ready = stored ? &zstore_ready : &zdef_ready;
+
+	if (*ready)
+		deflateReset(z);
+	else if ((stored ? deflateInit2(z, 0, Z_DEFLATED, 15, 1,
+	    Z_DEFAULT_STRATEGY) : deflateInit(z, 6)) == Z_OK)
+		*ready = 1;
 	else
 		return -1;
-	zdef.next_in = (Bytef *)(uintptr_t)in;
-	zdef.avail_in = (uInt)inlen;
-	zdef.next_out = out;
-	zdef.avail_out = (uInt)*outlen;
-	if (deflate(&zdef, Z_FINISH) != Z_STREAM_END)
+	z->next_in = (Bytef *)(uintptr_t)in;
+	z->avail_in = (uInt)inlen;
+	z->next_out = out;
+	z->avail_out = (uInt)*outlen;
+	if (deflate(z, Z_FINISH) != Z_STREAM_END)
 		return -1;
-	*outlen = zdef.total_out;
+	*outlen = z->total_out;
 	return 0;
 }
 
@@ -314,10 +324,10 @@ done:
  * CreateSecMSG uses the key entry's last cipher): a Blowfish agent cannot
  * read AES.
  */
-int
-secmsg_seal(const struct secmsg_key *k, enum secmsg_cipher c, const char *id,
+static int
+seal(const struct secmsg_key *k, enum secmsg_cipher c, const char *id,
     const char *msg, size_t len, const struct secmsg_counters *ctr,
-    uint8_t *out, size_t outcap, size_t *outlen)
+    uint8_t *out, size_t outcap, size_t *outlen, int quick)
 {
 	char		*body = NULL;
 	uint8_t		*plain = NULL;
@@ -340,7 +350,8 @@ secmsg_seal(const struct secmsg_key *k, enum secmsg_cipher c, const char *id,
 	memcpy(body, sum, 32);
 	zlen = compressBound((uLong)blen);
 	if ((plain = malloc(zlen + 8)) == NULL ||
-	    zpack(body, blen, plain + 8, &zlen) == -1)
+	    zpack(body, blen, plain + 8, &zlen, quick &&
+	    blen <= SECMSG_STORED_MAX) == -1)
 		goto done;
 	pad = 8 - zlen % 8;	/* 1 to 8 '!' */
 	memmove(plain + pad, plain + 8, zlen);
@@ -359,6 +370,23 @@ done:
 	free(body);
 	free(plain);
 	return rv;
+}
+
+int
+secmsg_seal(const struct secmsg_key *k, enum secmsg_cipher c, const char *id,
+    const char *msg, size_t len, const struct secmsg_counters *ctr,
+    uint8_t *out, size_t outcap, size_t *outlen)
+{
+	return seal(k, c, id, msg, len, ctr, out, outcap, outlen, 0);
+}
+
+int
+secmsg_seal_quick(const struct secmsg_key *k, enum secmsg_cipher c,
+    const char *id, const char *msg, size_t len,
+    const struct secmsg_counters *ctr, uint8_t *out, size_t outcap,
+    size_t *outlen)
+{
+	return seal(k, c, id, msg, len, ctr, out, outcap, outlen, 1);
 }
 
 uint32_t
