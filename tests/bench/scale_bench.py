@@ -225,9 +225,10 @@ def run(args, keepalive, full):
         # When each worker's simulator had all its agents enrolled and
         # connected once: a spread here means the last step ran with
         # fewer simulators.
-        r["worker_done_s"] = sorted(
-            next((s[0] - t0 for s in sampler.samples
-                  if s[4].get(n, 0) >= per), -1) for n in names)
+        r["worker_done_by_name"] = {
+            n: next((s[0] - t0 for s in sampler.samples
+                     if s[4].get(n, 0) >= per), -1) for n in names}
+        r["worker_done_s"] = sorted(r["worker_done_by_name"].values())
         # The last step again, up to the first simulator done: the same
         # offered load as the first step (fewer simulators after it).
         first = t0 + r["worker_done_s"][0]
