@@ -24,12 +24,18 @@ def context():
     return ctx
 
 
+def has_key(data):
+    """A whole key answer: where an agent stops reading (Wazuh's
+    w_enrollment_process_response), whatever ends the connection after."""
+    return data.startswith(b"OSSEC K:'") and data.count(b"'") >= 2
+
+
 def one(host, port, line, timeout):
     raw = socket.create_connection((host, port), timeout=timeout)
     with context().wrap_socket(raw) as s:
         s.sendall(line.encode() + b"\n")
         data = b""
-        while True:
+        while not has_key(data):
             chunk = s.recv(4096)
             if not chunk:
                 break
@@ -42,7 +48,12 @@ async def enroll_async(host, port, line, timeout):
         asyncio.open_connection(host, port, ssl=context()), timeout)
     writer.write(line.encode() + b"\n")
     await writer.drain()
-    data = await asyncio.wait_for(reader.read(), timeout)
+    data = b""
+    while not has_key(data):
+        chunk = await asyncio.wait_for(reader.read(4096), timeout)
+        if not chunk:
+            break
+        data += chunk
     writer.close()
     try:
         await writer.wait_closed()
