@@ -38,6 +38,16 @@ report(const char *servers)
 	return j;
 }
 
+/* Balancer lb reports servers (report()'s) in its agents' pool. */
+static void
+send_report(const char *lb, const char *servers)
+{
+	cJSON	*r = report(servers);
+
+	pools_report(lb, r);
+	cJSON_Delete(r);
+}
+
 #define SERVER(name, status, weight)					\
 	"{\"backend\":\"workers_agents\",\"name\":\"" name "\","	\
 	"\"address\":\"192.0.2.1\",\"port\":1514,\"admin\":\"ready\","	\
@@ -91,16 +101,12 @@ test_reports_and_serving(void **state)
 	cJSON_Delete(l);
 
 	/* A new report replaces the last. */
-	r = report(SERVER("worker2", "UP", "100"));
-	pools_report("lb1", r);
-	cJSON_Delete(r);
+	send_report("lb1", SERVER("worker2", "UP", "100"));
 	assert_false(pools_serving("worker1"));
 	assert_true(pools_serving("worker2"));
 
 	/* Another balancer: serving on either is serving. */
-	r = report(SERVER("worker3", "UP", "10"));
-	pools_report("lb2", r);
-	cJSON_Delete(r);
+	send_report("lb2", SERVER("worker3", "UP", "10"));
 	assert_true(pools_serving("worker2"));
 	assert_true(pools_serving("worker3"));
 	assert_false(pools_serving("worker1"));
@@ -122,9 +128,7 @@ test_reports_and_serving(void **state)
 	assert_true(pools_serving("anyone"));
 
 	/* Reporting again reconnects it. */
-	r = report(SERVER("worker3", "UP", "10"));
-	pools_report("lb2", r);
-	cJSON_Delete(r);
+	send_report("lb2", SERVER("worker3", "UP", "10"));
 	assert_true(pools_serving("worker3"));
 	assert_false(pools_serving("worker1"));
 

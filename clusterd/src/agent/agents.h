@@ -104,13 +104,18 @@ agent_status(const struct agent *a)
 	return agents_statuses[a->status < AGENTS_NSTATUS ? a->status : 0];
 }
 
+static inline int
+agent_is_active(const struct agent *a)
+{
+	return strcmp(agent_status(a), "active") == 0;
+}
+
 /* Active or pending: connected as far as this node knows, so watched for
  * agents_disconnection_time. */
 static inline int
 agent_is_up(const struct agent *a)
 {
-	return strcmp(agent_status(a), "active") == 0 ||
-	    strcmp(agent_status(a), "pending") == 0;
+	return agent_is_active(a) || strcmp(agent_status(a), "pending") == 0;
 }
 
 /* A time read from a record, JSON, SQLite or the clock, as the agent

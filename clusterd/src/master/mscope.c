@@ -59,8 +59,7 @@ mscope_may_report(const struct agent *a, const char *node)
 {
 	if (!has_node(a) || strcmp(a->node_name, node) == 0)
 		return 1;
-	if (strcmp(agent_status(a), "active") != 0 &&
-	    strcmp(agent_status(a), "pending") != 0)
+	if (!agent_is_up(a))
 		return 1;
 	if (MS.node_up != NULL && !MS.node_up(a->node_name))
 		return 1;
