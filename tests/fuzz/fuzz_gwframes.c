@@ -1,23 +1,23 @@
 /*
- * fuzz_gwframes: the agent gateway's frame reader (gateway.c: conn_cb)
- * on an arbitrary byte stream from one agent connection.  Each frame is a
- * 4-byte little-endian length read through secmsg_frame_length (0 and
- * anything over SECMSG_MAX drop the peer), then that many bytes, then the
- * next frame.  Every complete frame goes to secmsg_split and, when it is
- * an agent's message, to secmsg_open with one fixed agent's key (001,
- * web-01, the key of agent-vectors.json) into a SECMSG_MAX + 1 buffer as
- * the gateway's.  The reader stops at the first invalid length or at an
- * incomplete frame.
+ * fuzz_gwframes: the agent gateway's frame reader (agent/framer.c, as
+ * gateway.c's conn_cb feeds it) on an arbitrary byte stream from one
+ * agent connection.  Each frame is a 4-byte little-endian length (0 and
+ * anything over SECMSG_MAX drop the peer), then that many bytes.  The
+ * first input byte sets a read size (1 to 256); the rest is the stream,
+ * fed once whole and once in reads of that size.  Every frame of the
+ * whole feed goes to secmsg_split and, when it is an agent's message, to
+ * secmsg_open with one fixed agent's key (001, web-01, the key of
+ * agent-vectors.json) into a SECMSG_MAX + 1 buffer as the gateway's.
  *
- * Invariants: the decoded length is the little-endian value of the four
- * bytes; it is refused exactly when it is 0 or > 65536; nothing is read
- * past the input (each header and frame is handed over in a heap copy of
- * its exact size); every byte is either consumed by a complete frame or
- * left over after the stop.
+ * Invariants: both feeds give the same frames (count, lengths, bytes)
+ * and end the same way (a bad length or all bytes taken); every frame is
+ * 1 to 65536 bytes and lies within what was fed (ASan checks each byte);
+ * a stream cut inside a frame keeps no frame out.
  *
  * Seeds (tests/fuzz/seeds/fuzz_gwframes): the five agent-001 vectors
  * framed, several frames in one stream, #ping, a stream ending in a
- * partial frame, and the lengths 0, 65536 and 65537.
+ * partial frame, and the lengths 0, 65536 and 65537 (each after a read
+ * size byte).
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agent/framer.h"
 #include "agent/secmsg.h"
 
 int	LLVMFuzzerInitialize(int *, char ***);
@@ -48,9 +49,16 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
+/* What a feed gave: frames, bytes, and a running hash of both. */
+struct tally {
+	size_t		n, bytes;
+	uint64_t	h;
+	int		open;	/* pass each frame to secmsg as the gateway */
+};
+
 /* One complete frame, as gateway.c's frame() takes it. */
 static void
-frame(const uint8_t *m, size_t len)
+check_frame(const uint8_t *m, size_t len)
 {
 	struct secmsg_counters	 ctr;
 	enum secmsg_cipher	 ci;
@@ -81,42 +89,46 @@ frame(const uint8_t *m, size_t len)
 	CHECK(mlen <= SECMSG_MAX && msg[mlen] == '\0');
 }
 
+static int
+count(void *arg, const uint8_t *m, size_t len)
+{
+	struct tally	*t = arg;
+	size_t		 i;
+
+	CHECK(len >= 1 && len <= SECMSG_MAX);
+	t->n++;
+	t->bytes += len;
+	t->h = (t->h ^ len) * 1099511628211ull;
+	for (i = 0; i < len; i++)
+		t->h = (t->h ^ m[i]) * 1099511628211ull;
+	if (t->open)
+		check_frame(m, len);
+	return 0;
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	const uint8_t	*p = data;
-	uint8_t		*hdr, *body;
-	size_t		 left = size, consumed = 0;
-	uint32_t	 len, want;
-	int		 r;
+	struct framer	 whole = { 0 }, parts = { 0 };
+	struct tally	 a = { .open = 1 }, b = { 0 };
+	size_t		 step, at;
+	int		 ra, rb = 0;
 
-	while (left >= 4) {
-		hdr = malloc(4);
-		CHECK(hdr != NULL);
-		memcpy(hdr, p, 4);
-		want = (uint32_t)p[0] | (uint32_t)p[1] << 8 |
-		    (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-		len = 0xdeadbeef;
-		r = secmsg_frame_length(hdr, &len);
-		free(hdr);
-		CHECK(len == want);
-		if (r != 0) {
-			CHECK(r == -1);
-			CHECK(len == 0 || len > 65536);
-			break;		/* the peer is dropped */
-		}
-		CHECK(len >= 1 && len <= 65536 && len <= SECMSG_MAX);
-		if (left - 4 < len)
-			break;		/* wait for the rest */
-		body = malloc(len);
-		CHECK(body != NULL);
-		memcpy(body, p + 4, len);
-		frame(body, len);
-		free(body);
-		p += 4 + (size_t)len;
-		left -= 4 + (size_t)len;
-		consumed += 4 + (size_t)len;
-	}
-	CHECK(consumed + left == size && p == data + consumed);
+	if (size < 1)
+		return 0;
+	step = (size_t)data[0] + 1;
+	data++;
+	size--;
+	ra = framer_feed(&whole, data, size, count, &a);
+	for (at = 0; at < size && rb == 0; at += step)
+		rb = framer_feed(&parts, data + at, size - at < step ?
+		    size - at : step, count, &b);
+	CHECK(ra == 0 || ra == FRAMER_BAD);
+	CHECK(ra == rb);
+	CHECK(a.n == b.n && a.bytes == b.bytes && a.h == b.h);
+	CHECK(a.bytes + 4 * a.n <= size);
+	CHECK((whole.frame == NULL) == (parts.frame == NULL));
+	framer_free(&whole);
+	framer_free(&parts);
 	return 0;
 }

@@ -324,11 +324,36 @@ test_reserve_huge(void **state)
 	assert_int_equal(ok, -1);	/* need = len + n must not wrap */
 }
 
+/* A cut takes bytes from the middle, after a consume too; out of range,
+ * nothing. */
+static void
+test_cut(void **state)
+{
+	struct buf	b;
+
+	(void)state;
+	buf_init(&b);
+	assert_int_equal(buf_append(&b, "xxabcdef", 8), 0);
+	buf_consume(&b, 2);
+	buf_cut(&b, 1, 2);			/* "bc" */
+	assert_int_equal(buf_used(&b), 4);
+	assert_memory_equal(buf_head(&b), "adef", 4);
+	buf_cut(&b, 3, 1);			/* the last byte */
+	assert_memory_equal(buf_head(&b), "ade", 3);
+	buf_cut(&b, 2, 2);			/* past the end: nothing */
+	buf_cut(&b, 4, 0);
+	assert_int_equal(buf_used(&b), 3);
+	assert_int_equal(buf_append(&b, "g", 1), 0);
+	assert_memory_equal(buf_head(&b), "adeg", 4);
+	buf_free(&b);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_init_empty),
+		cmocka_unit_test(test_cut),
 		cmocka_unit_test(test_append_consume),
 		cmocka_unit_test(test_consume_all_resets),
 		cmocka_unit_test(test_burst_released),

@@ -38,7 +38,7 @@
 
 #define TASK		GW_TASK
 #define OUT_LIMIT	(64 * 1024)	/* queued to one agent, then dropped */
-#define FRAMES_PER_CB	32		/* fairness between agents */
+#define READ_MAX	(16 * 1024)	/* read from one agent a wake-up */
 #define ACK		"#!-agent ack "
 #define FORCE		GW_FORCE
 #define GATEWAY_NOFILE	(256 * 1024)	/* descriptors asked for */
@@ -107,7 +107,7 @@ static void conn_cb(struct ev_loop *, ev_io *, int);
 void
 gw_close(struct gwconn *c)
 {
-	cJSON	*u, *e, *next;
+	cJSON	*u;
 
 	ev_io_stop(G.node->loop, &c->io);
 	close(c->fd);
@@ -116,15 +116,7 @@ gw_close(struct gwconn *c)
 	if (c->agent != NULL && c->agent->gw == c) {
 		c->agent->gw = NULL;
 		gw_left_add(c->agent);
-		/* An alive id of the same batch, read after "closed" on the
-		 * master, would keep the agent here: it goes. */
-		for (e = G.alive != NULL ? G.alive->child : NULL; e != NULL;
-		    e = next) {
-			next = e->next;
-			if (strcmp(e->valuestring, c->agent->id) == 0)
-				cJSON_Delete(cJSON_DetachItemViaPointer(G.alive,
-				    e));
-		}
+		gw_alive_drop(c->agent);
 		if (G.updates != NULL && (u = cJSON_CreateObject()) != NULL) {
 			cJSON_AddStringToObject(u, "id", c->agent->id);
 			cJSON_AddBoolToObject(u, "closed", 1);
@@ -142,7 +134,7 @@ gw_close(struct gwconn *c)
 	if (c->next != NULL)
 		c->next->prev = c->prev;
 	G.nconns--;
-	free(c->frame);
+	framer_free(&c->in);
 	free(c->out);
 	free(c);
 }
@@ -308,7 +300,7 @@ dispatch(struct gwconn *c, struct agent *a, const char *msg, size_t len)
 		}
 		gw_report(a, info);
 	} else
-		cJSON_AddItemToArray(G.alive, cJSON_CreateString(a->id));
+		gw_alive(a);
 	gw_note_counters(a);
 ack:
 	/* An agent asked to leave is not answered any more: an ack it would
@@ -328,12 +320,13 @@ ack:
 }
 
 /*
- * One frame from a connection.  Returns 0 to go on, -1 when the
- * connection was closed.
+ * One frame from connection arg (a framer_fn).  Returns 0 to go on, -1
+ * when the connection was closed.
  */
 static int
-frame(struct gwconn *c, const uint8_t *m, size_t len)
+frame(void *arg, const uint8_t *m, size_t len)
 {
+	struct gwconn		*c = arg;
 	static char		 msg[SECMSG_MAX + 1];
 	struct secmsg_key	 fresh;
 	const struct secmsg_key	*key = &c->key;
@@ -432,60 +425,43 @@ flush_out(struct gwconn *c)
 	ev_io_start(G.node->loop, &c->io);
 }
 
-/* Read header and frame bytes as they come; a few frames per wake-up. */
+/*
+ * One read a wake-up, into a buffer all connections share: a keepalive
+ * costs one read(), where reading header and frame apart, then to EAGAIN,
+ * cost three.  READ_MAX bounds what one agent gets a turn; the rest waits
+ * in the socket for the next wake-up (level-triggered).
+ */
 static void
 conn_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
+	static uint8_t	 buf[READ_MAX];
 	struct gwconn	*c = w->data;
 	ssize_t		 n;
-	uint32_t	 len;
-	int		 frames = 0;
 
 	(void)loop;
 	if (revents & EV_WRITE) {
 		flush_out(c);
 		return;		/* c may be gone; reading resumes next wake */
 	}
-	while (frames < FRAMES_PER_CB) {
-		if (c->need == 0) {
-			n = read(c->fd, c->hdr + c->got, 4 - c->got);
-			if (n <= 0)
-				goto eof;
-			if ((c->got += (uint32_t)n) < 4)
-				continue;
-			if (secmsg_frame_length(c->hdr, &len) == -1) {
-				/* "PROX" or v2's "\r\n\r\n": listed peers'
-				 * headers were read by the listener. */
-				gw_reject(c, memcmp(c->hdr, "PROX", 4) == 0 ||
-				    memcmp(c->hdr, "\r\n\r\n", 4) == 0 ?
-				    REJ_PROXY : REJ_LENGTH, NULL);
-				return;
-			}
-			if ((c->frame = malloc(len)) == NULL) {
-				gw_close(c);
-				return;
-			}
-			c->need = len;
-			c->got = 0;
-		}
-		n = read(c->fd, c->frame + c->got, c->need - c->got);
-		if (n <= 0)
-			goto eof;
-		if ((c->got += (uint32_t)n) < c->need)
-			continue;
-		len = c->need;
-		c->need = c->got = 0;
-		frames++;
-		if (frame(c, c->frame, len) == -1)
-			return;		/* closed */
-		free(c->frame);
-		c->frame = NULL;
-	}
-	return;
-eof:
-	if (n == -1 && (errno == EAGAIN || errno == EINTR))
+	if ((n = read(c->fd, buf, sizeof(buf))) == -1 && (errno == EAGAIN ||
+	    errno == EINTR))
 		return;
-	gw_close(c);
+	if (n <= 0) {
+		gw_close(c);
+		return;
+	}
+	switch (framer_feed(&c->in, buf, (size_t)n, frame, c)) {
+	case FRAMER_BAD:
+		/* "PROX" or v2's "\r\n\r\n": listed peers' headers were
+		 * read by the listener. */
+		gw_reject(c, memcmp(c->in.hdr, "PROX", 4) == 0 ||
+		    memcmp(c->in.hdr, "\r\n\r\n", 4) == 0 ? REJ_PROXY :
+		    REJ_LENGTH, NULL);
+		break;
+	case FRAMER_NOMEM:
+		gw_close(c);
+		break;
+	}
 }
 
 /* A connection that named no agent within preauth_timeout. */
@@ -609,7 +585,7 @@ gateway_start(struct node *n, const struct gateway_ops *ops)
 	G.node = n;
 	G.ops = ops;
 	G.updates = cJSON_CreateArray();
-	G.alive = cJSON_CreateArray();
+	buf_init(&G.alive);
 	G.counters = cJSON_CreateArray();
 	G.global = (unsigned long)time(NULL) % 1000000000ul * 10;
 	if (secmsg_init() == -1)
@@ -665,9 +641,9 @@ gateway_stop(void)
 	merged_cache_free(&G.merged);
 	preauth_stop(&G.pa);
 	cJSON_Delete(G.updates);
-	cJSON_Delete(G.alive);
+	buf_free(&G.alive);
 	cJSON_Delete(G.counters);
-	G.updates = G.alive = G.counters = NULL;
+	G.updates = G.counters = NULL;
 	archives_close();
 	secmsg_shutdown();
 	G.node = NULL;

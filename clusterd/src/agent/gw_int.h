@@ -16,9 +16,11 @@
 #include <cjson/cJSON.h>
 
 #include "agent/agents.h"
+#include "agent/framer.h"
 #include "agent/gateway.h"
 #include "agent/merged.h"
 #include "agent/secmsg.h"
+#include "base/buf.h"
 #include "net/listener.h"
 #include "net/preauth.h"
 
@@ -40,10 +42,7 @@ struct gwconn {
 	struct agent	*agent;
 	struct secmsg_key key;		/* derived from agent's, once */
 	ev_tstamp	 last_rx;
-	uint32_t	 need;		/* frame length, 0 while in the header */
-	uint32_t	 got;
-	uint8_t		 hdr[4];
-	uint8_t		*frame;
+	struct framer	 in;		/* frames as they come */
 	uint8_t		*out;
 	uint32_t	 outlen;
 	uint32_t	 outoff;
@@ -80,7 +79,7 @@ struct gw_state {
 	const struct gateway_ops *ops;
 	cJSON		*updates;	/* pending status/info reports */
 	unsigned	 nqueued;	/* added since the last flush */
-	cJSON		*alive;		/* ids seen alive, nothing else new */
+	struct buf	 alive;		/* ids seen alive, nothing else new: "id", */
 	cJSON		*counters;	/* [id, global, local] (replay.h) */
 	unsigned long	 global;	/* our counter toward agents */
 	struct listener	 check;		/* agent-check, if configured */
@@ -114,6 +113,8 @@ int	gw_send_control(struct gwconn *, const char *);
 
 /* gwreport.c: reports to the master and the sweep. */
 void	gw_queued(void);
+void	gw_alive(const struct agent *);
+void	gw_alive_drop(const struct agent *);
 void	gw_left_add(struct agent *);
 void	gw_note_counters(const struct agent *);
 void	gw_report(struct agent *, cJSON *);

@@ -77,6 +77,58 @@ gw_note_counters(const struct agent *a)
 		replay_note(G.counters, a);
 }
 
+/*
+ * a was seen alive and nothing else changed.  Thousands of these a second
+ * go to the master as one JSON array of ids, kept here as its text ("id",
+ * for each): a cJSON string each had cost two allocations, and a walk of
+ * the list at every flush.  Ids are digits (agents_valid_id), JSON as
+ * they are.  Out of memory, this sighting is not reported.
+ */
+void
+gw_alive(const struct agent *a)
+{
+	char	s[AGENT_ID_MAX + 4];
+	int	n = snprintf(s, sizeof(s), "\"%s\",", a->id);
+
+	if (n > 0 && (size_t)n < sizeof(s))
+		(void)buf_append(&G.alive, s, (size_t)n);
+}
+
+/* a's connection closed: an alive id of the same batch, read after
+ * "closed" on the master, would keep the agent here.  It goes. */
+void
+gw_alive_drop(const struct agent *a)
+{
+	char		 s[AGENT_ID_MAX + 4];
+	const uint8_t	*p;
+	int		 n = snprintf(s, sizeof(s), "\"%s\",", a->id);
+
+	if (n <= 0 || (size_t)n >= sizeof(s))
+		return;
+	while ((p = memmem(buf_head(&G.alive), buf_used(&G.alive), s,
+	    (size_t)n)) != NULL)
+		buf_cut(&G.alive, (size_t)(p - buf_head(&G.alive)), (size_t)n);
+}
+
+/* The alive ids as a JSON array, NULL when there are none (or no memory). */
+static cJSON *
+alive_json(void)
+{
+	size_t	 n = buf_used(&G.alive);
+	char	*s;
+	cJSON	*j;
+
+	if (n == 0 || (s = malloc(n + 2)) == NULL)
+		return NULL;
+	s[0] = '[';
+	memcpy(s + 1, buf_head(&G.alive), n - 1);	/* not the last ',' */
+	s[n] = ']';
+	s[n + 1] = '\0';
+	j = cJSON_CreateRaw(s);
+	free(s);
+	return j;
+}
+
 /* Queue a report of a's status (and info, when given) to the master. */
 void
 gw_report(struct agent *a, cJSON *info)
@@ -137,7 +189,7 @@ deliver_updates(cJSON *j)
 		/* The rest of j went with the first message. */
 		cJSON_DeleteItemFromObject(j, "alive");
 		cJSON_DeleteItemFromObject(j, "counters");
-	} while (rv == 0 && cJSON_GetArraySize(G.updates) > 0);
+	} while (rv == 0 && G.updates->child != NULL);
 	return rv;
 }
 
@@ -145,19 +197,19 @@ deliver_updates(cJSON *j)
 void
 gw_flush_cb(struct ev_loop *loop, ev_timer *t, int revents)
 {
-	cJSON	*j;
+	cJSON	*j, *alive;
 
 	(void)loop;
 	(void)t;
 	(void)revents;
 	G.nqueued = 0;
-	if (cJSON_GetArraySize(G.updates) == 0 &&
-	    cJSON_GetArraySize(G.alive) == 0 &&
-	    cJSON_GetArraySize(G.counters) == 0)
+	if (G.updates->child == NULL && buf_used(&G.alive) == 0 &&
+	    G.counters->child == NULL)
 		return;
 	j = cJSON_CreateObject();
-	cJSON_AddItemReferenceToObject(j, "alive", G.alive);
-	if (cJSON_GetArraySize(G.counters) > 0)
+	if ((alive = alive_json()) != NULL)
+		cJSON_AddItemToObject(j, "alive", alive);
+	if (G.counters->child != NULL)
 		cJSON_AddItemReferenceToObject(j, "counters", G.counters);
 	cJSON_AddNumberToObject(j, "at", (double)time(NULL));
 	if (deliver_updates(j) == -1 &&
@@ -168,12 +220,11 @@ gw_flush_cb(struct ev_loop *loop, ev_timer *t, int revents)
 		G.updates = cJSON_CreateArray();
 	}
 	/* Alive ids only refresh last_keepalive: never kept for later. */
-	cJSON_Delete(G.alive);
-	G.alive = cJSON_CreateArray();
+	buf_reset(&G.alive);
 	/* Nor counters: the next report carries newer ones. */
 	cJSON_Delete(G.counters);
 	G.counters = cJSON_CreateArray();
-	cJSON_Delete(j);	/* references only */
+	cJSON_Delete(j);	/* references, and alive's text */
 }
 
 /* Up, and silent for agents_disconnection_time. */

@@ -49,7 +49,15 @@ secmsg_init(void)
  */
 static _Thread_local z_stream	zdef, zstore, zinf;
 static _Thread_local int	zdef_ready, zstore_ready, zinf_ready;
+/*
+ * And, per thread, one cipher and one digest context and the buffer a
+ * message is inflated into: allocated with the first message, not for
+ * each (EVP_Digest() allocated a context per call, and a 64 KiB buffer
+ * per message made glibc consolidate its free chunks every time).
+ */
 static _Thread_local EVP_CIPHER_CTX *cctx;
+static _Thread_local EVP_MD_CTX *mctx;
+static _Thread_local char *zbuf;
 
 void
 secmsg_shutdown(void)
@@ -73,6 +81,10 @@ secmsg_shutdown(void)
 	zdef_ready = zstore_ready = zinf_ready = 0;
 	EVP_CIPHER_CTX_free(cctx);
 	cctx = NULL;
+	EVP_MD_CTX_free(mctx);
+	mctx = NULL;
+	free(zbuf);
+	zbuf = NULL;
 }
 
 /*
@@ -128,10 +140,16 @@ static void
 md5hex(const void *p, size_t n, char out[33])
 {
 	static const char	hx[] = "0123456789abcdef";
+	const EVP_MD		*alg = md5 != NULL ? md5 : EVP_md5();
 	uint8_t			md[16];
 	unsigned		len, i;
 
-	EVP_Digest(p, n, md, &len, md5 != NULL ? md5 : EVP_md5(), NULL);
+	if (mctx == NULL)
+		mctx = EVP_MD_CTX_new();
+	if (mctx == NULL || EVP_DigestInit_ex2(mctx, alg, NULL) != 1 ||
+	    EVP_DigestUpdate(mctx, p, n) != 1 ||
+	    EVP_DigestFinal_ex(mctx, md, &len) != 1)
+		EVP_Digest(p, n, md, &len, alg, NULL);	/* as before */
 	for (i = 0; i < 16; i++) {
 		out[2 * i] = hx[md[i] >> 4];
 		out[2 * i + 1] = hx[md[i] & 15];
@@ -284,8 +302,10 @@ secmsg_open(const struct secmsg_key *k, enum secmsg_cipher c,
 	if (i == 0 || i == (size_t)n)
 		return -1;
 	*why = "not a zlib stream";
-	if ((z = malloc(zlen + 1)) == NULL ||
-	    zunpack(plain + i, (size_t)n - i, z, &zlen) == -1)
+	if (zbuf == NULL && (zbuf = malloc(zlen + 1)) == NULL)
+		goto done;
+	z = zbuf;
+	if (zunpack(plain + i, (size_t)n - i, z, &zlen) == -1)
 		goto done;
 	*why = "too short";
 	if (zlen < 32 + 5 + 10 + 1 + 4 + 1)
@@ -312,7 +332,6 @@ secmsg_open(const struct secmsg_key *k, enum secmsg_cipher c,
 	*outlen = body;
 	rv = 0;
 done:
-	free(z);
 	return rv;
 }
 

@@ -112,3 +112,15 @@ buf_reset(struct buf *b)
 {
 	b->off = b->len = 0;
 }
+
+/* Remove n unread bytes at offset at (from the head), keeping the rest. */
+void
+buf_cut(struct buf *b, size_t at, size_t n)
+{
+	uint8_t	*p = b->data + b->off + at;
+
+	if (at > buf_used(b) || n > buf_used(b) - at)
+		return;
+	memmove(p, p + n, buf_used(b) - at - n);
+	b->len -= n;
+}

@@ -27,5 +27,6 @@ void	 buf_commit(struct buf *, size_t);
 int	 buf_append(struct buf *, const void *, size_t);
 void	 buf_consume(struct buf *, size_t);
 void	 buf_reset(struct buf *);
+void	 buf_cut(struct buf *, size_t, size_t);
 
 #endif

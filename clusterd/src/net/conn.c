@@ -454,6 +454,10 @@ again:
 		}
 		buf_commit(&c->in, (size_t)n);
 		got += (size_t)n;
+		/* A short plain read emptied the socket: the next read would
+		 * only say EAGAIN (level-triggered, more data wakes us). */
+		if (c->ssl == NULL && (size_t)n < c->read_chunk)
+			break;
 	}
 	if (got && c->ops->on_data != NULL)
 		c->ops->on_data(c);
