@@ -16,7 +16,9 @@ created and agents are assigned to it.  Records:
   simulator stopped (its agents' connections close), then started again
   with the same keys;
 - the master's and the workers' peak RSS, and CPU per worker in steady
-  state.
+  state;
+- the cores the master, the workers and the simulators kept busy in
+  each step of the enrollment.
 
 Figures go to docs/benchmarks.md, section "scale-bench".
 """
@@ -99,28 +101,37 @@ def propagation(tmp, names, rel, content, t0, timeout=30):
 
 
 class Sampler(threading.Thread):
-    """Polls the registry every 0.5 s: (time, registered, active)."""
+    """Polls the registry every 0.5 s: (time, registered, active, active
+    per node, served per node, CPU seconds so far of (master, workers,
+    simulators))."""
 
-    def __init__(self, tmp):
+    def __init__(self, tmp, cpu):
         super().__init__(daemon=True)
-        self.tmp, self.samples, self.stop = tmp, [], False
+        self.tmp, self.cpu, self.samples, self.stop = tmp, cpu, [], False
 
     def run(self):
         while not self.stop:
             try:
                 total, active, served = health(self.tmp)
                 self.samples.append((time.monotonic(), total,
-                                     sum(active.values()), active, served))
+                                     sum(active.values()), active, served,
+                                     self.cpu()))
             except (OSError, ValueError, KeyError):
                 pass
             time.sleep(0.5)
 
 
-def crossing(samples, field, level):
+def crossing(samples, field, level, whole=False):
     for s in samples:
         if s[field] >= level:
-            return s[0]
+            return s if whole else s[0]
     return None
+
+
+def cpu_shares(a, b):
+    """Cores busy between samples a and b: master, workers, simulators."""
+    dt = b[0] - a[0]
+    return [round((y - x) / dt, 2) for x, y in zip(a[5], b[5])]
 
 
 def main():
@@ -135,6 +146,8 @@ def main():
                     help="keep the nodes' homes and logs")
     ap.add_argument("--no-control", action="store_true",
                     help="skip the run without keepalives")
+    ap.add_argument("--hold", type=int, default=0, metavar="S",
+                    help="stay S seconds in steady state (to profile)")
     args = ap.parse_args()
     r = run(args, KEEPALIVE, True)
     if not args.no_control:
@@ -183,7 +196,19 @@ def run(args, keepalive, full):
              >= args.workers, 120, "every worker in sync")
         idle = propagation_sample(tmp, names, 0)
 
-        sampler = Sampler(tmp)
+        def cpu():
+            def total(pids):
+                n = 0.0
+                for p in pids:
+                    try:
+                        n += cpu_seconds(p)
+                    except OSError:
+                        pass
+                return n
+            return (total([nodes.procs["master"].pid]),
+                    total(nodes.procs[n].pid for n in names),
+                    total(p.pid for p in list(sims.values())))
+        sampler = Sampler(tmp, cpu)
         sampler.start()
         t0 = time.monotonic()
         for i, n in enumerate(names):
@@ -220,6 +245,12 @@ def run(args, keepalive, full):
         marks[0] = t0
         r["rate_per_step"] = [step / (b - a) for a, b in
                               zip(marks, marks[1:]) if a and b]
+        # Where the cores went in each step: master, workers, simulators.
+        whole = [crossing(sampler.samples, 1, k * step, True)
+                 for k in range(0, r["agents"] // step + 1)]
+        whole[0] = sampler.samples[0]
+        r["cores_per_step"] = [cpu_shares(a, b) for a, b in
+                               zip(whole, whole[1:]) if a and b]
         r["enrolled_s"] = (crossing(sampler.samples, 1, r["agents"]) -
                            t0)
         # When each worker's simulator had all its agents enrolled and
@@ -266,6 +297,13 @@ def run(args, keepalive, full):
         r["rss_peak_before_restart_kb"] = max(vmhwm_kb(p)
                                               for p in pids.values())
         r["rules_idle_after"] = propagation_sample(tmp, names, 9)
+        if args.hold:
+            print("bench: steady state for %d s: master %d, workers %s, "
+                  "simulators %s" % (args.hold, nodes.procs["master"].pid,
+                                     " ".join(str(p) for p in pids.values()),
+                                     " ".join(str(p.pid) for p in
+                                              sims.values())), flush=True)
+            time.sleep(args.hold)
 
         # Status changes: the last worker's simulator stops (its agents'
         # connections close), then comes back with the same keys.
@@ -391,6 +429,9 @@ def report(path, r):
            ratio_of(r.get("last_rate_all_sims"), rates[0])),
         "| the same, keepalives every hour instead (the registry's "
         "growth alone, a second run) | %s |" % control_ratio(r),
+        "| cores busy in each step: master / workers / simulators "
+        "(2 cores in all) | %s |" % ", ".join(
+            "%.2f / %.2f / %.2f" % tuple(c) for c in r["cores_per_step"]),
         "| simulators finished (all their agents enrolled and connected), "
         "first / last | "
         "%.0f s / %.0f s |" % (r["worker_done_s"][0], r["worker_done_s"][-1]),
