@@ -338,7 +338,13 @@ make_ctx(char *err, size_t errlen)
 	}
 	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
 	    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_RELEASE_BUFFERS);
+	/* No session is ever resumed: an agent opens a new context for each
+	 * enrollment.  The two TLS 1.3 tickets OpenSSL sends by default cost
+	 * each handshake their encryption here and a session object on the
+	 * agent's side, for nothing. */
 	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+	SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
+	SSL_CTX_set_num_tickets(ctx, 0);
 	return ctx;
 fail:
 	snprintf(err, errlen, "%s", tls_error_string());
