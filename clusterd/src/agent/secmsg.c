@@ -50,14 +50,18 @@ secmsg_init(void)
 static _Thread_local z_stream	zdef, zstore, zinf;
 static _Thread_local int	zdef_ready, zstore_ready, zinf_ready;
 /*
- * And, per thread, one cipher and one digest context and the buffer a
- * message is inflated into: allocated with the first message, not for
- * each (EVP_Digest() allocated a context per call, and a 64 KiB buffer
- * per message made glibc consolidate its free chunks every time).
+ * And, per thread, one cipher and one digest context and the buffers a
+ * message is inflated into or built in: allocated with the first message,
+ * not for each.  EVP_Digest() allocated a context per call, a 64 KiB
+ * buffer per message made glibc consolidate its free chunks each time,
+ * and the allocations of thousands of keepalives a second share the heap
+ * with the enrollments' TLS handshakes.
  */
+#define BODY_MAX	(SECMSG_MAX + 64)	/* checksum, counters, message */
 static _Thread_local EVP_CIPHER_CTX *cctx;
 static _Thread_local EVP_MD_CTX *mctx;
-static _Thread_local char *zbuf;
+static _Thread_local char *zbuf, *bodybuf;
+static _Thread_local uint8_t *packbuf;
 
 void
 secmsg_shutdown(void)
@@ -84,7 +88,10 @@ secmsg_shutdown(void)
 	EVP_MD_CTX_free(mctx);
 	mctx = NULL;
 	free(zbuf);
-	zbuf = NULL;
+	free(bodybuf);
+	free(packbuf);
+	zbuf = bodybuf = NULL;
+	packbuf = NULL;
 }
 
 /*
@@ -348,8 +355,8 @@ seal(const struct secmsg_key *k, enum secmsg_cipher c, const char *id,
     const char *msg, size_t len, const struct secmsg_counters *ctr,
     uint8_t *out, size_t outcap, size_t *outlen, int quick)
 {
-	char		*body = NULL;
-	uint8_t		*plain = NULL;
+	char		*body;
+	uint8_t		*plain;
 	char		 head[32], sum[33], prefix[SECMSG_ID_MAX + 8];
 	const char	*token = c == SECMSG_AES ? "#AES:" : ":";
 	uLongf		 zlen;
@@ -361,15 +368,19 @@ seal(const struct secmsg_key *k, enum secmsg_cipher c, const char *id,
 	snprintf(head, sizeof(head), "%05u%010lu:%04u:", ctr->random % 100000,
 	    ctr->global % 10000000000ul, ctr->local % 10000);
 	blen = 32 + strlen(head) + len;
-	if ((body = malloc(blen + 1)) == NULL)
+	if (bodybuf == NULL && (bodybuf = malloc(BODY_MAX)) == NULL)
 		goto done;
+	body = bodybuf;
 	memcpy(body + 32, head, strlen(head));
 	memcpy(body + 32 + strlen(head), msg, len);
 	md5hex(body + 32, blen - 32, sum);
 	memcpy(body, sum, 32);
 	zlen = compressBound((uLong)blen);
-	if ((plain = malloc(zlen + 8)) == NULL ||
-	    zpack(body, blen, plain + 8, &zlen, quick &&
+	if (packbuf == NULL &&
+	    (packbuf = malloc(compressBound(BODY_MAX) + 8)) == NULL)
+		goto done;
+	plain = packbuf;
+	if (zpack(body, blen, plain + 8, &zlen, quick &&
 	    blen <= SECMSG_STORED_MAX) == -1)
 		goto done;
 	pad = 8 - zlen % 8;	/* 1 to 8 '!' */
@@ -386,8 +397,6 @@ seal(const struct secmsg_key *k, enum secmsg_cipher c, const char *id,
 	*outlen = hlen + (size_t)n;
 	rv = 0;
 done:
-	free(body);
-	free(plain);
 	return rv;
 }
 
