@@ -53,6 +53,17 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def cpu_total(pids):
+    """CPU seconds of the processes still there."""
+    n = 0.0
+    for p in pids:
+        try:
+            n += cpu_seconds(p)
+        except OSError:
+            pass
+    return n
+
+
 def rss_now_kb(pid):
     with open("/proc/%d/status" % pid) as f:
         for line in f:
@@ -196,19 +207,10 @@ def run(args, keepalive, full):
              >= args.workers, 120, "every worker in sync")
         idle = propagation_sample(tmp, names, 0)
 
-        def cpu():
-            def total(pids):
-                n = 0.0
-                for p in pids:
-                    try:
-                        n += cpu_seconds(p)
-                    except OSError:
-                        pass
-                return n
-            return (total([nodes.procs["master"].pid]),
-                    total(nodes.procs[n].pid for n in names),
-                    total(p.pid for p in list(sims.values())))
-        sampler = Sampler(tmp, cpu)
+        sampler = Sampler(tmp, lambda: (
+            cpu_total([nodes.procs["master"].pid]),
+            cpu_total(nodes.procs[n].pid for n in names),
+            cpu_total(p.pid for p in list(sims.values()))))
         sampler.start()
         t0 = time.monotonic()
         for i, n in enumerate(names):

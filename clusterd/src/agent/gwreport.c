@@ -84,14 +84,23 @@ gw_note_counters(const struct agent *a)
  * the list at every flush.  Ids are digits (agents_valid_id), JSON as
  * they are.  Out of memory, this sighting is not reported.
  */
+/* a's entry in G.alive, "id", into s; its length, 0 if it does not fit. */
+static size_t
+alive_entry(const struct agent *a, char s[AGENT_ID_MAX + 4])
+{
+	int	n = snprintf(s, AGENT_ID_MAX + 4, "\"%s\",", a->id);
+
+	return n > 0 && n < AGENT_ID_MAX + 4 ? (size_t)n : 0;
+}
+
 void
 gw_alive(const struct agent *a)
 {
 	char	s[AGENT_ID_MAX + 4];
-	int	n = snprintf(s, sizeof(s), "\"%s\",", a->id);
+	size_t	n = alive_entry(a, s);
 
-	if (n > 0 && (size_t)n < sizeof(s))
-		(void)buf_append(&G.alive, s, (size_t)n);
+	if (n > 0)
+		(void)buf_append(&G.alive, s, n);
 }
 
 /* a's connection closed: an alive id of the same batch, read after
@@ -101,13 +110,11 @@ gw_alive_drop(const struct agent *a)
 {
 	char		 s[AGENT_ID_MAX + 4];
 	const uint8_t	*p;
-	int		 n = snprintf(s, sizeof(s), "\"%s\",", a->id);
+	size_t		 n = alive_entry(a, s);
 
-	if (n <= 0 || (size_t)n >= sizeof(s))
-		return;
-	while ((p = memmem(buf_head(&G.alive), buf_used(&G.alive), s,
-	    (size_t)n)) != NULL)
-		buf_cut(&G.alive, (size_t)(p - buf_head(&G.alive)), (size_t)n);
+	while (n > 0 && (p = memmem(buf_head(&G.alive), buf_used(&G.alive),
+	    s, n)) != NULL)
+		buf_cut(&G.alive, (size_t)(p - buf_head(&G.alive)), n);
 }
 
 /* The alive ids as a JSON array, NULL when there are none (or no memory). */

@@ -60,8 +60,7 @@ static _Thread_local int	zdef_ready, zstore_ready, zinf_ready;
 #define BODY_MAX	(SECMSG_MAX + 64)	/* checksum, counters, message */
 static _Thread_local EVP_CIPHER_CTX *cctx;
 static _Thread_local EVP_MD_CTX *mctx;
-static _Thread_local char *zbuf, *bodybuf;
-static _Thread_local uint8_t *packbuf;
+static _Thread_local void *zbuf, *bodybuf, *packbuf;
 
 void
 secmsg_shutdown(void)
@@ -90,8 +89,7 @@ secmsg_shutdown(void)
 	free(zbuf);
 	free(bodybuf);
 	free(packbuf);
-	zbuf = bodybuf = NULL;
-	packbuf = NULL;
+	zbuf = bodybuf = packbuf = NULL;
 }
 
 /*
@@ -141,6 +139,15 @@ zunpack(const uint8_t *in, size_t inlen, void *out, uLongf *outlen)
 		return -1;
 	*outlen = zinf.total_out;
 	return 0;
+}
+
+/* The calling thread's buffer *p of size bytes, allocated at first use. */
+static void *
+thread_buf(void **p, size_t size)
+{
+	if (*p == NULL)
+		*p = malloc(size);
+	return *p;
 }
 
 static void
@@ -295,7 +302,7 @@ secmsg_open(const struct secmsg_key *k, enum secmsg_cipher c,
 {
 	uint8_t		 plain[SECMSG_MAX + 32];
 	char		*z = NULL, sum[33];
-	uLongf		 zlen = SECMSG_MAX + 64;
+	uLongf		 zlen = BODY_MAX;
 	unsigned long	 v;
 	size_t		 i, body;
 	int		 n, rv = -1;
@@ -309,10 +316,8 @@ secmsg_open(const struct secmsg_key *k, enum secmsg_cipher c,
 	if (i == 0 || i == (size_t)n)
 		return -1;
 	*why = "not a zlib stream";
-	if (zbuf == NULL && (zbuf = malloc(zlen + 1)) == NULL)
-		goto done;
-	z = zbuf;
-	if (zunpack(plain + i, (size_t)n - i, z, &zlen) == -1)
+	if ((z = thread_buf(&zbuf, BODY_MAX + 1)) == NULL ||
+	    zunpack(plain + i, (size_t)n - i, z, &zlen) == -1)
 		goto done;
 	*why = "too short";
 	if (zlen < 32 + 5 + 10 + 1 + 4 + 1)
@@ -368,19 +373,15 @@ seal(const struct secmsg_key *k, enum secmsg_cipher c, const char *id,
 	snprintf(head, sizeof(head), "%05u%010lu:%04u:", ctr->random % 100000,
 	    ctr->global % 10000000000ul, ctr->local % 10000);
 	blen = 32 + strlen(head) + len;
-	if (bodybuf == NULL && (bodybuf = malloc(BODY_MAX)) == NULL)
+	if ((body = thread_buf(&bodybuf, BODY_MAX)) == NULL)
 		goto done;
-	body = bodybuf;
 	memcpy(body + 32, head, strlen(head));
 	memcpy(body + 32 + strlen(head), msg, len);
 	md5hex(body + 32, blen - 32, sum);
 	memcpy(body, sum, 32);
 	zlen = compressBound((uLong)blen);
-	if (packbuf == NULL &&
-	    (packbuf = malloc(compressBound(BODY_MAX) + 8)) == NULL)
-		goto done;
-	plain = packbuf;
-	if (zpack(body, blen, plain + 8, &zlen, quick &&
+	if ((plain = thread_buf(&packbuf, compressBound(BODY_MAX) + 8)) ==
+	    NULL || zpack(body, blen, plain + 8, &zlen, quick &&
 	    blen <= SECMSG_STORED_MAX) == -1)
 		goto done;
 	pad = 8 - zlen % 8;	/* 1 to 8 '!' */

@@ -117,10 +117,11 @@ buf_reset(struct buf *b)
 void
 buf_cut(struct buf *b, size_t at, size_t n)
 {
-	uint8_t	*p = b->data + b->off + at;
+	uint8_t	*p;
 
-	if (at > buf_used(b) || n > buf_used(b) - at)
+	if (at > buf_used(b) || n > buf_used(b) - at || n == 0)
 		return;
+	p = b->data + b->off + at;
 	memmove(p, p + n, buf_used(b) - at - n);
 	b->len -= n;
 }
